@@ -1,0 +1,20 @@
+#include "commands.h"
+
+#include "t2i/bench.h"
+
+#include <iostream>
+
+namespace t2i::cli {
+
+void add_bench_command(CLI::App& app) {
+  auto* bench = app.add_subcommand("bench", "Benchmarks that print JSON");
+  bench->require_subcommand(1);
+
+  auto* kernels = bench->add_subcommand("kernels", "The machine's conv and matmul throughput, fp32 and bf16");
+  auto options = std::make_shared<bench::KernelOptions>();
+  kernels->add_option("--repeats", options->repeats, "Timed repetitions per kernel (best is reported)")
+      ->check(CLI::Range(1, 1000));
+  kernels->callback([options] { std::cout << bench::kernel_throughput_json(*options) << "\n"; });
+}
+
+} // namespace t2i::cli

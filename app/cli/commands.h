@@ -1,0 +1,20 @@
+// Each subcommand of the `t2i` CLI lives in its own cli_<name>.cpp and registers itself on the
+// root application here. A command's callback returns the process exit code through CliExit.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <stdexcept>
+
+namespace t2i::cli {
+
+/// Thrown by a command callback to end the process with a specific exit code.
+struct CliExit : std::runtime_error {
+  int code;
+  CliExit(int exit_code, const std::string& message) : std::runtime_error(message), code(exit_code) {}
+};
+
+void add_info_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+
+} // namespace t2i::cli

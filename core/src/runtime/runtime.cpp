@@ -1,0 +1,164 @@
+#include "t2i/runtime.h"
+
+#include "t2i/log.h"
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <nlohmann/json.hpp>
+
+#include <dlfcn.h>
+#include <link.h>
+#include <sched.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace t2i::runtime {
+namespace {
+
+// OpenBLAS and MKL announce themselves through exported functions; netlib's reference BLAS
+// exports nothing of the kind, so it is recognised by the library file that provides dgemm_.
+using openblas_string_fn = char* (*)();
+using openblas_int_fn = int (*)();
+
+std::string loaded_library_of(const char* symbol) {
+  void* address = dlsym(RTLD_DEFAULT, symbol);
+  if (address == nullptr) return {};
+  Dl_info info{};
+  if (dladdr(address, &info) == 0 || info.dli_fname == nullptr) return {};
+  return info.dli_fname;
+}
+
+std::string detect_blas(bool& is_reference) {
+  is_reference = false;
+  if (auto config = reinterpret_cast<openblas_string_fn>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) {
+    std::string text = config();
+    if (auto core = reinterpret_cast<openblas_string_fn>(dlsym(RTLD_DEFAULT, "openblas_get_corename")))
+      text += std::string(" (core ") + core() + ")";
+    if (auto threads = reinterpret_cast<openblas_int_fn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads")))
+      text += ", " + std::to_string(threads()) + " BLAS threads";
+    return text;
+  }
+  if (dlsym(RTLD_DEFAULT, "mkl_get_version_string") != nullptr) return "Intel MKL";
+  if (dlsym(RTLD_DEFAULT, "bli_info_get_version_str") != nullptr) return "BLIS";
+  const std::string library = loaded_library_of("dgemm_");
+  if (library.empty()) return "none loaded (LibTorch uses its own kernels)";
+  is_reference = true;
+  return "reference BLAS (" + library + "): install libopenblas0-pthread";
+}
+
+std::string cpu_flags() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line))
+    if (line.rfind("flags", 0) == 0) return line + " ";
+  return {};
+}
+
+bool has_flag(const std::string& flags, const char* flag) {
+  return flags.find(std::string(" ") + flag + " ") != std::string::npos;
+}
+
+std::uint64_t meminfo_kib(const std::string& key) {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string name;
+  std::uint64_t value = 0;
+  std::string unit;
+  while (meminfo >> name >> value >> unit)
+    if (name == key + ":") return value;
+  return 0;
+}
+
+std::uint64_t status_kib(const std::string& key) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(key + ":", 0) == 0) {
+      std::istringstream fields(line.substr(key.size() + 1));
+      std::uint64_t value = 0;
+      fields >> value;
+      return value;
+    }
+  }
+  return 0;
+}
+
+} // namespace
+
+int available_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int count = CPU_COUNT(&set);
+    if (count > 0) return count;
+  }
+  const unsigned hardware = std::thread::hardware_concurrency();
+  return hardware > 0 ? static_cast<int>(hardware) : 1;
+}
+
+Report initialize(int threads) {
+  const int wanted = threads > 0 ? threads : available_cores();
+  if (torch::get_num_threads() != wanted) torch::set_num_threads(wanted);
+  Report now = report();
+  log::core()->info("LibTorch {} on {} with {} threads; BLAS: {}", now.torch_version, now.devices.front(),
+                    now.intra_op_threads, now.blas);
+  if (now.blas_is_reference) log::core()->warn("Matrix products will be ~18x slower: {}", now.blas);
+  return now;
+}
+
+Report report() {
+  Report r;
+  r.torch_version = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+                    std::to_string(TORCH_VERSION_PATCH);
+  r.devices.emplace_back("cpu");
+  if (torch::cuda::is_available()) {
+    for (std::size_t i = 0; i < torch::cuda::device_count(); ++i) r.devices.push_back("cuda:" + std::to_string(i));
+  }
+  r.intra_op_threads = torch::get_num_threads();
+  r.cpu_cores = available_cores();
+  r.blas = detect_blas(r.blas_is_reference);
+  const std::string flags = cpu_flags();
+  const bool amx = has_flag(flags, "amx_bf16");
+  r.cpu_bf16 = amx || has_flag(flags, "avx512_bf16");
+  if (has_flag(flags, "avx512f"))
+    r.cpu_isa = amx ? "avx512+amx" : (r.cpu_bf16 ? "avx512+bf16" : "avx512");
+  else if (has_flag(flags, "avx2"))
+    r.cpu_isa = "avx2";
+  else
+    r.cpu_isa = "baseline";
+  return r;
+}
+
+std::string to_text(const Report& r) {
+  std::ostringstream out;
+  out << "LibTorch:   " << r.torch_version << "\n";
+  out << "Devices:   ";
+  for (const auto& device : r.devices) out << " " << device;
+  out << "\n";
+  out << "Threads:    " << r.intra_op_threads << " intra-op (of " << r.cpu_cores << " cores)\n";
+  out << "BLAS:       " << r.blas << "\n";
+  out << "CPU:        " << r.cpu_isa << (r.cpu_bf16 ? ", native bf16 (bf16 autocast is the fast path)" : "")
+      << "\n";
+  return out.str();
+}
+
+std::string to_json(const Report& r) {
+  nlohmann::json j{{"torch_version", r.torch_version}, {"devices", r.devices},
+                   {"intra_op_threads", r.intra_op_threads}, {"cpu_cores", r.cpu_cores},
+                   {"blas", r.blas}, {"blas_is_reference", r.blas_is_reference},
+                   {"cpu_bf16", r.cpu_bf16}, {"cpu_isa", r.cpu_isa}};
+  return j.dump();
+}
+
+Memory memory() {
+  Memory m;
+  m.resident_bytes = status_kib("VmRSS") * 1024;
+  m.peak_resident_bytes = status_kib("VmHWM") * 1024;
+  m.total_bytes = meminfo_kib("MemTotal") * 1024;
+  m.available_bytes = meminfo_kib("MemAvailable") * 1024;
+  return m;
+}
+
+} // namespace t2i::runtime

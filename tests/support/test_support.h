@@ -1,0 +1,26 @@
+// Helpers shared by the test executables: where the reference data and artefacts live.
+#pragma once
+
+#include <QString>
+#include <QtTest/QtTest>
+
+namespace t2i::test {
+
+/// Absolute path of a file or folder inside ../shared/data (the T2I_SHARED_DATA cache variable).
+QString sharedData(const QString& relative);
+
+/// Folder where tests leave files worth looking at (screenshots, sample grids).
+QString artifactsDir();
+
+/// Path of the built `t2i` command-line executable.
+QString cliPath();
+
+} // namespace t2i::test
+
+/// Skips the current test, naming what is missing, when a shared-data path does not exist.
+#define T2I_REQUIRE_SHARED_DATA(relative)                                                              \
+  do {                                                                                                 \
+    const QString t2iPath_ = t2i::test::sharedData(QStringLiteral(relative));                          \
+    if (!QFileInfo::exists(t2iPath_))                                                                  \
+      QSKIP(qPrintable(QStringLiteral("reference data missing: %1 (set -DT2I_SHARED_DATA=…)").arg(t2iPath_))); \
+  } while (false)

@@ -1,0 +1,48 @@
+// The studio's main window: a page list on the left (Data, Train, Generate, Compare,
+// Schedules), the current page in the middle, the log dock below and the runtime status bar.
+#pragma once
+
+#include <QMainWindow>
+
+class QListWidget;
+class QStackedWidget;
+
+namespace t2i::ui {
+
+class LogDock;
+class StatusPanel;
+
+enum class Page { Data, Train, Generate, Compare, Schedules };
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+public:
+  explicit MainWindow(QWidget* parent = nullptr);
+
+  /// Every page in navigation order.
+  static QList<Page> pages();
+  /// The object name of a page's widget, e.g. "page.train" (stable, for tests and settings).
+  static QString pageObjectName(Page page);
+
+  void showPage(Page page);
+  Page currentPage() const;
+  QWidget* pageWidget(Page page) const;
+
+  LogDock* logDock() const { return logDock_; }
+  StatusPanel* statusPanel() const { return statusPanel_; }
+
+protected:
+  void closeEvent(QCloseEvent* event) override;
+
+private:
+  void addPage(Page page, const QString& title, QWidget* widget);
+  void createMenus();
+  void restoreLayout();
+
+  QListWidget* pageList_;
+  QStackedWidget* stack_;
+  LogDock* logDock_;
+  StatusPanel* statusPanel_;
+};
+
+} // namespace t2i::ui
