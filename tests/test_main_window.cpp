@@ -56,6 +56,11 @@ private Q_SLOTS:
     }
   }
 
+  void windowIconIsBundled() {
+    MainWindow window;
+    QVERIFY(!window.windowIcon().pixmap(64).isNull());
+  }
+
   void statusBarShowsRuntime() {
     MainWindow window;
     const t2i::runtime::Report report = t2i::runtime::report();

@@ -17,6 +17,9 @@
 #include <QStackedWidget>
 #include <QStatusBar>
 
+// Resources compiled into a static library must be registered by hand, outside any namespace.
+static void initResources() { Q_INIT_RESOURCE(resources); }
+
 namespace t2i::ui {
 namespace {
 const QString kGeometryKey = QStringLiteral("window/geometry");
@@ -27,6 +30,7 @@ const QString kPageKey = QStringLiteral("window/page");
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent), pageList_(new QListWidget(this)), stack_(new QStackedWidget(this)),
       logDock_(new LogDock(this)), statusPanel_(new StatusPanel(this)) {
+  initResources();
   setObjectName(QStringLiteral("mainWindow"));
   setWindowTitle(tr("t2i-studio"));
   setWindowIcon(QIcon(QStringLiteral(":/icons/t2i-studio.svg")));
