@@ -1,0 +1,89 @@
+// Worker-thread plumbing of the studio: jobs run off the GUI thread, report back queued, cancel.
+#include "jobs/job_runner.h"
+#include "jobs/latest_frame.h"
+
+#include <QSignalSpy>
+#include <QThread>
+#include <QtTest/QtTest>
+
+#include <stdexcept>
+
+using t2i::ui::JobRunner;
+using t2i::ui::LatestFrame;
+
+class TestUiJobs : public QObject {
+  Q_OBJECT
+private Q_SLOTS:
+  void jobRunsOnItsOwnNamedThread() {
+    JobRunner runner;
+    QSignalSpy finished(&runner, &JobRunner::finished);
+    QThread* workerThread = nullptr;
+    QString workerName;
+    QVERIFY(runner.start(QStringLiteral("test-job"), [&](const std::atomic<bool>&) {
+      workerThread = QThread::currentThread();
+      workerName = workerThread->objectName();
+    }));
+    QTRY_COMPARE(finished.count(), 1);
+    QCOMPARE(finished.at(0).at(0).toBool(), false);
+    QVERIFY(workerThread != QThread::currentThread());
+    QCOMPARE(workerName, QStringLiteral("test-job"));
+  }
+
+  void failureMessageReachesTheGuiThread() {
+    JobRunner runner;
+    QSignalSpy failed(&runner, &JobRunner::failed);
+    runner.start(QStringLiteral("failing"), [](const std::atomic<bool>&) { throw std::runtime_error("disk full: /x"); });
+    QTRY_COMPARE(failed.count(), 1);
+    QCOMPARE(failed.at(0).at(0).toString(), QStringLiteral("disk full: /x"));
+  }
+
+  void cancelStopsAJobAndOnlyOneRunsAtATime() {
+    JobRunner runner;
+    QSignalSpy finished(&runner, &JobRunner::finished);
+    std::atomic<bool> running{false};
+    runner.start(QStringLiteral("long"), [&](const std::atomic<bool>& cancel) {
+      running = true;
+      while (!cancel) QThread::msleep(1);
+    });
+    QTRY_VERIFY(running.load());
+    QVERIFY(!runner.start(QStringLiteral("second"), [](const std::atomic<bool>&) {}));
+    runner.cancel();
+    QTRY_COMPARE(finished.count(), 1);
+    QCOMPARE(finished.at(0).at(0).toBool(), true);
+    QVERIFY(runner.start(QStringLiteral("after"), [](const std::atomic<bool>&) {}));
+    QTRY_COMPARE(finished.count(), 2);
+  }
+
+  void destroyingTheRunnerCancelsAndJoins() {
+    std::atomic<bool> sawCancel{false};
+    {
+      JobRunner runner;
+      runner.start(QStringLiteral("orphan"), [&](const std::atomic<bool>& cancel) {
+        while (!cancel) QThread::msleep(1);
+        sawCancel = true;
+      });
+    }
+    QVERIFY(sawCancel.load());
+  }
+
+  void latestFrameDeliversOnlyTheNewestPendingValue() {
+    QObject receiver;
+    QList<int> delivered;
+    LatestFrame<int> frames(&receiver, [&](int v) {
+      QCOMPARE(QThread::currentThread(), receiver.thread());
+      delivered << v;
+    });
+    QThread* producer = QThread::create([&] {
+      for (int i = 1; i <= 1000; ++i) frames.post(i);
+    });
+    producer->start();
+    producer->wait();
+    delete producer;
+    QTRY_VERIFY(!delivered.isEmpty() && delivered.last() == 1000);
+    QVERIFY(delivered.size() < 1000);
+    QVERIFY(std::is_sorted(delivered.begin(), delivered.end()));
+  }
+};
+
+QTEST_MAIN(TestUiJobs)
+#include "test_ui_jobs.moc"
