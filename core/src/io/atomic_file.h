@@ -1,0 +1,31 @@
+// Writing a file so that readers see either the old or the complete new content, never a torn one.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace t2i::io {
+
+/// Writes to a temporary file beside `path`; commit() flushes it to disk and renames it over
+/// `path`. Destroyed without commit() (an error on the way), it removes the temporary file and
+/// leaves `path` untouched. Errors are TensorFileErrors naming `path`.
+class AtomicFile {
+public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(const void* data, size_t size);
+  void commit();
+
+private:
+  [[noreturn]] void fail_with_errno(const std::string& action);
+
+  std::string path_;
+  std::string temporary_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+} // namespace t2i::io
