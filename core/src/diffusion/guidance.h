@@ -1,0 +1,21 @@
+// Classifier-free guidance (Ho & Salimans 2022; the paper's §5.4): f̃ = w·f(z, c) + (1 − w)·f(z, ∅).
+//
+// Guidance combines the network's outputs in the network's own parameterisation (ε, x₀ or v).
+// Every conversion between them is affine in the output with coefficients shared by both halves,
+// and the weights w and 1 − w sum to 1, so this is exactly ε̃ = w ε(z, c) + (1 − w) ε(z, ∅) read
+// in that parameterisation: guiding x₀ or v equals guiding ε.
+#pragma once
+
+#include "common/denoiser.h"
+
+namespace t2i::diffusion {
+
+/// One guided prediction. The conditional and unconditional halves run as one batch of 2B
+/// (text and text.dropped()); w = 1 runs only the conditional half.
+torch::Tensor guided_prediction(const Denoiser& model, const torch::Tensor& x_t, const torch::Tensor& t,
+                                const TextCondition& text, double w);
+
+/// The model wrapped as a denoiser that applies guidance scale w.
+Denoiser classifier_free_guidance(Denoiser model, double w);
+
+} // namespace t2i::diffusion

@@ -1,0 +1,23 @@
+#include "diffusion/seeded_noise.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <stdexcept>
+
+namespace t2i::diffusion {
+
+SeededNoise::SeededNoise(const std::vector<std::uint64_t>& seeds) {
+  if (seeds.empty()) throw std::runtime_error("diffusion/seeded_noise: at least one seed is needed");
+  generators_.reserve(seeds.size());
+  for (const std::uint64_t seed : seeds) generators_.push_back(at::make_generator<at::CPUGeneratorImpl>(seed));
+}
+
+torch::Tensor SeededNoise::draw(torch::IntArrayRef sample_shape, const torch::Device& device) {
+  std::vector<torch::Tensor> samples;
+  samples.reserve(generators_.size());
+  for (auto& generator : generators_)
+    samples.push_back(torch::randn(sample_shape, generator, torch::TensorOptions().dtype(torch::kFloat32)));
+  return torch::stack(samples).to(device);
+}
+
+} // namespace t2i::diffusion
