@@ -1,0 +1,98 @@
+// Presets: a model size and its training recipe as data (presets/*.json), for the UI and CLI.
+// small/base/large/full reproduce Table 1 of the paper; demo is a 32×32 model for a laptop CPU.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace t2i::model {
+
+/// The U-Net's architecture (see core/src/model/unet_config.h for the meaning of each field).
+struct PresetUNet {
+  int image_size = 64;
+  int channels = 3;
+  int dim = 32;
+  std::vector<int> dim_mults;
+  int res_blocks = 2;
+  std::vector<bool> self_attention;   ///< per level
+  std::vector<bool> cross_attention;  ///< per level
+  bool middle_attention = true;
+  int heads = 4;
+  int head_dim = 32;
+  int cond_dim = 128;
+  int text_embed_dim = 768;  ///< the text encoder's output width the U-Net was sized for
+  int time_dim_mult = 4;
+  double dropout = 0.0;
+  bool efficient = false;
+};
+
+struct PresetTraining {
+  double learning_rate = 1e-4;  ///< Adam(W), paper's code
+  double beta1 = 0.9;
+  double beta2 = 0.99;
+  double weight_decay = 0.0;
+  double ema_decay = 0.9999;    ///< the EMA's final decay
+  double p2_k = 1.0;            ///< P2 weighting 1 / (k + SNR)^γ (Choi 2022)
+  double p2_gamma = 0.5;
+  std::string schedule = "cosine";   ///< "cosine" or "linear"
+  std::string objective = "eps";     ///< "eps", "x0" or "v"
+  double cond_drop_prob = 0.1;  ///< probability of training with the text dropped (CFG)
+};
+
+struct PresetTextEncoder {
+  std::string kind = "t5";           ///< "t5" (frozen, pretrained) or "learned" (trained jointly)
+  std::string t5_model = "t5-v1_1-base";
+  int learned_layers = 4;            ///< the learned encoder, also the fallback without T5 weights
+  int learned_width = 256;
+  int learned_heads = 4;
+  int learned_vocab_size = 8000;
+};
+
+struct Preset {
+  std::string name;
+  std::string description;
+  std::string path;  ///< the file it was loaded from
+
+  // Table 1 of the paper, column by column ("–" there is an empty optional here).
+  int batch_size = 32;            ///< "batch size": samples per optimiser step
+  int max_batch_size = 4;         ///< "max batch size": the micro-batch (gradient accumulation)
+  int max_text_length = 64;       ///< "max lenght": text tokens
+  int diffusion_steps = 500;      ///< "diffusion steps": T
+  std::optional<int> unet_emb_dim;      ///< "unet emb dim" as reported
+  std::optional<int> unet_hidden_size;  ///< "unet hidden size" as reported
+  int eval_every = 100;           ///< "eval every epochs" (steps between evaluations)
+  int eval_val_steps = 100;       ///< "eval val steps": validation batches per evaluation
+  double cond_scale = 5.0;        ///< "cond scale": classifier-free guidance weight w
+  std::optional<int> early_stop;  ///< "early stops": steps without a better validation loss before stopping
+  std::optional<double> paper_parameters;  ///< "total parameters" as reported
+
+  PresetUNet unet;
+  PresetTraining training;
+  PresetTextEncoder text_encoder;
+};
+
+/// Loads and validates a preset file. Throws std::runtime_error naming the file and the field
+/// (missing, wrong type, out of range, unknown).
+Preset load_preset(const std::string& path);
+
+/// Validates a preset given as JSON text (e.g. the copy a checkpoint stores); `origin` names it in
+/// errors. The result's `path` is empty.
+Preset parse_preset(const std::string& json_text, const std::string& origin);
+
+/// The preset as JSON text in the file format (an edited preset to save or to store in a run);
+/// parse_preset() reads it back unchanged. `path` is not part of it.
+std::string preset_to_json(const Preset& preset);
+
+/// The folders searched for presets, in order: $T2I_PRESETS_DIR, <executable>/../share/t2i-studio/presets,
+/// then the source tree's presets/ folder. Only existing folders are listed.
+std::vector<std::string> preset_dirs();
+
+/// Loads the preset called `name` (e.g. "small") from the first folder that has <name>.json; a
+/// name ending in ".json" or containing '/' is taken as a path.
+Preset find_preset(const std::string& name);
+
+/// Names of the presets found in preset_dirs(), sorted, each once.
+std::vector<std::string> list_presets();
+
+} // namespace t2i::model

@@ -1,0 +1,100 @@
+#include "model/attention.h"
+
+#include <torch/version.h>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace t2i::model {
+namespace {
+
+// [B, C, H, W] -> [B, H·W, C]; a view when x is channels-last.
+torch::Tensor to_tokens(const torch::Tensor& x) {
+  return x.permute({0, 2, 3, 1}).reshape({x.size(0), x.size(2) * x.size(3), x.size(1)});
+}
+
+// [B, H·W, C] -> [B, C, H, W] laid out channels-last (a view, no copy).
+torch::Tensor from_tokens(const torch::Tensor& tokens, const torch::Tensor& like) {
+  return tokens.reshape({like.size(0), like.size(2), like.size(3), tokens.size(2)}).permute({0, 3, 1, 2});
+}
+
+// [B, L, heads·d] -> [B, heads, L, d]
+torch::Tensor split_heads(const torch::Tensor& t, int64_t heads) {
+  return t.reshape({t.size(0), t.size(1), heads, -1}).transpose(1, 2);
+}
+
+torch::Tensor merge_heads(const torch::Tensor& t) {
+  return t.transpose(1, 2).reshape({t.size(0), t.size(2), -1});
+}
+
+torch::Tensor manual_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               const torch::Tensor& key_mask) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));  // Vaswani 2017, eq. 1
+  auto logits = torch::matmul(q * scale, k.transpose(-2, -1));
+  if (key_mask.defined())
+    logits = logits.masked_fill(key_mask.logical_not().unsqueeze(1).unsqueeze(1),
+                                -std::numeric_limits<float>::infinity());
+  // The softmax in fp32 even under bf16 autocast: its sums lose too much in 8 mantissa bits.
+  const auto weights = torch::softmax(logits, -1, torch::kFloat32).to(v.scalar_type());
+  return torch::matmul(weights, v);
+}
+
+} // namespace
+
+bool sdpa_available() { return TORCH_VERSION_MAJOR >= 2; }
+
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& key_mask, AttentionBackend backend) {
+  const bool use_sdpa = backend == AttentionBackend::sdpa || (backend == AttentionBackend::automatic && sdpa_available());
+#if TORCH_VERSION_MAJOR >= 2
+  if (use_sdpa) {
+    c10::optional<torch::Tensor> mask;
+    if (key_mask.defined()) mask = key_mask.unsqueeze(1).unsqueeze(1);
+    return at::scaled_dot_product_attention(q, k, v, mask);
+  }
+#else
+  if (use_sdpa) throw std::runtime_error("attention: scaled_dot_product_attention needs LibTorch 2.0 or later");
+#endif
+  return manual_attention(q, k, v, key_mask);
+}
+
+SelfAttentionImpl::SelfAttentionImpl(int64_t channels, int64_t heads, int64_t head_dim)
+    : heads_(heads), head_dim_(head_dim) {
+  norm_ = register_module("norm", GroupNorm(channels));
+  to_qkv_ = register_module("to_qkv", torch::nn::Linear(torch::nn::LinearOptions(channels, 3 * heads * head_dim).bias(false)));
+  to_out_ = register_module("to_out", torch::nn::Linear(heads * head_dim, channels));
+}
+
+torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, AttentionBackend backend) {
+  const auto qkv = to_qkv_(to_tokens(norm_(x))).chunk(3, -1);
+  const auto out = attention(split_heads(qkv[0], heads_), split_heads(qkv[1], heads_), split_heads(qkv[2], heads_),
+                             torch::Tensor(), backend);
+  return x + from_tokens(to_out_(merge_heads(out)), x);
+}
+
+CrossAttentionImpl::CrossAttentionImpl(int64_t channels, int64_t cond_dim, int64_t heads, int64_t head_dim)
+    : heads_(heads), head_dim_(head_dim) {
+  norm_ = register_module("norm", GroupNorm(channels));
+  to_q_ = register_module("to_q", torch::nn::Linear(torch::nn::LinearOptions(channels, heads * head_dim).bias(false)));
+  to_kv_ = register_module("to_kv", torch::nn::Linear(torch::nn::LinearOptions(cond_dim, 2 * heads * head_dim).bias(false)));
+  to_out_ = register_module("to_out", torch::nn::Linear(heads * head_dim, channels));
+  null_kv_ = register_parameter("null_kv", torch::randn({2, heads, head_dim}));
+}
+
+torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& tokens,
+                                          const torch::Tensor& mask, AttentionBackend backend) {
+  const int64_t batch = x.size(0);
+  const auto q = split_heads(to_q_(to_tokens(norm_(x))), heads_);
+  const auto kv = to_kv_(tokens).chunk(2, -1);
+  auto k = split_heads(kv[0], heads_);
+  auto v = split_heads(kv[1], heads_);
+  // The null key/value goes first: one key every query can always attend to.
+  const auto null_kv = null_kv_.to(k.scalar_type()).unsqueeze(2);  // [2, heads, 1, d]
+  k = torch::cat({null_kv[0].unsqueeze(0).expand({batch, heads_, 1, head_dim_}), k}, 2);
+  v = torch::cat({null_kv[1].unsqueeze(0).expand({batch, heads_, 1, head_dim_}), v}, 2);
+  const auto key_mask = torch::cat({torch::ones({batch, 1}, mask.options()), mask}, 1);
+  const auto out = attention(q, k, v, key_mask, backend);
+  return x + from_tokens(to_out_(merge_heads(out)), x);
+}
+
+} // namespace t2i::model

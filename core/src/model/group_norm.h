@@ -1,0 +1,26 @@
+// GroupNorm that runs in the dtype of its input. Under CPU bf16 autocast, LibTorch 1.13 passes
+// bf16 activations to group_norm unchanged and its kernel rejects the fp32 affine parameters;
+// casting the (few) parameters keeps the master weights fp32 and the activations bf16.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace t2i::model {
+
+/// Groups for a width: the most up to 32 (Wu & He 2018) that divide `channels` and keep at least
+/// 4 channels per group. With one channel per group the norm would cancel each channel's bias and
+/// mean, which narrow levels (32 channels) cannot afford.
+int64_t norm_groups(int64_t channels);
+
+class GroupNormImpl : public torch::nn::Module {
+public:
+  explicit GroupNormImpl(int64_t channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+private:
+  int64_t groups_;
+  torch::Tensor weight_, bias_;
+};
+TORCH_MODULE(GroupNorm);
+
+} // namespace t2i::model

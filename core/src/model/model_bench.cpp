@@ -1,0 +1,192 @@
+#include "t2i/model_bench.h"
+
+#include "model/flop_counter.h"
+#include "model/preset_config.h"
+#include "model/unet.h"
+#include "t2i/bench.h"
+#include "t2i/preset.h"
+#include "t2i/runtime.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <stdexcept>
+
+namespace t2i::model {
+namespace {
+
+struct Mode {
+  std::string name;
+  Precision precision = Precision::fp32;
+  bool checkpoint = false;
+};
+
+Mode parse_mode(const std::string& name) {
+  Mode mode{name};
+  const auto plus = name.find('+');
+  const auto precision = name.substr(0, plus);
+  if (precision == "bf16") mode.precision = Precision::bf16;
+  else if (precision != "fp32") throw std::runtime_error("bench model: unknown mode \"" + name + "\" (fp32, bf16, …+checkpoint)");
+  if (plus != std::string::npos) {
+    if (name.substr(plus + 1) != "checkpoint")
+      throw std::runtime_error("bench model: unknown mode \"" + name + "\" (fp32, bf16, …+checkpoint)");
+    mode.checkpoint = true;
+  }
+  return mode;
+}
+
+double seconds_of(const std::function<void()>& work) {
+  const auto start = std::chrono::steady_clock::now();
+  work();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+// Linux resets the peak resident set ("VmHWM") when 5 is written here, so each mode's peak is its own.
+void reset_peak_memory() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+struct Inputs {
+  torch::Tensor x, t, target;
+  TextCondition text;
+};
+
+// A micro-batch shaped like training's: captions of ~20 tokens padded to the preset's length.
+Inputs make_inputs(const UNetConfig& config, int64_t batch, int64_t text_length) {
+  torch::manual_seed(0);
+  Inputs in;
+  in.x = torch::randn({batch, config.channels, config.image_size, config.image_size});
+  in.target = torch::randn_like(in.x);
+  in.t = torch::rand({batch});
+  in.text.embeddings = torch::randn({batch, text_length, config.text_embed_dim});
+  const auto real = std::min<int64_t>(text_length, 20);
+  in.text.mask = torch::arange(text_length).lt(real).unsqueeze(0).expand({batch, text_length}).clone();
+  in.text.drop = torch::zeros({batch}, torch::kBool);
+  return in;
+}
+
+nlohmann::json run_mode(UNet& unet, const Mode& mode, bool channels_last, const Inputs& in, int repeats,
+                        const nlohmann::json& plain_conv) {
+  ExecutionOptions execution = unet->execution();
+  execution.precision = mode.precision;
+  execution.checkpoint = mode.checkpoint;
+  execution.channels_last = channels_last;
+  unet->set_execution(execution);
+  reset_peak_memory();
+  const double batch = static_cast<double>(in.x.size(0));
+
+  unet->eval();
+  std::vector<double> forward_times;
+  {
+    torch::NoGradGuard no_grad;
+    (void)unet->forward(in.x, in.t, in.text);
+    for (int i = 0; i < repeats; ++i)
+      forward_times.push_back(seconds_of([&] { (void)unet->forward(in.x, in.t, in.text); }));
+  }
+
+  unet->train();
+  torch::optim::AdamW optimizer(unet->parameters(), torch::optim::AdamWOptions(1e-4).betas({0.9, 0.99}));
+  const auto forward_backward = [&] {
+    optimizer.zero_grad();
+    torch::mse_loss(unet->forward(in.x, in.t, in.text), in.target).backward();
+  };
+  FlopCount executed;
+  {
+    FlopCounter counter;  // the warm-up step, with the recomputation that checkpointing adds
+    forward_backward();
+    executed = counter.count();
+  }
+  optimizer.step();
+  std::vector<double> train_times, step_times;
+  for (int i = 0; i < repeats; ++i) {
+    train_times.push_back(seconds_of(forward_backward));
+    step_times.push_back(seconds_of([&] { optimizer.step(); }));
+  }
+
+  const double forward_s = median(forward_times);
+  const double train_s = median(train_times);
+  const double step_s = median(step_times);
+  const double train_gflops = executed.total() / train_s / 1e9;
+  const std::string conv_key = std::string(mode.precision == Precision::bf16 ? "bf16" : "fp32") +
+                               (channels_last ? "_channels_last" : "_nchw");
+  nlohmann::json result{
+      {"precision", to_string(mode.precision)},
+      {"checkpoint", mode.checkpoint},
+      {"channels_last", channels_last},
+      {"forward_s", forward_s},
+      {"forward_images_per_s", batch / forward_s},
+      {"forward_backward_s", train_s},
+      {"optimizer_step_s", step_s},
+      {"train_images_per_s", batch / (train_s + step_s)},
+      {"train_gflop_per_image_executed", executed.total() / batch / 1e9},
+      {"train_gflops", train_gflops},
+      {"peak_rss_bytes", runtime::memory().peak_resident_bytes}};
+  if (plain_conv.contains(conv_key)) {
+    const double conv_gflops = plain_conv.at(conv_key).at("gflops").get<double>();
+    result["plain_conv"] = conv_key;
+    result["train_fraction_of_plain_conv"] = train_gflops / conv_gflops;
+  }
+  return result;
+}
+
+} // namespace
+
+std::string bench_model_json(const ModelBenchOptions& options) {
+  const Preset preset = find_preset(options.preset);
+  UNetConfig config = unet_config(preset);
+  config.execution.channels_last = options.channels_last;
+  const int64_t batch = options.batch > 0 ? options.batch : preset.max_batch_size;
+  const int64_t text_length = options.text_length > 0 ? options.text_length : preset.max_text_length;
+  const int repeats = std::max(1, options.repeats);
+  std::vector<Mode> modes;
+  for (const auto& name : options.modes.empty() ? std::vector<std::string>{"fp32", "fp32+checkpoint", "bf16", "bf16+checkpoint"}
+                                                 : options.modes)
+    modes.push_back(parse_mode(name));
+
+  nlohmann::json plain_conv = nlohmann::json::object();
+  if (options.kernels) {
+    bench::KernelOptions kernel_options;
+    kernel_options.repeats = repeats;
+    plain_conv = nlohmann::json::parse(bench::kernel_throughput_json(kernel_options)).at("conv3x3_8x128x64x64");
+  }
+
+  torch::manual_seed(0);
+  UNet unet(config);
+  const Inputs in = make_inputs(config, batch, text_length);
+
+  FlopCount forward;
+  {
+    torch::NoGradGuard no_grad;
+    FlopCounter counter;
+    (void)unet->forward(in.x, in.t, in.text);
+    forward = counter.count();
+  }
+  const auto defaults = default_execution("cpu");
+  nlohmann::json result{
+      {"benchmark", "model"},
+      {"preset", preset.name},
+      {"runtime", nlohmann::json::parse(runtime::to_json(runtime::report()))},
+      {"parameters", unet->parameter_count()},
+      {"image_size", config.image_size},
+      {"micro_batch", batch},
+      {"text_length", text_length},
+      {"forward_gflop_per_image", forward.total() / static_cast<double>(batch) / 1e9},
+      {"forward_gflop_per_image_conv", forward.conv / static_cast<double>(batch) / 1e9},
+      {"forward_gflop_per_image_matmul", forward.matmul / static_cast<double>(batch) / 1e9},
+      {"default_execution_cpu", to_string(defaults.precision) + (defaults.channels_last ? ", channels-last" : "")},
+      {"plain_conv_3x3_8x128x64x64", plain_conv}};
+  if (preset.paper_parameters) result["paper_parameters"] = *preset.paper_parameters;
+  nlohmann::json by_mode = nlohmann::json::object();
+  for (const auto& mode : modes) by_mode[mode.name] = run_mode(unet, mode, options.channels_last, in, repeats, plain_conv);
+  result["modes"] = by_mode;
+  return result.dump(2);
+}
+
+} // namespace t2i::model

@@ -1,0 +1,215 @@
+#include "model/unet.h"
+
+#include "model/autocast.h"
+#include "model/checkpoint.h"
+#include "t2i/runtime.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace t2i::model {
+namespace {
+
+[[noreturn]] void invalid(const std::string& field, const std::string& problem) {
+  throw std::runtime_error("U-Net configuration: " + field + " " + problem);
+}
+
+} // namespace
+
+std::string to_string(Precision precision) { return precision == Precision::bf16 ? "bf16" : "fp32"; }
+
+std::string to_string(AttentionBackend backend) {
+  switch (backend) {
+  case AttentionBackend::manual: return "manual";
+  case AttentionBackend::sdpa: return "sdpa";
+  case AttentionBackend::automatic: break;
+  }
+  return "automatic";
+}
+
+ExecutionOptions default_execution(const std::string& device_type) {
+  ExecutionOptions options;
+  options.channels_last = true;
+  if (device_type == "cuda" || runtime::report().cpu_bf16) options.precision = Precision::bf16;
+  return options;
+}
+
+void UNetConfig::validate() const {
+  if (image_size < 1) invalid("image_size", "must be positive");
+  if (channels < 1) invalid("channels", "must be positive");
+  if (dim < 1) invalid("dim", "must be positive");
+  if (dim_mults.empty()) invalid("dim_mults", "must name at least one level");
+  for (const auto mult : dim_mults)
+    if (mult < 1) invalid("dim_mults", "must be positive");
+  if (res_blocks < 1) invalid("res_blocks", "must be at least 1");
+  if (static_cast<int64_t>(self_attention.size()) != levels())
+    invalid("self_attention", "must have one entry per level (" + std::to_string(levels()) + ")");
+  if (static_cast<int64_t>(cross_attention.size()) != levels())
+    invalid("cross_attention", "must have one entry per level (" + std::to_string(levels()) + ")");
+  if (heads < 1) invalid("heads", "must be positive");
+  if (head_dim < 1) invalid("head_dim", "must be positive");
+  if (cond_dim < 1) invalid("cond_dim", "must be positive");
+  if (text_embed_dim < 1) invalid("text_embed_dim", "must be positive");
+  if (time_dim_mult < 1) invalid("time_dim_mult", "must be positive");
+  if (!(dropout >= 0.0 && dropout < 1.0)) invalid("dropout", "must be in [0, 1)");
+  const int64_t halvings = efficient ? levels() : levels() - 1;
+  if (halvings >= 31 || image_size % (int64_t{1} << halvings) != 0)
+    invalid("image_size", "must be divisible by 2^" + std::to_string(halvings) + " (one halving per level)");
+}
+
+UNetImpl::UNetImpl(UNetConfig config) : config_(std::move(config)) {
+  config_.validate();
+  const auto& c = config_;
+  const int64_t last = c.levels() - 1;
+  time_ = register_module("time", TimeEmbedding(c.dim, c.time_dim()));
+  text_ = register_module("text", TextConditioning(c.text_embed_dim, c.cond_dim, c.time_dim()));
+  init_conv_ = register_module("init_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.channels, c.dim, 3).padding(1)));
+
+  int64_t width = c.dim;
+  for (int64_t level = 0; level <= last; ++level) {
+    const int64_t out = c.level_width(level);
+    const auto name = std::to_string(level);
+    const auto index = static_cast<size_t>(level);
+    if (c.efficient) {
+      downsample_.push_back(register_module("down" + name + "_downsample", Downsample(width, out)));
+      width = out;
+    }
+    down_.emplace_back();
+    for (int64_t b = 0; b < c.res_blocks; ++b) {
+      down_.back().push_back(register_module(
+          "down" + name + "_" + std::to_string(b),
+          LevelBlock(width, out, c, c.self_attention[index], c.cross_attention[index])));
+      width = out;
+    }
+    if (!c.efficient && level < last)
+      downsample_.push_back(register_module("down" + name + "_downsample", Downsample(width, width)));
+  }
+
+  middle1_ = register_module("middle1", LevelBlock(width, width, c, c.middle_attention, c.middle_attention));
+  middle2_ = register_module("middle2", LevelBlock(width, width, c, false, false));
+
+  up_.resize(static_cast<size_t>(c.levels()));
+  for (int64_t level = last; level >= 0; --level) {
+    const int64_t out = c.level_width(level);
+    const auto name = std::to_string(level);
+    const auto index = static_cast<size_t>(level);
+    for (int64_t b = 0; b < c.res_blocks; ++b) {
+      up_[index].push_back(register_module(
+          "up" + name + "_" + std::to_string(b),
+          LevelBlock(width + out, out, c, c.self_attention[index], c.cross_attention[index])));
+      width = out;
+    }
+    if (c.efficient || level > 0) {
+      const int64_t next = level > 0 ? c.level_width(level - 1) : c.dim;
+      upsample_.push_back(register_module("up" + name + "_upsample", Upsample(width, next)));
+      width = next;
+    }
+  }
+
+  final_block_ = register_module("final_block", LevelBlock(width + c.dim, c.dim, c, false, false));
+  out_norm_ = register_module("out_norm", GroupNorm(c.dim));
+  out_conv_ = register_module("out_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.dim, c.channels, 3).padding(1)));
+  // Zero-initialised output: the untrained network predicts 0 and every block starts as a
+  // small perturbation (Nichol & Dhariwal 2021, after Goyal et al. 2017).
+  {
+    torch::NoGradGuard no_grad;
+    out_conv_->weight.zero_();
+    out_conv_->bias.zero_();
+  }
+  set_execution(config_.execution);
+}
+
+void UNetImpl::set_execution(const ExecutionOptions& execution) {
+  if (execution.attention == AttentionBackend::sdpa && !sdpa_available())
+    throw std::runtime_error("U-Net: the sdpa attention backend needs LibTorch 2.0 or later");
+  config_.execution = execution;
+  const auto format = execution.channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  torch::NoGradGuard no_grad;
+  for (auto& parameter : parameters())
+    if (parameter.dim() == 4) parameter.set_data(parameter.data().contiguous(format));
+}
+
+int64_t UNetImpl::parameter_count() const {
+  int64_t count = 0;
+  for (const auto& parameter : parameters()) count += parameter.numel();
+  return count;
+}
+
+torch::Tensor UNetImpl::run(const LevelBlock& block, const torch::Tensor& x, const BlockConditioning& cond) const {
+  const std::shared_ptr<LevelBlockImpl> impl = block.ptr();
+  if (!config_.execution.checkpoint) return impl->forward(x, cond);
+  std::vector<torch::Tensor> inputs{x, cond.time_emb};
+  if (impl->reads_text()) {
+    inputs.push_back(cond.text_tokens);
+    inputs.push_back(cond.text_mask);
+  }
+  const auto attention = cond.attention;
+  return checkpoint(
+      [impl, attention](const std::vector<torch::Tensor>& in) {
+        BlockConditioning c{in[1], torch::Tensor(), torch::Tensor(), attention};
+        if (in.size() > 2) {
+          c.text_tokens = in[2];
+          c.text_mask = in[3];
+        }
+        return impl->forward(in[0], c);
+      },
+      inputs);
+}
+
+torch::Tensor UNetImpl::forward(const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text) {
+  const auto& c = config_;
+  if (x_t.dim() != 4 || x_t.size(1) != c.channels)
+    throw std::runtime_error("U-Net: x_t must be [B, " + std::to_string(c.channels) + ", H, W], got " +
+                             c10::str(x_t.sizes()));
+  const int64_t halvings = c.efficient ? c.levels() : c.levels() - 1;
+  if (x_t.size(2) % (int64_t{1} << halvings) != 0 || x_t.size(3) % (int64_t{1} << halvings) != 0)
+    throw std::runtime_error("U-Net: image sides must be divisible by " + std::to_string(int64_t{1} << halvings) +
+                             ", got " + c10::str(x_t.sizes()));
+  const int64_t batch = x_t.size(0);
+  if (t.dim() != 1 || t.size(0) != batch)
+    throw std::runtime_error("U-Net: t must be [" + std::to_string(batch) + "], got " + c10::str(t.sizes()));
+
+  const auto device = x_t.device();
+  AutocastScope autocast(device.type(), c.execution.precision == Precision::bf16);
+  const auto x = c.execution.channels_last ? x_t.contiguous(torch::MemoryFormat::ChannelsLast) : x_t;
+
+  const auto context = text_(text, batch, device);
+  BlockConditioning cond{time_(t.to(device)) + context.pooled, context.tokens, context.mask, c.execution.attention};
+
+  auto h = init_conv_(x);
+  const auto init = h;
+  std::vector<torch::Tensor> skips;
+  size_t downsample = 0;
+  for (int64_t level = 0; level < c.levels(); ++level) {
+    if (c.efficient) h = downsample_[downsample++](h);
+    for (const auto& block : down_[static_cast<size_t>(level)]) {
+      h = run(block, h, cond);
+      skips.push_back(h);
+    }
+    if (!c.efficient && level < c.levels() - 1) h = downsample_[downsample++](h);
+  }
+
+  h = run(middle1_, h, cond);
+  h = run(middle2_, h, cond);
+
+  size_t upsample = 0;
+  for (int64_t level = c.levels() - 1; level >= 0; --level) {
+    for (const auto& block : up_[static_cast<size_t>(level)]) {
+      h = run(block, torch::cat({h, skips.back()}, 1), cond);
+      skips.pop_back();
+    }
+    if (c.efficient || level > 0) h = upsample_[upsample++](h);
+  }
+
+  h = run(final_block_, torch::cat({h, init}, 1), cond);
+  const auto out = out_conv_(torch::silu(out_norm_(h)));
+  return out.to(x_t.scalar_type()).contiguous();
+}
+
+Denoiser as_denoiser(UNet unet) {
+  return [impl = unet.ptr()](const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text) {
+    return impl->forward(x_t, t, text);
+  };
+}
+
+} // namespace t2i::model

@@ -1,0 +1,509 @@
+// The U-Net, its text conditioning and its presets: shapes, parameter budgets (Table 1),
+// gradient flow, padding invariance, CFG's null text, checkpointing, bf16, attention kernels.
+#include "model/attention.h"
+#include "model/autocast.h"
+#include "model/checkpoint.h"
+#include "model/flop_counter.h"
+#include "model/preset_config.h"
+#include "model/unet.h"
+#include "t2i/preset.h"
+#include "t2i/runtime.h"
+
+#include "test_support.h"
+
+#include <QtTest/QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+
+using namespace t2i::model;
+
+namespace {
+
+// Every feature on, small enough to run in milliseconds: three levels with self-attention at
+// the lowest, cross-attention at the two lower ones and in the middle.
+UNetConfig tiny_config() {
+  UNetConfig c;
+  c.image_size = 16;
+  c.dim = 16;
+  c.dim_mults = {1, 2, 2};
+  c.res_blocks = 1;
+  c.self_attention = {false, false, true};
+  c.cross_attention = {false, true, true};
+  c.middle_attention = true;
+  c.heads = 2;
+  c.head_dim = 8;
+  c.cond_dim = 24;
+  c.text_embed_dim = 20;
+  c.time_dim_mult = 2;
+  return c;
+}
+
+// The zero-initialised output conv makes the untrained network output exactly 0 and blocks
+// every gradient upstream; tests that compare outputs or need gradients give it weights.
+UNet make_unet(const UNetConfig& config, uint64_t seed = 1) {
+  torch::manual_seed(seed);
+  UNet unet(config);
+  torch::NoGradGuard no_grad;
+  for (auto& item : unet->named_parameters())
+    if (item.key().rfind("out_conv.", 0) == 0) item.value().normal_(0.0, 0.1);
+  return unet;
+}
+
+t2i::TextCondition caption(const torch::Tensor& tokens, int64_t padded_length, uint64_t padding_seed) {
+  const int64_t length = tokens.size(0);
+  torch::manual_seed(padding_seed);
+  t2i::TextCondition text;
+  text.embeddings = torch::cat({tokens, torch::randn({padded_length - length, tokens.size(1)})}, 0).unsqueeze(0);
+  text.mask = torch::arange(padded_length).lt(length).unsqueeze(0);
+  text.drop = torch::zeros({1}, torch::kBool);
+  return text;
+}
+
+t2i::TextCondition random_text(int64_t batch, int64_t length, int64_t dim, int64_t real) {
+  t2i::TextCondition text;
+  text.embeddings = torch::randn({batch, length, dim});
+  text.mask = torch::arange(length).lt(real).unsqueeze(0).expand({batch, length}).clone();
+  text.drop = torch::zeros({batch}, torch::kBool);
+  return text;
+}
+
+double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
+  return ((a - b).norm() / b.norm()).item<double>();
+}
+
+// Names of the parameters whose gradient after loss.backward() is defined and not all zero.
+std::set<std::string> parameters_with_gradient(UNet& unet, const t2i::TextCondition& text) {
+  unet->zero_grad();
+  torch::manual_seed(5);
+  const auto x = torch::randn({2, 3, 16, 16});
+  const auto t = torch::rand({2});
+  unet->forward(x, t, text).square().mean().backward();
+  std::set<std::string> names;
+  for (const auto& item : unet->named_parameters())
+    if (item.value().grad().defined() && item.value().grad().abs().sum().item<double>() > 0) names.insert(item.key());
+  return names;
+}
+
+std::set<std::string> all_parameters(UNet& unet) {
+  std::set<std::string> names;
+  for (const auto& item : unet->named_parameters()) names.insert(item.key());
+  return names;
+}
+
+// softmax(q kᵀ/√d) v written out with explicit loops in double precision: the independent
+// reference for the attention kernels.
+torch::Tensor naive_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                              const torch::Tensor& mask) {
+  const auto qd = q.to(torch::kFloat64), kd = k.to(torch::kFloat64), vd = v.to(torch::kFloat64);
+  auto out = torch::zeros_like(qd);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
+  for (int64_t b = 0; b < q.size(0); ++b)
+    for (int64_t h = 0; h < q.size(1); ++h)
+      for (int64_t i = 0; i < q.size(2); ++i) {
+        std::vector<double> weights;
+        double max_logit = -1e300, total = 0;
+        for (int64_t j = 0; j < k.size(2); ++j) {
+          const bool keep = !mask.defined() || mask[b][j].item<bool>();
+          const double logit = keep ? (qd[b][h][i] * kd[b][h][j]).sum().item<double>() * scale : -1e300;
+          weights.push_back(logit);
+          if (keep) max_logit = std::max(max_logit, logit);
+        }
+        for (auto& w : weights) total += (w = w <= -1e299 ? 0.0 : std::exp(w - max_logit));
+        for (int64_t j = 0; j < k.size(2); ++j) out[b][h][i] += vd[b][h][j] * (weights[static_cast<size_t>(j)] / total);
+      }
+  return out;
+}
+
+// A preset file edited by `edit`, written into `dir`.
+QString edited_preset(const QTemporaryDir& dir, const std::function<void(nlohmann::json&)>& edit) {
+  const auto source = find_preset("small").path;
+  std::ifstream in(source);
+  auto document = nlohmann::json::parse(in);
+  edit(document);
+  const auto path = dir.filePath(QStringLiteral("edited.json"));
+  std::ofstream(path.toStdString()) << document.dump(2);
+  return path;
+}
+
+void expect_load_error(const QString& path, const std::string& field, const std::string& problem) {
+  try {
+    load_preset(path.toStdString());
+    QFAIL(qPrintable(QStringLiteral("no error for %1").arg(QString::fromStdString(field))));
+  } catch (const std::runtime_error& e) {
+    const std::string message = e.what();
+    QVERIFY2(message.find(path.toStdString()) != std::string::npos, e.what());
+    QVERIFY2(message.find("'" + field + "'") != std::string::npos, e.what());
+    QVERIFY2(message.find(problem) != std::string::npos, e.what());
+  }
+}
+
+} // namespace
+
+class TestModel : public QObject {
+  Q_OBJECT
+private Q_SLOTS:
+  void initTestCase() { t2i::runtime::initialize(); }
+
+  void presetsLoadAndAreListed() {
+    const auto names = list_presets();
+    for (const char* name : {"small", "base", "large", "full", "demo"}) {
+      QVERIFY2(std::find(names.begin(), names.end(), name) != names.end(), name);
+      const Preset preset = find_preset(name);
+      QCOMPARE(preset.name, std::string(name));
+      QVERIFY(!preset.description.empty());
+    }
+  }
+
+  // Table 1 of the paper, column by column.
+  void presetsCarryTable1() {
+    struct Row {
+      const char* name;
+      int batch, micro, text, steps, emb, hidden, every, val;
+      double scale;
+      std::optional<int> early;
+      double params;
+    };
+    const Row table[] = {{"small", 32, 4, 64, 500, 32, 64, 100, 100, 5, std::nullopt, 4.87e6},
+                         {"base", 64, 8, 128, 500, 32, 64, 200, 100, 8, 5000, 9.75e6},
+                         {"large", 64, 8, 256, 1000, 64, 128, 1000, 1000, 8, 20000, 19.5e6},
+                         {"full", 32, 4, 256, 1000, 512, 256, 100, 100, 5, 2000, 58.78e6}};
+    for (const auto& row : table) {
+      const Preset p = find_preset(row.name);
+      QCOMPARE(p.batch_size, row.batch);
+      QCOMPARE(p.max_batch_size, row.micro);
+      QCOMPARE(p.max_text_length, row.text);
+      QCOMPARE(p.diffusion_steps, row.steps);
+      QCOMPARE(p.unet_emb_dim, std::optional<int>(row.emb));
+      QCOMPARE(p.unet_hidden_size, std::optional<int>(row.hidden));
+      QCOMPARE(p.eval_every, row.every);
+      QCOMPARE(p.eval_val_steps, row.val);
+      QCOMPARE(p.cond_scale, row.scale);
+      QCOMPARE(p.early_stop, row.early);
+      QCOMPARE(p.paper_parameters, std::optional<double>(row.params));
+      QCOMPARE(p.unet.text_embed_dim, 768);
+      QCOMPARE(p.unet.image_size, 64);
+      QCOMPARE(p.training.learning_rate, 1e-4);
+      QCOMPARE(p.training.beta1, 0.9);
+      QCOMPARE(p.training.beta2, 0.99);
+    }
+  }
+
+  void parameterCountsMatchTable1() {
+    const std::map<std::string, double> table{{"small", 4.87e6}, {"base", 9.75e6}, {"large", 19.5e6}, {"full", 58.78e6}};
+    for (const auto& [name, expected] : table) {
+      const UNet unet(unet_config(find_preset(name)));
+      const double count = static_cast<double>(unet->parameter_count());
+      QVERIFY2(std::abs(count - expected) / expected < 0.02,
+               qPrintable(QStringLiteral("%1: %2 parameters, Table 1 says %3")
+                              .arg(QString::fromStdString(name)).arg(count).arg(expected)));
+    }
+  }
+
+  void outputShapeMatchesInputForEveryPreset() {
+    torch::NoGradGuard no_grad;
+    for (const char* name : {"demo", "small", "base", "large", "full"}) {
+      const Preset preset = find_preset(name);
+      torch::manual_seed(0);
+      UNetConfig config = unet_config(preset);
+      config.execution.channels_last = true;  // the layout training uses, and the faster one here
+      UNet unet(config);
+      const int64_t batch = 1;
+      const auto x = torch::randn({batch, 3, preset.unet.image_size, preset.unet.image_size});
+      const auto text = random_text(batch, preset.max_text_length, preset.unet.text_embed_dim, 7);
+      const auto out = unet->forward(x, torch::rand({batch}), text);
+      QCOMPARE(out.sizes(), x.sizes());
+      QCOMPARE(out.scalar_type(), torch::kFloat32);
+      QVERIFY(out.isfinite().all().item<bool>());
+    }
+  }
+
+  void untrainedNetworkPredictsZero() {
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(0);
+    UNet unet(tiny_config());
+    const auto out = unet->forward(torch::randn({2, 3, 16, 16}), torch::rand({2}), random_text(2, 6, 20, 3));
+    QCOMPARE(out.abs().max().item<float>(), 0.0f);
+  }
+
+  // With text, only the null text is unused; with every sample dropped (no embeddings at all),
+  // only the text projection is; a batch mixing both reaches every parameter.
+  void everyParameterReceivesAGradient() {
+    for (const bool efficient : {false, true}) {
+      UNetConfig config = tiny_config();
+      config.efficient = efficient;
+      config.dropout = 0.1;
+      UNet unet = make_unet(config);
+      unet->train();
+      const auto everything = all_parameters(unet);
+      const std::set<std::string> null_text{"text.null_text"};
+      const std::set<std::string> projection{"text.project.weight", "text.project.bias"};
+
+      auto with_text = random_text(2, 6, 20, 4);
+      std::set<std::string> expected;
+      std::set_difference(everything.begin(), everything.end(), null_text.begin(), null_text.end(),
+                          std::inserter(expected, expected.end()));
+      QCOMPARE(parameters_with_gradient(unet, with_text), expected);
+
+      expected.clear();
+      std::set_difference(everything.begin(), everything.end(), projection.begin(), projection.end(),
+                          std::inserter(expected, expected.end()));
+      QCOMPARE(parameters_with_gradient(unet, t2i::TextCondition::none(2)), expected);
+
+      auto mixed = with_text;
+      mixed.drop = torch::tensor({false, true});
+      QCOMPARE(parameters_with_gradient(unet, mixed), everything);
+    }
+  }
+
+  void paddingDoesNotChangeTheOutput() {
+    UNet unet = make_unet(tiny_config());
+    unet->eval();
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(3);
+    const auto words = torch::randn({7, 20});
+    const auto x = torch::randn({1, 3, 16, 16});
+    const auto t = torch::full({1}, 0.3);
+    const auto text64 = caption(words, 64, 10);
+    const auto out64 = unet->forward(x, t, text64);
+    const auto out256 = unet->forward(x, t, caption(words, 256, 11));
+    QVERIFY(out64.abs().max().item<double>() > 1e-3);
+    QVERIFY2(torch::allclose(out64, out256, 1e-5, 1e-6), qPrintable(QString::number(relative_error(out256, out64))));
+
+    auto changed = text64;
+    changed.embeddings = text64.embeddings.clone();
+    changed.embeddings[0][30] = torch::randn({20}) * 100;
+    QVERIFY(torch::equal(unet->forward(x, t, changed), out64));
+  }
+
+  void nullTextAndDifferentTextsChangeTheOutput() {
+    UNet unet = make_unet(tiny_config());
+    unet->eval();
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(4);
+    const auto x = torch::randn({1, 3, 16, 16});
+    const auto t = torch::full({1}, 0.5);
+    const auto a = caption(torch::randn({5, 20}), 16, 1);
+    const auto b = caption(torch::randn({5, 20}), 16, 1);
+    const auto out_a = unet->forward(x, t, a);
+    const auto out_b = unet->forward(x, t, b);
+    const auto out_null = unet->forward(x, t, a.dropped());
+    QVERIFY(relative_error(out_b, out_a) > 1e-3);
+    QVERIFY(relative_error(out_null, out_a) > 1e-3);
+
+    // The null text is the same whatever the dropped caption was, with or without embeddings,
+    // and an empty caption (no real token) reads it too.
+    QVERIFY(torch::allclose(unet->forward(x, t, b.dropped()), out_null, 1e-5, 1e-6));
+    QVERIFY(torch::allclose(unet->forward(x, t, t2i::TextCondition::none(1)), out_null, 1e-5, 1e-6));
+    auto empty = a;
+    empty.mask = torch::zeros_like(a.mask);
+    QVERIFY(torch::allclose(unet->forward(x, t, empty), out_null, 1e-5, 1e-6));
+
+    // Classifier-free guidance's batched [conditional; unconditional] pass gives the same halves.
+    const auto both = as_denoiser(unet)(torch::cat({x, x}), torch::cat({t, t}), t2i::TextCondition::cat(a, a.dropped()));
+    QVERIFY(torch::allclose(both[0], out_a[0], 1e-4, 1e-5));
+    QVERIFY(torch::allclose(both[1], out_null[0], 1e-4, 1e-5));
+  }
+
+  void checkpointingGivesTheSameGradients() {
+    for (const auto precision : {Precision::fp32, Precision::bf16}) {
+      UNetConfig config = tiny_config();
+      config.dropout = 0.2;  // checkpointing must replay the same dropout masks
+      config.execution.precision = precision;
+      UNet unet = make_unet(config);
+      unet->train();
+      torch::manual_seed(7);
+      const auto x = torch::randn({2, 3, 16, 16});
+      const auto t = torch::rand({2});
+      auto text = random_text(2, 6, 20, 4);
+      text.drop = torch::tensor({false, true});
+
+      std::map<std::string, torch::Tensor> grads[2];
+      torch::Tensor outputs[2];
+      for (const bool use_checkpoint : {false, true}) {
+        ExecutionOptions execution = unet->execution();
+        execution.checkpoint = use_checkpoint;
+        unet->set_execution(execution);
+        unet->zero_grad();
+        torch::manual_seed(8);
+        const auto out = unet->forward(x, t, text);
+        out.square().mean().backward();
+        outputs[use_checkpoint] = out.detach();
+        for (const auto& item : unet->named_parameters()) grads[use_checkpoint][item.key()] = item.value().grad().clone();
+      }
+      QVERIFY(torch::equal(outputs[0], outputs[1]));
+      // The same gradients up to the order in which autograd sums the contributions of the
+      // blocks (in bf16 under autocast: a few bf16 roundings).
+      const double tolerance = precision == Precision::fp32 ? 1e-5 : 2e-2;
+      for (const auto& [name, grad] : grads[0]) {
+        const double error = relative_error(grads[1][name], grad);
+        QVERIFY2(error < tolerance, qPrintable(QStringLiteral("%1: %2").arg(QString::fromStdString(name)).arg(error)));
+      }
+    }
+  }
+
+  void checkpointFunctionPassesGradientsToInputs() {
+    torch::manual_seed(9);
+    const auto w = torch::randn({4, 4}, torch::requires_grad());
+    const auto a = torch::randn({3, 4}, torch::requires_grad());
+    const auto b = torch::randn({3, 4}, torch::requires_grad());
+    const BlockFunction fn = [&](const std::vector<torch::Tensor>& in) { return torch::tanh(in[0].matmul(w)) * in[1]; };
+    fn({a, b}).sum().backward();
+    const auto expected_w = w.grad().clone(), expected_a = a.grad().clone(), expected_b = b.grad().clone();
+    w.grad().zero_();
+    a.grad().zero_();
+    b.grad().zero_();
+    checkpoint(fn, {a, b}).sum().backward();
+    QVERIFY(torch::allclose(w.grad(), expected_w, 1e-6, 1e-7));
+    QVERIFY(torch::allclose(a.grad(), expected_a, 1e-6, 1e-7));
+    QVERIFY(torch::allclose(b.grad(), expected_b, 1e-6, 1e-7));
+  }
+
+  void bf16IsCloseToFp32() {
+    UNet unet = make_unet(tiny_config());
+    unet->eval();
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(6);
+    const auto x = torch::randn({2, 3, 16, 16});
+    const auto t = torch::rand({2});
+    const auto text = random_text(2, 8, 20, 5);
+    const auto reference = unet->forward(x, t, text);
+    ExecutionOptions execution;
+    execution.precision = Precision::bf16;
+    execution.channels_last = true;
+    unet->set_execution(execution);
+    const auto out = unet->forward(x, t, text);
+    QCOMPARE(out.scalar_type(), torch::kFloat32);
+    const double error = relative_error(out, reference);
+    QVERIFY2(error < 0.03 && error > 0, qPrintable(QString::number(error)));
+    // The master weights stay fp32 and autocast does not leak out of the forward pass.
+    for (const auto& parameter : unet->parameters()) QCOMPARE(parameter.scalar_type(), torch::kFloat32);
+    QVERIFY(!AutocastState::current().cpu_enabled);
+  }
+
+  void channelsLastMatchesContiguous() {
+    UNet unet = make_unet(tiny_config());
+    unet->eval();
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(6);
+    const auto x = torch::randn({2, 3, 16, 16});
+    const auto t = torch::rand({2});
+    const auto text = random_text(2, 8, 20, 5);
+    const auto reference = unet->forward(x, t, text);
+    ExecutionOptions execution;
+    execution.channels_last = true;
+    unet->set_execution(execution);
+    const auto out = unet->forward(x, t, text);
+    QVERIFY(out.is_contiguous());
+    QVERIFY2(torch::allclose(out, reference, 1e-4, 1e-5), qPrintable(QString::number(relative_error(out, reference))));
+  }
+
+  void attentionKernelsMatchTheNaiveReference() {
+    torch::manual_seed(12);
+    const auto q = torch::randn({2, 3, 5, 8});
+    const auto k = torch::randn({2, 3, 6, 8});
+    const auto v = torch::randn({2, 3, 6, 8});
+    const auto mask = torch::tensor({1, 1, 0, 1, 0, 0, 1, 1, 1, 1, 1, 0}, torch::kBool).view({2, 6});
+    for (const auto& key_mask : {mask, torch::Tensor()}) {
+      const auto reference = naive_attention(q, k, v, key_mask).to(torch::kFloat32);
+      const auto manual = attention(q, k, v, key_mask, AttentionBackend::manual);
+      QVERIFY(torch::allclose(manual, reference, 1e-5, 1e-6));
+      if (sdpa_available()) {
+        QVERIFY(torch::allclose(attention(q, k, v, key_mask, AttentionBackend::sdpa), manual, 1e-5, 1e-6));
+      }
+    }
+    if (!sdpa_available()) {
+      QVERIFY_THROWS_EXCEPTION(std::runtime_error, attention(q, k, v, mask, AttentionBackend::sdpa));
+    }
+  }
+
+  void flopCounterCountsConvolutionsAndProducts() {
+    torch::manual_seed(13);
+    torch::nn::Conv2d conv(torch::nn::Conv2dOptions(2, 4, 3).padding(1));
+    torch::nn::Linear linear(5, 7);
+    const auto image = torch::randn({1, 2, 8, 8}, torch::requires_grad());
+    const double conv_flops = 2.0 * 4 * 2 * 9 * 64;  // 2 · C_out · C_in · k² · H·W
+    const double linear_flops = 2.0 * 3 * 5 * 7;
+    const double bmm_flops = 2.0 * 2 * 3 * 4 * 5;
+    {
+      FlopCounter counter;
+      const auto out = conv(image);
+      (void)linear(torch::randn({3, 5}));
+      (void)torch::bmm(torch::randn({2, 3, 4}), torch::randn({2, 4, 5}));
+      QCOMPARE(counter.count().conv, conv_flops);
+      QCOMPARE(counter.count().matmul, linear_flops + bmm_flops);
+      out.sum().backward();  // gradients for the input and the weight: twice the forward
+      QCOMPARE(counter.count().conv, 3 * conv_flops);
+    }
+    {
+      FlopCounter counter;
+      AutocastScope autocast(c10::DeviceType::CPU, true);
+      torch::NoGradGuard no_grad;
+      (void)conv(image);
+      (void)torch::bmm(torch::randn({2, 3, 4}), torch::randn({2, 4, 5}));
+      QCOMPARE(counter.count().conv, conv_flops);  // counted once, not again after autocast's cast
+      QCOMPARE(counter.count().matmul, bmm_flops);
+    }
+  }
+
+  void presetLoaderNamesTheBadField() {
+    QTemporaryDir dir;
+    expect_load_error(edited_preset(dir, [](auto& j) { j.erase("diffusion_steps"); }), "diffusion_steps", "missing");
+    expect_load_error(edited_preset(dir, [](auto& j) { j["batch_size"] = "32"; }), "batch_size", "expected an integer");
+    expect_load_error(edited_preset(dir, [](auto& j) { j["unet"]["heads"] = 0; }), "unet.heads", "out of range");
+    expect_load_error(edited_preset(dir, [](auto& j) { j["unet"]["dims"] = 3; }), "unet.dims", "unknown key");
+    expect_load_error(edited_preset(dir, [](auto& j) { j["colour"] = "red"; }), "colour", "unknown key");
+    expect_load_error(edited_preset(dir, [](auto& j) { j["training"]["schedule"] = "sigmoid"; }), "training.schedule",
+                      "not one of");
+    expect_load_error(edited_preset(dir, [](auto& j) { j["unet"]["self_attention"] = {true}; }), "unet",
+                      "one entry per level");
+    expect_load_error(edited_preset(dir, [](auto& j) { j["text_encoder"]["learned"]["heads"] = 3.5; }),
+                      "text_encoder.learned.heads", "expected an integer");
+    expect_load_error(edited_preset(dir, [](auto& j) { j["max_batch_size"] = 64; }), "max_batch_size", "batch_size");
+
+    const auto broken = dir.filePath(QStringLiteral("broken.json"));
+    std::ofstream(broken.toStdString()) << "{\"name\": ";
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, load_preset(broken.toStdString()));
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, find_preset("no-such-preset"));
+  }
+
+  void presetsDirFromTheEnvironmentComesFirst() {
+    QTemporaryDir dir;
+    const auto path = edited_preset(dir, [](auto& j) { j["name"] = "mine"; j["cond_scale"] = 3.5; });
+    QVERIFY(QFile::rename(path, dir.filePath(QStringLiteral("small.json"))));
+    qputenv("T2I_PRESETS_DIR", dir.path().toUtf8());
+    const Preset preset = find_preset("small");
+    qunsetenv("T2I_PRESETS_DIR");
+    QCOMPARE(preset.name, std::string("mine"));
+    QCOMPARE(preset.cond_scale, 3.5);
+    QCOMPARE(find_preset("small").name, std::string("small"));
+  }
+
+  void presetRoundTripsThroughJson() {
+    for (const std::string& name : list_presets()) {
+      const Preset preset = find_preset(name);
+      const Preset again = parse_preset(preset_to_json(preset), "round trip");
+      QCOMPARE(preset_to_json(again), preset_to_json(preset));
+      std::ifstream in(preset.path);
+      QCOMPARE(nlohmann::json::parse(preset_to_json(preset)), nlohmann::json::parse(in));
+    }
+  }
+
+  void presetBecomesAUNetConfig() {
+    const Preset preset = find_preset("demo");
+    QCOMPARE(preset.text_encoder.kind, std::string("learned"));
+    QCOMPARE(preset.unet.text_embed_dim, preset.text_encoder.learned_width);
+    const UNetConfig config = unet_config(preset, 96);
+    QCOMPARE(config.text_embed_dim, int64_t{96});
+    QCOMPARE(config.image_size, int64_t{preset.unet.image_size});
+    QCOMPARE(config.dim_mults.size(), preset.unet.dim_mults.size());
+    QCOMPARE(config.cross_attention, preset.unet.cross_attention);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestModel)
+#include "test_model.moc"
