@@ -1,0 +1,174 @@
+// `t2i data …`: inspect a captioned image collection, prepare it for training (image cache +
+// split), make the demo dataset; and `t2i bench data`, the image cache's build rate.
+#include "commands.h"
+
+#include "t2i/data.h"
+#include "t2i/runtime.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <ctime>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+namespace t2i::cli {
+
+namespace {
+
+struct SourceOptions {
+  std::vector<std::string> annotations;
+  std::vector<std::string> images;
+  std::size_t max_images = data::SplitOptions{}.max_images;
+  std::uint64_t seed = data::SplitOptions{}.seed;
+};
+
+void add_source_options(CLI::App* command, SourceOptions& options) {
+  command->add_option("--annotations", options.annotations,
+                      "Caption file: COCO captions JSON, or captions.csv / captions.jsonl with columns file_name and "
+                      "caption (repeat for several, paired with --images in order)")
+      ->required();
+  command->add_option("--images", options.images, "Folder the caption file's file names are relative to")->required();
+  command->add_option("--n", options.max_images, "Images chosen before the 75/15/10 split")->check(CLI::Range(1, 100000000));
+  command->add_option("--seed", options.seed, "Seed of the subset and the split");
+}
+
+std::vector<data::Source> sources_of(const SourceOptions& options) {
+  if (options.annotations.size() != options.images.size())
+    throw CliExit(2, "give one --images folder per --annotations file (" + std::to_string(options.annotations.size()) +
+                         " caption files, " + std::to_string(options.images.size()) + " folders)");
+  std::vector<data::Source> sources;
+  for (std::size_t i = 0; i < options.annotations.size(); ++i) sources.push_back({options.annotations[i], options.images[i]});
+  return sources;
+}
+
+// Progress on stderr: one rewritten line on a terminal, a line per tenth otherwise.
+data::ProgressCallback stderr_progress() {
+  const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  auto last_tenth = std::make_shared<std::size_t>(0);
+  return [terminal, last_tenth](const data::Progress& p) {
+    const std::size_t tenth = p.total == 0 ? 10 : p.done * 10 / p.total;
+    if (terminal) {
+      std::fprintf(stderr, "\r%s %zu/%zu", p.stage.c_str(), p.done, p.total);
+      if (p.done == p.total) std::fputc('\n', stderr);
+    } else if (tenth != *last_tenth || p.done == p.total) {
+      std::fprintf(stderr, "%s %zu/%zu\n", p.stage.c_str(), p.done, p.total);
+    }
+    *last_tenth = tenth;
+    std::fflush(stderr);
+  };
+}
+
+// Ctrl-C asks a running job to stop at its next safe point (prepare resumes from there later).
+std::atomic<bool> interrupted{false};
+extern "C" void on_interrupt(int) { interrupted.store(true); }
+
+} // namespace
+
+void add_data_command(CLI::App& app) {
+  auto* data = app.add_subcommand("data", "Datasets: inspect, prepare (image cache and split), make the demo dataset");
+  data->require_subcommand(1);
+
+  auto* inspect = data->add_subcommand("inspect", "Report images found, usable and skipped, captions, and split sizes");
+  auto inspect_options = std::make_shared<SourceOptions>();
+  add_source_options(inspect, *inspect_options);
+  auto* inspect_json = inspect->add_flag("--json", "Print one JSON object instead of text");
+  inspect->callback([inspect_options, inspect_json] {
+    data::InspectOptions options;
+    options.split.max_images = inspect_options->max_images;
+    options.split.seed = inspect_options->seed;
+    options.progress = stderr_progress();
+    const data::DatasetReport report = data::inspect(sources_of(*inspect_options), options);
+    std::cout << (*inspect_json ? data::to_json(report) + "\n" : data::to_text(report));
+  });
+
+  auto* prepare = data->add_subcommand("prepare", "Decode and resize the images into a cache, split them, write the manifest");
+  auto prepare_options = std::make_shared<SourceOptions>();
+  auto image_size = std::make_shared<int>(64);
+  auto out = std::make_shared<std::string>();
+  add_source_options(prepare, *prepare_options);
+  prepare->add_option("--out", *out, "Cache folder (images.t2icache, manifest.json, report.json)")->required();
+  prepare->add_option("--size", *image_size, "Image size S: shorter side resized to S, centre crop S x S")->check(CLI::Range(1, 4096));
+  prepare->callback([prepare_options, image_size, out] {
+    data::PrepareOptions options;
+    options.image_size = *image_size;
+    options.split.max_images = prepare_options->max_images;
+    options.split.seed = prepare_options->seed;
+    options.progress = stderr_progress();
+    options.cancel = &interrupted;
+    const auto previous = std::signal(SIGINT, on_interrupt);
+    const data::PrepareResult result = data::prepare(sources_of(*prepare_options), *out, options);
+    std::signal(SIGINT, previous);
+    if (result.cancelled) throw CliExit(130, "interrupted; run the same command again to resume");
+    std::cout << data::to_text(result.report);
+    std::cout << "cache     " << result.cache_file << (result.reused ? " (reused)" : "") << "\n"
+              << "manifest  " << result.manifest_file << " (hash " << result.manifest_hash << ")\n";
+    if (result.images_decoded > 0)
+      std::cout << "decoded   " << result.images_decoded << " images in " << result.decode_seconds << " s\n";
+  });
+
+  auto* demo = data->add_subcommand("make-demo", "Write the built-in demo dataset (coloured shapes with captions)");
+  auto demo_out = std::make_shared<std::string>();
+  auto demo_options = std::make_shared<data::DemoOptions>();
+  demo->add_option("--out", *demo_out, "Folder for annotations/captions_demo.json and images/")->required();
+  demo->add_option("--n", demo_options->images, "Number of images")->check(CLI::Range(1, 10000000));
+  demo->add_option("--size", demo_options->image_size, "Image side in pixels")->check(CLI::Range(8, 1024));
+  demo->add_option("--seed", demo_options->seed, "Seed of the scenes");
+  demo->add_option("--captions", demo_options->captions_per_image, "Captions per image")->check(CLI::Range(1, 100));
+  demo->callback([demo_out, demo_options] {
+    const auto started = std::chrono::steady_clock::now();
+    const data::DemoDataset dataset = data::make_demo_dataset(*demo_out, *demo_options);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::cout << (dataset.reused ? "already present: " : "wrote ") << dataset.images << " images, " << dataset.captions
+              << " captions" << (dataset.reused ? "" : " in " + std::to_string(seconds) + " s") << "\n"
+              << "--annotations " << dataset.source.annotations << " --images " << dataset.source.images_dir << "\n";
+  });
+}
+
+void add_bench_data(CLI::App& bench) {
+  auto* command = bench.add_subcommand("data", "Image cache build rate (decode + resize + crop) into a fresh folder");
+  auto options = std::make_shared<SourceOptions>();
+  auto image_size = std::make_shared<int>(64);
+  auto threads = std::make_shared<int>(0);
+  add_source_options(command, *options);
+  command->add_option("--size", *image_size, "Image size S")->check(CLI::Range(1, 4096));
+  command->add_option("--decode-threads", *threads, "Decoding threads (0 = every available core)")->check(CLI::Range(0, 1024));
+  command->callback([options, image_size, threads] {
+    std::string folder = (std::filesystem::temp_directory_path() / "t2i-bench-data-XXXXXX").string();
+    if (::mkdtemp(folder.data()) == nullptr) throw CliExit(1, "cannot create a temporary folder");
+    data::PrepareOptions prepare;
+    prepare.image_size = *image_size;
+    prepare.split.max_images = options->max_images;
+    prepare.split.seed = options->seed;
+    prepare.threads = *threads;
+    data::PrepareResult result;
+    // CPU time as well as wall time: on a shared machine the wall-clock rate mostly measures the load.
+    const std::clock_t cpu_start = std::clock();
+    try {
+      result = data::prepare(sources_of(*options), folder, prepare);
+    } catch (...) {
+      std::filesystem::remove_all(folder);
+      throw;
+    }
+    const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+    const std::uintmax_t bytes = std::filesystem::file_size(result.cache_file);
+    const std::size_t slots = result.report.images_checked;
+    std::filesystem::remove_all(folder);
+    const int decode_threads = *threads > 0 ? *threads : runtime::available_cores();
+    const double per_second = result.decode_seconds > 0 ? static_cast<double>(slots) / result.decode_seconds : 0.0;
+    const double per_cpu_second = cpu_seconds > 0 ? static_cast<double>(slots) / cpu_seconds : 0.0;
+    const double per_thousand = slots > 0 ? static_cast<double>(bytes) * 1000.0 / static_cast<double>(slots) : 0.0;
+    std::printf("{\"bench\":\"data-cache\",\"images\":%zu,\"usable\":%zu,\"image_size\":%d,\"decode_threads\":%d,"
+                "\"seconds\":%.4f,\"images_per_second\":%.1f,\"cpu_seconds\":%.4f,\"images_per_cpu_second\":%.1f,"
+                "\"cache_bytes\":%ju,\"cache_bytes_per_1000_images\":%.0f}\n",
+                slots, result.report.images_usable, *image_size, decode_threads, result.decode_seconds, per_second,
+                cpu_seconds, per_cpu_second, bytes, per_thousand);
+  });
+}
+
+} // namespace t2i::cli

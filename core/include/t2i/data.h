@@ -1,0 +1,175 @@
+// Datasets as the UI and the CLI see them: inspect a captioned image collection, prepare it for
+// training (image cache + reproducible split), make the built-in demo dataset, and check a demo
+// image against its caption. Plain C++ only; the torch side lives in core/src/data/.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace t2i::data {
+
+/// One caption file and the folder its image file names are relative to. The caption file is
+/// the official COCO captions JSON (`.json`), or for users' own data a `.csv` with a header row
+/// naming the columns `file_name` and `caption` (one caption per row, RFC 4180 quoting), or a
+/// `.jsonl` with one object {"file_name": …, "caption": …} per line.
+struct Source {
+  std::string annotations;
+  std::string images_dir;
+};
+
+/// Counts the tokens of a caption. The trainer passes its real tokenizer; the default counts
+/// whitespace-separated words.
+using TokenCounter = std::function<int(const std::string& caption)>;
+
+/// Whitespace-separated words: the default TokenCounter.
+int count_words(const std::string& text);
+
+struct Progress {
+  std::string stage;       ///< e.g. "decoding images"
+  std::size_t done = 0;
+  std::size_t total = 0;
+};
+using ProgressCallback = std::function<void(const Progress&)>;
+
+/// The subset and its split by image (paper §6: 20k images, 75/15/10).
+struct SplitOptions {
+  std::size_t max_images = 20000;  ///< N: images chosen before splitting (all when fewer)
+  double train = 0.75;
+  double val = 0.15;
+  double test = 0.10;
+  std::uint64_t seed = 1234;       ///< fixes which images are chosen and where each goes
+};
+
+/// Why an image cannot be used.
+struct SkipCounts {
+  std::size_t missing = 0;       ///< file absent or unreadable
+  std::size_t empty = 0;         ///< zero bytes
+  std::size_t not_an_image = 0;  ///< neither JPEG nor PNG
+  std::size_t corrupt = 0;       ///< truncated, corrupt or unsupported JPEG/PNG data
+  std::size_t no_caption = 0;    ///< listed without any caption (not decoded)
+  std::size_t total() const { return missing + empty + not_an_image + corrupt + no_caption; }
+};
+
+struct SkippedImage {
+  std::string file;    ///< the image's path
+  std::string reason;  ///< "missing", "empty", "not an image", "corrupt", "no caption"
+};
+
+/// What a dataset holds and what of it is usable.
+struct DatasetReport {
+  std::vector<std::string> annotations;  ///< the caption files read
+  std::size_t images_listed = 0;         ///< images the caption files list
+  std::size_t captions_listed = 0;
+  std::size_t images_checked = 0;        ///< captioned images whose files were decoded: all of them
+                                         ///< for inspect, the chosen subset of N for prepare
+  std::size_t images_found = 0;          ///< checked images whose file exists
+  std::size_t images_usable = 0;         ///< checked images that decode (all have captions)
+  SkipCounts skipped;
+  std::vector<SkippedImage> skipped_files;
+
+  std::size_t captions_usable = 0;       ///< captions of the usable images
+  std::size_t captions_per_image_min = 0;  ///< over the usable images
+  double captions_per_image_mean = 0;
+  std::size_t captions_per_image_max = 0;
+
+  std::string token_unit;                ///< what caption lengths count, e.g. "whitespace words"
+  int caption_tokens_min = 0;            ///< over the usable images' captions
+  double caption_tokens_median = 0;
+  int caption_tokens_max = 0;
+
+  SplitOptions split;                    ///< the options the split sizes follow
+  std::size_t split_train = 0;           ///< images per split (prepare: the split made; inspect:
+  std::size_t split_val = 0;             ///< the split prepare would make with these options)
+  std::size_t split_test = 0;
+
+  bool cancelled = false;                ///< stopped early: the counts cover only what was done
+};
+
+/// Multi-line, human-readable rendering (the CLI's `t2i data inspect`).
+std::string to_text(const DatasetReport& report);
+/// One JSON object.
+std::string to_json(const DatasetReport& report);
+
+struct InspectOptions {
+  SplitOptions split;
+  TokenCounter count_tokens;             ///< empty = count_words
+  std::string token_unit;                ///< names count_tokens' unit; empty = "whitespace words"
+  int threads = 0;                       ///< decoding threads (0 = every available core)
+  ProgressCallback progress;             ///< called on the calling thread
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+/// Reads the caption files and decodes every captioned image once to see which are usable.
+/// Throws std::runtime_error naming the file and position for malformed caption files.
+DatasetReport inspect(const std::vector<Source>& sources, const InspectOptions& options = {});
+
+struct PrepareOptions {
+  int image_size = 64;                   ///< S: shorter side resized to S, centre crop S×S
+  SplitOptions split;
+  TokenCounter count_tokens;             ///< for the report; empty = count_words
+  std::string token_unit;
+  int threads = 0;
+  ProgressCallback progress;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct PrepareResult {
+  std::string cache_dir;
+  std::string cache_file;                ///< images.t2icache: uint8 S×S×3 images, memory-mapped by training
+  std::string manifest_file;             ///< manifest.json: the split, the captions, the cache's identity
+  std::string report_file;               ///< report.json
+  std::string manifest_hash;             ///< 16 hex digits identifying the split's content and S;
+                                         ///< checkpoints store it
+  bool cancelled = false;                ///< stopped early; running prepare again resumes
+  bool reused = false;                   ///< the cache was already complete for this source list and S
+  std::size_t images_decoded = 0;        ///< images decoded by this call
+  double decode_seconds = 0;             ///< time spent building the cache in this call
+  DatasetReport report;
+};
+
+/// Chooses N captioned images (a permutation fixed by the seed), decodes and resizes them into the
+/// cache in `cache_dir`, splits the usable ones 75/15/10 by image and writes the manifest and the
+/// report beside the cache. The cache is rebuilt only when the source list (names and file sizes)
+/// or S changes, and an interrupted build resumes where it stopped.
+PrepareResult prepare(const std::vector<Source>& sources, const std::string& cache_dir,
+                      const PrepareOptions& options = {});
+
+/// The built-in demo dataset: procedurally drawn scenes of one or two coloured shapes with
+/// several captions each, written in the COCO captions layout.
+struct DemoOptions {
+  std::size_t images = 4000;
+  int image_size = 32;
+  std::uint64_t seed = 0;
+  int captions_per_image = 5;
+  int threads = 0;
+};
+
+struct DemoDataset {
+  Source source;                         ///< annotations/captions_demo.json and images/
+  std::size_t images = 0;
+  std::size_t captions = 0;
+  bool reused = false;                   ///< the folder already held this exact dataset
+};
+
+/// Writes the demo dataset into `out_dir` (deterministic from the options; reused when present).
+DemoDataset make_demo_dataset(const std::string& out_dir, const DemoOptions& options = {});
+
+/// Whether an image shows what a demo caption says, attribute by attribute.
+struct DemoCheck {
+  bool parsed = false;     ///< the caption uses the demo vocabulary (else every verdict is false)
+  bool colour_ok = false;  ///< the image's coloured objects have exactly the caption's colours
+  bool shape_ok = false;   ///< each named colour has the named shape
+  bool size_ok = false;    ///< each stated size (small/large) matches (true when none is stated)
+  bool layout_ok = false;  ///< the position or the relation between the objects holds
+  std::string detail;      ///< what did not match
+  bool match() const { return parsed && colour_ok && shape_ok && size_ok && layout_ok; }
+};
+
+/// Checks an RGB8 image (row-major, 3 bytes per pixel, any size) against a demo caption.
+DemoCheck check_demo_image(const std::uint8_t* rgb, int width, int height, const std::string& caption);
+
+} // namespace t2i::data

@@ -1,0 +1,318 @@
+#include "data/image_cache.h"
+
+#include "data/data_error.h"
+#include "data/image_decode.h"
+#include "data/image_transform.h"
+#include "data/parallel_for.h"
+#include "data/stable_random.h"
+
+#include "t2i/log.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace t2i::data {
+
+namespace {
+
+constexpr char kMagic[8] = {'T', '2', 'I', 'I', 'M', 'G', 'C', '\0'};
+constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::size_t kHeaderBytes = 64;
+constexpr std::size_t kPixelAlignment = 4096;
+// Bump whenever decoding or resizing changes what a slot holds: older caches are then rebuilt.
+constexpr std::uint64_t kPipelineVersion = 1;
+constexpr int kMaxImageSize = 4096;
+
+struct Header {
+  std::uint32_t image_size = 0;
+  std::uint64_t count = 0;
+  std::uint64_t source_hash = 0;
+  std::uint64_t processed = 0;
+  std::uint64_t pixel_offset = 0;
+};
+
+std::size_t align_up(std::size_t v, std::size_t alignment) { return (v + alignment - 1) / alignment * alignment; }
+
+std::size_t pixel_offset_for(std::size_t count) { return align_up(kHeaderBytes + count, kPixelAlignment); }
+
+void put_u32(std::uint8_t* at, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) at[i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+void put_u64(std::uint8_t* at, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) at[i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+std::uint32_t get_u32(const std::uint8_t* at) {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | at[i];
+  return v;
+}
+std::uint64_t get_u64(const std::uint8_t* at) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | at[i];
+  return v;
+}
+
+std::array<std::uint8_t, kHeaderBytes> encode_header(const Header& h) {
+  std::array<std::uint8_t, kHeaderBytes> bytes{};
+  std::memcpy(bytes.data(), kMagic, sizeof kMagic);
+  put_u32(bytes.data() + 8, kFormatVersion);
+  put_u32(bytes.data() + 12, h.image_size);
+  put_u32(bytes.data() + 16, 3);
+  put_u32(bytes.data() + 20, kHeaderBytes);
+  put_u64(bytes.data() + 24, h.count);
+  put_u64(bytes.data() + 32, h.source_hash);
+  put_u64(bytes.data() + 40, h.processed);
+  put_u64(bytes.data() + 48, h.pixel_offset);
+  return bytes;
+}
+
+// Parses and checks a header against the file size; returns an error text or "".
+std::string decode_header(const std::uint8_t* bytes, std::size_t file_size, Header& h) {
+  if (file_size < kHeaderBytes) return "too short for a cache header";
+  if (std::memcmp(bytes, kMagic, sizeof kMagic) != 0) return "not a t2i image cache (bad magic)";
+  if (get_u32(bytes + 8) != kFormatVersion) return "unsupported cache format version " + std::to_string(get_u32(bytes + 8));
+  if (get_u32(bytes + 16) != 3 || get_u32(bytes + 20) != kHeaderBytes) return "unexpected channel count or header size";
+  h.image_size = get_u32(bytes + 12);
+  h.count = get_u64(bytes + 24);
+  h.source_hash = get_u64(bytes + 32);
+  h.processed = get_u64(bytes + 40);
+  h.pixel_offset = get_u64(bytes + 48);
+  if (h.image_size == 0 || h.image_size > kMaxImageSize) return "invalid image size " + std::to_string(h.image_size);
+  if (h.count > (std::uint64_t{1} << 40)) return "invalid slot count";
+  if (h.processed > h.count) return "more slots processed than exist";
+  if (h.pixel_offset != pixel_offset_for(h.count)) return "inconsistent pixel data offset";
+  const std::uint64_t slot_bytes = std::uint64_t{h.image_size} * h.image_size * 3;
+  if (file_size != h.pixel_offset + h.count * slot_bytes)
+    return "file size " + std::to_string(file_size) + " does not match " + std::to_string(h.count) + " images of " +
+           std::to_string(h.image_size) + "x" + std::to_string(h.image_size);
+  return {};
+}
+
+std::string errno_text() { return std::strerror(errno); }
+
+// A file descriptor closed on scope exit.
+class File {
+public:
+  File(const std::string& path, int flags) : path_(path), fd_(::open(path.c_str(), flags | O_CLOEXEC, 0644)) {
+    if (fd_ < 0) throw DataError(path + ": cannot open image cache (" + errno_text() + ")");
+  }
+  ~File() { ::close(fd_); }
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
+  void write_at(const void* data, std::size_t size, std::size_t offset) {
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    while (size > 0) {
+      const ssize_t n = ::pwrite(fd_, p, size, static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw DataError(path_ + ": write error (" + errno_text() + ")");
+      p += n;
+      size -= static_cast<std::size_t>(n);
+      offset += static_cast<std::size_t>(n);
+    }
+  }
+  bool read_at(void* data, std::size_t size, std::size_t offset) {
+    auto* p = static_cast<std::uint8_t*>(data);
+    while (size > 0) {
+      const ssize_t n = ::pread(fd_, p, size, static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      p += n;
+      size -= static_cast<std::size_t>(n);
+      offset += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+  void resize(std::size_t size) {
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) throw DataError(path_ + ": cannot size the image cache (" + errno_text() + ")");
+  }
+  void sync() {
+    if (::fdatasync(fd_) != 0) throw DataError(path_ + ": cannot flush the image cache (" + errno_text() + ")");
+  }
+  std::size_t size() const {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) throw DataError(path_ + ": cannot stat (" + errno_text() + ")");
+    return static_cast<std::size_t>(st.st_size);
+  }
+
+private:
+  std::string path_;
+  int fd_;
+};
+
+// The existing file's header and statuses when it is a cache of exactly these sources at this size.
+bool matching_cache(const std::string& path, const Header& wanted, Header& found, std::vector<SlotStatus>& statuses) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) return false;
+  File file(path, O_RDONLY);
+  std::array<std::uint8_t, kHeaderBytes> bytes{};
+  if (!file.read_at(bytes.data(), bytes.size(), 0)) return false;
+  if (!decode_header(bytes.data(), file.size(), found).empty()) return false;
+  if (found.image_size != wanted.image_size || found.count != wanted.count || found.source_hash != wanted.source_hash)
+    return false;
+  statuses.assign(found.count, SlotStatus::Pending);
+  return found.count == 0 || file.read_at(statuses.data(), statuses.size(), kHeaderBytes);
+}
+
+} // namespace
+
+const char* to_string(SlotStatus status) {
+  switch (status) {
+    case SlotStatus::Pending: return "pending";
+    case SlotStatus::Ok: return "ok";
+    case SlotStatus::Missing: return to_string(ImageProblem::Missing);
+    case SlotStatus::Empty: return to_string(ImageProblem::Empty);
+    case SlotStatus::NotAnImage: return to_string(ImageProblem::NotAnImage);
+    case SlotStatus::Corrupt: return to_string(ImageProblem::Corrupt);
+  }
+  return "invalid";
+}
+
+SlotStatus slot_status(ImageProblem problem) {
+  switch (problem) {
+    case ImageProblem::Missing: return SlotStatus::Missing;
+    case ImageProblem::Empty: return SlotStatus::Empty;
+    case ImageProblem::NotAnImage: return SlotStatus::NotAnImage;
+    case ImageProblem::Corrupt: return SlotStatus::Corrupt;
+  }
+  return SlotStatus::Corrupt;
+}
+
+std::uint64_t cache_source_hash(const std::vector<CacheSource>& sources, int image_size) {
+  StableHash hash;
+  hash.u64(kPipelineVersion).u64(static_cast<std::uint64_t>(image_size)).u64(sources.size());
+  for (const CacheSource& source : sources) {
+    std::error_code error;
+    const std::uintmax_t size = std::filesystem::file_size(source.path, error);
+    hash.text(source.name).u64(error ? ~std::uint64_t{0} : static_cast<std::uint64_t>(size));
+  }
+  return hash.value();
+}
+
+CacheBuildResult build_image_cache(const std::string& path, const std::vector<CacheSource>& sources, int image_size,
+                                   const CacheBuildOptions& options) {
+  if (image_size <= 0 || image_size > kMaxImageSize)
+    throw DataError(path + ": image size must be in 1.." + std::to_string(kMaxImageSize) + ", got " + std::to_string(image_size));
+  const auto started = std::chrono::steady_clock::now();
+  Header header;
+  header.image_size = static_cast<std::uint32_t>(image_size);
+  header.count = sources.size();
+  header.source_hash = cache_source_hash(sources, image_size);
+  header.pixel_offset = pixel_offset_for(sources.size());
+  const std::size_t slot_bytes = static_cast<std::size_t>(image_size) * static_cast<std::size_t>(image_size) * 3;
+
+  CacheBuildResult result;
+  result.source_hash = header.source_hash;
+  Header found;
+  if (matching_cache(path, header, found, result.statuses)) {
+    header.processed = found.processed;
+    result.outcome = found.processed == found.count ? CacheBuildResult::Outcome::Reused : CacheBuildResult::Outcome::Resumed;
+  } else {
+    result.outcome = CacheBuildResult::Outcome::Built;
+    result.statuses.assign(sources.size(), SlotStatus::Pending);
+    // A fresh file under the same name: a process still mapping the old one keeps its pages, and
+    // unwritten slots of the new one read as zeros.
+    std::error_code error;
+    std::filesystem::remove(path, error);
+    File file(path, O_RDWR | O_CREAT | O_TRUNC);
+    file.resize(header.pixel_offset + sources.size() * slot_bytes);
+    const auto bytes = encode_header(header);
+    file.write_at(bytes.data(), bytes.size(), 0);
+  }
+  if (header.processed == header.count) {
+    result.complete = true;
+    if (options.progress) options.progress(header.count, header.count);
+    return result;
+  }
+
+  File file(path, O_RDWR);
+  const int threads = resolve_threads(options.threads);
+  const std::size_t chunk = options.chunk > 0 ? options.chunk : static_cast<std::size_t>(32 * threads);
+  std::vector<std::uint8_t> pixels(chunk * slot_bytes);
+  const DecodeOptions decode{2 * image_size};
+  while (header.processed < header.count) {
+    const std::size_t begin = header.processed;
+    const std::size_t n = std::min<std::size_t>(chunk, header.count - begin);
+    std::fill(pixels.begin(), pixels.begin() + static_cast<std::ptrdiff_t>(n * slot_bytes), std::uint8_t{0});
+    parallel_for(
+        n, threads,
+        [&](std::size_t i) {
+          const CacheSource& source = sources[begin + i];
+          try {
+            const RgbImage image = resize_and_center_crop(decode_image_file(source.path, decode), image_size);
+            std::memcpy(pixels.data() + i * slot_bytes, image.pixels.data(), slot_bytes);
+            result.statuses[begin + i] = SlotStatus::Ok;
+          } catch (const ImageError& e) {
+            result.statuses[begin + i] = slot_status(e.problem());
+            log::core()->warn("skipping image: {}", e.what());
+          }
+        },
+        options.cancel);
+    if (options.cancel != nullptr && options.cancel->load()) {
+      // This chunk may be partly decoded: forget it, so a resume redoes it whole.
+      std::fill(result.statuses.begin() + static_cast<std::ptrdiff_t>(begin), result.statuses.end(), SlotStatus::Pending);
+      break;
+    }
+    file.write_at(result.statuses.data() + begin, n, kHeaderBytes + begin);
+    file.write_at(pixels.data(), n * slot_bytes, header.pixel_offset + begin * slot_bytes);
+    header.processed = begin + n;
+    // The resume point moves only after the slots it covers are written.
+    const auto bytes = encode_header(header);
+    file.write_at(bytes.data(), bytes.size(), 0);
+    result.decoded += n;
+    if (options.progress) options.progress(header.processed, header.count);
+  }
+  result.complete = header.processed == header.count;
+  if (result.complete) file.sync();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+std::shared_ptr<const ImageCache> ImageCache::open(const std::string& path) {
+  File file(path, O_RDONLY);
+  const std::size_t size = file.size();
+  std::array<std::uint8_t, kHeaderBytes> bytes{};
+  Header h;
+  std::string problem = size < kHeaderBytes || !file.read_at(bytes.data(), bytes.size(), 0)
+                            ? "too short for a cache header"
+                            : decode_header(bytes.data(), size, h);
+  if (!problem.empty()) throw DataError(path + ": " + problem);
+
+  std::shared_ptr<ImageCache> cache(new ImageCache());
+  cache->path_ = path;
+  cache->image_size_ = static_cast<int>(h.image_size);
+  cache->count_ = h.count;
+  cache->processed_ = h.processed;
+  cache->source_hash_ = h.source_hash;
+  cache->pixel_offset_ = h.pixel_offset;
+  cache->map_size_ = size;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw DataError(path + ": cannot open image cache (" + errno_text() + ")");
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) throw DataError(path + ": cannot map image cache (" + errno_text() + ")");
+  cache->map_ = static_cast<const std::uint8_t*>(map);
+  for (std::size_t i = 0; i < cache->count_; ++i)
+    if (cache->map_[kHeaderBytes + i] > static_cast<std::uint8_t>(SlotStatus::Corrupt))
+      throw DataError(path + ": invalid status byte for slot " + std::to_string(i));
+  return cache;
+}
+
+ImageCache::~ImageCache() {
+  if (map_ != nullptr) ::munmap(const_cast<std::uint8_t*>(map_), map_size_);
+}
+
+SlotStatus ImageCache::status(std::size_t slot) const { return static_cast<SlotStatus>(map_[kHeaderBytes + slot]); }
+
+const std::uint8_t* ImageCache::pixels(std::size_t slot) const { return map_ + pixel_offset_ + slot * bytes_per_image(); }
+
+} // namespace t2i::data
