@@ -15,7 +15,7 @@ packages=(
   # LibTorch otherwise runs on Debian's reference BLAS, ~18x slower (design.md section 8)
   libopenblas0-pthread
   # headless GUI runs and packaging checks
-  xvfb xauth desktop-file-utils appstream dpkg-dev file
+  xvfb xauth desktop-file-utils appstream dpkg-dev file help2man
 )
 
 missing=()

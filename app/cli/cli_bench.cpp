@@ -15,6 +15,11 @@ void add_bench_command(CLI::App& app) {
   kernels->add_option("--repeats", options->repeats, "Timed repetitions per kernel (best is reported)")
       ->check(CLI::Range(1, 1000));
   kernels->callback([options] { std::cout << bench::kernel_throughput_json(*options) << "\n"; });
+  add_bench_text(*bench);
+  add_bench_tensor_read(*bench);
+  add_bench_data(*bench);
+  add_bench_sampler(*bench);
+  add_bench_model(*bench);
 }
 
 } // namespace t2i::cli

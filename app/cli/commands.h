@@ -16,5 +16,13 @@ struct CliExit : std::runtime_error {
 
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_bench_model(CLI::App& bench);
+void add_bench_sampler(CLI::App& bench);
+void add_text_command(CLI::App& app);
+void add_bench_text(CLI::App& bench);
+void add_tensors_command(CLI::App& app);
+void add_bench_tensor_read(CLI::App& bench);
+void add_data_command(CLI::App& app);
+void add_bench_data(CLI::App& bench);
 
 } // namespace t2i::cli

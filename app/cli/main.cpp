@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   t2i::log::add_sink(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   t2i::cli::add_info_command(app);
   t2i::cli::add_bench_command(app);
+  t2i::cli::add_text_command(app);
+  t2i::cli::add_tensors_command(app);
+  t2i::cli::add_data_command(app);
 
   try {
     app.parse(argc, argv);
