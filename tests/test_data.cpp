@@ -8,6 +8,7 @@
 #include "data/image_cache.h"
 #include "data/image_decode.h"
 #include "data/image_transform.h"
+#include "data/png_write.h"
 #include "data/prepared_dataset.h"
 #include "data/split_manifest.h"
 
@@ -127,6 +128,19 @@ std::string coco_json(const std::vector<std::tuple<int, std::string, std::vector
   }
   const QJsonObject root{{QStringLiteral("images"), image_array}, {QStringLiteral("annotations"), annotations}};
   return QJsonDocument(root).toJson().toStdString();
+}
+
+// Tiles equally sized images into a contact sheet (nearest-neighbour enlarged) for the artefacts folder.
+void write_contact_sheet(const std::vector<RgbImage>& tiles, int columns, int scale, const QString& name) {
+  const int side = tiles.front().width * scale;
+  const int rows = (static_cast<int>(tiles.size()) + columns - 1) / columns;
+  RgbImage sheet(columns * side, rows * side);
+  for (std::size_t t = 0; t < tiles.size(); ++t)
+    for (int y = 0; y < side; ++y)
+      for (int x = 0; x < side; ++x)
+        std::copy_n(tiles[t].at(x / scale, y / scale), 3,
+                    sheet.at(static_cast<int>(t % static_cast<std::size_t>(columns)) * side + x, static_cast<int>(t / static_cast<std::size_t>(columns)) * side + y));
+  t2i::data::write_png(QDir(t2i::test::artifactsDir()).filePath(name).toStdString(), sheet);
 }
 
 // Words of a caption, for the checker's mismatch tests.
@@ -618,6 +632,13 @@ private Q_SLOTS:
 
     const auto data = t2i::data::PreparedDataset::open(first.cache_dir);
     QCOMPARE(data->manifest_hash(), first.manifest_hash);
+    std::vector<RgbImage> thumbnails;
+    for (std::size_t slot = 0; slot < data->cache().count(); ++slot) {
+      RgbImage tile(16, 16);
+      std::copy_n(data->cache().pixels(slot), tile.pixels.size(), tile.pixels.begin());
+      thumbnails.push_back(std::move(tile));
+    }
+    write_contact_sheet(thumbnails, 16, 4, QStringLiteral("data_coco_mini_cache_16px.png"));
     std::set<std::string> seen;
     std::set<std::size_t> caption_indices;
     std::size_t total = 0;
@@ -893,6 +914,7 @@ private Q_SLOTS:
     QCOMPARE(first.captions, std::size_t{1000});
     const auto set = t2i::data::load_captions(first.source.annotations, first.source.images_dir);
     QCOMPARE(set.images.size(), std::size_t{200});
+    std::vector<RgbImage> tiles;
     for (std::size_t i = 0; i < set.images.size(); ++i) {
       QCOMPARE(set.images[i].captions.size(), std::size_t{5});
       std::set<std::string> distinct;
@@ -901,7 +923,9 @@ private Q_SLOTS:
       const RgbImage image = t2i::data::decode_image_file(set.image_path(i));
       QCOMPARE(image.width, 32);
       QCOMPARE(image.height, 32);
+      if (i < 64) tiles.push_back(image);
     }
+    write_contact_sheet(tiles, 8, 4, QStringLiteral("data_demo_32px.png"));
     const auto second = t2i::data::make_demo_dataset(path_in(dir, "two"), options);
     QCOMPARE(read_bytes(second.source.annotations), read_bytes(first.source.annotations));
     for (const char* name : {"demo_000001.png", "demo_000100.png", "demo_000200.png"})

@@ -568,6 +568,12 @@ private Q_SLOTS:
     const double s0 = torch::quantile(mixed[0].abs(), 0.9).item<double>();
     QVERIFY(s0 > 1.0);
     QVERIFY(torch::allclose(out[0], mixed[0].clamp(-s0, s0) / s0));
+    // The percentile interpolates between order statistics exactly as torch::quantile does.
+    const torch::Tensor wide = torch::randn({3, 777}, gen) * 4;
+    for (const double p : {0.5, 0.9, 0.995, 1.0}) {
+      const torch::Tensor s = torch::quantile(wide.abs(), p, 1, true).clamp_min(1.0);
+      QVERIFY(torch::allclose(threshold(wide, Thresholding{ThresholdKind::Dynamic, p}), wide.clamp(-s, s) / s));
+    }
     // Static clipping and none.
     Thresholding clip;
     clip.kind = ThresholdKind::Static;
@@ -729,7 +735,8 @@ private Q_SLOTS:
     for (const char* kind : {"ddpm", "ddim", "dpmpp"})
       for (const char* thresholding : {"thresholding_none", "thresholding_dynamic"})
         QVERIFY(json.at("samplers").at(kind).at(thresholding).at("ms_per_step").get<double>() > 0.0);
-    QVERIFY(json.at("model_ms_per_call").get<double>() > 0.0);
+    QVERIFY(json.at("samplers").at("ddim").at("thresholding_none").at("model_ms_per_step").get<double>() > 0.0);
+    QVERIFY(json.at("conv3x3_128ch_ms").get<double>() > 0.0);
   }
 };
 

@@ -7,7 +7,6 @@
 #include "test_support.h"
 
 #include <QTemporaryDir>
-#include <QtEndian>
 
 #include <nlohmann/json.hpp>
 
@@ -52,18 +51,27 @@ std::string loadError(const QString& file) {
 
 bool contains(const std::string& text, const std::string& fragment) { return text.find(fragment) != std::string::npos; }
 
+/// The unsigned little-endian integer of `width` bytes at `at`, and its writer.
+quint64 littleEndian(const QByteArray& bytes, qsizetype at, int width) {
+  quint64 value = 0;
+  for (int i = width - 1; i >= 0; --i) value = (value << 8) | static_cast<quint8>(bytes.at(at + i));
+  return value;
+}
+
+void putLittleEndian(QByteArray& bytes, qsizetype at, int width, quint64 value) {
+  for (int i = 0; i < width; ++i) bytes[at + i] = static_cast<char>(value >> (8 * i));
+}
+
 /// The JSON header of a safetensors file's bytes and where its data starts, read by hand.
 std::pair<nlohmann::json, uint64_t> safetensorsHeader(const QByteArray& bytes) {
-  uint64_t length = 0;
-  for (int i = 7; i >= 0; --i) length = (length << 8) | static_cast<uint8_t>(bytes[i]);
+  const uint64_t length = littleEndian(bytes, 0, 8);
   return {nlohmann::json::parse(bytes.mid(8, static_cast<qsizetype>(length)).toStdString()), 8 + length};
 }
 
 /// A safetensors file written by hand: `header` verbatim, then `data_bytes` zero bytes.
 QByteArray handMadeSafetensors(const std::string& header, int data_bytes) {
   QByteArray bytes(8, '\0');
-  const uint64_t length = header.size();
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(length >> (8 * i));
+  putLittleEndian(bytes, 0, 8, header.size());
   bytes.append(header.data(), static_cast<qsizetype>(header.size()));
   bytes.append(QByteArray(data_bytes, '\0'));
   return bytes;
@@ -388,31 +396,31 @@ private Q_SLOTS:
     // The storages follow the key list, which ends at offset 1008.
     QByteArray huge_storage = legacy;
     if (huge_storage.mid(1006, 2) != "e.") return;
-    for (int i = 0; i < 8; ++i) huge_storage[1008 + i] = i == 7 ? '\x40' : '\x00';
+    putLittleEndian(huge_storage, 1008, 8, quint64{1} << 62);
     QTest::newRow("huge storage count") << QStringLiteral("legacy") << huge_storage
                                         << QStringLiteral("more than the file holds");
 
     const qsizetype end = zip.lastIndexOf("PK\x05\x06");
-    const auto directory = static_cast<qsizetype>(qFromLittleEndian<quint32>(zip.constData() + end + 16));
+    const auto directory = static_cast<qsizetype>(littleEndian(zip, end + 16, 4));
     QByteArray bad_signature = zip;
     bad_signature[directory + 1] = 'X';
     QTest::newRow("zip directory signature") << QStringLiteral("zip") << bad_signature << QStringLiteral("bad signature");
     QByteArray far_directory = zip;
-    qToLittleEndian<quint32>(0x7fffffff, far_directory.data() + end + 16);
+    putLittleEndian(far_directory, end + 16, 4, 0x7fffffff);
     QTest::newRow("zip directory offset") << QStringLiteral("zip") << far_directory << QStringLiteral("outside the file");
     QByteArray many_entries = zip;
-    qToLittleEndian<quint16>(0xfffe, many_entries.data() + end + 10);
+    putLittleEndian(many_entries, end + 10, 2, 0xfffe);
     QTest::newRow("zip entry count") << QStringLiteral("zip") << many_entries << QStringLiteral("more than its size");
     QByteArray no_end = zip;
     no_end[end + 2] = 'X';
     QTest::newRow("zip without end record") << QStringLiteral("zip") << no_end << QStringLiteral("not found");
     QByteArray bad_local = zip;
-    qToLittleEndian<quint32>(static_cast<quint32>(zip.size() - 10), bad_local.data() + directory + 42);
+    putLittleEndian(bad_local, directory + 42, 4, static_cast<quint64>(zip.size() - 10));
     QTest::newRow("zip local header offset") << QStringLiteral("zip") << bad_local << QStringLiteral("");
     QTest::newRow("zip without data.pkl") << QStringLiteral("zip") << QByteArray(zip).replace("data.pkl", "data.pkk")
                                           << QStringLiteral("without a data.pkl");
     // bn.running_var's size (4,) made (200,): the view would read past its 4-element storage.
-    const int pickle_start = 30 + qFromLittleEndian<quint16>(zip.constData() + 26) + qFromLittleEndian<quint16>(zip.constData() + 28);
+    const auto pickle_start = static_cast<qsizetype>(30 + littleEndian(zip, 26, 2) + littleEndian(zip, 28, 2));
     QByteArray long_view = zip;
     if (long_view.mid(pickle_start + 656, 5) != QByteArrayLiteral("K\x00K\x04\x85")) return;
     long_view[pickle_start + 659] = '\xc8';

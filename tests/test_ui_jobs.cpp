@@ -54,6 +54,18 @@ private Q_SLOTS:
     QTRY_COMPARE(finished.count(), 2);
   }
 
+  void aFinishedListenerCanStartTheNextJob() {
+    JobRunner runner;
+    std::atomic<int> runs{0};
+    QList<bool> restarted;
+    connect(&runner, &JobRunner::finished, &runner, [&] {
+      if (runs < 3) restarted << runner.start(QStringLiteral("chained"), [&](const std::atomic<bool>&) { ++runs; });
+    });
+    QVERIFY(runner.start(QStringLiteral("chained"), [&](const std::atomic<bool>&) { ++runs; }));
+    QTRY_COMPARE(runs.load(), 3);
+    QCOMPARE(restarted, (QList<bool>{true, true}));
+  }
+
   void destroyingTheRunnerCancelsAndJoins() {
     std::atomic<bool> sawCancel{false};
     {

@@ -38,9 +38,12 @@ bool JobRunner::start(const QString& name, Work work) {
       error = tr("unknown error");
     }
     // Queued to the runner's (GUI) thread: listeners never run on the worker.
+    QThread* self = QThread::currentThread();
     QMetaObject::invokeMethod(
         this,
-        [this, error] {
+        [this, error, self] {
+          // The worker is past its last line: join it so a listener may start the next job.
+          if (self == thread_) thread_->wait();
           if (error.isEmpty()) {
             Q_EMIT finished(cancel_.load());
           } else {

@@ -17,8 +17,9 @@ struct SamplerBenchOptions {
 };
 
 /// Times DDPM, DDIM and DPM-Solver++ on a cosine schedule (T = 1000), with no and with dynamic
-/// thresholding, next to the analytic model alone and one 3x3 convolution (128 channels, the
-/// same batch) as a yardstick for a U-Net layer. Returns one JSON object.
+/// thresholding, each in turns with the same network calls alone (their difference is the
+/// engine's cost per step), and one 3x3 convolution (128 channels, the network's batch) as a
+/// yardstick for one U-Net layer. Returns one JSON object.
 std::string sampler_benchmark_json(const SamplerBenchOptions& options);
 
 } // namespace t2i::diffusion
