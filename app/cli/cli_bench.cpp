@@ -20,6 +20,8 @@ void add_bench_command(CLI::App& app) {
   add_bench_data(*bench);
   add_bench_sampler(*bench);
   add_bench_model(*bench);
+  add_bench_fid(*bench);
+  add_bench_train(*bench);
 }
 
 } // namespace t2i::cli

@@ -24,5 +24,11 @@ void add_tensors_command(CLI::App& app);
 void add_bench_tensor_read(CLI::App& bench);
 void add_data_command(CLI::App& app);
 void add_bench_data(CLI::App& bench);
+void add_fid_command(CLI::App& app);
+void add_bench_fid(CLI::App& bench);
+void add_train_command(CLI::App& app);
+void add_sample_command(CLI::App& app);
+void add_bench_train(CLI::App& bench);
+void add_eval_command(CLI::App& app);
 
 } // namespace t2i::cli

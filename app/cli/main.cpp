@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
   t2i::cli::add_text_command(app);
   t2i::cli::add_tensors_command(app);
   t2i::cli::add_data_command(app);
+  t2i::cli::add_fid_command(app);
+  t2i::cli::add_train_command(app);
+  t2i::cli::add_sample_command(app);
+  t2i::cli::add_eval_command(app);
 
   try {
     app.parse(argc, argv);

@@ -38,6 +38,7 @@ struct PresetTraining {
   std::string schedule = "cosine";   ///< "cosine" or "linear"
   std::string objective = "eps";     ///< "eps", "x0" or "v"
   double cond_drop_prob = 0.1;  ///< probability of training with the text dropped (CFG)
+  int warmup_steps = 0;         ///< steps over which the learning rate rises linearly from 0 (optional)
 };
 
 struct PresetTextEncoder {

@@ -177,6 +177,7 @@ PresetTraining read_training(Fields fields) {
   t.schedule = fields.string("schedule", {"cosine", "linear"});
   t.objective = fields.string("objective", {"eps", "x0", "v"});
   t.cond_drop_prob = fields.number("cond_drop_prob", 0.0, 1.0);
+  t.warmup_steps = fields.optional_integer("warmup_steps", 0, 100000000).value_or(0);
   fields.finish();
   return t;
 }
@@ -284,7 +285,7 @@ std::string preset_to_json(const Preset& p) {
       {"training",
        {{"learning_rate", t.learning_rate}, {"beta1", t.beta1}, {"beta2", t.beta2}, {"weight_decay", t.weight_decay},
         {"ema_decay", t.ema_decay}, {"p2_k", t.p2_k}, {"p2_gamma", t.p2_gamma}, {"schedule", t.schedule},
-        {"objective", t.objective}, {"cond_drop_prob", t.cond_drop_prob}}},
+        {"objective", t.objective}, {"cond_drop_prob", t.cond_drop_prob}, {"warmup_steps", t.warmup_steps}}},
       {"text_encoder",
        {{"kind", e.kind},
         {"t5_model", e.t5_model},

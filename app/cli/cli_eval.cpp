@@ -1,0 +1,38 @@
+#include "commands.h"
+
+#include "t2i/evaluate.h"
+
+#include <iostream>
+
+namespace t2i::cli {
+
+void add_eval_command(CLI::App& app) {
+  auto options = std::make_shared<train::GuidanceEvalOptions>();
+  auto json = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand("eval", "Guidance-scale analysis: FID, KID, validation P2 (and the demo checker) per scale");
+  cmd->add_option("--checkpoint", options->checkpoint, "Checkpoint to evaluate")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--cfg", options->scales, "Guidance scales, comma-separated")->delimiter(',')->capture_default_str();
+  cmd->add_option("--n", options->samples, "Samples per scale")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  cmd->add_option("--split", options->split, "Captions and reference images from this split")
+      ->check(CLI::IsMember({"val", "test"}))
+      ->capture_default_str();
+  cmd->add_option("--weights", options->inception_weights, "FID Inception weights (pt_inception-2015-12-05-6726825d.pth)");
+  cmd->add_option("--data", options->cache_dir, "Prepared dataset folder (default: the checkpoint's run data)");
+  cmd->add_option("--device", options->device, "cpu or cuda[:N]")->capture_default_str();
+  cmd->add_option("--steps", options->steps, "Sampling steps")->check(CLI::Range(1, 10000))->capture_default_str();
+  cmd->add_option("--sampler", options->sampler, "ddpm, ddim or dpmpp")
+      ->check(CLI::IsMember({"ddpm", "ddim", "dpmpp"}))
+      ->capture_default_str();
+  cmd->add_option("--samples-out", options->samples_dir, "Also write the samples as PNGs here");
+  cmd->add_flag("--json", *json, "Print JSON instead of a table");
+  cmd->callback([options, json] {
+    auto progress = [](const std::string& what, std::int64_t done, std::int64_t total) {
+      std::cerr << "\r" << what << ": " << done << "/" << total << "    " << std::flush;
+    };
+    const train::GuidanceEvalReport report = train::evaluate_guidance(*options, progress);
+    std::cerr << "\n";
+    std::cout << (*json ? train::to_json(report) : train::to_table(report)) << "\n";
+  });
+}
+
+} // namespace t2i::cli

@@ -1,0 +1,84 @@
+#include "commands.h"
+
+#include "t2i/sample.h"
+
+#include <filesystem>
+#include <iostream>
+#include <random>
+
+namespace t2i::cli {
+
+void add_sample_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("sample", "Generate images from prompts with a trained checkpoint");
+  struct Args {
+    std::string checkpoint;
+    std::string device = "cpu";
+    std::vector<std::string> prompts;
+    std::optional<double> cfg;
+    std::optional<std::uint64_t> seed;
+    int n = 1;
+    std::string out;
+    sample::Request request;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("--checkpoint", args->checkpoint, "Checkpoint (.safetensors) of a training run")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--prompt", args->prompts, "Prompt (repeat for several)")->required();
+  cmd->add_option("--cfg", args->cfg, "Guidance scale w (default: the preset's cond scale; 1 = off)")
+      ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--steps", args->request.steps, "Denoising steps")->check(CLI::Range(1, 10000))->capture_default_str();
+  cmd->add_option("--sampler", args->request.sampler, "ddpm, ddim or dpmpp")
+      ->check(CLI::IsMember({"ddpm", "ddim", "dpmpp"}))
+      ->capture_default_str();
+  cmd->add_option("--eta", args->request.eta, "DDIM stochasticity (0 = deterministic)")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--threshold", args->request.thresholding, "none, static or dynamic")
+      ->check(CLI::IsMember({"none", "static", "dynamic"}))
+      ->capture_default_str();
+  cmd->add_option("--percentile", args->request.threshold_percentile, "Dynamic thresholding percentile")
+      ->check(CLI::Range(0.5, 1.0));
+  cmd->add_option("--seed", args->seed, "Seed of the first image (the others count up); default: random");
+  cmd->add_option("--n", args->n, "Images per prompt")->check(CLI::Range(1, 10000))->capture_default_str();
+  cmd->add_option("--device", args->device, "cpu or cuda[:N]")->capture_default_str();
+  cmd->add_option("--out", args->out, "Output folder")->required();
+
+  cmd->callback([args] {
+    sample::Generator generator(args->checkpoint, args->device);
+    sample::Request request = args->request;
+    request.guidance = args->cfg.value_or(generator.info().default_guidance);
+    const std::uint64_t first_seed = args->seed.value_or(std::random_device{}());
+    for (const auto& prompt : args->prompts) {
+      for (int i = 0; i < args->n; ++i) {
+        request.prompts.push_back(prompt);
+        request.seeds.push_back(first_seed + request.seeds.size());
+      }
+    }
+    std::error_code error;
+    std::filesystem::create_directories(args->out, error);
+    if (error) throw CliExit(1, "cannot create " + args->out + ": " + error.message());
+
+    const auto images = generator.generate(request, [](const sample::StepView& view) {
+      std::cerr << "\rstep " << view.step << "/" << view.total << std::flush;
+    });
+    std::cerr << "\n";
+    for (size_t i = 0; i < images.size(); ++i) {
+      const std::string path =
+          (std::filesystem::path(args->out) / ("image_" + std::to_string(i) + "_seed" + std::to_string(request.seeds[i]) + ".png")).string();
+      sample::write_png(path, images[i], generator.metadata(request, i));
+      std::cout << path << "\n";
+    }
+  });
+
+  auto* exporter = app.add_subcommand("export", "Write a sampling-only copy of a checkpoint (EMA weights, optionally float16)");
+  auto export_args = std::make_shared<std::pair<std::string, std::string>>();
+  auto fp16 = std::make_shared<bool>(false);
+  exporter->add_option("--checkpoint", export_args->first, "Training checkpoint")->required()->check(CLI::ExistingFile);
+  exporter->add_option("--out", export_args->second, "Output .safetensors file")->required();
+  exporter->add_flag("--fp16", *fp16, "Store the weights as float16 (half the size)");
+  exporter->callback([export_args, fp16] {
+    sample::export_for_sampling(export_args->first, export_args->second, *fp16);
+    std::cout << export_args->second << " (" << std::filesystem::file_size(export_args->second) << " bytes)\n";
+  });
+}
+
+} // namespace t2i::cli

@@ -1,0 +1,140 @@
+#include "commands.h"
+
+#include "t2i/train.h"
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+namespace t2i::cli {
+namespace {
+
+train::Control* g_control = nullptr;
+
+extern "C" void request_stop(int) {
+  if (g_control != nullptr) g_control->cancel = true;
+}
+
+std::string clock_text(double seconds) {
+  if (seconds < 0) return "--:--";
+  const long total = static_cast<long>(seconds + 0.5);
+  char text[32];
+  if (total >= 3600)
+    std::snprintf(text, sizeof(text), "%ld:%02ld:%02ld", total / 3600, (total / 60) % 60, total % 60);
+  else
+    std::snprintf(text, sizeof(text), "%02ld:%02ld", total / 60, total % 60);
+  return text;
+}
+
+/// One progress line on stderr: rewritten in place on a terminal, every 10th step otherwise.
+class ProgressPrinter : public train::Observer {
+public:
+  void on_status(const std::string& message) override { line(message, true); }
+
+  void on_progress(const std::string& phase, std::int64_t done, std::int64_t total) override {
+    char text[160];
+    std::snprintf(text, sizeof(text), "%s %lld/%lld", phase.c_str(), static_cast<long long>(done),
+                  static_cast<long long>(total));
+    line(text, done == total);
+  }
+
+  void on_step(const train::StepMetrics& m) override {
+    char text[200];
+    std::snprintf(text, sizeof(text), "step %lld  loss %.4f  %.1f img/s  lr %.2g  elapsed %s  ETA %s",
+                  static_cast<long long>(m.step), m.train_loss, m.images_per_second, m.learning_rate,
+                  clock_text(m.elapsed_seconds).c_str(), clock_text(m.eta_seconds).c_str());
+    line(text, !tty_ && m.step % 10 == 0);
+  }
+
+  void on_eval(const train::EvalMetrics& m) override {
+    char text[240];
+    std::snprintf(text, sizeof(text), "eval at step %lld: val P2 %.5f%s  FID %s%s", static_cast<long long>(m.step),
+                  m.val_p2, m.improved ? " (best)" : "", m.fid ? std::to_string(*m.fid).c_str() : "n/a",
+                  m.early_stop_in >= 0 ? ("  early stop in " + std::to_string(m.early_stop_in)).c_str() : "");
+    line(text, true);
+  }
+
+  void on_checkpoint(const std::string& path, bool best) override {
+    line(std::string(best ? "best checkpoint " : "checkpoint ") + path, true);
+  }
+
+private:
+  void line(const std::string& text, bool keep) {
+    if (tty_) {
+      std::cerr << "\r\033[K" << text << (keep ? "\n" : "") << std::flush;
+    } else if (keep) {
+      std::cerr << text << "\n" << std::flush;
+    }
+  }
+
+  bool tty_ = isatty(STDERR_FILENO) != 0;
+};
+
+} // namespace
+
+void add_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train a model (Ctrl+C stops after the current step and saves)");
+  auto options = std::make_shared<train::TrainOptions>();
+  auto select = std::make_shared<std::string>("p2");
+  auto bf16 = std::make_shared<std::string>("auto");
+  cmd->add_option("--preset", options->preset, "Preset name (small, base, large, full, demo) or preset file")
+      ->capture_default_str();
+  auto* demo = cmd->add_flag("--demo", options->data.demo, "Train on the built-in demo dataset");
+  auto* annotations = cmd->add_option("--annotations", options->data.annotations, "COCO captions JSON (or .csv/.jsonl)")
+                          ->check(CLI::ExistingFile);
+  cmd->add_option("--images", options->data.images_dir, "Folder of the annotations' images")
+      ->check(CLI::ExistingDirectory)
+      ->needs(annotations);
+  annotations->excludes(demo);
+  cmd->add_option("--max-images", options->data.max_images, "Images used before the 75/15/10 split")
+      ->check(CLI::Range(10, 10000000))
+      ->capture_default_str();
+  cmd->add_option("--demo-images", options->data.demo_images, "Images generated for the demo dataset")
+      ->check(CLI::Range(10, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--cache", options->data.cache_dir, "Data cache folder (default: <out>/data)");
+  cmd->add_option("--out", options->run_dir, "Run folder (config, metrics, previews, checkpoints)")->required();
+  cmd->add_flag("--resume", options->resume, "Continue exactly from the run folder's latest checkpoint");
+  cmd->add_option("--device", options->device, "cpu or cuda[:N]")->capture_default_str();
+  cmd->add_option("--t5", options->t5_dir, "Hugging Face T5 folder (default: a text encoder learned jointly)")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--inception", options->inception_weights, "FID Inception weights (pt_inception-2015-12-05-6726825d.pth)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--fid-samples", options->fid_samples, "Generated validation samples scored per evaluation")
+      ->check(CLI::Range(2, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--select", *select, "Best checkpoint by validation P2 loss, or P2 and FID")
+      ->check(CLI::IsMember({"p2", "p2+fid"}))
+      ->capture_default_str();
+  cmd->add_option("--max-steps", options->max_steps, "Stop after this many optimizer steps (0: early stopping)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
+  cmd->add_option("--max-minutes", options->max_minutes, "Stop after this much training time")->check(CLI::Range(0.0, 1e7));
+  cmd->add_flag("--overfit-one-batch", options->overfit_one_batch, "Train on one fixed batch (the paper's sanity check)");
+  cmd->add_option("--overfit-images", options->overfit_images, "Images in that batch")->check(CLI::Range(1, 1024));
+  cmd->add_option("--seed", options->seed, "Random seed")->capture_default_str();
+  cmd->add_option("--keep", options->keep_last, "Step checkpoints kept besides the best")->check(CLI::Range(1, 1000));
+  cmd->add_option("--preview-every", options->preview_every, "Steps between preview grids (0: at each evaluation)")
+      ->check(CLI::Range(0, 1 << 30));
+  cmd->add_option("--bf16", *bf16, "bf16 autocast: auto, on or off")->check(CLI::IsMember({"auto", "on", "off"}));
+  cmd->add_flag("--checkpointing", options->activation_checkpointing, "Recompute activations in backward (less memory)");
+
+  cmd->callback([options, select, bf16] {
+    if (!options->data.demo && options->data.annotations.empty())
+      throw CliExit(2, "train: give --demo or --annotations FILE --images DIR");
+    options->selection = *select == "p2" ? train::Selection::ValP2 : train::Selection::ValP2AndFid;
+    if (*bf16 != "auto") options->bf16 = *bf16 == "on";
+    train::Control control;
+    g_control = &control;
+    std::signal(SIGINT, request_stop);
+    std::signal(SIGTERM, request_stop);
+    ProgressPrinter printer;
+    const train::Summary summary = train::run(*options, printer, control);
+    g_control = nullptr;
+    std::cout << "stopped after " << summary.steps << " steps: " << summary.stop_reason << "\n";
+    if (summary.best_val_p2) std::cout << "best val P2 " << *summary.best_val_p2 << ": " << summary.best_checkpoint << "\n";
+    if (!summary.last_checkpoint.empty()) std::cout << "last checkpoint: " << summary.last_checkpoint << "\n";
+  });
+}
+
+} // namespace t2i::cli

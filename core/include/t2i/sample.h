@@ -1,0 +1,84 @@
+// Sampling facade: load a trained checkpoint once, then turn prompts into images with
+// classifier-free guidance, watching every denoising step. Plain C++ types only.
+#pragma once
+
+#include "t2i/train.h"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace t2i::sample {
+
+using Image = train::Image;
+
+struct Request {
+  std::vector<std::string> prompts;      ///< one image per prompt (repeat a prompt for several seeds)
+  std::vector<std::uint64_t> seeds;      ///< one per prompt; the same seed gives the same image
+  double guidance = 5.0;                 ///< classifier-free guidance scale w (1 = off)
+  int steps = 50;
+  std::string sampler = "ddim";          ///< ddpm | ddim | dpmpp
+  double eta = 0.0;                      ///< DDIM stochasticity
+  std::string thresholding = "dynamic";  ///< none | static | dynamic
+  double threshold_percentile = 0.995;
+};
+
+/// One denoising step as the studio shows it.
+struct StepView {
+  int step = 0;                   ///< 1-based
+  int total = 0;
+  double t = 0;                   ///< diffusion time in [0, 1]
+  std::vector<Image> x_t;         ///< the current noisy images
+  std::vector<Image> x0_pred;     ///< the model's current estimate of the clean images
+};
+
+struct ModelInfo {
+  std::string checkpoint;
+  std::string preset;
+  std::int64_t step = 0;
+  std::int64_t parameters = 0;
+  int image_size = 0;
+  double default_guidance = 5.0;  ///< the preset's cond scale
+  std::string text_encoder;       ///< "t5:<dir>" or "learned"
+  std::string hash;               ///< content hash of the checkpoint file
+};
+
+class Generator {
+public:
+  /// Loads a checkpoint (EMA weights) onto a device. Throws naming the file and the problem.
+  explicit Generator(const std::string& checkpoint, const std::string& device = "cpu");
+  ~Generator();
+  Generator(const Generator&) = delete;
+  Generator& operator=(const Generator&) = delete;
+
+  const ModelInfo& info() const;
+
+  /// Generates one image per prompt. `on_step` (optional) sees every step; `cancel` (optional)
+  /// stops within one step and makes generate() return an empty vector.
+  std::vector<Image> generate(const Request& request, const std::function<void(const StepView&)>& on_step = {},
+                              const std::atomic<bool>* cancel = nullptr);
+
+  /// The generation parameters of an image as PNG text metadata (prompt, seed, cfg, …).
+  std::map<std::string, std::string> metadata(const Request& request, std::size_t index) const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Writes a sampling-only copy of a training checkpoint to `out` (atomically): the model
+/// description and its EMA weights, float16 when `fp16` (about a quarter of the training file).
+/// Generator loads it like any checkpoint. Throws naming the file and the problem.
+void export_for_sampling(const std::string& checkpoint, const std::string& out, bool fp16);
+
+/// Writes an RGB8 PNG with tEXt metadata, atomically. Throws naming the file on failure.
+void write_png(const std::string& path, const Image& image, const std::map<std::string, std::string>& text = {});
+
+/// Reads an RGB8 PNG and its tEXt metadata (for round trips and the studio's "open image").
+Image read_png(const std::string& path, std::map<std::string, std::string>* text = nullptr);
+
+} // namespace t2i::sample

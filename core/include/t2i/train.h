@@ -1,0 +1,167 @@
+// Training facade: what the CLI and the studio need to run, watch, pause and stop a training
+// run, in plain C++ types. The engine behind it lives in core/src/train/.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "t2i/data.h"
+#include "t2i/preset.h"
+
+namespace t2i::train {
+
+/// Where the training images and captions come from.
+struct DataSpec {
+  bool demo = false;             ///< the built-in demo dataset (generated into cache_dir)
+  std::string annotations;       ///< COCO captions JSON (or captions.csv/.jsonl) when !demo
+  std::string images_dir;        ///< folder the annotations' file names are relative to
+  std::string cache_dir;         ///< image cache, split manifest, text-embedding cache (default: <run>/data)
+  int max_images = 20000;        ///< subset size before the 75/15/10 split (the paper's 20k)
+  int demo_images = 4000;        ///< images generated for the demo dataset
+};
+
+/// How the best checkpoint is chosen (the paper compares both, §7.3).
+enum class Selection { ValP2, ValP2AndFid };
+
+struct TrainOptions {
+  std::string preset = "demo";   ///< preset name (presets/<name>.json) or a path to a preset file
+  DataSpec data;
+  std::string run_dir;           ///< every file of the run goes here
+  bool resume = false;           ///< continue from run_dir's latest checkpoint (exactly)
+  std::string device = "cpu";    ///< "cpu" or "cuda[:N]"
+  std::string t5_dir;            ///< Hugging Face T5 folder; empty = learned text encoder
+  std::string inception_weights; ///< FID Inception weights; empty = FID unavailable
+  int fid_samples = 256;         ///< generated validation samples scored per evaluation (FID and KID)
+  Selection selection = Selection::ValP2;
+  int64_t max_steps = 0;         ///< 0 = until early stopping (or the preset's budget)
+  double max_minutes = 0;        ///< 0 = no time limit
+  bool overfit_one_batch = false;///< the paper's §7.1 sanity check: train on one fixed batch
+  int overfit_images = 8;
+  std::uint64_t seed = 0;
+  int keep_last = 3;             ///< checkpoints kept besides the best
+  int preview_every = 0;         ///< steps between sample-preview grids (0 = at each evaluation)
+  std::optional<bool> bf16;      ///< unset = automatic (native bf16 CPUs and CUDA)
+  bool activation_checkpointing = false;
+};
+
+struct StepMetrics {
+  std::int64_t step = 0;
+  double train_loss = 0;         ///< P2-weighted loss of this step's batch
+  double learning_rate = 0;
+  double grad_norm = 0;
+  double images_per_second = 0;
+  double elapsed_seconds = 0;
+  double eta_seconds = -1;       ///< -1 when unknown
+  std::int64_t skipped_nonfinite = 0;
+};
+
+struct EvalMetrics {
+  std::int64_t step = 0;
+  double val_p2 = 0;             ///< validation P2 loss with fixed noise and timesteps
+  std::optional<double> fid;     ///< unset when unavailable (see fid_status)
+  std::optional<double> kid;
+  std::string fid_status;        ///< why FID is unavailable, or how it was computed
+  bool improved = false;
+  std::int64_t steps_without_improvement = 0;
+  std::int64_t early_stop_in = -1; ///< steps left before early stopping (-1 = no early stop)
+};
+
+/// An RGB8 image, row-major, 3 bytes per pixel.
+struct Image {
+  int width = 0;
+  int height = 0;
+  std::vector<std::uint8_t> rgb;
+};
+
+struct Preview {
+  std::int64_t step = 0;
+  Image grid;
+  std::vector<std::string> prompts;
+};
+
+struct Summary {
+  std::int64_t steps = 0;
+  std::string stop_reason;       ///< "max steps", "early stop", "cancelled", "time limit", or an error
+  std::optional<double> best_val_p2;
+  std::string best_checkpoint;
+  std::string last_checkpoint;
+};
+
+/// Receives a run's events on the training thread; implementations hand them to their own
+/// thread (the studio uses queued signals). Every method has an empty default.
+class Observer {
+public:
+  virtual ~Observer() = default;
+  virtual void on_status(const std::string& /*message*/) {}
+  virtual void on_progress(const std::string& /*phase*/, std::int64_t /*done*/, std::int64_t /*total*/) {}
+  virtual void on_step(const StepMetrics& /*metrics*/) {}
+  virtual void on_eval(const EvalMetrics& /*metrics*/) {}
+  virtual void on_preview(const Preview& /*preview*/) {}
+  virtual void on_checkpoint(const std::string& /*path*/, bool /*best*/) {}
+};
+
+/// Controls shared between the caller and a running trainer.
+struct Control {
+  std::atomic<bool> cancel{false};  ///< stop within one micro-batch and write a checkpoint
+  std::atomic<bool> pause{false};   ///< hold between steps until cleared (or cancelled)
+};
+
+/// What a run folder holds, read back for the studio's run history and for resuming.
+struct History {
+  std::vector<StepMetrics> steps;
+  std::vector<EvalMetrics> evals;
+  std::vector<std::pair<std::int64_t, std::string>> previews;  ///< (step, PNG path), by step
+  std::string config_json;         ///< the run's config.json as written
+  std::string best_checkpoint;     ///< empty when none
+  std::string latest_checkpoint;   ///< empty when none
+};
+
+/// Reads a run folder (metrics.jsonl, previews/, checkpoints/). Throws when `run_dir` is not a run.
+History read_history(const std::string& run_dir);
+
+/// What training with these options needs, known before it starts: the studio shows it beside
+/// the preset and warns when the peak exceeds the machine's memory.
+struct ResourceEstimate {
+  std::int64_t parameters = 0;   ///< trainable parameters (U-Net, plus the text encoder when learned)
+  std::uint64_t peak_bytes = 0;  ///< estimated peak resident memory of training
+  std::string breakdown;         ///< how the peak is made up (weights, optimiser, EMA, activations, caches)
+};
+
+/// Sizes the model `preset` describes with the options' text encoder (without training it) and
+/// estimates training's peak memory from the micro-batch, image size, precision and
+/// checkpointing. Throws like run().
+ResourceEstimate estimate_resources(const model::Preset& preset, const TrainOptions& options);
+
+/// A usable image of a prepared dataset, for browsing.
+struct DataItem {
+  std::string image_path;
+  std::vector<std::string> captions;
+  std::string split;             ///< "train", "val" or "test"
+};
+
+/// What prepare_data() built: the dataset exactly as run() will read it.
+struct PreparedData {
+  data::Source source;           ///< the caption file and images folder (the generated ones for the demo)
+  std::string cache_dir;
+  data::DatasetReport report;    ///< of the subset prepared, with its split sizes
+  std::string text_cache;        ///< the text-embedding cache; empty with a learned text encoder
+  std::vector<DataItem> items;   ///< every usable image of the subset with its captions and split
+  bool cancelled = false;        ///< stopped early; preparing again resumes
+};
+
+/// Builds what run() needs before its first step (the demo dataset when asked for, the image
+/// cache and split at the preset's image size, the text-embedding cache with a T5 encoder),
+/// reporting through on_status/on_progress and stopping soon after control.cancel. run() with
+/// the same options reuses all of it. Throws like run().
+PreparedData prepare_data(const TrainOptions& options, Observer& observer, Control& control);
+
+/// Runs a training run to its end on the calling thread. Throws std::runtime_error with a
+/// message naming the problem (bad preset, unreadable data, unwritable run folder, …).
+Summary run(const TrainOptions& options, Observer& observer, Control& control);
+
+} // namespace t2i::train

@@ -1,0 +1,25 @@
+// Benchmarks of the training step and of guided sampling for a preset (`t2i bench train|sample`).
+#pragma once
+
+#include <string>
+
+namespace t2i::train {
+
+struct BenchOptions {
+  std::string preset = "small";
+  std::string device = "cpu";
+  int micro_batches = 2;     ///< timed micro-batches (train) after one warm-up
+  int images = 1;            ///< images sampled together (sample)
+  int steps = 50;            ///< DDIM steps (sample)
+  double guidance = 8.0;     ///< CFG scale (sample): guided steps run a batch of 2×images
+  std::string precision;     ///< "fp32", "bf16" or empty for the automatic choice
+};
+
+/// Training images/s at the preset's micro-batch (forward, backward, AdamW and EMA), with
+/// 768-d random text embeddings, and the peak RSS. One JSON object.
+std::string bench_train_json(const BenchOptions& options);
+
+/// Seconds per image for `steps` DDIM steps with classifier-free guidance, and the peak RSS.
+std::string bench_sample_json(const BenchOptions& options);
+
+} // namespace t2i::train

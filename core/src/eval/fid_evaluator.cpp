@@ -1,0 +1,107 @@
+#include "eval/fid_evaluator.h"
+
+#include "t2i/log.h"
+
+#include <iomanip>
+#include <sstream>
+
+namespace t2i::eval {
+
+std::string Score::summary() const {
+  std::ostringstream text;
+  text << std::setprecision(4) << "FID " << fid.fid << " (" << fid.count_a << " vs " << fid.count_b << " images";
+  if (fid.small_sample) text << "; biased below " << kInceptionFeatures << " samples";
+  text << ")";
+  if (kid)
+    text << ", KID " << kid->mean << " ± " << kid->std << " (" << kid->subsets << " subsets of " << kid->subset_size
+         << ")";
+  return text.str();
+}
+
+torch::Device parse_device(const std::string& name) {
+  torch::Device device = torch::kCPU;
+  try {
+    device = torch::Device(name);
+  } catch (const c10::Error&) {
+    throw std::invalid_argument("unknown device \"" + name + "\" (use cpu or cuda[:N])");
+  }
+  if (!device.is_cpu() && !device.is_cuda()) throw std::invalid_argument("unsupported device " + name + " (use cpu or cuda[:N])");
+  if (device.is_cuda() && !torch::cuda::is_available())
+    throw std::invalid_argument("device " + name + " requested, but this LibTorch build sees no CUDA device");
+  return device;
+}
+
+FidEvaluator::FidEvaluator(const std::string& weights_path, const std::string& device, std::int64_t batch_size)
+    : FidEvaluator(FidInception::from_file(weights_path, parse_device(device)), batch_size) {}
+
+FidEvaluator::FidEvaluator(FidInception network, std::int64_t batch_size)
+    : network_(std::move(network)), batch_size_(batch_size) {
+  if (batch_size_ < 1) throw std::invalid_argument("FID: batch size must be at least 1");
+}
+
+torch::Tensor FidEvaluator::features(const torch::Tensor& images) const {
+  if (!images.defined() || images.dim() != 4) return network_.features(images);  // its error names the shape
+  return features(ImageSource{images.size(0), [&](std::int64_t begin, std::int64_t end) {
+                                return images.slice(0, begin, end);
+                              }});
+}
+
+torch::Tensor FidEvaluator::features(const ImageSource& source, const Progress& progress,
+                                     const std::atomic<bool>* cancel) const {
+  if (source.count < 0 || (source.count > 0 && !source.images))
+    throw std::invalid_argument("FID: an image source needs a count and a way to fetch images");
+  torch::Tensor out = torch::empty({source.count, kInceptionFeatures}, torch::kFloat32);
+  for (std::int64_t begin = 0; begin < source.count; begin += batch_size_) {
+    if (cancel && cancel->load()) throw FidCancelled();
+    const std::int64_t end = std::min(source.count, begin + batch_size_);
+    const torch::Tensor batch = source.images(begin, end);
+    if (!batch.defined() || batch.dim() != 4 || batch.size(0) != end - begin)
+      throw std::runtime_error("FID: the image source returned " +
+                               (batch.defined() ? std::to_string(batch.dim() == 4 ? batch.size(0) : -1) : std::string("no")) +
+                               " images for [" + std::to_string(begin) + ", " + std::to_string(end) + ")");
+    out.slice(0, begin, end).copy_(network_.features(batch));
+    if (progress) progress(end, source.count);
+  }
+  return out;
+}
+
+ReferenceStats FidEvaluator::reference(const std::string& cache_path, const std::string& identity,
+                                       const ImageSource& source, const Progress& progress,
+                                       const std::atomic<bool>* cancel) const {
+  const StatsIdentity stored = peek_reference_stats(cache_path);
+  if (stored.identity == identity && stored.weights_hash == weights_hash()) {
+    ReferenceStats cached = load_reference_stats(cache_path);
+    if (cached.statistics.count == source.count && cached.features.defined()) {
+      log::core()->info("FID reference statistics reused from {}", cache_path);
+      return cached;
+    }
+  }
+  log::core()->info("FID reference statistics: extracting Inception features of {} images for {}", source.count,
+                    cache_path);
+  ReferenceStats r;
+  r.features = features(source, progress, cancel);
+  r.statistics = compute_statistics(r.features);
+  r.identity = identity;
+  r.weights_hash = weights_hash();
+  r.path = cache_path;
+  save_reference_stats(cache_path, r);
+  return r;
+}
+
+Score FidEvaluator::score(const torch::Tensor& features, const ReferenceStats& reference,
+                          const std::optional<KidOptions>& kid_options) const {
+  if (reference.weights_hash != weights_hash())
+    throw std::invalid_argument(reference.path + ": FID statistics made with other Inception weights (hash " +
+                                reference.weights_hash + ", these weights " + weights_hash() + ")");
+  Score s;
+  s.fid = fid(compute_statistics(features), reference.statistics);
+  s.warning = small_sample_warning(s.fid, reference.statistics.dims());
+  if (kid_options) {
+    if (!reference.features.defined())
+      throw std::invalid_argument(reference.path + ": KID needs the reference features, but the file holds only μ and Σ");
+    s.kid = kid(features, reference.features, *kid_options);
+  }
+  return s;
+}
+
+} // namespace t2i::eval

@@ -1,0 +1,73 @@
+#include "eval/reference_stats.h"
+
+#include "io/tensor_file.h"
+
+#include <filesystem>
+
+namespace t2i::eval {
+namespace {
+
+const std::string& field(const io::Metadata& metadata, const std::string& key, const std::string& path) {
+  const auto found = metadata.find(key);
+  if (found == metadata.end()) throw io::TensorFileError(path + ": FID statistics without the \"" + key + "\" entry");
+  return found->second;
+}
+
+} // namespace
+
+void save_reference_stats(const std::string& path, const ReferenceStats& stats) {
+  const Statistics& s = stats.statistics;
+  io::TensorMap tensors{{"mu", s.mu.to(torch::kCPU, torch::kFloat64).contiguous()},
+                        {"sigma", s.sigma.to(torch::kCPU, torch::kFloat64).contiguous()}};
+  if (stats.features.defined()) tensors["features"] = stats.features.to(torch::kCPU, torch::kFloat32).contiguous();
+  const io::Metadata metadata{{"format", kStatsFormat},
+                              {"identity", stats.identity},
+                              {"inception_weights_hash", stats.weights_hash},
+                              {"count", std::to_string(s.count)}};
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  io::save_safetensors(path, tensors, metadata);
+}
+
+ReferenceStats load_reference_stats(const std::string& path) {
+  const io::Metadata metadata = io::load_safetensors_metadata(path);
+  const auto format = metadata.find("format");
+  if (format == metadata.end() || format->second != kStatsFormat)
+    throw io::TensorFileError(path + ": not a FID statistics file (expected metadata format \"" + kStatsFormat + "\")");
+  const io::TensorMap tensors = io::load_tensors(path);
+  ReferenceStats r;
+  r.path = path;
+  r.identity = field(metadata, "identity", path);
+  r.weights_hash = field(metadata, "inception_weights_hash", path);
+  try {
+    r.statistics.count = std::stoll(field(metadata, "count", path));
+  } catch (const std::logic_error&) {
+    throw io::TensorFileError(path + ": FID statistics with a malformed \"count\" entry");
+  }
+  const auto mu = tensors.find("mu");
+  if (mu == tensors.end() || mu->second.dim() != 1 || mu->second.size(0) < 1)
+    throw io::TensorFileError(path + ": tensor 'mu' is missing or not a vector");
+  const std::int64_t d = mu->second.size(0);
+  r.statistics.mu = mu->second.to(torch::kFloat64);
+  r.statistics.sigma = io::require(tensors, "sigma", {d, d}, path).to(torch::kFloat64);
+  if (tensors.count("features"))
+    r.features = io::require(tensors, "features", {r.statistics.count, d}, path).to(torch::kFloat32);
+  r.reused = true;
+  return r;
+}
+
+StatsIdentity peek_reference_stats(const std::string& path) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) return {};
+  io::Metadata metadata;
+  try {
+    metadata = io::load_safetensors_metadata(path);
+  } catch (const io::TensorFileError&) {
+    return {};
+  }
+  const auto format = metadata.find("format");
+  if (format == metadata.end() || format->second != kStatsFormat) return {};
+  return {metadata["identity"], metadata["inception_weights_hash"]};
+}
+
+} // namespace t2i::eval

@@ -1,0 +1,64 @@
+#include "train/checkpoint_file.h"
+
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+
+namespace t2i::train {
+namespace {
+constexpr const char* kMetaKey = "t2i";
+}
+
+void Checkpoint::put(const std::string& prefix, const std::vector<std::pair<std::string, torch::Tensor>>& named) {
+  for (const auto& [name, tensor] : named)
+    tensors[prefix + "/" + name] = tensor.detach().to(torch::kCPU).contiguous();
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> Checkpoint::group(const std::string& prefix) const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  const std::string head = prefix + "/";
+  for (auto it = tensors.lower_bound(head); it != tensors.end() && it->first.compare(0, head.size(), head) == 0; ++it)
+    out.emplace_back(it->first.substr(head.size()), it->second);
+  return out;
+}
+
+void write_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
+  nlohmann::json meta = checkpoint.meta;
+  meta["format"] = kCheckpointFormat;
+  io::save_safetensors(path, checkpoint.tensors, {{kMetaKey, meta.dump()}});
+}
+
+nlohmann::json read_checkpoint_meta(const std::string& path) {
+  const io::Metadata metadata = io::load_safetensors_metadata(path);
+  const auto it = metadata.find(kMetaKey);
+  if (it == metadata.end()) throw std::runtime_error(path + ": not a t2i-studio checkpoint (no \"t2i\" metadata)");
+  auto meta = nlohmann::json::parse(it->second, nullptr, false);
+  if (meta.is_discarded() || !meta.is_object() || meta.value("format", "") != kCheckpointFormat)
+    throw std::runtime_error(path + ": unsupported checkpoint format (expected " + kCheckpointFormat + ")");
+  return meta;
+}
+
+Checkpoint read_checkpoint(const std::string& path) {
+  Checkpoint checkpoint;
+  checkpoint.meta = read_checkpoint_meta(path);
+  checkpoint.tensors = io::load_tensors(path);
+  return checkpoint;
+}
+
+std::string file_hash(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::uint64_t hash = 1469598103934665603ull;  // FNV-1a 64 offset basis
+  char buffer[1 << 16];
+  while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      hash ^= static_cast<unsigned char>(buffer[i]);
+      hash *= 1099511628211ull;  // FNV prime
+    }
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(hash));
+  return hex;
+}
+
+} // namespace t2i::train

@@ -1,0 +1,81 @@
+#include "train/fid_hook.h"
+
+#include "eval/fid_evaluator.h"
+#include "t2i/fid.h"
+
+#include <filesystem>
+
+namespace t2i::train {
+namespace {
+
+constexpr const char* kValStatsFile = "fid_val_stats.safetensors";
+
+// Scores generated validation samples against the validation split's cached Inception statistics.
+class InceptionFidHook final : public FidHook {
+public:
+  InceptionFidHook(const std::string& weights, const std::string& device, std::int64_t samples,
+                   const data::PreparedDataset& dataset, const std::string& cache_dir)
+      : evaluator_(weights, device), samples_(samples) {
+    const auto& val = dataset.images(data::Split::Val);
+    const auto& cache = dataset.cache();
+    const std::int64_t size = cache.image_size();
+    eval::ImageSource source;
+    source.count = static_cast<std::int64_t>(val.size());
+    source.images = [&val, &cache, size](std::int64_t begin, std::int64_t end) {
+      torch::Tensor batch = torch::empty({end - begin, size, size, 3}, torch::kUInt8);
+      for (std::int64_t i = begin; i < end; ++i)
+        std::memcpy(batch[i - begin].data_ptr(), cache.pixels(val[static_cast<size_t>(i)].slot), cache.bytes_per_image());
+      return batch.permute({0, 3, 1, 2}).contiguous();
+    };
+    // The identity changes whenever the validation images do: the manifest's hash names them.
+    reference_ = evaluator_.reference((std::filesystem::path(cache_dir) / kValStatsFile).string(),
+                                      "val:" + dataset.manifest_hash(), source);
+  }
+
+  std::int64_t samples() const override { return samples_; }
+
+  FidScores score(const SampleBatch& generate) override {
+    std::vector<torch::Tensor> features;
+    const std::int64_t batch = evaluator_.batch_size();
+    for (std::int64_t first = 0; first < samples_; first += batch) {
+      const torch::Tensor images = generate(first, std::min(batch, samples_ - first));
+      // Generated images are in [−1, 1]; the Inception network takes [0, 1].
+      features.push_back(evaluator_.features(((images.to(torch::kFloat32) + 1) / 2).clamp(0, 1)));
+    }
+    eval::KidOptions kid;
+    kid.subset_size = std::min<std::int64_t>(kid.subset_size, samples_);
+    const eval::Score score = evaluator_.score(torch::cat(features), reference_, kid);
+    FidScores result;
+    result.fid = score.fid.fid;
+    if (score.kid) result.kid = score.kid->mean;
+    result.note = score.summary();
+    return result;
+  }
+
+private:
+  eval::FidEvaluator evaluator_;
+  std::int64_t samples_;
+  eval::ReferenceStats reference_;
+};
+
+} // namespace
+
+std::unique_ptr<FidHook> make_fid_hook(const std::string& inception_weights, const std::string& device,
+                                       std::int64_t samples, const data::PreparedDataset& dataset,
+                                       const std::string& cache_dir, std::string& status) {
+  status = eval::fid_unavailable_reason(inception_weights);
+  if (!status.empty()) return nullptr;
+  if (samples < 2) {
+    status = "FID off: fewer than 2 samples per evaluation requested";
+    return nullptr;
+  }
+  if (dataset.images(data::Split::Val).size() < 2) {
+    status = "FID unavailable: the validation split has fewer than 2 images";
+    return nullptr;
+  }
+  auto hook = std::make_unique<InceptionFidHook>(inception_weights, device, samples, dataset, cache_dir);
+  status = "FID on " + std::to_string(samples) + " validation samples per evaluation";
+  return hook;
+}
+
+} // namespace t2i::train

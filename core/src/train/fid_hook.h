@@ -1,0 +1,39 @@
+// The trainer's window onto FID: given a way to generate validation samples, score them against
+// the validation images. Unavailable (with the reason) when no Inception weights are configured.
+#pragma once
+
+#include "data/prepared_dataset.h"
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace t2i::train {
+
+struct FidScores {
+  double fid = 0;
+  std::optional<double> kid;
+  std::string note;  ///< e.g. the small-sample bias warning
+};
+
+/// Generates `count` validation samples starting at `first` as images [n, 3, S, S] in [−1, 1].
+using SampleBatch = std::function<torch::Tensor(std::int64_t first, std::int64_t count)>;
+
+class FidHook {
+public:
+  virtual ~FidHook() = default;
+  /// Samples to score per evaluation.
+  virtual std::int64_t samples() const = 0;
+  virtual FidScores score(const SampleBatch& generate) = 0;
+};
+
+/// The hook for a run, or nullptr with `status` saying why FID is unavailable.
+/// The validation images' reference statistics are computed once and cached in `cache_dir`.
+std::unique_ptr<FidHook> make_fid_hook(const std::string& inception_weights, const std::string& device,
+                                       std::int64_t samples, const data::PreparedDataset& dataset,
+                                       const std::string& cache_dir, std::string& status);
+
+} // namespace t2i::train

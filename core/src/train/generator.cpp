@@ -1,0 +1,130 @@
+// The sampling facade (t2i/sample.h): a checkpoint loaded once, prompts to images.
+#include "t2i/sample.h"
+
+#include "data/image_decode.h"
+#include "data/png_write.h"
+#include "t2i/diffusion.h"
+#include "train/checkpoint_file.h"
+#include "train/sampling.h"
+#include "train/text_to_image_model.h"
+
+#include <cstdio>
+#include <stdexcept>
+
+namespace t2i::sample {
+
+struct Generator::Impl {
+  std::unique_ptr<train::TextToImageModel> model;
+  ModelInfo info;
+};
+
+Generator::Generator(const std::string& checkpoint, const std::string& device) : impl_(std::make_unique<Impl>()) {
+  torch::Device target = torch::kCPU;
+  try {
+    target = torch::Device(device);
+  } catch (const c10::Error&) {
+    throw std::runtime_error("unknown device \"" + device + "\" (use cpu or cuda[:N])");
+  }
+  if (target.is_cuda() && !torch::cuda::is_available())
+    throw std::runtime_error("device " + device + " requested, but this LibTorch build sees no CUDA device");
+  const train::Checkpoint stored = train::read_checkpoint(checkpoint);
+  impl_->model = train::TextToImageModel::from_checkpoint(stored, checkpoint, target);
+  model::ExecutionOptions execution = model::default_execution(target.is_cuda() ? "cuda" : "cpu");
+  impl_->model->set_execution(execution);
+  const model::Preset& preset = impl_->model->preset();
+  ModelInfo& info = impl_->info;
+  info.checkpoint = checkpoint;
+  info.preset = preset.name;
+  info.step = stored.meta.value("step", std::int64_t{0});
+  info.parameters = impl_->model->parameter_count();
+  info.image_size = preset.unet.image_size;
+  info.default_guidance = preset.cond_scale;
+  info.text_encoder = impl_->model->text_encoder_name();
+  info.hash = train::file_hash(checkpoint);
+}
+
+Generator::~Generator() = default;
+
+const ModelInfo& Generator::info() const { return impl_->info; }
+
+std::vector<Image> Generator::generate(const Request& request, const std::function<void(const StepView&)>& on_step,
+                                       const std::atomic<bool>* cancel) {
+  if (request.prompts.empty()) return {};
+  if (request.seeds.size() != request.prompts.size())
+    throw std::invalid_argument("give one seed per prompt (" + std::to_string(request.prompts.size()) + " prompts, " +
+                                std::to_string(request.seeds.size()) + " seeds)");
+  if (request.steps < 1) throw std::invalid_argument("steps must be at least 1");
+  if (!(request.guidance >= 0 && request.guidance <= 100)) throw std::invalid_argument("guidance scale must be in [0, 100]");
+  train::SamplingSettings settings;
+  settings.guidance = request.guidance;
+  settings.sampler = diffusion::parse_sampler_kind(request.sampler);
+  settings.steps = request.steps;
+  settings.eta = request.eta;
+  settings.thresholding.kind = diffusion::parse_threshold_kind(request.thresholding);
+  settings.thresholding.percentile = request.threshold_percentile;
+
+  diffusion::StepObserver observer;
+  if (on_step) {
+    observer = [&](const diffusion::StepReport& report) {
+      StepView view;
+      view.step = static_cast<int>(report.index + 1);
+      view.total = static_cast<int>(report.total);
+      view.t = report.t;
+      for (std::int64_t i = 0; i < report.x_t.size(0); ++i) {
+        view.x_t.push_back(train::to_image(report.x_t[i]));
+        view.x0_pred.push_back(train::to_image(report.x_0[i]));
+      }
+      on_step(view);
+    };
+  }
+  try {
+    const torch::Tensor images = train::sample_images(*impl_->model, request.prompts, request.seeds, settings, observer, cancel);
+    std::vector<Image> out;
+    for (std::int64_t i = 0; i < images.size(0); ++i) out.push_back(train::to_image(images[i]));
+    return out;
+  } catch (const diffusion::SamplingCancelled&) {
+    return {};
+  }
+}
+
+std::map<std::string, std::string> Generator::metadata(const Request& request, std::size_t index) const {
+  char guidance[32];
+  std::snprintf(guidance, sizeof(guidance), "%g", request.guidance);
+  std::map<std::string, std::string> text{{"prompt", request.prompts.at(index)},
+                                          {"seed", std::to_string(request.seeds.at(index))},
+                                          {"cfg", guidance},
+                                          {"steps", std::to_string(request.steps)},
+                                          {"sampler", request.sampler},
+                                          {"eta", std::to_string(request.eta)},
+                                          {"thresholding", request.thresholding},
+                                          {"threshold_percentile", std::to_string(request.threshold_percentile)},
+                                          {"checkpoint", impl_->info.checkpoint},
+                                          {"checkpoint_hash", impl_->info.hash},
+                                          {"checkpoint_step", std::to_string(impl_->info.step)},
+                                          {"preset", impl_->info.preset},
+                                          {"software", "t2i-studio"}};
+  return text;
+}
+
+void export_for_sampling(const std::string& checkpoint, const std::string& out, bool fp16) {
+  train::write_checkpoint(out, train::TextToImageModel::sampling_checkpoint(train::read_checkpoint(checkpoint), fp16));
+}
+
+void write_png(const std::string& path, const Image& image, const std::map<std::string, std::string>& text) {
+  data::RgbImage rgb(image.width, image.height);
+  if (image.rgb.size() != rgb.pixels.size()) throw std::invalid_argument(path + ": image buffer does not match its size");
+  rgb.pixels = image.rgb;
+  data::write_png(path, rgb, text);
+}
+
+Image read_png(const std::string& path, std::map<std::string, std::string>* text) {
+  data::RgbImage rgb = data::decode_image_file(path);
+  if (text != nullptr) *text = data::read_png_text(path);
+  Image image;
+  image.width = rgb.width;
+  image.height = rgb.height;
+  image.rgb = std::move(rgb.pixels);
+  return image;
+}
+
+} // namespace t2i::sample

@@ -1,0 +1,214 @@
+#include "t2i/evaluate.h"
+
+#include "data/prepared_dataset.h"
+#include "eval/fid_evaluator.h"
+#include "t2i/fid.h"
+#include "t2i/sample.h"
+#include "train/checkpoint_file.h"
+#include "train/dataset_setup.h"
+#include "train/sampling.h"
+#include "train/validation.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+namespace t2i::train {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::int64_t kBatch = 16;  // images sampled together
+
+// The prepared dataset: --data (the prepared folder or the run data folder above it), else the
+// data folder of the checkpoint's run, as the trainer chose it.
+std::string dataset_folder(const GuidanceEvalOptions& options, const nlohmann::json& meta) {
+  fs::path folder = options.cache_dir;
+  if (folder.empty()) {
+    const nlohmann::json stored = meta.value("options", nlohmann::json::object());
+    TrainOptions run;
+    run.data.cache_dir = stored.value("data", nlohmann::json::object()).value("cache_dir", "");
+    run.run_dir = fs::path(options.checkpoint).parent_path().parent_path().string();
+    folder = data_folder(run);
+  }
+  if (!fs::exists(folder / data::kManifestFileName)) folder /= "prepared";
+  return folder.string();
+}
+
+data::Split parse_split(const std::string& name) {
+  if (name == "val") return data::Split::Val;
+  if (name == "test") return data::Split::Test;
+  throw std::invalid_argument("unknown split \"" + name + "\" (use val or test)");
+}
+
+std::optional<double> rate(std::int64_t hits, std::int64_t total) {
+  if (total == 0) return std::nullopt;
+  return static_cast<double>(hits) / static_cast<double>(total);
+}
+
+std::string format(const std::optional<double>& value, const char* pattern) {
+  if (!value) return "n/a";
+  char text[32];
+  std::snprintf(text, sizeof(text), pattern, *value);
+  return text;
+}
+
+nlohmann::json maybe(const std::optional<double>& value) { return value ? nlohmann::json(*value) : nlohmann::json(); }
+
+} // namespace
+
+GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
+                                     const std::function<void(const std::string&, std::int64_t, std::int64_t)>& progress,
+                                     const std::atomic<bool>* cancel) {
+  if (options.scales.empty()) throw std::invalid_argument("no guidance scale given");
+  for (double w : options.scales)
+    if (!(w >= 0 && w <= 100)) throw std::invalid_argument("guidance scale " + std::to_string(w) + " is outside [0, 100]");
+  if (options.samples < 1) throw std::invalid_argument("samples per scale must be at least 1");
+  const data::Split split = parse_split(options.split);
+  const torch::Device device = eval::parse_device(options.device);
+
+  const Checkpoint checkpoint = read_checkpoint(options.checkpoint);
+  auto model = TextToImageModel::from_checkpoint(checkpoint, options.checkpoint, device);
+  model->set_execution(model::default_execution(device.is_cuda() ? "cuda" : "cpu"));
+  const std::string folder = dataset_folder(options, checkpoint.meta);
+  const auto dataset = data::PreparedDataset::open(folder);
+  const auto& images = dataset->images(split);
+  if (images.empty()) throw std::runtime_error(folder + ": the " + options.split + " split has no images");
+  if (dataset->image_size() != model->image_size())
+    throw std::runtime_error(folder + " holds " + std::to_string(dataset->image_size()) + "-pixel images, but " +
+                             options.checkpoint + " generates " + std::to_string(model->image_size()));
+
+  GuidanceEvalReport report;
+  report.checkpoint = options.checkpoint;
+  report.step = checkpoint.meta.value("step", std::int64_t{0});
+  report.split = options.split;
+  report.samples = options.samples;
+  const model::Preset& preset = model->preset();
+  if (progress) progress("validation P2", 0, 1);
+  report.val_p2 = validation_p2(*model, p2_loss(preset), dataset, split, preset.eval_val_steps, preset.batch_size,
+                                std::int64_t{preset.max_batch_size} * 2, std::nullopt, cancel);
+
+  report.fid_status = eval::fid_unavailable_reason(options.inception_weights);
+  std::optional<eval::FidEvaluator> fid;
+  eval::ReferenceStats reference;
+  if (report.fid_status.empty()) {
+    fid.emplace(options.inception_weights, options.device);
+    const auto& cache = dataset->cache();
+    eval::ImageSource source;
+    source.count = static_cast<std::int64_t>(images.size());
+    source.images = [&](std::int64_t begin, std::int64_t end) {
+      const std::int64_t size = cache.image_size();
+      torch::Tensor batch = torch::empty({end - begin, size, size, 3}, torch::kUInt8);
+      for (std::int64_t i = begin; i < end; ++i)
+        std::memcpy(batch[i - begin].data_ptr(), cache.pixels(images[static_cast<size_t>(i)].slot), cache.bytes_per_image());
+      return batch.permute({0, 3, 1, 2}).contiguous();
+    };
+    auto reference_progress = [&](std::int64_t done, std::int64_t total) {
+      if (progress) progress("reference statistics", done, total);
+    };
+    reference = fid->reference((fs::path(folder) / ("fid_" + options.split + "_stats.safetensors")).string(),
+                               options.split + ":" + dataset->manifest_hash(), source, reference_progress, cancel);
+  }
+
+  // The same captions and seeds at every scale: only the guidance differs between rows.
+  std::vector<std::string> prompts;
+  for (int i = 0; i < options.samples; ++i) {
+    const auto& image = images[static_cast<size_t>(i) % images.size()];
+    prompts.push_back(image.captions.empty() ? std::string() : dataset->captions()[image.captions.front()]);
+  }
+  if (!options.samples_dir.empty()) fs::create_directories(options.samples_dir);
+
+  for (double guidance : options.scales) {
+    const auto start = Clock::now();
+    SamplingSettings settings;
+    settings.guidance = guidance;
+    settings.sampler = diffusion::parse_sampler_kind(options.sampler);
+    settings.steps = options.steps;
+    ScaleResult row;
+    row.guidance = guidance;
+    std::vector<torch::Tensor> features;
+    std::int64_t colour = 0, shape = 0, match = 0, parsed = 0;
+    for (std::int64_t first = 0; first < options.samples; first += kBatch) {
+      const std::int64_t count = std::min<std::int64_t>(kBatch, options.samples - first);
+      std::vector<std::string> batch_prompts(prompts.begin() + first, prompts.begin() + first + count);
+      std::vector<std::uint64_t> seeds;
+      for (std::int64_t i = first; i < first + count; ++i) seeds.push_back(static_cast<std::uint64_t>(i));
+      torch::Tensor samples;
+      try {
+        samples = sample_images(*model, batch_prompts, seeds, settings, {}, cancel);
+      } catch (const diffusion::SamplingCancelled&) {
+        report.cancelled = true;
+        return report;
+      }
+      for (std::int64_t i = 0; i < count; ++i) {
+        const Image image = to_image(samples[i]);
+        const data::DemoCheck check = data::check_demo_image(image.rgb.data(), image.width, image.height, batch_prompts[i]);
+        if (check.parsed) {
+          ++parsed;
+          colour += check.colour_ok;
+          shape += check.shape_ok;
+          match += check.match();
+        }
+        if (!options.samples_dir.empty()) {
+          char name[64];
+          std::snprintf(name, sizeof(name), "cfg%g_%04lld.png", guidance, static_cast<long long>(first + i));
+          sample::write_png((fs::path(options.samples_dir) / name).string(), image,
+                            {{"prompt", batch_prompts[i]}, {"seed", std::to_string(first + i)}, {"cfg", std::to_string(guidance)}});
+        }
+      }
+      if (fid) features.push_back(fid->features(((samples + 1) / 2).clamp(0, 1)));
+      if (progress) progress("guidance " + format(guidance, "%g"), first + count, options.samples);
+    }
+    row.demo_colour = rate(colour, parsed);
+    row.demo_shape = rate(shape, parsed);
+    row.demo_match = rate(match, parsed);
+    if (fid) {
+      eval::KidOptions kid;
+      kid.subset_size = std::min<std::int64_t>(kid.subset_size, options.samples);
+      const eval::Score score = fid->score(torch::cat(features), reference, options.samples >= 2 ? std::optional(kid) : std::nullopt);
+      row.fid = score.fid.fid;
+      if (score.kid) row.kid = score.kid->mean;
+      row.fid_note = score.summary();
+    } else {
+      row.fid_note = report.fid_status;
+    }
+    row.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    report.scales.push_back(row);
+  }
+  return report;
+}
+
+std::string to_table(const GuidanceEvalReport& report) {
+  std::ostringstream out;
+  out << report.checkpoint << " (step " << report.step << "), " << report.samples << " samples per scale from the "
+      << report.split << " split\nvalidation P2 loss " << format(report.val_p2, "%.5f") << "\n";
+  if (!report.fid_status.empty()) out << report.fid_status << "\n";
+  out << "  cfg      FID      KID   colour   shape   match   seconds\n";
+  for (const ScaleResult& row : report.scales) {
+    char line[160];
+    std::snprintf(line, sizeof(line), "%5s %8s %8s %8s %7s %7s %9.1f\n", format(row.guidance, "%g").c_str(),
+                  format(row.fid, "%.2f").c_str(), format(row.kid, "%.4f").c_str(), format(row.demo_colour, "%.3f").c_str(),
+                  format(row.demo_shape, "%.3f").c_str(), format(row.demo_match, "%.3f").c_str(), row.seconds);
+    out << line;
+  }
+  if (report.cancelled) out << "cancelled\n";
+  return out.str();
+}
+
+std::string to_json(const GuidanceEvalReport& report) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const ScaleResult& row : report.scales)
+    rows.push_back({{"cfg", row.guidance}, {"fid", maybe(row.fid)}, {"kid", maybe(row.kid)}, {"fid_note", row.fid_note},
+                    {"demo_colour", maybe(row.demo_colour)}, {"demo_shape", maybe(row.demo_shape)},
+                    {"demo_match", maybe(row.demo_match)}, {"seconds", row.seconds}});
+  return nlohmann::json{{"checkpoint", report.checkpoint}, {"step", report.step}, {"split", report.split},
+                        {"samples", report.samples}, {"val_p2", report.val_p2}, {"fid_status", report.fid_status},
+                        {"scales", rows}, {"cancelled", report.cancelled}}
+      .dump(2);
+}
+
+} // namespace t2i::train

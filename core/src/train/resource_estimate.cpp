@@ -1,0 +1,91 @@
+// train::estimate_resources: the parameter count and an estimate of training's peak memory,
+// known before a run starts (t2i/train.h).
+#include "t2i/train.h"
+
+#include "model/preset_config.h"
+#include "model/unet.h"
+#include "text/learned_encoder.h"
+#include "text/t5_encoder.h"
+
+#include <filesystem>
+#include <sstream>
+
+namespace t2i::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr double kMiB = 1024.0 * 1024.0;
+constexpr std::uint64_t kRuntimeBytes = 350ull << 20;  // LibTorch, Qt and the process itself, measured at idle
+// Tensors a residual block keeps for its backward pass, in multiples of its output (GroupNorm,
+// SiLU, two convolutions, scale-and-shift, the residual): counted from the block's forward.
+constexpr double kSavedPerBlock = 9.0;
+
+std::uint64_t folder_bytes(const std::string& folder) {
+  std::uint64_t bytes = 0;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(folder, error)) {
+    const std::string ext = entry.path().extension().string();
+    if (ext == ".safetensors" || ext == ".bin") bytes += entry.file_size(error);
+  }
+  return bytes;
+}
+
+} // namespace
+
+ResourceEstimate estimate_resources(const model::Preset& preset, const TrainOptions& options) {
+  std::int64_t text_width = preset.text_encoder.learned_width;
+  std::int64_t text_parameters = 0;
+  std::uint64_t t5_bytes = 0;
+  if (!options.t5_dir.empty()) {
+    text_width = text::T5Config::from_file((fs::path(options.t5_dir) / "config.json").string()).d_model;
+    t5_bytes = folder_bytes(options.t5_dir);
+  } else {
+    text::LearnedEncoderConfig config;
+    config.vocab_size = preset.text_encoder.learned_vocab_size;
+    config.max_len = preset.max_text_length;
+    config.width = preset.text_encoder.learned_width;
+    config.layers = preset.text_encoder.learned_layers;
+    config.heads = preset.text_encoder.learned_heads;
+    for (const auto& p : text::LearnedTextTransformer(config)->parameters()) text_parameters += p.numel();
+  }
+  const model::UNetConfig unet = model::unet_config(preset, text_width);
+  const std::int64_t unet_parameters = model::UNet(unet)->parameter_count();
+
+  ResourceEstimate estimate;
+  estimate.parameters = unet_parameters + text_parameters;
+  // fp32 weights, gradients, AdamW's two moments and the EMA copy: five copies of every parameter.
+  const double state = 5.0 * 4.0 * static_cast<double>(estimate.parameters);
+
+  // Saved activations per image: every block's output, times what the block keeps, per level,
+  // plus the attention maps (heads × tokens²) where a level attends.
+  const bool bf16 = options.bf16.value_or(false);
+  const double bytes_per_value = bf16 ? 3.0 : 4.0;  // bf16 autocast keeps fp32 copies of some inputs
+  const double blocks = static_cast<double>(2 * unet.res_blocks + 1);
+  double values = 0;
+  for (std::int64_t level = 0; level < unet.levels(); ++level) {
+    const double r = static_cast<double>(unet.level_resolution(level));
+    const double tokens = r * r;
+    values += blocks * kSavedPerBlock * static_cast<double>(unet.level_width(level)) * tokens;
+    if (unet.self_attention[static_cast<size_t>(level)]) values += blocks * 2.0 * static_cast<double>(unet.heads) * tokens * tokens;
+    if (unet.cross_attention[static_cast<size_t>(level)])
+      values += blocks * 2.0 * static_cast<double>(unet.heads) * tokens * static_cast<double>(preset.max_text_length);
+  }
+  if (options.activation_checkpointing) values /= blocks;  // one block's activations live at a time
+  const double micro = static_cast<double>(options.overfit_one_batch ? std::min(options.overfit_images, preset.max_batch_size)
+                                                                      : preset.max_batch_size);
+  const double activations = values * bytes_per_value * micro;
+  const double t5 = static_cast<double>(t5_bytes);
+  estimate.peak_bytes = kRuntimeBytes + static_cast<std::uint64_t>(state + activations + t5);
+
+  std::ostringstream text;
+  text.precision(0);
+  text << std::fixed << "weights, gradients, AdamW moments and EMA " << state / kMiB << " MiB; activations of a "
+       << micro << "-image micro-batch " << activations / kMiB << " MiB" << (options.activation_checkpointing ? " (checkpointed)" : "");
+  if (t5_bytes > 0) text << "; frozen T5 weights " << t5 / kMiB << " MiB";
+  text << "; runtime " << static_cast<double>(kRuntimeBytes) / kMiB << " MiB";
+  estimate.breakdown = text.str();
+  return estimate;
+}
+
+} // namespace t2i::train

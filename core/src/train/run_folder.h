@@ -1,0 +1,53 @@
+// The folder of one training run and everything in it: config.json, metrics.jsonl,
+// previews/step_<N>.png and checkpoints/step_<N>.safetensors plus best.safetensors.
+// One owner for the layout, so the CLI, the trainer and the studio's run history agree.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace t2i::train {
+
+class RunFolder {
+public:
+  /// With `create`, makes the folder and its subfolders if needed (throwing, naming the folder,
+  /// when it cannot); without, only names the files of an existing run.
+  explicit RunFolder(std::string root, bool create = true);
+
+  const std::string& root() const { return root_; }
+  std::string config_path() const;
+  std::string metrics_path() const;
+  std::string checkpoint_path(std::int64_t step) const;
+  std::string best_checkpoint_path() const;
+  std::string preview_path(std::int64_t step) const;
+  std::string data_dir() const;
+
+  /// Checkpoints of regular steps, oldest first.
+  std::vector<std::pair<std::int64_t, std::string>> step_checkpoints() const;
+  /// The newest step checkpoint, if any.
+  std::optional<std::string> latest_checkpoint() const;
+  /// Deletes all but the newest `keep` step checkpoints (best.safetensors is separate).
+  void prune_checkpoints(int keep) const;
+
+  /// Writes config.json atomically.
+  void write_config(const nlohmann::json& config) const;
+
+  /// Appends one event line to metrics.jsonl and flushes it, so a crash loses at most that line.
+  void append_metrics(const nlohmann::json& event);
+  /// Drops the events after `step` (a resumed run redoes them).
+  void truncate_metrics_after(std::int64_t step);
+
+private:
+  std::string root_;
+  std::ofstream metrics_;
+};
+
+/// Every event of a run's metrics.jsonl; malformed lines (a crash mid-write) are skipped.
+std::vector<nlohmann::json> read_metrics(const std::string& metrics_path);
+
+} // namespace t2i::train

@@ -1,0 +1,74 @@
+#include "train/sampling.h"
+
+#include "diffusion/guidance.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace t2i::train {
+
+diffusion::NoiseSchedule noise_schedule(const model::Preset& preset) {
+  return diffusion::NoiseSchedule(
+      diffusion::ScheduleSpec{diffusion::parse_schedule_kind(preset.training.schedule), preset.diffusion_steps});
+}
+
+diffusion::Prediction prediction(const model::Preset& preset) { return diffusion::parse_prediction(preset.training.objective); }
+
+torch::Tensor sample_images(TextToImageModel& model, const std::vector<std::string>& prompts,
+                            const std::vector<std::uint64_t>& seeds, const SamplingSettings& settings,
+                            const diffusion::StepObserver& observer, const std::atomic<bool>* cancel) {
+  torch::NoGradGuard no_grad;
+  diffusion::SamplerOptions options;
+  options.kind = settings.sampler;
+  options.steps = settings.steps;
+  options.eta = settings.eta;
+  options.prediction = prediction(model.preset());
+  options.thresholding = settings.thresholding;
+  const auto sampler = diffusion::make_sampler(noise_schedule(model.preset()), options);
+
+  diffusion::SampleRequest request;
+  request.seeds = seeds;
+  const std::int64_t size = model.image_size();
+  request.image_shape = {3, size, size};
+  request.text = model.encode(prompts, /*ema=*/true);
+  request.device = model.device();
+  request.observer = observer;
+  request.cancel = cancel;
+  const Denoiser guided = diffusion::classifier_free_guidance(model.denoiser(/*ema=*/true), settings.guidance);
+  return sampler->sample(guided, request).to(torch::kCPU);
+}
+
+Image to_image(const torch::Tensor& chw) {
+  const torch::Tensor hwc =
+      ((chw.detach().to(torch::kCPU, torch::kFloat32).clamp(-1, 1) + 1) * 127.5).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+  Image image;
+  image.height = static_cast<int>(hwc.size(0));
+  image.width = static_cast<int>(hwc.size(1));
+  image.rgb.resize(static_cast<size_t>(hwc.numel()));
+  std::memcpy(image.rgb.data(), hwc.data_ptr<std::uint8_t>(), image.rgb.size());
+  return image;
+}
+
+Image image_grid(const torch::Tensor& images, int columns) {
+  constexpr int kGap = 2;
+  const int count = static_cast<int>(images.size(0));
+  columns = std::max(1, std::min(columns, count));
+  const int rows = (count + columns - 1) / columns;
+  const int h = static_cast<int>(images.size(2));
+  const int w = static_cast<int>(images.size(3));
+  Image grid;
+  grid.width = columns * w + (columns - 1) * kGap;
+  grid.height = rows * h + (rows - 1) * kGap;
+  grid.rgb.assign(static_cast<size_t>(grid.width) * static_cast<size_t>(grid.height) * 3, 255);
+  for (int i = 0; i < count; ++i) {
+    const Image tile = to_image(images[i]);
+    const int x0 = (i % columns) * (w + kGap);
+    const int y0 = (i / columns) * (h + kGap);
+    for (int y = 0; y < h; ++y)
+      std::memcpy(&grid.rgb[(static_cast<size_t>(y0 + y) * static_cast<size_t>(grid.width) + static_cast<size_t>(x0)) * 3],
+                  &tile.rgb[static_cast<size_t>(y) * static_cast<size_t>(w) * 3], static_cast<size_t>(w) * 3);
+  }
+  return grid;
+}
+
+} // namespace t2i::train

@@ -1,0 +1,40 @@
+// Prompts to images with a TextToImageModel: the diffusion engine's sampler with classifier-free
+// guidance and thresholding, on the EMA weights. Shared by the sampling facade and the trainer's
+// preview grids, so both sample the same way.
+#pragma once
+
+#include "diffusion/sampler.h"
+#include "t2i/train.h"
+#include "train/text_to_image_model.h"
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace t2i::train {
+
+struct SamplingSettings {
+  double guidance = 5.0;  ///< w; 1 = no guidance
+  diffusion::SamplerKind sampler = diffusion::SamplerKind::Ddim;
+  std::int64_t steps = 50;
+  double eta = 0.0;
+  diffusion::Thresholding thresholding;
+};
+
+/// The model's noise schedule and parameterisation, as its preset defines them.
+diffusion::NoiseSchedule noise_schedule(const model::Preset& preset);
+diffusion::Prediction prediction(const model::Preset& preset);
+
+/// Images [B, 3, S, S] in [−1, 1] (float32, CPU) for `prompts`, one seed each. Throws
+/// diffusion::SamplingCancelled when `cancel` is set.
+torch::Tensor sample_images(TextToImageModel& model, const std::vector<std::string>& prompts,
+                            const std::vector<std::uint64_t>& seeds, const SamplingSettings& settings,
+                            const diffusion::StepObserver& observer = {}, const std::atomic<bool>* cancel = nullptr);
+
+/// One image [3, H, W] in [−1, 1] as RGB8.
+Image to_image(const torch::Tensor& chw);
+/// Images [B, 3, H, W] in [−1, 1] laid out in a grid with `columns` columns and a 2-pixel gap.
+Image image_grid(const torch::Tensor& images, int columns);
+
+} // namespace t2i::train

@@ -1,0 +1,136 @@
+#include "t2i/train_bench.h"
+
+#include "diffusion/guidance.h"
+#include "diffusion/loss.h"
+#include "model/preset_config.h"
+#include "model/unet.h"
+#include "t2i/preset.h"
+#include "t2i/runtime.h"
+#include "train/adamw.h"
+#include "train/ema.h"
+#include "train/sampling.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+
+namespace t2i::train {
+namespace {
+
+constexpr std::int64_t kBenchTextWidth = 768;  // T5-base, as Table 1's parameter budgets assume
+constexpr std::int64_t kBenchTokens = 16;      // a COCO caption is ~14 tokens
+
+struct BenchModel {
+  model::Preset preset;
+  torch::Device device;
+  model::UNet unet{nullptr};
+  model::ExecutionOptions execution;
+};
+
+BenchModel build(const BenchOptions& options) {
+  BenchModel b{model::find_preset(options.preset), torch::Device(options.device), model::UNet{nullptr}, {}};
+  b.unet = model::UNet(model::unet_config(b.preset, kBenchTextWidth));
+  b.unet->to(b.device);
+  b.execution = model::default_execution(b.device.is_cuda() ? "cuda" : "cpu");
+  if (options.precision == "fp32") b.execution.precision = model::Precision::fp32;
+  if (options.precision == "bf16") b.execution.precision = model::Precision::bf16;
+  b.unet->set_execution(b.execution);
+  return b;
+}
+
+TextCondition random_text(std::int64_t batch, const torch::Device& device) {
+  TextCondition text;
+  text.embeddings = torch::randn({batch, kBenchTokens, kBenchTextWidth}, torch::TensorOptions().device(device));
+  text.mask = torch::ones({batch, kBenchTokens}, torch::TensorOptions().dtype(torch::kBool).device(device));
+  text.drop = torch::zeros({batch}, torch::TensorOptions().dtype(torch::kBool).device(device));
+  return text;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+nlohmann::json common(const BenchModel& b) {
+  return {{"preset", b.preset.name},
+          {"device", b.device.str()},
+          {"parameters", b.unet->parameter_count()},
+          {"precision", model::to_string(b.execution.precision)},
+          {"channels_last", b.execution.channels_last},
+          {"image_size", b.preset.unet.image_size},
+          {"runtime", nlohmann::json::parse(runtime::to_json(runtime::report()))}};
+}
+
+} // namespace
+
+std::string bench_train_json(const BenchOptions& options) {
+  torch::manual_seed(0);
+  BenchModel b = build(options);
+  std::vector<std::pair<std::string, torch::Tensor>> params;
+  for (const auto& item : b.unet->named_parameters()) params.emplace_back(item.key(), item.value());
+  model::UNet ema_copy(model::unet_config(b.preset, kBenchTextWidth));
+  ema_copy->to(b.device);
+  std::vector<torch::Tensor> averaged, online;
+  for (const auto& p : ema_copy->parameters()) averaged.push_back(p.detach());
+  for (const auto& [name, p] : params) online.push_back(p);
+  AdamW optimizer(params, AdamWOptions{});
+  Ema ema(averaged, online, b.preset.training.ema_decay);
+  diffusion::DiffusionLoss loss(noise_schedule(b.preset), diffusion::LossOptions{});
+  torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(0);
+
+  const std::int64_t micro = b.preset.max_batch_size;
+  const std::int64_t s = b.preset.unet.image_size;
+  const torch::Tensor x_0 = torch::rand({micro, 3, s, s}, torch::TensorOptions().device(b.device)) * 2 - 1;
+  const TextCondition text = random_text(micro, b.device);
+  const Denoiser denoiser = model::as_denoiser(b.unet);
+  auto micro_step = [&] {
+    optimizer.zero_grad();
+    loss(denoiser, x_0, text, generator).loss.backward();
+    optimizer.step(1e-4);
+    ema.update();
+  };
+  micro_step();  // warm-up: oneDNN primitive creation, allocator growth
+  const auto start = std::chrono::steady_clock::now();
+  const int repeats = std::max(1, options.micro_batches);
+  for (int i = 0; i < repeats; ++i) micro_step();
+  const double seconds = seconds_since(start) / repeats;
+  nlohmann::json out = common(b);
+  out["benchmark"] = "train";
+  out["micro_batch"] = micro;
+  out["seconds_per_micro_batch"] = seconds;
+  out["images_per_second"] = static_cast<double>(micro) / seconds;
+  out["peak_rss_bytes"] = runtime::memory().peak_resident_bytes;
+  return out.dump(2);
+}
+
+std::string bench_sample_json(const BenchOptions& options) {
+  torch::manual_seed(0);
+  BenchModel b = build(options);
+  b.unet->eval();
+  diffusion::SamplerOptions sampler_options;
+  sampler_options.kind = diffusion::SamplerKind::Ddim;
+  sampler_options.steps = options.steps;
+  const auto sampler = diffusion::make_sampler(noise_schedule(b.preset), sampler_options);
+  diffusion::SampleRequest request;
+  for (int i = 0; i < std::max(1, options.images); ++i) request.seeds.push_back(static_cast<std::uint64_t>(i));
+  const std::int64_t s = b.preset.unet.image_size;
+  request.image_shape = {3, s, s};
+  request.text = random_text(static_cast<std::int64_t>(request.seeds.size()), b.device);
+  request.device = b.device;
+  const Denoiser guided = diffusion::classifier_free_guidance(model::as_denoiser(b.unet), options.guidance);
+  const auto start = std::chrono::steady_clock::now();
+  (void)sampler->sample(guided, request);
+  const double seconds = seconds_since(start);
+  nlohmann::json out = common(b);
+  out["benchmark"] = "sample";
+  out["sampler"] = "ddim";
+  out["steps"] = options.steps;
+  out["guidance"] = options.guidance;
+  out["images"] = request.seeds.size();
+  out["seconds_per_image"] = seconds / static_cast<double>(request.seeds.size());
+  out["seconds_per_step"] = seconds / options.steps;
+  out["peak_rss_bytes"] = runtime::memory().peak_resident_bytes;
+  return out.dump(2);
+}
+
+} // namespace t2i::train

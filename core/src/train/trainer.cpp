@@ -1,0 +1,546 @@
+// The training run (paper §5, §7; design.md §7): data → text → U-Net with P2 loss → validation,
+// selection, checkpoints, previews, with the facade's observer and controls.
+#include "t2i/train.h"
+
+#include "data/batch_loader.h"
+#include "diffusion/loss.h"
+#include "t2i/data.h"
+#include "t2i/log.h"
+#include "t2i/runtime.h"
+#include "t2i/sample.h"
+#include "train/adamw.h"
+#include "train/checkpoint_file.h"
+#include "train/dataset_setup.h"
+#include "train/ema.h"
+#include "train/fid_hook.h"
+#include "train/run_folder.h"
+#include "train/sampling.h"
+#include "train/text_to_image_model.h"
+#include "train/train_step.h"
+#include "train/validation.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace fs = std::filesystem;
+
+namespace t2i::train {
+namespace {
+
+constexpr int kMaxNonFiniteInARow = 5;        // K consecutive non-finite losses stop the run
+constexpr int kPreviewImages = 8;
+constexpr std::int64_t kPreviewSteps = 25;
+constexpr double kGradClip = 1.0;
+
+using Clock = std::chrono::steady_clock;
+
+torch::Device parse_device(const std::string& name) {
+  try {
+    torch::Device device(name);
+    if (device.is_cuda() && !torch::cuda::is_available())
+      throw std::runtime_error("device " + name + " requested, but this LibTorch build sees no CUDA device");
+    if (!device.is_cpu() && !device.is_cuda()) throw std::runtime_error("unsupported device " + name + " (use cpu or cuda[:N])");
+    return device;
+  } catch (const c10::Error&) {
+    throw std::runtime_error("unknown device \"" + name + "\" (use cpu or cuda[:N])");
+  }
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+nlohmann::json options_json(const TrainOptions& o) {
+  return {{"preset", o.preset},
+          {"data", {{"demo", o.data.demo}, {"annotations", o.data.annotations}, {"images_dir", o.data.images_dir},
+                    {"cache_dir", o.data.cache_dir}, {"max_images", o.data.max_images}, {"demo_images", o.data.demo_images}}},
+          {"run_dir", o.run_dir}, {"device", o.device}, {"t5_dir", o.t5_dir}, {"inception_weights", o.inception_weights},
+          {"fid_samples", o.fid_samples},
+          {"selection", o.selection == Selection::ValP2 ? "p2" : "p2+fid"}, {"max_steps", o.max_steps},
+          {"max_minutes", o.max_minutes}, {"overfit_one_batch", o.overfit_one_batch}, {"overfit_images", o.overfit_images},
+          {"seed", o.seed}, {"keep_last", o.keep_last}, {"preview_every", o.preview_every},
+          {"bf16", o.bf16 ? nlohmann::json(*o.bf16) : nlohmann::json("auto")},
+          {"activation_checkpointing", o.activation_checkpointing}};
+}
+
+torch::Generator make_generator(std::uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
+
+class Run {
+public:
+  Run(const TrainOptions& options, Observer& observer, Control& control)
+      : options_(options), observer_(observer), control_(control), folder_(options.run_dir),
+        device_(parse_device(options.device)), generator_(make_generator(options.seed)) {}
+
+  Summary execute();
+
+private:
+  bool prepare_data();
+  void build_model();
+  void restore(const Checkpoint& checkpoint, const std::string& origin);
+  void save_checkpoint(bool best);
+  enum class StepOutcome { Done, Skipped, Cancelled, Exhausted };
+  StepOutcome train_step();
+  void evaluate();
+  double validation_loss();
+  void preview();
+  std::optional<std::string> stop_reason() const;
+  double elapsed() const { return elapsed_before_ + std::chrono::duration<double>(Clock::now() - started_).count(); }
+  void status(const std::string& message) {
+    log::core()->info("{}", message);
+    observer_.on_status(message);
+  }
+
+  TrainOptions options_;
+  Observer& observer_;
+  Control& control_;
+  RunFolder folder_;
+  torch::Device device_;
+  torch::Generator generator_;
+  torch::Tensor resumed_global_rng_;  ///< the global CPU generator's state at the resumed step
+  model::Preset preset_;
+  std::string preset_json_;
+  std::shared_ptr<const data::PreparedDataset> dataset_;
+  std::string cache_dir_;
+  std::unique_ptr<TextToImageModel> model_;
+  std::unique_ptr<AdamW> optimizer_;
+  std::unique_ptr<Ema> ema_;
+  std::unique_ptr<diffusion::DiffusionLoss> loss_;
+  std::unique_ptr<data::BatchLoader> loader_;
+  std::optional<data::Batch> overfit_batch_;
+  std::unique_ptr<FidHook> fid_;
+  std::string fid_status_;
+
+  std::int64_t step_ = 0;
+  std::int64_t batches_consumed_ = 0;
+  NonFiniteGuard nonfinite_{kMaxNonFiniteInARow};
+  std::optional<double> best_val_p2_;
+  std::optional<double> best_fid_;
+  std::int64_t best_step_ = 0;
+  std::string best_checkpoint_;
+  std::string last_checkpoint_;
+  double elapsed_before_ = 0;
+  Clock::time_point started_ = Clock::now();
+  double recent_step_seconds_ = 0;
+};
+
+bool Run::prepare_data() {
+  cache_dir_ = data_folder(options_);
+  const DatasetSetup setup = prepare_dataset(options_, preset_.unet.image_size, observer_, &control_.cancel);
+  const data::PrepareResult& result = setup.result;
+  if (result.cancelled) return false;
+  dataset_ = data::PreparedDataset::open(result.cache_dir);
+  if (dataset_->images(data::Split::Train).empty())
+    throw std::runtime_error("the dataset has no usable training image (see " + result.report_file + ")");
+  status("Dataset: " + std::to_string(dataset_->images(data::Split::Train).size()) + " training / " +
+         std::to_string(dataset_->images(data::Split::Val).size()) + " validation images, manifest " +
+         dataset_->manifest_hash());
+  return true;
+}
+
+void Run::build_model() {
+  std::vector<std::string> train_captions;
+  for (const auto& image : dataset_->images(data::Split::Train))
+    for (std::size_t c : image.captions) train_captions.push_back(dataset_->captions()[c]);
+  status(options_.t5_dir.empty() ? "Training the caption tokenizer for the learned text encoder"
+                                 : "Loading the T5 encoder from " + options_.t5_dir);
+  model_ = TextToImageModel::create(preset_, preset_json_, TextEncoderChoice{options_.t5_dir}, train_captions, device_);
+}
+
+void Run::restore(const Checkpoint& checkpoint, const std::string& origin) {
+  const nlohmann::json& meta = checkpoint.meta;
+  const std::string hash = meta.value("manifest_hash", "");
+  if (hash != dataset_->manifest_hash())
+    throw std::runtime_error(origin + " was trained on data with manifest " + hash + ", but the data now has " +
+                             dataset_->manifest_hash() + ": resume with the same dataset");
+  model_ = TextToImageModel::from_checkpoint(checkpoint, origin, device_);
+  step_ = meta.at("step").get<std::int64_t>();
+  batches_consumed_ = meta.at("batches_consumed").get<std::int64_t>();
+  nonfinite_.set_total(meta.value("skipped_nonfinite", std::int64_t{0}));
+  if (meta.contains("best_val_p2")) best_val_p2_ = meta.at("best_val_p2").get<double>();
+  if (meta.contains("best_fid")) best_fid_ = meta.at("best_fid").get<double>();
+  best_step_ = meta.value("best_step", std::int64_t{0});
+  elapsed_before_ = meta.value("elapsed_seconds", 0.0);
+  const auto generator_state = checkpoint.tensors.find("rng/trainer");
+  const auto global_state = checkpoint.tensors.find("rng/torch_cpu");
+  if (generator_state == checkpoint.tensors.end() || global_state == checkpoint.tensors.end())
+    throw std::runtime_error(origin + ": random-number states missing");
+  generator_.set_state(generator_state->second.clone());
+  // Applied just before the first step: setting up the run (model init, loaders) draws from it.
+  resumed_global_rng_ = global_state->second.clone();
+  status("Resumed " + origin + " at step " + std::to_string(step_));
+}
+
+void Run::save_checkpoint(bool best) {
+  Checkpoint checkpoint;
+  model_->save_to(checkpoint);
+  checkpoint.put("optim", optimizer_->state());
+  checkpoint.tensors["rng/trainer"] = generator_.get_state();
+  checkpoint.tensors["rng/torch_cpu"] = at::detail::getDefaultCPUGenerator().get_state();
+  nlohmann::json& meta = checkpoint.meta;
+  meta["step"] = step_;
+  meta["batches_consumed"] = batches_consumed_;
+  meta["optimizer_steps"] = optimizer_->steps();
+  meta["ema_updates"] = ema_->updates();
+  meta["skipped_nonfinite"] = nonfinite_.total();
+  meta["manifest_hash"] = dataset_->manifest_hash();
+  meta["elapsed_seconds"] = elapsed();
+  meta["options"] = options_json(options_);
+  meta["best_step"] = best_step_;
+  if (best_val_p2_) meta["best_val_p2"] = *best_val_p2_;
+  if (best_fid_) meta["best_fid"] = *best_fid_;
+
+  const std::string path = folder_.checkpoint_path(step_);
+  write_checkpoint(path, checkpoint);
+  last_checkpoint_ = path;
+  folder_.prune_checkpoints(options_.keep_last);
+  folder_.append_metrics({{"event", "checkpoint"}, {"step", step_}, {"path", path}, {"best", false}});
+  observer_.on_checkpoint(path, false);
+  if (best) {
+    write_checkpoint(folder_.best_checkpoint_path(), checkpoint);
+    best_checkpoint_ = folder_.best_checkpoint_path();
+    folder_.append_metrics({{"event", "checkpoint"}, {"step", step_}, {"path", best_checkpoint_}, {"best", true}});
+    observer_.on_checkpoint(best_checkpoint_, true);
+  }
+}
+
+Run::StepOutcome Run::train_step() {
+  std::optional<data::Batch> batch = overfit_batch_ ? overfit_batch_ : loader_->next();
+  if (!batch) return control_.cancel ? StepOutcome::Cancelled : StepOutcome::Exhausted;
+  const auto start = Clock::now();
+  const torch::Tensor generator_state = generator_.get_state();
+
+  std::vector<std::string> captions;
+  const auto indices = batch->caption_index.accessor<std::int64_t, 1>();
+  for (std::int64_t i = 0; i < indices.size(0); ++i) captions.push_back(dataset_->captions()[static_cast<size_t>(indices[i])]);
+  const torch::Tensor x_0 = batch->images.to(device_);
+  const std::int64_t b = x_0.size(0);
+  // One draw for the whole batch, sliced per micro-batch: accumulation is then exactly one batch of B.
+  const diffusion::LossDraw draw = loss_->draw(x_0, generator_);
+  const torch::Tensor drop = draw_text_drop(b, preset_.training.cond_drop_prob, generator_);
+
+  model_->set_train_mode(true);
+  optimizer_->zero_grad();
+  const std::optional<double> batch_loss = accumulate_gradients(
+      *model_, *loss_, x_0, captions, draw, drop, preset_.max_batch_size, &control_.cancel);
+  if (!batch_loss) {
+    optimizer_->zero_grad();
+    generator_.set_state(generator_state);  // the unfinished step never happened
+    return StepOutcome::Cancelled;
+  }
+  const double loss_sum = *batch_loss;
+  ++batches_consumed_;
+
+  std::vector<torch::Tensor> parameters;
+  for (const auto& [name, p] : model_->trained_parameters()) parameters.push_back(p);
+  const double grad_norm = torch::nn::utils::clip_grad_norm_(parameters, kGradClip);
+  if (!nonfinite_.accept(loss_sum, grad_norm)) {
+    optimizer_->zero_grad();
+    if (nonfinite_.exhausted())
+      throw std::runtime_error("training diverged: " + std::to_string(nonfinite_.limit()) +
+                               " non-finite losses in a row at step " + std::to_string(step_) +
+                               (last_checkpoint_.empty() ? "" : "; the last good checkpoint is " + last_checkpoint_));
+    log::core()->warn("non-finite loss at step {}: step skipped ({} so far)", step_, nonfinite_.total());
+    return StepOutcome::Skipped;
+  }
+  // Linear warm-up: lr_n = lr · min(1, n / warmup), n the 1-based optimiser step.
+  const double warmup = preset_.training.warmup_steps;
+  const double lr = preset_.training.learning_rate *
+                    (warmup > 0 ? std::min(1.0, static_cast<double>(optimizer_->steps() + 1) / warmup) : 1.0);
+  optimizer_->step(lr);
+  ema_->update();
+  ++step_;
+
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  recent_step_seconds_ = recent_step_seconds_ == 0 ? seconds : 0.9 * recent_step_seconds_ + 0.1 * seconds;
+  StepMetrics m;
+  m.step = step_;
+  m.train_loss = loss_sum;
+  m.learning_rate = lr;
+  m.grad_norm = grad_norm;
+  m.images_per_second = static_cast<double>(b) / seconds;
+  m.elapsed_seconds = elapsed();
+  m.skipped_nonfinite = nonfinite_.total();
+  if (options_.max_steps > 0) m.eta_seconds = static_cast<double>(options_.max_steps - step_) * recent_step_seconds_;
+  if (options_.max_minutes > 0) {
+    const double left = options_.max_minutes * 60 - m.elapsed_seconds;
+    m.eta_seconds = m.eta_seconds < 0 ? left : std::min(m.eta_seconds, left);
+  }
+  folder_.append_metrics({{"event", "step"}, {"step", m.step}, {"train_loss", m.train_loss}, {"lr", m.learning_rate},
+                          {"grad_norm", m.grad_norm}, {"images_per_second", m.images_per_second},
+                          {"elapsed", m.elapsed_seconds}, {"skipped_nonfinite", m.skipped_nonfinite}});
+  observer_.on_step(m);
+  return StepOutcome::Done;
+}
+
+double Run::validation_loss() {
+  const data::Split split = dataset_->images(data::Split::Val).empty() ? data::Split::Train : data::Split::Val;
+  return validation_p2(*model_, *loss_, dataset_, split, preset_.eval_val_steps, preset_.batch_size,
+                       std::int64_t{preset_.max_batch_size} * 2, overfit_batch_, &control_.cancel);
+}
+
+void Run::preview() {
+  std::vector<std::string> prompts;
+  if (overfit_batch_) {
+    const auto indices = overfit_batch_->caption_index.accessor<std::int64_t, 1>();
+    for (std::int64_t i = 0; i < indices.size(0) && static_cast<int>(prompts.size()) < kPreviewImages; ++i)
+      prompts.push_back(dataset_->captions()[static_cast<size_t>(indices[i])]);
+  } else {
+    const data::Split split = dataset_->images(data::Split::Val).empty() ? data::Split::Train : data::Split::Val;
+    for (const auto& image : dataset_->images(split)) {
+      if (static_cast<int>(prompts.size()) >= kPreviewImages) break;
+      if (!image.captions.empty()) prompts.push_back(dataset_->captions()[image.captions.front()]);
+    }
+  }
+  std::vector<std::uint64_t> seeds;
+  for (size_t i = 0; i < prompts.size(); ++i) seeds.push_back(i);
+  SamplingSettings settings;
+  settings.guidance = preset_.cond_scale;
+  settings.steps = std::min<std::int64_t>(kPreviewSteps, preset_.diffusion_steps);
+  try {
+    const torch::Tensor images = sample_images(*model_, prompts, seeds, settings, {}, &control_.cancel);
+    Preview p{step_, image_grid(images, 4), prompts};
+    const std::string path = folder_.preview_path(step_);
+    sample::write_png(path, p.grid, {{"step", std::to_string(step_)}});
+    folder_.append_metrics({{"event", "preview"}, {"step", step_}, {"path", path}, {"prompts", prompts}});
+    observer_.on_preview(p);
+  } catch (const diffusion::SamplingCancelled&) {
+  }
+}
+
+void Run::evaluate() {
+  EvalMetrics m;
+  m.step = step_;
+  m.val_p2 = validation_loss();
+  if (control_.cancel) return;
+  if (fid_) {
+    status("Computing FID on " + std::to_string(fid_->samples()) + " validation samples");
+    // FID samples come from the validation captions with fixed seeds, so evaluations compare.
+    std::vector<std::string> prompts;
+    for (const auto& image : dataset_->images(data::Split::Val))
+      if (!image.captions.empty()) prompts.push_back(dataset_->captions()[image.captions.front()]);
+    if (prompts.empty()) prompts.push_back("");
+    SamplingSettings settings;
+    settings.guidance = preset_.cond_scale;
+    settings.steps = std::min<std::int64_t>(50, preset_.diffusion_steps);
+    const FidScores scores = fid_->score([&](std::int64_t first, std::int64_t count) {
+      std::vector<std::string> batch_prompts;
+      std::vector<std::uint64_t> seeds;
+      for (std::int64_t i = first; i < first + count; ++i) {
+        batch_prompts.push_back(prompts[static_cast<size_t>(i) % prompts.size()]);
+        seeds.push_back(static_cast<std::uint64_t>(i));
+      }
+      return sample_images(*model_, batch_prompts, seeds, settings, {}, &control_.cancel);
+    });
+    m.fid = scores.fid;
+    m.kid = scores.kid;
+    m.fid_status = scores.note;
+  } else {
+    m.fid_status = fid_status_;
+  }
+  const bool p2_better = !best_val_p2_ || m.val_p2 < *best_val_p2_;
+  const bool fid_ok = options_.selection == Selection::ValP2 || !m.fid || !best_fid_ || *m.fid <= *best_fid_;
+  m.improved = std::isfinite(m.val_p2) && p2_better && fid_ok;
+  if (m.improved) {
+    best_val_p2_ = m.val_p2;
+    if (m.fid) best_fid_ = m.fid;
+    best_step_ = step_;
+  }
+  m.steps_without_improvement = step_ - best_step_;
+  if (preset_.early_stop) m.early_stop_in = std::max<std::int64_t>(0, *preset_.early_stop - m.steps_without_improvement);
+  nlohmann::json event{{"event", "eval"}, {"step", m.step}, {"val_p2", m.val_p2}, {"improved", m.improved},
+                       {"steps_without_improvement", m.steps_without_improvement}, {"early_stop_in", m.early_stop_in},
+                       {"fid_status", m.fid_status}};
+  if (m.fid) event["fid"] = *m.fid;
+  if (m.kid) event["kid"] = *m.kid;
+  folder_.append_metrics(event);
+  observer_.on_eval(m);
+  save_checkpoint(m.improved);
+}
+
+std::optional<std::string> Run::stop_reason() const {
+  if (control_.cancel) return "cancelled";
+  if (options_.max_steps > 0 && step_ >= options_.max_steps) return "max steps";
+  if (options_.max_minutes > 0 && elapsed() >= options_.max_minutes * 60) return "time limit";
+  if (preset_.early_stop && best_val_p2_ && step_ - best_step_ >= *preset_.early_stop) return "early stop";
+  return std::nullopt;
+}
+
+Summary Run::execute() {
+  preset_ = model::find_preset(options_.preset);
+  preset_json_ = read_text_file(preset_.path);
+  const auto existing = folder_.latest_checkpoint();
+  if (!options_.resume && existing)
+    throw std::runtime_error(options_.run_dir + " already holds checkpoints (" + *existing +
+                             "): resume it, or choose another run folder");
+  if (options_.resume && !existing) throw std::runtime_error("nothing to resume: " + options_.run_dir + " has no checkpoint");
+
+  Summary summary;
+  if (!prepare_data()) {
+    summary.stop_reason = "cancelled";
+    return summary;
+  }
+  std::optional<Checkpoint> resumed;
+  if (options_.resume) {
+    resumed = read_checkpoint(*existing);
+    const nlohmann::json stored = resumed->meta.value("options", nlohmann::json::object());
+    if (stored.value("t5_dir", "") != options_.t5_dir)
+      throw std::runtime_error(*existing + " was trained with text encoder \"" + stored.value("t5_dir", "") +
+                               "\" (empty = learned); resume with the same --t5");
+    preset_json_ = resumed->meta.at("preset_json").get<std::string>();
+    preset_ = model::parse_preset(preset_json_, *existing);
+    restore(*resumed, *existing);
+    folder_.truncate_metrics_after(step_);
+  } else {
+    // Module initialisation and dropout draw from the global generator: seed it so a run is reproducible.
+    torch::manual_seed(options_.seed);
+    build_model();
+  }
+  if (model_->frozen_encoder() != nullptr) {
+    status("Caching T5 embeddings of every caption");
+    text::CacheBuildSettings cache;
+    cache.max_len = preset_.max_text_length;
+    cache.cancel = &control_.cancel;
+    cache.progress = [this](std::int64_t done, std::int64_t total) { observer_.on_progress("text embeddings", done, total); };
+    const std::string path = text_cache_path(cache_dir_);
+    if (text::build_embedding_cache(*model_->frozen_encoder(), dataset_->captions(), path, cache).cancelled) {
+      summary.stop_reason = "cancelled";
+      return summary;
+    }
+    model_->use_embedding_cache(text::EmbeddingCache::open(path));
+  }
+
+  model::ExecutionOptions execution = model::default_execution(device_.is_cuda() ? "cuda" : "cpu");
+  if (options_.bf16) execution.precision = *options_.bf16 ? model::Precision::bf16 : model::Precision::fp32;
+  execution.checkpoint = options_.activation_checkpointing;
+  model_->set_execution(execution);
+
+  AdamWOptions adam{preset_.training.learning_rate, preset_.training.beta1, preset_.training.beta2, 1e-8,
+                    preset_.training.weight_decay};
+  optimizer_ = std::make_unique<AdamW>(model_->trained_parameters(), adam);
+  std::vector<torch::Tensor> online;
+  for (const auto& [name, p] : model_->trained_parameters()) online.push_back(p);
+  ema_ = std::make_unique<Ema>(model_->ema_parameters(), online, preset_.training.ema_decay);
+  if (resumed) {
+    optimizer_->load_state(resumed->group("optim"), resumed->meta.at("optimizer_steps").get<std::int64_t>());
+    ema_->set_updates(resumed->meta.at("ema_updates").get<std::int64_t>());
+    resumed.reset();
+  }
+  loss_ = std::make_unique<diffusion::DiffusionLoss>(p2_loss(preset_));
+
+  data::BatchOptions batch_options;
+  batch_options.batch_size = options_.overfit_one_batch ? options_.overfit_images : preset_.batch_size;
+  batch_options.seed = options_.seed;
+  batch_options.first_batch = batches_consumed_;
+  batch_options.cancel = &control_.cancel;
+  loader_ = std::make_unique<data::BatchLoader>(dataset_, data::Split::Train, batch_options);
+  if (options_.overfit_one_batch) {
+    overfit_batch_ = loader_->batch_at(0);
+    loader_->stop();
+  }
+  fid_ = make_fid_hook(options_.inception_weights, options_.device, options_.fid_samples, *dataset_, cache_dir_,
+                       fid_status_);
+
+  folder_.write_config({{"options", options_json(options_)},
+                        {"preset", nlohmann::json::parse(preset_json_)},
+                        {"runtime", nlohmann::json::parse(runtime::to_json(runtime::report()))},
+                        {"execution", {{"precision", model::to_string(execution.precision)},
+                                       {"channels_last", execution.channels_last},
+                                       {"checkpointing", execution.checkpoint}}},
+                        {"parameters", model_->parameter_count()},
+                        {"text_encoder", model_->text_encoder_name()},
+                        {"manifest_hash", dataset_->manifest_hash()}});
+  status("Training " + preset_.name + " (" + std::to_string(model_->parameter_count()) + " parameters, " +
+         model::to_string(execution.precision) + (execution.channels_last ? ", channels-last" : "") + ") on " +
+         device_.str() + "; FID: " + (fid_ ? "on" : fid_status_));
+
+  if (resumed_global_rng_.defined()) {
+    at::Generator global = at::detail::getDefaultCPUGenerator();
+    global.set_state(resumed_global_rng_);
+  }
+  started_ = Clock::now();
+  const int preview_every = options_.preview_every > 0 ? options_.preview_every : preset_.eval_every;
+  std::optional<std::string> reason;
+  while (!(reason = stop_reason())) {
+    if (control_.pause) {
+      status("Paused at step " + std::to_string(step_));
+      while (control_.pause && !control_.cancel) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!control_.cancel) status("Resumed at step " + std::to_string(step_));
+      continue;
+    }
+    const StepOutcome outcome = train_step();
+    if (outcome == StepOutcome::Exhausted) {
+      reason = "data exhausted";
+      break;
+    }
+    if (outcome != StepOutcome::Done) continue;
+    if (step_ % preset_.eval_every == 0) evaluate();
+    if (step_ % preview_every == 0 && !control_.cancel) preview();
+  }
+  if (last_checkpoint_ != folder_.checkpoint_path(step_)) save_checkpoint(false);
+  summary.steps = step_;
+  summary.stop_reason = *reason;
+  summary.best_val_p2 = best_val_p2_;
+  summary.best_checkpoint = best_checkpoint_;
+  summary.last_checkpoint = last_checkpoint_;
+  status("Stopped after " + std::to_string(step_) + " steps: " + *reason);
+  return summary;
+}
+
+} // namespace
+
+Summary run(const TrainOptions& options, Observer& observer, Control& control) {
+  if (options.run_dir.empty()) throw std::runtime_error("no run folder given");
+  Run run(options, observer, control);
+  return run.execute();
+}
+
+History read_history(const std::string& run_dir) {
+  const RunFolder folder(run_dir, /*create=*/false);
+  if (!fs::exists(folder.metrics_path()) && !fs::exists(folder.config_path()))
+    throw std::runtime_error(run_dir + " is not a training run folder (no metrics.jsonl or config.json)");
+  History history;
+  for (const auto& e : read_metrics(folder.metrics_path())) {
+    const std::string kind = e.value("event", "");
+    if (kind == "step") {
+      StepMetrics m;
+      m.step = e.value("step", std::int64_t{0});
+      m.train_loss = e.value("train_loss", 0.0);
+      m.learning_rate = e.value("lr", 0.0);
+      m.grad_norm = e.value("grad_norm", 0.0);
+      m.images_per_second = e.value("images_per_second", 0.0);
+      m.elapsed_seconds = e.value("elapsed", 0.0);
+      m.skipped_nonfinite = e.value("skipped_nonfinite", std::int64_t{0});
+      history.steps.push_back(m);
+    } else if (kind == "eval") {
+      EvalMetrics m;
+      m.step = e.value("step", std::int64_t{0});
+      m.val_p2 = e.value("val_p2", 0.0);
+      if (e.contains("fid")) m.fid = e.at("fid").get<double>();
+      if (e.contains("kid")) m.kid = e.at("kid").get<double>();
+      m.fid_status = e.value("fid_status", "");
+      m.improved = e.value("improved", false);
+      m.steps_without_improvement = e.value("steps_without_improvement", std::int64_t{0});
+      m.early_stop_in = e.value("early_stop_in", std::int64_t{-1});
+      history.evals.push_back(m);
+    } else if (kind == "preview") {
+      history.previews.emplace_back(e.value("step", std::int64_t{0}), e.value("path", ""));
+    }
+  }
+  std::ifstream config(folder.config_path());
+  if (config) history.config_json.assign(std::istreambuf_iterator<char>(config), std::istreambuf_iterator<char>());
+  if (fs::exists(folder.best_checkpoint_path())) history.best_checkpoint = folder.best_checkpoint_path();
+  if (const auto latest = folder.latest_checkpoint()) history.latest_checkpoint = *latest;
+  return history;
+}
+
+} // namespace t2i::train

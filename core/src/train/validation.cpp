@@ -1,0 +1,62 @@
+#include "train/validation.h"
+
+#include "train/sampling.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace t2i::train {
+namespace {
+
+constexpr std::uint64_t kValidationSeed = 20231;  // fixes validation noise and times across evaluations
+
+} // namespace
+
+diffusion::DiffusionLoss p2_loss(const model::Preset& preset) {
+  diffusion::LossOptions options;
+  options.prediction = prediction(preset);
+  options.weighting = diffusion::Weighting::P2;
+  options.p2_k = preset.training.p2_k;
+  options.p2_gamma = preset.training.p2_gamma;
+  return diffusion::DiffusionLoss(noise_schedule(preset), options);
+}
+
+double validation_p2(TextToImageModel& model, const diffusion::DiffusionLoss& loss,
+                     const std::shared_ptr<const data::PreparedDataset>& dataset, data::Split split,
+                     std::int64_t batches, std::int64_t batch_size, std::int64_t micro,
+                     const std::optional<data::Batch>& fixed, const std::atomic<bool>* cancel) {
+  torch::NoGradGuard no_grad;
+  torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(kValidationSeed);
+  data::BatchOptions batch_options;
+  batch_options.batch_size = static_cast<int>(batch_size);
+  batch_options.seed = kValidationSeed;
+  batch_options.prefetch = 0;
+  std::optional<data::BatchLoader> validation;
+  if (!fixed) validation.emplace(dataset, split, batch_options);
+  const std::int64_t count_batches = fixed ? 1 : std::max<std::int64_t>(1, batches);
+  micro = std::max<std::int64_t>(1, micro);
+  double weighted_sum = 0;
+  std::int64_t count = 0;
+  for (std::int64_t k = 0; k < count_batches; ++k) {
+    if (cancel && *cancel) break;
+    const data::Batch batch = fixed ? *fixed : validation->batch_at(k);
+    const torch::Tensor x_0 = batch.images.to(model.device());
+    const diffusion::LossDraw draw = loss.draw(x_0, generator);
+    const auto indices = batch.caption_index.accessor<std::int64_t, 1>();
+    for (std::int64_t first = 0; first < x_0.size(0); first += micro) {
+      const std::int64_t last = std::min(x_0.size(0), first + micro);
+      std::vector<std::string> captions;
+      for (std::int64_t i = first; i < last; ++i) captions.push_back(dataset->captions()[static_cast<size_t>(indices[i])]);
+      const TextCondition text = model.encode(captions, /*ema=*/true);
+      const diffusion::LossDraw part{draw.t.slice(0, first, last), draw.noise.slice(0, first, last)};
+      const diffusion::LossTerms terms = loss.evaluate(model.denoiser(true), x_0.slice(0, first, last), text, part);
+      weighted_sum += terms.weighted.sum().item<double>();
+      count += last - first;
+    }
+  }
+  return count > 0 ? weighted_sum / static_cast<double>(count) : std::nan("");
+}
+
+} // namespace t2i::train

@@ -1,0 +1,27 @@
+// The validation P2 loss of the paper's protocol (§7): the EMA model's weighted loss over fixed
+// batches with fixed noise and timesteps, so every evaluation of a run, and every checkpoint
+// evaluated later, is measured on the same draw.
+#pragma once
+
+#include "data/batch_loader.h"
+#include "data/prepared_dataset.h"
+#include "diffusion/loss.h"
+#include "train/text_to_image_model.h"
+
+#include <atomic>
+#include <memory>
+#include <optional>
+
+namespace t2i::train {
+
+/// Mean weighted loss over `batches` batches of `batch_size` from `split` (or over `fixed` alone,
+/// the overfit-one-batch mode), `micro` images per forward pass. NaN when cancelled before any.
+double validation_p2(TextToImageModel& model, const diffusion::DiffusionLoss& loss,
+                     const std::shared_ptr<const data::PreparedDataset>& dataset, data::Split split,
+                     std::int64_t batches, std::int64_t batch_size, std::int64_t micro,
+                     const std::optional<data::Batch>& fixed = std::nullopt, const std::atomic<bool>* cancel = nullptr);
+
+/// The loss a model's preset trains with: P2 weighting with its k and γ (§5.3).
+diffusion::DiffusionLoss p2_loss(const model::Preset& preset);
+
+} // namespace t2i::train
