@@ -1,7 +1,12 @@
 #include "main_window.h"
 
 #include "log_dock.h"
-#include "pages/page_intro.h"
+#include "pages/compare_page.h"
+#include "pages/data_page.h"
+#include "pages/generate_page.h"
+#include "pages/schedules_page.h"
+#include "pages/train_page.h"
+#include "settings.h"
 #include "status_panel.h"
 
 #include "t2i/version.h"
@@ -13,7 +18,7 @@
 #include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
-#include <QSettings>
+#include <QPushButton>
 #include <QStackedWidget>
 #include <QStatusBar>
 
@@ -21,11 +26,6 @@
 static void initResources() { Q_INIT_RESOURCE(resources); }
 
 namespace t2i::ui {
-namespace {
-const QString kGeometryKey = QStringLiteral("window/geometry");
-const QString kStateKey = QStringLiteral("window/state");
-const QString kPageKey = QStringLiteral("window/page");
-} // namespace
 
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent), pageList_(new QListWidget(this)), stack_(new QStackedWidget(this)),
@@ -39,26 +39,16 @@ MainWindow::MainWindow(QWidget* parent)
   pageList_->setFixedWidth(150);
   stack_->setObjectName(QStringLiteral("pages"));
 
-  addPage(Page::Data, tr("Data"),
-          new PageIntro(tr("Data"),
-                        tr("Load COCO-style captioned images or the built-in demo dataset, read the dataset "
-                           "report, split by image 75/15/10 and build the image and text-embedding caches.")));
-  addPage(Page::Train, tr("Train"),
-          new PageIntro(tr("Train"),
-                        tr("Pick a model preset (small, base, large, full or demo), train with the P2-weighted "
-                           "loss and watch the training loss, validation P2 loss and FID live.")));
-  addPage(Page::Generate, tr("Generate"),
-          new PageIntro(tr("Generate"),
-                        tr("Type a prompt, set the classifier-free guidance scale and watch every denoising "
-                           "step from noise to image.")));
-  addPage(Page::Compare, tr("Compare"),
-          new PageIntro(tr("Compare"),
-                        tr("Compare guidance scales side by side (the paper's 5 against 8) with the same "
-                           "prompt and seed.")));
-  addPage(Page::Schedules, tr("Schedules"),
-          new PageIntro(tr("Schedules"),
-                        tr("See an image noised under the linear and the cosine schedule, and plot log-SNR, "
-                           "alpha-bar and the P2 weight against t.")));
+  auto* dataPage = new DataPage(this);
+  auto* trainPage = new TrainPage(this);
+  trainPage->setDataPage(dataPage);
+  connect(dataPage, &DataPage::presetNameChanged, trainPage, &TrainPage::setPresetName);
+  connect(trainPage, &TrainPage::presetNameChanged, dataPage, &DataPage::setPresetName);
+  addPage(Page::Data, tr("Data"), dataPage);
+  addPage(Page::Train, tr("Train"), trainPage);
+  addPage(Page::Generate, tr("Generate"), new GeneratePage(this));
+  addPage(Page::Compare, tr("Compare"), new ComparePage(this));
+  addPage(Page::Schedules, tr("Schedules"), new SchedulesPage(this));
 
   auto* central = new QWidget(this);
   auto* layout = new QHBoxLayout(central);
@@ -90,6 +80,7 @@ QString MainWindow::pageObjectName(Page page) {
 void MainWindow::addPage(Page page, const QString& title, QWidget* widget) {
   widget->setObjectName(pageObjectName(page));
   stack_->addWidget(widget);
+  if (auto* jobs = qobject_cast<JobPage*>(widget)) connect(jobs, &JobPage::jobsIdle, this, &MainWindow::closeWhenIdle);
   auto* item = new QListWidgetItem(title, pageList_);
   item->setData(Qt::UserRole, pageObjectName(page));
 }
@@ -124,19 +115,54 @@ void MainWindow::createMenus() {
 }
 
 void MainWindow::restoreLayout() {
-  QSettings settings;
-  restoreGeometry(settings.value(kGeometryKey).toByteArray());
-  restoreState(settings.value(kStateKey).toByteArray());
-  const int row = settings.value(kPageKey, 0).toInt();
+  restoreGeometry(settings::windowGeometry.value());
+  restoreState(settings::windowState.value());
+  const int row = settings::windowPage.value();
   pageList_->setCurrentRow(row >= 0 && row < pageList_->count() ? row : 0);
 }
 
+QList<JobPage*> MainWindow::busyPages() const {
+  QList<JobPage*> busy;
+  for (int i = 0; i < stack_->count(); ++i)
+    if (auto* page = qobject_cast<JobPage*>(stack_->widget(i)); page != nullptr && page->hasRunningJob()) busy << page;
+  return busy;
+}
+
 void MainWindow::closeEvent(QCloseEvent* event) {
-  QSettings settings;
-  settings.setValue(kGeometryKey, saveGeometry());
-  settings.setValue(kStateKey, saveState());
-  settings.setValue(kPageKey, pageList_->currentRow());
-  event->accept();
+  const QList<JobPage*> busy = busyPages();
+  if (busy.isEmpty()) {
+    settings::windowGeometry.setValue(saveGeometry());
+    settings::windowState.setValue(saveState());
+    settings::windowPage.setValue(pageList_->currentRow());
+    event->accept();
+    return;
+  }
+  // Never wait here: ask, stop the jobs, and close again when the last one reports it ended.
+  event->ignore();
+  if (quitting_ || findChild<QMessageBox*>(QStringLiteral("confirmQuit")) != nullptr) return;
+  QStringList jobs;
+  for (JobPage* page : busy) jobs << page->runningJobDescription();
+  auto* box = new QMessageBox(QMessageBox::Question, tr("Quit t2i-studio"),
+                              tr("%1 is still running. Stop it and quit? Training saves a checkpoint first, so the run "
+                                 "can be continued later.")
+                                  .arg(jobs.join(tr(" and "))),
+                              QMessageBox::Yes | QMessageBox::Cancel, this);
+  box->setObjectName(QStringLiteral("confirmQuit"));
+  box->button(QMessageBox::Yes)->setText(tr("Stop and quit"));
+  box->setDefaultButton(QMessageBox::Yes);
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  connect(box, &QMessageBox::finished, this, [this](int result) {
+    if (result != QMessageBox::Yes) return;
+    quitting_ = true;
+    statusBar()->showMessage(tr("Stopping running jobs before quitting…"));
+    for (JobPage* page : busyPages()) page->stopJobs();
+    closeWhenIdle();
+  });
+  box->open();
+}
+
+void MainWindow::closeWhenIdle() {
+  if (quitting_ && busyPages().isEmpty()) close();
 }
 
 } // namespace t2i::ui

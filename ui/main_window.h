@@ -9,6 +9,7 @@ class QStackedWidget;
 
 namespace t2i::ui {
 
+class JobPage;
 class LogDock;
 class StatusPanel;
 
@@ -38,11 +39,16 @@ private:
   void addPage(Page page, const QString& title, QWidget* widget);
   void createMenus();
   void restoreLayout();
+  /// Pages whose jobs are still running.
+  QList<JobPage*> busyPages() const;
+  /// After the user chose to stop and quit: closes once no page has a running job.
+  void closeWhenIdle();
 
   QListWidget* pageList_;
   QStackedWidget* stack_;
   LogDock* logDock_;
   StatusPanel* statusPanel_;
+  bool quitting_ = false;
 };
 
 } // namespace t2i::ui

@@ -1,0 +1,575 @@
+// The studio's sampling side as a user drives it: Generate (prompt, guidance slider, every
+// denoising step, cancel, PNG round trip), Compare (5 against 8, determinism) and Schedules
+// (curves against the core's values, x_t under both schedules). References are independent of
+// the pages: the sampling facade called directly, the diffusion facade's curves and the P2 closed
+// form.
+#include "test_support.h"
+
+#include "main_window.h"
+#include "pages/compare_page.h"
+#include "pages/generate_page.h"
+#include "pages/schedules_page.h"
+#include "sampling/checkpoints.h"
+#include "sampling/generation_settings.h"
+#include "sampling/image_conversion.h"
+#include "settings.h"
+#include "widgets/checkpoint_picker.h"
+#include "widgets/filmstrip.h"
+#include "widgets/guidance_slider.h"
+#include "widgets/labelled_image_grid.h"
+#include "widgets/pixel_image_view.h"
+
+#include "t2i/data.h"
+#include "t2i/diffusion.h"
+#include "t2i/runtime.h"
+#include "t2i/sample.h"
+#include "t2i/train.h"
+
+#include <QCheckBox>
+#include <QClipboard>
+#include <QComboBox>
+#include <QElapsedTimer>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QSpinBox>
+#include <QTemporaryDir>
+#include <QtTest/QtTest>
+
+#include <cmath>
+#include <exception>
+#include <memory>
+
+using t2i::diffusion::ScheduleKind;
+using t2i::ui::ComparePage;
+using t2i::ui::GeneratePage;
+using t2i::ui::SchedulesPage;
+
+namespace {
+
+const QString kPrompt = QStringLiteral("a red circle above a blue square");
+constexpr int kGenerateTimeoutMs = 180000;
+
+template <typename T>
+T* child(QObject* parent, const char* name) {
+  T* found = parent->findChild<T*>(QString::fromLatin1(name));
+  if (found == nullptr) qFatal("no child %s", name);
+  return found;
+}
+
+void setLineEdit(QLineEdit* edit, const QString& text) {
+  edit->selectAll();
+  QTest::keyClick(edit, Qt::Key_Backspace);
+  QTest::keyClicks(edit, text);
+}
+
+void selectData(QComboBox* combo, const QString& value) {
+  const int index = combo->findData(value);
+  QVERIFY2(index >= 0, qPrintable(value));
+  combo->setCurrentIndex(index);
+}
+
+bool samePixels(const QImage& a, const QImage& b) {
+  return !a.isNull() && a.convertToFormat(QImage::Format_RGB888) == b.convertToFormat(QImage::Format_RGB888);
+}
+
+/// Mean absolute difference per channel value, 0–255.
+double meanDifference(const QImage& a, const QImage& b) {
+  const QImage x = a.convertToFormat(QImage::Format_RGB888);
+  const QImage y = b.convertToFormat(QImage::Format_RGB888);
+  double sum = 0;
+  for (int row = 0; row < x.height(); ++row)
+    for (int i = 0; i < x.width() * 3; ++i) sum += std::abs(x.constScanLine(row)[i] - y.constScanLine(row)[i]);
+  return sum / (x.width() * x.height() * 3);
+}
+
+/// Longest gap between ticks of a GUI-thread timer: how long the event loop was blocked.
+class StallMeter : public QObject {
+public:
+  StallMeter() {
+    timer_.setInterval(2);
+    connect(&timer_, &QTimer::timeout, this, [this] {
+      maxGapMs_ = std::max(maxGapMs_, clock_.restart());
+    });
+  }
+  void start() {
+    maxGapMs_ = 0;
+    clock_.start();
+    timer_.start();
+  }
+  qint64 stop() {
+    timer_.stop();
+    return maxGapMs_;
+  }
+
+private:
+  QTimer timer_;
+  QElapsedTimer clock_;
+  qint64 maxGapMs_ = 0;
+};
+
+} // namespace
+
+class TestStudioGenerate : public QObject {
+  Q_OBJECT
+private:
+  QTemporaryDir runs_;
+  QString checkpoint_;
+  bool shipped_ = false;
+  std::unique_ptr<t2i::sample::Generator> reference_;
+
+  void requireCheckpoint() {
+    if (checkpoint_.isEmpty()) QSKIP("no checkpoint: neither the shipped demo model nor a tiny trained one is available");
+  }
+
+  /// Sets the Generate page's controls as a user would.
+  void fill(GeneratePage& page, const QString& prompt, const QString& seed, double guidance, int steps,
+            const QString& sampler, const QString& thresholding = QStringLiteral("dynamic")) {
+    auto* promptBox = child<QComboBox>(&page, "promptBox");
+    setLineEdit(promptBox->lineEdit(), prompt);
+    child<QCheckBox>(&page, "randomSeed")->setChecked(false);
+    setLineEdit(child<QLineEdit>(&page, "seedEdit"), seed);
+    // The slider by keyboard: Home is w = 1, each Right adds 0.5.
+    QSlider* slider = page.guidanceSlider()->slider();
+    QTest::keyClick(slider, Qt::Key_Home);
+    for (double w = 1.0; w < guidance; w += 0.5) QTest::keyClick(slider, Qt::Key_Right);
+    child<QSpinBox>(&page, "stepsSpin")->setValue(steps);
+    selectData(child<QComboBox>(&page, "samplerCombo"), sampler);
+    selectData(child<QComboBox>(&page, "thresholdingCombo"), thresholding);
+    child<QSpinBox>(&page, "imagesSpin")->setValue(1);
+  }
+
+  /// A Generate page showing the test checkpoint, model loaded.
+  void openGeneratePage(GeneratePage& page) {
+    page.resize(1200, 800);
+    page.checkpointPicker()->setPath(checkpoint_);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QTRY_VERIFY_WITH_TIMEOUT(!child<QLabel>(&page, "modelInfo")->text().isEmpty(), 60000);
+  }
+
+  bool generateAndWait(GeneratePage& page) {
+    QSignalSpy finished(&page, &GeneratePage::generationFinished);
+    QTest::mouseClick(child<QPushButton>(&page, "generateButton"), Qt::LeftButton);
+    if (!finished.wait(kGenerateTimeoutMs) && finished.isEmpty()) return false;
+    return finished.first().first().toBool();
+  }
+
+  t2i::sample::Request request(const QString& prompt, std::uint64_t seed, double guidance, int steps,
+                               const QString& sampler, const QString& thresholding = QStringLiteral("dynamic")) {
+    t2i::ui::GenerationSettings s;
+    s.prompt = prompt;
+    s.seed = seed;
+    s.guidance = guidance;
+    s.steps = steps;
+    s.sampler = sampler;
+    s.thresholding = thresholding;
+    return s.request();
+  }
+
+  QImage referenceImage(const t2i::sample::Request& request) {
+    const auto images = reference_->generate(request);
+    return images.empty() ? QImage() : t2i::ui::toQImage(images.front());
+  }
+
+private Q_SLOTS:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    t2i::runtime::initialize();
+    QSettings().clear();
+    QVERIFY(runs_.isValid());
+    t2i::ui::settings::runsFolder.setValue(runs_.path());
+
+    checkpoint_ = t2i::ui::demoCheckpointPath();
+    shipped_ = !checkpoint_.isEmpty();
+    if (!shipped_) {
+      // No shipped model: train a tiny one through the trainer facade, as the Train page would.
+      t2i::train::TrainOptions options;
+      options.preset = "demo";
+      options.data.demo = true;
+      options.data.demo_images = 64;
+      options.run_dir = QString(runs_.path() + QStringLiteral("/tiny")).toStdString();
+      options.max_steps = 3;
+      options.seed = 1;
+      t2i::train::Observer observer;
+      t2i::train::Control control;
+      try {
+        const t2i::train::Summary summary = t2i::train::run(options, observer, control);
+        checkpoint_ = QString::fromStdString(summary.best_checkpoint.empty() ? summary.last_checkpoint : summary.best_checkpoint);
+      } catch (const std::exception& e) {
+        qWarning("cannot train a tiny checkpoint: %s", e.what());
+      }
+    }
+    if (!checkpoint_.isEmpty()) reference_ = std::make_unique<t2i::sample::Generator>(checkpoint_.toStdString());
+    qInfo("checkpoint: %s (%s)", qPrintable(checkpoint_), shipped_ ? "shipped demo model" : "tiny, trained here");
+  }
+
+  void filmstripSpacesStepsEvenly() {
+    using t2i::ui::Filmstrip;
+    const QList<int> fifty = Filmstrip::evenlySpacedSteps(50);
+    QCOMPARE(fifty.size(), Filmstrip::kMaxFrames);
+    QCOMPARE(fifty.first(), 1);
+    QCOMPARE(fifty.last(), 50);
+    for (int i = 1; i < fifty.size(); ++i) {
+      const int gap = fifty[i] - fifty[i - 1];
+      QVERIFY(gap == 5 || gap == 6);
+    }
+    QCOMPARE(Filmstrip::evenlySpacedSteps(4), (QList<int>{1, 2, 3, 4}));
+    QCOMPARE(Filmstrip::evenlySpacedSteps(1000, 3), (QList<int>{1, 501, 1000}));
+  }
+
+  void pixelsScaleByWholeFactors() {
+    QCOMPARE(t2i::ui::pixelFitRect(QSize(64, 64), QRect(0, 0, 300, 200)), QRect(54, 4, 192, 192));
+    QCOMPARE(t2i::ui::pixelFitRect(QSize(32, 32), QRect(0, 0, 300, 300)), QRect(6, 6, 288, 288));
+    QCOMPARE(t2i::ui::pixelFitRect(QSize(64, 64), QRect(0, 0, 40, 40)).size(), QSize(40, 40));
+  }
+
+  void latestRunIsPreselected() {
+    requireCheckpoint();
+    // With a trained run in the runs folder it comes first; with none, the shipped demo model.
+    GeneratePage page;
+    QCOMPARE(QFileInfo(page.checkpointPicker()->path()).canonicalFilePath(), QFileInfo(checkpoint_).canonicalFilePath());
+  }
+
+  void generateShowsEveryStepAndTheSeed() {
+    requireCheckpoint();
+    GeneratePage page;
+    openGeneratePage(page);
+    // A newly loaded model starts at its preset's guidance scale.
+    QCOMPARE(page.guidanceSlider()->value(), reference_->info().default_guidance);
+
+    fill(page, kPrompt, QStringLiteral("1234"), 6.0, 50, QStringLiteral("ddim"));
+    QCOMPARE(page.guidanceSlider()->value(), 6.0);
+    StallMeter stall;
+    stall.start();
+    QElapsedTimer clock;
+    clock.start();
+    QVERIFY(generateAndWait(page));
+    const double seconds = static_cast<double>(clock.nsecsElapsed()) / 1e9;
+    const qint64 stallMs = stall.stop();
+    qInfo("Generate → final %dx%d image, 50 DDIM steps, w = 6: %.2f s; longest GUI stall %lld ms",
+          page.result(0).width(), page.result(0).height(), seconds, static_cast<long long>(stallMs));
+
+    // Every step was seen: the filmstrip has its 10 evenly spaced columns, all filled.
+    QCOMPARE(page.filmstrip()->frameCount(), 10);
+    QCOMPARE(page.filmstrip()->filledCount(), 10);
+    QCOMPARE(page.filmstrip()->steps().last(), 50);
+    QCOMPARE(child<QProgressBar>(&page, "progress")->value(), 50);
+    // The seed used is shown.
+    QCOMPARE(child<QLineEdit>(&page, "seedEdit")->text(), QStringLiteral("1234"));
+    QCOMPARE(child<t2i::ui::PixelImageView>(&page, "result0")->caption(), QStringLiteral("seed 1234"));
+
+    // The final image is the sampling facade's image for the same request.
+    QCOMPARE(page.resultCount(), 1);
+    const QImage final = page.result(0);
+    QCOMPARE(final.width(), reference_->info().image_size);
+    QVERIFY(samePixels(final, referenceImage(request(kPrompt, 1234, 6.0, 50, QStringLiteral("ddim")))));
+    if (shipped_) {
+      const t2i::sample::Image rgb = t2i::ui::fromQImage(final);
+      const t2i::data::DemoCheck check = t2i::data::check_demo_image(rgb.rgb.data(), rgb.width, rgb.height, kPrompt.toStdString());
+      QVERIFY2(check.match(), check.detail.c_str());
+    }
+
+    // The scrubber replays any step: the last shows the final image, the first a filmstrip frame.
+    QSlider* scrubber = page.scrubber();
+    QVERIFY(scrubber->isEnabled());
+    QCOMPARE(scrubber->maximum(), 50);
+    QCOMPARE(scrubber->value(), 50);
+    QVERIFY(samePixels(page.predictedView()->image(), final));
+    scrubber->setValue(1);
+    QVERIFY(samePixels(page.noisyView()->image(), page.filmstrip()->frame(0, 0)));
+    QVERIFY(samePixels(page.predictedView()->image(), page.filmstrip()->frame(0, 1)));
+    QVERIFY(page.noisyView()->caption().contains(QStringLiteral("step 1 of 50")));
+    QVERIFY(!samePixels(page.noisyView()->image(), final));
+    // Clicking a filmstrip column shows that step.
+    const int column = 5;
+    Q_EMIT page.filmstrip()->stepClicked(page.filmstrip()->steps().at(column));
+    QCOMPARE(scrubber->value(), page.filmstrip()->steps().at(column));
+    QVERIFY(samePixels(page.noisyView()->image(), page.filmstrip()->frame(column, 0)));
+
+    // The prompt went into the history; the image can be copied.
+    QCOMPARE(child<QComboBox>(&page, "promptBox")->itemText(0), kPrompt);
+    page.copyToClipboard();
+    QVERIFY(samePixels(QGuiApplication::clipboard()->image(), final));
+  }
+
+  void cancelStopsMidway() {
+    requireCheckpoint();
+    GeneratePage page;
+    openGeneratePage(page);
+    fill(page, kPrompt, QStringLiteral("5"), 5.0, 1000, QStringLiteral("ddpm"));
+    QSignalSpy finished(&page, &GeneratePage::generationFinished);
+    QTest::mouseClick(child<QPushButton>(&page, "generateButton"), Qt::LeftButton);
+    auto* progress = child<QProgressBar>(&page, "progress");
+    QTRY_VERIFY_WITH_TIMEOUT(progress->value() >= 3, 60000);
+    QVERIFY(!child<QPushButton>(&page, "generateButton")->isEnabled());
+    QTest::mouseClick(child<QPushButton>(&page, "cancelButton"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 30000);
+    QCOMPARE(finished.first().first().toBool(), false);
+    QVERIFY2(page.statusText().startsWith(QStringLiteral("Cancelled")), qPrintable(page.statusText()));
+    QVERIFY(progress->value() < 1000);
+    QCOMPARE(page.resultCount(), 0);
+    QVERIFY(child<QPushButton>(&page, "generateButton")->isEnabled());
+    // The steps done before cancelling can be replayed, and the page generates again.
+    QVERIFY(page.scrubber()->maximum() >= 3 && page.scrubber()->maximum() < 1000);
+    fill(page, kPrompt, QStringLiteral("5"), 5.0, 8, QStringLiteral("ddim"));
+    QVERIFY(generateAndWait(page));
+    QCOMPARE(page.resultCount(), 1);
+  }
+
+  void movingTheSliderRegeneratesWithAFixedSeed() {
+    requireCheckpoint();
+    GeneratePage page;
+    openGeneratePage(page);
+    fill(page, kPrompt, QStringLiteral("21"), 5.0, 10, QStringLiteral("ddim"));
+    QVERIFY(generateAndWait(page));
+    const QImage atFive = page.result(0);
+
+    QSignalSpy finished(&page, &GeneratePage::generationFinished);
+    QSlider* slider = page.guidanceSlider()->slider();
+    for (int i = 0; i < 6; ++i) QTest::keyClick(slider, Qt::Key_Right);  // quick moves: one debounced run
+    QCOMPARE(page.guidanceSlider()->value(), 8.0);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, kGenerateTimeoutMs);
+    QVERIFY(finished.first().first().toBool());
+    QTest::qWait(600);
+    QCOMPARE(finished.size(), 1);
+    QVERIFY(samePixels(page.result(0), referenceImage(request(kPrompt, 21, 8.0, 10, QStringLiteral("ddim")))));
+    QVERIFY(!samePixels(page.result(0), atFive));
+
+    // With a new seed each time the slider only sets the scale.
+    child<QCheckBox>(&page, "randomSeed")->setChecked(true);
+    QTest::keyClick(slider, Qt::Key_Left);
+    QTest::qWait(800);
+    QVERIFY(!page.isGenerating());
+    QCOMPARE(finished.size(), 1);
+  }
+
+  void savedPngRestoresTheControls() {
+    requireCheckpoint();
+    QTemporaryDir dir;
+    GeneratePage page;
+    openGeneratePage(page);
+    const QString prompt = QStringLiteral("a small green triangle on the left");
+    fill(page, prompt, QStringLiteral("77"), 7.5, 12, QStringLiteral("dpmpp"), QStringLiteral("static"));
+    QVERIFY(generateAndWait(page));
+    const QString saved = dir.filePath(QStringLiteral("generated.png"));
+    QVERIFY2(page.savePng(saved), qPrintable(page.statusText()));
+
+    // Change everything, then open the PNG.
+    fill(page, QStringLiteral("something else"), QStringLiteral("3"), 2.0, 30, QStringLiteral("ddim"));
+    QVERIFY(page.openPng(saved));
+    const t2i::ui::GenerationSettings restored = page.settings();
+    QCOMPARE(restored.prompt, prompt);
+    QCOMPARE(restored.seed, std::uint64_t{77});
+    QCOMPARE(restored.guidance, 7.5);
+    QCOMPARE(restored.steps, 12);
+    QCOMPARE(restored.sampler, QStringLiteral("dpmpp"));
+    QCOMPARE(restored.thresholding, QStringLiteral("static"));
+    QCOMPARE(QFileInfo(restored.checkpoint).canonicalFilePath(), QFileInfo(checkpoint_).canonicalFilePath());
+    QVERIFY(!child<QCheckBox>(&page, "randomSeed")->isChecked());
+    QVERIFY(samePixels(page.result(0), QImage(saved)));
+
+    // Dropping the file does the same.
+    fill(page, QStringLiteral("something else"), QStringLiteral("3"), 2.0, 30, QStringLiteral("ddim"));
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(saved)});
+    QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&page, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&page, &drop);
+    QCOMPARE(page.settings().prompt, prompt);
+    QCOMPARE(page.settings().seed, std::uint64_t{77});
+    QCOMPARE(page.guidanceSlider()->value(), 7.5);
+
+    // Regenerating the restored settings remakes the saved image.
+    QVERIFY(generateAndWait(page));
+    QVERIFY(samePixels(page.result(0), QImage(saved)));
+
+    // A PNG without settings shows the image and keeps the controls; a broken file is refused.
+    const QString plain = dir.filePath(QStringLiteral("plain.png"));
+    QImage(8, 8, QImage::Format_RGB888).save(plain);
+    QVERIFY(page.openPng(plain));
+    QCOMPARE(page.settings().prompt, prompt);
+    QVERIFY(page.statusText().contains(QStringLiteral("no generation settings")));
+    const QString broken = dir.filePath(QStringLiteral("broken.png"));
+    QFile file(broken);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("\x89PNG\r\n\x1a\nnot really");
+    file.close();
+    QVERIFY(!page.openPng(broken));
+    QVERIFY(page.statusText().startsWith(QStringLiteral("Cannot open")));
+  }
+
+  void compareFiveAgainstEight() {
+    requireCheckpoint();
+    ComparePage page;
+    page.resize(1200, 800);
+    page.checkpointA()->setPath(checkpoint_);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    // The defaults are the paper's pair with one seed.
+    QCOMPARE(child<QLineEdit>(&page, "scalesEdit")->text(), QStringLiteral("5, 8"));
+    QCOMPARE(child<QLineEdit>(&page, "seedsEdit")->text(), QStringLiteral("0"));
+    child<QSpinBox>(&page, "compareSteps")->setValue(20);
+    QSignalSpy finished(&page, &ComparePage::comparisonFinished);
+    QTest::mouseClick(child<QPushButton>(&page, "compareButton"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, kGenerateTimeoutMs);
+    QVERIFY(finished.first().first().toBool());
+
+    t2i::ui::LabelledImageGrid* grid = page.grid();
+    QCOMPARE(grid->columnLabels(), (QStringList{QStringLiteral("w = 5"), QStringLiteral("w = 8")}));
+    QCOMPARE(grid->rowLabels(), QStringList{QStringLiteral("seed 0")});
+    const QImage five = grid->image(0, 0);
+    const QImage eight = grid->image(0, 1);
+    QVERIFY(!samePixels(five, eight));
+    QVERIFY(samePixels(eight, referenceImage(request(kPrompt, 0, 8.0, 20, QStringLiteral("ddim")))));
+
+    // The same seed and scale again gives the same images.
+    QTest::mouseClick(child<QPushButton>(&page, "compareButton"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, kGenerateTimeoutMs);
+    QVERIFY(samePixels(grid->image(0, 0), five));
+    QVERIFY(samePixels(grid->image(0, 1), eight));
+
+    // A grid: repeated scales are identical columns, different seeds different rows; a second
+    // checkpoint adds labelled columns.
+    setLineEdit(child<QLineEdit>(&page, "scalesEdit"), QStringLiteral("5 5"));
+    setLineEdit(child<QLineEdit>(&page, "seedsEdit"), QStringLiteral("3, 4"));
+    child<QCheckBox>(&page, "useSecondCheckpoint")->setChecked(true);
+    page.checkpointB()->setPath(checkpoint_);
+    QTest::mouseClick(child<QPushButton>(&page, "compareButton"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 3, kGenerateTimeoutMs);
+    QVERIFY(finished.last().first().toBool());
+    QCOMPARE(grid->rowCount(), 2);
+    QCOMPARE(grid->columnCount(), 4);
+    QVERIFY(grid->columnLabels().at(3).contains(QLatin1Char('\n')));
+    for (int row = 0; row < 2; ++row)
+      for (int column = 1; column < 4; ++column) QVERIFY(samePixels(grid->image(row, column), grid->image(row, 0)));
+    QVERIFY(!samePixels(grid->image(0, 0), grid->image(1, 0)));
+
+    // Invalid lists are refused with a reason.
+    setLineEdit(child<QLineEdit>(&page, "scalesEdit"), QStringLiteral("5, eight"));
+    QVERIFY(!page.compare());
+    QVERIFY(page.statusText().startsWith(QStringLiteral("Guidance scales")));
+
+    QTemporaryDir dir;
+    const QString exported = dir.filePath(QStringLiteral("grid.png"));
+    QVERIFY(page.exportPng(exported));
+    const QImage read(exported);
+    QCOMPARE(read.size(), grid->render().size());
+    QVERIFY(grid->render().save(t2i::test::artifactsDir() + QStringLiteral("/studio-compare-grid.png")));
+  }
+
+  void schedulesShowTheCoreCurvesAndNoisedImages() {
+    SchedulesPage page;
+    page.resize(1200, 800);
+    QSignalSpy ready(&page, &SchedulesPage::demoImagesReady);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QTRY_COMPARE_WITH_TIMEOUT(ready.size(), 1, 60000);
+    QVERIFY2(ready.first().first().toInt() > 0, "the demo images could not be made");
+    QVERIFY(!page.sourceImage().isNull());
+    QCOMPARE(page.sourceImage().size(), QSize(64, 64));
+
+    // The plotted curves are the diffusion facade's values, point for point.
+    const auto expectCurves = [&] {
+      for (ScheduleKind kind : {ScheduleKind::Linear, ScheduleKind::Cosine}) {
+        const auto curves = t2i::diffusion::schedule_curves(page.spec(kind), page.p2K(), page.p2Gamma());
+        const QVector<QPointF> alphaBar = page.plotted(SchedulesPage::Quantity::AlphaBar, kind);
+        const QVector<QPointF> p2 = page.plotted(SchedulesPage::Quantity::P2Weight, kind);
+        QCOMPARE(static_cast<std::size_t>(alphaBar.size()), curves.t.size());
+        QCOMPARE(static_cast<std::size_t>(p2.size()), curves.t.size());
+        for (std::size_t i = 0; i < curves.t.size(); ++i) {
+          QCOMPARE(alphaBar[static_cast<int>(i)].x(), curves.t[i]);
+          QCOMPARE(alphaBar[static_cast<int>(i)].y(), curves.alpha_bar[i]);
+          QCOMPARE(p2[static_cast<int>(i)].y(), curves.p2_weight[i]);
+        }
+        int finite = 0;
+        for (double v : curves.log_snr) finite += std::isfinite(v) ? 1 : 0;
+        const QVector<QPointF> logSnr = page.plotted(SchedulesPage::Quantity::LogSnr, kind);
+        QCOMPARE(logSnr.size(), finite);
+        // P2 weight against its closed form 1 / (k + e^λ)^γ (Choi 2022), from the plotted log-SNR.
+        for (const QPointF& point : logSnr) {
+          const auto at = std::find_if(p2.begin(), p2.end(), [&](const QPointF& q) { return q.x() == point.x(); });
+          QVERIFY(at != p2.end());
+          const double expected = std::pow(page.p2K() + std::exp(point.y()), -page.p2Gamma());
+          QVERIFY2(std::abs(at->y() - expected) <= 1e-6 * std::max(1.0, expected),
+                   qPrintable(QStringLiteral("t = %1: %2 vs %3").arg(point.x()).arg(at->y()).arg(expected)));
+        }
+      }
+    };
+    expectCurves();
+    // The sliders for k and γ re-plot the weight.
+    QTest::keyClick(child<QSlider>(&page, "p2KSlider"), Qt::Key_Right);
+    QTest::keyClick(child<QSlider>(&page, "p2GammaSlider"), Qt::Key_PageUp);
+    QCOMPARE(page.p2K(), 1.1);
+    QVERIFY(page.p2Gamma() > 0.5);
+    expectCurves();
+    // So does the number of steps (continuous time).
+    auto* steps = child<QComboBox>(&page, "scheduleSteps");
+    selectData(steps, QString::number(0));
+    QCOMPARE(page.spec(ScheduleKind::Cosine).steps, 0);
+    expectCurves();
+    selectData(steps, QString::number(1000));
+
+    // The t slider changes both images; at t = 0.5 the linear schedule has destroyed more of the
+    // image than the cosine one (the paper's Figure 2).
+    page.setT(0.5);
+    const QImage linearHalf = page.view(ScheduleKind::Linear)->image();
+    const QImage cosineHalf = page.view(ScheduleKind::Cosine)->image();
+    QVERIFY(meanDifference(linearHalf, page.sourceImage()) > meanDifference(cosineHalf, page.sourceImage()));
+    QTest::keyClick(page.timeSlider(), Qt::Key_PageUp);
+    QVERIFY(page.t() > 0.5);
+    QVERIFY(!samePixels(page.view(ScheduleKind::Linear)->image(), linearHalf));
+    QVERIFY(!samePixels(page.view(ScheduleKind::Cosine)->image(), cosineHalf));
+    QVERIFY(page.strip()->isComplete());
+    QCOMPARE(page.strip()->columnCount(), SchedulesPage::stripTimes().size());
+  }
+
+  void screenshotsOfEachPage() {
+    requireCheckpoint();
+    t2i::ui::MainWindow window;
+    window.resize(1280, 860);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+
+    window.showPage(t2i::ui::Page::Generate);
+    auto* generate = qobject_cast<GeneratePage*>(window.pageWidget(t2i::ui::Page::Generate));
+    QVERIFY(generate);
+    generate->checkpointPicker()->setPath(checkpoint_);
+    QTRY_VERIFY_WITH_TIMEOUT(!child<QLabel>(generate, "modelInfo")->text().isEmpty(), 60000);
+    fill(*generate, kPrompt, QStringLiteral("7"), 5.0, 50, QStringLiteral("ddim"));
+    QVERIFY(generateAndWait(*generate));
+    generate->scrubber()->setValue(20);
+    QTest::qWait(100);  // the new result views are laid out by posted events, as a user would see them
+    QVERIFY(window.grab().save(t2i::test::artifactsDir() + QStringLiteral("/studio-generate.png")));
+
+    window.showPage(t2i::ui::Page::Compare);
+    auto* compare = qobject_cast<ComparePage*>(window.pageWidget(t2i::ui::Page::Compare));
+    QVERIFY(compare);
+    compare->checkpointA()->setPath(checkpoint_);
+    setLineEdit(child<QLineEdit>(compare, "scalesEdit"), QStringLiteral("1, 3, 5, 8"));
+    setLineEdit(child<QLineEdit>(compare, "seedsEdit"), QStringLiteral("0, 1"));
+    child<QSpinBox>(compare, "compareSteps")->setValue(25);
+    child<QCheckBox>(compare, "useSecondCheckpoint")->setChecked(false);
+    QSignalSpy compared(compare, &ComparePage::comparisonFinished);
+    QVERIFY(compare->compare());
+    QTRY_COMPARE_WITH_TIMEOUT(compared.size(), 1, kGenerateTimeoutMs);
+    QVERIFY(window.grab().save(t2i::test::artifactsDir() + QStringLiteral("/studio-compare.png")));
+
+    window.showPage(t2i::ui::Page::Schedules);
+    auto* schedules = qobject_cast<SchedulesPage*>(window.pageWidget(t2i::ui::Page::Schedules));
+    QVERIFY(schedules);
+    QTRY_VERIFY_WITH_TIMEOUT(!schedules->sourceImage().isNull(), 60000);
+    schedules->setT(0.4);
+    QCoreApplication::processEvents();
+    QVERIFY(window.grab().save(t2i::test::artifactsDir() + QStringLiteral("/studio-schedules.png")));
+  }
+};
+
+QTEST_MAIN(TestStudioGenerate)
+#include "test_studio_generate.moc"

@@ -1,0 +1,364 @@
+// The studio's training side driven as a user would: pick the demo dataset, build its caches,
+// train the demo preset for a few steps while the curves fill, stop (a checkpoint is written),
+// continue the run, read it back from its folder, and quit during training. The GUI event loop
+// is timed throughout: the longest stall is printed and bounded.
+#include "test_support.h"
+
+#include "data/thumbnail_model.h"
+#include "main_window.h"
+#include "pages/data_page.h"
+#include "pages/train_page.h"
+#include "plots/metric_plot.h"
+#include "plots/training_curves.h"
+#include "settings.h"
+#include "training/preset_editor.h"
+
+#include "t2i/runtime.h"
+
+#include <QComboBox>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QLabel>
+#include <QListView>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QRadioButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTimer>
+#include <QtTest/QtTest>
+
+#include <cmath>
+#include <memory>
+
+using namespace t2i::ui;
+
+namespace {
+
+constexpr int kDemoImages = 48;
+constexpr int kStepTimeoutMs = 120'000;
+constexpr qint64 kStallBoundMs = 2000;
+
+/// The longest time the GUI event loop went without running a 5 ms timer.
+class StallMeter {
+public:
+  StallMeter() {
+    QObject::connect(&timer_, &QTimer::timeout, [this] {
+      const qint64 now = clock_.elapsed();
+      longest_ = std::max(longest_, now - last_);
+      last_ = now;
+    });
+  }
+  void start() {
+    longest_ = 0;
+    last_ = 0;
+    clock_.start();
+    timer_.start(5);
+  }
+  qint64 stop() {
+    timer_.stop();
+    return longest_;
+  }
+
+private:
+  QTimer timer_;
+  QElapsedTimer clock_;
+  qint64 last_ = 0;
+  qint64 longest_ = 0;
+};
+
+template <typename T>
+T* child(QObject* parent, const char* name) {
+  T* found = parent->findChild<T*>(QString::fromLatin1(name));
+  if (found == nullptr) qWarning("no child named %s", name);
+  return found;
+}
+
+void saveShot(QWidget* widget, const QString& name) {
+  QCoreApplication::processEvents();
+  const QString path = t2i::test::artifactsDir() + QLatin1Char('/') + name;
+  QVERIFY2(widget->grab().save(path), qPrintable(path));
+}
+
+QStringList checkpointsIn(const QString& run) {
+  return QDir(run + QStringLiteral("/checkpoints")).entryList({QStringLiteral("*.safetensors")}, QDir::Files);
+}
+
+double lastStep(const MetricPlot* plot, int series) {
+  const QVector<QPointF> points = plot->points(series);
+  return points.isEmpty() ? -1 : points.last().x();
+}
+
+} // namespace
+
+class TestStudioTrain : public QObject {
+  Q_OBJECT
+private Q_SLOTS:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    t2i::runtime::initialize();
+    QVERIFY(folder_.isValid());
+    QSettings().clear();
+    settings::cacheFolder.setValue(folder_.filePath(QStringLiteral("cache")));
+    settings::runsFolder.setValue(folder_.filePath(QStringLiteral("runs")));
+  }
+
+  void settingsAreTypedWithDefaults() {
+    const SettingKey<int> key("test/number", 7);
+    key.reset();
+    QCOMPARE(key.value(), 7);
+    key.setValue(42);
+    QCOMPARE(key.value(), 42);
+    QCOMPARE(QSettings().value(QStringLiteral("test/number")).toInt(), 42);
+    QSettings().setValue(QStringLiteral("test/number"), QStringLiteral("not a number"));
+    QCOMPARE(key.value(), 7);  // a value of the wrong type reads as the default
+    key.reset();
+    QCOMPARE(settings::device.value(), QStringLiteral("cpu"));
+    QCOMPARE(settings::cacheRoot(), folder_.filePath(QStringLiteral("cache")));
+  }
+
+  void smoothingIsBiasCorrected() {
+    // A constant series must come out unchanged from the first point on (no pull towards 0).
+    Smoother constant(0.9);
+    for (int i = 0; i < 5; ++i) QCOMPARE(constant.add(2.5), 2.5);
+    // Two points: (0.9·0.1·a + 0.1·b) / (1 − 0.81), the debiased EMA in closed form.
+    Smoother two(0.9);
+    two.add(1.0);
+    QVERIFY(std::abs(two.add(3.0) - (0.09 * 1.0 + 0.1 * 3.0) / 0.19) < 1e-12);
+  }
+
+  void plotHoversExportsAndSwitchesScale() {
+    MetricPlot plot(QStringLiteral("Loss"), QStringLiteral("loss"));
+    const int series = plot.addSeries(QStringLiteral("train loss"), Qt::blue, MetricPlot::Style::LineAndDots);
+    const int other = plot.addSeries(QStringLiteral("val"), Qt::red, MetricPlot::Style::Dots);
+    plot.resize(600, 360);
+    plot.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    for (int step = 1; step <= 10; ++step) plot.addPoint(series, step, 1.0 / step);
+    plot.addPoint(other, 5, 0.5);
+    plot.addPoint(other, 12, std::nan(""));  // not finite: ignored
+    QCOMPARE(plot.points(series).size(), 10);
+    QCOMPARE(plot.points(other).size(), 1);
+
+    const QPointF at = plot.pixelOf(series, 4, 0.25);
+    QTest::mouseMove(plot.chartWidget(), at.toPoint());
+    QTRY_COMPARE(plot.hoverText(), QStringLiteral("train loss at step 4: 0.25"));
+    QVERIFY(plot.valueAt(QPointF(-500, -500)).isEmpty());
+
+    const QString csv = folder_.filePath(QStringLiteral("plot.csv"));
+    QVERIFY(plot.exportCsv(csv));
+    QFile file(csv);
+    QVERIFY(file.open(QIODevice::ReadOnly | QIODevice::Text));
+    const QStringList lines = QString::fromUtf8(file.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 11);
+    QCOMPARE(lines[0], QStringLiteral("step,\"train loss\",\"val\""));
+    QCOMPARE(lines[4], QStringLiteral("4,0.25,"));
+    QCOMPARE(lines[5], QStringLiteral("5,0.2,0.5"));
+    QVERIFY(plot.exportPng(t2i::test::artifactsDir() + QStringLiteral("/studio-plot.png")));
+
+    plot.setLogScale(true);
+    QVERIFY(plot.logScale());
+    QVERIFY(plot.findChild<QWidget*>(QStringLiteral("logScale")) != nullptr);
+    plot.setLogScale(false);
+    QVERIFY(!plot.logScale());
+
+    plot.removeFrom(8);
+    QCOMPARE(plot.points(series).size(), 7);
+  }
+
+  void curvesExplainMissingFidAndRedoResumedSteps() {
+    TrainingCurves curves;
+    curves.setFidHint(QStringLiteral("hint"));
+    QCOMPARE(curves.fidPlot()->note(), QStringLiteral("hint"));
+    t2i::train::EvalMetrics eval;
+    eval.step = 10;
+    eval.val_p2 = 0.1;
+    eval.fid_status = "no Inception weights configured";
+    curves.addEval(eval);
+    QVERIFY(curves.fidPlot()->note().contains(QStringLiteral("no Inception weights configured")));
+    QVERIFY(curves.fidPlot()->note().contains(QStringLiteral("pt_inception-2015-12-05")));
+    QCOMPARE(curves.valPlot()->points(0).size(), 1);
+    QVERIFY(curves.fidPlot()->points(TrainingCurves::Fid).isEmpty());
+
+    std::vector<t2i::train::StepMetrics> steps(12);
+    for (int i = 0; i < 12; ++i) steps[i] = {i + 1, 1.0, 0, 0, 0, 0, -1, 0};
+    curves.addSteps(steps);
+    // A run resumed from step 10 redoes steps 11 and 12: the old ones are replaced, not doubled.
+    curves.addSteps({{11, 2.0, 0, 0, 0, 0, -1, 0}});
+    const QVector<QPointF> raw = curves.lossPlot()->points(TrainingCurves::RawLoss);
+    QCOMPARE(raw.size(), 11);
+    QCOMPARE(raw.last(), QPointF(11, 2.0));
+    QCOMPARE(curves.lossPlot()->points(TrainingCurves::SmoothedLoss).size(), 11);
+  }
+
+  void dataPageBuildsTheDemoCaches() {
+    window_ = std::make_unique<MainWindow>();
+    window_->resize(1280, 860);
+    window_->show();
+    QVERIFY(QTest::qWaitForWindowExposed(window_.get()));
+    window_->showPage(Page::Data);
+    auto* page = window_->findChild<DataPage*>();
+    QVERIFY(page);
+    QTest::mouseClick(child<QRadioButton>(page, "dataDemo"), Qt::LeftButton);
+    QVERIFY(page->isDemo());
+    child<QSpinBox>(page, "demoImages")->setValue(kDemoImages);
+    auto* preset = child<QComboBox>(page, "dataPreset");
+    QVERIFY(preset->findText(QStringLiteral("demo")) >= 0);
+    preset->setCurrentIndex(preset->findText(QStringLiteral("demo")));
+
+    QSignalSpy ready(page, &DataPage::cachesReady);
+    StallMeter stall;
+    stall.start();
+    QTest::mouseClick(child<QPushButton>(page, "buildCaches"), Qt::LeftButton);
+    QVERIFY(page->hasRunningJob());
+    QTRY_COMPARE_WITH_TIMEOUT(ready.count(), 1, kStepTimeoutMs);
+    const qint64 longest = stall.stop();
+    qInfo("longest GUI stall while building the caches: %lld ms", static_cast<long long>(longest));
+    QVERIFY(longest < kStallBoundMs);
+    QVERIFY(!page->hasRunningJob());
+
+    QVERIFY(page->report().has_value());
+    const t2i::data::DatasetReport& report = *page->report();
+    QCOMPARE(report.images_usable, static_cast<std::size_t>(kDemoImages));
+    QCOMPARE(report.split_train + report.split_val + report.split_test, report.images_usable);
+    QVERIFY(report.captions_per_image_min >= 1);
+
+    // The grid lists every usable image and decodes thumbnails only when they are shown.
+    ThumbnailModel* thumbnails = page->thumbnails();
+    QCOMPARE(thumbnails->rowCount(), kDemoImages);
+    QTRY_VERIFY(thumbnails->loadedCount() > 0);
+    QVERIFY(!thumbnails->data(thumbnails->index(0), Qt::DisplayRole).toString().isEmpty());
+    QTest::qWait(200);
+    saveShot(window_.get(), QStringLiteral("studio-data.png"));
+  }
+
+  void trainPageTrainsStopsAndContinues() {
+    QVERIFY(window_);
+    window_->showPage(Page::Train);
+    auto* page = window_->findChild<TrainPage*>();
+    QVERIFY(page);
+    QCOMPARE(page->presetName(), QStringLiteral("demo"));  // follows the Data page
+    PresetEditor* editor = page->presetEditor();
+    // A tiny run: small batches, an evaluation (and a preview) every 2 steps.
+    child<QSpinBox>(editor, "batch_size")->setValue(4);
+    child<QSpinBox>(editor, "max_batch_size")->setValue(4);
+    child<QSpinBox>(editor, "eval_every")->setValue(2);
+    child<QSpinBox>(editor, "eval_val_steps")->setValue(1);
+    child<QSpinBox>(page, "maxSteps")->setValue(200);
+    QVERIFY(editor->isModified());
+    QCOMPARE(editor->preset().batch_size, 4);
+    QVERIFY(!child<QSpinBox>(editor, "batch_size")->toolTip().isEmpty());
+
+    // The parameter count and memory estimate arrive in the background.
+    QTRY_VERIFY_WITH_TIMEOUT(page->resourceEstimate().has_value(), kStepTimeoutMs);
+    QVERIFY(page->resourceEstimate()->parameters > 0);
+    QVERIFY(child<QLabel>(page, "resourceEstimate")->text().contains(QStringLiteral("parameters")));
+
+    QSignalSpy ended(page, &TrainPage::runEnded);
+    StallMeter stall;
+    stall.start();
+    window_->activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(window_.get()));
+    QTest::keyClick(window_.get(), Qt::Key_Return, Qt::ControlModifier);  // Start
+    QVERIFY(page->isTraining());
+    QTRY_VERIFY_WITH_TIMEOUT(page->curves()->lossPlot()->points(TrainingCurves::RawLoss).size() >= 3, kStepTimeoutMs);
+    QTRY_VERIFY_WITH_TIMEOUT(!page->curves()->valPlot()->points(0).isEmpty(), kStepTimeoutMs);
+    QTRY_VERIFY_WITH_TIMEOUT(!page->previewImage().isNull(), kStepTimeoutMs);
+    QVERIFY(page->curves()->fidPlot()->note().contains(QStringLiteral("Inception")));
+    saveShot(window_.get(), QStringLiteral("studio-train.png"));
+
+    // Pause holds the trainer between steps; Resume lets it go on.
+    auto* pause = child<QPushButton>(page, "pauseTraining");
+    QTest::mouseClick(pause, Qt::LeftButton);
+    QVERIFY(pause->isChecked());
+    // The step in flight (with its evaluation) finishes; then no step follows for a while.
+    double pausedAt = -1;
+    for (int tries = 0; tries < 30; ++tries) {
+      pausedAt = lastStep(page->curves()->lossPlot(), TrainingCurves::RawLoss);
+      QTest::qWait(1500);
+      if (lastStep(page->curves()->lossPlot(), TrainingCurves::RawLoss) == pausedAt) break;
+    }
+    QTest::qWait(1000);
+    QCOMPARE(lastStep(page->curves()->lossPlot(), TrainingCurves::RawLoss), pausedAt);
+    QTest::mouseClick(pause, Qt::LeftButton);
+    QVERIFY(!pause->isChecked());
+    QTRY_VERIFY_WITH_TIMEOUT(lastStep(page->curves()->lossPlot(), TrainingCurves::RawLoss) > pausedAt, kStepTimeoutMs);
+
+    QTest::keyClick(window_.get(), Qt::Key_Escape);  // Stop
+    QTRY_COMPARE_WITH_TIMEOUT(ended.count(), 1, kStepTimeoutMs);
+    const qint64 longest = stall.stop();
+    qInfo("longest GUI stall while training: %lld ms", static_cast<long long>(longest));
+    QVERIFY(longest < kStallBoundMs);
+
+    const QString run = page->runFolder();
+    QVERIFY(QDir(run).exists());
+    QVERIFY2(!checkpointsIn(run).isEmpty(), qPrintable(run));
+    QVERIFY(child<QLabel>(page, "trainStatus")->text().contains(QStringLiteral("cancelled")));
+    const double stoppedAt = lastStep(page->curves()->lossPlot(), TrainingCurves::RawLoss);
+    QVERIFY(stoppedAt >= 3);
+
+    // Continue the same run from its checkpoint: new steps follow the old ones.
+    auto* continueButton = child<QPushButton>(page, "continueRun");
+    QVERIFY(continueButton->isEnabled());
+    QTest::mouseClick(continueButton, Qt::LeftButton);
+    QVERIFY(page->isTraining());
+    QCOMPARE(page->runFolder(), run);
+    QTRY_VERIFY_WITH_TIMEOUT(lastStep(page->curves()->lossPlot(), TrainingCurves::RawLoss) > stoppedAt, kStepTimeoutMs);
+    QTest::mouseClick(child<QPushButton>(page, "stopTraining"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(ended.count(), 2, kStepTimeoutMs);
+    run_ = run;
+  }
+
+  void finishedRunOpensFromItsFolder() {
+    QVERIFY(window_ && !run_.isEmpty());
+    auto* page = window_->findChild<TrainPage*>();
+    const QVector<QPointF> live = page->curves()->lossPlot()->points(TrainingCurves::RawLoss);
+    page->curves()->clear();
+    QSignalSpy opened(page, &TrainPage::runOpened);
+    page->openRun(run_);
+    QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, kStepTimeoutMs);
+    // The metrics log holds exactly what was plotted live.
+    QCOMPARE(page->curves()->lossPlot()->points(TrainingCurves::RawLoss), live);
+    QVERIFY(!page->curves()->valPlot()->points(0).isEmpty());
+    QVERIFY(!page->previewImage().isNull());
+    QVERIFY(child<QComboBox>(page, "previewStep")->count() >= 1);
+    QVERIFY(child<QPushButton>(page, "continueRun")->isEnabled());
+    saveShot(window_.get(), QStringLiteral("studio-train-history.png"));
+    window_.reset();
+  }
+
+  void quittingDuringTrainingStopsSavesThenCloses() {
+    MainWindow window;
+    window.resize(1280, 860);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    auto* page = window.findChild<TrainPage*>();
+    window.showPage(Page::Train);
+    child<QSpinBox>(page->presetEditor(), "batch_size")->setValue(4);
+    child<QSpinBox>(page->presetEditor(), "max_batch_size")->setValue(4);
+    child<QSpinBox>(page, "maxSteps")->setValue(200);
+    QTest::mouseClick(child<QPushButton>(page, "startTraining"), Qt::LeftButton);
+    QVERIFY(page->isTraining());
+    QTRY_VERIFY_WITH_TIMEOUT(!page->curves()->lossPlot()->points(TrainingCurves::RawLoss).isEmpty(), kStepTimeoutMs);
+    const QString run = page->runFolder();
+
+    QVERIFY(!window.close());  // refused while training: the user is asked first
+    QVERIFY(window.isVisible());
+    QMessageBox* box = nullptr;
+    QTRY_VERIFY((box = window.findChild<QMessageBox*>(QStringLiteral("confirmQuit"))) != nullptr);
+    QTest::mouseClick(box->button(QMessageBox::Yes), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!window.isVisible(), kStepTimeoutMs);
+    QVERIFY(!page->isTraining());
+    QVERIFY2(!checkpointsIn(run).isEmpty(), qPrintable(run));
+  }
+
+private:
+  QTemporaryDir folder_;
+  std::unique_ptr<MainWindow> window_;
+  QString run_;
+};
+
+QTEST_MAIN(TestStudioTrain)
+#include "test_studio_train.moc"

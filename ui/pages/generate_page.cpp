@@ -1,0 +1,672 @@
+#include "generate_page.h"
+
+#include "pages/page_intro.h"
+#include "sampling/checkpoints.h"
+#include "settings.h"
+#include "sampling/image_conversion.h"
+#include "widgets/checkpoint_picker.h"
+#include "widgets/filmstrip.h"
+#include "widgets/guidance_slider.h"
+#include "widgets/pixel_image_view.h"
+#include "widgets/sampler_choices.h"
+
+#include <QApplication>
+#include <QCheckBox>
+#include <QClipboard>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QRandomGenerator>
+#include <QRegularExpressionValidator>
+#include <QScrollArea>
+#include <QSlider>
+#include <QSpinBox>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <exception>
+
+namespace t2i::ui {
+namespace {
+/// Quiet time after the last slider move before regenerating.
+constexpr int kRegenerateDelayMs = 350;
+
+bool isPng(const QMimeData* mime) {
+  if (mime == nullptr || !mime->hasUrls() || mime->urls().isEmpty()) return false;
+  const QUrl url = mime->urls().first();
+  return url.isLocalFile() && url.toLocalFile().endsWith(QStringLiteral(".png"), Qt::CaseInsensitive);
+}
+} // namespace
+
+GeneratePage::GeneratePage(QWidget* parent) : JobPage(parent), job_(new SamplingJob(QStringLiteral("generate"), this)) {
+  setAcceptDrops(true);
+  auto* work = new QHBoxLayout;
+  work->addWidget(createControls());
+  work->addWidget(createViews(), 1);
+  auto* layout = new QVBoxLayout(this);
+  layout->addWidget(new PageIntro(tr("Generate"),
+                                  tr("Type a prompt, set the classifier-free guidance scale w and watch every "
+                                     "denoising step turn noise into an image. Drop a saved PNG here to restore "
+                                     "its prompt, seed and settings."),
+                                  this));
+  layout->addLayout(work, 1);
+
+  regenerateTimer_ = new QTimer(this);
+  regenerateTimer_->setSingleShot(true);
+  regenerateTimer_->setInterval(kRegenerateDelayMs);
+  connect(regenerateTimer_, &QTimer::timeout, this, [this] {
+    if (!isGenerating()) {
+      autoRun_ = generate();
+    } else if (autoRun_) {
+      regeneratePending_ = true;
+      job_->cancel();
+    }
+  });
+
+  connect(job_, &SamplingJob::status, this, [this](const QString& text) { setStatus(text); });
+  connect(job_, &SamplingJob::modelLoaded, this, &GeneratePage::onModelLoaded);
+  connect(job_, &SamplingJob::stepReached, this, &GeneratePage::onStep);
+  connect(job_, &SamplingJob::taskFinished, this, &GeneratePage::onTaskFinished);
+  connect(job_, &SamplingJob::finished, this, &GeneratePage::onJobFinished);
+  connect(job_, &SamplingJob::failed, this, &GeneratePage::onJobFailed);
+  connect(job_, &SamplingJob::loadFailed, this, &GeneratePage::onLoadFailed);
+  connect(job_, &SamplingJob::idle, this, [this] {
+    if (generatePending_) {
+      generatePending_ = false;
+      generate();
+    }
+    if (!isGenerating()) Q_EMIT jobsIdle();
+  });
+  loadSettings();
+  setBusy(false);
+}
+
+GeneratePage::~GeneratePage() { saveSettings(); }
+
+QWidget* GeneratePage::createControls() {
+  auto* panel = new QWidget(this);
+  auto* form = new QFormLayout;
+  form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+
+  checkpoint_ = new CheckpointPicker(panel);
+  modelInfo_ = new QLabel(panel);
+  modelInfo_->setObjectName(QStringLiteral("modelInfo"));
+  modelInfo_->setWordWrap(true);
+  modelInfo_->setEnabled(false);
+  form->addRow(tr("Checkpoint"), checkpoint_);
+  form->addRow(QString(), modelInfo_);
+  connect(checkpoint_, &CheckpointPicker::pathChanged, this, [this](const QString& path) {
+    modelInfo_->clear();
+    if (!path.isEmpty() && !isGenerating()) job_->load(path);
+  });
+
+  prompt_ = new QComboBox(panel);
+  prompt_->setObjectName(QStringLiteral("promptBox"));
+  prompt_->setEditable(true);
+  prompt_->setInsertPolicy(QComboBox::NoInsert);
+  prompt_->setMaxCount(kPromptHistory);
+  prompt_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  prompt_->setMinimumContentsLength(20);
+  prompt_->lineEdit()->setPlaceholderText(tr("describe the image"));
+  prompt_->setToolTip(tr("The text the image should show; earlier prompts are in the list"));
+  connect(prompt_->lineEdit(), &QLineEdit::returnPressed, this, [this] { generate(); });
+  form->addRow(tr("Prompt"), prompt_);
+
+  guidance_ = new GuidanceSlider(panel);
+  guidance_->setObjectName(QStringLiteral("guidance"));
+  guidance_->setValue(5.0);
+  connect(guidance_, &GuidanceSlider::valueChanged, this, &GeneratePage::onGuidanceMoved);
+  form->addRow(tr("Guidance"), guidance_);
+
+  steps_ = new QSpinBox(panel);
+  steps_->setObjectName(QStringLiteral("stepsSpin"));
+  steps_->setRange(1, 1000);
+  steps_->setValue(50);
+  steps_->setToolTip(tr("Denoising steps: 50 is plenty for DDIM, 20 for DPM++; DDPM wants hundreds"));
+  form->addRow(tr("Steps"), steps_);
+
+  sampler_ = createSamplerCombo(panel);
+  sampler_->setObjectName(QStringLiteral("samplerCombo"));
+  form->addRow(tr("Sampler"), sampler_);
+
+  thresholding_ = createThresholdingCombo(panel);
+  thresholding_->setObjectName(QStringLiteral("thresholdingCombo"));
+  percentile_ = new QDoubleSpinBox(panel);
+  percentile_->setObjectName(QStringLiteral("percentileSpin"));
+  percentile_->setRange(0.5, 0.9999);
+  percentile_->setDecimals(4);
+  percentile_->setSingleStep(0.005);
+  percentile_->setValue(0.995);
+  percentile_->setPrefix(tr("p = "));
+  percentile_->setToolTip(tr("Percentile of |x₀| used as the clipping threshold"));
+  auto* thresholdRow = new QHBoxLayout;
+  thresholdRow->addWidget(thresholding_, 1);
+  thresholdRow->addWidget(percentile_);
+  form->addRow(tr("Thresholding"), thresholdRow);
+  connect(thresholding_, &QComboBox::currentIndexChanged, this, &GeneratePage::updateThresholdControls);
+
+  seed_ = new QLineEdit(panel);
+  seed_->setObjectName(QStringLiteral("seedEdit"));
+  seed_->setValidator(new QRegularExpressionValidator(QRegularExpression(QStringLiteral("\\d{1,19}")), seed_));
+  seed_->setText(QStringLiteral("0"));
+  seed_->setToolTip(tr("The same prompt, seed and settings always give the same image"));
+  randomSeed_ = new QCheckBox(tr("new each time"), panel);
+  randomSeed_->setObjectName(QStringLiteral("randomSeed"));
+  randomSeed_->setToolTip(tr("Draw a new seed for every generation (it is shown here, so you can keep it)"));
+  auto* seedRow = new QHBoxLayout;
+  seedRow->addWidget(seed_, 1);
+  seedRow->addWidget(randomSeed_);
+  form->addRow(tr("Seed"), seedRow);
+
+  images_ = new QSpinBox(panel);
+  images_->setObjectName(QStringLiteral("imagesSpin"));
+  images_->setRange(1, kMaxImages);
+  images_->setToolTip(tr("Images per generation, with consecutive seeds"));
+  form->addRow(tr("Images"), images_);
+
+  autoRegenerate_ = new QCheckBox(tr("Regenerate when the guidance changes"), panel);
+  autoRegenerate_->setObjectName(QStringLiteral("autoRegenerate"));
+  autoRegenerate_->setChecked(true);
+  autoRegenerate_->setToolTip(tr("With a fixed seed, moving the slider re-runs the same image at the new scale"));
+  form->addRow(QString(), autoRegenerate_);
+
+  generate_ = new QPushButton(tr("Generate"), panel);
+  generate_->setObjectName(QStringLiteral("generateButton"));
+  generate_->setDefault(true);
+  cancel_ = new QPushButton(tr("Cancel"), panel);
+  cancel_->setObjectName(QStringLiteral("cancelButton"));
+  connect(generate_, &QPushButton::clicked, this, &GeneratePage::generate);
+  connect(cancel_, &QPushButton::clicked, this, &GeneratePage::cancel);
+  auto* buttons = new QHBoxLayout;
+  buttons->addWidget(generate_, 1);
+  buttons->addWidget(cancel_);
+
+  progress_ = new QProgressBar(panel);
+  progress_->setObjectName(QStringLiteral("progress"));
+  progress_->setFormat(tr("step %v of %m"));
+  progress_->setValue(0);
+  status_ = new QLabel(panel);
+  status_->setObjectName(QStringLiteral("status"));
+  status_->setWordWrap(true);
+  status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+  save_ = new QPushButton(tr("Save PNG…"), panel);
+  save_->setObjectName(QStringLiteral("saveButton"));
+  copy_ = new QPushButton(tr("Copy"), panel);
+  copy_->setObjectName(QStringLiteral("copyButton"));
+  open_ = new QPushButton(tr("Open PNG…"), panel);
+  open_->setObjectName(QStringLiteral("openButton"));
+  open_->setToolTip(tr("Restore the prompt, seed and settings of a saved image (or drop it on this page)"));
+  connect(save_, &QPushButton::clicked, this, [this] {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save image"), QString(), tr("PNG images (*.png)"));
+    if (!path.isEmpty()) savePng(path.endsWith(QStringLiteral(".png"), Qt::CaseInsensitive) ? path : path + QStringLiteral(".png"));
+  });
+  connect(copy_, &QPushButton::clicked, this, &GeneratePage::copyToClipboard);
+  connect(open_, &QPushButton::clicked, this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open image"), QString(), tr("PNG images (*.png)"));
+    if (!path.isEmpty()) openPng(path);
+  });
+  auto* files = new QHBoxLayout;
+  files->addWidget(save_);
+  files->addWidget(copy_);
+  files->addWidget(open_);
+
+  auto* column = new QVBoxLayout(panel);
+  column->setContentsMargins(0, 0, 0, 0);
+  column->addLayout(form);
+  column->addSpacing(6);
+  column->addLayout(buttons);
+  column->addWidget(progress_);
+  column->addWidget(status_);
+  column->addStretch(1);
+  column->addLayout(files);
+
+  auto* scroll = new QScrollArea(this);
+  scroll->setWidget(panel);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  scroll->setFixedWidth(380);
+  return scroll;
+}
+
+QWidget* GeneratePage::createViews() {
+  auto* area = new QWidget(this);
+  noisyView_ = new PixelImageView(area);
+  noisyView_->setObjectName(QStringLiteral("noisyView"));
+  noisyView_->setPlaceholder(tr("x_t, the image being denoised, appears here step by step"));
+  noisyView_->setCaption(tr("x_t"));
+  predictedView_ = new PixelImageView(area);
+  predictedView_->setObjectName(QStringLiteral("predictedView"));
+  predictedView_->setPlaceholder(tr("the model's current estimate of the clean image, x̂₀"));
+  predictedView_->setCaption(tr("predicted x̂₀"));
+  auto* views = new QHBoxLayout;
+  views->addWidget(noisyView_, 1);
+  views->addWidget(predictedView_, 1);
+
+  scrubber_ = new QSlider(Qt::Horizontal, area);
+  scrubber_->setObjectName(QStringLiteral("scrubber"));
+  scrubber_->setRange(1, 1);
+  scrubber_->setToolTip(tr("Replay any denoising step of the last generation"));
+  scrubberLabel_ = new QLabel(area);
+  scrubberLabel_->setMinimumWidth(scrubberLabel_->fontMetrics().horizontalAdvance(QStringLiteral("step 1000 of 1000")));
+  connect(scrubber_, &QSlider::valueChanged, this, [this](int step) {
+    if (!isGenerating() && haveRecording_) showStep(step);
+  });
+  auto* scrub = new QHBoxLayout;
+  scrub->addWidget(new QLabel(tr("Replay"), area));
+  scrub->addWidget(scrubber_, 1);
+  scrub->addWidget(scrubberLabel_);
+
+  filmstrip_ = new Filmstrip({tr("x_t"), tr("x̂₀")}, area);
+  filmstrip_->setObjectName(QStringLiteral("filmstrip"));
+  connect(filmstrip_, &Filmstrip::stepClicked, this, [this](int step) {
+    if (!isGenerating()) scrubber_->setValue(step);
+  });
+
+  auto* resultsBox = new QGroupBox(tr("Results"), area);
+  resultsRow_ = new QHBoxLayout(resultsBox);
+  resultsRow_->addStretch(1);
+
+  auto* filmBox = new QGroupBox(tr("Denoising, from noise (left) to image (right)"), area);
+  auto* filmLayout = new QVBoxLayout(filmBox);
+  filmLayout->addWidget(filmstrip_);
+  filmLayout->addLayout(scrub);
+
+  auto* layout = new QVBoxLayout(area);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addLayout(views, 3);
+  layout->addWidget(resultsBox);
+  layout->addWidget(filmBox);
+  return area;
+}
+
+void GeneratePage::loadSettings() {
+  prompt_->addItems(settings::generatePromptHistory.value().mid(0, kPromptHistory));
+  prompt_->setCurrentText(settings::generatePrompt.value());
+  steps_->setValue(settings::generateSteps.value());
+  selectComboData(sampler_, settings::generateSampler.value());
+  selectComboData(thresholding_, settings::generateThresholding.value());
+  percentile_->setValue(settings::generatePercentile.value());
+  seed_->setText(QString::number(settings::generateSeed.value()));
+  randomSeed_->setChecked(settings::generateRandomSeed.value());
+  images_->setValue(settings::generateImages.value());
+  autoRegenerate_->setChecked(settings::generateAutoRegenerate.value());
+  updateThresholdControls();
+}
+
+void GeneratePage::saveSettings() const {
+  QStringList history;
+  for (int i = 0; i < prompt_->count(); ++i) history << prompt_->itemText(i);
+  settings::generatePromptHistory.setValue(history);
+  settings::generatePrompt.setValue(prompt_->currentText());
+  settings::generateSteps.setValue(steps_->value());
+  settings::generateSampler.setValue(sampler_->currentData().toString());
+  settings::generateThresholding.setValue(thresholding_->currentData().toString());
+  settings::generatePercentile.setValue(percentile_->value());
+  settings::generateSeed.setValue(seed_->text().toULongLong());
+  settings::generateRandomSeed.setValue(randomSeed_->isChecked());
+  settings::generateImages.setValue(images_->value());
+  settings::generateAutoRegenerate.setValue(autoRegenerate_->isChecked());
+}
+
+void GeneratePage::showEvent(QShowEvent* event) {
+  QWidget::showEvent(event);
+  // Load the model the first time the page is seen, so the first Generate starts at once.
+  if (loadedCheckpoint_.isEmpty() && !checkpoint_->path().isEmpty() && !isGenerating())
+    job_->load(checkpoint_->path());
+}
+
+GenerationSettings GeneratePage::settings() const {
+  GenerationSettings s;
+  s.checkpoint = checkpoint_->path();
+  s.prompt = prompt_->currentText().trimmed();
+  s.seed = seed_->text().toULongLong();
+  s.guidance = guidance_->value();
+  s.steps = steps_->value();
+  s.sampler = sampler_->currentData().toString();
+  s.thresholding = thresholding_->currentData().toString();
+  s.percentile = percentile_->value();
+  s.images = images_->value();
+  return s;
+}
+
+void GeneratePage::applySettings(const GenerationSettings& s) {
+  const QSignalBlocker guidanceBlocker(guidance_);
+  if (!s.checkpoint.isEmpty() && QFileInfo(s.checkpoint).isFile()) checkpoint_->setPath(s.checkpoint);
+  prompt_->setCurrentText(s.prompt);
+  seed_->setText(QString::number(s.seed));
+  randomSeed_->setChecked(false);
+  guidance_->setValue(s.guidance);
+  steps_->setValue(s.steps);
+  selectComboData(sampler_, s.sampler);
+  selectComboData(thresholding_, s.thresholding);
+  percentile_->setValue(s.percentile);
+  updateThresholdControls();
+}
+
+void GeneratePage::updateThresholdControls() {
+  percentile_->setEnabled(thresholding_->currentData().toString() == QStringLiteral("dynamic"));
+}
+
+void GeneratePage::rememberPrompt(const QString& prompt) {
+  const QSignalBlocker blocker(prompt_);
+  for (int i = prompt_->count() - 1; i >= 0; --i)
+    if (prompt_->itemText(i) == prompt) prompt_->removeItem(i);
+  prompt_->insertItem(0, prompt);
+  prompt_->setCurrentIndex(0);
+}
+
+bool GeneratePage::isGenerating() const { return job_->isRunning() && !job_->isLoading(); }
+
+bool GeneratePage::hasRunningJob() const { return job_->isRunning(); }
+
+QString GeneratePage::runningJobDescription() const {
+  if (job_->isLoading()) return tr("Loading a model");
+  return tr("Generating (step %1 of %2)").arg(lastStep_).arg(running_.steps);
+}
+
+void GeneratePage::stopJobs() {
+  generatePending_ = false;
+  cancel();
+  job_->cancel();
+}
+
+bool GeneratePage::generate() {
+  regenerateTimer_->stop();
+  autoRun_ = false;
+  if (job_->isLoading()) {
+    generatePending_ = true;
+    setStatus(tr("Loading the model; generating as soon as it is ready…"));
+    return true;
+  }
+  if (isGenerating()) {
+    setStatus(tr("A generation is running: cancel it first."), true);
+    return false;
+  }
+  if (checkpoint_->path().isEmpty()) {
+    setStatus(tr("Choose a checkpoint first: train a model on the Train page or open a .safetensors file."), true);
+    return false;
+  }
+  const QString prompt = prompt_->currentText().trimmed();
+  if (prompt.isEmpty()) {
+    setStatus(tr("Type a prompt first."), true);
+    return false;
+  }
+  if (randomSeed_->isChecked()) seed_->setText(QString::number(QRandomGenerator::global()->generate()));
+  rememberPrompt(prompt);
+  running_ = settings();
+  seeds_.clear();
+  for (int i = 0; i < running_.images; ++i) seeds_ << running_.seed + static_cast<std::uint64_t>(i);
+
+  results_.clear();
+  metadata_.clear();
+  selected_ = 0;
+  showResults();
+  filmstrip_->reset(running_.steps);
+  filmstripFilled_ = 0;
+  haveRecording_ = false;
+  lastStep_ = 0;
+  noisyView_->clear();
+  predictedView_->clear();
+  scrubber_->setRange(1, running_.steps);
+  scrubber_->setValue(1);
+  scrubberLabel_->clear();
+  progress_->setRange(0, running_.steps);
+  progress_->setValue(0);
+  clock_.start();
+  if (!job_->run({SamplingTask{running_.checkpoint, running_.request()}}, true)) {
+    setStatus(tr("The sampler is busy; try again in a moment."), true);
+    return false;
+  }
+  setStatus(tr("Generating…"));
+  setBusy(true);
+  saveSettings();
+  return true;
+}
+
+void GeneratePage::cancel() {
+  regenerateTimer_->stop();
+  regeneratePending_ = false;
+  generatePending_ = false;
+  if (isGenerating()) {
+    job_->cancel();
+    setStatus(tr("Cancelling…"));
+  }
+}
+
+void GeneratePage::setBusy(bool busy) {
+  generate_->setEnabled(!busy);
+  cancel_->setEnabled(busy);
+  scrubber_->setEnabled(!busy && haveRecording_);
+  const bool haveResult = !busy && !results_.isEmpty();
+  save_->setEnabled(haveResult);
+  copy_->setEnabled(haveResult);
+  open_->setEnabled(!busy);
+}
+
+void GeneratePage::setStatus(const QString& text, bool error) {
+  status_->setText(text);
+  status_->setStyleSheet(error ? QStringLiteral("color: #b00020;") : QString());
+}
+
+QString GeneratePage::statusText() const { return status_->text(); }
+
+void GeneratePage::onModelLoaded(const QString& checkpoint, const t2i::sample::ModelInfo& info) {
+  modelInfo_->setText(tr("%1 preset · %2 M parameters · trained %3 steps · %4×%4 · text: %5")
+                          .arg(QString::fromStdString(info.preset))
+                          .arg(static_cast<double>(info.parameters) / 1e6, 0, 'f', 2)
+                          .arg(info.step)
+                          .arg(info.image_size)
+                          .arg(QString::fromStdString(info.text_encoder)));
+  guidance_->setPresetValue(info.default_guidance);
+  if (checkpoint != loadedCheckpoint_) {
+    // A newly chosen model starts at its own preset's guidance scale.
+    loadedCheckpoint_ = checkpoint;
+    if (!isGenerating()) {
+      const QSignalBlocker blocker(guidance_);
+      guidance_->setValue(info.default_guidance);
+    }
+  }
+  if (!isGenerating()) setStatus(tr("Model loaded. Type a prompt and press Generate."));
+}
+
+void GeneratePage::onStep(const StepFrame& frame) {
+  lastStep_ = frame.step;
+  progress_->setValue(frame.step);
+  showStepFrame(frame);
+  fillFilmstrip(frame.step);
+  const QSignalBlocker blocker(scrubber_);
+  scrubber_->setValue(frame.step);
+}
+
+void GeneratePage::showStepFrame(const StepFrame& frame) {
+  const int index = std::min(selected_, static_cast<int>(frame.xt.size()) - 1);
+  if (index < 0) return;
+  noisyView_->setImage(frame.xt.value(index));
+  predictedView_->setImage(frame.x0.value(index));
+  noisyView_->setCaption(tr("x_t · step %1 of %2 · t = %3").arg(frame.step).arg(frame.total).arg(frame.t, 0, 'f', 3));
+  predictedView_->setCaption(frame.step == frame.total ? tr("x̂₀ · final image") : tr("predicted x̂₀ at step %1").arg(frame.step));
+  scrubberLabel_->setText(tr("step %1 of %2").arg(frame.step).arg(frame.total));
+  filmstrip_->setCurrentStep(frame.step);
+}
+
+void GeneratePage::fillFilmstrip(int upToStep) {
+  const QList<int> steps = filmstrip_->steps();
+  while (filmstripFilled_ < steps.size() && steps.at(filmstripFilled_) <= upToStep) {
+    const int step = steps.at(filmstripFilled_);
+    const std::optional<StepFrame> frame = job_->recordedStep(step);
+    if (!frame || frame->xt.isEmpty()) break;
+    const int index = std::min(selected_, static_cast<int>(frame->xt.size()) - 1);
+    filmstrip_->setFrame(step, 0, frame->xt.value(index));
+    filmstrip_->setFrame(step, 1, frame->x0.value(index));
+    ++filmstripFilled_;
+  }
+}
+
+void GeneratePage::showStep(int step) {
+  const std::optional<StepFrame> frame = job_->recordedStep(step);
+  if (frame) showStepFrame(*frame);
+}
+
+void GeneratePage::onTaskFinished(const TaskResult& result) {
+  lastSeconds_ = static_cast<double>(clock_.nsecsElapsed()) / 1e9;
+  results_ = result.images;
+  metadata_ = result.metadata;
+  progress_->setValue(running_.steps);
+  fillFilmstrip(running_.steps);
+  showResults();
+  const int steps = std::max(1, running_.steps);
+  setStatus(tr("Done in %1 s (%2 s per step).").arg(lastSeconds_, 0, 'f', 1).arg(result.seconds / steps, 0, 'f', 3));
+}
+
+void GeneratePage::onJobFinished(bool cancelled) {
+  const bool completed = !cancelled && !results_.isEmpty();
+  if (cancelled) setStatus(lastStep_ > 0 ? tr("Cancelled at step %1 of %2.").arg(lastStep_).arg(running_.steps) : tr("Cancelled."));
+  haveRecording_ = job_->recordedCount() > 0;
+  setBusy(false);
+  if (haveRecording_) {
+    const QSignalBlocker blocker(scrubber_);
+    scrubber_->setRange(1, job_->recordedCount());
+    scrubber_->setValue(job_->recordedCount());
+    showStep(job_->recordedCount());
+  }
+  Q_EMIT generationFinished(completed);
+  if (regeneratePending_) {
+    regeneratePending_ = false;
+    autoRun_ = generate();
+  }
+}
+
+void GeneratePage::onLoadFailed(const QString& message) {
+  const bool pending = generatePending_;
+  generatePending_ = false;
+  modelInfo_->setText(tr("Cannot load this checkpoint: %1").arg(message));
+  setStatus(tr("Cannot load the checkpoint: %1").arg(message), true);
+  if (pending) Q_EMIT generationFinished(false);
+}
+
+void GeneratePage::onJobFailed(const QString& message) {
+  regeneratePending_ = false;
+  setStatus(tr("Generation failed: %1").arg(message), true);
+  setBusy(false);
+  Q_EMIT generationFinished(false);
+}
+
+void GeneratePage::onGuidanceMoved() {
+  const bool idleOrAuto = !isGenerating() || autoRun_;
+  if (autoRegenerate_->isChecked() && !randomSeed_->isChecked() && !results_.isEmpty() && idleOrAuto)
+    regenerateTimer_->start();
+}
+
+void GeneratePage::showResults() {
+  for (PixelImageView* view : resultViews_) delete view;
+  resultViews_.clear();
+  for (int i = 0; i < results_.size(); ++i) {
+    auto* view = new PixelImageView(this);
+    view->setObjectName(QStringLiteral("result%1").arg(i));
+    view->setPreferredEdge(96);
+    view->setImage(results_.at(i));
+    view->setCaption(i < seeds_.size() ? tr("seed %1").arg(seeds_.at(i)) : QString());
+    view->setFixedSize(view->sizeHint());
+    view->setSelected(i == selected_ && results_.size() > 1);
+    view->setToolTip(tr("Click to follow this image's steps; Save PNG saves the selected one"));
+    connect(view, &PixelImageView::clicked, this, [this, i] { selectResult(i); });
+    resultsRow_->insertWidget(i, view);
+    resultViews_ << view;
+  }
+}
+
+QImage GeneratePage::result(int index) const { return results_.value(index); }
+
+void GeneratePage::selectResult(int index) {
+  if (index < 0 || index >= results_.size()) return;
+  selected_ = index;
+  for (int i = 0; i < resultViews_.size(); ++i) resultViews_[i]->setSelected(i == selected_ && results_.size() > 1);
+  if (haveRecording_ && !isGenerating()) {
+    filmstripFilled_ = 0;
+    fillFilmstrip(running_.steps);
+    showStep(scrubber_->value());
+  }
+}
+
+bool GeneratePage::savePng(const QString& path) {
+  if (results_.isEmpty()) {
+    setStatus(tr("Nothing to save yet."), true);
+    return false;
+  }
+  const std::size_t index = static_cast<std::size_t>(selected_);
+  const std::map<std::string, std::string> text = index < metadata_.size() ? metadata_[index] : std::map<std::string, std::string>{};
+  try {
+    t2i::sample::write_png(path.toStdString(), fromQImage(results_.at(selected_)), text);
+  } catch (const std::exception& e) {
+    setStatus(tr("Cannot save: %1").arg(QString::fromUtf8(e.what())), true);
+    return false;
+  }
+  setStatus(tr("Saved %1").arg(QFileInfo(path).fileName()));
+  return true;
+}
+
+bool GeneratePage::openPng(const QString& path) {
+  if (isGenerating()) {
+    setStatus(tr("Wait for the generation to finish (or cancel it) before opening an image."), true);
+    return false;
+  }
+  std::map<std::string, std::string> text;
+  t2i::sample::Image image;
+  try {
+    image = t2i::sample::read_png(path.toStdString(), &text);
+  } catch (const std::exception& e) {
+    setStatus(tr("Cannot open: %1").arg(QString::fromUtf8(e.what())), true);
+    return false;
+  }
+  const std::optional<GenerationSettings> restored = settingsFromMetadata(text, settings());
+  results_ = {toQImage(image)};
+  metadata_ = {text};
+  haveRecording_ = false;
+  seeds_.clear();
+  selected_ = 0;
+  if (restored) {
+    applySettings(*restored);
+    seeds_ << restored->seed;
+  }
+  showResults();
+  filmstrip_->reset(0);
+  noisyView_->clear();
+  noisyView_->setCaption(tr("x_t"));
+  predictedView_->setImage(results_.first());
+  predictedView_->setCaption(QFileInfo(path).fileName());
+  setBusy(false);
+  setStatus(restored ? tr("Restored the prompt, seed and settings of %1; press Generate to remake it.").arg(QFileInfo(path).fileName())
+                     : tr("%1 has no generation settings in it; only the image is shown.").arg(QFileInfo(path).fileName()),
+            !restored);
+  return true;
+}
+
+void GeneratePage::copyToClipboard() const {
+  if (!results_.isEmpty()) QApplication::clipboard()->setImage(results_.value(selected_));
+}
+
+void GeneratePage::dragEnterEvent(QDragEnterEvent* event) {
+  if (isPng(event->mimeData())) event->acceptProposedAction();
+}
+
+void GeneratePage::dropEvent(QDropEvent* event) {
+  if (!isPng(event->mimeData())) return;
+  event->acceptProposedAction();
+  openPng(event->mimeData()->urls().first().toLocalFile());
+}
+
+} // namespace t2i::ui

@@ -1,0 +1,157 @@
+// The Generate page: a prompt, a classifier-free guidance slider and the sampler's settings turn
+// into images while every denoising step is shown live (x_t and the predicted x₀), with a
+// filmstrip of evenly spaced steps (the paper's Figure 1, backward row) and a scrubber to replay
+// any step afterwards. Saved PNGs carry their settings; opening or dropping one restores them.
+#pragma once
+
+#include "pages/job_page.h"
+#include "sampling/generation_settings.h"
+#include "sampling/sampling_job.h"
+
+#include <QElapsedTimer>
+
+#include <map>
+#include <string>
+#include <vector>
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QSlider;
+class QSpinBox;
+class QTimer;
+class QHBoxLayout;
+
+namespace t2i::ui {
+
+class CheckpointPicker;
+class Filmstrip;
+class GuidanceSlider;
+class PixelImageView;
+
+class GeneratePage : public JobPage {
+  Q_OBJECT
+public:
+  static constexpr int kMaxImages = 8;
+  static constexpr int kPromptHistory = 20;
+
+  explicit GeneratePage(QWidget* parent = nullptr);
+  ~GeneratePage() override;
+
+  /// The controls' current settings (the seed as shown, even when "random" is ticked).
+  GenerationSettings settings() const;
+  /// Sets the controls (the seed becomes fixed) without starting a generation.
+  void applySettings(const GenerationSettings& settings);
+
+  /// Starts a generation with the controls' settings; false with the reason in statusText().
+  bool generate();
+  void cancel();
+  /// A generation (not just a model load) is in progress.
+  bool isGenerating() const;
+
+  bool hasRunningJob() const override;
+  QString runningJobDescription() const override;
+  void stopJobs() override;
+
+  /// Saves the selected result with its generation metadata; false with the reason in statusText().
+  bool savePng(const QString& path);
+  /// Shows a PNG and restores the settings in its metadata; false when it cannot be read.
+  bool openPng(const QString& path);
+  void copyToClipboard() const;
+
+  int resultCount() const { return static_cast<int>(results_.size()); }
+  QImage result(int index) const;
+  int selectedResult() const { return selected_; }
+  void selectResult(int index);
+  /// Seconds from generate() to the last finished generation's images.
+  double lastSeconds() const { return lastSeconds_; }
+  QString statusText() const;
+
+  Filmstrip* filmstrip() const { return filmstrip_; }
+  GuidanceSlider* guidanceSlider() const { return guidance_; }
+  QSlider* scrubber() const { return scrubber_; }
+  PixelImageView* noisyView() const { return noisyView_; }
+  PixelImageView* predictedView() const { return predictedView_; }
+  CheckpointPicker* checkpointPicker() const { return checkpoint_; }
+
+Q_SIGNALS:
+  /// A generation ended: `completed` is false when it was cancelled or failed.
+  void generationFinished(bool completed);
+
+protected:
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
+  void showEvent(QShowEvent* event) override;
+
+private:
+  QWidget* createControls();
+  QWidget* createViews();
+  void loadSettings();
+  void saveSettings() const;
+  void rememberPrompt(const QString& prompt);
+  void setBusy(bool busy);
+  void setStatus(const QString& text, bool error = false);
+  void onModelLoaded(const QString& checkpoint, const t2i::sample::ModelInfo& info);
+  void onStep(const StepFrame& frame);
+  void onTaskFinished(const TaskResult& result);
+  void onJobFinished(bool cancelled);
+  void onJobFailed(const QString& message);
+  void onLoadFailed(const QString& message);
+  void onGuidanceMoved();
+  void showStep(int step);
+  void showStepFrame(const StepFrame& frame);
+  void fillFilmstrip(int upToStep);
+  void showResults();
+  void updateThresholdControls();
+
+  SamplingJob* job_;
+  CheckpointPicker* checkpoint_;
+  QLabel* modelInfo_;
+  QComboBox* prompt_;
+  GuidanceSlider* guidance_;
+  QSpinBox* steps_;
+  QComboBox* sampler_;
+  QComboBox* thresholding_;
+  QDoubleSpinBox* percentile_;
+  QLineEdit* seed_;
+  QCheckBox* randomSeed_;
+  QSpinBox* images_;
+  QCheckBox* autoRegenerate_;
+  QPushButton* generate_;
+  QPushButton* cancel_;
+  QProgressBar* progress_;
+  QLabel* status_;
+  QPushButton* save_;
+  QPushButton* copy_;
+  QPushButton* open_;
+
+  PixelImageView* noisyView_;
+  PixelImageView* predictedView_;
+  QHBoxLayout* resultsRow_;
+  QList<PixelImageView*> resultViews_;
+  QSlider* scrubber_;
+  QLabel* scrubberLabel_;
+  Filmstrip* filmstrip_;
+  QTimer* regenerateTimer_;
+
+  QString loadedCheckpoint_;         ///< the checkpoint whose preset set the guidance default
+  GenerationSettings running_;       ///< what the current or last generation used
+  bool autoRun_ = false;             ///< the current generation was started by the slider
+  bool regeneratePending_ = false;
+  bool generatePending_ = false;     ///< Generate was pressed while the model was loading
+  bool haveRecording_ = false;       ///< the sampler's recording belongs to the images shown
+  int filmstripFilled_ = 0;          ///< filmstrip columns already filled during this run
+  int lastStep_ = 0;
+  QElapsedTimer clock_;
+  double lastSeconds_ = 0;
+  QVector<QImage> results_;
+  std::vector<std::map<std::string, std::string>> metadata_;
+  QList<std::uint64_t> seeds_;
+  int selected_ = 0;
+};
+
+} // namespace t2i::ui

@@ -1,0 +1,165 @@
+// The Train page: choose and edit a preset (every Table 1 field, with its parameter count and
+// peak-memory estimate), the device, text encoder and Inception weights; start, pause, resume
+// and stop a run; watch the training loss, validation P2 loss and FID live with throughput,
+// ETA, best checkpoint, early-stopping countdown and the latest preview grid; open a finished
+// run to see its curves and previews, and continue it from its last checkpoint.
+#pragma once
+
+#include "pages/job_page.h"
+
+#include "t2i/train.h"
+
+#include <QImage>
+
+#include <optional>
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QRadioButton;
+class QSpinBox;
+class QTimer;
+
+namespace t2i::ui {
+
+class DataPage;
+class JobRunner;
+class PresetEditor;
+class TrainingCurves;
+class TrainingSession;
+struct PreviewFrame;
+struct ProgressFrame;
+
+class TrainPage : public JobPage {
+  Q_OBJECT
+public:
+  explicit TrainPage(QWidget* parent = nullptr);
+  ~TrainPage() override;
+
+  /// The page whose dataset choice training uses.
+  void setDataPage(DataPage* page);
+
+  TrainingCurves* curves() const { return curves_; }
+  PresetEditor* presetEditor() const { return editor_; }
+  TrainingSession* session() const { return session_; }
+
+  QString presetName() const;
+  void setPresetName(const QString& name);
+
+  /// The run folder being trained, or opened from the history; empty when none.
+  QString runFolder() const { return runFolder_; }
+  /// The options Start would use now, naming the preset (Start passes the edited preset as the
+  /// run folder's preset.json instead).
+  train::TrainOptions startOptions() const;
+  /// The latest resource estimate for the edited preset, once it has arrived.
+  const std::optional<train::ResourceEstimate>& resourceEstimate() const { return estimate_; }
+  /// The preview image shown (the latest grid, or the one chosen from a run's history).
+  QImage previewImage() const { return preview_; }
+
+  bool isTraining() const;
+  bool hasRunningJob() const override;
+  QString runningJobDescription() const override;
+  void stopJobs() override;
+
+public Q_SLOTS:
+  void start();
+  void setPaused(bool paused);
+  void stop();
+  /// Reads a run folder's history (curves, previews, checkpoints) in the background.
+  void openRun(const QString& folder);
+  /// Continues the current or opened run from its latest checkpoint.
+  void continueRun();
+
+Q_SIGNALS:
+  void presetNameChanged(const QString& name);
+  /// A run folder's history has been read and shown.
+  void runOpened(const QString& folder);
+  /// A run ended (stopped, finished, or failed).
+  void runEnded();
+
+private:
+  QWidget* createSettingsColumn();
+  QWidget* createRunView();
+  void loadPreset(const QString& name);
+  void scheduleEstimate();
+  void runEstimate();
+  void showEstimate(const train::ResourceEstimate& estimate);
+  void showEstimateError(const QString& message);
+  bool launch(train::TrainOptions options);
+  void onSteps(const std::vector<train::StepMetrics>& steps);
+  void onEval(const train::EvalMetrics& eval);
+  void onPreview(const PreviewFrame& frame);
+  void onCheckpoint(const QString& path, bool best);
+  void onProgress(const ProgressFrame& frame);
+  void onEnded(const train::Summary& summary);
+  void onFailed(const QString& message);
+  void showHistory(const train::History& history);
+  void showPreviewFile(int index);
+  void setPreviewImage(const QImage& image, std::int64_t step, const QStringList& prompts);
+  void updateFidHint();
+  void updateEnabled();
+  void saveSettings() const;
+  void browseOpenRun();
+  QString deviceName() const;
+
+  DataPage* dataPage_ = nullptr;
+  TrainingSession* session_;
+  JobRunner* estimator_;
+  JobRunner* historyReader_;
+  QTimer* estimateDelay_;
+  bool estimateStale_ = false;
+
+  // Settings column.
+  QComboBox* preset_;
+  QPushButton* revertPreset_;
+  PresetEditor* editor_;
+  QLabel* estimateLabel_;
+  QComboBox* device_;
+  QSpinBox* threads_;
+  QCheckBox* checkpointing_;
+  QRadioButton* learnedText_;
+  QRadioButton* t5Text_;
+  QLineEdit* t5Folder_;
+  QPushButton* browseT5_;
+  QLineEdit* inception_;
+  QPushButton* browseInception_;
+  QComboBox* selection_;
+  QLineEdit* runsFolder_;
+  QPushButton* browseRuns_;
+  QSpinBox* maxSteps_;
+  QPushButton* start_;
+  QPushButton* pause_;
+  QPushButton* stop_;
+  QPushButton* openRun_;
+  QPushButton* continueRun_;
+
+  // Run view.
+  QLabel* datasetLabel_;
+  QLabel* runLabel_;
+  QProgressBar* progress_;
+  QLabel* stepLabel_;
+  QLabel* throughputLabel_;
+  QLabel* etaLabel_;
+  QLabel* bestLabel_;
+  QLabel* earlyStopLabel_;
+  QLabel* statusLabel_;
+  TrainingCurves* curves_;
+  QLabel* previewView_;
+  QComboBox* previewStep_;
+  QLabel* previewPrompts_;
+
+  bool presetLoaded_ = false;
+  QString runFolder_;
+  QString latestCheckpoint_;
+  std::int64_t lastStep_ = 0;
+  std::optional<train::ResourceEstimate> estimate_;
+  std::optional<double> bestValP2_;
+  std::int64_t bestStep_ = -1;
+  QImage preview_;
+  std::vector<std::pair<std::int64_t, std::string>> previewFiles_;
+};
+
+} // namespace t2i::ui

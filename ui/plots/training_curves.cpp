@@ -1,0 +1,100 @@
+#include "plots/training_curves.h"
+
+#include "plots/metric_plot.h"
+
+#include <QGridLayout>
+
+namespace t2i::ui {
+
+double Smoother::add(double value) {
+  average_ = weight_ * average_ + (1 - weight_) * value;
+  correction_ *= weight_;
+  return average_ / (1 - correction_);
+}
+
+void Smoother::reset() {
+  average_ = 0;
+  correction_ = 1;
+}
+
+TrainingCurves::TrainingCurves(QWidget* parent)
+    : QWidget(parent), loss_(new MetricPlot(tr("Training loss (P2-weighted)"), tr("loss"), this)),
+      val_(new MetricPlot(tr("Validation P2 loss"), tr("val P2"), this)),
+      fid_(new MetricPlot(tr("FID and KID"), tr("FID"), this)) {
+  loss_->setObjectName(QStringLiteral("lossPlot"));
+  val_->setObjectName(QStringLiteral("valPlot"));
+  fid_->setObjectName(QStringLiteral("fidPlot"));
+  loss_->setToolTip(tr("The P2-weighted denoising loss of each training batch (Choi et al. 2022; paper §5.5). "
+                       "Noisy by nature: read the smoothed curve."));
+  val_->setToolTip(tr("The P2 loss on the validation split with fixed noise and timesteps, so evaluations are "
+                      "comparable. The best checkpoint is chosen by it."));
+  fid_->setToolTip(tr("Fréchet Inception Distance between generated and real validation images (lower is "
+                      "better; paper §5.6), and KID, which is unbiased when few images are compared."));
+
+  loss_->addSeries(tr("train loss"), QColor(160, 190, 230), MetricPlot::Style::Line);
+  loss_->addSeries(tr("smoothed (EMA %1)").arg(kSmoothing), QColor(20, 80, 180), MetricPlot::Style::Line);
+  val_->addSeries(tr("val P2"), QColor(200, 90, 20), MetricPlot::Style::LineAndDots);
+  fid_->addSeries(tr("FID"), QColor(40, 140, 60), MetricPlot::Style::LineAndDots);
+  fid_->addSeries(tr("KID"), QColor(140, 60, 160), MetricPlot::Style::LineAndDots, MetricPlot::Axis::Right);
+  loss_->setLogScale(true);
+
+  auto* layout = new QGridLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addWidget(loss_, 0, 0, 1, 2);
+  layout->addWidget(val_, 1, 0);
+  layout->addWidget(fid_, 1, 1);
+  layout->setRowStretch(0, 1);
+  layout->setRowStretch(1, 1);
+}
+
+void TrainingCurves::clear() {
+  for (MetricPlot* plot : {loss_, val_, fid_}) plot->clearPoints();
+  smoother_.reset();
+  lastStep_ = -1;
+  fidSeen_ = false;
+}
+
+void TrainingCurves::addSteps(const std::vector<train::StepMetrics>& steps) {
+  for (const train::StepMetrics& m : steps) {
+    const auto step = static_cast<double>(m.step);
+    if (step <= lastStep_) {
+      // A resumed run redoes the steps after its checkpoint: drop the old ones and restart the
+      // smoothing from what is left.
+      for (MetricPlot* plot : {loss_, val_, fid_}) plot->removeFrom(step);
+      smoother_.reset();
+      for (const QPointF& p : loss_->points(RawLoss)) smoother_.add(p.y());
+    }
+    lastStep_ = step;
+    loss_->addPoint(RawLoss, step, m.train_loss);
+    loss_->addPoint(SmoothedLoss, step, smoother_.add(m.train_loss));
+  }
+}
+
+void TrainingCurves::addEval(const train::EvalMetrics& eval) {
+  const auto step = static_cast<double>(eval.step);
+  val_->addPoint(0, step, eval.val_p2);
+  if (eval.fid) {
+    fid_->addPoint(Fid, step, *eval.fid);
+    fidSeen_ = true;
+  }
+  if (eval.kid) fid_->addPoint(Kid, step, *eval.kid);
+  const QString status = QString::fromStdString(eval.fid_status);
+  if (eval.fid)
+    fid_->setNote(status);
+  else if (!fidSeen_)
+    fid_->setNote(tr("FID is unavailable: %1. To enable it, choose the Inception weights file "
+                     "(pt_inception-2015-12-05-6726825d.pth) under Evaluation and start or continue the run.")
+                      .arg(status.isEmpty() ? tr("not computed at this evaluation") : status));
+}
+
+void TrainingCurves::setHistory(const train::History& history) {
+  clear();
+  addSteps(history.steps);
+  for (const train::EvalMetrics& eval : history.evals) addEval(eval);
+}
+
+void TrainingCurves::setFidHint(const QString& hint) {
+  if (!fidSeen_) fid_->setNote(hint);
+}
+
+} // namespace t2i::ui

@@ -1,0 +1,77 @@
+#include "checkpoints.h"
+
+#include "settings.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+
+#include <algorithm>
+
+namespace t2i::ui {
+namespace {
+/// The demo model's place under the resources folder, in the source tree and installed alike.
+const QString kDemoCheckpoint = QStringLiteral("demo/demo.safetensors");
+} // namespace
+
+QString demoCheckpointPath() {
+  const QStringList candidates = {
+      QCoreApplication::applicationDirPath() + QStringLiteral("/../share/t2i-studio/") + kDemoCheckpoint,
+      QStringLiteral(T2I_RESOURCES_DIR "/") + kDemoCheckpoint,
+  };
+  for (const QString& candidate : candidates)
+    if (QFileInfo(candidate).isFile()) return QFileInfo(candidate).canonicalFilePath();
+  return {};
+}
+
+QStringList runFolders() {
+  const QString configured = settings::runsFolder.value();
+  const QDir root(configured.isEmpty() ? settings::defaultRunsFolder() : configured);
+  QStringList runs;
+  for (const QFileInfo& run : root.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot)) runs << run.absoluteFilePath();
+  const QString last = settings::lastRun.value();
+  if (!last.isEmpty() && QFileInfo(last).isDir()) runs << QFileInfo(last).absoluteFilePath();
+  runs.removeDuplicates();
+  return runs;
+}
+
+std::optional<CheckpointEntry> runCheckpoint(const QString& run) {
+  const QDir checkpoints(run + QStringLiteral("/checkpoints"));
+  QFileInfo chosen(checkpoints.filePath(QStringLiteral("best.safetensors")));
+  if (!chosen.isFile()) {
+    const QFileInfoList steps = checkpoints.entryInfoList({QStringLiteral("step_*.safetensors")}, QDir::Files, QDir::Time);
+    if (steps.isEmpty()) return std::nullopt;
+    chosen = steps.first();
+  }
+  return CheckpointEntry{chosen.absoluteFilePath(), checkpointLabel(chosen.absoluteFilePath()), chosen.lastModified()};
+}
+
+QList<CheckpointEntry> runCheckpoints(const QStringList& runs) {
+  QList<CheckpointEntry> entries;
+  for (const QString& run : runs)
+    if (const auto entry = runCheckpoint(run)) entries << *entry;
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const CheckpointEntry& a, const CheckpointEntry& b) { return a.modified > b.modified; });
+  return entries;
+}
+
+QString defaultCheckpoint() {
+  const QList<CheckpointEntry> runs = runCheckpoints();
+  if (!runs.isEmpty()) return runs.first().path;
+  return demoCheckpointPath();
+}
+
+QString checkpointLabel(const QString& path) {
+  if (path.isEmpty()) return {};
+  if (path == demoCheckpointPath()) return QObject::tr("demo model");
+  const QFileInfo file(path);
+  const QDir folder = file.dir();
+  if (folder.dirName() == QStringLiteral("checkpoints")) {
+    QDir run = folder;
+    run.cdUp();
+    return run.dirName() + QStringLiteral(" · ") + file.completeBaseName().replace(QLatin1Char('_'), QLatin1Char(' '));
+  }
+  return file.fileName();
+}
+
+} // namespace t2i::ui

@@ -1,0 +1,37 @@
+// The settings of one generation as the studio's controls hold them, turned into a core request
+// and read back from the text metadata of a PNG the studio (or `t2i sample`) saved.
+#pragma once
+
+#include "t2i/sample.h"
+
+#include <QString>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace t2i::ui {
+
+struct GenerationSettings {
+  QString checkpoint;
+  QString prompt;
+  std::uint64_t seed = 0;
+  double guidance = 5.0;
+  int steps = 50;
+  QString sampler = QStringLiteral("ddim");
+  double eta = 0.0;
+  QString thresholding = QStringLiteral("dynamic");
+  double percentile = 0.995;
+  int images = 1;
+
+  /// `images` copies of the prompt with consecutive seeds from `seed`.
+  t2i::sample::Request request() const;
+};
+
+/// The settings stored in a PNG's text chunks; nullopt when it has no prompt or seed (not a
+/// t2i-studio image). Fields the metadata lacks keep `defaults`' values.
+std::optional<GenerationSettings> settingsFromMetadata(const std::map<std::string, std::string>& text,
+                                                       const GenerationSettings& defaults = {});
+
+} // namespace t2i::ui

@@ -1,0 +1,151 @@
+#include "sampling_job.h"
+
+#include "image_conversion.h"
+
+#include "settings.h"
+
+#include <QFileInfo>
+
+#include <chrono>
+
+namespace t2i::ui {
+namespace {
+/// Models kept loaded at once: the Compare page's two checkpoints.
+constexpr std::size_t kCachedModels = 2;
+
+StepFrame toFrame(int task, const t2i::sample::StepView& view) {
+  StepFrame frame;
+  frame.task = task;
+  frame.step = view.step;
+  frame.total = view.total;
+  frame.t = view.t;
+  for (const auto& image : view.x_t) frame.xt << toQImage(image);
+  for (const auto& image : view.x0_pred) frame.x0 << toQImage(image);
+  return frame;
+}
+} // namespace
+
+SamplingJob::SamplingJob(const QString& threadName, QObject* parent)
+    : QObject(parent), threadName_(threadName), device_(settings::device.value().toStdString()),
+      latest_(this, [this](StepFrame frame) { Q_EMIT stepReached(frame); }) {
+  connect(&runner_, &JobRunner::finished, this, [this](bool cancelled) {
+    if (running_) Q_EMIT finished(cancelled);
+    Q_EMIT idle();
+  });
+  connect(&runner_, &JobRunner::failed, this, [this](const QString& message) {
+    if (running_)
+      Q_EMIT failed(message);
+    else
+      Q_EMIT loadFailed(message);
+    Q_EMIT idle();
+  });
+}
+
+SamplingJob::~SamplingJob() = default;
+
+bool SamplingJob::isRunning() const { return runner_.isRunning(); }
+
+void SamplingJob::cancel() { runner_.cancel(); }
+
+void SamplingJob::postToGui(std::function<void()> call) {
+  QMetaObject::invokeMethod(this, std::move(call), Qt::QueuedConnection);
+}
+
+std::shared_ptr<t2i::sample::Generator> SamplingJob::generator(const QString& checkpoint) {
+  const QFileInfo file(checkpoint);
+  const QString key = file.absoluteFilePath();
+  const QDateTime modified = file.lastModified();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = cache_.find(key);
+    if (found != cache_.end() && found->second.modified == modified) {
+      found->second.lastUse = ++useCounter_;
+      return found->second.generator;
+    }
+  }
+  postToGui([this, name = file.fileName()] { Q_EMIT status(tr("Loading %1…").arg(name)); });
+  auto loaded = std::make_shared<t2i::sample::Generator>(key.toStdString(), device_);
+  std::lock_guard<std::mutex> lock(mutex_);
+  cache_.erase(key);
+  while (cache_.size() >= kCachedModels) {
+    auto oldest = cache_.begin();
+    for (auto it = cache_.begin(); it != cache_.end(); ++it)
+      if (it->second.lastUse < oldest->second.lastUse) oldest = it;
+    cache_.erase(oldest);
+  }
+  cache_[key] = CachedGenerator{loaded, modified, ++useCounter_};
+  return loaded;
+}
+
+bool SamplingJob::load(const QString& checkpoint) {
+  if (runner_.isRunning()) return false;
+  running_ = false;
+  return runner_.start(threadName_, [this, checkpoint](const std::atomic<bool>&) {
+    const auto loaded = generator(checkpoint);
+    const t2i::sample::ModelInfo info = loaded->info();
+    postToGui([this, checkpoint, info] { Q_EMIT modelLoaded(checkpoint, info); });
+  });
+}
+
+bool SamplingJob::run(const QVector<SamplingTask>& tasks, bool recordSteps) {
+  if (runner_.isRunning()) return false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    recording_.clear();
+  }
+  running_ = true;
+  return runner_.start(threadName_, [this, tasks, recordSteps](const std::atomic<bool>& cancel) {
+    for (int index = 0; index < tasks.size() && !cancel; ++index) {
+      const SamplingTask& task = tasks.at(index);
+      const auto model = generator(task.checkpoint);
+      const t2i::sample::ModelInfo info = model->info();
+      postToGui([this, checkpoint = task.checkpoint, info] { Q_EMIT modelLoaded(checkpoint, info); });
+      if (cancel) return;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        recording_.clear();
+      }
+      const auto start = std::chrono::steady_clock::now();
+      const auto images = model->generate(
+          task.request,
+          [&](const t2i::sample::StepView& view) {
+            StepFrame frame = toFrame(index, view);
+            if (recordSteps) {
+              std::lock_guard<std::mutex> lock(mutex_);
+              recording_.push_back(frame);
+            }
+            latest_.post(std::move(frame));
+          },
+          &cancel);
+      if (cancel || images.empty()) return;
+      TaskResult result;
+      result.task = index;
+      result.checkpoint = task.checkpoint;
+      result.request = task.request;
+      result.model = info;
+      result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      for (std::size_t i = 0; i < images.size(); ++i) {
+        result.images << toQImage(images[i]);
+        result.metadata.push_back(model->metadata(task.request, i));
+      }
+      postToGui([this, result] { Q_EMIT taskFinished(result); });
+    }
+  });
+}
+
+int SamplingJob::recordedCount() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return static_cast<int>(recording_.size());
+}
+
+std::optional<StepFrame> SamplingJob::recordedStep(int step) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Steps arrive in order from 1, so step k is usually at index k − 1.
+  const auto guess = static_cast<std::size_t>(step - 1);
+  if (step >= 1 && guess < recording_.size() && recording_[guess].step == step) return recording_[guess];
+  for (const StepFrame& frame : recording_)
+    if (frame.step == step) return frame;
+  return std::nullopt;
+}
+
+} // namespace t2i::ui

@@ -1,0 +1,84 @@
+// One training run driven from the studio: the core trainer runs on a worker thread named
+// "train" (through JobRunner), and its events come back to the GUI thread as signals. Steps
+// arrive in batches and previews and progress through one-slot mailboxes, so a fast trainer
+// never floods the event loop. Stop asks the trainer to finish the current step and write a
+// checkpoint; the GUI never waits for it.
+#pragma once
+
+#include "jobs/event_batch.h"
+#include "jobs/latest_frame.h"
+
+#include "t2i/train.h"
+
+#include <QImage>
+#include <QObject>
+#include <QStringList>
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace t2i::ui {
+
+class JobRunner;
+
+struct PreviewFrame {
+  std::int64_t step = 0;
+  QImage grid;
+  QStringList prompts;
+};
+
+struct ProgressFrame {
+  QString phase;
+  std::int64_t done = 0;
+  std::int64_t total = 0;
+};
+
+class TrainingSession : public QObject {
+  Q_OBJECT
+public:
+  explicit TrainingSession(QObject* parent = nullptr);
+  /// Stops a running trainer and waits for it (only when the owner is destroyed mid-run).
+  ~TrainingSession() override;
+
+  /// Starts training; false (nothing started) while a run is going.
+  bool start(const train::TrainOptions& options);
+  bool isRunning() const;
+
+  /// Holds the trainer between steps, or lets it go on.
+  void setPaused(bool paused);
+  bool isPaused() const;
+
+  /// Asks the trainer to stop after the current micro-batch and save a checkpoint; ended() follows.
+  void stop();
+  bool stopRequested() const;
+
+  const train::TrainOptions& options() const { return options_; }
+
+Q_SIGNALS:
+  void started();
+  void status(const QString& message);
+  void progress(const t2i::ui::ProgressFrame& frame);
+  void steps(const std::vector<t2i::train::StepMetrics>& metrics);
+  void evaluated(const t2i::train::EvalMetrics& metrics);
+  void previewed(const t2i::ui::PreviewFrame& preview);
+  void checkpointSaved(const QString& path, bool best);
+  /// The trainer returned (finished, stopped early or cancelled).
+  void ended(const t2i::train::Summary& summary);
+  void failed(const QString& message);
+
+private:
+  class Forwarder;
+
+  JobRunner* runner_;
+  std::unique_ptr<train::Control> control_;
+  std::unique_ptr<Forwarder> forwarder_;
+  EventBatch<train::StepMetrics> stepBatch_;
+  LatestFrame<PreviewFrame> previewFrame_;
+  LatestFrame<ProgressFrame> progressFrame_;
+  train::TrainOptions options_;
+  std::mutex summaryMutex_;
+  train::Summary summary_;
+};
+
+} // namespace t2i::ui

@@ -1,0 +1,83 @@
+#include "curve_plot.h"
+
+#include <qcustomplot.h>
+
+#include <QVBoxLayout>
+
+namespace t2i::ui {
+
+CurvePlot::CurvePlot(const QString& title, const QString& yLabel, QWidget* parent)
+    : QWidget(parent), plot_(new QCustomPlot(this)) {
+  plot_->setObjectName(QStringLiteral("chart"));
+  plot_->setMinimumHeight(150);
+  plot_->setAccessibleName(title);
+  plot_->xAxis->setLabel(tr("t"));
+  plot_->xAxis->setRange(0, 1);
+  plot_->yAxis->setLabel(yLabel);
+  plot_->plotLayout()->insertRow(0);
+  plot_->plotLayout()->addElement(
+      0, 0, new QCPTextElement(plot_, title, QFont(font().family(), font().pointSize(), QFont::Bold)));
+  plot_->legend->setVisible(true);
+  plot_->legend->setFont(font());
+  plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+
+  marker_ = new QCPItemStraightLine(plot_);
+  marker_->setPen(QPen(QColor(120, 120, 120), 1, Qt::DashLine));
+  marker_->point1->setCoords(0, 0);
+  marker_->point2->setCoords(0, 1);
+
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addWidget(plot_);
+}
+
+int CurvePlot::addCurve(const QString& name, const QColor& color) {
+  QCPGraph* graph = plot_->addGraph();
+  graph->setName(name);
+  graph->setPen(QPen(color, 2));
+  graphs_ << graph;
+  return static_cast<int>(graphs_.size()) - 1;
+}
+
+void CurvePlot::setCurve(int curve, const QVector<double>& t, const QVector<double>& values) {
+  if (curve < 0 || curve >= graphs_.size()) return;
+  graphs_[curve]->setData(t, values, true);
+}
+
+QVector<QPointF> CurvePlot::points(int curve) const {
+  QVector<QPointF> out;
+  if (curve < 0 || curve >= graphs_.size()) return out;
+  for (auto it = graphs_[curve]->data()->constBegin(); it != graphs_[curve]->data()->constEnd(); ++it)
+    out << QPointF(it->key, it->value);
+  return out;
+}
+
+void CurvePlot::setLegendCorner(Qt::Alignment corner) {
+  plot_->axisRect()->insetLayout()->setInsetAlignment(0, corner);
+}
+
+void CurvePlot::setMarker(double t) {
+  marker_->point1->setCoords(t, 0);
+  marker_->point2->setCoords(t, 1);
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void CurvePlot::rescale() {
+  bool first = true;
+  QCPRange range;
+  for (QCPGraph* graph : graphs_) {
+    bool found = false;
+    const QCPRange r = graph->getValueRange(found);
+    if (!found) continue;
+    range = first ? r : QCPRange(std::min(range.lower, r.lower), std::max(range.upper, r.upper));
+    first = false;
+  }
+  if (!first) {
+    const double pad = std::max(1e-9, range.size() * 0.05);
+    plot_->yAxis->setRange(range.lower - pad, range.upper + pad);
+  }
+  plot_->xAxis->setRange(0, 1);
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+} // namespace t2i::ui

@@ -1,0 +1,39 @@
+// A small chart of curves against the diffusion time t ∈ [0, 1], with a vertical line marking
+// the current t (the Schedules page's log-SNR, ᾱ and P2-weight plots).
+#pragma once
+
+#include <QColor>
+#include <QPointF>
+#include <QVector>
+#include <QWidget>
+
+class QCustomPlot;
+class QCPGraph;
+class QCPItemStraightLine;
+
+namespace t2i::ui {
+
+class CurvePlot : public QWidget {
+  Q_OBJECT
+public:
+  CurvePlot(const QString& title, const QString& yLabel, QWidget* parent = nullptr);
+
+  /// Adds a curve; returns its index.
+  int addCurve(const QString& name, const QColor& color);
+  void setCurve(int curve, const QVector<double>& t, const QVector<double>& values);
+  /// The points the chart shows for a curve.
+  QVector<QPointF> points(int curve) const;
+  /// Moves the marker line to `t`.
+  void setMarker(double t);
+  /// Fits the y axis to the curves (called after setCurve).
+  void rescale();
+  /// Where the legend sits inside the chart (top right by default).
+  void setLegendCorner(Qt::Alignment corner);
+
+private:
+  QCustomPlot* plot_;
+  QCPItemStraightLine* marker_;
+  QVector<QCPGraph*> graphs_;
+};
+
+} // namespace t2i::ui

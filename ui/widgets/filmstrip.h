@@ -1,0 +1,56 @@
+// A strip of evenly spaced denoising steps, one column per step and one row per kind of image
+// (x_t and the predicted x₀): the paper's Figure 1, backward row. Columns fill in as the sampler
+// reaches their step; clicking a column asks to show that step.
+#pragma once
+
+#include <QImage>
+#include <QList>
+#include <QStringList>
+#include <QVector>
+#include <QWidget>
+
+class QGridLayout;
+class QLabel;
+
+namespace t2i::ui {
+
+class PixelImageView;
+
+class Filmstrip : public QWidget {
+  Q_OBJECT
+public:
+  /// Columns a strip shows at most.
+  static constexpr int kMaxFrames = 10;
+
+  /// `rowTitles` names the rows, e.g. {"x_t", "predicted x₀"}.
+  explicit Filmstrip(const QStringList& rowTitles, QWidget* parent = nullptr);
+
+  /// The steps (1-based) shown for a run of `total` steps: the first, the last and evenly spaced
+  /// ones between, at most `frames` of them.
+  static QList<int> evenlySpacedSteps(int total, int frames = kMaxFrames);
+
+  /// Empties the strip and lays out the columns for a run of `totalSteps`.
+  void reset(int totalSteps);
+  QList<int> steps() const { return steps_; }
+  int frameCount() const { return static_cast<int>(steps_.size()); }
+  /// Whether `step` has a column.
+  bool showsStep(int step) const { return steps_.contains(step); }
+  /// Sets one image of `step`'s column (ignored when the strip has no such column).
+  void setFrame(int step, int row, const QImage& image);
+  QImage frame(int column, int row) const;
+  /// Columns whose every row has an image.
+  int filledCount() const;
+  /// Highlights the column of `step` (none when it has no column).
+  void setCurrentStep(int step);
+
+Q_SIGNALS:
+  void stepClicked(int step);
+
+private:
+  QStringList rowTitles_;
+  QGridLayout* grid_;
+  QList<int> steps_;
+  QVector<QVector<PixelImageView*>> cells_;  ///< [column][row]
+};
+
+} // namespace t2i::ui
