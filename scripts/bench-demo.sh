@@ -4,7 +4,7 @@
 # captions with fixed seeds and prints the demo checker's agreement per guidance scale as JSON
 # (demo_colour, demo_shape, demo_match: fractions of samples).
 #
-#   scripts/bench-demo.sh [MINUTES]          RUN=folder  BUILD=build folder  SAMPLES=per scale
+#   scripts/bench-demo.sh [MINUTES]   RUN=folder  BUILD=build folder  SAMPLES=per scale  THREADS=training threads
 #
 # An existing RUN folder is resumed rather than retrained, so the script can be re-run to score it.
 set -euo pipefail
@@ -13,14 +13,15 @@ minutes="${1:-60}"
 build="${BUILD:-build}"
 run="${RUN:-${TMPDIR:-/tmp}/t2i-demo-run}"
 samples="${SAMPLES:-200}"
+threads="${THREADS:-0}"   # 0: every core
 t2i="$build/app/t2i"
 [[ -x "$t2i" ]] || { echo "bench-demo: $t2i not found; build first (scripts/build.sh)" >&2; exit 1; }
 
 start=$(date +%s)
 if [[ -d "$run/checkpoints" ]]; then
-  "$t2i" train --preset demo --demo --out "$run" --resume --max-minutes "$minutes"
+  "$t2i" --threads "$threads" train --preset demo --demo --out "$run" --resume --max-minutes "$minutes"
 else
-  "$t2i" train --preset demo --demo --out "$run" --max-minutes "$minutes"
+  "$t2i" --threads "$threads" train --preset demo --demo --out "$run" --max-minutes "$minutes"
 fi
 trained=$(( $(date +%s) - start ))
 

@@ -25,6 +25,26 @@ void add_bench_train(CLI::App& bench) {
   sample->add_option("--images", options->images, "Images sampled together")->check(CLI::Range(1, 1024));
   sample->add_option("--cfg", options->guidance, "Guidance scale")->check(CLI::Range(0.0, 100.0))->capture_default_str();
   sample->callback([options] { std::cout << train::bench_sample_json(*options) << "\n"; });
+
+  auto train_options = std::make_shared<train::TrainOptions>();
+  auto check = std::make_shared<train::OverfitCheckOptions>();
+  train_options->max_steps = 1000;
+  auto* overfit = bench.add_subcommand("overfit", "The overfit-one-batch check: loss drop, and samples nearest their own image");
+  overfit->add_option("--preset", train_options->preset, "Preset name or file")->capture_default_str();
+  overfit->add_option("--annotations", train_options->data.annotations, "Captions file (COCO JSON, CSV or JSONL)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  overfit->add_option("--images", train_options->data.images_dir, "Images folder")->required()->check(CLI::ExistingDirectory);
+  overfit->add_option("--out", train_options->run_dir, "Run folder (new)")->required();
+  overfit->add_option("--steps", train_options->max_steps, "Training steps")->check(CLI::Range(20, 1000000))->capture_default_str();
+  overfit->add_option("--images-in-batch", train_options->overfit_images, "Images in the batch")
+      ->check(CLI::Range(2, 256))
+      ->capture_default_str();
+  overfit->add_option("--max-images", train_options->data.max_images, "Images prepared before choosing the batch")
+      ->check(CLI::Range(2, 1000000));
+  overfit->add_option("--cfg", check->guidance, "Guidance scale of the samples")->check(CLI::Range(0.0, 100.0))->capture_default_str();
+  overfit->add_option("--device", train_options->device, "cpu or cuda[:N]")->capture_default_str();
+  overfit->callback([train_options, check] { std::cout << train::bench_overfit_json(*train_options, *check) << "\n"; });
 }
 
 } // namespace t2i::cli

@@ -1,5 +1,6 @@
 #include "commands.h"
 
+#include "t2i/preset.h"
 #include "t2i/runtime.h"
 
 #include <iostream>
@@ -12,6 +13,14 @@ void add_info_command(CLI::App& app) {
   info->callback([json] {
     const runtime::Report report = runtime::report();
     std::cout << (*json ? runtime::to_json(report) + "\n" : runtime::to_text(report));
+  });
+
+  auto* presets = app.add_subcommand("presets", "List the model presets found, with their files and descriptions");
+  presets->callback([] {
+    for (const std::string& name : model::list_presets()) {
+      const model::Preset preset = model::find_preset(name);
+      std::cout << name << "\t" << preset.path << "\t" << preset.description << "\n";
+    }
   });
 }
 

@@ -19,6 +19,21 @@ QString optionalText(const std::optional<int>& value) {
   return value ? QLocale().toString(*value) : QStringLiteral("–");
 }
 
+/// A field of the form with its label, tooltip and accessible name and description.
+template <typename Box>
+Box* labelledField(QWidget* parent, QFormLayout* form, const char* name, const QString& label, const QString& tip) {
+  auto* box = new Box(parent);
+  box->setObjectName(QString::fromLatin1(name));
+  box->setToolTip(tip);
+  box->setAccessibleName(label);
+  box->setAccessibleDescription(tip);
+  auto* text = new QLabel(label, parent);
+  text->setToolTip(tip);
+  text->setBuddy(box);
+  form->addRow(text, box);
+  return box;
+}
+
 } // namespace
 
 PresetEditor::PresetEditor(QWidget* parent) : QWidget(parent), reported_(new QLabel(this)) {
@@ -107,17 +122,9 @@ PresetEditor::PresetEditor(QWidget* parent) : QWidget(parent), reported_(new QLa
 
 QSpinBox* PresetEditor::addInt(QFormLayout* form, const char* name, const QString& label, int min, int max,
                                const QString& tip) {
-  auto* box = new QSpinBox(this);
-  box->setObjectName(QString::fromLatin1(name));
+  auto* box = labelledField<QSpinBox>(this, form, name, label, tip);
   box->setRange(min, max);
-  box->setToolTip(tip);
-  box->setAccessibleName(label);
-  box->setAccessibleDescription(tip);
   box->setGroupSeparatorShown(true);
-  auto* text = new QLabel(label, this);
-  text->setToolTip(tip);
-  text->setBuddy(box);
-  form->addRow(text, box);
   connect(box, &QSpinBox::valueChanged, this, &PresetEditor::edited);
   editors_ << box;
   return box;
@@ -125,17 +132,9 @@ QSpinBox* PresetEditor::addInt(QFormLayout* form, const char* name, const QStrin
 
 QDoubleSpinBox* PresetEditor::addReal(QFormLayout* form, const char* name, const QString& label, double min,
                                       double max, int decimals, const QString& tip) {
-  auto* box = new QDoubleSpinBox(this);
-  box->setObjectName(QString::fromLatin1(name));
+  auto* box = labelledField<QDoubleSpinBox>(this, form, name, label, tip);
   box->setRange(min, max);
   box->setDecimals(decimals);
-  box->setToolTip(tip);
-  box->setAccessibleName(label);
-  box->setAccessibleDescription(tip);
-  auto* text = new QLabel(label, this);
-  text->setToolTip(tip);
-  text->setBuddy(box);
-  form->addRow(text, box);
   connect(box, &QDoubleSpinBox::valueChanged, this, &PresetEditor::edited);
   editors_ << box;
   return box;

@@ -1,6 +1,8 @@
 // Benchmarks of the training step and of guided sampling for a preset (`t2i bench train|sample`).
 #pragma once
 
+#include "t2i/train.h"
+
 #include <string>
 
 namespace t2i::train {
@@ -21,5 +23,16 @@ std::string bench_train_json(const BenchOptions& options);
 
 /// Seconds per image for `steps` DDIM steps with classifier-free guidance, and the peak RSS.
 std::string bench_sample_json(const BenchOptions& options);
+
+struct OverfitCheckOptions {
+  int sample_steps = 50;     ///< DDIM steps for the samples
+  double guidance = 1.0;     ///< the batch's own captions need no guidance to recall it
+};
+
+/// The paper's overfit-one-batch check (§7.1): trains `options` in overfit-one-batch mode, then
+/// samples each image's caption and reports the loss at the start and the end (means of 10
+/// steps) and, per sample, the pixel MSE to every image of the batch: how many are closest to
+/// their own. One JSON object.
+std::string bench_overfit_json(const TrainOptions& options, const OverfitCheckOptions& check);
 
 } // namespace t2i::train
