@@ -324,6 +324,36 @@ private Q_SLOTS:
     }
   }
 
+  void fidIsUnavailableWithoutWeightsAndScoredWithThem() {
+    QTemporaryDir dir;
+    const std::string preset = write_preset(dir, tiny_preset_json());
+    const std::string cache = dir.filePath(QStringLiteral("cache")).toStdString();
+    train::Control control;
+    Recorder without;
+    auto plain = tiny_run(preset, dir.filePath(QStringLiteral("plain")).toStdString(), cache);
+    plain.max_steps = 5;
+    train::run(plain, without, control);
+    QVERIFY(!without.evals.empty());
+    QVERIFY(!without.evals.back().fid);
+    QVERIFY2(without.evals.back().fid_status.find("FID unavailable") != std::string::npos, without.evals.back().fid_status.c_str());
+
+    // The network's structure with random weights: the hook's plumbing, not a meaningful score.
+    T2I_REQUIRE_SHARED_DATA("fid/inception-random/fid_inception_random_legacy.pth");
+    Recorder with;
+    auto scored = tiny_run(preset, dir.filePath(QStringLiteral("scored")).toStdString(), cache);
+    scored.max_steps = 5;
+    scored.inception_weights = t2i::test::sharedData(QStringLiteral("fid/inception-random/fid_inception_random_legacy.pth")).toStdString();
+    scored.fid_samples = 4;
+    train::run(scored, with, control);
+    QVERIFY(!with.evals.empty());
+    const train::EvalMetrics& last = with.evals.back();
+    QVERIFY(last.fid && std::isfinite(*last.fid) && *last.fid >= 0);
+    QVERIFY(last.kid && std::isfinite(*last.kid));
+    QVERIFY2(last.fid_status.find("4 vs") != std::string::npos, last.fid_status.c_str());
+    // The validation split's reference statistics are cached beside the data for the next evaluation.
+    QVERIFY(fs::exists(fs::path(cache) / "fid_val_stats.safetensors"));
+  }
+
   void cancelLeavesAResumableCheckpoint() {
     QTemporaryDir dir;
     const std::string preset = write_preset(dir, tiny_preset_json());
