@@ -5,6 +5,7 @@
 
 #include "text/sentencepiece_api.h"
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -17,6 +18,9 @@ struct Tokenizer::State {
   std::string model;
   std::string fingerprint;
   std::string origin;
+  /// Texts truncated so far: training tokenizes every batch, so the warning is repeated only when
+  /// this count reaches the next power of ten, not for every batch.
+  std::atomic<std::int64_t> truncated{0};
 
   State() = default;
   State(const State&) = delete;
@@ -100,9 +104,15 @@ TokenBatch Tokenizer::batch(const std::vector<std::string>& texts, std::int64_t 
       mask[b][static_cast<std::int64_t>(i)] = true;
     }
   }
-  if (out.truncated > 0)
-    log::core()->warn("{} of {} texts were longer than {} tokens and were truncated (</s> kept)", out.truncated,
-                      batch, max_len);
+  if (out.truncated > 0) {
+    const std::int64_t before = state_->truncated.fetch_add(out.truncated);
+    const std::int64_t after = before + out.truncated;
+    std::int64_t power = 1;
+    while (power * 10 <= after) power *= 10;
+    if (before < power)
+      log::core()->warn("{} of {} texts were longer than {} tokens and were truncated (</s> kept); {} so far with {}",
+                        out.truncated, batch, max_len, after, state_->origin);
+  }
   if (invalid > 0)
     log::core()->warn("{} of {} texts were not valid UTF-8; their invalid bytes became <unk>", invalid, batch);
   return out;
