@@ -229,7 +229,13 @@ DataPage::DataPage(QWidget* parent)
     gridNote_->setText(tr("%1 usable images of the prepared subset, cached in %2. Hover an image for all its "
                           "captions.")
                            .arg(count(prepared.items.size()), QDir::toNativeSeparators(QString::fromStdString(prepared.cache_dir))));
-    if (!prepared.cancelled) Q_EMIT cachesReady();
+    if (prepared.cancelled) return;
+    // The job's last status named its last phase ("Writing the built-in demo dataset"); say what is ready.
+    status_->setText(tr("Ready: %1 images (train %2, val %3, test %4).%5")
+                         .arg(count(prepared.items.size()), count(prepared.report.split_train),
+                              count(prepared.report.split_val), count(prepared.report.split_test),
+                              prepared.text_cache.empty() ? QString() : tr(" T5 embeddings cached.")));
+    Q_EMIT cachesReady();
   });
   connect(job_, &DatasetJob::failed, this, [this](const QString& message) {
     status_->setText(tr("Failed: %1").arg(message));
