@@ -486,6 +486,9 @@ Summary Run::execute() {
     if (step_ % preset_.eval_every == 0) evaluate();
     if (step_ % preview_every == 0 && !control_.cancel) preview();
   }
+  // A run that ends between evaluations is evaluated once more, so its best checkpoint (and its
+  // curves) include the last steps; a cancelled one stops at once.
+  if (!control_.cancel && step_ > 0 && step_ % preset_.eval_every != 0) evaluate();
   if (last_checkpoint_ != folder_.checkpoint_path(step_)) save_checkpoint(false);
   summary.steps = step_;
   summary.stop_reason = *reason;
