@@ -1,6 +1,7 @@
 // `t2i data …`: inspect a captioned image collection, prepare it for training (image cache +
 // split), make the demo dataset; and `t2i bench data`, the image cache's build rate.
 #include "commands.h"
+#include "interrupt.h"
 
 #include "t2i/data.h"
 #include "t2i/runtime.h"
@@ -9,7 +10,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <ctime>
 #include <cstdio>
 #include <cstdlib>
@@ -64,10 +64,6 @@ data::ProgressCallback stderr_progress() {
   };
 }
 
-// Ctrl-C asks a running job to stop at its next safe point (prepare resumes from there later).
-std::atomic<bool> interrupted{false};
-extern "C" void on_interrupt(int) { interrupted.store(true); }
-
 } // namespace
 
 void add_data_command(CLI::App& app) {
@@ -100,10 +96,12 @@ void add_data_command(CLI::App& app) {
     options.split.max_images = prepare_options->max_images;
     options.split.seed = prepare_options->seed;
     options.progress = stderr_progress();
+    std::atomic<bool> interrupted{false};
     options.cancel = &interrupted;
-    const auto previous = std::signal(SIGINT, on_interrupt);
-    const data::PrepareResult result = data::prepare(sources_of(*prepare_options), *out, options);
-    std::signal(SIGINT, previous);
+    const data::PrepareResult result = [&] {
+      const InterruptScope scope(interrupted);
+      return data::prepare(sources_of(*prepare_options), *out, options);
+    }();
     if (result.cancelled) throw CliExit(130, "interrupted; run the same command again to resume");
     std::cout << data::to_text(result.report);
     std::cout << "cache     " << result.cache_file << (result.reused ? " (reused)" : "") << "\n"

@@ -1,13 +1,13 @@
 // `t2i fid …`: FID (and KID) between two folders of images or saved statistics, or a folder's
 // statistics saved for later; `t2i bench fid`: Inception feature extraction and distance timings.
 #include "commands.h"
+#include "interrupt.h"
 
 #include "t2i/fid.h"
 #include "t2i/log.h"
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <iostream>
 #include <memory>
 
@@ -16,24 +16,11 @@ namespace {
 
 std::atomic<bool> g_cancel_fid{false};
 
-extern "C" void cancel_fid(int) {
-  g_cancel_fid.store(true);
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
-
 /// Runs `work` with Ctrl-C stopping it after the current batch.
 template <typename Work>
 auto cancellable(Work&& work) {
-  g_cancel_fid.store(false);
-  const auto previous = std::signal(SIGINT, cancel_fid);
-  try {
-    auto result = work();
-    std::signal(SIGINT, previous);
-    return result;
-  } catch (...) {
-    std::signal(SIGINT, previous);
-    throw;
-  }
+  const InterruptScope scope(g_cancel_fid);
+  return work();
 }
 
 } // namespace

@@ -1,13 +1,13 @@
 // `t2i text …`: tokenize, encode with a T5 folder, build and inspect embedding caches;
 // `t2i bench text`: T5 encoding throughput.
 #include "commands.h"
+#include "interrupt.h"
 
 #include "t2i/log.h"
 #include "t2i/text.h"
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <iostream>
 #include <sstream>
 
@@ -15,11 +15,6 @@ namespace t2i::cli {
 namespace {
 
 std::atomic<bool> g_cancel_cache{false};
-
-extern "C" void cancel_cache_build(int) {
-  g_cancel_cache.store(true);
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
 
 template <typename T>
 std::string joined(const std::vector<T>& values) {
@@ -121,17 +116,11 @@ void add_cache(CLI::App& text) {
         *last = now;
       }
     };
-    g_cancel_cache.store(false);
     options.cancel = &g_cancel_cache;
-    const auto previous = std::signal(SIGINT, cancel_cache_build);
-    text::CacheBuildReport report;
-    try {
-      report = text::build_cache(captions, options);
-    } catch (...) {
-      std::signal(SIGINT, previous);
-      throw;
-    }
-    std::signal(SIGINT, previous);
+    const text::CacheBuildReport report = [&] {
+      const InterruptScope scope(g_cancel_cache);
+      return text::build_cache(captions, options);
+    }();
     std::cout << text::to_json(report) << "\n";
     if (report.cancelled) throw CliExit(130, "cancelled; run the same command again to resume");
   });

@@ -1,20 +1,14 @@
 #include "commands.h"
+#include "interrupt.h"
 
 #include "t2i/train.h"
 
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
 
 namespace t2i::cli {
 namespace {
-
-train::Control* g_control = nullptr;
-
-extern "C" void request_stop(int) {
-  if (g_control != nullptr) g_control->cancel = true;
-}
 
 std::string clock_text(double seconds) {
   if (seconds < 0) return "--:--";
@@ -125,12 +119,11 @@ void add_train_command(CLI::App& app) {
     options->selection = *select == "p2" ? train::Selection::ValP2 : train::Selection::ValP2AndFid;
     if (*bf16 != "auto") options->bf16 = *bf16 == "on";
     train::Control control;
-    g_control = &control;
-    std::signal(SIGINT, request_stop);
-    std::signal(SIGTERM, request_stop);
     ProgressPrinter printer;
-    const train::Summary summary = train::run(*options, printer, control);
-    g_control = nullptr;
+    const train::Summary summary = [&] {
+      const InterruptScope scope(control.cancel);
+      return train::run(*options, printer, control);
+    }();
     std::cout << "stopped after " << summary.steps << " steps: " << summary.stop_reason << "\n";
     if (summary.best_val_p2) std::cout << "best val P2 " << *summary.best_val_p2 << ": " << summary.best_checkpoint << "\n";
     if (!summary.last_checkpoint.empty()) std::cout << "last checkpoint: " << summary.last_checkpoint << "\n";
