@@ -8,7 +8,7 @@ packages=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config
   # libraries
-  qt6-base-dev qt6-base-dev-tools libqt6svg6-dev libqcustomplot-dev libqcustomplot2.1-qt6
+  qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqcustomplot-dev libqcustomplot2.1-qt6
   libtorch-dev libsentencepiece-dev sentencepiece
   libspdlog-dev nlohmann-json3-dev libcli11-dev
   libpng-dev libjpeg62-turbo-dev
