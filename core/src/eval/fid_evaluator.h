@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -76,5 +77,10 @@ private:
   FidInception network_;
   std::int64_t batch_size_;
 };
+
+/// The evaluator for `weights_path` on `device`, or nullptr with `unavailable` saying why (no path,
+/// no file, not the standard network), naming where the weights come from. Loads the weights once.
+std::unique_ptr<FidEvaluator> open_fid_evaluator(const std::string& weights_path, const std::string& device,
+                                                 std::string& unavailable);
 
 } // namespace t2i::eval

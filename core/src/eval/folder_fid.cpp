@@ -122,17 +122,28 @@ std::string inception_weights_hint() {
          ", published in the pytorch-fid project's releases (" + kInceptionWeightsUrl + ")";
 }
 
-std::string fid_unavailable_reason(const std::string& weights_path) {
-  if (weights_path.empty()) return "FID unavailable: no Inception weights given. " + inception_weights_hint();
+std::unique_ptr<FidEvaluator> open_fid_evaluator(const std::string& weights_path, const std::string& device,
+                                                 std::string& unavailable) {
+  unavailable.clear();
   std::error_code error;
-  if (!fs::is_regular_file(weights_path, error))
-    return "FID unavailable: " + weights_path + " not found. " + inception_weights_hint();
-  try {
-    FidInception::from_file(weights_path);
-  } catch (const std::exception& e) {
-    return std::string("FID unavailable: ") + e.what() + ". " + inception_weights_hint();
+  if (weights_path.empty()) {
+    unavailable = "FID unavailable: no Inception weights given. " + inception_weights_hint();
+  } else if (!fs::is_regular_file(weights_path, error)) {
+    unavailable = "FID unavailable: " + weights_path + " not found. " + inception_weights_hint();
+  } else {
+    try {
+      return std::make_unique<FidEvaluator>(weights_path, device);
+    } catch (const std::exception& e) {
+      unavailable = std::string("FID unavailable: ") + e.what() + ". " + inception_weights_hint();
+    }
   }
-  return {};
+  return nullptr;
+}
+
+std::string fid_unavailable_reason(const std::string& weights_path) {
+  std::string unavailable;
+  open_fid_evaluator(weights_path, "cpu", unavailable);
+  return unavailable;
 }
 
 FidReport compare(const std::string& weights, const std::string& a, const std::string& b, const FolderOptions& options) {

@@ -1,50 +1,32 @@
 #include "train/fid_hook.h"
 
-#include "eval/fid_evaluator.h"
-#include "t2i/fid.h"
-
+#include <cstring>
 #include <filesystem>
 
 namespace t2i::train {
 namespace {
 
-constexpr const char* kValStatsFile = "fid_val_stats.safetensors";
-
 // Scores generated validation samples against the validation split's cached Inception statistics.
 class InceptionFidHook final : public FidHook {
 public:
-  InceptionFidHook(const std::string& weights, const std::string& device, std::int64_t samples,
+  InceptionFidHook(std::unique_ptr<eval::FidEvaluator> evaluator, std::int64_t samples,
                    const data::PreparedDataset& dataset, const std::string& cache_dir)
-      : evaluator_(weights, device), samples_(samples) {
-    const auto& val = dataset.images(data::Split::Val);
-    const auto& cache = dataset.cache();
-    const std::int64_t size = cache.image_size();
-    eval::ImageSource source;
-    source.count = static_cast<std::int64_t>(val.size());
-    source.images = [&val, &cache, size](std::int64_t begin, std::int64_t end) {
-      torch::Tensor batch = torch::empty({end - begin, size, size, 3}, torch::kUInt8);
-      for (std::int64_t i = begin; i < end; ++i)
-        std::memcpy(batch[i - begin].data_ptr(), cache.pixels(val[static_cast<size_t>(i)].slot), cache.bytes_per_image());
-      return batch.permute({0, 3, 1, 2}).contiguous();
-    };
-    // The identity changes whenever the validation images do: the manifest's hash names them.
-    reference_ = evaluator_.reference((std::filesystem::path(cache_dir) / kValStatsFile).string(),
-                                      "val:" + dataset.manifest_hash(), source);
-  }
+      : evaluator_(std::move(evaluator)), samples_(samples),
+        reference_(split_reference(*evaluator_, dataset, data::Split::Val, cache_dir)) {}
 
   std::int64_t samples() const override { return samples_; }
 
   FidScores score(const SampleBatch& generate) override {
     std::vector<torch::Tensor> features;
-    const std::int64_t batch = evaluator_.batch_size();
+    const std::int64_t batch = evaluator_->batch_size();
     for (std::int64_t first = 0; first < samples_; first += batch) {
       const torch::Tensor images = generate(first, std::min(batch, samples_ - first));
       // Generated images are in [−1, 1]; the Inception network takes [0, 1].
-      features.push_back(evaluator_.features(((images.to(torch::kFloat32) + 1) / 2).clamp(0, 1)));
+      features.push_back(evaluator_->features(((images.to(torch::kFloat32) + 1) / 2).clamp(0, 1)));
     }
     eval::KidOptions kid;
     kid.subset_size = std::min<std::int64_t>(kid.subset_size, samples_);
-    const eval::Score score = evaluator_.score(torch::cat(features), reference_, kid);
+    const eval::Score score = evaluator_->score(torch::cat(features), reference_, kid);
     FidScores result;
     result.fid = score.fid.fid;
     if (score.kid) result.kid = score.kid->mean;
@@ -53,18 +35,38 @@ public:
   }
 
 private:
-  eval::FidEvaluator evaluator_;
+  std::unique_ptr<eval::FidEvaluator> evaluator_;
   std::int64_t samples_;
   eval::ReferenceStats reference_;
 };
 
 } // namespace
 
+eval::ReferenceStats split_reference(const eval::FidEvaluator& evaluator, const data::PreparedDataset& dataset,
+                                     data::Split split, const std::string& folder, const eval::Progress& progress,
+                                     const std::atomic<bool>* cancel) {
+  const auto& images = dataset.images(split);
+  const auto& cache = dataset.cache();
+  const std::int64_t size = cache.image_size();
+  eval::ImageSource source;
+  source.count = static_cast<std::int64_t>(images.size());
+  source.images = [&images, &cache, size](std::int64_t begin, std::int64_t end) {
+    torch::Tensor batch = torch::empty({end - begin, size, size, 3}, torch::kUInt8);
+    for (std::int64_t i = begin; i < end; ++i)
+      std::memcpy(batch[i - begin].data_ptr(), cache.pixels(images[static_cast<size_t>(i)].slot), cache.bytes_per_image());
+    return batch.permute({0, 3, 1, 2}).contiguous();
+  };
+  const std::string name = data::to_string(split);
+  // The identity changes whenever the split's images do: the manifest's hash names them.
+  return evaluator.reference((std::filesystem::path(folder) / ("fid_" + name + "_stats.safetensors")).string(),
+                             name + ":" + dataset.manifest_hash(), source, progress, cancel);
+}
+
 std::unique_ptr<FidHook> make_fid_hook(const std::string& inception_weights, const std::string& device,
                                        std::int64_t samples, const data::PreparedDataset& dataset,
                                        const std::string& cache_dir, std::string& status) {
-  status = eval::fid_unavailable_reason(inception_weights);
-  if (!status.empty()) return nullptr;
+  auto evaluator = eval::open_fid_evaluator(inception_weights, device, status);
+  if (!evaluator) return nullptr;
   if (samples < 2) {
     status = "FID off: fewer than 2 samples per evaluation requested";
     return nullptr;
@@ -73,7 +75,7 @@ std::unique_ptr<FidHook> make_fid_hook(const std::string& inception_weights, con
     status = "FID unavailable: the validation split has fewer than 2 images";
     return nullptr;
   }
-  auto hook = std::make_unique<InceptionFidHook>(inception_weights, device, samples, dataset, cache_dir);
+  auto hook = std::make_unique<InceptionFidHook>(std::move(evaluator), samples, dataset, cache_dir);
   status = "FID on " + std::to_string(samples) + " validation samples per evaluation";
   return hook;
 }

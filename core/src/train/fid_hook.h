@@ -3,6 +3,7 @@
 #pragma once
 
 #include "data/prepared_dataset.h"
+#include "eval/fid_evaluator.h"
 
 #include <torch/torch.h>
 
@@ -29,6 +30,13 @@ public:
   virtual std::int64_t samples() const = 0;
   virtual FidScores score(const SampleBatch& generate) = 0;
 };
+
+/// The Inception statistics of a prepared split's images, read from `folder` when they were made
+/// from the same images with the same weights, else computed and cached there. Shared by the
+/// trainer's hook and the guidance-scale analysis so both compare against the same file.
+eval::ReferenceStats split_reference(const eval::FidEvaluator& evaluator, const data::PreparedDataset& dataset,
+                                     data::Split split, const std::string& folder,
+                                     const eval::Progress& progress = {}, const std::atomic<bool>* cancel = nullptr);
 
 /// The hook for a run, or nullptr with `status` saying why FID is unavailable.
 /// The validation images' reference statistics are computed once and cached in `cache_dir`.

@@ -3,6 +3,7 @@
 
 #include "data/image_decode.h"
 #include "data/png_write.h"
+#include "eval/fid_evaluator.h"
 #include "t2i/diffusion.h"
 #include "train/checkpoint_file.h"
 #include "train/sampling.h"
@@ -19,14 +20,7 @@ struct Generator::Impl {
 };
 
 Generator::Generator(const std::string& checkpoint, const std::string& device) : impl_(std::make_unique<Impl>()) {
-  torch::Device target = torch::kCPU;
-  try {
-    target = torch::Device(device);
-  } catch (const c10::Error&) {
-    throw std::runtime_error("unknown device \"" + device + "\" (use cpu or cuda[:N])");
-  }
-  if (target.is_cuda() && !torch::cuda::is_available())
-    throw std::runtime_error("device " + device + " requested, but this LibTorch build sees no CUDA device");
+  const torch::Device target = eval::parse_device(device);
   const train::Checkpoint stored = train::read_checkpoint(checkpoint);
   impl_->model = train::TextToImageModel::from_checkpoint(stored, checkpoint, target);
   model::ExecutionOptions execution = model::default_execution(target.is_cuda() ? "cuda" : "cpu");

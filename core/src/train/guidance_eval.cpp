@@ -1,11 +1,10 @@
 #include "t2i/evaluate.h"
 
 #include "data/prepared_dataset.h"
-#include "eval/fid_evaluator.h"
-#include "t2i/fid.h"
 #include "t2i/sample.h"
 #include "train/checkpoint_file.h"
 #include "train/dataset_setup.h"
+#include "train/fid_hook.h"
 #include "train/sampling.h"
 #include "train/validation.h"
 
@@ -92,26 +91,14 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
   report.val_p2 = validation_p2(*model, p2_loss(preset), dataset, split, preset.eval_val_steps, preset.batch_size,
                                 std::int64_t{preset.max_batch_size} * 2, std::nullopt, cancel);
 
-  report.fid_status = eval::fid_unavailable_reason(options.inception_weights);
-  std::optional<eval::FidEvaluator> fid;
+  const std::unique_ptr<eval::FidEvaluator> fid =
+      eval::open_fid_evaluator(options.inception_weights, options.device, report.fid_status);
   eval::ReferenceStats reference;
-  if (report.fid_status.empty()) {
-    fid.emplace(options.inception_weights, options.device);
-    const auto& cache = dataset->cache();
-    eval::ImageSource source;
-    source.count = static_cast<std::int64_t>(images.size());
-    source.images = [&](std::int64_t begin, std::int64_t end) {
-      const std::int64_t size = cache.image_size();
-      torch::Tensor batch = torch::empty({end - begin, size, size, 3}, torch::kUInt8);
-      for (std::int64_t i = begin; i < end; ++i)
-        std::memcpy(batch[i - begin].data_ptr(), cache.pixels(images[static_cast<size_t>(i)].slot), cache.bytes_per_image());
-      return batch.permute({0, 3, 1, 2}).contiguous();
-    };
+  if (fid) {
     auto reference_progress = [&](std::int64_t done, std::int64_t total) {
       if (progress) progress("reference statistics", done, total);
     };
-    reference = fid->reference((fs::path(folder) / ("fid_" + options.split + "_stats.safetensors")).string(),
-                               options.split + ":" + dataset->manifest_hash(), source, reference_progress, cancel);
+    reference = split_reference(*fid, *dataset, split, folder, reference_progress, cancel);
   }
 
   // The same captions and seeds at every scale: only the guidance differs between rows.
