@@ -1,9 +1,12 @@
 // The U-Net, its text conditioning and its presets: shapes, parameter budgets (Table 1),
 // gradient flow, padding invariance, CFG's null text, checkpointing, bf16, attention kernels.
+#include "diffusion/guidance.h"
+#include "diffusion/sampler.h"
 #include "model/attention.h"
 #include "model/autocast.h"
 #include "model/checkpoint.h"
 #include "model/flop_counter.h"
+#include "model/group_norm.h"
 #include "model/preset_config.h"
 #include "model/unet.h"
 #include "t2i/preset.h"
@@ -400,6 +403,115 @@ private Q_SLOTS:
     const auto out = unet->forward(x, t, text);
     QVERIFY(out.is_contiguous());
     QVERIFY2(torch::allclose(out, reference, 1e-4, 1e-5), qPrintable(QString::number(relative_error(out, reference))));
+  }
+
+  // A network's output for one sample must not depend on what else is in its batch: guidance
+  // off (w = 1) runs a batch of one, guidance on a batch of two, and both must see the same
+  // network. Checked on the demo preset's shapes, where the first 32×32 levels run oneDNN's
+  // kernels at the sizes users sample with.
+  void batchOfNEqualsItsSamples_data() {
+    QTest::addColumn<bool>("channelsLast");
+    QTest::addColumn<bool>("bf16");
+    QTest::addColumn<double>("tolerance");
+    QTest::newRow("NCHW fp32") << false << false << 1e-5;
+    QTest::newRow("channels-last fp32") << true << false << 1e-5;
+    // bf16 rounds each layer to 8 bits; a different kernel for another batch size may round
+    // differently, so allow a few bf16 ulps after the network, not a different image.
+    QTest::newRow("NCHW bf16") << false << true << 2.5e-2;
+    QTest::newRow("channels-last bf16") << true << true << 2.5e-2;
+  }
+
+  void batchOfNEqualsItsSamples() {
+    QFETCH(bool, channelsLast);
+    QFETCH(bool, bf16);
+    QFETCH(double, tolerance);
+    UNetConfig config = unet_config(find_preset("demo"));
+    config.execution.channels_last = channelsLast;
+    config.execution.precision = bf16 ? Precision::bf16 : Precision::fp32;
+    UNet unet = make_unet(config);
+    unet->eval();
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(21);
+    const int64_t size = config.image_size;
+    const auto x = torch::randn({4, 3, size, size});
+    const auto t = torch::rand({4});
+    auto text = random_text(4, 12, config.text_embed_dim, 7);
+    text.drop = torch::tensor({0, 1, 0, 0}, torch::kBool);
+    std::vector<torch::Tensor> alone;
+    for (int64_t i = 0; i < 4; ++i) alone.push_back(unet->forward(x.slice(0, i, i + 1), t.slice(0, i, i + 1), text.slice(i, i + 1)));
+    for (int64_t n = 1; n <= 4; ++n) {
+      const auto batched = unet->forward(x.slice(0, 0, n), t.slice(0, 0, n), text.slice(0, n));
+      for (int64_t i = 0; i < n; ++i) {
+        const double error = relative_error(batched.slice(0, i, i + 1), alone[static_cast<size_t>(i)]);
+        QVERIFY2(error < tolerance, qPrintable(QStringLiteral("batch of %1, sample %2: relative error %3")
+                                                   .arg(n).arg(i).arg(error)));
+      }
+    }
+  }
+
+  // Guidance off (w = 1) runs the network on a batch of one; the same image sampled beside
+  // another, or with guidance a hair above 1 (a batch of two), must come out the same. The
+  // demo preset's network in bf16 and channels-last, as users sample with it.
+  void guidanceOffSamplesOneImageLikeABatch() {
+    UNetConfig config = unet_config(find_preset("demo"));
+    config.execution = default_execution("cpu");
+    config.execution.precision = Precision::bf16;
+    UNet unet = make_unet(config);
+    unet->eval();
+    const t2i::Denoiser network = as_denoiser(unet);
+    t2i::diffusion::SamplerOptions options;
+    options.steps = 8;
+    const auto sampler = t2i::diffusion::make_sampler(
+        t2i::diffusion::NoiseSchedule({t2i::diffusion::ScheduleKind::Cosine, 1000}), options);
+    torch::manual_seed(4);
+    const auto text = random_text(2, 10, config.text_embed_dim, 6);
+    const auto sample = [&](std::vector<std::uint64_t> seeds, double w) {
+      t2i::diffusion::SampleRequest request;
+      request.text = text.slice(0, static_cast<int64_t>(seeds.size()));
+      request.seeds = std::move(seeds);
+      request.image_shape = {3, config.image_size, config.image_size};
+      return sampler->sample(t2i::diffusion::classifier_free_guidance(network, w), request);
+    };
+    const auto alone = sample({3}, 1.0);
+    const auto beside = sample({3, 4}, 1.0).slice(0, 0, 1);
+    const auto nearly_off = sample({3}, 1.0 + 1e-6);
+    // Thresholded images in [−1, 1]: a mean difference of 0.01 is about one grey level of 255.
+    const double batch_gap = (alone - beside).abs().mean().item<double>();
+    const double guidance_gap = (alone - nearly_off).abs().mean().item<double>();
+    QVERIFY2(batch_gap < 0.01, qPrintable(QStringLiteral("alone vs in a batch of two: %1").arg(batch_gap)));
+    QVERIFY2(guidance_gap < 0.01, qPrintable(QStringLiteral("w = 1 vs w = 1 + 1e-6: %1").arg(guidance_gap)));
+  }
+
+  // Against group_norm in float64: LibTorch 1.13's own bf16 channels-last CPU kernel was 4–9% off
+  // at 32×32 and differed between batch sizes.
+  void groupNormMatchesFloat64InEveryLayout_data() {
+    QTest::addColumn<bool>("channelsLast");
+    QTest::addColumn<int>("batch");
+    for (const int batch : {1, 2, 5})
+      for (const bool channels_last : {false, true})
+        QTest::addRow("%s N=%d", channels_last ? "channels-last" : "NCHW", batch) << channels_last << batch;
+  }
+
+  void groupNormMatchesFloat64InEveryLayout() {
+    QFETCH(bool, channelsLast);
+    QFETCH(int, batch);
+    torch::manual_seed(8);
+    GroupNorm norm(64);
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& parameter : norm->parameters()) parameter.normal_(0.5, 1.0);
+    }
+    const auto format = channelsLast ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+    const auto x = (torch::randn({batch, 64, 32, 32}) * 3 + 1).to(torch::kBFloat16);
+    const auto parameters = norm->parameters();
+    const auto reference = torch::group_norm(x.to(torch::kFloat64), norm_groups(64), parameters[0].to(torch::kFloat64),
+                                             parameters[1].to(torch::kFloat64), 1e-5);
+    torch::NoGradGuard no_grad;
+    const auto out = norm(x.contiguous(format));
+    QCOMPARE(out.scalar_type(), torch::kBFloat16);
+    // One bf16 rounding of the output is 2^-9 ≈ 0.2% at most.
+    const double error = relative_error(out.to(torch::kFloat64), reference);
+    QVERIFY2(error < 4e-3, qPrintable(QString::number(error)));
   }
 
   void attentionKernelsMatchTheNaiveReference() {

@@ -1,6 +1,7 @@
-// GroupNorm that runs in the dtype of its input. Under CPU bf16 autocast, LibTorch 1.13 passes
-// bf16 activations to group_norm unchanged and its kernel rejects the fp32 affine parameters;
-// casting the (few) parameters keeps the master weights fp32 and the activations bf16.
+// GroupNorm that returns the dtype of its input. Under CPU bf16 autocast, LibTorch 1.13 passes
+// bf16 activations to group_norm unchanged; its CPU kernel for them is inaccurate (see forward),
+// so on the CPU a reduced-precision input is normalised in float32 with the fp32 master weights.
+// Elsewhere the (few) parameters are cast to the input's dtype.
 #pragma once
 
 #include <torch/torch.h>
