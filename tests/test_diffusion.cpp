@@ -53,6 +53,9 @@ torch::Tensor check_times(const NoiseSchedule& schedule) {
   return torch::arange(1, count + 1, torch::kFloat64) / static_cast<double>(count);
 }
 
+/// Every step a discrete schedule samples at: those from its sampling start down.
+int64_t all_steps(const NoiseSchedule& schedule) { return schedule.step_of_time(schedule.sampling_start()) + 1; }
+
 SampleRequest request_for(std::vector<std::uint64_t> seeds, std::vector<int64_t> image_shape) {
   SampleRequest request;
   request.text = TextCondition::none(static_cast<int64_t>(seeds.size()));
@@ -224,21 +227,33 @@ private Q_SLOTS:
 
   void samplingTimesAreIndependentOfT() {
     const NoiseSchedule schedule = discrete(ScheduleKind::Cosine, 1000);
+    // Sampling starts at the latest step whose log-SNR is still ≥ the bound: the cosine schedule's
+    // last steps (β clipped at 0.999, α ≈ 5e-5 at t = 1) lie below it.
+    const double start = schedule.sampling_start();
+    const int64_t top = schedule.step_of_time(start);
+    QVERIFY(schedule.log_snr(torch::full({}, start, torch::kFloat64)).item<double>() >= kMinSamplingLogSnr);
+    QVERIFY(schedule.log_snr(torch::full({}, schedule.time_of_step(top + 1), torch::kFloat64)).item<double>() < kMinSamplingLogSnr);
+    QVERIFY2(top >= 990 && top < 999, QByteArray::number(static_cast<qlonglong>(top)).constData());
     const std::vector<double> fifty = schedule.sampling_times(50);
     QCOMPARE(fifty.size(), std::size_t{50});
-    VERIFY_NEAR(fifty.front(), 1.0, 0.0, "first sampling time");
-    VERIFY_NEAR(fifty.back(), 0.02, 1e-15, "last sampling time");
+    VERIFY_NEAR(fifty.front(), start, 0.0, "first sampling time");
+    VERIFY_NEAR(fifty.back(), static_cast<double>(std::llround((top + 1) / 50.0)) / 1000.0, 1e-15, "last sampling time");
     for (std::size_t k = 1; k < fifty.size(); ++k) QVERIFY(fifty[k] < fifty[k - 1]);
-    const std::vector<double> all = schedule.sampling_times(1000);
+    const std::vector<double> all = schedule.sampling_times(top + 1);
     for (std::size_t k = 0; k < all.size(); ++k)
-      QCOMPARE(schedule.step_of_time(all[k]), static_cast<int64_t>(999 - k));
+      QCOMPARE(schedule.step_of_time(all[k]), static_cast<int64_t>(top - static_cast<int64_t>(k)));
     const std::vector<double> odd = discrete(ScheduleKind::Cosine, 7).sampling_times(3);  // N does not divide T
     QCOMPARE(odd.size(), std::size_t{3});
     QVERIFY(odd[0] > odd[1] && odd[1] > odd[2] && odd[2] > 0.0);
-    QCOMPARE(continuous(ScheduleKind::Cosine).sampling_times(4), (std::vector<double>{1.0, 0.75, 0.5, 0.25}));
-    QVERIFY_THROWS_EXCEPTION(std::runtime_error, schedule.sampling_times(1001));
+    const NoiseSchedule cosine = continuous(ScheduleKind::Cosine);
+    const double continuous_start = cosine.sampling_start();
+    VERIFY_NEAR(cosine.log_snr(torch::full({}, continuous_start, torch::kFloat64)).item<double>(), kMinSamplingLogSnr, 1e-9,
+                "continuous start's log-SNR");
+    const std::vector<double> four = cosine.sampling_times(4);
+    for (std::size_t k = 0; k < 4; ++k) VERIFY_NEAR(four[k], continuous_start * (4.0 - static_cast<double>(k)) / 4.0, 1e-15, "t_k");
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, schedule.sampling_times(top + 2));
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, schedule.sampling_times(0));
-    QVERIFY_THROWS_EXCEPTION(std::runtime_error, make_sampler(schedule, sampler_options(SamplerKind::Ddim, 1001)));
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, make_sampler(schedule, sampler_options(SamplerKind::Ddim, top + 2)));
   }
 
   void malformedSchedulesAreRejected() {
@@ -321,9 +336,10 @@ private Q_SLOTS:
     // … so DDIM(η = 1) and DDPM draw the same noise and produce the same samples.
     const Denoiser model = gaussian_data_denoiser(schedule, 0.3, 0.6, Prediction::Epsilon);
     const SampleRequest request = request_for({5, 6}, {1, 16, 16});
-    const torch::Tensor ddpm = make_sampler(schedule, sampler_options(SamplerKind::Ddpm, 100))->sample(model, request);
+    const int64_t every = all_steps(schedule);
+    const torch::Tensor ddpm = make_sampler(schedule, sampler_options(SamplerKind::Ddpm, every))->sample(model, request);
     const torch::Tensor ddim =
-        make_sampler(schedule, sampler_options(SamplerKind::Ddim, 100, Prediction::Epsilon, 1.0))->sample(model, request);
+        make_sampler(schedule, sampler_options(SamplerKind::Ddim, every, Prediction::Epsilon, 1.0))->sample(model, request);
     const double gap = (ddpm - ddim).abs().max().item<double>();
     QVERIFY2(gap < 1e-4, QByteArray::number(gap).constData());
   }
@@ -338,7 +354,7 @@ private Q_SLOTS:
     const int cosine = int(ScheduleKind::Cosine);
     for (const Prediction p : {Prediction::Epsilon, Prediction::X0, Prediction::V}) {
       const std::string name = to_string(p);
-      QTest::newRow(("ddpm 500 " + name).c_str()) << int(SamplerKind::Ddpm) << 500 << int(p) << cosine << 500 << false;
+      QTest::newRow(("ddpm all " + name).c_str()) << int(SamplerKind::Ddpm) << 0 << int(p) << cosine << 500 << false;
       QTest::newRow(("ddim 50 " + name).c_str()) << int(SamplerKind::Ddim) << 50 << int(p) << cosine << 500 << true;
       QTest::newRow(("ddim 200 " + name).c_str()) << int(SamplerKind::Ddim) << 200 << int(p) << cosine << 500 << false;
       QTest::newRow(("dpmpp 20 " + name).c_str()) << int(SamplerKind::DpmSolverPP) << 20 << int(p) << cosine << 500 << false;
@@ -364,7 +380,7 @@ private Q_SLOTS:
     const NoiseSchedule schedule(ScheduleSpec{static_cast<ScheduleKind>(scheduleKind), scheduleSteps});
     const auto kind = static_cast<Prediction>(prediction);
     const Denoiser model = gaussian_data_denoiser(schedule, mu, s, kind);
-    const auto run = make_sampler(schedule, sampler_options(static_cast<SamplerKind>(sampler), steps, kind));
+    const auto run = make_sampler(schedule, sampler_options(static_cast<SamplerKind>(sampler), steps > 0 ? steps : all_steps(schedule), kind));
     const torch::Tensor x = run->sample(model, request_for({1, 2, 3, 4, 5, 6, 7, 8}, {1, 40, 100}));
     const double mean = x.mean().item<double>();
     const double std = x.std().item<double>();

@@ -1,5 +1,6 @@
 #include "diffusion/schedule.h"
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -136,16 +137,39 @@ const torch::Tensor& NoiseSchedule::alphas_cumprod() const {
   return alphas_cumprod_;
 }
 
+double NoiseSchedule::sampling_start() const {
+  const auto lambda = [this](double t) { return log_snr(torch::full({}, t, float64())).item<double>(); };
+  if (is_discrete()) {
+    int64_t step = steps() - 1;
+    while (step > 0 && lambda(time_of_step(step)) < kMinSamplingLogSnr) --step;
+    return time_of_step(step);
+  }
+  if (lambda(1.0) >= kMinSamplingLogSnr) return 1.0;
+  // λ(t) falls monotonically in t: bisect for λ(t) = kMinSamplingLogSnr.
+  double low = 0.0, high = 1.0;
+  for (int i = 0; i < 60; ++i) {
+    const double middle = (low + high) / 2;
+    (lambda(middle) >= kMinSamplingLogSnr ? low : high) = middle;
+  }
+  return low;
+}
+
 std::vector<double> NoiseSchedule::sampling_times(int64_t steps) const {
-  if (steps < 1 || (is_discrete() && steps > this->steps()))
+  const double start = sampling_start();
+  const int64_t available = is_discrete() ? step_of_time(start) + 1 : 0;
+  if (steps < 1 || (is_discrete() && steps > available))
     throw std::runtime_error("diffusion/schedule: sampling needs between 1 and " +
-                             (is_discrete() ? std::to_string(this->steps()) : std::string("any number of")) +
+                             (is_discrete() ? std::to_string(available) : std::string("any number of")) +
                              " steps, got " + std::to_string(steps));
   std::vector<double> times;
   times.reserve(static_cast<std::size_t>(steps));
   for (int64_t k = steps; k >= 1; --k) {
-    const double t = static_cast<double>(k) / static_cast<double>(steps);
-    times.push_back(is_discrete() ? time_of_step(step_of_time(t)) : t);
+    if (is_discrete()) {
+      const auto step = static_cast<int64_t>(std::llround(static_cast<double>(k * available) / static_cast<double>(steps))) - 1;
+      times.push_back(time_of_step(step));
+    } else {
+      times.push_back(start * static_cast<double>(k) / static_cast<double>(steps));
+    }
   }
   return times;
 }

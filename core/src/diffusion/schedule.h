@@ -31,6 +31,10 @@ struct NoiseLevel {
   static NoiseLevel clean() { return {}; }
 };
 
+/// The lowest log-SNR a sampler starts from (NoiseSchedule::sampling_start). Chosen by measuring
+/// the shipped demo model without thresholding: below it the first steps' error swamps the image.
+constexpr double kMinSamplingLogSnr = -10.0;
+
 class NoiseSchedule {
 public:
   /// Throws std::runtime_error for a step count the schedule cannot have (e.g. linear β reaching 1).
@@ -60,9 +64,15 @@ public:
   const torch::Tensor& betas() const;
   const torch::Tensor& alphas_cumprod() const;
 
+  /// Where sampling starts: the latest time whose log-SNR is at least kMinSamplingLogSnr (on a
+  /// discrete schedule, that step's time). Near t = 1 the cosine schedule's α is ~5e-5, and
+  /// x̂₀ = (x_t − σ ε̂)/α would multiply the network's error in ε̂ by ~2·10⁴.
+  double sampling_start() const;
+
   /// The times a sampler evaluates the network at with `steps` evaluations, noisiest first:
-  /// t_k = k/N for k = N … 1, on a discrete schedule the steps round(k·T/N) − 1 (all T of them
-  /// when N = T). After t_1 a sampler lands on the clean data. Throws unless 1 ≤ N (≤ T).
+  /// t_k = t_max·k/N for k = N … 1 with t_max = sampling_start(); on a discrete schedule whose
+  /// start is step M − 1, the steps round(k·M/N) − 1 (all M of them when N = M). After t_1 a sampler
+  /// lands on the clean data. Throws unless 1 ≤ N (≤ M).
   std::vector<double> sampling_times(int64_t steps) const;
 
   /// Uniform training times for a batch, float32 on the generator's device: (i + 1)/T with
