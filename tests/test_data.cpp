@@ -975,6 +975,32 @@ private Q_SLOTS:
     QVERIFY(!t2i::data::check_demo_image(image.pixels.data(), 32, 32, "a man riding a horse").parsed);
   }
 
+  // The grain measure: 0 on every rendered scene, and the standard deviation of grey noise added
+  // to one (a closed form: the sample std of the noise drawn, away from the objects).
+  void demoBackgroundNoiseMeasuresGrain() {
+    for (std::uint64_t i = 0; i < 200; ++i) {
+      t2i::data::StableRng rng(t2i::data::mix64(13, i));
+      const RgbImage image = t2i::data::demo::draw_scene(t2i::data::demo::random_scene(rng), 32);
+      QCOMPARE(t2i::data::demo_background_noise(image.pixels.data(), 32, 32), 0.0);
+    }
+    t2i::data::StableRng rng(5);
+    const RgbImage clean = t2i::data::demo::draw_scene(t2i::data::demo::random_scene(rng), 32);
+    for (const double level : {2.0, 6.0, 15.0}) {
+      torch::manual_seed(9);
+      const torch::Tensor pixels = torch::from_blob(const_cast<std::uint8_t*>(clean.pixels.data()), {32 * 32, 3}, torch::kUInt8).to(torch::kFloat64);
+      const torch::Tensor grey = pixels.amax(1).sub(pixels.amin(1)).lt(1).unsqueeze(1);  // untouched background
+      const torch::Tensor noise = torch::randn({32 * 32, 1}, torch::kFloat64).mul(level).expand({32 * 32, 3});
+      const torch::Tensor noisy = torch::where(grey, pixels + noise, pixels).round().clamp(0, 255).to(torch::kUInt8).contiguous();
+      const double measured = t2i::data::demo_background_noise(noisy.data_ptr<std::uint8_t>(), 32, 32);
+      // Away from the objects the image is grey plus the noise, so the measure is that noise's std
+      // (rounded to integers: + 1/12 variance), within the sampling error of ~600 pixels.
+      const double expected = std::sqrt(level * level + 1.0 / 12);
+      QVERIFY2(std::abs(measured - expected) < 0.12 * expected, qPrintable(QStringLiteral("noise %1: measured %2").arg(level).arg(measured)));
+    }
+    const std::uint8_t nothing = 0;
+    QVERIFY(std::isnan(t2i::data::demo_background_noise(&nothing, 0, 0)));
+  }
+
   void demoCheckerRejectsMismatchedCaptions() {
     const std::map<std::string, std::string> relation_swap = {{"above", "below"}, {"below", "above"}, {"over", "under"},
                                                               {"under", "over"},  {"left", "right"},  {"right", "left"}};

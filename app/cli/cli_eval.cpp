@@ -23,6 +23,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--sampler", options->sampler, "ddpm, ddim or dpmpp")
       ->check(CLI::IsMember({"ddpm", "ddim", "dpmpp"}))
       ->capture_default_str();
+  cmd->add_option("--threshold", options->thresholding, "Thresholding of the predicted x0: none, static or dynamic")
+      ->check(CLI::IsMember({"none", "static", "dynamic"}))
+      ->capture_default_str();
   cmd->add_option("--samples-out", options->samples_dir, "Also write the samples as PNGs here");
   cmd->add_flag("--json", *json, "Print JSON instead of a table");
   cmd->callback([options, json] {

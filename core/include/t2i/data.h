@@ -172,4 +172,10 @@ struct DemoCheck {
 /// Checks an RGB8 image (row-major, 3 bytes per pixel, any size) against a demo caption.
 DemoCheck check_demo_image(const std::uint8_t* rgb, int width, int height, const std::string& caption);
 
+/// The grain of a demo image: the standard deviation (0–255) of the channel values of its
+/// background, the pixels more than one pixel away from every object (a 4-connected blob of at
+/// least 6 coloured pixels). A rendered demo image has 0; a sampler that leaves noise shows it
+/// here. NaN when no background pixel is left.
+double demo_background_noise(const std::uint8_t* rgb, int width, int height);
+
 } // namespace t2i::data

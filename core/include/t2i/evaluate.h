@@ -23,6 +23,7 @@ struct GuidanceEvalOptions {
   std::string device = "cpu";
   int steps = 50;
   std::string sampler = "ddim";     ///< ddpm | ddim | dpmpp
+  std::string thresholding = "dynamic";  ///< none | static | dynamic
   std::string samples_dir;          ///< where to write the samples as PNGs; empty = not written
 };
 
@@ -35,6 +36,8 @@ struct ScaleResult {
   std::optional<double> demo_colour;
   std::optional<double> demo_shape;
   std::optional<double> demo_match; ///< every attribute of the caption holds
+  /// Mean background grain of the demo samples (t2i/data.h: demo_background_noise), 0–255.
+  std::optional<double> demo_background;
   double seconds = 0;               ///< sampling and scoring time at this scale
 };
 
@@ -44,6 +47,8 @@ struct GuidanceEvalReport {
   std::string split;
   int samples = 0;
   double val_p2 = 0;                ///< the EMA model's validation P2 loss (independent of the scale)
+  /// The same grain measure on the split's own images, the level the samples should reach.
+  std::optional<double> data_background;
   std::string fid_status;           ///< why FID is unavailable; empty when computed
   std::vector<ScaleResult> scales;
   bool cancelled = false;

@@ -17,6 +17,11 @@ namespace {
 
 // Below this chroma (max − min channel, out of 255) a pixel counts as background grey.
 constexpr float kMinChroma = 16;
+// At or above this chroma a pixel is coloured for the background measure: a quarter of the
+// weakest palette colour's (green, 135), so an object's faint rim still belongs to it.
+constexpr int kRimChroma = 32;
+// A coloured blob this large is an object, not grain.
+constexpr std::size_t kMinBlobPixels = 6;
 // Coverage below this counts as none, above 1 − this as full.
 constexpr double kFaint = 0.25;
 // A pixel belongs to a colour's object when at least half its chroma is there (half coverage).
@@ -300,10 +305,72 @@ DemoCheck check_image(const torch::Tensor& image, const std::string& caption) {
   return check_rgb(hwc.data_ptr<std::uint8_t>(), static_cast<int>(hwc.size(1)), static_cast<int>(hwc.size(0)), caption);
 }
 
+double background_noise(const std::uint8_t* rgb, int width, int height) {
+  const int w = width;
+  const int h = height;
+  const auto at = [w](int x, int y) { return static_cast<std::size_t>(y) * static_cast<std::size_t>(w) + static_cast<std::size_t>(x); };
+  std::vector<char> coloured(static_cast<std::size_t>(w) * static_cast<std::size_t>(h), 0);
+  for (std::size_t i = 0; i < coloured.size(); ++i) {
+    const std::uint8_t* p = rgb + 3 * i;
+    coloured[i] = std::max({p[0], p[1], p[2]}) - std::min({p[0], p[1], p[2]}) >= kRimChroma;
+  }
+  // Objects: blobs of coloured pixels large enough not to be grain. Isolated coloured specks are
+  // the noise being measured, so they stay in the background.
+  std::vector<char> object(coloured.size(), 0);
+  std::vector<char> seen(coloured.size(), 0);
+  std::vector<std::pair<int, int>> stack, blob;
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      if (!coloured[at(x, y)] || seen[at(x, y)]) continue;
+      blob.clear();
+      stack.assign(1, {x, y});
+      seen[at(x, y)] = 1;
+      while (!stack.empty()) {
+        const auto [px, py] = stack.back();
+        stack.pop_back();
+        blob.emplace_back(px, py);
+        const int neighbours[4][2] = {{px - 1, py}, {px + 1, py}, {px, py - 1}, {px, py + 1}};
+        for (const auto& n : neighbours) {
+          if (n[0] < 0 || n[1] < 0 || n[0] >= w || n[1] >= h) continue;
+          const std::size_t i = at(n[0], n[1]);
+          if (!coloured[i] || seen[i]) continue;
+          seen[i] = 1;
+          stack.emplace_back(n[0], n[1]);
+        }
+      }
+      if (blob.size() < kMinBlobPixels) continue;
+      // The blob grown by one pixel: its faint anti-aliased rim is part of the object.
+      for (const auto& [bx, by] : blob)
+        for (int dy = -1; dy <= 1; ++dy)
+          for (int dx = -1; dx <= 1; ++dx)
+            if (bx + dx >= 0 && by + dy >= 0 && bx + dx < w && by + dy < h) object[at(bx + dx, by + dy)] = 1;
+    }
+  }
+  double sum = 0, sum_sq = 0;
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < object.size(); ++i) {
+    if (object[i]) continue;
+    for (int c = 0; c < 3; ++c) {
+      const double v = rgb[3 * i + static_cast<std::size_t>(c)];
+      sum += v;
+      sum_sq += v * v;
+      ++count;
+    }
+  }
+  if (count == 0) return std::nan("");
+  const double mean = sum / static_cast<double>(count);
+  return std::sqrt(std::max(0.0, sum_sq / static_cast<double>(count) - mean * mean));
+}
+
 } // namespace demo
 
 DemoCheck check_demo_image(const std::uint8_t* rgb, int width, int height, const std::string& caption) {
   return demo::check_rgb(rgb, width, height, caption);
+}
+
+double demo_background_noise(const std::uint8_t* rgb, int width, int height) {
+  if (width <= 0 || height <= 0) return std::nan("");
+  return demo::background_noise(rgb, width, height);
 }
 
 } // namespace t2i::data

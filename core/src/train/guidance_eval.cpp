@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -54,6 +55,23 @@ std::string format(const std::optional<double>& value, const char* pattern) {
   char text[32];
   std::snprintf(text, sizeof(text), pattern, *value);
   return text;
+}
+
+// The demo grain measure over the first `count` images of a split whose captions are demo captions.
+std::optional<double> mean_background(const data::PreparedDataset& dataset, const std::vector<data::ManifestImage>& images,
+                                      std::int64_t count) {
+  double total = 0;
+  std::int64_t measured = 0;
+  for (std::int64_t i = 0; i < std::min<std::int64_t>(count, static_cast<std::int64_t>(images.size())); ++i) {
+    const auto& image = images[static_cast<size_t>(i)];
+    if (image.captions.empty() || !data::check_demo_image(nullptr, 0, 0, dataset.captions()[image.captions.front()]).parsed)
+      continue;
+    const int size = dataset.image_size();
+    const double noise = data::demo_background_noise(dataset.cache().pixels(image.slot), size, size);
+    if (!std::isnan(noise)) total += noise, ++measured;
+  }
+  if (measured == 0) return std::nullopt;
+  return total / static_cast<double>(measured);
 }
 
 nlohmann::json maybe(const std::optional<double>& value) { return value ? nlohmann::json(*value) : nlohmann::json(); }
@@ -101,6 +119,8 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
     reference = split_reference(*fid, *dataset, split, folder, reference_progress, cancel);
   }
 
+  report.data_background = mean_background(*dataset, images, options.samples);
+
   // The same captions and seeds at every scale: only the guidance differs between rows.
   std::vector<std::string> prompts;
   for (int i = 0; i < options.samples; ++i) {
@@ -115,10 +135,13 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
     settings.guidance = guidance;
     settings.sampler = diffusion::parse_sampler_kind(options.sampler);
     settings.steps = options.steps;
+    settings.thresholding.kind = diffusion::parse_threshold_kind(options.thresholding);
     ScaleResult row;
     row.guidance = guidance;
     std::vector<torch::Tensor> features;
     std::int64_t colour = 0, shape = 0, match = 0, parsed = 0;
+    double background = 0;
+    std::int64_t backgrounds = 0;
     for (std::int64_t first = 0; first < options.samples; first += kBatch) {
       const std::int64_t count = std::min<std::int64_t>(kBatch, options.samples - first);
       std::vector<std::string> batch_prompts(prompts.begin() + first, prompts.begin() + first + count);
@@ -139,6 +162,8 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
           colour += check.colour_ok;
           shape += check.shape_ok;
           match += check.match();
+          const double noise = data::demo_background_noise(image.rgb.data(), image.width, image.height);
+          if (!std::isnan(noise)) background += noise, ++backgrounds;
         }
         if (!options.samples_dir.empty()) {
           char name[64];
@@ -153,6 +178,7 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
     row.demo_colour = rate(colour, parsed);
     row.demo_shape = rate(shape, parsed);
     row.demo_match = rate(match, parsed);
+    if (backgrounds > 0) row.demo_background = background / static_cast<double>(backgrounds);
     if (fid) {
       eval::KidOptions kid;
       kid.subset_size = std::min<std::int64_t>(kid.subset_size, options.samples);
@@ -173,13 +199,15 @@ std::string to_table(const GuidanceEvalReport& report) {
   std::ostringstream out;
   out << report.checkpoint << " (step " << report.step << "), " << report.samples << " samples per scale from the "
       << report.split << " split\nvalidation P2 loss " << format(report.val_p2, "%.5f") << "\n";
+  if (report.data_background) out << "background grain of the split's images " << format(report.data_background, "%.2f") << " (of 255)\n";
   if (!report.fid_status.empty()) out << report.fid_status << "\n";
-  out << "  cfg      FID      KID   colour   shape   match   seconds\n";
+  out << "  cfg      FID      KID   colour   shape   match   grain   seconds\n";
   for (const ScaleResult& row : report.scales) {
     char line[160];
-    std::snprintf(line, sizeof(line), "%5s %8s %8s %8s %7s %7s %9.1f\n", format(row.guidance, "%g").c_str(),
+    std::snprintf(line, sizeof(line), "%5s %8s %8s %8s %7s %7s %7s %9.1f\n", format(row.guidance, "%g").c_str(),
                   format(row.fid, "%.2f").c_str(), format(row.kid, "%.4f").c_str(), format(row.demo_colour, "%.3f").c_str(),
-                  format(row.demo_shape, "%.3f").c_str(), format(row.demo_match, "%.3f").c_str(), row.seconds);
+                  format(row.demo_shape, "%.3f").c_str(), format(row.demo_match, "%.3f").c_str(),
+                  format(row.demo_background, "%.2f").c_str(), row.seconds);
     out << line;
   }
   if (report.cancelled) out << "cancelled\n";
@@ -191,9 +219,11 @@ std::string to_json(const GuidanceEvalReport& report) {
   for (const ScaleResult& row : report.scales)
     rows.push_back({{"cfg", row.guidance}, {"fid", maybe(row.fid)}, {"kid", maybe(row.kid)}, {"fid_note", row.fid_note},
                     {"demo_colour", maybe(row.demo_colour)}, {"demo_shape", maybe(row.demo_shape)},
-                    {"demo_match", maybe(row.demo_match)}, {"seconds", row.seconds}});
+                    {"demo_match", maybe(row.demo_match)}, {"demo_background", maybe(row.demo_background)},
+                    {"seconds", row.seconds}});
   return nlohmann::json{{"checkpoint", report.checkpoint}, {"step", report.step}, {"split", report.split},
-                        {"samples", report.samples}, {"val_p2", report.val_p2}, {"fid_status", report.fid_status},
+                        {"samples", report.samples}, {"val_p2", report.val_p2},
+                        {"data_background", maybe(report.data_background)}, {"fid_status", report.fid_status},
                         {"scales", rows}, {"cancelled", report.cancelled}}
       .dump(2);
 }
