@@ -5,6 +5,8 @@
 // both versions named.
 #include "test_support.h"
 
+#include "data/split_manifest.h"
+#include "eval/reference_stats.h"
 #include "io/tensor_file.h"
 #include "t2i/preset.h"
 #include "t2i/preset_schema.h"
@@ -13,6 +15,7 @@
 #include "t2i/sample.h"
 #include "t2i/train.h"
 #include "t2i/version.h"
+#include "text/embedding_cache.h"
 #include "train/checkpoint_file.h"
 
 #include <nlohmann/json.hpp>
@@ -241,6 +244,28 @@ private Q_SLOTS:
     QCOMPARE(reading.warnings.size(), size_t{1});
     QVERIFY2(reading.warnings[0].find("'unet.wavelets'") != std::string::npos, reading.warnings[0].c_str());
     QCOMPARE(reading.preset.name, std::string("demo"));
+  }
+
+  void newerCachesAndStatisticsAreNamedNotMisread() {
+    QTemporaryDir dir;
+    const std::string future = R"("format_version": "4.0", "written_by": "t2i-studio 9.1.0")";
+    const std::vector<std::string> named{"written by t2i-studio 9.1.0", std::string("this is t2i-studio ") + kVersion};
+
+    const std::string manifest = dir.filePath(QStringLiteral("manifest.json")).toStdString();
+    std::ofstream(manifest) << R"({"format": "t2i-data-manifest", )" << future << "}";
+    expect_error([&] { data::read_manifest(manifest); }, {manifest, "data manifest format 4.0", named[0], named[1]});
+
+    const std::string cache = dir.filePath(QStringLiteral("text.f16")).toStdString();
+    std::ofstream(cache) << "";
+    std::ofstream(cache + ".index") << R"({"format": "t2i-text-embedding-cache", )" << future << "}";
+    expect_error([&] { text::EmbeddingCache::open(cache); }, {cache, "text-embedding cache format 4.0", named[0]});
+
+    const std::string stats = dir.filePath(QStringLiteral("stats.safetensors")).toStdString();
+    io::save_safetensors(stats, {{"mu", torch::zeros({2}, torch::kFloat64)}, {"sigma", torch::eye(2, torch::kFloat64)}},
+                         {{"format", eval::kStatsFormat}, {"format_version", "4.0"}, {"written_by", "t2i-studio 9.1.0"},
+                          {"identity", "x"}, {"inception_weights_hash", "h"}, {"count", "5"}});
+    expect_error([&] { eval::load_reference_stats(stats); }, {stats, "FID statistics format 4.0", named[0], named[1]});
+    QVERIFY(eval::peek_reference_stats(stats).identity.empty());  // a cache: computed again, not misread
   }
 
   void presetsShowAndSchema() {
