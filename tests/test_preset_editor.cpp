@@ -15,6 +15,7 @@
 #include <QComboBox>
 #include <QDir>
 #include <QDoubleSpinBox>
+#include <QLabel>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -22,6 +23,9 @@
 #include <QtTest/QtTest>
 
 #include <cmath>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 using namespace t2i;
 
@@ -84,6 +88,30 @@ private Q_SLOTS:
              model::preset_to_json(edited));
     editor.revert();
     QVERIFY(!editor.isModified());
+  }
+
+  void badPresetShowsTheCoresMessage() {
+    // The CLI prints this same message for the same file (test_compat badPresetIsRejectedWithTheCoresMessage).
+    QTemporaryDir dir;
+    auto preset = nlohmann::json::parse(std::ifstream(model::find_preset("demo").path));
+    preset["name"] = "bad";
+    preset["unet"]["heads"] = 0;
+    const std::string file = dir.filePath(QStringLiteral("bad.json")).toStdString();
+    std::ofstream(file) << preset.dump(2);
+    std::string message;
+    try {
+      model::load_preset(file);
+    } catch (const std::exception& e) {
+      message = e.what();
+    }
+    QVERIFY(message.find("[1, 128]") != std::string::npos);
+    qputenv("T2I_PRESETS_DIR", dir.path().toUtf8());
+    ui::TrainPage page;
+    page.setPresetName(QStringLiteral("bad"));
+    qunsetenv("T2I_PRESETS_DIR");
+    QCOMPARE(page.presetName(), QStringLiteral("bad"));
+    const QString shown = page.findChild<QLabel*>(QStringLiteral("resourceEstimate"))->text();
+    QVERIFY2(shown.contains(QString::fromStdString(message).toHtmlEscaped()), qPrintable(shown));
   }
 
   void fixtureRunFromRelease010PlotsOnTheTrainPage() {
