@@ -10,6 +10,7 @@
 #include "model/preset_config.h"
 #include "model/unet.h"
 #include "t2i/preset.h"
+#include "t2i/preset_schema.h"
 #include "t2i/runtime.h"
 
 #include "test_support.h"
@@ -614,6 +615,69 @@ private Q_SLOTS:
     QCOMPARE(config.image_size, int64_t{preset.unet.image_size});
     QCOMPARE(config.dim_mults.size(), preset.unet.dim_mults.size());
     QCOMPARE(config.cross_attention, preset.unet.cross_attention);
+  }
+
+  void presetOptionalFieldsTakeTheSchemaDefaults() {
+    QTemporaryDir dir;
+    const auto path = edited_preset(dir, [](auto& j) {
+      for (const char* key : {"format_version", "description", "unet_emb_dim", "early_stop", "training", "text_encoder"})
+        j.erase(key);
+      j["unet"].erase("dropout");
+      j["unet"].erase("channels");
+    });
+    const Preset preset = load_preset(path.toStdString());
+    for (const PresetField& field : preset_schema()) {
+      const std::string group = field.key.substr(0, field.key.find('.'));
+      const bool erased = group == "training" || group == "text_encoder" || field.key == "description" ||
+                          field.key == "unet_emb_dim" || field.key == "early_stop" || field.key == "unet.dropout" ||
+                          field.key == "unet.channels";
+      if (!erased) continue;
+      QCOMPARE(QString::fromStdString(preset_value_text(field.get(preset))),
+               QString::fromStdString(preset_value_text(field.fallback)));
+    }
+    QCOMPARE(preset.training.beta2, 0.99);
+    QCOMPARE(preset.unet.channels, 3);
+  }
+
+  void presetOutOfRangeNamesFieldAndRange() {
+    for (const PresetField& field : preset_schema()) {
+      if (field.type != FieldType::Integer && field.type != FieldType::Number) continue;
+      for (const double bad : {field.min_exclusive ? field.min : field.min - 1, field.max + 1}) {
+        QTemporaryDir dir;
+        const auto path = edited_preset(dir, [&](auto& j) {
+          nlohmann::json* node = &j;
+          std::size_t start = 0;
+          for (auto dot = field.key.find('.'); dot != std::string::npos; start = dot + 1, dot = field.key.find('.', start))
+            node = &(*node)[field.key.substr(start, dot - start)];
+          (*node)[field.key.substr(start)] =
+              field.type == FieldType::Integer ? nlohmann::json(static_cast<long long>(bad)) : nlohmann::json(bad);
+        });
+        expect_load_error(path, field.key, "out of range " + field.allowed());
+      }
+    }
+  }
+
+  void presetWithoutAVersionIsRelease010() {
+    QTemporaryDir dir;
+    const auto path = edited_preset(dir, [](auto& j) { j.erase("format_version"); });
+    QCOMPARE(preset_to_json(load_preset(path.toStdString())), preset_to_json(find_preset("small")));
+    expect_load_error(edited_preset(dir, [](auto& j) { j.erase("format_version"); j["unet"]["colour"] = 1; }),
+                      "unet.colour", "unknown key");
+  }
+
+  void presetSchemaIsWhatTheWriterWrites() {
+    const auto written = nlohmann::json::parse(preset_to_json(find_preset("demo")));
+    std::size_t leaves = 0;
+    const std::function<void(const nlohmann::json&)> count = [&](const nlohmann::json& node) {
+      for (const auto& item : node.items()) item.value().is_object() ? count(item.value()) : void(++leaves);
+    };
+    count(written);
+    QCOMPARE(leaves, preset_schema().size() + 1);  // every field, plus format_version
+    QCOMPARE(written.at("format_version").get<std::string>(), std::string("2.0"));
+    for (const PresetField& field : preset_schema()) {
+      QVERIFY2(!field.label.empty() && !field.help.empty(), field.key.c_str());
+      QVERIFY2(field.required || field.nullable || !std::holds_alternative<std::monostate>(field.fallback), field.key.c_str());
+    }
   }
 };
 

@@ -1,9 +1,12 @@
 #include "commands.h"
 
 #include "t2i/preset.h"
+#include "t2i/preset_schema.h"
 #include "t2i/runtime.h"
 
 #include <iostream>
+#include <memory>
+#include <string>
 
 namespace t2i::cli {
 
@@ -16,11 +19,20 @@ void add_info_command(CLI::App& app) {
   });
 
   auto* presets = app.add_subcommand("presets", "List the model presets found, with their files and descriptions");
-  presets->callback([] {
+  presets->require_subcommand(0, 1);
+  presets->callback([presets] {
+    if (!presets->get_subcommands().empty()) return;
     for (const std::string& name : model::list_presets()) {
       const model::Preset preset = model::find_preset(name);
       std::cout << name << "\t" << preset.path << "\t" << preset.description << "\n";
     }
+  });
+  auto* show = presets->add_subcommand("show", "Print a preset with every default filled in (the current format)");
+  auto name = std::make_shared<std::string>();
+  show->add_option("name", *name, "Preset name (small, base, large, full, demo) or preset file")->required();
+  show->callback([name] { std::cout << model::preset_to_json(model::find_preset(*name)); });
+  presets->add_subcommand("schema", "Print the preset format's field table (Markdown)")->callback([] {
+    std::cout << model::preset_schema_markdown();
   });
 }
 

@@ -1,10 +1,14 @@
 #include "commands.h"
 #include "interrupt.h"
 
+#include "t2i/resume.h"
 #include "t2i/train.h"
 
 #include <cstdio>
+#include <functional>
 #include <iostream>
+#include <utility>
+#include <vector>
 #include <unistd.h>
 
 namespace t2i::cli {
@@ -65,6 +69,39 @@ private:
   bool tty_ = isatty(STDERR_FILENO) != 0;
 };
 
+/// `--resume`: the run folder's stored options, with each flag given again taking over (and saying so).
+train::TrainOptions resumed_options(const CLI::App& cmd, const train::TrainOptions& given) {
+  train::TrainOptions options = train::stored_options(given.run_dir);
+  const auto from_flags = [&](const char* flag, const std::function<void()>& take) {
+    if (cmd.count(flag) == 0) return;
+    take();
+    std::cerr << "note: " << flag << " given again: it overrides the run's stored setting\n";
+  };
+  if (cmd.count("--preset") > 0)
+    std::cerr << "note: --preset ignored: a resumed run keeps the preset its checkpoint stores\n";
+  const bool data_given = cmd.count("--demo") + cmd.count("--annotations") + cmd.count("--images") + cmd.count("--cache") +
+                              cmd.count("--max-images") + cmd.count("--demo-images") > 0;
+  if (data_given) {
+    options.data = given.data;
+    std::cerr << "note: data flags given again: they replace the run's stored data source\n";
+  }
+  from_flags("--device", [&] { options.device = given.device; });
+  from_flags("--t5", [&] { options.t5_dir = given.t5_dir; });
+  from_flags("--inception", [&] { options.inception_weights = given.inception_weights; });
+  from_flags("--fid-samples", [&] { options.fid_samples = given.fid_samples; });
+  from_flags("--select", [&] { options.selection = given.selection; });
+  from_flags("--max-steps", [&] { options.max_steps = given.max_steps; });
+  from_flags("--max-minutes", [&] { options.max_minutes = given.max_minutes; });
+  from_flags("--overfit-one-batch", [&] { options.overfit_one_batch = given.overfit_one_batch; });
+  from_flags("--overfit-images", [&] { options.overfit_images = given.overfit_images; });
+  from_flags("--seed", [&] { options.seed = given.seed; });
+  from_flags("--keep", [&] { options.keep_last = given.keep_last; });
+  from_flags("--preview-every", [&] { options.preview_every = given.preview_every; });
+  from_flags("--bf16", [&] { options.bf16 = given.bf16; });
+  from_flags("--checkpointing", [&] { options.activation_checkpointing = given.activation_checkpointing; });
+  return options;
+}
+
 } // namespace
 
 void add_train_command(CLI::App& app) {
@@ -89,7 +126,9 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--cache", options->data.cache_dir, "Data cache folder (default: <out>/data)");
   cmd->add_option("--out", options->run_dir, "Run folder (config, metrics, previews, checkpoints)")->required();
-  cmd->add_flag("--resume", options->resume, "Continue exactly from the run folder's latest checkpoint");
+  cmd->add_flag("--resume", options->resume,
+                "Continue exactly from the run folder's latest checkpoint, with its preset, data and options "
+                "(flags given again override them)");
   cmd->add_option("--device", options->device, "cpu or cuda[:N]")->capture_default_str();
   cmd->add_option("--t5", options->t5_dir, "Hugging Face T5 folder (default: a text encoder learned jointly)")
       ->check(CLI::ExistingDirectory);
@@ -113,11 +152,14 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--bf16", *bf16, "bf16 autocast: auto, on or off")->check(CLI::IsMember({"auto", "on", "off"}));
   cmd->add_flag("--checkpointing", options->activation_checkpointing, "Recompute activations in backward (less memory)");
 
-  cmd->callback([options, select, bf16] {
-    if (!options->data.demo && options->data.annotations.empty())
-      throw CliExit(2, "train: give --demo or --annotations FILE --images DIR");
+  cmd->callback([cmd, options, select, bf16] {
     options->selection = *select == "p2" ? train::Selection::ValP2 : train::Selection::ValP2AndFid;
     if (*bf16 != "auto") options->bf16 = *bf16 == "on";
+    if (options->resume) {
+      *options = resumed_options(*cmd, *options);
+    } else if (!options->data.demo && options->data.annotations.empty()) {
+      throw CliExit(2, "train: give --demo or --annotations FILE --images DIR");
+    }
     train::Control control;
     ProgressPrinter printer;
     const train::Summary summary = [&] {

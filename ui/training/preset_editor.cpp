@@ -1,37 +1,107 @@
 #include "training/preset_editor.h"
 
+#include "t2i/preset_schema.h"
+
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QLocale>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
-#include <vector>
+#include <algorithm>
+#include <climits>
+#include <cmath>
 
 namespace t2i::ui {
 namespace {
+
+using model::FieldType;
+using model::PresetField;
+using model::PresetValue;
 
 QString optionalText(const std::optional<int>& value) {
   return value ? QLocale().toString(*value) : QStringLiteral("–");
 }
 
-/// A field of the form with its label, tooltip and accessible name and description.
-template <typename Box>
-Box* labelledField(QWidget* parent, QFormLayout* form, const char* name, const QString& label, const QString& tip) {
-  auto* box = new Box(parent);
-  box->setObjectName(QString::fromLatin1(name));
-  box->setToolTip(tip);
-  box->setAccessibleName(label);
-  box->setAccessibleDescription(tip);
-  auto* text = new QLabel(label, parent);
-  text->setToolTip(tip);
-  text->setBuddy(box);
-  form->addRow(text, box);
-  return box;
+QString tooltip(const PresetField& field) {
+  QString tip = QString::fromStdString(field.help);
+  if (!field.table1.empty()) tip += QStringLiteral(" (Table 1 \u201c%1\u201d.)").arg(QString::fromStdString(field.table1));
+  tip += PresetEditor::tr(" Allowed: %1").arg(QString::fromStdString(field.allowed()));
+  if (!field.unit.empty()) tip += QStringLiteral(" ") + QString::fromStdString(field.unit);
+  if (field.nullable) tip += PresetEditor::tr("; unchecked: none");
+  return tip + QLatin1Char('.');
+}
+
+int clampToInt(double value) { return static_cast<int>(std::clamp(value, double{INT_MIN}, double{INT_MAX})); }
+
+/// The widget of a field's value, with the schema's range: an exclusive lower bound becomes the
+/// smallest value the widget can show above it.
+QWidget* makeValueWidget(const PresetField& field, QWidget* parent) {
+  switch (field.type) {
+    case FieldType::Integer: {
+      auto* box = new QSpinBox(parent);
+      box->setRange(clampToInt(field.min_exclusive ? field.min + 1 : field.min), clampToInt(field.max));
+      box->setGroupSeparatorShown(true);
+      if (!field.unit.empty()) box->setSuffix(QStringLiteral(" ") + QString::fromStdString(field.unit));
+      return box;
+    }
+    case FieldType::Number: {
+      auto* box = new QDoubleSpinBox(parent);
+      box->setDecimals(field.decimals);
+      const double resolution = std::pow(10.0, -field.decimals);
+      box->setRange(field.min_exclusive ? field.min + resolution : field.min, field.max);
+      box->setSingleStep(field.max - field.min >= 10 ? 0.5 : resolution * 10);
+      return box;
+    }
+    case FieldType::Boolean: return new QCheckBox(parent);
+    case FieldType::Choice: {
+      auto* box = new QComboBox(parent);
+      for (const auto& choice : field.choices) box->addItem(QString::fromStdString(choice));
+      return box;
+    }
+    case FieldType::Text:
+    case FieldType::IntegerList:
+    case FieldType::BooleanList: break;
+  }
+  return new QLineEdit(parent);
+}
+
+void showValue(QWidget* widget, const PresetValue& value) {
+  if (auto* box = qobject_cast<QSpinBox*>(widget)) {
+    if (const auto* v = std::get_if<std::int64_t>(&value)) box->setValue(static_cast<int>(*v));
+  } else if (auto* real = qobject_cast<QDoubleSpinBox*>(widget)) {
+    if (const auto* v = std::get_if<double>(&value)) real->setValue(*v);
+  } else if (auto* check = qobject_cast<QCheckBox*>(widget)) {
+    if (const auto* v = std::get_if<bool>(&value)) check->setChecked(*v);
+  } else if (auto* combo = qobject_cast<QComboBox*>(widget)) {
+    if (const auto* v = std::get_if<std::string>(&value)) combo->setCurrentText(QString::fromStdString(*v));
+  } else if (auto* line = qobject_cast<QLineEdit*>(widget)) {
+    if (const auto* v = std::get_if<std::string>(&value)) line->setText(QString::fromStdString(*v));
+  }
+}
+
+PresetValue readValue(const QWidget* widget) {
+  if (const auto* box = qobject_cast<const QSpinBox*>(widget)) return std::int64_t{box->value()};
+  if (const auto* real = qobject_cast<const QDoubleSpinBox*>(widget)) return real->value();
+  if (const auto* check = qobject_cast<const QCheckBox*>(widget)) return check->isChecked();
+  if (const auto* combo = qobject_cast<const QComboBox*>(widget)) return combo->currentText().toStdString();
+  return qobject_cast<const QLineEdit*>(widget)->text().toStdString();
+}
+
+void connectEdited(QWidget* widget, PresetEditor* editor) {
+  if (auto* box = qobject_cast<QSpinBox*>(widget)) QObject::connect(box, &QSpinBox::valueChanged, editor, &PresetEditor::edited);
+  if (auto* real = qobject_cast<QDoubleSpinBox*>(widget))
+    QObject::connect(real, &QDoubleSpinBox::valueChanged, editor, &PresetEditor::edited);
+  if (auto* check = qobject_cast<QCheckBox*>(widget)) QObject::connect(check, &QCheckBox::toggled, editor, &PresetEditor::edited);
+  if (auto* combo = qobject_cast<QComboBox*>(widget))
+    QObject::connect(combo, &QComboBox::currentIndexChanged, editor, &PresetEditor::edited);
+  if (auto* line = qobject_cast<QLineEdit*>(widget)) QObject::connect(line, &QLineEdit::textEdited, editor, &PresetEditor::edited);
 }
 
 } // namespace
@@ -39,56 +109,43 @@ Box* labelledField(QWidget* parent, QFormLayout* form, const char* name, const Q
 PresetEditor::PresetEditor(QWidget* parent) : QWidget(parent), reported_(new QLabel(this)) {
   auto* table = new QGroupBox(tr("Table 1 of the paper"), this);
   auto* tableForm = new QFormLayout(table);
-  batchSize_ = addInt(tableForm, "batch_size", tr("Batch size"), 1, 1 << 16,
-                      tr("Samples per optimiser step (Table 1 \"batch size\": 32 for small and full, 64 for base and "
-                         "large; Imagen used 1024)."));
-  maxBatchSize_ = addInt(tableForm, "max_batch_size", tr("Max micro-batch"), 1, 1 << 16,
-                         tr("Table 1 \"max batch size\": samples computed at once. A batch is split into micro-batches "
-                            "whose gradients are accumulated, so memory follows this number while the optimiser still "
-                            "sees the whole batch."));
-  maxTextLength_ = addInt(tableForm, "max_text_length", tr("Max text length"), 2, 4096,
-                          tr("Table 1 \"max length\": text tokens per caption (</s> included); longer captions are "
-                             "truncated. COCO captions have about 14 T5 tokens."));
-  diffusionSteps_ = addInt(tableForm, "diffusion_steps", tr("Diffusion steps T"), 1, 100000,
-                           tr("Table 1 \"diffusion steps\": noise levels of the forward process x_t = α_t x_0 + σ_t ε "
-                              "(500 for small and base, 1000 for large and full). Sampling may use fewer steps."));
-  dim_ = addInt(tableForm, "unet.dim", tr("U-Net width (dim)"), 8, 4096,
-                tr("Channels of the U-Net's first level; deeper levels multiply it (Table 1 \"unet emb dim\"). "
-                   "Parameters grow roughly with its square."));
-  condDim_ = addInt(tableForm, "unet.cond_dim", tr("Text condition width"), 8, 8192,
-                    tr("Width the text embeddings are projected to before cross-attention and pooling into the time "
-                       "embedding (Table 1 \"unet hidden size\")."));
-  evalEvery_ = addInt(tableForm, "eval_every", tr("Evaluate every (steps)"), 1, 1 << 30,
-                      tr("Table 1 \"eval every epochs\": training steps between evaluations (validation P2 loss, a "
-                         "preview grid, and FID when the validation loss improves)."));
-  evalValSteps_ = addInt(tableForm, "eval_val_steps", tr("Validation batches"), 1, 1 << 30,
-                         tr("Table 1 \"eval val steps\": validation batches averaged at each evaluation, with fixed "
-                            "noise and timesteps so evaluations are comparable."));
-  condScale_ = addReal(tableForm, "cond_scale", tr("Guidance scale w"), 1.0, 100.0, 1,
-                       tr("Table 1 \"cond scale\": classifier-free guidance weight for previews and FID samples, "
-                          "ε̃ = w·ε(z, c) + (1 − w)·ε(z) (paper §5.4; 5 or 8 in the paper; 1 turns guidance off)."));
+  auto* architecture = new QGroupBox(tr("U-Net and optimiser"), this);
+  auto* archForm = new QFormLayout(architecture);
 
-  earlyStopOn_ = new QCheckBox(this);
-  earlyStopOn_->setObjectName(QStringLiteral("early_stop_enabled"));
-  earlyStopOn_->setAccessibleName(tr("Early stopping on"));
-  earlyStop_ = new QSpinBox(this);
-  earlyStop_->setObjectName(QStringLiteral("early_stop"));
-  earlyStop_->setRange(1, 1 << 30);
-  earlyStop_->setSingleStep(100);
-  earlyStop_->setSuffix(tr(" steps"));
-  const QString earlyTip = tr("Table 1 \"early stops\": stop after this many steps without a better validation P2 loss "
-                              "(5000 base, 20k large, 2000 full; small has none). Off: train until the step limit.");
-  earlyStopOn_->setToolTip(earlyTip);
-  earlyStop_->setToolTip(earlyTip);
-  earlyStop_->setAccessibleName(tr("Early stop"));
-  auto* earlyRow = new QHBoxLayout;
-  earlyRow->addWidget(earlyStopOn_);
-  earlyRow->addWidget(earlyStop_, 1);
-  auto* earlyLabel = new QLabel(tr("Early stop"), this);
-  earlyLabel->setToolTip(earlyTip);
-  earlyLabel->setBuddy(earlyStop_);
-  tableForm->addRow(earlyLabel, earlyRow);
-  editors_ << earlyStopOn_ << earlyStop_;
+  for (const PresetField& field : model::preset_schema()) {
+    if (!field.editable) continue;
+    QFormLayout* form = field.table1.empty() ? archForm : tableForm;
+    const QString key = QString::fromStdString(field.key);
+    const QString label = QString::fromStdString(field.label);
+    const QString tip = tooltip(field);
+    QWidget* value = makeValueWidget(field, this);
+    value->setObjectName(key);
+    value->setToolTip(tip);
+    value->setAccessibleName(label);
+    value->setAccessibleDescription(tip);
+    connectEdited(value, this);
+    auto* text = new QLabel(label, this);
+    text->setToolTip(tip);
+    text->setBuddy(value);
+    QCheckBox* enabled = nullptr;
+    if (field.nullable) {
+      enabled = new QCheckBox(this);
+      enabled->setObjectName(key + QStringLiteral("_enabled"));
+      enabled->setAccessibleName(tr("%1 on").arg(label));
+      enabled->setToolTip(tip);
+      connect(enabled, &QCheckBox::toggled, value, &QWidget::setEnabled);
+      connect(enabled, &QCheckBox::toggled, this, &PresetEditor::edited);
+      auto* row = new QHBoxLayout;
+      row->addWidget(enabled);
+      row->addWidget(value, 1);
+      form->addRow(text, row);
+      editors_ << enabled;
+    } else {
+      form->addRow(text, value);
+    }
+    editors_ << value;
+    fields_.push_back({&field, value, enabled});
+  }
 
   reported_->setObjectName(QStringLiteral("presetReported"));
   reported_->setWordWrap(true);
@@ -96,48 +153,21 @@ PresetEditor::PresetEditor(QWidget* parent) : QWidget(parent), reported_(new QLa
   reported_->setToolTip(tr("What the paper's Table 1 reports for this preset, for comparison."));
   tableForm->addRow(reported_);
 
-  auto* architecture = new QGroupBox(tr("U-Net and optimiser"), this);
-  auto* archForm = new QFormLayout(architecture);
-  imageSize_ = addInt(archForm, "unet.image_size", tr("Image size"), 8, 1024,
-                      tr("Side of the square images the model generates (64 in the paper; 32 for demo). The dataset "
-                         "cache is built at this size."));
-  resBlocks_ = addInt(archForm, "unet.res_blocks", tr("Residual blocks per level"), 1, 16,
-                      tr("Residual blocks (GroupNorm, SiLU, 3×3 convolutions, time embedding as scale and shift) at "
-                         "each resolution."));
-  heads_ = addInt(archForm, "unet.heads", tr("Attention heads"), 1, 128,
-                  tr("Heads of the self- and cross-attention layers."));
-  headDim_ = addInt(archForm, "unet.head_dim", tr("Head width"), 1, 1024, tr("Channels per attention head."));
-  learningRate_ = addReal(archForm, "training.learning_rate", tr("Learning rate"), 1e-7, 1.0, 7,
-                          tr("AdamW step size (the paper's code: 1e-4, betas 0.9 and 0.99)."));
-
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addWidget(table);
   layout->addWidget(architecture);
 
-  connect(batchSize_, &QSpinBox::valueChanged, this, [this](int batch) { maxBatchSize_->setMaximum(batch); });
-  connect(earlyStopOn_, &QCheckBox::toggled, earlyStop_, &QWidget::setEnabled);
-  connect(earlyStopOn_, &QCheckBox::toggled, this, &PresetEditor::edited);
+  // The core refuses a micro-batch larger than the batch: keep the editor from offering one.
+  auto* batch = qobject_cast<QSpinBox*>(find("batch_size")->value);
+  auto* micro = qobject_cast<QSpinBox*>(find("max_batch_size")->value);
+  connect(batch, &QSpinBox::valueChanged, micro, &QSpinBox::setMaximum);
 }
 
-QSpinBox* PresetEditor::addInt(QFormLayout* form, const char* name, const QString& label, int min, int max,
-                               const QString& tip) {
-  auto* box = labelledField<QSpinBox>(this, form, name, label, tip);
-  box->setRange(min, max);
-  box->setGroupSeparatorShown(true);
-  connect(box, &QSpinBox::valueChanged, this, &PresetEditor::edited);
-  editors_ << box;
-  return box;
-}
-
-QDoubleSpinBox* PresetEditor::addReal(QFormLayout* form, const char* name, const QString& label, double min,
-                                      double max, int decimals, const QString& tip) {
-  auto* box = labelledField<QDoubleSpinBox>(this, form, name, label, tip);
-  box->setRange(min, max);
-  box->setDecimals(decimals);
-  connect(box, &QDoubleSpinBox::valueChanged, this, &PresetEditor::edited);
-  editors_ << box;
-  return box;
+PresetEditor::FieldEditor* PresetEditor::find(const char* key) {
+  for (auto& editor : fields_)
+    if (editor.field->key == key) return &editor;
+  return nullptr;
 }
 
 QList<QWidget*> PresetEditor::editors() const { return editors_; }
@@ -152,24 +182,17 @@ void PresetEditor::revert() {
   {
     std::vector<QSignalBlocker> blockers;
     for (QWidget* editor : editors_) blockers.emplace_back(editor);
-    batchSize_->setValue(p.batch_size);
-    maxBatchSize_->setMaximum(p.batch_size);
-    maxBatchSize_->setValue(p.max_batch_size);
-    maxTextLength_->setValue(p.max_text_length);
-    diffusionSteps_->setValue(p.diffusion_steps);
-    dim_->setValue(p.unet.dim);
-    condDim_->setValue(p.unet.cond_dim);
-    evalEvery_->setValue(p.eval_every);
-    evalValSteps_->setValue(p.eval_val_steps);
-    condScale_->setValue(p.cond_scale);
-    earlyStopOn_->setChecked(p.early_stop.has_value());
-    earlyStop_->setEnabled(p.early_stop.has_value());
-    earlyStop_->setValue(p.early_stop.value_or(5000));
-    imageSize_->setValue(p.unet.image_size);
-    resBlocks_->setValue(p.unet.res_blocks);
-    heads_->setValue(p.unet.heads);
-    headDim_->setValue(p.unet.head_dim);
-    learningRate_->setValue(p.training.learning_rate);
+    for (const FieldEditor& editor : fields_) {
+      if (editor.field->key == "max_batch_size") qobject_cast<QSpinBox*>(editor.value)->setMaximum(p.batch_size);
+      const PresetValue value = editor.field->get(p);
+      const bool present = !std::holds_alternative<std::monostate>(value);
+      if (editor.enabled != nullptr) {
+        editor.enabled->setChecked(present);
+        editor.value->setEnabled(present);
+      }
+      // A field that is off keeps the value its widget last showed, to start from when turned on.
+      showValue(editor.value, value);
+    }
   }
   QStringList reported;
   if (p.unet_emb_dim || p.unet_hidden_size)
@@ -184,33 +207,18 @@ void PresetEditor::revert() {
 
 model::Preset PresetEditor::preset() const {
   model::Preset p = loaded_;
-  p.batch_size = batchSize_->value();
-  p.max_batch_size = maxBatchSize_->value();
-  p.max_text_length = maxTextLength_->value();
-  p.diffusion_steps = diffusionSteps_->value();
-  p.unet.dim = dim_->value();
-  p.unet.cond_dim = condDim_->value();
-  p.eval_every = evalEvery_->value();
-  p.eval_val_steps = evalValSteps_->value();
-  p.cond_scale = condScale_->value();
-  p.early_stop = earlyStopOn_->isChecked() ? std::optional<int>(earlyStop_->value()) : std::nullopt;
-  p.unet.image_size = imageSize_->value();
-  p.unet.res_blocks = resBlocks_->value();
-  p.unet.heads = heads_->value();
-  p.unet.head_dim = headDim_->value();
-  p.training.learning_rate = learningRate_->value();
+  for (const FieldEditor& editor : fields_) {
+    const bool present = editor.enabled == nullptr || editor.enabled->isChecked();
+    editor.field->set(p, present ? readValue(editor.value) : editor.field->fallback);
+  }
   return p;
 }
 
 bool PresetEditor::isModified() const {
   const model::Preset p = preset();
-  const model::Preset& l = loaded_;
-  return p.batch_size != l.batch_size || p.max_batch_size != l.max_batch_size ||
-         p.max_text_length != l.max_text_length || p.diffusion_steps != l.diffusion_steps || p.unet.dim != l.unet.dim ||
-         p.unet.cond_dim != l.unet.cond_dim || p.eval_every != l.eval_every || p.eval_val_steps != l.eval_val_steps ||
-         p.cond_scale != l.cond_scale || p.early_stop != l.early_stop || p.unet.image_size != l.unet.image_size ||
-         p.unet.res_blocks != l.unet.res_blocks || p.unet.heads != l.unet.heads || p.unet.head_dim != l.unet.head_dim ||
-         p.training.learning_rate != l.training.learning_rate;
+  return std::any_of(fields_.begin(), fields_.end(), [&](const FieldEditor& editor) {
+    return model::preset_value_text(editor.field->get(p)) != model::preset_value_text(editor.field->get(loaded_));
+  });
 }
 
 } // namespace t2i::ui

@@ -1,17 +1,21 @@
-// Every Table 1 field of a preset, editable, each explained in the paper's terms in its
-// tooltip, plus the U-Net sizes that decide the parameter count. Edits stay in the studio: a run
-// started with them gets the edited preset as its own preset.json.
+// The preset's editable fields, generated from the core's preset schema: one widget per field
+// with the schema's range, unit and meaning (in the paper's terms) as its tooltip, so the editor
+// accepts exactly what the core accepts. Edits stay in the studio: a run started with them gets
+// the edited preset as its own preset.json.
 #pragma once
 
 #include "t2i/preset.h"
 
 #include <QWidget>
 
+#include <vector>
+
 class QCheckBox;
-class QDoubleSpinBox;
-class QFormLayout;
 class QLabel;
-class QSpinBox;
+
+namespace t2i::model {
+struct PresetField;
+}
 
 namespace t2i::ui {
 
@@ -35,27 +39,18 @@ Q_SIGNALS:
   void edited();
 
 private:
-  QSpinBox* addInt(QFormLayout* form, const char* name, const QString& label, int min, int max, const QString& tip);
-  QDoubleSpinBox* addReal(QFormLayout* form, const char* name, const QString& label, double min, double max,
-                          int decimals, const QString& tip);
+  /// The widget of one schema field (named after its key), and for a field that may be null
+  /// ("none") the check box that turns it on (named KEY_enabled).
+  struct FieldEditor {
+    const model::PresetField* field;
+    QWidget* value;
+    QCheckBox* enabled;
+  };
+
+  FieldEditor* find(const char* key);
 
   model::Preset loaded_;
-  QSpinBox* batchSize_;
-  QSpinBox* maxBatchSize_;
-  QSpinBox* maxTextLength_;
-  QSpinBox* diffusionSteps_;
-  QSpinBox* dim_;
-  QSpinBox* condDim_;
-  QSpinBox* evalEvery_;
-  QSpinBox* evalValSteps_;
-  QDoubleSpinBox* condScale_;
-  QCheckBox* earlyStopOn_;
-  QSpinBox* earlyStop_;
-  QSpinBox* imageSize_;
-  QSpinBox* resBlocks_;
-  QSpinBox* heads_;
-  QSpinBox* headDim_;
-  QDoubleSpinBox* learningRate_;
+  std::vector<FieldEditor> fields_;
   QLabel* reported_;
   QList<QWidget*> editors_;
 };

@@ -2,6 +2,7 @@
 
 #include "data/data_error.h"
 #include "data/stable_random.h"
+#include "io/format_version.h"
 
 #include <nlohmann/json.hpp>
 
@@ -66,10 +67,21 @@ std::string Manifest::hash() const {
   return hex64(h.value());
 }
 
+namespace {
+// 1.1 added only the version fields; it still writes 1.0's "version": 1, so t2i-studio 0.1.0
+// reads these manifests too. (The content hash keeps its own salt: it names the data, not the
+// file format.)
+const io::JsonFormat& manifest_format() {
+  static const io::JsonFormat format{"data manifest", {1, 1}, {}};
+  return format;
+}
+} // namespace
+
 void write_manifest(const Manifest& manifest, const std::string& path) {
   json root;
   root["format"] = "t2i-data-manifest";
   root["version"] = 1;
+  io::stamp_document(manifest_format(), root);
   root["hash"] = manifest.hash();
   root["image_size"] = manifest.image_size;
   root["split_options"] = {{"max_images", manifest.options.max_images}, {"train", manifest.options.train},
@@ -107,9 +119,14 @@ Manifest read_manifest(const std::string& path) {
   if (!in) throw DataError(path + ": cannot open manifest (" + std::strerror(errno) + "); run `t2i data prepare` first");
   Manifest m;
   try {
-    const json root = json::parse(in);
-    if (root.at("format").get<std::string>() != "t2i-data-manifest" || root.at("version").get<int>() != 1)
-      throw DataError(path + ": not a version 1 t2i data manifest");
+    json root = json::parse(in);
+    if (!root.is_object() || root.value("format", std::string()) != "t2i-data-manifest")
+      throw DataError(path + ": not a t2i data manifest");
+    try {
+      io::upgrade_document(manifest_format(), root, path);
+    } catch (const std::runtime_error& e) {
+      throw DataError(std::string(e.what()) + "; run `t2i data prepare` again to rebuild it");
+    }
     m.image_size = root.at("image_size").get<int>();
     const json& options = root.at("split_options");
     m.options.max_images = options.at("max_images").get<std::size_t>();

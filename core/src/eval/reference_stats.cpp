@@ -1,6 +1,8 @@
 #include "eval/reference_stats.h"
 
+#include "io/format_version.h"
 #include "io/tensor_file.h"
+#include "t2i/log.h"
 
 #include <filesystem>
 
@@ -13,6 +15,21 @@ const std::string& field(const io::Metadata& metadata, const std::string& key, c
   return found->second;
 }
 
+// 1.0 (t2i-studio 0.1.0) had only "format": kStatsFormat; 1.1 adds the version fields, which
+// 1.0 readers ignore.
+const io::JsonFormat& stats_format() {
+  static const io::JsonFormat format{"FID statistics", {1, 1}, {}};
+  return format;
+}
+
+/// Throws naming both versions when a newer major version wrote the file.
+void check_version(const io::Metadata& metadata, const std::string& path) {
+  nlohmann::json fields = nlohmann::json::object();
+  for (const char* key : {"format_version", "written_by"})
+    if (const auto found = metadata.find(key); found != metadata.end()) fields[key] = found->second;
+  io::upgrade_document(stats_format(), fields, path);
+}
+
 } // namespace
 
 void save_reference_stats(const std::string& path, const ReferenceStats& stats) {
@@ -21,6 +38,8 @@ void save_reference_stats(const std::string& path, const ReferenceStats& stats) 
                         {"sigma", s.sigma.to(torch::kCPU, torch::kFloat64).contiguous()}};
   if (stats.features.defined()) tensors["features"] = stats.features.to(torch::kCPU, torch::kFloat32).contiguous();
   const io::Metadata metadata{{"format", kStatsFormat},
+                              {"format_version", stats_format().current.text()},
+                              {"written_by", io::writer_name()},
                               {"identity", stats.identity},
                               {"inception_weights_hash", stats.weights_hash},
                               {"count", std::to_string(s.count)}};
@@ -34,6 +53,7 @@ ReferenceStats load_reference_stats(const std::string& path) {
   const auto format = metadata.find("format");
   if (format == metadata.end() || format->second != kStatsFormat)
     throw io::TensorFileError(path + ": not a FID statistics file (expected metadata format \"" + kStatsFormat + "\")");
+  check_version(metadata, path);
   const io::TensorMap tensors = io::load_tensors(path);
   ReferenceStats r;
   r.path = path;
@@ -67,6 +87,12 @@ StatsIdentity peek_reference_stats(const std::string& path) {
   }
   const auto format = metadata.find("format");
   if (format == metadata.end() || format->second != kStatsFormat) return {};
+  try {
+    check_version(metadata, path);
+  } catch (const std::runtime_error& e) {
+    log::core()->warn("{}; computing the statistics again", e.what());
+    return {};
+  }
   return {metadata["identity"], metadata["inception_weights_hash"]};
 }
 

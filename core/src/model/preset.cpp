@@ -1,10 +1,14 @@
 #include "t2i/preset.h"
 
+#include "io/format_version.h"
 #include "model/preset_config.h"
+#include "t2i/log.h"
+#include "t2i/preset_schema.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,184 +22,397 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// One JSON object of a preset file being read: every getter checks presence, type and range,
-// and finish() rejects the keys nobody asked for (a misspelt key must not pass silently).
-class Fields {
+// ---- values: between the Preset's members, the schema's PresetValue and UNetConfig's members
+
+PresetValue to_value(int v) { return std::int64_t{v}; }
+PresetValue to_value(double v) { return v; }
+PresetValue to_value(bool v) { return v; }
+PresetValue to_value(const std::string& v) { return v; }
+PresetValue to_value(const std::vector<int>& v) { return std::vector<std::int64_t>(v.begin(), v.end()); }
+PresetValue to_value(const std::vector<bool>& v) { return v; }
+template <typename T>
+PresetValue to_value(const std::optional<T>& v) {
+  return v ? to_value(*v) : PresetValue{};
+}
+
+void from_value(const PresetValue& v, int& out) { out = static_cast<int>(std::get<std::int64_t>(v)); }
+void from_value(const PresetValue& v, std::int64_t& out) { out = std::get<std::int64_t>(v); }
+void from_value(const PresetValue& v, double& out) {
+  out = std::holds_alternative<std::int64_t>(v) ? static_cast<double>(std::get<std::int64_t>(v)) : std::get<double>(v);
+}
+void from_value(const PresetValue& v, bool& out) { out = std::get<bool>(v); }
+void from_value(const PresetValue& v, std::string& out) { out = std::get<std::string>(v); }
+void from_value(const PresetValue& v, std::vector<int>& out) {
+  const auto& items = std::get<std::vector<std::int64_t>>(v);
+  out.assign(items.begin(), items.end());
+}
+void from_value(const PresetValue& v, std::vector<std::int64_t>& out) { out = std::get<std::vector<std::int64_t>>(v); }
+void from_value(const PresetValue& v, std::vector<bool>& out) { out = std::get<std::vector<bool>>(v); }
+template <typename T>
+void from_value(const PresetValue& v, std::optional<T>& out) {
+  if (std::holds_alternative<std::monostate>(v)) {
+    out.reset();
+  } else {
+    T item{};
+    from_value(v, item);
+    out = item;
+  }
+}
+
+using UNetSetter = std::function<void(UNetConfig&, const PresetValue&)>;
+
+template <typename T>
+UNetSetter into_unet(T UNetConfig::*member) {
+  return [member](UNetConfig& config, const PresetValue& v) { from_value(v, config.*member); };
+}
+
+// ---- the table
+
+// One row: the published field, plus where the U-Net configuration takes it from (U-Net rows).
+struct Row {
+  PresetField field;
+  UNetSetter unet;
+
+  Row(std::string key, FieldType type, std::string label) {
+    field.key = std::move(key);
+    field.type = type;
+    field.label = std::move(label);
+  }
+  template <typename T>
+  Row& at(T Preset::*member) {
+    field.get = [member](const Preset& p) { return to_value(p.*member); };
+    field.set = [member](Preset& p, const PresetValue& v) { from_value(v, p.*member); };
+    return *this;
+  }
+  template <typename S, typename T>
+  Row& at(S Preset::*group, T S::*member) {
+    field.get = [group, member](const Preset& p) { return to_value(p.*group.*member); };
+    field.set = [group, member](Preset& p, const PresetValue& v) { from_value(v, p.*group.*member); };
+    return *this;
+  }
+  Row& range(double min, double max, bool min_exclusive = false) {
+    field.min = min;
+    field.max = max;
+    field.min_exclusive = min_exclusive;
+    return *this;
+  }
+  Row& decimals(int digits) {
+    field.decimals = digits;
+    return *this;
+  }
+  Row& choices(std::vector<std::string> allowed) {
+    field.choices = std::move(allowed);
+    return *this;
+  }
+  Row& required() {
+    field.required = true;
+    return *this;
+  }
+  Row& fallback(PresetValue value) {
+    field.fallback = std::move(value);
+    return *this;
+  }
+  Row& nullable() {
+    field.nullable = true;
+    return *this;
+  }
+  Row& table1(std::string column) {
+    field.table1 = std::move(column);
+    return *this;
+  }
+  Row& unit(std::string text) {
+    field.unit = std::move(text);
+    return *this;
+  }
+  Row& editable() {
+    field.editable = true;
+    return *this;
+  }
+  Row& help(std::string text) {
+    field.help = std::move(text);
+    return *this;
+  }
+  template <typename T>
+  Row& unet_member(T UNetConfig::*member) {
+    unet = into_unet(member);
+    return *this;
+  }
+};
+
+using Type = FieldType;
+constexpr double kHuge = 1 << 30;
+
+std::vector<Row> make_rows() {
+  // Required: what fixes the model's size and Table 1's budget (a silent default would train a
+  // different model). Optional: everything with one sensible value (the paper's), so a field
+  // added later reads older files with the behaviour they had.
+  std::vector<Row> rows;
+  rows.push_back(Row("name", Type::Text, "Name").at(&Preset::name).required().help("The preset's name (small, base, …)."));
+  rows.push_back(Row("description", Type::Text, "Description").at(&Preset::description).fallback(std::string())
+                     .help("One line on what the preset is for."));
+  rows.push_back(Row("batch_size", Type::Integer, "Batch size").at(&Preset::batch_size).range(1, 1 << 20).required()
+                     .table1("batch size").unit("images").editable()
+                     .help("Samples per optimiser step (32 for small and full, 64 for base and large; Imagen used 1024)."));
+  rows.push_back(Row("max_batch_size", Type::Integer, "Max micro-batch").at(&Preset::max_batch_size).range(1, 1 << 20)
+                     .required().table1("max batch size").unit("images").editable()
+                     .help("Samples computed at once. A batch is split into micro-batches whose gradients are "
+                           "accumulated, so memory follows this number while the optimiser still sees the whole batch. "
+                           "At most the batch size."));
+  rows.push_back(Row("max_text_length", Type::Integer, "Max text length").at(&Preset::max_text_length).range(1, 4096)
+                     .required().table1("max length").unit("tokens").editable()
+                     .help("Text tokens per caption (</s> included); longer captions are truncated. COCO captions have "
+                           "about 14 T5 tokens."));
+  rows.push_back(Row("diffusion_steps", Type::Integer, "Diffusion steps T").at(&Preset::diffusion_steps).range(1, 100000)
+                     .required().table1("diffusion steps").unit("steps").editable()
+                     .help("Noise levels of the forward process x_t = α_t x_0 + σ_t ε (500 for small and base, 1000 "
+                           "for large and full). Sampling may use fewer steps."));
+  rows.push_back(Row("unet_emb_dim", Type::Integer, "Paper: unet emb dim").at(&Preset::unet_emb_dim).range(1, 1 << 20)
+                     .nullable().table1("unet emb dim")
+                     .help("As the paper reports it, for comparison only (null: not reported)."));
+  rows.push_back(Row("unet_hidden_size", Type::Integer, "Paper: unet hidden size").at(&Preset::unet_hidden_size)
+                     .range(1, 1 << 20).nullable().table1("unet hidden size")
+                     .help("As the paper reports it, for comparison only (null: not reported)."));
+  rows.push_back(Row("eval_every", Type::Integer, "Evaluate every").at(&Preset::eval_every).range(1, kHuge).required()
+                     .table1("eval every epochs").unit("steps").editable()
+                     .help("Training steps between evaluations (validation P2 loss, a preview grid, and FID when the "
+                           "validation loss improves)."));
+  rows.push_back(Row("eval_val_steps", Type::Integer, "Validation batches").at(&Preset::eval_val_steps).range(1, kHuge)
+                     .required().table1("eval val steps").unit("batches").editable()
+                     .help("Validation batches averaged at each evaluation, with fixed noise and timesteps so "
+                           "evaluations are comparable."));
+  rows.push_back(Row("cond_scale", Type::Number, "Guidance scale w").at(&Preset::cond_scale).range(0, 100).decimals(2).required()
+                     .table1("cond scale").editable()
+                     .help("Classifier-free guidance weight for previews and FID samples, ε̃ = w·ε(z, c) + (1 − w)·ε(z) "
+                           "(paper §5.4; 5 or 8 in the paper; 1 turns guidance off)."));
+  rows.push_back(Row("early_stop", Type::Integer, "Early stop").at(&Preset::early_stop).range(1, kHuge).nullable()
+                     .table1("early stops").unit("steps").editable()
+                     .help("Stop after this many steps without a better validation P2 loss (5000 base, 20k large, "
+                           "2000 full; small has none). null: train until the step limit."));
+  rows.push_back(Row("paper_parameters", Type::Number, "Paper: parameters").at(&Preset::paper_parameters)
+                     .range(0, 1e12, true).nullable().table1("total parameters")
+                     .help("The parameter count the paper reports, for comparison only (null: not reported)."));
+
+  using U = PresetUNet;
+  const auto unet = &Preset::unet;
+  rows.push_back(Row("unet.image_size", Type::Integer, "Image size").at(unet, &U::image_size).range(8, 1024).required()
+                     .unit("px").editable().unet_member(&UNetConfig::image_size)
+                     .help("Side of the square images the model generates (64 in the paper; 32 for demo). The dataset "
+                           "cache is built at this size."));
+  rows.push_back(Row("unet.channels", Type::Integer, "Image channels").at(unet, &U::channels).range(1, 16).fallback(std::int64_t{3})
+                     .unet_member(&UNetConfig::channels).help("Image channels in and out (3: RGB)."));
+  rows.push_back(Row("unet.dim", Type::Integer, "U-Net width (dim)").at(unet, &U::dim).range(1, 4096).required()
+                     .table1("unet emb dim").unit("channels").editable().unet_member(&UNetConfig::dim)
+                     .help("Channels of the U-Net's first level; deeper levels multiply it. Parameters grow roughly "
+                           "with its square."));
+  rows.push_back(Row("unet.dim_mults", Type::IntegerList, "Width multipliers").at(unet, &U::dim_mults).range(1, 64)
+                     .required().unet_member(&UNetConfig::dim_mults)
+                     .help("One entry per level, highest resolution first: level i has dim × dim_mults[i] channels."));
+  rows.push_back(Row("unet.res_blocks", Type::Integer, "Residual blocks per level").at(unet, &U::res_blocks).range(1, 16)
+                     .required().editable().unet_member(&UNetConfig::res_blocks)
+                     .help("Residual blocks (GroupNorm, SiLU, 3×3 convolutions, time embedding as scale and shift) at "
+                           "each resolution."));
+  rows.push_back(Row("unet.self_attention", Type::BooleanList, "Self-attention").at(unet, &U::self_attention).required()
+                     .unet_member(&UNetConfig::self_attention)
+                     .help("Per level: self-attention after each block (Imagen attends at the lower resolutions)."));
+  rows.push_back(Row("unet.cross_attention", Type::BooleanList, "Cross-attention").at(unet, &U::cross_attention).required()
+                     .unet_member(&UNetConfig::cross_attention)
+                     .help("Per level: cross-attention over the whole text-embedding sequence after each block."));
+  rows.push_back(Row("unet.middle_attention", Type::Boolean, "Middle attention").at(unet, &U::middle_attention)
+                     .fallback(true).unet_member(&UNetConfig::middle_attention)
+                     .help("Self- and cross-attention in the middle block."));
+  rows.push_back(Row("unet.heads", Type::Integer, "Attention heads").at(unet, &U::heads).range(1, 128).required()
+                     .editable().unet_member(&UNetConfig::heads).help("Heads of the self- and cross-attention layers."));
+  rows.push_back(Row("unet.head_dim", Type::Integer, "Head width").at(unet, &U::head_dim).range(1, 1024).required()
+                     .unit("channels").editable().unet_member(&UNetConfig::head_dim).help("Channels per attention head."));
+  rows.push_back(Row("unet.cond_dim", Type::Integer, "Text condition width").at(unet, &U::cond_dim).range(1, 8192).required()
+                     .table1("unet hidden size").unit("channels").editable().unet_member(&UNetConfig::cond_dim)
+                     .help("Width the text embeddings are projected to before cross-attention and pooling into the "
+                           "time embedding."));
+  rows.push_back(Row("unet.text_embed_dim", Type::Integer, "Text embedding width").at(unet, &U::text_embed_dim)
+                     .range(1, 8192).required().unit("channels")
+                     .help("Width of the text encoder's output the U-Net was sized for (768 for T5-base; the learned "
+                           "encoder's width with a learned encoder)."));
+  rows.push_back(Row("unet.time_dim_mult", Type::Integer, "Time embedding multiplier").at(unet, &U::time_dim_mult)
+                     .range(1, 16).fallback(std::int64_t{4}).unet_member(&UNetConfig::time_dim_mult)
+                     .help("Time embedding width = dim × this."));
+  rows.push_back(Row("unet.dropout", Type::Number, "Dropout").at(unet, &U::dropout).range(0, 0.9).fallback(0.0)
+                     .unet_member(&UNetConfig::dropout).help("Dropout inside the residual blocks."));
+  rows.push_back(Row("unet.efficient", Type::Boolean, "Efficient U-Net").at(unet, &U::efficient).fallback(false)
+                     .unet_member(&UNetConfig::efficient)
+                     .help("Imagen's Efficient U-Net: downsample before the residual blocks of each level."));
+
+  using R = PresetTraining;
+  const auto training = &Preset::training;
+  rows.push_back(Row("training.learning_rate", Type::Number, "Learning rate").at(training, &R::learning_rate)
+                     .range(0, 1, true).decimals(7).fallback(1e-4).editable()
+                     .help("AdamW step size (the paper's code: 1e-4, betas 0.9 and 0.99)."));
+  rows.push_back(Row("training.beta1", Type::Number, "Adam β1").at(training, &R::beta1).range(0, 0.999999).fallback(0.9)
+                     .help("AdamW's first-moment decay."));
+  rows.push_back(Row("training.beta2", Type::Number, "Adam β2").at(training, &R::beta2).range(0, 0.999999).fallback(0.99)
+                     .help("AdamW's second-moment decay (the paper's code: 0.99)."));
+  rows.push_back(Row("training.weight_decay", Type::Number, "Weight decay").at(training, &R::weight_decay).range(0, 1)
+                     .fallback(0.0).help("AdamW's decoupled weight decay."));
+  rows.push_back(Row("training.ema_decay", Type::Number, "EMA decay").at(training, &R::ema_decay).range(0, 0.999999)
+                     .fallback(0.9999)
+                     .help("Final decay of the exponential moving average of the weights used for sampling and "
+                           "evaluation (ramped up from 0)."));
+  rows.push_back(Row("training.p2_k", Type::Number, "P2 k").at(training, &R::p2_k).range(0, 1e6, true).fallback(1.0)
+                     .help("P2 weighting w(t) = 1 / (k + SNR(t))^γ (Choi 2022; paper §5.5; the paper's code: k = 1)."));
+  rows.push_back(Row("training.p2_gamma", Type::Number, "P2 γ").at(training, &R::p2_gamma).range(0, 10).fallback(0.5)
+                     .help("P2 weighting exponent γ (the paper's code: 0.5; 0 is the uniform loss of Ho 2020)."));
+  rows.push_back(Row("training.schedule", Type::Choice, "Noise schedule").at(training, &R::schedule)
+                     .choices({"cosine", "linear"}).fallback(std::string("cosine"))
+                     .help("The forward process's ᾱ_t: cosine (Nichol & Dhariwal 2021) or linear β (Ho 2020)."));
+  rows.push_back(Row("training.objective", Type::Choice, "Objective").at(training, &R::objective)
+                     .choices({"eps", "x0", "v"}).fallback(std::string("eps"))
+                     .help("What the U-Net predicts: the noise ε (the paper's default), x_0, or v = α ε − σ x_0."));
+  rows.push_back(Row("training.cond_drop_prob", Type::Number, "Text drop probability").at(training, &R::cond_drop_prob)
+                     .range(0, 1).fallback(0.1)
+                     .help("Probability of training with the text replaced by the learned null embedding, which "
+                           "classifier-free guidance needs (paper §5.4: 0.1)."));
+  rows.push_back(Row("training.warmup_steps", Type::Integer, "Warm-up").at(training, &R::warmup_steps).range(0, 100000000)
+                     .nullable().fallback(std::int64_t{0}).unit("steps")
+                     .help("Steps over which the learning rate rises linearly from 0 (null or 0: none)."));
+
+  using E = PresetTextEncoder;
+  const auto text = &Preset::text_encoder;
+  rows.push_back(Row("text_encoder.kind", Type::Choice, "Text encoder").at(text, &E::kind).choices({"t5", "learned"})
+                     .fallback(std::string("t5"))
+                     .help("t5: a frozen pretrained T5 encoder (paper §5.2); learned: a small transformer trained "
+                           "jointly with the U-Net (also the fallback without T5 weights)."));
+  rows.push_back(Row("text_encoder.t5_model", Type::Text, "T5 model").at(text, &E::t5_model)
+                     .fallback(std::string("t5-v1_1-base")).help("The T5 checkpoint the preset was sized for."));
+  rows.push_back(Row("text_encoder.learned.layers", Type::Integer, "Learned encoder layers").at(text, &E::learned_layers)
+                     .range(1, 48).fallback(std::int64_t{4}).help("Transformer layers of the learned text encoder."));
+  rows.push_back(Row("text_encoder.learned.width", Type::Integer, "Learned encoder width").at(text, &E::learned_width)
+                     .range(8, 8192).fallback(std::int64_t{256}).unit("channels")
+                     .help("Width of the learned text encoder (divisible by its heads)."));
+  rows.push_back(Row("text_encoder.learned.heads", Type::Integer, "Learned encoder heads").at(text, &E::learned_heads)
+                     .range(1, 128).fallback(std::int64_t{4}).help("Attention heads of the learned text encoder."));
+  rows.push_back(Row("text_encoder.learned.vocab_size", Type::Integer, "Learned encoder vocabulary")
+                     .at(text, &E::learned_vocab_size).range(16, 1000000).fallback(std::int64_t{8000}).unit("tokens")
+                     .help("SentencePiece vocabulary trained on the dataset's captions for the learned encoder."));
+  return rows;
+}
+
+const std::vector<Row>& rows() {
+  static const std::vector<Row> table = make_rows();
+  return table;
+}
+
+io::JsonFormat preset_format() {
+  // 1 → 2 changes nothing in the document: a 1.0 preset names every field, which 2.0 reads as is.
+  return {"preset", {kPresetFormatMajor, kPresetFormatMinor}, {[](json&) {}}};
+}
+
+std::string describe(const json& value) {
+  const auto text = value.dump();
+  return std::string(value.type_name()) + " " + (text.size() > 40 ? text.substr(0, 40) + "…" : text);
+}
+
+// A bound as people write it: 100 rather than 100.0, 1e-06 as the shortest exact text.
+std::string number_text(double value) {
+  if (std::abs(value) < 1e15 && value == std::floor(value)) return std::to_string(static_cast<long long>(value));
+  return json(value).dump();
+}
+
+// Reads one preset document against a schema; every error names the file and the field.
+class Reader {
 public:
-  Fields(const json& object, std::string file, std::string prefix)
-      : object_(object), file_(std::move(file)), prefix_(std::move(prefix)) {
-    if (!object_.is_object()) fail("", std::string("expected an object, got ") + object_.type_name());
-  }
-
-  int integer(const std::string& key, int min, int max) {
-    const json& value = get(key);
-    if (!value.is_number_integer()) fail(key, std::string("expected an integer, got ") + describe(value));
-    const auto number = value.get<long long>();
-    if (number < min || number > max)
-      fail(key, std::to_string(number) + " is out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
-    return static_cast<int>(number);
-  }
-
-  std::optional<int> optional_integer(const std::string& key, int min, int max) {
-    if (get(key).is_null()) return std::nullopt;
-    return integer(key, min, max);
-  }
-
-  /// A number in [min, max], or in (min, max] when `min_exclusive`.
-  double number(const std::string& key, double min, double max, bool min_exclusive = false) {
-    const json& value = get(key);
-    if (!value.is_number()) fail(key, std::string("expected a number, got ") + describe(value));
-    const double number = value.get<double>();
-    if (number < min || number > max || (min_exclusive && number == min))
-      fail(key, value.dump() + " is out of range " + (min_exclusive ? "(" : "[") + json(min).dump() + ", " +
-                    json(max).dump() + "]");
-    return number;
-  }
-
-  std::optional<double> optional_number(const std::string& key, double min, double max, bool min_exclusive = false) {
-    if (get(key).is_null()) return std::nullopt;
-    return number(key, min, max, min_exclusive);
-  }
-
-  bool boolean(const std::string& key) {
-    const json& value = get(key);
-    if (!value.is_boolean()) fail(key, std::string("expected true or false, got ") + describe(value));
-    return value.get<bool>();
-  }
-
-  std::string string(const std::string& key, const std::vector<std::string>& allowed = {}) {
-    const json& value = get(key);
-    if (!value.is_string()) fail(key, std::string("expected a string, got ") + describe(value));
-    auto text = value.get<std::string>();
-    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), text) == allowed.end()) {
-      std::string choices;
-      for (const auto& choice : allowed) choices += (choices.empty() ? "" : ", ") + choice;
-      fail(key, "\"" + text + "\" is not one of " + choices);
-    }
-    return text;
-  }
-
-  std::vector<int> integers(const std::string& key, int min, int max) {
-    const json& value = array(key);
-    std::vector<int> out;
-    for (size_t i = 0; i < value.size(); ++i) {
-      const auto& item = value[i];
-      const auto where = key + "[" + std::to_string(i) + "]";
-      if (!item.is_number_integer()) fail(where, std::string("expected an integer, got ") + describe(item));
-      const auto number = item.get<long long>();
-      if (number < min || number > max)
-        fail(where, std::to_string(number) + " is out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
-      out.push_back(static_cast<int>(number));
-    }
-    return out;
-  }
-
-  std::vector<bool> booleans(const std::string& key) {
-    const json& value = array(key);
-    std::vector<bool> out;
-    for (size_t i = 0; i < value.size(); ++i) {
-      if (!value[i].is_boolean())
-        fail(key + "[" + std::to_string(i) + "]", std::string("expected true or false, got ") + describe(value[i]));
-      out.push_back(value[i].get<bool>());
-    }
-    return out;
-  }
-
-  Fields object(const std::string& key) { return Fields(get(key), file_, path(key)); }
-
-  void finish() const {
-    for (const auto& item : object_.items())
-      if (read_.count(item.key()) == 0) fail(item.key(), "unknown key");
-  }
+  Reader(std::string origin, const std::vector<PresetField>& schema) : origin_(std::move(origin)), schema_(schema) {}
 
   [[noreturn]] void fail(const std::string& key, const std::string& problem) const {
-    const auto field = path(key);
-    throw std::runtime_error(file_ + ": " + (field.empty() ? "" : "field '" + field + "': ") + problem);
+    throw std::runtime_error(origin_ + ": " + (key.empty() ? "" : "field '" + key + "': ") + problem);
+  }
+
+  /// The value at a dotted path; nullptr when it (or an object on the way) is absent.
+  const json* find(const json& document, const std::string& key) const {
+    const json* node = &document;
+    std::string::size_type start = 0;
+    while (true) {
+      const auto dot = key.find('.', start);
+      const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      if (!node->is_object()) fail(key.substr(0, start == 0 ? 0 : start - 1), std::string("expected an object, got ") + describe(*node));
+      const auto found = node->find(part);
+      if (found == node->end()) return nullptr;
+      node = &*found;
+      if (dot == std::string::npos) return node;
+      start = dot + 1;
+    }
+  }
+
+  PresetValue value(const PresetField& field, const json& v) const {
+    const std::string& key = field.key;
+    if (v.is_null() && field.nullable) return std::holds_alternative<std::monostate>(field.fallback) ? PresetValue{} : field.fallback;
+    switch (field.type) {
+      case FieldType::Integer: return integer(key, field, v);
+      case FieldType::Number: {
+        if (!v.is_number()) fail(key, std::string("expected a number, got ") + describe(v));
+        const double number = v.get<double>();
+        if (!in_range(field, number)) fail(key, v.dump() + " is out of range " + field.allowed());
+        return number;
+      }
+      case FieldType::Boolean:
+        if (!v.is_boolean()) fail(key, std::string("expected true or false, got ") + describe(v));
+        return v.get<bool>();
+      case FieldType::Text:
+      case FieldType::Choice: {
+        if (!v.is_string()) fail(key, std::string("expected a string, got ") + describe(v));
+        const auto text = v.get<std::string>();
+        if (field.type == FieldType::Choice &&
+            std::find(field.choices.begin(), field.choices.end(), text) == field.choices.end())
+          fail(key, "\"" + text + "\" is not " + field.allowed());
+        return text;
+      }
+      case FieldType::IntegerList: {
+        if (!v.is_array()) fail(key, std::string("expected an array, got ") + describe(v));
+        std::vector<std::int64_t> items;
+        for (size_t i = 0; i < v.size(); ++i)
+          items.push_back(std::get<std::int64_t>(integer(key + "[" + std::to_string(i) + "]", field, v[i])));
+        return items;
+      }
+      case FieldType::BooleanList: {
+        if (!v.is_array()) fail(key, std::string("expected an array, got ") + describe(v));
+        std::vector<bool> items;
+        for (size_t i = 0; i < v.size(); ++i) {
+          if (!v[i].is_boolean())
+            fail(key + "[" + std::to_string(i) + "]", std::string("expected true or false, got ") + describe(v[i]));
+          items.push_back(v[i].get<bool>());
+        }
+        return items;
+      }
+    }
+    fail(key, "has an unknown type in the schema");
+  }
+
+  /// Every key of `document` that is neither a field nor an object holding fields, as dotted paths.
+  void unknown_keys(const json& object, const std::string& prefix, std::vector<std::string>& out) const {
+    for (const auto& item : object.items()) {
+      const std::string key = prefix.empty() ? item.key() : prefix + "." + item.key();
+      const bool is_field = std::any_of(schema_.begin(), schema_.end(), [&](const PresetField& f) { return f.key == key; });
+      if (is_field) continue;
+      const bool is_group = std::any_of(schema_.begin(), schema_.end(),
+                                        [&](const PresetField& f) { return f.key.rfind(key + ".", 0) == 0; });
+      if (is_group && item.value().is_object()) unknown_keys(item.value(), key, out);
+      else if (!is_group) out.push_back(key);
+    }
   }
 
 private:
-  const json& get(const std::string& key) {
-    const auto found = object_.find(key);
-    if (found == object_.end()) fail(key, "missing");
-    read_.insert(key);
-    return *found;
+  static bool in_range(const PresetField& field, double number) {
+    return number >= field.min && number <= field.max && !(field.min_exclusive && number == field.min);
   }
 
-  const json& array(const std::string& key) {
-    const json& value = get(key);
-    if (!value.is_array()) fail(key, std::string("expected an array, got ") + describe(value));
-    return value;
+  PresetValue integer(const std::string& key, const PresetField& field, const json& v) const {
+    if (!v.is_number_integer()) fail(key, std::string("expected an integer, got ") + describe(v));
+    const auto number = v.get<long long>();
+    if (!in_range(field, static_cast<double>(number))) fail(key, std::to_string(number) + " is out of range " + field.allowed());
+    return std::int64_t{number};
   }
 
-  static std::string describe(const json& value) {
-    const auto text = value.dump();
-    return std::string(value.type_name()) + " " + (text.size() > 40 ? text.substr(0, 40) + "…" : text);
-  }
-
-  std::string path(const std::string& key) const {
-    if (key.empty()) return prefix_;
-    return prefix_.empty() ? key : prefix_ + "." + key;
-  }
-
-  const json& object_;
-  std::string file_;
-  std::string prefix_;
-  std::set<std::string> read_;
+  std::string origin_;
+  const std::vector<PresetField>& schema_;
 };
-
-PresetUNet read_unet(Fields fields) {
-  PresetUNet u;
-  u.image_size = fields.integer("image_size", 8, 1024);
-  u.channels = fields.integer("channels", 1, 16);
-  u.dim = fields.integer("dim", 1, 4096);
-  u.dim_mults = fields.integers("dim_mults", 1, 64);
-  u.res_blocks = fields.integer("res_blocks", 1, 16);
-  u.self_attention = fields.booleans("self_attention");
-  u.cross_attention = fields.booleans("cross_attention");
-  u.middle_attention = fields.boolean("middle_attention");
-  u.heads = fields.integer("heads", 1, 128);
-  u.head_dim = fields.integer("head_dim", 1, 1024);
-  u.cond_dim = fields.integer("cond_dim", 1, 8192);
-  u.text_embed_dim = fields.integer("text_embed_dim", 1, 8192);
-  u.time_dim_mult = fields.integer("time_dim_mult", 1, 16);
-  u.dropout = fields.number("dropout", 0.0, 0.9);
-  u.efficient = fields.boolean("efficient");
-  if (u.dim_mults.empty()) fields.fail("dim_mults", "must name at least one level");
-  fields.finish();
-  return u;
-}
-
-PresetTraining read_training(Fields fields) {
-  PresetTraining t;
-  t.learning_rate = fields.number("learning_rate", 0.0, 1.0, true);
-  t.beta1 = fields.number("beta1", 0.0, 0.999999);
-  t.beta2 = fields.number("beta2", 0.0, 0.999999);
-  t.weight_decay = fields.number("weight_decay", 0.0, 1.0);
-  t.ema_decay = fields.number("ema_decay", 0.0, 0.999999);
-  t.p2_k = fields.number("p2_k", 0.0, 1e6, true);
-  t.p2_gamma = fields.number("p2_gamma", 0.0, 10.0);
-  t.schedule = fields.string("schedule", {"cosine", "linear"});
-  t.objective = fields.string("objective", {"eps", "x0", "v"});
-  t.cond_drop_prob = fields.number("cond_drop_prob", 0.0, 1.0);
-  t.warmup_steps = fields.optional_integer("warmup_steps", 0, 100000000).value_or(0);
-  fields.finish();
-  return t;
-}
-
-PresetTextEncoder read_text_encoder(Fields fields) {
-  PresetTextEncoder e;
-  e.kind = fields.string("kind", {"t5", "learned"});
-  e.t5_model = fields.string("t5_model");
-  Fields learned = fields.object("learned");
-  e.learned_layers = learned.integer("layers", 1, 48);
-  e.learned_width = learned.integer("width", 8, 8192);
-  e.learned_heads = learned.integer("heads", 1, 128);
-  e.learned_vocab_size = learned.integer("vocab_size", 16, 1000000);
-  if (e.learned_width % e.learned_heads != 0) learned.fail("width", "must be divisible by heads");
-  learned.finish();
-  fields.finish();
-  return e;
-}
 
 fs::path executable_dir() {
   std::error_code error;
@@ -204,6 +421,97 @@ fs::path executable_dir() {
 }
 
 } // namespace
+
+std::string PresetField::allowed() const {
+  switch (type) {
+    case FieldType::Boolean:
+    case FieldType::BooleanList: return "true or false";
+    case FieldType::Text: return "text";
+    case FieldType::Choice: {
+      std::string text = "one of ";
+      for (size_t i = 0; i < choices.size(); ++i) text += (i ? ", " : "") + choices[i];
+      return text;
+    }
+    case FieldType::Integer:
+    case FieldType::IntegerList:
+      return "[" + std::to_string(static_cast<long long>(min)) + ", " + std::to_string(static_cast<long long>(max)) + "]";
+    case FieldType::Number: break;
+  }
+  return (min_exclusive ? "(" : "[") + number_text(min) + ", " + number_text(max) + "]";
+}
+
+const std::vector<PresetField>& preset_schema() {
+  static const std::vector<PresetField> fields = [] {
+    std::vector<PresetField> out;
+    for (const Row& row : rows()) out.push_back(row.field);
+    return out;
+  }();
+  return fields;
+}
+
+const PresetField& preset_field(const std::string& key) {
+  for (const PresetField& field : preset_schema())
+    if (field.key == key) return field;
+  throw std::out_of_range("no preset field '" + key + "'");
+}
+
+std::string preset_value_text(const PresetValue& value) {
+  return std::visit(
+      [](const auto& v) -> std::string {
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, std::monostate>) return "null";
+        else return json(v).dump();
+      },
+      value);
+}
+
+PresetReading read_preset(const std::string& json_text, const std::string& origin, const std::vector<PresetField>& schema) {
+  json document;
+  try {
+    document = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    throw std::runtime_error(origin + ": not valid JSON: " + e.what());
+  }
+  if (!document.is_object()) throw std::runtime_error(origin + ": expected an object, got " + describe(document));
+  const io::VersionCheck version = io::upgrade_document(preset_format(), document, origin);
+
+  Reader reader(origin, schema);
+  PresetReading reading;
+  Preset& p = reading.preset;
+  for (const PresetField& field : schema) {
+    const json* found = reader.find(document, field.key);
+    if (found == nullptr && field.required) reader.fail(field.key, "missing (allowed: " + field.allowed() + ")");
+    field.set(p, found != nullptr ? reader.value(field, *found) : field.fallback);
+  }
+  std::vector<std::string> unknown;
+  reader.unknown_keys(document, "", unknown);
+  // A file of this version (or older) names only fields this build knows, so an unknown one is a
+  // misspelling; a newer minor version adds optional fields, which are skipped.
+  if (!unknown.empty() && !version.newer_minor) reader.fail(unknown.front(), "unknown key");
+  for (const auto& key : unknown) {
+    reading.warnings.push_back(origin + ": field '" + key + "': unknown key, ignored (the file is preset format " +
+                               version.declared.text() + ", newer than this build's " +
+                               io::FormatVersion{kPresetFormatMajor, kPresetFormatMinor}.text() + ")");
+    log::core()->warn("{}", reading.warnings.back());
+  }
+
+  if (p.name.empty()) reader.fail("name", "must not be empty");
+  if (p.unet.dim_mults.empty()) reader.fail("unet.dim_mults", "must name at least one level");
+  if (p.max_batch_size > p.batch_size)
+    reader.fail("max_batch_size", std::to_string(p.max_batch_size) + " must not exceed batch_size (" +
+                                      std::to_string(p.batch_size) + ")");
+  if (p.text_encoder.learned_width % p.text_encoder.learned_heads != 0)
+    reader.fail("text_encoder.learned.width", "must be divisible by text_encoder.learned.heads");
+  if (p.text_encoder.kind == "learned" && p.unet.text_embed_dim != p.text_encoder.learned_width)
+    reader.fail("unet.text_embed_dim", "must equal text_encoder.learned.width (" +
+                                           std::to_string(p.text_encoder.learned_width) + ") with a learned encoder");
+  try {
+    unet_config(p).validate();
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(origin + ": field 'unet': " + e.what());
+  }
+  return reading;
+}
 
 Preset load_preset(const std::string& path) {
   std::ifstream in(path);
@@ -215,84 +523,39 @@ Preset load_preset(const std::string& path) {
   return preset;
 }
 
-Preset parse_preset(const std::string& json_text, const std::string& origin) {
-  json document;
-  try {
-    document = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    throw std::runtime_error(origin + ": not valid JSON: " + e.what());
-  }
-
-  Fields fields(document, origin, "");
-  Preset p;
-  p.name = fields.string("name");
-  p.description = fields.string("description");
-  p.batch_size = fields.integer("batch_size", 1, 1 << 20);
-  p.max_batch_size = fields.integer("max_batch_size", 1, 1 << 20);
-  p.max_text_length = fields.integer("max_text_length", 1, 4096);
-  p.diffusion_steps = fields.integer("diffusion_steps", 1, 100000);
-  p.unet_emb_dim = fields.optional_integer("unet_emb_dim", 1, 1 << 20);
-  p.unet_hidden_size = fields.optional_integer("unet_hidden_size", 1, 1 << 20);
-  p.eval_every = fields.integer("eval_every", 1, 1 << 30);
-  p.eval_val_steps = fields.integer("eval_val_steps", 1, 1 << 30);
-  p.cond_scale = fields.number("cond_scale", 0.0, 100.0);
-  p.early_stop = fields.optional_integer("early_stop", 1, 1 << 30);
-  p.paper_parameters = fields.optional_number("paper_parameters", 0.0, 1e12, true);
-  p.unet = read_unet(fields.object("unet"));
-  p.training = read_training(fields.object("training"));
-  p.text_encoder = read_text_encoder(fields.object("text_encoder"));
-  fields.finish();
-
-  if (p.name.empty()) fields.fail("name", "must not be empty");
-  if (p.max_batch_size > p.batch_size) fields.fail("max_batch_size", "must not exceed batch_size");
-  if (p.text_encoder.kind == "learned" && p.unet.text_embed_dim != p.text_encoder.learned_width)
-    fields.fail("unet.text_embed_dim", "must equal text_encoder.learned.width (" +
-                                           std::to_string(p.text_encoder.learned_width) + ") with a learned encoder");
-  try {
-    unet_config(p).validate();
-  } catch (const std::runtime_error& e) {
-    throw std::runtime_error(origin + ": field 'unet': " + e.what());
-  }
-  return p;
-}
+Preset parse_preset(const std::string& json_text, const std::string& origin) { return read_preset(json_text, origin).preset; }
 
 std::string preset_to_json(const Preset& p) {
-  using ordered = nlohmann::ordered_json;  // the file's field order, not alphabetical
-  const auto optional = [](const auto& value) { return value ? ordered(*value) : ordered(nullptr); };
-  const auto& u = p.unet;
-  const auto& t = p.training;
-  const auto& e = p.text_encoder;
-  const ordered document = {
-      {"name", p.name},
-      {"description", p.description},
-      {"batch_size", p.batch_size},
-      {"max_batch_size", p.max_batch_size},
-      {"max_text_length", p.max_text_length},
-      {"diffusion_steps", p.diffusion_steps},
-      {"unet_emb_dim", optional(p.unet_emb_dim)},
-      {"unet_hidden_size", optional(p.unet_hidden_size)},
-      {"eval_every", p.eval_every},
-      {"eval_val_steps", p.eval_val_steps},
-      {"cond_scale", p.cond_scale},
-      {"early_stop", optional(p.early_stop)},
-      {"paper_parameters", optional(p.paper_parameters)},
-      {"unet",
-       {{"image_size", u.image_size}, {"channels", u.channels}, {"dim", u.dim}, {"dim_mults", u.dim_mults},
-        {"res_blocks", u.res_blocks}, {"self_attention", u.self_attention}, {"cross_attention", u.cross_attention},
-        {"middle_attention", u.middle_attention}, {"heads", u.heads}, {"head_dim", u.head_dim},
-        {"cond_dim", u.cond_dim}, {"text_embed_dim", u.text_embed_dim}, {"time_dim_mult", u.time_dim_mult},
-        {"dropout", u.dropout}, {"efficient", u.efficient}}},
-      {"training",
-       {{"learning_rate", t.learning_rate}, {"beta1", t.beta1}, {"beta2", t.beta2}, {"weight_decay", t.weight_decay},
-        {"ema_decay", t.ema_decay}, {"p2_k", t.p2_k}, {"p2_gamma", t.p2_gamma}, {"schedule", t.schedule},
-        {"objective", t.objective}, {"cond_drop_prob", t.cond_drop_prob}, {"warmup_steps", t.warmup_steps}}},
-      {"text_encoder",
-       {{"kind", e.kind},
-        {"t5_model", e.t5_model},
-        {"learned",
-         {{"layers", e.learned_layers}, {"width", e.learned_width}, {"heads", e.learned_heads},
-          {"vocab_size", e.learned_vocab_size}}}}}};
+  using ordered = nlohmann::ordered_json;  // the schema's field order, not alphabetical
+  ordered document = ordered::object();
+  document["format_version"] = io::FormatVersion{kPresetFormatMajor, kPresetFormatMinor}.text();
+  for (const PresetField& field : preset_schema()) {
+    ordered* node = &document;
+    std::string::size_type start = 0;
+    for (auto dot = field.key.find('.'); dot != std::string::npos; start = dot + 1, dot = field.key.find('.', start))
+      node = &(*node)[field.key.substr(start, dot - start)];
+    (*node)[field.key.substr(start)] = ordered::parse(preset_value_text(field.get(p)));
+  }
   return document.dump(2) + "\n";
+}
+
+std::string preset_schema_markdown() {
+  const auto cell = [](std::string text) {
+    for (std::string::size_type at = 0; (at = text.find('|', at)) != std::string::npos; at += 2) text.replace(at, 1, "\\|");
+    return text;
+  };
+  static const char* kTypes[] = {"integer", "number", "boolean", "text", "choice", "integer list", "boolean list"};
+  std::string out = "Preset format " + io::FormatVersion{kPresetFormatMajor, kPresetFormatMinor}.text() +
+                    " (the file's \"format_version\"). Required fields must be present; the others take the "
+                    "default shown. null is allowed only where the default column says so.\n\n"
+                    "| field | type | required | default | allowed | unit | Table 1 column | meaning |\n"
+                    "|---|---|---|---|---|---|---|---|\n";
+  for (const PresetField& f : preset_schema()) {
+    const std::string fallback = f.required ? "–" : preset_value_text(f.fallback) + (f.nullable ? " (null allowed)" : "");
+    out += "| `" + f.key + "` | " + kTypes[static_cast<int>(f.type)] + " | " + (f.required ? "yes" : "no") + " | " +
+           cell(fallback) + " | " + cell(f.allowed()) + " | " + f.unit + " | " + f.table1 + " | " + cell(f.help) + " |\n";
+  }
+  return out;
 }
 
 std::vector<std::string> preset_dirs() {
@@ -334,24 +597,11 @@ std::vector<std::string> list_presets() {
 UNetConfig unet_config(const Preset& preset) { return unet_config(preset, preset.unet.text_embed_dim); }
 
 UNetConfig unet_config(const Preset& preset, int64_t text_embed_dim) {
-  const auto& u = preset.unet;
-  UNetConfig c;
-  c.image_size = u.image_size;
-  c.channels = u.channels;
-  c.dim = u.dim;
-  c.dim_mults.assign(u.dim_mults.begin(), u.dim_mults.end());
-  c.res_blocks = u.res_blocks;
-  c.self_attention = u.self_attention;
-  c.cross_attention = u.cross_attention;
-  c.middle_attention = u.middle_attention;
-  c.heads = u.heads;
-  c.head_dim = u.head_dim;
-  c.cond_dim = u.cond_dim;
-  c.text_embed_dim = text_embed_dim;
-  c.time_dim_mult = u.time_dim_mult;
-  c.dropout = u.dropout;
-  c.efficient = u.efficient;
-  return c;
+  UNetConfig config;
+  for (const Row& row : rows())
+    if (row.unet) row.unet(config, row.field.get(preset));
+  config.text_embed_dim = text_embed_dim;
+  return config;
 }
 
 } // namespace t2i::model

@@ -1,6 +1,7 @@
 #include "text/embedding_cache.h"
 
 #include "io/atomic_file.h"
+#include "io/format_version.h"
 #include "t2i/log.h"
 
 #include <nlohmann/json.hpp>
@@ -27,10 +28,16 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kFormat = "t2i-text-embedding-cache";
-constexpr int kVersion = 1;
 constexpr double kHalfMax = 65504.0;  // the largest finite float16
 
 std::string index_path(const std::string& path) { return path + ".index"; }
+
+// 1.1 added only the version fields; it still writes 1.0's "version": 1, so t2i-studio 0.1.0
+// reads these caches too.
+const io::JsonFormat& index_format() {
+  static const io::JsonFormat format{"text-embedding cache", {1, 1}, {}};
+  return format;
+}
 
 std::uint64_t align8(std::uint64_t n) { return (n + 7) & ~std::uint64_t{7}; }
 
@@ -48,12 +55,11 @@ Index read_index(const std::string& path) {
   if (!in) throw std::runtime_error(file + ": cannot open the embedding cache's index");
   std::ostringstream text;
   text << in.rdbuf();
+  auto json = nlohmann::json::parse(text.str(), nullptr, false);
+  if (json.is_discarded() || !json.is_object() || json.value("format", std::string()) != kFormat)
+    throw std::runtime_error(file + ": not an embedding cache index");
+  io::upgrade_document(index_format(), json, file);  // a newer version throws; the builder then rebuilds
   try {
-    const auto json = nlohmann::json::parse(text.str());
-    if (json.value("format", std::string()) != kFormat) throw std::runtime_error("not an embedding cache index");
-    if (json.at("version").get<int>() != kVersion)
-      throw std::runtime_error("format version " + json.at("version").dump() + " (this build reads " +
-                               std::to_string(kVersion) + ")");
     if (json.at("dtype").get<std::string>() != "float16") throw std::runtime_error("dtype is not float16");
     Index index;
     index.encoder = json.at("encoder").get<std::string>();
@@ -72,12 +78,11 @@ Index read_index(const std::string& path) {
 }
 
 void write_index(const std::string& path, const Index& index) {
-  const std::string text = nlohmann::json{{"format", kFormat},          {"version", kVersion},
-                                          {"encoder", index.encoder},   {"max_len", index.max_len},
-                                          {"width", index.width},       {"dtype", "float16"},
-                                          {"entries", index.entries},   {"data_bytes", index.data_bytes}}
-                               .dump(1) +
-                           "\n";
+  nlohmann::json json{{"format", kFormat},           {"version", 1},     {"encoder", index.encoder},
+                      {"max_len", index.max_len},     {"width", index.width}, {"dtype", "float16"},
+                      {"entries", index.entries},     {"data_bytes", index.data_bytes}};
+  io::stamp_document(index_format(), json);
+  const std::string text = json.dump(1) + "\n";
   io::AtomicFile file(index_path(path));
   file.write(text.data(), text.size());
   file.commit();

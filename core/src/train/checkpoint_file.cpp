@@ -1,5 +1,7 @@
 #include "train/checkpoint_file.h"
 
+#include "io/format_version.h"
+
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
@@ -7,7 +9,19 @@
 namespace t2i::train {
 namespace {
 constexpr const char* kMetaKey = "t2i";
+
+// 1.0 (t2i-studio 0.1.0) marked itself with "format": kCheckpointFormat instead of a version and
+// stored the run folder's absolute path among the options. 2.0 stores the preset as the preset
+// writer writes it, and no path into the run folder, so a moved run resumes.
+const io::JsonFormat& checkpoint_format() {
+  static const io::JsonFormat format{"checkpoint", {2, 0}, {[](nlohmann::json& meta) {
+                                                            meta.erase("format");
+                                                            if (meta.contains("options") && meta["options"].is_object())
+                                                              meta["options"].erase("run_dir");
+                                                          }}};
+  return format;
 }
+} // namespace
 
 void Checkpoint::put(const std::string& prefix, const std::vector<std::pair<std::string, torch::Tensor>>& named) {
   for (const auto& [name, tensor] : named)
@@ -24,7 +38,7 @@ std::vector<std::pair<std::string, torch::Tensor>> Checkpoint::group(const std::
 
 void write_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   nlohmann::json meta = checkpoint.meta;
-  meta["format"] = kCheckpointFormat;
+  io::stamp_document(checkpoint_format(), meta);
   io::save_safetensors(path, checkpoint.tensors, {{kMetaKey, meta.dump()}});
 }
 
@@ -33,8 +47,11 @@ nlohmann::json read_checkpoint_meta(const std::string& path) {
   const auto it = metadata.find(kMetaKey);
   if (it == metadata.end()) throw std::runtime_error(path + ": not a t2i-studio checkpoint (no \"t2i\" metadata)");
   auto meta = nlohmann::json::parse(it->second, nullptr, false);
-  if (meta.is_discarded() || !meta.is_object() || meta.value("format", "") != kCheckpointFormat)
-    throw std::runtime_error(path + ": unsupported checkpoint format (expected " + kCheckpointFormat + ")");
+  if (meta.is_discarded() || !meta.is_object()) throw std::runtime_error(path + ": unreadable checkpoint metadata");
+  if (!meta.contains("format_version") && meta.value("format", "") != kCheckpointFormat)
+    throw std::runtime_error(path + ": unsupported checkpoint format (neither a format_version nor " +
+                             kCheckpointFormat + ")");
+  io::upgrade_document(checkpoint_format(), meta, path);
   return meta;
 }
 

@@ -13,6 +13,8 @@
 
 namespace t2i::train {
 
+/// How t2i-studio 0.1.0 marked its checkpoints (format 1.0, read and upgraded); later ones
+/// carry "format_version" and "written_by" instead (io/format_version.h).
 inline constexpr const char* kCheckpointFormat = "t2i-studio-checkpoint/1";
 
 struct Checkpoint {
@@ -27,7 +29,8 @@ struct Checkpoint {
 
 void write_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 
-/// Reads and checks the format; throws naming the file when it is not a t2i-studio checkpoint.
+/// Reads a checkpoint of any released format version, upgraded to the current layout; throws
+/// naming the file when it is not a t2i-studio checkpoint or a newer version wrote it.
 Checkpoint read_checkpoint(const std::string& path);
 
 /// Only the JSON document (cheap: reads the safetensors header, not the tensors).

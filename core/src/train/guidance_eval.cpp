@@ -31,8 +31,10 @@ std::string dataset_folder(const GuidanceEvalOptions& options, const nlohmann::j
   if (folder.empty()) {
     const nlohmann::json stored = meta.value("options", nlohmann::json::object());
     TrainOptions run;
-    run.data.cache_dir = stored.value("data", nlohmann::json::object()).value("cache_dir", "");
     run.run_dir = fs::path(options.checkpoint).parent_path().parent_path().string();
+    // Stored relative to the run folder since checkpoint format 2.0 (absolute in 1.0).
+    const std::string cache = stored.value("data", nlohmann::json::object()).value("cache_dir", "");
+    if (!cache.empty()) run.data.cache_dir = (fs::path(run.run_dir) / cache).string();
     folder = data_folder(run);
   }
   if (!fs::exists(folder / data::kManifestFileName)) folder /= "prepared";

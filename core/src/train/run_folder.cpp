@@ -1,6 +1,7 @@
 #include "train/run_folder.h"
 
 #include "io/atomic_file.h"
+#include "io/format_version.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -16,6 +17,13 @@ void write_text_atomically(const std::string& path, const std::string& text) {
   io::AtomicFile file(path);
   file.write(text.data(), text.size());
   file.commit();
+}
+
+// config.json is the run's record for people and tools; the program itself resumes from the
+// checkpoints, so it only writes this format (2.0: versioned, no absolute path into the run).
+const io::JsonFormat& config_format() {
+  static const io::JsonFormat format{"run config", {2, 0}, {}};
+  return format;
 }
 
 std::string step_name(std::int64_t step) {
@@ -49,6 +57,20 @@ std::string RunFolder::preview_path(std::int64_t step) const {
   return (fs::path(root_) / "previews" / (step_name(step) + ".png")).string();
 }
 
+std::string RunFolder::relative(const std::string& path) const {
+  const fs::path inside = fs::path(path).lexically_relative(root_);
+  return inside.empty() || *inside.begin() == ".." ? path : inside.string();
+}
+
+std::string RunFolder::resolve(const std::string& stored) const {
+  const fs::path path(stored);
+  if (stored.empty()) return stored;
+  if (path.is_relative()) return (fs::path(root_) / path).string();
+  const fs::path here = fs::path(root_) / path.parent_path().filename() / path.filename();
+  std::error_code error;
+  return fs::exists(here, error) ? here.string() : stored;
+}
+
 std::vector<std::pair<std::int64_t, std::string>> RunFolder::step_checkpoints() const {
   std::vector<std::pair<std::int64_t, std::string>> found;
   std::error_code error;
@@ -78,7 +100,12 @@ void RunFolder::prune_checkpoints(int keep) const {
   }
 }
 
-void RunFolder::write_config(const nlohmann::json& config) const { write_text_atomically(config_path(), config.dump(2) + "\n"); }
+void RunFolder::write_config(const nlohmann::json& config) const {
+  nlohmann::json stamped = config;
+  io::stamp_document(config_format(), stamped);
+  write_text_atomically(config_path(), stamped.dump(2) + "\n");
+}
+
 
 void RunFolder::append_metrics(const nlohmann::json& event) {
   if (!metrics_.is_open()) {

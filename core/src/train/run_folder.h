@@ -27,6 +27,14 @@ public:
   std::string preview_path(std::int64_t step) const;
   std::string data_dir() const;
 
+  /// `path` relative to the root when it lies inside the folder (what the run's files store, so
+  /// the folder can move), else `path` unchanged.
+  std::string relative(const std::string& path) const;
+  /// The file a stored path names now: a relative path is inside this folder; an absolute one
+  /// (t2i-studio 0.1.0 stored them, and the folder may have been copied or moved since) is the
+  /// file at the same place in this folder's layout (previews/…, checkpoints/…) when there is one.
+  std::string resolve(const std::string& stored) const;
+
   /// Checkpoints of regular steps, oldest first.
   std::vector<std::pair<std::int64_t, std::string>> step_checkpoints() const;
   /// The newest step checkpoint, if any.
@@ -34,7 +42,7 @@ public:
   /// Deletes all but the newest `keep` step checkpoints (best.safetensors is separate).
   void prune_checkpoints(int keep) const;
 
-  /// Writes config.json atomically.
+  /// Writes config.json atomically, stamped with its format version.
   void write_config(const nlohmann::json& config) const;
 
   /// Appends one event line to metrics.jsonl and flushes it, so a crash loses at most that line.

@@ -95,9 +95,10 @@ std::unique_ptr<TextToImageModel> TextToImageModel::from_checkpoint(const Checkp
                                                                     const torch::Device& device) {
   const nlohmann::json& meta = checkpoint.meta;
   if (!meta.contains("preset_json") || !meta.contains("text")) throw std::runtime_error(origin + ": checkpoint has no model description");
-  const std::string preset_json = meta.at("preset_json").get<std::string>();
-  model::Preset preset = model::parse_preset(preset_json, origin + " (stored preset)");
-  std::unique_ptr<TextToImageModel> m(new TextToImageModel(preset, preset_json, device));
+  // Stored again in the current preset format: a checkpoint resumed from an older one is saved
+  // as a current one.
+  model::Preset preset = model::parse_preset(meta.at("preset_json").get<std::string>(), origin + " (stored preset)");
+  std::unique_ptr<TextToImageModel> m(new TextToImageModel(preset, model::preset_to_json(preset), device));
   const nlohmann::json& text = meta.at("text");
   if (text.at("kind") == "t5") {
     m->t5_dir_ = text.at("t5_dir").get<std::string>();

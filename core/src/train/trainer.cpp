@@ -6,6 +6,7 @@
 #include "diffusion/loss.h"
 #include "t2i/data.h"
 #include "t2i/log.h"
+#include "t2i/resume.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 #include "train/adamw.h"
@@ -25,7 +26,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -52,25 +52,69 @@ torch::Device parse_device(const std::string& name) {
   }
 }
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+// Paths in stored options: inside the run folder relative to it (the folder may move), outside
+// it absolute (the command may run from another directory next time).
+std::string portable_path(const std::string& path, const std::string& run_dir) {
+  if (path.empty()) return path;
+  std::error_code error;
+  const fs::path absolute = fs::weakly_canonical(fs::absolute(path), error);
+  const fs::path root = fs::weakly_canonical(fs::absolute(run_dir), error);
+  const fs::path inside = absolute.lexically_relative(root);
+  if (!inside.empty() && *inside.begin() != "..") return inside.string();
+  return absolute.string();
+}
+
+std::string resolved_path(const std::string& stored, const std::string& run_dir) {
+  if (stored.empty() || fs::path(stored).is_absolute()) return stored;
+  return (fs::path(run_dir) / stored).lexically_normal().string();
 }
 
 nlohmann::json options_json(const TrainOptions& o) {
-  return {{"preset", o.preset},
-          {"data", {{"demo", o.data.demo}, {"annotations", o.data.annotations}, {"images_dir", o.data.images_dir},
-                    {"cache_dir", o.data.cache_dir}, {"max_images", o.data.max_images}, {"demo_images", o.data.demo_images}}},
-          {"run_dir", o.run_dir}, {"device", o.device}, {"t5_dir", o.t5_dir}, {"inception_weights", o.inception_weights},
+  const auto portable = [&o](const std::string& path) { return portable_path(path, o.run_dir); };
+  return {{"preset", o.preset.find('/') == std::string::npos ? o.preset : portable(o.preset)},
+          {"data", {{"demo", o.data.demo}, {"annotations", portable(o.data.annotations)},
+                    {"images_dir", portable(o.data.images_dir)}, {"cache_dir", portable(o.data.cache_dir)},
+                    {"max_images", o.data.max_images}, {"demo_images", o.data.demo_images}}},
+          {"device", o.device}, {"t5_dir", portable(o.t5_dir)}, {"inception_weights", portable(o.inception_weights)},
           {"fid_samples", o.fid_samples},
           {"selection", o.selection == Selection::ValP2 ? "p2" : "p2+fid"}, {"max_steps", o.max_steps},
           {"max_minutes", o.max_minutes}, {"overfit_one_batch", o.overfit_one_batch}, {"overfit_images", o.overfit_images},
           {"seed", o.seed}, {"keep_last", o.keep_last}, {"preview_every", o.preview_every},
           {"bf16", o.bf16 ? nlohmann::json(*o.bf16) : nlohmann::json("auto")},
           {"activation_checkpointing", o.activation_checkpointing}};
+}
+
+// The inverse of options_json() for a run now in `run_dir`; a missing key keeps its default.
+TrainOptions options_from_json(const nlohmann::json& j, const std::string& run_dir) {
+  TrainOptions o;
+  const auto path = [&run_dir](const nlohmann::json& object, const char* key) {
+    return resolved_path(object.value(key, std::string()), run_dir);
+  };
+  o.preset = j.value("preset", o.preset);
+  const nlohmann::json data = j.value("data", nlohmann::json::object());
+  o.data.demo = data.value("demo", o.data.demo);
+  o.data.annotations = path(data, "annotations");
+  o.data.images_dir = path(data, "images_dir");
+  o.data.cache_dir = path(data, "cache_dir");
+  o.data.max_images = data.value("max_images", o.data.max_images);
+  o.data.demo_images = data.value("demo_images", o.data.demo_images);
+  o.run_dir = run_dir;
+  o.resume = true;
+  o.device = j.value("device", o.device);
+  o.t5_dir = path(j, "t5_dir");
+  o.inception_weights = path(j, "inception_weights");
+  o.fid_samples = j.value("fid_samples", o.fid_samples);
+  o.selection = j.value("selection", std::string("p2")) == "p2" ? Selection::ValP2 : Selection::ValP2AndFid;
+  o.max_steps = j.value("max_steps", o.max_steps);
+  o.max_minutes = j.value("max_minutes", o.max_minutes);
+  o.overfit_one_batch = j.value("overfit_one_batch", o.overfit_one_batch);
+  o.overfit_images = j.value("overfit_images", o.overfit_images);
+  o.seed = j.value("seed", o.seed);
+  o.keep_last = j.value("keep_last", o.keep_last);
+  o.preview_every = j.value("preview_every", o.preview_every);
+  if (const auto bf16 = j.find("bf16"); bf16 != j.end() && bf16->is_boolean()) o.bf16 = bf16->get<bool>();
+  o.activation_checkpointing = j.value("activation_checkpointing", o.activation_checkpointing);
+  return o;
 }
 
 torch::Generator make_generator(std::uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
@@ -203,12 +247,12 @@ void Run::save_checkpoint(bool best) {
   write_checkpoint(path, checkpoint);
   last_checkpoint_ = path;
   folder_.prune_checkpoints(options_.keep_last);
-  folder_.append_metrics({{"event", "checkpoint"}, {"step", step_}, {"path", path}, {"best", false}});
+  folder_.append_metrics({{"event", "checkpoint"}, {"step", step_}, {"path", folder_.relative(path)}, {"best", false}});
   observer_.on_checkpoint(path, false);
   if (best) {
     write_checkpoint(folder_.best_checkpoint_path(), checkpoint);
     best_checkpoint_ = folder_.best_checkpoint_path();
-    folder_.append_metrics({{"event", "checkpoint"}, {"step", step_}, {"path", best_checkpoint_}, {"best", true}});
+    folder_.append_metrics({{"event", "checkpoint"}, {"step", step_}, {"path", folder_.relative(best_checkpoint_)}, {"best", true}});
     observer_.on_checkpoint(best_checkpoint_, true);
   }
 }
@@ -311,7 +355,7 @@ void Run::preview() {
     Preview p{step_, image_grid(images, 4), prompts};
     const std::string path = folder_.preview_path(step_);
     sample::write_png(path, p.grid, {{"step", std::to_string(step_)}});
-    folder_.append_metrics({{"event", "preview"}, {"step", step_}, {"path", path}, {"prompts", prompts}});
+    folder_.append_metrics({{"event", "preview"}, {"step", step_}, {"path", folder_.relative(path)}, {"prompts", prompts}});
     observer_.on_preview(p);
   } catch (const diffusion::SamplingCancelled&) {
   }
@@ -376,28 +420,33 @@ std::optional<std::string> Run::stop_reason() const {
 }
 
 Summary Run::execute() {
-  preset_ = model::find_preset(options_.preset);
-  preset_json_ = read_text_file(preset_.path);
   const auto existing = folder_.latest_checkpoint();
   if (!options_.resume && existing)
     throw std::runtime_error(options_.run_dir + " already holds checkpoints (" + *existing +
                              "): resume it, or choose another run folder");
   if (options_.resume && !existing) throw std::runtime_error("nothing to resume: " + options_.run_dir + " has no checkpoint");
 
+  std::optional<Checkpoint> resumed;
+  if (options_.resume) {
+    // The run's own preset and data, from its checkpoint: a resumed run needs only its folder.
+    resumed = read_checkpoint(*existing);
+    const TrainOptions stored = options_from_json(resumed->meta.value("options", nlohmann::json::object()), options_.run_dir);
+    if (!options_.data.demo && options_.data.annotations.empty()) options_.data = stored.data;
+    if (portable_path(stored.t5_dir, options_.run_dir) != portable_path(options_.t5_dir, options_.run_dir))
+      throw std::runtime_error(*existing + " was trained with text encoder \"" + stored.t5_dir +
+                               "\" (empty = learned); resume with the same --t5");
+    preset_ = model::parse_preset(resumed->meta.at("preset_json").get<std::string>(), *existing + " (stored preset)");
+  } else {
+    preset_ = model::find_preset(options_.preset);
+  }
+  preset_json_ = model::preset_to_json(preset_);
+
   Summary summary;
   if (!prepare_data()) {
     summary.stop_reason = "cancelled";
     return summary;
   }
-  std::optional<Checkpoint> resumed;
-  if (options_.resume) {
-    resumed = read_checkpoint(*existing);
-    const nlohmann::json stored = resumed->meta.value("options", nlohmann::json::object());
-    if (stored.value("t5_dir", "") != options_.t5_dir)
-      throw std::runtime_error(*existing + " was trained with text encoder \"" + stored.value("t5_dir", "") +
-                               "\" (empty = learned); resume with the same --t5");
-    preset_json_ = resumed->meta.at("preset_json").get<std::string>();
-    preset_ = model::parse_preset(preset_json_, *existing);
+  if (resumed) {
     restore(*resumed, *existing);
     folder_.truncate_metrics_after(step_);
   } else {
@@ -450,7 +499,7 @@ Summary Run::execute() {
   fid_ = make_fid_hook(options_.inception_weights, options_.device, options_.fid_samples, *dataset_, cache_dir_,
                        fid_status_);
 
-  folder_.write_config({{"options", options_json(options_)},
+  nlohmann::json config{{"options", options_json(options_)},
                         {"preset", nlohmann::json::parse(preset_json_)},
                         {"runtime", nlohmann::json::parse(runtime::to_json(runtime::report()))},
                         {"execution", {{"precision", model::to_string(execution.precision)},
@@ -458,7 +507,8 @@ Summary Run::execute() {
                                        {"checkpointing", execution.checkpoint}}},
                         {"parameters", model_->parameter_count()},
                         {"text_encoder", model_->text_encoder_name()},
-                        {"manifest_hash", dataset_->manifest_hash()}});
+                        {"manifest_hash", dataset_->manifest_hash()}};
+  folder_.write_config(config);
   status("Training " + preset_.name + " (" + std::to_string(model_->parameter_count()) + " parameters, " +
          model::to_string(execution.precision) + (execution.channels_last ? ", channels-last" : "") + ") on " +
          device_.str() + "; FID: " + (fid_ ? "on" : fid_status_));
@@ -507,6 +557,13 @@ Summary run(const TrainOptions& options, Observer& observer, Control& control) {
   return run.execute();
 }
 
+TrainOptions stored_options(const std::string& run_dir) {
+  const RunFolder folder(run_dir, /*create=*/false);
+  const auto latest = folder.latest_checkpoint();
+  if (!latest) throw std::runtime_error("nothing to resume: " + run_dir + " has no checkpoint");
+  return options_from_json(read_checkpoint_meta(*latest).value("options", nlohmann::json::object()), run_dir);
+}
+
 History read_history(const std::string& run_dir) {
   const RunFolder folder(run_dir, /*create=*/false);
   if (!fs::exists(folder.metrics_path()) && !fs::exists(folder.config_path()))
@@ -536,7 +593,7 @@ History read_history(const std::string& run_dir) {
       m.early_stop_in = e.value("early_stop_in", std::int64_t{-1});
       history.evals.push_back(m);
     } else if (kind == "preview") {
-      history.previews.emplace_back(e.value("step", std::int64_t{0}), e.value("path", ""));
+      history.previews.emplace_back(e.value("step", std::int64_t{0}), folder.resolve(e.value("path", "")));
     }
   }
   std::ifstream config(folder.config_path());
