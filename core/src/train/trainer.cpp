@@ -331,15 +331,22 @@ void Run::evaluate() {
     SamplingSettings settings;
     settings.guidance = preset_.cond_scale;
     settings.steps = std::min<std::int64_t>(50, preset_.diffusion_steps);
-    const FidScores scores = fid_->score([&](std::int64_t first, std::int64_t count) {
-      std::vector<std::string> batch_prompts;
-      std::vector<std::uint64_t> seeds;
-      for (std::int64_t i = first; i < first + count; ++i) {
-        batch_prompts.push_back(prompts[static_cast<size_t>(i) % prompts.size()]);
-        seeds.push_back(static_cast<std::uint64_t>(i));
-      }
-      return sample_images(*model_, batch_prompts, seeds, settings, {}, &control_.cancel);
-    });
+    FidScores scores;
+    try {
+      scores = fid_->score([&](std::int64_t first, std::int64_t count) {
+        std::vector<std::string> batch_prompts;
+        std::vector<std::uint64_t> seeds;
+        for (std::int64_t i = first; i < first + count; ++i) {
+          batch_prompts.push_back(prompts[static_cast<size_t>(i) % prompts.size()]);
+          seeds.push_back(static_cast<std::uint64_t>(i));
+        }
+        torch::Tensor images = sample_images(*model_, batch_prompts, seeds, settings, {}, &control_.cancel);
+        observer_.on_progress("FID samples", first + count, fid_->samples());
+        return images;
+      });
+    } catch (const diffusion::SamplingCancelled&) {
+      return;  // stopped within a batch of samples: the run ends with a checkpoint, this evaluation unrecorded
+    }
     m.fid = scores.fid;
     m.kid = scores.kid;
     m.fid_status = scores.note;
@@ -441,8 +448,17 @@ Summary Run::execute() {
     overfit_batch_ = loader_->batch_at(0);
     loader_->stop();
   }
-  fid_ = make_fid_hook(options_.inception_weights, options_.device, options_.fid_samples, *dataset_, cache_dir_,
-                       fid_status_);
+  try {
+    fid_ = make_fid_hook(options_.inception_weights, options_.device, options_.fid_samples, *dataset_, cache_dir_,
+                         fid_status_,
+                         [this](std::int64_t done, std::int64_t total) {
+                           observer_.on_progress("FID reference statistics", done, total);
+                         },
+                         &control_.cancel);
+  } catch (const eval::FidCancelled&) {
+    summary.stop_reason = "cancelled";
+    return summary;
+  }
 
   folder_.write_config({{"options", options_json(options_)},
                         {"preset", nlohmann::json::parse(preset_json_)},
