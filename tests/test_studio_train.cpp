@@ -12,6 +12,7 @@
 #include "plots/training_curves.h"
 #include "settings.h"
 #include "training/preset_editor.h"
+#include "training/training_session.h"
 
 #include "t2i/runtime.h"
 
@@ -191,6 +192,51 @@ private Q_SLOTS:
     QCOMPARE(raw.size(), 11);
     QCOMPARE(raw.last(), QPointF(11, 2.0));
     QCOMPARE(curves.lossPlot()->points(TrainingCurves::SmoothedLoss).size(), 11);
+  }
+
+  void trainPageShowsTheBestTheTrainerChose() {
+    // A run selected by P2 and FID, written by hand: step 20 has the lowest validation P2, but its
+    // FID was worse, so the trainer's best (best.safetensors) is step 30.
+    const QString run = folder_.filePath(QStringLiteral("scripted-run"));
+    QVERIFY(QDir().mkpath(run + QStringLiteral("/checkpoints")));
+    QFile metrics(run + QStringLiteral("/metrics.jsonl"));
+    QVERIFY(metrics.open(QIODevice::WriteOnly));
+    metrics.write(R"({"event":"eval","step":10,"val_p2":0.5,"fid":90.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
+{"event":"eval","step":20,"val_p2":0.4,"fid":120.0,"improved":false,"steps_without_improvement":10,"early_stop_in":-1,"fid_status":""}
+{"event":"eval","step":30,"val_p2":0.45,"fid":90.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
+{"event":"eval","step":40,"val_p2":0.42,"fid":95.0,"improved":false,"steps_without_improvement":10,"early_stop_in":-1,"fid_status":""}
+)");
+    metrics.close();
+    QFile best(run + QStringLiteral("/checkpoints/best.safetensors"));
+    QVERIFY(best.open(QIODevice::WriteOnly));
+    best.close();
+
+    TrainPage page;
+    QSignalSpy opened(&page, &TrainPage::runOpened);
+    page.openRun(run);
+    QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, kStepTimeoutMs);
+    auto* label = child<QLabel>(&page, "bestLabel");
+    const auto shows = [&](double val_p2, double fid, int step) {
+      const QLocale locale;
+      return label->text().contains(QStringLiteral("val P2 %1, FID %2 at step %3")
+                                        .arg(locale.toString(val_p2, 'g', 4), locale.toString(fid, 'g', 4), locale.toString(step)));
+    };
+    QVERIFY2(shows(0.45, 90, 30), qPrintable(label->text()));
+
+    // Live evaluations: the page follows the trainer's decision, not the lowest loss it has seen.
+    t2i::train::EvalMetrics eval;
+    eval.step = 50;
+    eval.val_p2 = 0.3;
+    eval.fid = 100;
+    eval.improved = false;
+    Q_EMIT page.session()->evaluated(eval);
+    QVERIFY2(shows(0.45, 90, 30), qPrintable(label->text()));
+    eval.step = 60;
+    eval.val_p2 = 0.44;
+    eval.fid = 89;
+    eval.improved = true;
+    Q_EMIT page.session()->evaluated(eval);
+    QVERIFY2(shows(0.44, 89, 60), qPrintable(label->text()));
   }
 
   void dataPageBuildsTheDemoCaches() {
