@@ -1,10 +1,26 @@
-// The `t2i` executable as a user runs it.
+// The `t2i` executable as a user runs it: its informational commands, and the chain a user
+// runs headless (make the demo data, train, sample, export, evaluate, FID), each output checked
+// against what the core's facade gives for the same request.
 #include "test_support.h"
+#include "tiny_preset.h"
 
+#include "io/tensor_file.h"
+#include "t2i/data.h"
+#include "t2i/evaluate.h"
+#include "t2i/fid.h"
+#include "t2i/runtime.h"
+#include "t2i/sample.h"
+#include "t2i/train.h"
 #include "t2i/version.h"
 
+#include <nlohmann/json.hpp>
+
+#include <QDir>
 #include <QProcess>
+#include <QTemporaryDir>
 #include <QtTest/QtTest>
+
+#include <filesystem>
 
 namespace {
 
@@ -14,15 +30,44 @@ struct Run {
   QString err;
 };
 
-Run runCli(const QStringList& arguments) {
+/// One command-line argument, from a literal or a QString; implicit, so a call reads like the
+/// command line it runs.
+struct Arg {
+  Arg(const char* literal) : text(QString::fromUtf8(literal)) {}
+  Arg(QString string) : text(std::move(string)) {}
+  QString text;
+};
+
+Run runCli(std::initializer_list<Arg> arguments) {
+  QStringList list;
+  for (const Arg& argument : arguments) list << argument.text;
   QProcess process;
-  process.start(t2i::test::cliPath(), arguments);
+  process.start(t2i::test::cliPath(), list);
   Run run;
-  if (!process.waitForFinished(120000)) return run;
+  if (!process.waitForFinished(300000)) return run;
   run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
   run.out = QString::fromUtf8(process.readAllStandardOutput());
   run.err = QString::fromUtf8(process.readAllStandardError());
   return run;
+}
+
+QString q(const std::string& text) { return QString::fromStdString(text); }
+
+QByteArray fileBytes(const QString& path) {
+  QFile file(path);
+  return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+/// Same names, dtypes and values in two tensor files.
+void expectSameTensors(const std::string& a, const std::string& b) {
+  const t2i::io::TensorMap x = t2i::io::load_tensors(a);
+  const t2i::io::TensorMap y = t2i::io::load_tensors(b);
+  QCOMPARE(x.size(), y.size());
+  for (const auto& [name, tensor] : x) {
+    const auto other = y.find(name);
+    QVERIFY2(other != y.end(), name.c_str());
+    QVERIFY2(tensor.scalar_type() == other->second.scalar_type() && torch::equal(tensor, other->second), name.c_str());
+  }
 }
 
 } // namespace
@@ -30,6 +75,8 @@ Run runCli(const QStringList& arguments) {
 class TestCli : public QObject {
   Q_OBJECT
 private Q_SLOTS:
+  void initTestCase() { t2i::runtime::initialize(); }
+
   void versionPrintsProjectVersion() {
     const Run run = runCli({QStringLiteral("--version")});
     QCOMPARE(run.exitCode, 0);
@@ -67,6 +114,123 @@ private Q_SLOTS:
     const Run run = runCli({QStringLiteral("--threads"), QStringLiteral("-3"), QStringLiteral("info")});
     QVERIFY(run.exitCode != 0);
     QVERIFY2(run.err.contains(QStringLiteral("threads")), qPrintable(run.err));
+  }
+
+  void headlessChainMatchesTheFacade() {
+    QTemporaryDir dir;
+    const auto at = [&](const char* name) { return dir.filePath(QString::fromLatin1(name)); };
+
+    // data make-demo: the same files as the facade writes.
+    Run run = runCli({"data", "make-demo", "--out", at("cli-data"), "--n", "24", "--seed", "3"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    t2i::data::DemoOptions demo;
+    demo.images = 24;
+    demo.seed = 3;
+    const t2i::data::DemoDataset facadeData = t2i::data::make_demo_dataset(at("facade-data").toStdString(), demo);
+    const QString annotations = at("cli-data") + QStringLiteral("/annotations/captions_demo.json");
+    const QString images = at("cli-data") + QStringLiteral("/images");
+    QVERIFY2(run.out.contains(annotations), qPrintable(run.out));
+    QCOMPARE(fileBytes(annotations), fileBytes(q(facadeData.source.annotations)));
+    const QStringList files = QDir(images).entryList(QDir::Files, QDir::Name);
+    QCOMPARE(static_cast<std::size_t>(files.size()), facadeData.images);
+    QCOMPARE(QDir(q(facadeData.source.images_dir)).entryList(QDir::Files, QDir::Name), files);
+    for (const QString& file : files)
+      QVERIFY2(fileBytes(images + QLatin1Char('/') + file) == fileBytes(q(facadeData.source.images_dir) + QLatin1Char('/') + file),
+               qPrintable(file));
+
+    // train --max-steps 2: the same weights, optimiser state and random states as the facade's run.
+    const std::string preset = t2i::test::write_preset(dir, t2i::test::tiny_preset_json());
+    run = runCli({"train", "--preset", q(preset), "--annotations", annotations, "--images", images, "--out", at("cli-run"),
+                  "--max-steps", "2", "--seed", "5", "--bf16", "off"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    QVERIFY2(run.out.contains(QStringLiteral("stopped after 2 steps: max steps")), qPrintable(run.out));
+    t2i::train::TrainOptions options;
+    options.preset = preset;
+    options.data.annotations = annotations.toStdString();
+    options.data.images_dir = images.toStdString();
+    options.run_dir = at("facade-run").toStdString();
+    options.max_steps = 2;
+    options.seed = 5;
+    options.bf16 = false;
+    t2i::train::Observer quiet;
+    t2i::train::Control control;
+    const t2i::train::Summary summary = t2i::train::run(options, quiet, control);
+    QCOMPARE(summary.steps, std::int64_t{2});
+    const std::string checkpoint = at("cli-run").toStdString() + "/checkpoints/step_000000002.safetensors";
+    QCOMPARE(std::filesystem::path(summary.last_checkpoint).filename(), std::filesystem::path(checkpoint).filename());
+    QVERIFY2(run.out.contains(q(checkpoint)), qPrintable(run.out));
+    const t2i::train::History cliHistory = t2i::train::read_history(at("cli-run").toStdString());
+    const t2i::train::History facadeHistory = t2i::train::read_history(options.run_dir);
+    QCOMPARE(cliHistory.steps.size(), size_t{2});
+    for (size_t i = 0; i < 2; ++i) QCOMPARE(cliHistory.steps[i].train_loss, facadeHistory.steps[i].train_loss);
+    QCOMPARE(cliHistory.evals.size(), facadeHistory.evals.size());
+    QCOMPARE(cliHistory.evals.back().val_p2, facadeHistory.evals.back().val_p2);
+    {
+      const t2i::io::TensorMap cli = t2i::io::load_tensors(checkpoint);
+      const t2i::io::TensorMap facade = t2i::io::load_tensors(summary.last_checkpoint);
+      int compared = 0;
+      for (const auto& [name, tensor] : cli) {
+        if (name.rfind("unet/", 0) != 0 && name.rfind("ema_unet/", 0) != 0 && name.rfind("optim/", 0) != 0) continue;
+        QVERIFY2(torch::equal(tensor, facade.at(name)), name.c_str());
+        ++compared;
+      }
+      QVERIFY(compared > 0);
+    }
+
+    // sample: the facade's images for the same request, with the facade's metadata.
+    run = runCli({"sample", "--checkpoint", q(checkpoint), "--prompt", "a red circle", "--cfg", "3", "--steps", "10",
+                  "--seed", "11", "--n", "2", "--out", at("cli-samples")});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    t2i::sample::Generator generator(checkpoint);
+    t2i::sample::Request request;
+    request.prompts = {"a red circle", "a red circle"};
+    request.seeds = {11, 12};
+    request.guidance = 3;
+    request.steps = 10;
+    const std::vector<t2i::sample::Image> expected = generator.generate(request);
+    for (std::size_t i = 0; i < 2; ++i) {
+      const QString png = at("cli-samples") + QStringLiteral("/image_%1_seed%2.png").arg(i).arg(request.seeds[i]);
+      QVERIFY2(run.out.contains(png), qPrintable(run.out));
+      std::map<std::string, std::string> text;
+      const t2i::sample::Image image = t2i::sample::read_png(png.toStdString(), &text);
+      QVERIFY2(image.width == expected[i].width && image.rgb == expected[i].rgb, qPrintable(png));
+      QVERIFY(text == generator.metadata(request, i));
+    }
+
+    // export --fp16: the facade's export, tensor for tensor.
+    run = runCli({"export", "--checkpoint", q(checkpoint), "--out", at("cli-export.safetensors"), "--fp16"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    t2i::sample::export_for_sampling(checkpoint, at("facade-export.safetensors").toStdString(), true);
+    expectSameTensors(at("cli-export.safetensors").toStdString(), at("facade-export.safetensors").toStdString());
+
+    // eval: the facade's guidance-scale analysis of the same checkpoint.
+    run = runCli({"eval", "--checkpoint", q(checkpoint), "--cfg", "1,3", "--n", "4", "--steps", "5", "--json"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    t2i::train::GuidanceEvalOptions evalOptions;
+    evalOptions.checkpoint = checkpoint;
+    evalOptions.scales = {1.0, 3.0};
+    evalOptions.samples = 4;
+    evalOptions.steps = 5;
+    const auto cliEval = nlohmann::json::parse(run.out.toStdString());
+    const auto facadeEval = nlohmann::json::parse(t2i::train::to_json(t2i::train::evaluate_guidance(evalOptions)));
+    QCOMPARE(cliEval.at("val_p2").get<double>(), facadeEval.at("val_p2").get<double>());
+    QCOMPARE(cliEval.at("scales").size(), size_t{2});
+    for (std::size_t i = 0; i < 2; ++i)
+      for (const char* key : {"cfg", "fid", "kid", "demo_colour", "demo_shape", "demo_match"})
+        QVERIFY2(cliEval["scales"][i][key] == facadeEval["scales"][i][key], key);
+
+    // fid: the facade's FID between the samples and the demo images (random Inception weights:
+    // the command's plumbing, not a meaningful score).
+    const QString weights = t2i::test::sharedData(QStringLiteral("fid/inception-random/fid_inception_random_legacy.pth"));
+    if (!QFileInfo::exists(weights)) QSKIP(qPrintable(QStringLiteral("reference data missing: %1").arg(weights)));
+    run = runCli({"fid", "--weights", weights, at("cli-samples"), images, "--json"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    const auto cliFid = nlohmann::json::parse(run.out.toStdString());
+    const t2i::eval::FidReport facadeFid =
+        t2i::eval::compare(weights.toStdString(), at("cli-samples").toStdString(), images.toStdString());
+    QCOMPARE(cliFid.at("count_a").get<std::int64_t>(), std::int64_t{2});
+    QCOMPARE(cliFid.at("count_b").get<std::int64_t>(), std::int64_t{24});
+    QCOMPARE(cliFid.at("fid").get<double>(), facadeFid.fid.fid);
   }
 };
 

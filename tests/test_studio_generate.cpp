@@ -3,6 +3,7 @@
 // (curves against the core's values, x_t under both schedules). References are independent of
 // the pages: the sampling facade called directly, the diffusion facade's curves and the P2 closed
 // form.
+#include "stall_meter.h"
 #include "test_support.h"
 
 #include "main_window.h"
@@ -34,13 +35,16 @@
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSet>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <exception>
 #include <memory>
 
@@ -87,30 +91,77 @@ double meanDifference(const QImage& a, const QImage& b) {
   return sum / (x.width() * x.height() * 3);
 }
 
-/// Longest gap between ticks of a GUI-thread timer: how long the event loop was blocked.
-class StallMeter : public QObject {
-public:
-  StallMeter() {
-    timer_.setInterval(2);
-    connect(&timer_, &QTimer::timeout, this, [this] {
-      maxGapMs_ = std::max(maxGapMs_, clock_.restart());
-    });
-  }
-  void start() {
-    maxGapMs_ = 0;
-    clock_.start();
-    timer_.start();
-  }
-  qint64 stop() {
-    timer_.stop();
-    return maxGapMs_;
-  }
+/// Where `image`, magnified `scale` times by repeating pixels, appears in `canvas` (top-left
+/// corners, row by row): finds grid tiles in an export or a screenshot without knowing its layout.
+QList<QPoint> placesOf(const QImage& canvas, const QImage& image, int scale) {
+  const QImage c = canvas.convertToFormat(QImage::Format_RGB888);
+  const QImage t = image.convertToFormat(QImage::Format_RGB888);
+  const int w = t.width() * scale;
+  const int h = t.height() * scale;
+  QList<QPoint> found;
+  for (int y = 0; y + h <= c.height(); ++y)
+    for (int x = 0; x + w <= c.width(); ++x) {
+      bool match = true;
+      for (int ty = 0; ty < h && match; ++ty) {
+        const uchar* row = c.constScanLine(y + ty) + 3 * x;
+        const uchar* source = t.constScanLine(ty / scale);
+        for (int tx = 0; tx < w && match; ++tx) match = std::memcmp(row + 3 * tx, source + 3 * (tx / scale), 3) == 0;
+      }
+      if (match) found << QPoint(x, y);
+    }
+  return found;
+}
 
-private:
-  QTimer timer_;
-  QElapsedTimer clock_;
-  qint64 maxGapMs_ = 0;
-};
+/// The magnification at which every one of `images` appears in `canvas`; 0 when none does.
+int scaleShowing(const QImage& canvas, const QList<QImage>& images) {
+  for (int scale = 1; scale <= 8; ++scale) {
+    bool all = true;
+    for (const QImage& image : images) all = all && !placesOf(canvas, image, scale).isEmpty();
+    if (all) return scale;
+  }
+  return 0;
+}
+
+/// Distinct colours in an image: a blank or single-colour capture has one or two.
+int colourCount(const QImage& image) {
+  const QImage rgb = image.convertToFormat(QImage::Format_RGB32);
+  QSet<QRgb> colours;
+  for (int y = 0; y < rgb.height(); ++y)
+    for (int x = 0; x < rgb.width(); ++x) colours.insert(rgb.pixel(x, y));
+  return static_cast<int>(colours.size());
+}
+
+/// The grid's images in an exported PNG or a screenshot: each row's tiles side by side at one
+/// height, rows top to bottom, columns at the same positions in every row. Identical tiles (a
+/// repeated scale) are told apart by position alone. Callers check QTest::currentTestFailed().
+void expectGridTiles(const QImage& exported, const t2i::ui::LabelledImageGrid& grid, int scale) {
+  QList<int> columnsX;
+  int previousY = -1;
+  for (int row = 0; row < grid.rowCount(); ++row) {
+    QList<QPoint> places;
+    for (int column = 0; column < grid.columnCount(); ++column) {
+      const QList<QPoint> found = placesOf(exported, grid.image(row, column), scale);
+      QVERIFY2(!found.isEmpty(), qPrintable(QStringLiteral("tile %1,%2 is not in the export").arg(row).arg(column)));
+      for (const QPoint& p : found)
+        if (!places.contains(p)) places << p;
+    }
+    QCOMPARE(static_cast<int>(places.size()), grid.columnCount());  // no tile twice, none elsewhere
+    std::sort(places.begin(), places.end(), [](const QPoint& a, const QPoint& b) { return a.x() < b.x(); });
+    QList<int> xs;
+    for (const QPoint& p : places) {
+      QCOMPARE(p.y(), places.first().y());
+      xs << p.x();
+    }
+    QVERIFY(places.first().y() > previousY);
+    previousY = places.first().y();
+    if (row == 0) columnsX = xs;
+    QCOMPARE(xs, columnsX);
+    for (int column = 0; column < grid.columnCount(); ++column) {
+      const QPoint at(xs[column], previousY);
+      QVERIFY(placesOf(exported, grid.image(row, column), scale).contains(at));
+    }
+  }
+}
 
 } // namespace
 
@@ -244,7 +295,7 @@ private Q_SLOTS:
 
     fill(page, kPrompt, QStringLiteral("1234"), 6.0, 50, QStringLiteral("ddim"));
     QCOMPARE(page.guidanceSlider()->value(), 6.0);
-    StallMeter stall;
+    t2i::test::StallMeter stall;
     stall.start();
     QElapsedTimer clock;
     clock.start();
@@ -360,6 +411,18 @@ private Q_SLOTS:
     QVERIFY(generateAndWait(page));
     const QString saved = dir.filePath(QStringLiteral("generated.png"));
     QVERIFY2(page.savePng(saved), qPrintable(page.statusText()));
+    // The settings as any PNG reader sees them (Qt's, not the core's reader the page uses).
+    const QImage independent(saved, "PNG");
+    QVERIFY(samePixels(independent, page.result(0)));
+    QCOMPARE(independent.text(QStringLiteral("prompt")), prompt);
+    QCOMPARE(independent.text(QStringLiteral("seed")), QStringLiteral("77"));
+    QCOMPARE(independent.text(QStringLiteral("cfg")), QStringLiteral("7.5"));
+    QCOMPARE(independent.text(QStringLiteral("steps")), QStringLiteral("12"));
+    QCOMPARE(independent.text(QStringLiteral("sampler")), QStringLiteral("dpmpp"));
+    QCOMPARE(independent.text(QStringLiteral("thresholding")), QStringLiteral("static"));
+    QCOMPARE(QFileInfo(independent.text(QStringLiteral("checkpoint"))).canonicalFilePath(),
+             QFileInfo(checkpoint_).canonicalFilePath());
+    QCOMPARE(independent.text(QStringLiteral("checkpoint_step")), QString::number(reference_->info().step));
 
     // Change everything, then open the PNG.
     fill(page, QStringLiteral("something else"), QStringLiteral("3"), 2.0, 30, QStringLiteral("ddim"));
@@ -431,6 +494,21 @@ private Q_SLOTS:
     QVERIFY(!samePixels(five, eight));
     QVERIFY(samePixels(eight, referenceImage(request(kPrompt, 0, 8.0, 20, QStringLiteral("ddim")))));
 
+    // The export holds the grid's tiles, pixel for pixel, and says what they are to any PNG reader.
+    QTemporaryDir dir;
+    const QString pair = dir.filePath(QStringLiteral("pair.png"));
+    QVERIFY(page.exportPng(pair));
+    const QImage pairRead(pair, "PNG");
+    const int cellScale = 192 / five.width();
+    expectGridTiles(pairRead, *grid, cellScale);
+    if (QTest::currentTestFailed()) return;
+    const QList<QPoint> fiveAt = placesOf(pairRead, five, cellScale);
+    const QList<QPoint> eightAt = placesOf(pairRead, eight, cellScale);
+    QVERIFY(fiveAt.size() == 1 && eightAt.size() == 1 && fiveAt.first().x() < eightAt.first().x());
+    QCOMPARE(pairRead.text(QStringLiteral("prompt")), kPrompt);
+    QCOMPARE(pairRead.text(QStringLiteral("guidance scales")), QStringLiteral("w = 5; w = 8"));
+    QCOMPARE(pairRead.text(QStringLiteral("seeds")), QStringLiteral("0"));
+
     // The same seed and scale again gives the same images.
     QTest::mouseClick(child<QPushButton>(&page, "compareButton"), Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, kGenerateTimeoutMs);
@@ -458,11 +536,15 @@ private Q_SLOTS:
     QVERIFY(!page.compare());
     QVERIFY(page.statusText().startsWith(QStringLiteral("Guidance scales")));
 
-    QTemporaryDir dir;
     const QString exported = dir.filePath(QStringLiteral("grid.png"));
     QVERIFY(page.exportPng(exported));
-    const QImage read(exported);
+    const QImage read(exported, "PNG");
     QCOMPARE(read.size(), grid->render().size());
+    expectGridTiles(read, *grid, cellScale);
+    if (QTest::currentTestFailed()) return;
+    QCOMPARE(read.text(QStringLiteral("seeds")), QStringLiteral("3, 4"));
+    QCOMPARE(read.text(QStringLiteral("guidance scales")).count(QStringLiteral("w = 5")), 4);
+    QCOMPARE(read.text(QStringLiteral("prompt")), kPrompt);
     QVERIFY(grid->render().save(t2i::test::artifactsDir() + QStringLiteral("/studio-compare-grid.png")));
   }
 
@@ -548,7 +630,11 @@ private Q_SLOTS:
     QVERIFY(generateAndWait(*generate));
     generate->scrubber()->setValue(20);
     QTest::qWait(100);  // the new result views are laid out by posted events, as a user would see them
-    QVERIFY(window.grab().save(t2i::test::artifactsDir() + QStringLiteral("/studio-generate.png")));
+    const QImage generateShot = window.grab().toImage();
+    QVERIFY(generateShot.save(t2i::test::artifactsDir() + QStringLiteral("/studio-generate.png")));
+    // Not blank: the final image is on screen, magnified by a whole factor.
+    QVERIFY(colourCount(generateShot) > 50);
+    QVERIFY2(scaleShowing(generateShot, {generate->result(0)}) > 0, "the generated image is not in the screenshot");
 
     window.showPage(t2i::ui::Page::Compare);
     auto* compare = qobject_cast<ComparePage*>(window.pageWidget(t2i::ui::Page::Compare));
@@ -561,7 +647,17 @@ private Q_SLOTS:
     QSignalSpy compared(compare, &ComparePage::comparisonFinished);
     QVERIFY(compare->compare());
     QTRY_COMPARE_WITH_TIMEOUT(compared.size(), 1, kGenerateTimeoutMs);
-    QVERIFY(window.grab().save(t2i::test::artifactsDir() + QStringLiteral("/studio-compare.png")));
+    QCoreApplication::processEvents();
+    const QImage compareShot = window.grab().toImage();
+    QVERIFY(compareShot.save(t2i::test::artifactsDir() + QStringLiteral("/studio-compare.png")));
+    // The 2 × 4 grid on screen: eight different images, each once, in their rows and columns.
+    QList<QImage> tiles;
+    for (int row = 0; row < 2; ++row)
+      for (int column = 0; column < 4; ++column) tiles << compare->grid()->image(row, column);
+    const int shown = scaleShowing(compareShot, tiles);
+    QVERIFY2(shown > 0, "the comparison grid is not in the screenshot");
+    expectGridTiles(compareShot, *compare->grid(), shown);
+    if (QTest::currentTestFailed()) return;
 
     window.showPage(t2i::ui::Page::Schedules);
     auto* schedules = qobject_cast<SchedulesPage*>(window.pageWidget(t2i::ui::Page::Schedules));
@@ -569,7 +665,12 @@ private Q_SLOTS:
     QTRY_VERIFY_WITH_TIMEOUT(!schedules->sourceImage().isNull(), 60000);
     schedules->setT(0.4);
     QCoreApplication::processEvents();
-    QVERIFY(window.grab().save(t2i::test::artifactsDir() + QStringLiteral("/studio-schedules.png")));
+    const QImage schedulesShot = window.grab().toImage();
+    QVERIFY(schedulesShot.save(t2i::test::artifactsDir() + QStringLiteral("/studio-schedules.png")));
+    QVERIFY(colourCount(schedulesShot) > 50);
+    QVERIFY2(scaleShowing(schedulesShot, {schedules->view(ScheduleKind::Linear)->image(),
+                                          schedules->view(ScheduleKind::Cosine)->image()}) > 0,
+             "the noised images are not in the screenshot");
   }
 };
 

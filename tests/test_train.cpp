@@ -1,17 +1,24 @@
 // Training engine: accumulation, optimizer and EMA against references, checkpoints, exact resume,
 // fault handling, and the sampling facade's PNG metadata.
 #include "test_support.h"
+#include "tiny_preset.h"
 
+#include "data/prepared_dataset.h"
+#include "eval/fid_evaluator.h"
 #include "io/tensor_file.h"
+#include "model/unet_config.h"
 #include "t2i/preset.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 #include "t2i/train.h"
 #include "train/adamw.h"
+#include "train/best_checkpoint.h"
 #include "train/checkpoint_file.h"
+#include "train/dataset_setup.h"
 #include "train/ema.h"
 #include "train/run_folder.h"
 #include "train/sampling.h"
+#include "train/text_to_image_model.h"
 #include "train/train_step.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -31,38 +38,8 @@ using namespace t2i;
 
 namespace {
 
-/// A preset small enough to train a few steps in a test: 32×32, a two-level U-Net, a one-layer
-/// learned text encoder.
-nlohmann::json tiny_preset_json() {
-  auto preset = nlohmann::json::parse(std::ifstream(model::find_preset("demo").path));
-  preset["name"] = "tiny-test";
-  preset["batch_size"] = 4;
-  preset["max_batch_size"] = 2;
-  preset["diffusion_steps"] = 100;
-  preset["eval_every"] = 5;
-  preset["eval_val_steps"] = 1;
-  preset["early_stop"] = nullptr;
-  auto& unet = preset["unet"];
-  unet["dim"] = 16;
-  unet["dim_mults"] = {1, 2};
-  unet["res_blocks"] = 1;
-  unet["self_attention"] = {false, true};
-  unet["cross_attention"] = {false, true};
-  unet["heads"] = 2;
-  unet["head_dim"] = 8;
-  unet["cond_dim"] = 32;
-  unet["dropout"] = 0.0;
-  unet["text_embed_dim"] = 32;
-  preset["text_encoder"]["kind"] = "learned";
-  preset["text_encoder"]["learned"] = {{"layers", 1}, {"width", 32}, {"heads", 2}, {"vocab_size", 120}};
-  return preset;
-}
-
-std::string write_preset(const QTemporaryDir& dir, const nlohmann::json& preset) {
-  const std::string path = dir.filePath(QStringLiteral("tiny-test.json")).toStdString();
-  std::ofstream(path) << preset.dump(2);
-  return path;
-}
+using t2i::test::tiny_preset_json;
+using t2i::test::write_preset;
 
 train::TrainOptions tiny_run(const std::string& preset_path, const std::string& run_dir, const std::string& cache_dir) {
   train::TrainOptions options;
@@ -82,6 +59,22 @@ struct Recorder : train::Observer {
   void on_step(const train::StepMetrics& m) override { steps.push_back(m); }
   void on_eval(const train::EvalMetrics& m) override { evals.push_back(m); }
 };
+
+std::uint32_t big_endian(const std::string& bytes, std::size_t at) {
+  std::uint32_t value = 0;
+  for (std::size_t i = 0; i < 4; ++i) value = (value << 8) | static_cast<std::uint8_t>(bytes.at(at + i));
+  return value;
+}
+
+/// The CRC-32 of a PNG chunk (ISO 3309, reflected polynomial 0xEDB88320), bit by bit.
+std::uint32_t crc32(const std::string& bytes) {
+  std::uint32_t crc = 0xFFFFFFFFu;
+  for (const char byte : bytes) {
+    crc ^= static_cast<std::uint8_t>(byte);
+    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return crc ^ 0xFFFFFFFFu;
+}
 
 void expect_same_tensors(const io::TensorMap& a, const io::TensorMap& b, const std::string& prefix) {
   int compared = 0;
@@ -260,6 +253,140 @@ private Q_SLOTS:
     QCOMPARE(read.height, 3);
     QVERIFY(read.rgb == image.rgb);
     for (const auto& [key, value] : text) QCOMPARE(QString::fromStdString(read_text[key]), QString::fromStdString(value));
+
+    // The text chunks read by hand from the PNG specification, sharing no code with our reader:
+    // each key is an uncompressed iTXt chunk (UTF-8; tEXt is Latin-1) with a valid CRC.
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    QCOMPARE(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+    std::map<std::string, std::string> chunks_text;
+    for (std::size_t at = 8; at + 12 <= bytes.size();) {
+      const std::uint32_t length = big_endian(bytes, at);
+      QVERIFY(at + 12 + length <= bytes.size());
+      const std::string type = bytes.substr(at + 4, 4);
+      const std::string data = bytes.substr(at + 8, length);
+      QCOMPARE(big_endian(bytes, at + 8 + length), crc32(type + data));
+      QVERIFY2(type != "tEXt" && type != "zTXt", type.c_str());
+      if (type == "iTXt") {
+        // keyword \0, compression flag, method, language tag \0, translated keyword \0, text
+        const std::size_t key_end = data.find('\0');
+        QCOMPARE(data.at(key_end + 1), '\0');  // not compressed
+        const std::size_t language_end = data.find('\0', key_end + 3);
+        const std::size_t translated_end = data.find('\0', language_end + 1);
+        chunks_text[data.substr(0, key_end)] = data.substr(translated_end + 1);
+      }
+      at += 12 + length;
+    }
+    QVERIFY(chunks_text == text);
+  }
+
+  void bestCheckpointByValidationP2() {
+    // Scripted evaluations, each with the decision and early-stop countdown the rule must give.
+    struct Eval {
+      std::int64_t step;
+      double val_p2;
+      std::optional<double> fid;
+      bool improved;
+      std::int64_t without_improvement;
+      std::int64_t early_stop_in;
+    };
+    const double nan = std::nan("");
+    const std::vector<Eval> script{
+        {100, 0.50, 90.0, true, 0, 300},
+        {200, 0.40, 120.0, true, 0, 300},   // a worse FID does not matter to this rule
+        {300, 0.40, 80.0, false, 100, 200}, // equal is not better
+        {400, nan, 70.0, false, 200, 100},  // a diverged evaluation never becomes the best
+        {500, 0.45, std::nullopt, false, 300, 0},
+    };
+    train::BestCheckpoint best(train::Selection::ValP2, 300);
+    QVERIFY(!best.early_stop_due(1000));  // no best yet: nothing to stop for
+    for (const Eval& e : script) {
+      QCOMPARE(best.record(e.step, e.val_p2, e.fid), e.improved);
+      QCOMPARE(best.steps_without_improvement(e.step), e.without_improvement);
+      QCOMPARE(best.early_stop_in(e.step), e.early_stop_in);
+    }
+    QCOMPARE(best.step(), std::int64_t{200});
+    QCOMPARE(*best.val_p2(), 0.40);
+    QVERIFY(!best.early_stop_due(499));
+    QVERIFY(best.early_stop_due(500));
+
+    train::BestCheckpoint endless(train::Selection::ValP2, std::nullopt);
+    QVERIFY(endless.record(10, 1.0, std::nullopt));
+    QCOMPARE(endless.early_stop_in(1000000), std::int64_t{-1});
+    QVERIFY(!endless.early_stop_due(1000000));
+  }
+
+  void bestCheckpointByValidationP2AndFid() {
+    struct Eval {
+      std::int64_t step;
+      double val_p2;
+      std::optional<double> fid;
+      bool improved;
+    };
+    const std::vector<Eval> script{
+        {10, 0.50, 90.0, true},
+        {20, 0.40, 120.0, false},        // lower P2, but a worse FID
+        {30, 0.45, 90.0, true},          // lower than the best's P2 (0.50), FID no worse
+        {40, 0.44, 95.0, false},
+        {50, 0.30, std::nullopt, true},  // no FID this time: P2 decides
+        {60, 0.29, 91.0, false},         // still compared with the last best FID (90)
+        {70, 0.20, std::nan(""), false}, // a failed FID is not a good one
+        {80, 0.25, 85.0, true},
+    };
+    train::BestCheckpoint best(train::Selection::ValP2AndFid, 25);
+    for (const Eval& e : script) QVERIFY2(best.record(e.step, e.val_p2, e.fid) == e.improved, qPrintable(QString::number(e.step)));
+    QCOMPARE(best.step(), std::int64_t{80});
+    QCOMPARE(*best.val_p2(), 0.25);
+    QCOMPARE(*best.fid(), 85.0);
+    QCOMPARE(best.early_stop_in(90), std::int64_t{15});
+    QVERIFY(!best.early_stop_due(104));
+    QVERIFY(best.early_stop_due(105));
+
+    // A resumed run goes on from the checkpoint's best, not from scratch.
+    train::BestCheckpoint resumed(train::Selection::ValP2AndFid, 25);
+    resumed.restore(0.25, 85.0, 80);
+    QVERIFY(!resumed.record(90, 0.26, 10.0));
+    QVERIFY(!resumed.record(100, 0.20, 86.0));
+    QCOMPARE(resumed.steps_without_improvement(100), std::int64_t{20});
+    QVERIFY(resumed.record(100, 0.20, 85.0));
+  }
+
+  void earlyStopEndsARunThatStoppedImproving() {
+    // With a learning rate far below the weights' precision the model cannot change, so the
+    // validation loss repeats exactly: the first evaluation is the best and no later one is.
+    QTemporaryDir dir;
+    nlohmann::json preset = tiny_preset_json();
+    preset["training"]["learning_rate"] = 1e-30;
+    preset["early_stop"] = 10;
+    auto options = tiny_run(write_preset(dir, preset), dir.filePath(QStringLiteral("run")).toStdString(),
+                            dir.filePath(QStringLiteral("cache")).toStdString());
+    options.max_steps = 40;
+    train::Control control;
+    Recorder events;
+    const train::Summary summary = train::run(options, events, control);
+    QCOMPARE(summary.stop_reason, std::string("early stop"));
+    QCOMPARE(summary.steps, std::int64_t{15});  // evaluations at 5 (the best), 10, and 15 = 5 + early_stop
+    QCOMPARE(events.evals.size(), size_t{3});
+    QCOMPARE(events.evals[1].val_p2, events.evals[0].val_p2);
+    const std::vector<bool> improved{true, false, false};
+    const std::vector<std::int64_t> countdown{10, 5, 0};
+    for (size_t i = 0; i < 3; ++i) {
+      QCOMPARE(events.evals[i].improved, improved[i]);
+      QCOMPARE(events.evals[i].early_stop_in, countdown[i]);
+    }
+
+    // best.safetensors is the step-5 model; the log names it once, as the best.
+    QCOMPARE(fs::path(summary.best_checkpoint).filename().string(), std::string("best.safetensors"));
+    const train::Checkpoint best = train::read_checkpoint(summary.best_checkpoint);
+    QCOMPARE(best.meta.at("step").get<std::int64_t>(), std::int64_t{5});
+    QCOMPARE(*summary.best_val_p2, events.evals[0].val_p2);
+    int best_events = 0;
+    for (const auto& event : train::read_metrics(train::RunFolder(options.run_dir).metrics_path()))
+      if (event.value("event", "") == "checkpoint" && event.value("best", false)) {
+        ++best_events;
+        QCOMPARE(event.at("step").get<std::int64_t>(), std::int64_t{5});
+      }
+    QCOMPARE(best_events, 1);
   }
 
   void metricsAfterAResumePointAreDropped() {
@@ -351,7 +478,164 @@ private Q_SLOTS:
     QVERIFY(last.kid && std::isfinite(*last.kid));
     QVERIFY2(last.fid_status.find("4 vs") != std::string::npos, last.fid_status.c_str());
     // The validation split's reference statistics are cached beside the data for the next evaluation.
-    QVERIFY(fs::exists(fs::path(cache) / "fid_val_stats.safetensors"));
+    const std::string stats = (fs::path(cache) / "fid_val_stats.safetensors").string();
+    QVERIFY(fs::exists(stats));
+
+    // The same FID from scratch: the evaluated model (the step-5 checkpoint, written right after
+    // the evaluation) samples the validation captions with seeds 0, 1, … at the preset's guidance
+    // and min(50, T) steps, and the evaluator scores them against the cached statistics.
+    QCOMPARE(last.step, std::int64_t{5});
+    const std::string evaluated = train::RunFolder(scored.run_dir).checkpoint_path(5);
+    auto model = train::TextToImageModel::from_checkpoint(train::read_checkpoint(evaluated), evaluated, torch::kCPU);
+    model::ExecutionOptions execution = model::default_execution("cpu");
+    execution.precision = model::Precision::fp32;
+    model->set_execution(execution);
+    train::Observer quiet;
+    const auto dataset = data::PreparedDataset::open(train::prepare_data(scored, quiet, control).cache_dir);
+    std::vector<std::string> prompts;
+    for (const auto& image : dataset->images(data::Split::Val))
+      if (!image.captions.empty()) prompts.push_back(dataset->captions()[image.captions.front()]);
+    std::vector<std::string> sample_prompts;
+    std::vector<std::uint64_t> seeds;
+    for (std::uint64_t i = 0; i < 4; ++i) {
+      sample_prompts.push_back(prompts[i % prompts.size()]);
+      seeds.push_back(i);
+    }
+    train::SamplingSettings settings;
+    settings.guidance = model->preset().cond_scale;
+    settings.steps = std::min<std::int64_t>(50, model->preset().diffusion_steps);
+    const torch::Tensor samples = train::sample_images(*model, sample_prompts, seeds, settings);
+    const eval::FidEvaluator evaluator(scored.inception_weights, "cpu");
+    const eval::ReferenceStats reference = eval::load_reference_stats(stats);
+    eval::KidOptions kid;
+    kid.subset_size = 4;
+    const eval::Score score = evaluator.score(evaluator.features(((samples + 1) / 2).clamp(0, 1)), reference, kid);
+    QCOMPARE(score.fid.count_a, std::int64_t{4});
+    QCOMPARE(score.fid.fid, *last.fid);
+    QCOMPARE(score.kid->mean, *last.kid);
+  }
+
+  void bf16TrainingLowersTheLossLikeFp32() {
+    // One fixed batch (the paper's overfit check) and evaluations on it with fixed noise and
+    // timesteps: the same run in fp32 and in bf16 autocast (fp32 master weights).
+    QTemporaryDir dir;
+    nlohmann::json preset = tiny_preset_json();
+    preset["training"]["warmup_steps"] = 0;
+    preset["training"]["learning_rate"] = 2e-3;
+    const std::string preset_path = write_preset(dir, preset);
+    const std::string cache = dir.filePath(QStringLiteral("cache")).toStdString();
+    std::map<bool, std::vector<train::EvalMetrics>> evals;
+    for (const bool bf16 : {false, true}) {
+      auto options = tiny_run(preset_path, dir.filePath(bf16 ? QStringLiteral("bf16") : QStringLiteral("fp32")).toStdString(), cache);
+      options.bf16 = bf16;
+      options.overfit_one_batch = true;
+      options.overfit_images = 4;
+      options.max_steps = 30;
+      options.preview_every = 1000;
+      train::Control control;
+      Recorder events;
+      train::run(options, events, control);
+      const auto config = nlohmann::json::parse(train::read_history(options.run_dir).config_json);
+      QCOMPARE(config.at("execution").at("precision").get<std::string>(), std::string(bf16 ? "bf16" : "fp32"));
+      QCOMPARE(events.evals.size(), size_t{6});
+      evals[bf16] = events.evals;
+    }
+    for (const bool bf16 : {false, true}) {
+      const double first = evals[bf16].front().val_p2;
+      const double last = evals[bf16].back().val_p2;
+      qInfo("%s: validation P2 %.5f at step 5, %.5f at step 30", bf16 ? "bf16" : "fp32", first, last);
+      QVERIFY2(last < 0.8 * first, bf16 ? "bf16" : "fp32");
+    }
+    // bf16 rounds every activation to 3 significant digits, so the two runs drift apart step by
+    // step (measured here: 1% at step 5, 9% at step 30); a broken bf16 path is far off.
+    for (size_t i = 0; i < evals[false].size(); ++i) {
+      const double fp32 = evals[false][i].val_p2;
+      const double bf16 = evals[true][i].val_p2;
+      QVERIFY2(std::abs(bf16 - fp32) <= 0.15 * fp32, qPrintable(QStringLiteral("step %1: fp32 %2, bf16 %3")
+                                                                   .arg(evals[false][i].step).arg(fp32).arg(bf16)));
+    }
+  }
+
+  void trainsWithAFrozenT5Encoder() {
+    T2I_REQUIRE_SHARED_DATA("t5/tiny/tiny_t5_encoder.safetensors");
+    T2I_REQUIRE_SHARED_DATA("t5/spiece.model");
+    QTemporaryDir dir;
+    // A Hugging Face folder for the tiny reference T5 (d_model 32, the tiny preset's text width).
+    const fs::path t5 = fs::path(dir.path().toStdString()) / "tiny-t5";
+    fs::create_directories(t5);
+    fs::create_symlink(t2i::test::sharedData(QStringLiteral("t5/tiny/config.json")).toStdString(), t5 / "config.json");
+    fs::create_symlink(t2i::test::sharedData(QStringLiteral("t5/tiny/tiny_t5_encoder.safetensors")).toStdString(),
+                       t5 / "model.safetensors");
+    fs::create_symlink(t2i::test::sharedData(QStringLiteral("t5/spiece.model")).toStdString(), t5 / "spiece.model");
+
+    const std::string cache = dir.filePath(QStringLiteral("cache")).toStdString();
+    auto options = tiny_run(write_preset(dir, tiny_preset_json()), dir.filePath(QStringLiteral("run")).toStdString(), cache);
+    options.t5_dir = t5.string();
+    options.max_steps = 5;
+    train::Control control;
+    Recorder events;
+    const train::Summary summary = train::run(options, events, control);
+    QCOMPARE(summary.steps, std::int64_t{5});
+    QCOMPARE(events.evals.size(), size_t{1});
+    for (const auto& step : events.steps) QVERIFY(std::isfinite(step.train_loss) && step.train_loss > 0);
+    QVERIFY(std::isfinite(events.evals.front().val_p2));
+    // Every caption's embedding was computed once, into the cache training read.
+    QVERIFY(fs::exists(train::text_cache_path(cache)));
+
+    // The checkpoint names the frozen encoder and holds no text-encoder weights: nothing of T5 was trained.
+    const train::Checkpoint checkpoint = train::read_checkpoint(summary.last_checkpoint);
+    QCOMPARE(checkpoint.meta.at("text").at("kind").get<std::string>(), std::string("t5"));
+    for (const auto& [name, tensor] : checkpoint.tensors) QVERIFY2(name.rfind("text", 0) != 0 && name.rfind("ema_text", 0) != 0, name.c_str());
+    sample::Generator generator(summary.last_checkpoint);
+    QCOMPARE(generator.info().text_encoder, "t5:" + t5.string());
+    sample::Request request;
+    request.prompts = {"a red circle"};
+    request.seeds = {1};
+    request.steps = 3;
+    QCOMPARE(generator.generate(request).size(), size_t{1});
+
+    // Resuming with another text encoder is refused, naming it.
+    options.resume = true;
+    options.t5_dir.clear();
+    options.max_steps = 6;
+    try {
+      train::run(options, events, control);
+      QFAIL("a T5 run was resumed with the learned encoder");
+    } catch (const std::exception& e) {
+      QVERIFY2(std::string(e.what()).find("--t5") != std::string::npos, e.what());
+    }
+  }
+
+  void cancelDuringFidStopsWithinOneBatch() {
+    T2I_REQUIRE_SHARED_DATA("fid/inception-random/fid_inception_random_legacy.pth");
+    QTemporaryDir dir;
+    const std::string preset = write_preset(dir, tiny_preset_json());
+    auto options = tiny_run(preset, dir.filePath(QStringLiteral("run")).toStdString(), dir.filePath(QStringLiteral("cache")).toStdString());
+    options.max_steps = 10;
+    options.inception_weights = t2i::test::sharedData(QStringLiteral("fid/inception-random/fid_inception_random_legacy.pth")).toStdString();
+    options.fid_samples = 40;  // several of the evaluator's batches
+    train::Control control;
+    // Cancels as the first batch of FID samples is scored, in the evaluation at step 5.
+    struct CancelInFid : Recorder {
+      train::Control* control = nullptr;
+      std::vector<std::int64_t> fid_done;
+      void on_progress(const std::string& phase, std::int64_t done, std::int64_t total) override {
+        if (phase != "FID samples") return;
+        QCOMPARE(total, std::int64_t{40});
+        fid_done.push_back(done);
+        control->cancel = true;
+      }
+    } observer;
+    observer.control = &control;
+    const train::Summary summary = train::run(options, observer, control);
+    QCOMPARE(summary.stop_reason, std::string("cancelled"));
+    QCOMPARE(summary.steps, std::int64_t{5});
+    // The pass stopped inside the next batch: no second batch was scored, no evaluation recorded.
+    QCOMPARE(observer.fid_done.size(), size_t{1});
+    QVERIFY(observer.fid_done.front() < 40);
+    QVERIFY(observer.evals.empty());
+    QCOMPARE(summary.last_checkpoint, train::RunFolder(options.run_dir).checkpoint_path(5));
+    QCOMPARE(train::read_checkpoint(summary.last_checkpoint).meta.at("step").get<std::int64_t>(), std::int64_t{5});
   }
 
   void cancelLeavesAResumableCheckpoint() {

@@ -559,8 +559,7 @@ void TrainPage::start() {
   previewStep_->clear();
   previewStep_->setVisible(false);
   setPreviewImage({}, 0, {});
-  bestValP2_.reset();
-  bestStep_ = -1;
+  best_.reset();
   bestLabel_->setText(tr("no evaluation yet"));
   launch(std::move(options));
 }
@@ -647,17 +646,20 @@ void TrainPage::onSteps(const std::vector<train::StepMetrics>& batch) {
 
 void TrainPage::onEval(const train::EvalMetrics& eval) {
   curves_->addEval(eval);
-  if (!bestValP2_ || eval.val_p2 < *bestValP2_) {
-    bestValP2_ = eval.val_p2;
-    bestStep_ = eval.step;
-  }
-  bestLabel_->setText(tr("val P2 %1 at step %2%3")
-                          .arg(number(*bestValP2_), steps(bestStep_),
-                               latestCheckpoint_.isEmpty() ? QString() : tr(" · %1").arg(QFileInfo(latestCheckpoint_).fileName())));
+  if (eval.improved) best_ = eval;
+  bestLabel_->setText(best_ ? bestText() + (latestCheckpoint_.isEmpty() ? QString()
+                                                                         : tr(" · %1").arg(QFileInfo(latestCheckpoint_).fileName()))
+                            : tr("no best evaluation yet"));
   earlyStopLabel_->setText(eval.early_stop_in < 0
                                ? tr("off (this preset trains until the step limit)")
                                : tr("in %1 steps without improvement (%2 so far)")
                                      .arg(steps(eval.early_stop_in), steps(eval.steps_without_improvement)));
+}
+
+QString TrainPage::bestText() const {
+  if (!best_) return {};
+  return best_->fid ? tr("val P2 %1, FID %2 at step %3").arg(number(best_->val_p2), number(*best_->fid), steps(best_->step))
+                    : tr("val P2 %1 at step %2").arg(number(best_->val_p2), steps(best_->step));
 }
 
 void TrainPage::onPreview(const PreviewFrame& frame) { setPreviewImage(frame.grid, frame.step, frame.prompts); }
@@ -681,7 +683,7 @@ void TrainPage::setPreviewImage(const QImage& image, std::int64_t step, const QS
 void TrainPage::onCheckpoint(const QString& path, bool best) {
   latestCheckpoint_ = path;
   if (best) {
-    const QString value = bestValP2_ ? tr("val P2 %1 at step %2 · ").arg(number(*bestValP2_), steps(bestStep_)) : QString();
+    const QString value = best_ ? bestText() + tr(" · ") : QString();
     bestLabel_->setText(value + QDir::toNativeSeparators(path));
     bestLabel_->setToolTip(path);
   }
@@ -759,16 +761,11 @@ void TrainPage::showHistory(const train::History& history) {
   curves_->setHistory(history);
   latestCheckpoint_ = QString::fromStdString(history.latest_checkpoint);
   lastStep_ = history.steps.empty() ? 0 : history.steps.back().step;
-  bestValP2_.reset();
-  bestStep_ = -1;
-  for (const train::EvalMetrics& eval : history.evals) {
-    if (!bestValP2_ || eval.val_p2 < *bestValP2_) {
-      bestValP2_ = eval.val_p2;
-      bestStep_ = eval.step;
-    }
-  }
+  best_.reset();
+  for (const train::EvalMetrics& eval : history.evals)
+    if (eval.improved) best_ = eval;
   if (!history.best_checkpoint.empty()) {
-    const QString value = bestValP2_ ? tr("val P2 %1 at step %2 · ").arg(number(*bestValP2_), steps(bestStep_)) : QString();
+    const QString value = best_ ? bestText() + tr(" · ") : QString();
     bestLabel_->setText(value + QDir::toNativeSeparators(QString::fromStdString(history.best_checkpoint)));
   } else {
     bestLabel_->setText(tr("no best checkpoint in this run"));

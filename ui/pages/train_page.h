@@ -97,6 +97,8 @@ private:
   void onEnded(const train::Summary& summary);
   void onFailed(const QString& message);
   void showHistory(const train::History& history);
+  /// "val P2 … at step …" (with its FID when it had one) of best_; empty when there is none.
+  QString bestText() const;
   void showPreviewFile(int index);
   void setPreviewImage(const QImage& image, std::int64_t step, const QStringList& prompts);
   void updateFidHint();
@@ -156,8 +158,9 @@ private:
   QString latestCheckpoint_;
   std::int64_t lastStep_ = 0;
   std::optional<train::ResourceEstimate> estimate_;
-  std::optional<double> bestValP2_;
-  std::int64_t bestStep_ = -1;
+  /// The evaluation the trainer chose as the best (its `improved` flag): the page never judges
+  /// for itself, so it agrees with best.safetensors under either selection rule.
+  std::optional<train::EvalMetrics> best_;
   QImage preview_;
   std::vector<std::pair<std::int64_t, std::string>> previewFiles_;
 };

@@ -10,9 +10,10 @@ namespace {
 class InceptionFidHook final : public FidHook {
 public:
   InceptionFidHook(std::unique_ptr<eval::FidEvaluator> evaluator, std::int64_t samples,
-                   const data::PreparedDataset& dataset, const std::string& cache_dir)
+                   const data::PreparedDataset& dataset, const std::string& cache_dir, const eval::Progress& progress,
+                   const std::atomic<bool>* cancel)
       : evaluator_(std::move(evaluator)), samples_(samples),
-        reference_(split_reference(*evaluator_, dataset, data::Split::Val, cache_dir)) {}
+        reference_(split_reference(*evaluator_, dataset, data::Split::Val, cache_dir, progress, cancel)) {}
 
   std::int64_t samples() const override { return samples_; }
 
@@ -64,7 +65,8 @@ eval::ReferenceStats split_reference(const eval::FidEvaluator& evaluator, const 
 
 std::unique_ptr<FidHook> make_fid_hook(const std::string& inception_weights, const std::string& device,
                                        std::int64_t samples, const data::PreparedDataset& dataset,
-                                       const std::string& cache_dir, std::string& status) {
+                                       const std::string& cache_dir, std::string& status,
+                                       const eval::Progress& progress, const std::atomic<bool>* cancel) {
   auto evaluator = eval::open_fid_evaluator(inception_weights, device, status);
   if (!evaluator) return nullptr;
   if (samples < 2) {
@@ -75,7 +77,7 @@ std::unique_ptr<FidHook> make_fid_hook(const std::string& inception_weights, con
     status = "FID unavailable: the validation split has fewer than 2 images";
     return nullptr;
   }
-  auto hook = std::make_unique<InceptionFidHook>(std::move(evaluator), samples, dataset, cache_dir);
+  auto hook = std::make_unique<InceptionFidHook>(std::move(evaluator), samples, dataset, cache_dir, progress, cancel);
   status = "FID on " + std::to_string(samples) + " validation samples per evaluation";
   return hook;
 }

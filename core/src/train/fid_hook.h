@@ -28,6 +28,8 @@ public:
   virtual ~FidHook() = default;
   /// Samples to score per evaluation.
   virtual std::int64_t samples() const = 0;
+  /// Scores the samples `generate` makes, batch by batch; an exception it throws (a cancelled
+  /// sampler) ends the pass.
   virtual FidScores score(const SampleBatch& generate) = 0;
 };
 
@@ -39,9 +41,11 @@ eval::ReferenceStats split_reference(const eval::FidEvaluator& evaluator, const 
                                      const eval::Progress& progress = {}, const std::atomic<bool>* cancel = nullptr);
 
 /// The hook for a run, or nullptr with `status` saying why FID is unavailable.
-/// The validation images' reference statistics are computed once and cached in `cache_dir`.
+/// The validation images' reference statistics are computed once and cached in `cache_dir`,
+/// reporting through `progress`; `cancel` stops that pass within one batch (eval::FidCancelled).
 std::unique_ptr<FidHook> make_fid_hook(const std::string& inception_weights, const std::string& device,
                                        std::int64_t samples, const data::PreparedDataset& dataset,
-                                       const std::string& cache_dir, std::string& status);
+                                       const std::string& cache_dir, std::string& status,
+                                       const eval::Progress& progress = {}, const std::atomic<bool>* cancel = nullptr);
 
 } // namespace t2i::train

@@ -10,6 +10,7 @@
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 #include "train/adamw.h"
+#include "train/best_checkpoint.h"
 #include "train/checkpoint_file.h"
 #include "train/dataset_setup.h"
 #include "train/ema.h"
@@ -167,9 +168,7 @@ private:
   std::int64_t step_ = 0;
   std::int64_t batches_consumed_ = 0;
   NonFiniteGuard nonfinite_{kMaxNonFiniteInARow};
-  std::optional<double> best_val_p2_;
-  std::optional<double> best_fid_;
-  std::int64_t best_step_ = 0;
+  std::optional<BestCheckpoint> best_;  ///< made once the preset (and its early stop) is known
   std::string best_checkpoint_;
   std::string last_checkpoint_;
   double elapsed_before_ = 0;
@@ -210,9 +209,9 @@ void Run::restore(const Checkpoint& checkpoint, const std::string& origin) {
   step_ = meta.at("step").get<std::int64_t>();
   batches_consumed_ = meta.at("batches_consumed").get<std::int64_t>();
   nonfinite_.set_total(meta.value("skipped_nonfinite", std::int64_t{0}));
-  if (meta.contains("best_val_p2")) best_val_p2_ = meta.at("best_val_p2").get<double>();
-  if (meta.contains("best_fid")) best_fid_ = meta.at("best_fid").get<double>();
-  best_step_ = meta.value("best_step", std::int64_t{0});
+  best_->restore(meta.contains("best_val_p2") ? std::optional<double>(meta.at("best_val_p2").get<double>()) : std::nullopt,
+                 meta.contains("best_fid") ? std::optional<double>(meta.at("best_fid").get<double>()) : std::nullopt,
+                 meta.value("best_step", std::int64_t{0}));
   elapsed_before_ = meta.value("elapsed_seconds", 0.0);
   const auto generator_state = checkpoint.tensors.find("rng/trainer");
   const auto global_state = checkpoint.tensors.find("rng/torch_cpu");
@@ -239,9 +238,9 @@ void Run::save_checkpoint(bool best) {
   meta["manifest_hash"] = dataset_->manifest_hash();
   meta["elapsed_seconds"] = elapsed();
   meta["options"] = options_json(options_);
-  meta["best_step"] = best_step_;
-  if (best_val_p2_) meta["best_val_p2"] = *best_val_p2_;
-  if (best_fid_) meta["best_fid"] = *best_fid_;
+  meta["best_step"] = best_->step();
+  if (best_->val_p2()) meta["best_val_p2"] = *best_->val_p2();
+  if (best_->fid()) meta["best_fid"] = *best_->fid();
 
   const std::string path = folder_.checkpoint_path(step_);
   write_checkpoint(path, checkpoint);
@@ -376,31 +375,31 @@ void Run::evaluate() {
     SamplingSettings settings;
     settings.guidance = preset_.cond_scale;
     settings.steps = std::min<std::int64_t>(50, preset_.diffusion_steps);
-    const FidScores scores = fid_->score([&](std::int64_t first, std::int64_t count) {
-      std::vector<std::string> batch_prompts;
-      std::vector<std::uint64_t> seeds;
-      for (std::int64_t i = first; i < first + count; ++i) {
-        batch_prompts.push_back(prompts[static_cast<size_t>(i) % prompts.size()]);
-        seeds.push_back(static_cast<std::uint64_t>(i));
-      }
-      return sample_images(*model_, batch_prompts, seeds, settings, {}, &control_.cancel);
-    });
+    FidScores scores;
+    try {
+      scores = fid_->score([&](std::int64_t first, std::int64_t count) {
+        std::vector<std::string> batch_prompts;
+        std::vector<std::uint64_t> seeds;
+        for (std::int64_t i = first; i < first + count; ++i) {
+          batch_prompts.push_back(prompts[static_cast<size_t>(i) % prompts.size()]);
+          seeds.push_back(static_cast<std::uint64_t>(i));
+        }
+        torch::Tensor images = sample_images(*model_, batch_prompts, seeds, settings, {}, &control_.cancel);
+        observer_.on_progress("FID samples", first + count, fid_->samples());
+        return images;
+      });
+    } catch (const diffusion::SamplingCancelled&) {
+      return;  // stopped within a batch of samples: the run ends with a checkpoint, this evaluation unrecorded
+    }
     m.fid = scores.fid;
     m.kid = scores.kid;
     m.fid_status = scores.note;
   } else {
     m.fid_status = fid_status_;
   }
-  const bool p2_better = !best_val_p2_ || m.val_p2 < *best_val_p2_;
-  const bool fid_ok = options_.selection == Selection::ValP2 || !m.fid || !best_fid_ || *m.fid <= *best_fid_;
-  m.improved = std::isfinite(m.val_p2) && p2_better && fid_ok;
-  if (m.improved) {
-    best_val_p2_ = m.val_p2;
-    if (m.fid) best_fid_ = m.fid;
-    best_step_ = step_;
-  }
-  m.steps_without_improvement = step_ - best_step_;
-  if (preset_.early_stop) m.early_stop_in = std::max<std::int64_t>(0, *preset_.early_stop - m.steps_without_improvement);
+  m.improved = best_->record(step_, m.val_p2, m.fid);
+  m.steps_without_improvement = best_->steps_without_improvement(step_);
+  m.early_stop_in = best_->early_stop_in(step_);
   nlohmann::json event{{"event", "eval"}, {"step", m.step}, {"val_p2", m.val_p2}, {"improved", m.improved},
                        {"steps_without_improvement", m.steps_without_improvement}, {"early_stop_in", m.early_stop_in},
                        {"fid_status", m.fid_status}};
@@ -415,7 +414,7 @@ std::optional<std::string> Run::stop_reason() const {
   if (control_.cancel) return "cancelled";
   if (options_.max_steps > 0 && step_ >= options_.max_steps) return "max steps";
   if (options_.max_minutes > 0 && elapsed() >= options_.max_minutes * 60) return "time limit";
-  if (preset_.early_stop && best_val_p2_ && step_ - best_step_ >= *preset_.early_stop) return "early stop";
+  if (best_->early_stop_due(step_)) return "early stop";
   return std::nullopt;
 }
 
@@ -447,9 +446,11 @@ Summary Run::execute() {
     return summary;
   }
   if (resumed) {
+    best_.emplace(options_.selection, preset_.early_stop);
     restore(*resumed, *existing);
     folder_.truncate_metrics_after(step_);
   } else {
+    best_.emplace(options_.selection, preset_.early_stop);
     // Module initialisation and dropout draw from the global generator: seed it so a run is reproducible.
     torch::manual_seed(options_.seed);
     build_model();
@@ -496,8 +497,17 @@ Summary Run::execute() {
     overfit_batch_ = loader_->batch_at(0);
     loader_->stop();
   }
-  fid_ = make_fid_hook(options_.inception_weights, options_.device, options_.fid_samples, *dataset_, cache_dir_,
-                       fid_status_);
+  try {
+    fid_ = make_fid_hook(options_.inception_weights, options_.device, options_.fid_samples, *dataset_, cache_dir_,
+                         fid_status_,
+                         [this](std::int64_t done, std::int64_t total) {
+                           observer_.on_progress("FID reference statistics", done, total);
+                         },
+                         &control_.cancel);
+  } catch (const eval::FidCancelled&) {
+    summary.stop_reason = "cancelled";
+    return summary;
+  }
 
   nlohmann::json config{{"options", options_json(options_)},
                         {"preset", nlohmann::json::parse(preset_json_)},
@@ -542,7 +552,7 @@ Summary Run::execute() {
   if (last_checkpoint_ != folder_.checkpoint_path(step_)) save_checkpoint(false);
   summary.steps = step_;
   summary.stop_reason = *reason;
-  summary.best_val_p2 = best_val_p2_;
+  summary.best_val_p2 = best_->val_p2();
   summary.best_checkpoint = best_checkpoint_;
   summary.last_checkpoint = last_checkpoint_;
   status("Stopped after " + std::to_string(step_) + " steps: " + *reason);

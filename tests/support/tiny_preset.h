@@ -1,0 +1,48 @@
+// The preset the tests train with: the demo preset made small enough to train a few steps in a
+// test (32×32, a two-level U-Net, a one-layer learned text encoder).
+#pragma once
+
+#include "t2i/preset.h"
+
+#include <QTemporaryDir>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <string>
+
+namespace t2i::test {
+
+inline nlohmann::json tiny_preset_json() {
+  auto preset = nlohmann::json::parse(std::ifstream(model::find_preset("demo").path));
+  preset["name"] = "tiny-test";
+  preset["batch_size"] = 4;
+  preset["max_batch_size"] = 2;
+  preset["diffusion_steps"] = 100;
+  preset["eval_every"] = 5;
+  preset["eval_val_steps"] = 1;
+  preset["early_stop"] = nullptr;
+  auto& unet = preset["unet"];
+  unet["dim"] = 16;
+  unet["dim_mults"] = {1, 2};
+  unet["res_blocks"] = 1;
+  unet["self_attention"] = {false, true};
+  unet["cross_attention"] = {false, true};
+  unet["heads"] = 2;
+  unet["head_dim"] = 8;
+  unet["cond_dim"] = 32;
+  unet["dropout"] = 0.0;
+  unet["text_embed_dim"] = 32;
+  preset["text_encoder"]["kind"] = "learned";
+  preset["text_encoder"]["learned"] = {{"layers", 1}, {"width", 32}, {"heads", 2}, {"vocab_size", 120}};
+  return preset;
+}
+
+/// Writes `preset` into `dir` as tiny-test.json and returns its path.
+inline std::string write_preset(const QTemporaryDir& dir, const nlohmann::json& preset) {
+  const std::string path = dir.filePath(QStringLiteral("tiny-test.json")).toStdString();
+  std::ofstream(path) << preset.dump(2);
+  return path;
+}
+
+} // namespace t2i::test
