@@ -7,6 +7,7 @@
 #include "eval/fid_evaluator.h"
 #include "io/tensor_file.h"
 #include "model/unet_config.h"
+#include "t2i/data.h"
 #include "t2i/preset.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
@@ -27,6 +28,7 @@
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -636,6 +638,41 @@ private Q_SLOTS:
     QVERIFY(observer.evals.empty());
     QCOMPARE(summary.last_checkpoint, train::RunFolder(options.run_dir).checkpoint_path(5));
     QCOMPARE(train::read_checkpoint(summary.last_checkpoint).meta.at("step").get<std::int64_t>(), std::int64_t{5});
+  }
+
+  // The shipped demo model's samples with the default settings, by the demo grain measure
+  // (rendered demo images measure 0; NaN means no grey background is left at all). Before the
+  // GroupNorm fix and the sampling start the default gave ~4.5 with the old model and "none"
+  // saturated noise (~112); the retrained model measures ~4.5. The bound catches a return of noise;
+  // the training images' cleanliness, and usable samples without thresholding, are still open
+  // (issue 17).
+  void shippedModelSamplesAreNotNoise_data() {
+    QTest::addColumn<QString>("thresholding");
+    QTest::addColumn<double>("guidance");
+    QTest::addColumn<double>("maxGrain");
+    QTest::newRow("default: dynamic, w 3") << QStringLiteral("dynamic") << 3.0 << 12.0;
+    QTest::newRow("default: dynamic, w 5") << QStringLiteral("dynamic") << 5.0 << 12.0;
+  }
+
+  void shippedModelSamplesAreNotNoise() {
+    QFETCH(QString, thresholding);
+    QFETCH(double, guidance);
+    QFETCH(double, maxGrain);
+    const std::string model = std::string(T2I_SOURCE_DIR) + "/resources/demo/demo.safetensors";
+    sample::Generator generator(model);
+    sample::Request request;
+    request.prompts = {"a red circle above a blue square", "a small green triangle on the left",
+                       "a large yellow square", "a purple circle to the right of an orange triangle"};
+    request.seeds = {3, 4, 5, 6};
+    request.guidance = guidance;
+    request.thresholding = thresholding.toStdString();
+    const std::vector<sample::Image> images = generator.generate(request);
+    QCOMPARE(images.size(), request.prompts.size());
+    double grain = 0;
+    for (const auto& image : images) grain += data::demo_background_noise(image.rgb.data(), image.width, image.height);
+    grain /= static_cast<double>(images.size());
+    qInfo("mean background grain %.2f of 255", grain);
+    QVERIFY2(!std::isnan(grain) && grain <= maxGrain, qPrintable(QStringLiteral("mean background grain %1 of 255").arg(grain)));
   }
 
   void cancelLeavesAResumableCheckpoint() {

@@ -38,6 +38,8 @@ struct ScaleResult {
   std::optional<double> demo_match; ///< every attribute of the caption holds
   /// Mean background grain of the demo samples (t2i/data.h: demo_background_noise), 0–255.
   std::optional<double> demo_background;
+  /// Demo samples with no background left to measure: noise or colour everywhere.
+  std::int64_t demo_no_background = 0;
   double seconds = 0;               ///< sampling and scoring time at this scale
 };
 

@@ -165,7 +165,8 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
           shape += check.shape_ok;
           match += check.match();
           const double noise = data::demo_background_noise(image.rgb.data(), image.width, image.height);
-          if (!std::isnan(noise)) background += noise, ++backgrounds;
+          if (std::isnan(noise)) ++row.demo_no_background;
+          else background += noise, ++backgrounds;
         }
         if (!options.samples_dir.empty()) {
           char name[64];
@@ -201,15 +202,16 @@ std::string to_table(const GuidanceEvalReport& report) {
   std::ostringstream out;
   out << report.checkpoint << " (step " << report.step << "), " << report.samples << " samples per scale from the "
       << report.split << " split\nvalidation P2 loss " << format(report.val_p2, "%.5f") << "\n";
+  out << "grain: std of the grey around the objects (of 255); no-bg: samples with no grey left to measure\n";
   if (report.data_background) out << "background grain of the split's images " << format(report.data_background, "%.2f") << " (of 255)\n";
   if (!report.fid_status.empty()) out << report.fid_status << "\n";
-  out << "  cfg      FID      KID   colour   shape   match   grain   seconds\n";
+  out << "  cfg      FID      KID   colour   shape   match   grain  no-bg   seconds\n";
   for (const ScaleResult& row : report.scales) {
     char line[160];
-    std::snprintf(line, sizeof(line), "%5s %8s %8s %8s %7s %7s %7s %9.1f\n", format(row.guidance, "%g").c_str(),
+    std::snprintf(line, sizeof(line), "%5s %8s %8s %8s %7s %7s %7s %6lld %9.1f\n", format(row.guidance, "%g").c_str(),
                   format(row.fid, "%.2f").c_str(), format(row.kid, "%.4f").c_str(), format(row.demo_colour, "%.3f").c_str(),
                   format(row.demo_shape, "%.3f").c_str(), format(row.demo_match, "%.3f").c_str(),
-                  format(row.demo_background, "%.2f").c_str(), row.seconds);
+                  format(row.demo_background, "%.2f").c_str(), static_cast<long long>(row.demo_no_background), row.seconds);
     out << line;
   }
   if (report.cancelled) out << "cancelled\n";
@@ -222,6 +224,7 @@ std::string to_json(const GuidanceEvalReport& report) {
     rows.push_back({{"cfg", row.guidance}, {"fid", maybe(row.fid)}, {"kid", maybe(row.kid)}, {"fid_note", row.fid_note},
                     {"demo_colour", maybe(row.demo_colour)}, {"demo_shape", maybe(row.demo_shape)},
                     {"demo_match", maybe(row.demo_match)}, {"demo_background", maybe(row.demo_background)},
+                    {"demo_no_background", row.demo_no_background},
                     {"seconds", row.seconds}});
   return nlohmann::json{{"checkpoint", report.checkpoint}, {"step", report.step}, {"split", report.split},
                         {"samples", report.samples}, {"val_p2", report.val_p2},
