@@ -42,6 +42,8 @@ namespace t2i::ui {
 namespace {
 /// Quiet time after the last slider move before regenerating.
 constexpr int kRegenerateDelayMs = 350;
+// The steps box's ceiling; a model whose schedule gives fewer lowers it when it loads.
+constexpr int kMaxSteps = 1000;
 
 bool isPng(const QMimeData* mime) {
   if (mime == nullptr || !mime->hasUrls() || mime->urls().isEmpty()) return false;
@@ -132,7 +134,7 @@ QWidget* GeneratePage::createControls() {
 
   steps_ = new QSpinBox(panel);
   steps_->setObjectName(QStringLiteral("stepsSpin"));
-  steps_->setRange(1, 1000);
+  steps_->setRange(1, kMaxSteps);
   steps_->setValue(50);
   steps_->setToolTip(tr("Denoising steps: 50 is plenty for DDIM, 20 for DPM++; DDPM wants hundreds"));
   form->addRow(tr("Steps"), steps_);
@@ -472,6 +474,7 @@ void GeneratePage::onModelLoaded(const QString& checkpoint, const t2i::sample::M
                           .arg(info.image_size)
                           .arg(QString::fromStdString(info.text_encoder)));
   guidance_->setPresetValue(info.default_guidance);
+  steps_->setMaximum(info.max_steps > 0 ? std::min(kMaxSteps, info.max_steps) : kMaxSteps);
   if (checkpoint != loadedCheckpoint_) {
     // A newly chosen model starts at its own preset's guidance scale.
     loadedCheckpoint_ = checkpoint;

@@ -43,6 +43,9 @@ struct ModelInfo {
   std::int64_t parameters = 0;
   int image_size = 0;
   double default_guidance = 5.0;  ///< the preset's cond scale
+  /// The most sampling steps its schedule gives (sampling starts where the log-SNR is bounded,
+  /// a few steps below T); 0 = any number.
+  int max_steps = 0;
   std::string text_encoder;       ///< "t5:<dir>" or "learned"
   std::string hash;               ///< content hash of the checkpoint file
 };

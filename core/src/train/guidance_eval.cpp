@@ -66,10 +66,11 @@ std::optional<double> mean_background(const data::PreparedDataset& dataset, cons
   std::int64_t measured = 0;
   for (std::int64_t i = 0; i < std::min<std::int64_t>(count, static_cast<std::int64_t>(images.size())); ++i) {
     const auto& image = images[static_cast<size_t>(i)];
-    if (image.captions.empty() || !data::check_demo_image(nullptr, 0, 0, dataset.captions()[image.captions.front()]).parsed)
-      continue;
     const int size = dataset.image_size();
-    const double noise = data::demo_background_noise(dataset.cache().pixels(image.slot), size, size);
+    const std::uint8_t* pixels = dataset.cache().pixels(image.slot);
+    if (image.captions.empty() || !data::check_demo_image(pixels, size, size, dataset.captions()[image.captions.front()]).parsed)
+      continue;
+    const double noise = data::demo_background_noise(pixels, size, size);
     if (!std::isnan(noise)) total += noise, ++measured;
   }
   if (measured == 0) return std::nullopt;
