@@ -53,9 +53,6 @@ torch::Tensor check_times(const NoiseSchedule& schedule) {
   return torch::arange(1, count + 1, torch::kFloat64) / static_cast<double>(count);
 }
 
-/// Every step a discrete schedule samples at: those from its sampling start down.
-int64_t all_steps(const NoiseSchedule& schedule) { return schedule.step_of_time(schedule.sampling_start()) + 1; }
-
 SampleRequest request_for(std::vector<std::uint64_t> seeds, std::vector<int64_t> image_shape) {
   SampleRequest request;
   request.text = TextCondition::none(static_cast<int64_t>(seeds.size()));
@@ -336,7 +333,7 @@ private Q_SLOTS:
     // … so DDIM(η = 1) and DDPM draw the same noise and produce the same samples.
     const Denoiser model = gaussian_data_denoiser(schedule, 0.3, 0.6, Prediction::Epsilon);
     const SampleRequest request = request_for({5, 6}, {1, 16, 16});
-    const int64_t every = all_steps(schedule);
+    const int64_t every = schedule.max_sampling_steps();
     const torch::Tensor ddpm = make_sampler(schedule, sampler_options(SamplerKind::Ddpm, every))->sample(model, request);
     const torch::Tensor ddim =
         make_sampler(schedule, sampler_options(SamplerKind::Ddim, every, Prediction::Epsilon, 1.0))->sample(model, request);
@@ -380,7 +377,7 @@ private Q_SLOTS:
     const NoiseSchedule schedule(ScheduleSpec{static_cast<ScheduleKind>(scheduleKind), scheduleSteps});
     const auto kind = static_cast<Prediction>(prediction);
     const Denoiser model = gaussian_data_denoiser(schedule, mu, s, kind);
-    const auto run = make_sampler(schedule, sampler_options(static_cast<SamplerKind>(sampler), steps > 0 ? steps : all_steps(schedule), kind));
+    const auto run = make_sampler(schedule, sampler_options(static_cast<SamplerKind>(sampler), steps > 0 ? steps : schedule.max_sampling_steps(), kind));
     const torch::Tensor x = run->sample(model, request_for({1, 2, 3, 4, 5, 6, 7, 8}, {1, 40, 100}));
     const double mean = x.mean().item<double>();
     const double std = x.std().item<double>();

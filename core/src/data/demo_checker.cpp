@@ -305,6 +305,8 @@ DemoCheck check_image(const torch::Tensor& image, const std::string& caption) {
   return check_rgb(hwc.data_ptr<std::uint8_t>(), static_cast<int>(hwc.size(1)), static_cast<int>(hwc.size(0)), caption);
 }
 
+namespace {
+
 double background_noise(const std::uint8_t* rgb, int width, int height) {
   const int w = width;
   const int h = height;
@@ -361,6 +363,8 @@ double background_noise(const std::uint8_t* rgb, int width, int height) {
   const double mean = sum / static_cast<double>(count);
   return std::sqrt(std::max(0.0, sum_sq / static_cast<double>(count) - mean * mean));
 }
+
+} // namespace
 
 } // namespace demo
 

@@ -15,7 +15,4 @@ namespace t2i::data::demo {
 /// Checks an image tensor: [3, H, W] float in [−1, 1] (a model's output) or [H, W, 3] uint8.
 DemoCheck check_image(const torch::Tensor& image, const std::string& caption);
 
-/// The background grain of an RGB8 image (t2i/data.h: demo_background_noise).
-double background_noise(const std::uint8_t* rgb, int width, int height);
-
 } // namespace t2i::data::demo

@@ -47,13 +47,15 @@ NoiseSchedule::NoiseSchedule(const ScheduleSpec& spec) : spec_(spec) {
   if (spec.steps < 0 || spec.steps > kMaxSteps)
     throw std::runtime_error("diffusion/schedule: the number of diffusion steps must be in [0, " +
                              std::to_string(kMaxSteps) + "] (0 = continuous time), got " + std::to_string(spec.steps));
-  if (!is_discrete()) return;
-  betas_ = discrete_betas(spec);
-  // ᾱ_t = Π_{s≤t} (1 − β_s)  (Ho et al. 2020, §2), accumulated in log space so that 1 − ᾱ_t
-  // keeps its digits near t = 0.
-  const torch::Tensor log_alphas_cumprod = torch::cumsum(torch::log1p(-betas_), 0);
-  alphas_cumprod_ = torch::exp(log_alphas_cumprod);
-  one_minus_alphas_cumprod_ = -torch::expm1(log_alphas_cumprod);
+  if (is_discrete()) {
+    betas_ = discrete_betas(spec);
+    // ᾱ_t = Π_{s≤t} (1 − β_s)  (Ho et al. 2020, §2), accumulated in log space so that 1 − ᾱ_t
+    // keeps its digits near t = 0.
+    const torch::Tensor log_alphas_cumprod = torch::cumsum(torch::log1p(-betas_), 0);
+    alphas_cumprod_ = torch::exp(log_alphas_cumprod);
+    one_minus_alphas_cumprod_ = -torch::expm1(log_alphas_cumprod);
+  }
+  sampling_start_ = find_sampling_start();
 }
 
 double NoiseSchedule::time_of_step(int64_t i) const {
@@ -137,7 +139,7 @@ const torch::Tensor& NoiseSchedule::alphas_cumprod() const {
   return alphas_cumprod_;
 }
 
-double NoiseSchedule::sampling_start() const {
+double NoiseSchedule::find_sampling_start() const {
   const auto lambda = [this](double t) { return log_snr(torch::full({}, t, float64())).item<double>(); };
   if (is_discrete()) {
     int64_t step = steps() - 1;
@@ -154,9 +156,10 @@ double NoiseSchedule::sampling_start() const {
   return low;
 }
 
+int64_t NoiseSchedule::max_sampling_steps() const { return is_discrete() ? step_of_time(sampling_start_) + 1 : 0; }
+
 std::vector<double> NoiseSchedule::sampling_times(int64_t steps) const {
-  const double start = sampling_start();
-  const int64_t available = is_discrete() ? step_of_time(start) + 1 : 0;
+  const int64_t available = max_sampling_steps();
   if (steps < 1 || (is_discrete() && steps > available))
     throw std::runtime_error("diffusion/schedule: sampling needs between 1 and " +
                              (is_discrete() ? std::to_string(available) : std::string("any number of")) +
@@ -168,7 +171,7 @@ std::vector<double> NoiseSchedule::sampling_times(int64_t steps) const {
       const auto step = static_cast<int64_t>(std::llround(static_cast<double>(k * available) / static_cast<double>(steps))) - 1;
       times.push_back(time_of_step(step));
     } else {
-      times.push_back(start * static_cast<double>(k) / static_cast<double>(steps));
+      times.push_back(sampling_start_ * static_cast<double>(k) / static_cast<double>(steps));
     }
   }
   return times;

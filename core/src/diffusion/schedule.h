@@ -67,7 +67,11 @@ public:
   /// Where sampling starts: the latest time whose log-SNR is at least kMinSamplingLogSnr (on a
   /// discrete schedule, that step's time). Near t = 1 the cosine schedule's α is ~5e-5, and
   /// x̂₀ = (x_t − σ ε̂)/α would multiply the network's error in ε̂ by ~2·10⁴.
-  double sampling_start() const;
+  double sampling_start() const { return sampling_start_; }
+
+  /// The most sampling steps a discrete schedule gives (the steps from sampling_start() down);
+  /// 0 for a continuous one, which takes any number.
+  int64_t max_sampling_steps() const;
 
   /// The times a sampler evaluates the network at with `steps` evaluations, noisiest first:
   /// t_k = t_max·k/N for k = N … 1 with t_max = sampling_start(); on a discrete schedule whose
@@ -85,8 +89,10 @@ private:
   std::pair<torch::Tensor, torch::Tensor> variances(const torch::Tensor& t) const;
   torch::Tensor continuous_log_snr(const torch::Tensor& t) const;
   torch::Tensor steps_of_times(const torch::Tensor& t) const;
+  double find_sampling_start() const;
 
   ScheduleSpec spec_;
+  double sampling_start_ = 1.0;     ///< find_sampling_start(), once
   torch::Tensor betas_;             ///< β_t per step
   torch::Tensor alphas_cumprod_;    ///< ᾱ_t per step
   torch::Tensor one_minus_alphas_cumprod_;  ///< 1 − ᾱ_t per step

@@ -33,8 +33,7 @@ Generator::Generator(const std::string& checkpoint, const std::string& device) :
   info.parameters = impl_->model->parameter_count();
   info.image_size = preset.unet.image_size;
   info.default_guidance = preset.cond_scale;
-  const diffusion::NoiseSchedule schedule = train::noise_schedule(preset);
-  if (schedule.is_discrete()) info.max_steps = static_cast<int>(schedule.step_of_time(schedule.sampling_start()) + 1);
+  info.max_steps = static_cast<int>(train::noise_schedule(preset).max_sampling_steps());
   info.text_encoder = impl_->model->text_encoder_name();
   info.hash = train::file_hash(checkpoint);
 }

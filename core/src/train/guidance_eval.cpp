@@ -1,5 +1,6 @@
 #include "t2i/evaluate.h"
 
+#include "data/demo_scene.h"
 #include "data/prepared_dataset.h"
 #include "t2i/sample.h"
 #include "train/checkpoint_file.h"
@@ -64,13 +65,11 @@ std::optional<double> mean_background(const data::PreparedDataset& dataset, cons
                                       std::int64_t count) {
   double total = 0;
   std::int64_t measured = 0;
+  const int size = dataset.image_size();
   for (std::int64_t i = 0; i < std::min<std::int64_t>(count, static_cast<std::int64_t>(images.size())); ++i) {
     const auto& image = images[static_cast<size_t>(i)];
-    const int size = dataset.image_size();
-    const std::uint8_t* pixels = dataset.cache().pixels(image.slot);
-    if (image.captions.empty() || !data::check_demo_image(pixels, size, size, dataset.captions()[image.captions.front()]).parsed)
-      continue;
-    const double noise = data::demo_background_noise(pixels, size, size);
+    if (image.captions.empty() || !data::demo::parse_caption(dataset.captions()[image.captions.front()])) continue;
+    const double noise = data::demo_background_noise(dataset.cache().pixels(image.slot), size, size);
     if (!std::isnan(noise)) total += noise, ++measured;
   }
   if (measured == 0) return std::nullopt;
