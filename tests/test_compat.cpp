@@ -1,8 +1,8 @@
 // Files a released version wrote keep loading (design.md §9): the 0.1.0 fixture (a short run on
 // the demo dataset and its float16 export, made by t2i-studio 0.1.0 and never edited since) and
 // the shipped demo model load, sample and resume, also from another folder; 0.1.0's image cache
-// reads; a field added to the preset schema later reads them with its default; files from a
-// newer version are refused with both versions named.
+// and generated PNG read; a field added to the preset schema later reads them with its default;
+// files from a newer version are refused with both versions named.
 #include "test_support.h"
 
 #include "data/image_cache.h"
@@ -100,6 +100,11 @@ std::string patched_image_cache(const QTemporaryDir& dir, const char* name,
   std::ofstream(path, std::ios::binary) << content;
   return path;
 }
+
+/// The 0.1.0 PNG fixture's generation metadata as `t2i sample` wrote it.
+const std::map<std::string, std::string> kSampleKeys{
+    {"prompt", "a red circle above a blue square"}, {"seed", "3"}, {"cfg", "5"}, {"steps", "8"}, {"sampler", "ddim"},
+    {"thresholding", "dynamic"}, {"preset", "tiny-demo"}, {"software", "t2i-studio"}};
 
 void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts) {
   try {
@@ -336,6 +341,40 @@ private Q_SLOTS:
     // A newer minor version only adds what this build may skip: read as it is.
     const std::string minor = patched_image_cache(dir, "minor.t2icache", {{10, std::string("\x03\0", 2)}});
     QCOMPARE(data::ImageCache::open(minor)->count(), kImageCacheSources.size());
+  }
+
+  void generatedPngOf010StillReads() {
+    const std::string png = (kFixture / "sample.png").string();
+    std::map<std::string, std::string> text;
+    const sample::Image image = sample::read_png(png, &text);
+    QCOMPARE(image.width, 32);
+    QVERIFY(text.count("format_version") == 0 && text.count("written_by") == 0);  // the fixture is 0.1.0's
+    const std::map<std::string, std::string> read = sample::upgrade_metadata(text, png);
+    for (const auto& [key, value] : kSampleKeys) QCOMPARE(QString::fromStdString(read.at(key)), QString::fromStdString(value));
+    QVERIFY(read.count("checkpoint_hash") == 1 && read.count("checkpoint_step") == 1);
+  }
+
+  void generatedPngMetadataIsVersioned() {
+    sample::Generator generator((kFixture / "export-fp16.safetensors").string());
+    sample::Request request;
+    request.prompts = {"a red circle above a blue square"};
+    request.seeds = {3};
+    std::map<std::string, std::string> text = generator.metadata(request, 0);
+    QCOMPARE(QString::fromStdString(text.at("format_version")), QStringLiteral("1.1"));
+    QCOMPARE(text.at("written_by"), std::string("t2i-studio ") + kVersion);
+    const auto read = sample::upgrade_metadata(text, "now.png");
+    QVERIFY(read.count("format_version") == 0 && read.count("written_by") == 0);
+    QCOMPARE(read.at("prompt"), request.prompts[0]);
+
+    text["format_version"] = "2.0";
+    text["written_by"] = "t2i-studio 9.1.0";
+    expect_error([&] { sample::upgrade_metadata(text, "future.png"); },
+                 {"future.png", "written by t2i-studio 9.1.0", "image metadata format 2.0",
+                  std::string("this is t2i-studio ") + kVersion, "up to 1.x"});
+
+    // Another program's text is not this format, whatever it says.
+    const std::map<std::string, std::string> other{{"software", "GIMP"}, {"format_version", "7.0"}};
+    QVERIFY(sample::upgrade_metadata(other, "other.png") == other);
   }
 
   void presetsShowAndSchema() {
