@@ -1,10 +1,11 @@
 // Files a released version wrote keep loading (design.md §9): the 0.1.0 fixture (a short run on
 // the demo dataset and its float16 export, made by t2i-studio 0.1.0 and never edited since) and
-// the shipped demo model load, sample and resume, also from another folder; a field added to the
-// preset schema later reads them with its default; files from a newer version are refused with
-// both versions named.
+// the shipped demo model load, sample and resume, also from another folder; 0.1.0's image cache
+// and generated PNG read; a field added to the preset schema later reads them with its default;
+// files from a newer version are refused with both versions named.
 #include "test_support.h"
 
+#include "data/image_cache.h"
 #include "data/split_manifest.h"
 #include "eval/reference_stats.h"
 #include "io/tensor_file.h"
@@ -78,9 +79,32 @@ CliRun runCli(const QStringList& arguments) {
 }
 
 std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
+
+/// The image cache 0.1.0 wrote and the sources it cached, slot by slot.
+const fs::path kImageCacheDir = kFixture / "image-cache";
+const std::string kImageCache = (kImageCacheDir / "images.t2icache").string();
+const std::vector<data::CacheSource> kImageCacheSources{{(kImageCacheDir / "red.png").string(), "0:red.png"},
+                                                        {(kImageCacheDir / "broken.png").string(), "0:broken.png"}};
+constexpr int kImageCacheSize = 4;
+
+/// A copy of the fixture's image cache at `dir`/`name`, with each patch's bytes written over it at
+/// the patch's offset.
+std::string patched_image_cache(const QTemporaryDir& dir, const char* name,
+                                const std::vector<std::pair<std::size_t, std::string>>& patches = {}) {
+  const std::string path = dir.filePath(QString::fromUtf8(name)).toStdString();
+  std::string content = read_file(kImageCache);
+  for (const auto& [offset, bytes] : patches) content.replace(offset, bytes.size(), bytes);
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+/// The 0.1.0 PNG fixture's generation metadata as `t2i sample` wrote it.
+const std::map<std::string, std::string> kSampleKeys{
+    {"prompt", "a red circle above a blue square"}, {"seed", "3"}, {"cfg", "5"}, {"steps", "8"}, {"sampler", "ddim"},
+    {"thresholding", "dynamic"}, {"preset", "tiny-demo"}, {"software", "t2i-studio"}};
 
 void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts) {
   try {
@@ -266,6 +290,91 @@ private Q_SLOTS:
                           {"identity", "x"}, {"inception_weights_hash", "h"}, {"count", "5"}});
     expect_error([&] { eval::load_reference_stats(stats); }, {stats, "FID statistics format 4.0", named[0], named[1]});
     QVERIFY(eval::peek_reference_stats(stats).identity.empty());  // a cache: computed again, not misread
+  }
+
+  void imageCacheOf010IsReadAndReused() {
+    // Guards the fixture itself: 0.1.0's header said u32 version 1 and left the writer bytes zero.
+    const std::string bytes = read_file(kImageCache);
+    QCOMPARE(bytes.substr(8, 4), std::string("\x01\0\0\0", 4));
+    QCOMPARE(bytes.substr(56, 8), std::string(8, '\0'));
+
+    const auto cache = data::ImageCache::open(kImageCache);
+    QCOMPARE(cache->image_size(), kImageCacheSize);
+    QCOMPARE(cache->count(), kImageCacheSources.size());
+    QVERIFY(cache->complete());
+    QVERIFY(cache->status(0) == data::SlotStatus::Ok);
+    QVERIFY(cache->status(1) == data::SlotStatus::NotAnImage);
+    const std::uint8_t* red = cache->pixels(0);
+    for (std::size_t i = 0; i < cache->bytes_per_image(); i += 3)
+      QVERIFY(red[i] == 255 && red[i + 1] == 0 && red[i + 2] == 0);
+
+    // Preparing the same images again reuses it as it is.
+    QTemporaryDir dir;
+    const std::string copy = patched_image_cache(dir, "images.t2icache");
+    const data::CacheBuildResult result = data::build_image_cache(copy, kImageCacheSources, kImageCacheSize);
+    QVERIFY2(result.outcome == data::CacheBuildResult::Outcome::Reused, result.rebuilt_because.c_str());
+    QVERIFY(result.rebuilt_because.empty());
+    QCOMPARE(read_file(copy), bytes);
+  }
+
+  void newerImageCacheIsNamedAndRebuilt() {
+    QTemporaryDir dir;
+    // Format 2.1 (u16 major, u16 minor), written by "9.1.0": refused naming both versions.
+    const std::string future =
+        patched_image_cache(dir, "future.t2icache", {{8, std::string("\x02\0\x01\0", 4)}, {56, "9.1.0"}});
+    expect_error([&] { data::ImageCache::open(future); },
+                 {future, "written by t2i-studio 9.1.0", "image cache format 2.1",
+                  std::string("this is t2i-studio ") + kVersion, "up to 1.x", "run `t2i data prepare` again"});
+
+    // Preparing rebuilds it, saying why, as this version's cache of the same images.
+    const data::CacheBuildResult result = data::build_image_cache(future, kImageCacheSources, kImageCacheSize);
+    QVERIFY(result.outcome == data::CacheBuildResult::Outcome::Built);
+    QVERIFY2(result.rebuilt_because.find(future + ": written by t2i-studio 9.1.0 (image cache format 2.1)") == 0,
+             result.rebuilt_because.c_str());
+    const std::string rebuilt = read_file(future);
+    QCOMPARE(rebuilt.substr(8, 4), std::string("\x01\0\0\0", 4));  // 1.0: t2i-studio 0.1.0 reads it too
+    QCOMPARE(rebuilt.substr(56, 8).c_str(), kVersion);
+    const std::string fixture = read_file(kImageCache);
+    QCOMPARE(rebuilt.substr(64), fixture.substr(64));
+    QVERIFY(data::ImageCache::open(future)->status(0) == data::SlotStatus::Ok);
+
+    // A newer minor version only adds what this build may skip: read as it is.
+    const std::string minor = patched_image_cache(dir, "minor.t2icache", {{10, std::string("\x03\0", 2)}});
+    QCOMPARE(data::ImageCache::open(minor)->count(), kImageCacheSources.size());
+  }
+
+  void generatedPngOf010StillReads() {
+    const std::string png = (kFixture / "sample.png").string();
+    std::map<std::string, std::string> text;
+    const sample::Image image = sample::read_png(png, &text);
+    QCOMPARE(image.width, 32);
+    QVERIFY(text.count("format_version") == 0 && text.count("written_by") == 0);  // the fixture is 0.1.0's
+    const std::map<std::string, std::string> read = sample::upgrade_metadata(text, png);
+    for (const auto& [key, value] : kSampleKeys) QCOMPARE(QString::fromStdString(read.at(key)), QString::fromStdString(value));
+    QVERIFY(read.count("checkpoint_hash") == 1 && read.count("checkpoint_step") == 1);
+  }
+
+  void generatedPngMetadataIsVersioned() {
+    sample::Generator generator((kFixture / "export-fp16.safetensors").string());
+    sample::Request request;
+    request.prompts = {"a red circle above a blue square"};
+    request.seeds = {3};
+    std::map<std::string, std::string> text = generator.metadata(request, 0);
+    QCOMPARE(QString::fromStdString(text.at("format_version")), QStringLiteral("1.1"));
+    QCOMPARE(text.at("written_by"), std::string("t2i-studio ") + kVersion);
+    const auto read = sample::upgrade_metadata(text, "now.png");
+    QVERIFY(read.count("format_version") == 0 && read.count("written_by") == 0);
+    QCOMPARE(read.at("prompt"), request.prompts[0]);
+
+    text["format_version"] = "2.0";
+    text["written_by"] = "t2i-studio 9.1.0";
+    expect_error([&] { sample::upgrade_metadata(text, "future.png"); },
+                 {"future.png", "written by t2i-studio 9.1.0", "image metadata format 2.0",
+                  std::string("this is t2i-studio ") + kVersion, "up to 1.x"});
+
+    // Another program's text is not this format, whatever it says.
+    const std::map<std::string, std::string> other{{"software", "GIMP"}, {"format_version", "7.0"}};
+    QVERIFY(sample::upgrade_metadata(other, "other.png") == other);
   }
 
   void presetsShowAndSchema() {

@@ -470,6 +470,34 @@ private Q_SLOTS:
     QVERIFY(page.statusText().startsWith(QStringLiteral("Cannot open")));
   }
 
+  void pngsOfOtherVersionsOpen() {
+    // t2i-studio 0.1.0's PNG (no version keys) restores its settings.
+    GeneratePage page;
+    const QString old = QStringLiteral(T2I_SOURCE_DIR "/tests/fixtures/0.1.0/sample.png");
+    QVERIFY2(page.openPng(old), qPrintable(page.statusText()));
+    QCOMPARE(page.settings().prompt, QStringLiteral("a red circle above a blue square"));
+    QCOMPARE(page.settings().seed, std::uint64_t{3});
+    QCOMPARE(page.settings().steps, 8);
+
+    // Settings a newer major version wrote are not misread: the image shows, the controls stay,
+    // and the status names both versions.
+    QTemporaryDir dir;
+    const QString future = dir.filePath(QStringLiteral("future.png"));
+    std::map<std::string, std::string> text;
+    t2i::sample::Image image = t2i::sample::read_png(old.toStdString(), &text);
+    text["prompt"] = "a prompt whose key means something else now";
+    text["format_version"] = "2.0";
+    text["written_by"] = "t2i-studio 9.1.0";
+    t2i::sample::write_png(future.toStdString(), image, text);
+    QVERIFY(page.openPng(future));
+    QCOMPARE(page.settings().prompt, QStringLiteral("a red circle above a blue square"));
+    QVERIFY(samePixels(page.result(0), QImage(future)));
+    const QString status = page.statusText();
+    QVERIFY2(status.contains(QStringLiteral("written by t2i-studio 9.1.0 (image metadata format 2.0)")) &&
+                 status.contains(QStringLiteral("only the image is shown")),
+             qPrintable(status));
+  }
+
   void compareFiveAgainstEight() {
     requireCheckpoint();
     ComparePage page;

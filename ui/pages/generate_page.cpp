@@ -635,7 +635,14 @@ bool GeneratePage::openPng(const QString& path) {
     setStatus(tr("Cannot open: %1").arg(QString::fromUtf8(e.what())), true);
     return false;
   }
-  const std::optional<GenerationSettings> restored = settingsFromMetadata(text, settings());
+  // Metadata a newer t2i-studio wrote is named, not misread: the image still shows.
+  std::optional<GenerationSettings> restored;
+  QString refused;
+  try {
+    restored = settingsFromMetadata(t2i::sample::upgrade_metadata(text, path.toStdString()), settings());
+  } catch (const std::exception& e) {
+    refused = QString::fromUtf8(e.what());
+  }
   results_ = {toQImage(image)};
   metadata_ = {text};
   haveRecording_ = false;
@@ -652,8 +659,10 @@ bool GeneratePage::openPng(const QString& path) {
   predictedView_->setImage(results_.first());
   predictedView_->setCaption(QFileInfo(path).fileName());
   setBusy(false);
-  setStatus(restored ? tr("Restored the prompt, seed and settings of %1; press Generate to remake it.").arg(QFileInfo(path).fileName())
-                     : tr("%1 has no generation settings in it; only the image is shown.").arg(QFileInfo(path).fileName()),
+  const QString name = QFileInfo(path).fileName();
+  setStatus(restored            ? tr("Restored the prompt, seed and settings of %1; press Generate to remake it.").arg(name)
+            : refused.isEmpty() ? tr("%1 has no generation settings in it; only the image is shown.").arg(name)
+                                : tr("%1; only the image is shown.").arg(refused),
             !restored);
   return true;
 }

@@ -65,7 +65,8 @@ public:
   std::vector<Image> generate(const Request& request, const std::function<void(const StepView&)>& on_step = {},
                               const std::atomic<bool>* cancel = nullptr);
 
-  /// The generation parameters of an image as PNG text metadata (prompt, seed, cfg, …).
+  /// The generation parameters of an image as PNG text metadata (prompt, seed, cfg, …), with
+  /// "format_version" and "written_by" like every file t2i-studio writes.
   std::map<std::string, std::string> metadata(const Request& request, std::size_t index) const;
 
 private:
@@ -83,5 +84,13 @@ void write_png(const std::string& path, const Image& image, const std::map<std::
 
 /// Reads an RGB8 PNG and its tEXt metadata (for round trips and the studio's "open image").
 Image read_png(const std::string& path, std::map<std::string, std::string>* text = nullptr);
+
+/// The generation parameters in a PNG's text metadata (read_png) as this build names them: the
+/// metadata of t2i-studio 0.1.0 (no version keys) and of older versions is upgraded, and the
+/// version keys are removed. Metadata from a newer major version throws, naming `origin` and both
+/// versions (the image itself still reads). Text that another program wrote (no "software":
+/// "t2i-studio") comes back as it is.
+std::map<std::string, std::string> upgrade_metadata(const std::map<std::string, std::string>& text,
+                                                    const std::string& origin);
 
 } // namespace t2i::sample

@@ -5,8 +5,10 @@
 #include "data/image_transform.h"
 #include "data/parallel_for.h"
 #include "data/stable_random.h"
+#include "io/format_version.h"
 
 #include "t2i/log.h"
+#include "t2i/version.h"
 
 #include <algorithm>
 #include <array>
@@ -25,14 +27,19 @@ namespace t2i::data {
 namespace {
 
 constexpr char kMagic[8] = {'T', '2', 'I', 'I', 'M', 'G', 'C', '\0'};
-constexpr std::uint32_t kFormatVersion = 1;
+const io::FormatVersion kFormat{1, 0};
+constexpr const char* kFormatName = "image cache";
 constexpr std::size_t kHeaderBytes = 64;
+constexpr std::size_t kWriterOffset = 56;
+constexpr std::size_t kWriterBytes = 8;
 constexpr std::size_t kPixelAlignment = 4096;
 // Bump whenever decoding or resizing changes what a slot holds: older caches are then rebuilt.
 constexpr std::uint64_t kPipelineVersion = 1;
 constexpr int kMaxImageSize = 4096;
 
 struct Header {
+  io::FormatVersion version;  ///< as the file says
+  std::string writer;         ///< "t2i-studio X.Y.Z"; empty when the file does not say (0.1.0)
   std::uint32_t image_size = 0;
   std::uint64_t count = 0;
   std::uint64_t source_hash = 0;
@@ -44,12 +51,16 @@ std::size_t align_up(std::size_t v, std::size_t alignment) { return (v + alignme
 
 std::size_t pixel_offset_for(std::size_t count) { return align_up(kHeaderBytes + count, kPixelAlignment); }
 
+void put_u16(std::uint8_t* at, std::uint16_t v) {
+  for (int i = 0; i < 2; ++i) at[i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
 void put_u32(std::uint8_t* at, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) at[i] = static_cast<std::uint8_t>(v >> (8 * i));
 }
 void put_u64(std::uint8_t* at, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) at[i] = static_cast<std::uint8_t>(v >> (8 * i));
 }
+std::uint16_t get_u16(const std::uint8_t* at) { return static_cast<std::uint16_t>(at[0] | (at[1] << 8)); }
 std::uint32_t get_u32(const std::uint8_t* at) {
   std::uint32_t v = 0;
   for (int i = 3; i >= 0; --i) v = (v << 8) | at[i];
@@ -64,7 +75,8 @@ std::uint64_t get_u64(const std::uint8_t* at) {
 std::array<std::uint8_t, kHeaderBytes> encode_header(const Header& h) {
   std::array<std::uint8_t, kHeaderBytes> bytes{};
   std::memcpy(bytes.data(), kMagic, sizeof kMagic);
-  put_u32(bytes.data() + 8, kFormatVersion);
+  put_u16(bytes.data() + 8, static_cast<std::uint16_t>(kFormat.major));
+  put_u16(bytes.data() + 10, static_cast<std::uint16_t>(kFormat.minor));
   put_u32(bytes.data() + 12, h.image_size);
   put_u32(bytes.data() + 16, 3);
   put_u32(bytes.data() + 20, kHeaderBytes);
@@ -72,28 +84,38 @@ std::array<std::uint8_t, kHeaderBytes> encode_header(const Header& h) {
   put_u64(bytes.data() + 32, h.source_hash);
   put_u64(bytes.data() + 40, h.processed);
   put_u64(bytes.data() + 48, h.pixel_offset);
+  std::memcpy(bytes.data() + kWriterOffset, kVersion, std::min(std::strlen(kVersion), kWriterBytes));
   return bytes;
 }
 
-// Parses and checks a header against the file size; returns an error text or "".
-std::string decode_header(const std::uint8_t* bytes, std::size_t file_size, Header& h) {
-  if (file_size < kHeaderBytes) return "too short for a cache header";
-  if (std::memcmp(bytes, kMagic, sizeof kMagic) != 0) return "not a t2i image cache (bad magic)";
-  if (get_u32(bytes + 8) != kFormatVersion) return "unsupported cache format version " + std::to_string(get_u32(bytes + 8));
-  if (get_u32(bytes + 16) != 3 || get_u32(bytes + 20) != kHeaderBytes) return "unexpected channel count or header size";
+// Parses and checks the header of `path` against the file size; returns an error naming the file,
+// or "".
+std::string decode_header(const std::string& path, const std::uint8_t* bytes, std::size_t file_size, Header& h) {
+  const auto problem = [&](const std::string& what) { return path + ": " + what; };
+  if (file_size < kHeaderBytes) return problem("too short for a cache header");
+  if (std::memcmp(bytes, kMagic, sizeof kMagic) != 0) return problem("not a t2i image cache (bad magic)");
+  h.version = io::FormatVersion{get_u16(bytes + 8), get_u16(bytes + 10)};
+  const auto* release = reinterpret_cast<const char*>(bytes + kWriterOffset);
+  const auto release_length = static_cast<std::size_t>(std::find(release, release + kWriterBytes, '\0') - release);
+  h.writer = release_length == 0 ? std::string() : std::string(kProjectName) + " " + std::string(release, release_length);
+  // Past the version, a newer major version may mean anything: its fields are not read.
+  if (h.version.major > kFormat.major) return io::newer_version_message(kFormatName, kFormat, h.version, h.writer, path);
+  if (h.version.major < kFormat.major)
+    return problem("image cache format " + h.version.text() + ", older than the " + kFormat.text() + " this build reads");
+  if (get_u32(bytes + 16) != 3 || get_u32(bytes + 20) != kHeaderBytes) return problem("unexpected channel count or header size");
   h.image_size = get_u32(bytes + 12);
   h.count = get_u64(bytes + 24);
   h.source_hash = get_u64(bytes + 32);
   h.processed = get_u64(bytes + 40);
   h.pixel_offset = get_u64(bytes + 48);
-  if (h.image_size == 0 || h.image_size > kMaxImageSize) return "invalid image size " + std::to_string(h.image_size);
-  if (h.count > (std::uint64_t{1} << 40)) return "invalid slot count";
-  if (h.processed > h.count) return "more slots processed than exist";
-  if (h.pixel_offset != pixel_offset_for(h.count)) return "inconsistent pixel data offset";
+  if (h.image_size == 0 || h.image_size > kMaxImageSize) return problem("invalid image size " + std::to_string(h.image_size));
+  if (h.count > (std::uint64_t{1} << 40)) return problem("invalid slot count");
+  if (h.processed > h.count) return problem("more slots processed than exist");
+  if (h.pixel_offset != pixel_offset_for(h.count)) return problem("inconsistent pixel data offset");
   const std::uint64_t slot_bytes = std::uint64_t{h.image_size} * h.image_size * 3;
   if (file_size != h.pixel_offset + h.count * slot_bytes)
-    return "file size " + std::to_string(file_size) + " does not match " + std::to_string(h.count) + " images of " +
-           std::to_string(h.image_size) + "x" + std::to_string(h.image_size);
+    return problem("file size " + std::to_string(file_size) + " does not match " + std::to_string(h.count) +
+                   " images of " + std::to_string(h.image_size) + "x" + std::to_string(h.image_size));
   return {};
 }
 
@@ -150,17 +172,28 @@ private:
 };
 
 // The existing file's header and statuses when it is a cache of exactly these sources at this size.
-bool matching_cache(const std::string& path, const Header& wanted, Header& found, std::vector<SlotStatus>& statuses) {
+// When a file is there but cannot be reused, `why_not` says why (naming it) and the log says so.
+bool matching_cache(const std::string& path, const Header& wanted, Header& found, std::vector<SlotStatus>& statuses,
+                    std::string& why_not) {
   std::error_code error;
   if (!std::filesystem::is_regular_file(path, error)) return false;
   File file(path, O_RDONLY);
   std::array<std::uint8_t, kHeaderBytes> bytes{};
-  if (!file.read_at(bytes.data(), bytes.size(), 0)) return false;
-  if (!decode_header(bytes.data(), file.size(), found).empty()) return false;
-  if (found.image_size != wanted.image_size || found.count != wanted.count || found.source_hash != wanted.source_hash)
+  why_not = file.read_at(bytes.data(), bytes.size(), 0) ? decode_header(path, bytes.data(), file.size(), found)
+                                                        : path + ": too short for a cache header";
+  if (why_not.empty() &&
+      (found.image_size != wanted.image_size || found.count != wanted.count || found.source_hash != wanted.source_hash)) {
+    why_not = path + ": cached from other images or at another size";
+    log::core()->info("{}; building the image cache afresh", why_not);
     return false;
-  statuses.assign(found.count, SlotStatus::Pending);
-  return found.count == 0 || file.read_at(statuses.data(), statuses.size(), kHeaderBytes);
+  }
+  if (why_not.empty()) {
+    statuses.assign(found.count, SlotStatus::Pending);
+    if (found.count == 0 || file.read_at(statuses.data(), statuses.size(), kHeaderBytes)) return true;
+    why_not = path + ": cannot read its slot statuses";
+  }
+  log::core()->warn("{}; building the image cache afresh", why_not);
+  return false;
 }
 
 } // namespace
@@ -213,7 +246,7 @@ CacheBuildResult build_image_cache(const std::string& path, const std::vector<Ca
   CacheBuildResult result;
   result.source_hash = header.source_hash;
   Header found;
-  if (matching_cache(path, header, found, result.statuses)) {
+  if (matching_cache(path, header, found, result.statuses, result.rebuilt_because)) {
     header.processed = found.processed;
     result.outcome = found.processed == found.count ? CacheBuildResult::Outcome::Reused : CacheBuildResult::Outcome::Resumed;
   } else {
@@ -282,10 +315,10 @@ std::shared_ptr<const ImageCache> ImageCache::open(const std::string& path) {
   const std::size_t size = file.size();
   std::array<std::uint8_t, kHeaderBytes> bytes{};
   Header h;
-  std::string problem = size < kHeaderBytes || !file.read_at(bytes.data(), bytes.size(), 0)
-                            ? "too short for a cache header"
-                            : decode_header(bytes.data(), size, h);
-  if (!problem.empty()) throw DataError(path + ": " + problem);
+  const std::string problem = size < kHeaderBytes || !file.read_at(bytes.data(), bytes.size(), 0)
+                                  ? path + ": too short for a cache header"
+                                  : decode_header(path, bytes.data(), size, h);
+  if (!problem.empty()) throw DataError(problem + "; run `t2i data prepare` again to rebuild it");
 
   std::shared_ptr<ImageCache> cache(new ImageCache());
   cache->path_ = path;

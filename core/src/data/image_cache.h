@@ -3,7 +3,8 @@
 //
 // File layout (little-endian):
 //   0   magic "T2IIMGC\0"          8 bytes
-//   8   format version (1)          u32
+//   8   format version major (1)    u16   with the minor: the u32 1 that t2i-studio 0.1.0 wrote, 1.0
+//   10  format version minor (0)    u16
 //   12  image size S                u32
 //   16  channels (3)                u32
 //   20  header bytes (64)           u32
@@ -11,9 +12,15 @@
 //   32  source-list hash            u64   names + file sizes of the sources, S, pipeline version
 //   40  slots processed             u64   slots [0, processed) are final: the resume point
 //   48  pixel data offset           u64   4096-aligned
-//   56  reserved (0)                u64
+//   56  writer's release            8 bytes  t2i-studio's version as text, zero-padded; zeros in
+//                                             0.1.0's caches (1.0 reserved them, so 0.1.0 reads these too)
 //   64  one status byte per slot (SlotStatus)
 //   pixel data: slot i holds S×S×3 bytes (HWC RGB) at offset + i·S·S·3; zeros when skipped
+//
+// Versioned by the rule every file follows (io/format_version.h): a minor version only adds what
+// an older reader may skip. A cache needs no upgrade steps, since it is made again from its
+// images: one of another major version is refused by ImageCache::open (a newer one naming both
+// versions) and rebuilt by build_image_cache, saying so.
 #pragma once
 
 #include "data/image_decode.h"
@@ -68,10 +75,14 @@ struct CacheBuildResult {
   std::size_t decoded = 0;              ///< slots processed by this call
   double seconds = 0;
   std::vector<SlotStatus> statuses;     ///< every slot's status (Pending where not processed)
+  /// Why the file already at the path was not reused ("PATH: ..."); empty when there was none,
+  /// or when it was reused or resumed.
+  std::string rebuilt_because;
 };
 
 /// Makes `path` hold the cache of `sources` at size S, reusing a complete cache with the same
-/// source-list hash, resuming an interrupted one, or building anew. Slots are decoded in parallel
+/// source-list hash, resuming an interrupted one, or building anew (logging why the file there
+/// was not reused: other sources, damage, or a newer format). Slots are decoded in parallel
 /// and committed in order, chunk by chunk, so a cancelled and resumed build writes exactly the
 /// bytes an uninterrupted one would. Unusable images are logged once (when decoded) and marked in
 /// their slot's status.
@@ -81,7 +92,8 @@ CacheBuildResult build_image_cache(const std::string& path, const std::vector<Ca
 /// A read-only memory map of a cache file.
 class ImageCache {
 public:
-  /// Maps and validates a cache file. Throws DataError naming the file and the problem.
+  /// Maps and validates a cache file. Throws DataError naming the file and the problem (for a
+  /// newer format, both versions).
   static std::shared_ptr<const ImageCache> open(const std::string& path);
   ~ImageCache();
   ImageCache(const ImageCache&) = delete;

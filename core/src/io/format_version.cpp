@@ -22,6 +22,13 @@ FormatVersion parse_format_version(const std::string& text, const std::string& o
 
 std::string writer_name() { return std::string(kProjectName) + " " + kVersion; }
 
+std::string newer_version_message(const std::string& format_name, const FormatVersion& current,
+                                  const FormatVersion& declared, const std::string& writer, const std::string& origin) {
+  return origin + ": written by " + (writer.empty() ? "a newer t2i-studio" : writer) + " (" + format_name + " format " +
+         declared.text() + "); this is " + writer_name() + ", which reads " + format_name + " formats up to " +
+         std::to_string(current.major) + ".x";
+}
+
 VersionCheck upgrade_document(const JsonFormat& format, nlohmann::json& document, const std::string& origin) {
   if (!document.is_object()) throw std::runtime_error(origin + ": expected a JSON object, got " + document.type_name());
   VersionCheck check;
@@ -35,10 +42,8 @@ VersionCheck upgrade_document(const JsonFormat& format, nlohmann::json& document
   document.erase("written_by");
   const FormatVersion& current = format.current;
   if (check.declared.major > current.major)
-    throw std::runtime_error(origin + ": written by " + (writer.empty() ? "a newer t2i-studio" : writer) + " (" +
-                             format.name + " format " + check.declared.text() + "); this is " + writer_name() +
-                             ", which reads " + format.name + " formats up to " + std::to_string(current.major) +
-                             ".x: update t2i-studio to read it");
+    throw std::runtime_error(newer_version_message(format.name, current, check.declared, writer, origin) +
+                             ": update t2i-studio to read it");
   check.newer_minor = check.declared.major == current.major && check.declared.minor > current.minor;
   for (int major = check.declared.major; major < current.major; ++major)
     format.upgrades.at(static_cast<size_t>(major - 1))(document);

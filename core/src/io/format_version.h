@@ -41,6 +41,13 @@ struct VersionCheck {
   bool newer_minor = false;   ///< written by a newer minor version: unknown fields are expected
 };
 
+/// Why a file of a newer major version cannot be read, for any format, JSON or binary:
+/// "ORIGIN: written by WRITER (NAME format 3.0); this is t2i-studio Y, which reads NAME formats
+/// up to 2.x". `writer` is the file's "written_by" ("" when it does not say); the caller adds
+/// what the user can do about it (update t2i-studio, or rebuild a cache).
+std::string newer_version_message(const std::string& format_name, const FormatVersion& current,
+                                  const FormatVersion& declared, const std::string& writer, const std::string& origin);
+
 /// Checks the version `document` declares (an object), throws for a newer major version
 /// ("ORIGIN: written by t2i-studio X (preset format 3.0); this is t2i-studio Y, which reads
 /// preset formats up to 2.x"), runs the upgrade steps from an older major version, and removes
