@@ -36,6 +36,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSet>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QSpinBox>
@@ -304,6 +305,7 @@ private Q_SLOTS:
     const qint64 stallMs = stall.stop();
     qInfo("Generate → final %dx%d image, 50 DDIM steps, w = 6: %.2f s; longest GUI stall %lld ms",
           page.result(0).width(), page.result(0).height(), seconds, static_cast<long long>(stallMs));
+    QVERIFY2(stallMs <= t2i::test::kGuiStallBoundMs, qPrintable(QString::number(stallMs)));
 
     // Every step was seen: the filmstrip has its 10 evenly spaced columns, all filled.
     QCOMPARE(page.filmstrip()->frameCount(), 10);

@@ -1,7 +1,8 @@
 // The studio's training side driven as a user would: pick the demo dataset, build its caches,
 // train the demo preset for a few steps while the curves fill, stop (a checkpoint is written),
-// continue the run, read it back from its folder, and quit during training. The GUI event loop
-// is timed throughout: the longest stall is printed and bounded (t2i::test::kGuiStallBoundMs).
+// continue the run, read it back from its folder, quit during training, and stop in the middle of an
+// FID pass. The GUI event loop is timed throughout: the longest stall is printed and bounded
+// (t2i::test::kGuiStallBoundMs).
 #include "stall_meter.h"
 #include "test_support.h"
 
@@ -16,15 +17,18 @@
 #include "training/training_session.h"
 
 #include "t2i/runtime.h"
+#include "t2i/sample.h"
 
 #include <QComboBox>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListView>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QRadioButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -41,6 +45,9 @@ namespace {
 
 constexpr int kDemoImages = 48;
 constexpr int kStepTimeoutMs = 120'000;
+/// From Stop to the run's end while FID samples are drawn: the trainer stops within the batch of
+/// samples in flight (one denoising step), then saves a checkpoint.
+constexpr int kStopDuringFidMs = 10'000;
 
 template <typename T>
 T* child(QObject* parent, const char* name) {
@@ -370,6 +377,90 @@ private Q_SLOTS:
     QTRY_VERIFY_WITH_TIMEOUT(!window.isVisible(), kStepTimeoutMs);
     QVERIFY(!page->isTraining());
     QVERIFY2(!checkpointsIn(run).isEmpty(), qPrintable(run));
+  }
+
+  void stopDuringAnFidPassEndsSoonAndKeepsTheRun() {
+    T2I_REQUIRE_SHARED_DATA("fid/inception-random/fid_inception_random_legacy.pth");
+    MainWindow window;
+    window.resize(1280, 860);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    // The small demo dataset, its caches built by dataPageBuildsTheDemoCaches (FID statistics come
+    // from its validation images).
+    child<QSpinBox>(window.findChild<DataPage*>(), "demoImages")->setValue(kDemoImages);
+    window.showPage(Page::Train);
+    auto* page = window.findChild<TrainPage*>();
+    QVERIFY(page);
+    // An evaluation after 2 steps: the first one always improves, so FID follows.
+    PresetEditor* editor = page->presetEditor();
+    child<QSpinBox>(editor, "batch_size")->setValue(4);
+    child<QSpinBox>(editor, "max_batch_size")->setValue(4);
+    child<QSpinBox>(editor, "eval_every")->setValue(2);
+    child<QSpinBox>(editor, "eval_val_steps")->setValue(1);
+    child<QSpinBox>(page, "maxSteps")->setValue(6);
+    child<QLineEdit>(page, "inceptionWeights")
+        ->setText(t2i::test::sharedData(QStringLiteral("fid/inception-random/fid_inception_random_legacy.pth")));
+
+    // Stop while the first batch of FID samples is being drawn: its 16 samples take the demo model
+    // a minute or more on 2 cores, so a Stop that waited for the batch (or the pass) would show.
+    bool fidStarted = false;
+    QElapsedTimer sinceStop;
+    auto* stopButton = child<QPushButton>(page, "stopTraining");
+    connect(page->session(), &TrainingSession::status, this, [&](const QString& message) {
+      if (fidStarted || !message.startsWith(QStringLiteral("Computing FID"))) return;
+      fidStarted = true;
+      QTimer::singleShot(500, stopButton, [&] {
+        QTest::mouseClick(stopButton, Qt::LeftButton);
+        sinceStop.start();
+      });
+    });
+    int fidBatches = 0;
+    connect(page->session(), &TrainingSession::progress, this, [&](const ProgressFrame& frame) {
+      if (frame.phase == QStringLiteral("FID samples")) ++fidBatches;
+    });
+    QSignalSpy evaluated(page->session(), &TrainingSession::evaluated);
+    QSignalSpy ended(page, &TrainPage::runEnded);
+    t2i::test::StallMeter stall;
+    stall.start();
+    QTest::mouseClick(child<QPushButton>(page, "startTraining"), Qt::LeftButton);
+    QVERIFY(page->isTraining());
+    QTRY_VERIFY2_WITH_TIMEOUT(sinceStop.isValid() || !page->isTraining(),
+                              qPrintable(child<QLabel>(page, "trainStatus")->text()), kStepTimeoutMs);
+    QVERIFY2(sinceStop.isValid(), qPrintable(child<QLabel>(page, "trainStatus")->text()));
+    QTRY_COMPARE_WITH_TIMEOUT(ended.count(), 1, kStopDuringFidMs);
+    const qint64 stopMs = sinceStop.elapsed();
+    const qint64 longest = stall.stop();
+    qInfo("stopped %lld ms after Stop, during the FID pass; longest GUI stall %lld ms", static_cast<long long>(stopMs),
+          static_cast<long long>(longest));
+    QCOMPARE(fidBatches, 0);  // the batch in flight was abandoned, not finished
+    QVERIFY2(longest <= t2i::test::kGuiStallBoundMs, qPrintable(QString::number(longest)));
+
+    // Cancelled in the evaluation at step 2: nothing recorded for it, a step-2 checkpoint written.
+    QVERIFY(!page->isTraining());
+    QCOMPARE(evaluated.count(), 0);
+    QVERIFY(page->curves()->valPlot()->points(0).isEmpty());
+    const QString status = child<QLabel>(page, "trainStatus")->text();
+    QVERIFY2(status.contains(QStringLiteral("cancelled")), qPrintable(status));
+    const QString run = page->runFolder();
+    const QStringList checkpoints = checkpointsIn(run);
+    QCOMPARE(checkpoints.size(), 1);
+    const QString checkpoint = run + QStringLiteral("/checkpoints/") + checkpoints.first();
+    QVERIFY2(status.contains(QDir::toNativeSeparators(checkpoint)), qPrintable(status));
+    QCOMPARE(t2i::sample::Generator(checkpoint.toStdString()).info().step, std::int64_t{2});
+
+    // The run goes on from there.
+    std::int64_t firstResumedStep = 0;
+    connect(page->session(), &TrainingSession::steps, this, [&](const std::vector<t2i::train::StepMetrics>& batch) {
+      if (firstResumedStep == 0 && !batch.empty()) firstResumedStep = batch.front().step;
+    });
+    auto* continueButton = child<QPushButton>(page, "continueRun");
+    QVERIFY(continueButton->isEnabled());
+    QTest::mouseClick(continueButton, Qt::LeftButton);
+    QVERIFY(page->isTraining());
+    QTRY_VERIFY_WITH_TIMEOUT(firstResumedStep > 0, kStepTimeoutMs);
+    QCOMPARE(firstResumedStep, std::int64_t{3});
+    QTest::mouseClick(child<QPushButton>(page, "stopTraining"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(ended.count(), 2, kStepTimeoutMs);
   }
 
 private:

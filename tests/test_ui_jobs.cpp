@@ -1,8 +1,13 @@
-// Worker-thread plumbing of the studio: jobs run off the GUI thread, report back queued, cancel.
+// Worker-thread plumbing of the studio: jobs run off the GUI thread, report back queued, cancel;
+// settings reach their file from a worker.
 #include "jobs/job_runner.h"
 #include "jobs/latest_frame.h"
+#include "settings.h"
 
+#include <QDateTime>
+#include <QFile>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QThread>
 #include <QtTest/QtTest>
 
@@ -94,6 +99,21 @@ private Q_SLOTS:
     QTRY_VERIFY(!delivered.isEmpty() && delivered.last() == 1000);
     QVERIFY(delivered.size() < 1000);
     QVERIFY(std::is_sorted(delivered.begin(), delivered.end()));
+  }
+
+  void settingsReachTheirFileFromAWorker() {
+    QStandardPaths::setTestModeEnabled(true);
+    const t2i::ui::SettingKey<qlonglong> key("test/written", 0);
+    const qlonglong value = QDateTime::currentMSecsSinceEpoch();  // not in the file from an earlier run
+    const QString path = t2i::ui::settings::store::fileName();
+    const auto fileHasIt = [&] {
+      QFile file(path);
+      return file.open(QIODevice::ReadOnly) && file.readAll().contains(QByteArray("written=").append(QByteArray::number(value)));
+    };
+    key.setValue(value);
+    QCOMPARE(key.value(), value);  // at once, in memory
+    QVERIFY2(!fileHasIt(), "the GUI thread wrote the settings file itself");
+    QTRY_VERIFY_WITH_TIMEOUT(fileHasIt(), 10000);
   }
 };
 

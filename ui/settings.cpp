@@ -1,8 +1,110 @@
 #include "settings.h"
 
+#include "jobs/job_runner.h"
+
+#include <QCoreApplication>
+#include <QEvent>
+#include <QPointer>
+#include <QSettings>
 #include <QStandardPaths>
+#include <QThread>
+#include <QTimer>
+
+#include <stdexcept>
 
 namespace t2i::ui::settings {
+namespace store {
+namespace {
+/// Quiet time after the last change before the file is written: a page saves its keys in one go.
+constexpr int kWriteDelayMs = 500;
+
+/// A QSettings that never writes its file on the thread it lives on. Its changes land in the
+/// in-memory state Qt shares between every QSettings of one file, so other QSettings read them at
+/// once; writing the file is left to FileWriter's worker (and to the destructor, at exit).
+class UnflushedSettings final : public QSettings {
+protected:
+  bool event(QEvent* event) override {
+    // Qt posts this after the first change to write the file on this object's (the GUI) thread.
+    if (event->type() == QEvent::UpdateRequest) return true;
+    return QSettings::event(event);
+  }
+};
+
+/// The GUI thread's settings and the worker that writes them to disk.
+class FileWriter final : public QObject {
+public:
+  explicit FileWriter(QObject* parent) : QObject(parent) {
+    delay_.setSingleShot(true);
+    delay_.setInterval(kWriteDelayMs);
+    connect(&delay_, &QTimer::timeout, this, &FileWriter::writeFile);
+    // Changes made while the worker was writing go out in a second pass.
+    connect(&writer_, &JobRunner::finished, this, &FileWriter::writeAgainIfChanged);
+    connect(&writer_, &JobRunner::failed, this, &FileWriter::writeAgainIfChanged);
+  }
+
+  QSettings& settings() { return settings_; }
+  void changed() { delay_.start(); }
+
+private:
+  void writeFile() {
+    changedMeanwhile_ = !writer_.start(QStringLiteral("settings"), [](const std::atomic<bool>&) {
+      // A new QSettings writes the shared pending changes as it opens the file.
+      QSettings file;
+      file.sync();
+      if (file.status() != QSettings::NoError)
+        throw std::runtime_error("cannot write the settings file " + file.fileName().toStdString());
+    });
+  }
+  void writeAgainIfChanged() {
+    if (changedMeanwhile_) changed();
+  }
+
+  UnflushedSettings settings_;
+  QTimer delay_;
+  bool changedMeanwhile_ = false;
+  JobRunner writer_;  ///< last: joined before settings_ writes what is left, at exit
+};
+
+/// The GUI thread's writer, made on first use; null on other threads, which may wait on the disk.
+FileWriter* writer() {
+  static QPointer<FileWriter> instance;
+  QCoreApplication* app = QCoreApplication::instance();
+  if (app == nullptr || QThread::currentThread() != app->thread()) return nullptr;
+  if (instance.isNull()) instance = new FileWriter(app);
+  return instance.data();
+}
+} // namespace
+
+QVariant read(const QString& name) {
+  FileWriter* w = writer();
+  return w != nullptr ? w->settings().value(name) : QSettings().value(name);
+}
+
+void write(const QString& name, const QVariant& value) {
+  FileWriter* w = writer();
+  if (w == nullptr) {
+    QSettings().setValue(name, value);
+    return;
+  }
+  w->settings().setValue(name, value);
+  w->changed();
+}
+
+void remove(const QString& name) {
+  FileWriter* w = writer();
+  if (w == nullptr) {
+    QSettings().remove(name);
+    return;
+  }
+  w->settings().remove(name);
+  w->changed();
+}
+
+QString fileName() {
+  FileWriter* w = writer();
+  return w != nullptr ? w->settings().fileName() : QSettings().fileName();
+}
+} // namespace store
 
 const SettingKey<QByteArray> windowGeometry{"window/geometry", {}};
 const SettingKey<QByteArray> windowState{"window/state", {}};

@@ -3,12 +3,23 @@
 #pragma once
 
 #include <QByteArray>
-#include <QSettings>
 #include <QString>
 #include <QStringList>
 #include <QVariant>
 
 namespace t2i::ui {
+
+namespace settings::store {
+// The GUI thread's access to the settings file. QSettings writes the whole file, through an
+// fsync, whenever a temporary QSettings goes away: a page saving ten keys waited on the disk ten
+// times, hundreds of milliseconds on a busy machine. Here values change in memory at once (every
+// QSettings in the process sees them) and the file is written on a worker thread shortly after.
+QVariant read(const QString& name);
+void write(const QString& name, const QVariant& value);
+void remove(const QString& name);
+/// The settings file's path (the file itself may lag the values by a moment).
+QString fileName();
+} // namespace settings::store
 
 template <typename T>
 class SettingKey {
@@ -20,14 +31,14 @@ public:
 
   /// The stored value, or the default when the key is absent or holds another type.
   T value() const {
-    QVariant stored = QSettings().value(name_);
+    QVariant stored = settings::store::read(name_);
     // convert() rather than canConvert(): a settings file stores numbers as text, and text that
     // is not a number must read as the default, not as 0.
     if (!stored.isValid() || !stored.convert(QMetaType::fromType<T>())) return fallback_;
     return stored.value<T>();
   }
-  void setValue(const T& value) const { QSettings().setValue(name_, QVariant::fromValue(value)); }
-  void reset() const { QSettings().remove(name_); }
+  void setValue(const T& value) const { settings::store::write(name_, QVariant::fromValue(value)); }
+  void reset() const { settings::store::remove(name_); }
 
 private:
   QString name_;
