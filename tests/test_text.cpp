@@ -20,7 +20,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <random>
+#include <set>
 #include <sstream>
 
 using namespace t2i;
@@ -532,6 +534,32 @@ private Q_SLOTS:
     }
     QCOMPARE(from_file.fingerprint(), from_bytes.fingerprint());
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, train_caption_tokenizer({"", ""}, {200, 0}));
+  }
+
+  // Captions that name different objects must differ in the objects' tokens, not in letters
+  // shared with every other word: a caption tokenizer learned from a few dozen short captions
+  // keeps each of their words whole (the unigram trainer spelt "fire", "photo" and "a" letter by
+  // letter here).
+  void learnedTokenizerKeepsCaptionWordsWhole() {
+    std::vector<std::string> captions;
+    std::set<std::string> words;
+    for (const std::string noun : {"giraffe", "bus", "panda", "elephant", "stop sign", "fire hydrant", "sheep", "zebra"})
+      for (const std::string& caption : {"a photo of a " + noun, "a " + noun, "a " + noun + " outside"}) {
+        captions.push_back(caption);
+        std::istringstream split(caption);
+        for (std::string word; split >> word;) words.insert(word);
+      }
+    const Tokenizer tokenizer = Tokenizer::from_bytes(train_caption_tokenizer(captions, {512, 1}), "trained");
+    for (const std::string& word : words) {
+      const auto ids = tokenizer.encode(word, 16).ids;
+      QVERIFY2(ids.size() == 2 && ids[0] != kUnkId, qPrintable(QStringLiteral("\"%1\" takes %2 pieces")
+                                                                  .arg(QString::fromStdString(word)).arg(ids.size() - 1)));
+    }
+    const auto sheep = tokenizer.encode("a photo of a sheep", 16).ids;
+    const auto zebra = tokenizer.encode("a photo of a zebra", 16).ids;
+    QCOMPARE(sheep.size(), std::size_t{6});
+    QCOMPARE(zebra.size(), sheep.size());
+    QCOMPARE(std::inner_product(sheep.begin(), sheep.end(), zebra.begin(), 0, std::plus<>(), std::not_equal_to<>()), 1);
   }
 
   void learnedEncoderContractAndPaddingInvariance() {

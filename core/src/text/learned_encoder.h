@@ -1,4 +1,4 @@
-// The offline default text encoder (design.md §5, GLIDE-style): a SentencePiece unigram model
+// The offline default text encoder (design.md §5, GLIDE-style): a SentencePiece BPE model
 // trained on the dataset's captions and a small transformer encoder trained jointly with the
 // U-Net. Same output contract as T5, so the U-Net does not care which one it gets.
 #pragma once
@@ -18,7 +18,7 @@ struct TokenizerTrainingOptions {
   int threads = 0;                 ///< 0 = the cores available
 };
 
-/// Trains a SentencePiece unigram model on `captions` with T5's ids (pad 0, </s> 1, <unk> 2,
+/// Trains a SentencePiece BPE model on `captions` with T5's ids (pad 0, </s> 1, <unk> 2,
 /// no <s>) and returns the serialized model (Tokenizer::from_bytes reads it).
 std::string train_caption_tokenizer(const std::vector<std::string>& captions, const TokenizerTrainingOptions& options);
 
