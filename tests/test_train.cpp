@@ -517,6 +517,26 @@ private Q_SLOTS:
     QCOMPARE(score.kid->mean, *last.kid);
   }
 
+  // A discrete schedule of T steps starts sampling below step T (the log-SNR bound), so the FID
+  // hook must ask for the steps the schedule has: with T = 8 it asked for 8 of the 7 and the
+  // first evaluation threw.
+  void fidSamplesAShortScheduleWithTheStepsItHas() {
+    T2I_REQUIRE_SHARED_DATA("fid/inception-random/fid_inception_random_legacy.pth");
+    QTemporaryDir dir;
+    nlohmann::json preset = tiny_preset_json();
+    preset["diffusion_steps"] = 8;
+    auto options = tiny_run(write_preset(dir, preset), dir.filePath(QStringLiteral("run")).toStdString(),
+                            dir.filePath(QStringLiteral("cache")).toStdString());
+    options.max_steps = 5;
+    options.inception_weights = t2i::test::sharedData(QStringLiteral("fid/inception-random/fid_inception_random_legacy.pth")).toStdString();
+    options.fid_samples = 4;
+    train::Control control;
+    Recorder events;
+    train::run(options, events, control);
+    QVERIFY(!events.evals.empty());
+    QVERIFY2(events.evals.back().fid && std::isfinite(*events.evals.back().fid), events.evals.back().fid_status.c_str());
+  }
+
   void bf16TrainingLowersTheLossLikeFp32() {
     // One fixed batch (the paper's overfit check) and evaluations on it with fixed noise and
     // timesteps: the same run in fp32 and in bf16 autocast (fp32 master weights).

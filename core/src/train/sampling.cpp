@@ -14,6 +14,11 @@ diffusion::NoiseSchedule noise_schedule(const model::Preset& preset) {
 
 diffusion::Prediction prediction(const model::Preset& preset) { return diffusion::parse_prediction(preset.training.objective); }
 
+std::int64_t sampling_steps_for(const model::Preset& preset, std::int64_t wanted) {
+  const diffusion::NoiseSchedule schedule = noise_schedule(preset);
+  return schedule.is_discrete() ? std::min(wanted, schedule.max_sampling_steps()) : wanted;
+}
+
 torch::Tensor sample_images(TextToImageModel& model, const std::vector<std::string>& prompts,
                             const std::vector<std::uint64_t>& seeds, const SamplingSettings& settings,
                             const diffusion::StepObserver& observer, const std::atomic<bool>* cancel) {

@@ -25,6 +25,9 @@ struct SamplingSettings {
 /// The model's noise schedule and parameterisation, as its preset defines them.
 diffusion::NoiseSchedule noise_schedule(const model::Preset& preset);
 diffusion::Prediction prediction(const model::Preset& preset);
+/// `wanted` sampling steps, or all the steps a short discrete schedule gives when that is fewer
+/// (its sampling starts below step T, so even T can be too many); continuous time takes any number.
+std::int64_t sampling_steps_for(const model::Preset& preset, std::int64_t wanted);
 
 /// Images [B, 3, S, S] in [−1, 1] (float32, CPU) for `prompts`, one seed each. Throws
 /// diffusion::SamplingCancelled when `cancel` is set.

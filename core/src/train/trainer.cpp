@@ -348,7 +348,7 @@ void Run::preview() {
   for (size_t i = 0; i < prompts.size(); ++i) seeds.push_back(i);
   SamplingSettings settings;
   settings.guidance = preset_.cond_scale;
-  settings.steps = std::min<std::int64_t>(kPreviewSteps, preset_.diffusion_steps);
+  settings.steps = sampling_steps_for(preset_, kPreviewSteps);
   try {
     const torch::Tensor images = sample_images(*model_, prompts, seeds, settings, {}, &control_.cancel);
     Preview p{step_, image_grid(images, 4), prompts};
@@ -374,7 +374,7 @@ void Run::evaluate() {
     if (prompts.empty()) prompts.push_back("");
     SamplingSettings settings;
     settings.guidance = preset_.cond_scale;
-    settings.steps = std::min<std::int64_t>(50, preset_.diffusion_steps);
+    settings.steps = sampling_steps_for(preset_, settings.steps);
     FidScores scores;
     try {
       scores = fid_->score([&](std::int64_t first, std::int64_t count) {
