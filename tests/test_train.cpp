@@ -695,6 +695,26 @@ private Q_SLOTS:
     QVERIFY2(!std::isnan(grain) && grain <= maxGrain, qPrintable(QStringLiteral("mean background grain %1 of 255").arg(grain)));
   }
 
+  void overfitCheckRefusesABatchLargerThanTheTrainingSplit() {
+    QTemporaryDir dir;
+    auto options = tiny_run(write_preset(dir, tiny_preset_json()), dir.filePath(QStringLiteral("run")).toStdString(),
+                            dir.filePath(QStringLiteral("cache")).toStdString());
+    options.data.demo_images = 8;  // split 6/1/1
+    options.overfit_one_batch = true;
+    options.overfit_images = 8;
+    options.max_steps = 2;
+    train::Control control;
+    Recorder events;
+    try {
+      train::run(options, events, control);
+      QFAIL("an overfit batch of 8 from 6 training images was accepted");
+    } catch (const std::runtime_error& e) {
+      const std::string message = e.what();
+      QVERIFY2(message.find("needs 8 different images") != std::string::npos && message.find("has 6") != std::string::npos,
+               e.what());
+    }
+  }
+
   void cancelLeavesAResumableCheckpoint() {
     QTemporaryDir dir;
     const std::string preset = write_preset(dir, tiny_preset_json());

@@ -182,8 +182,16 @@ bool Run::prepare_data() {
   const data::PrepareResult& result = setup.result;
   if (result.cancelled) return false;
   dataset_ = data::PreparedDataset::open(result.cache_dir);
-  if (dataset_->images(data::Split::Train).empty())
+  const std::size_t train_images = dataset_->images(data::Split::Train).size();
+  if (train_images == 0)
     throw std::runtime_error("the dataset has no usable training image (see " + result.report_file + ")");
+  // A batch larger than the split repeats images, and a repeated image can never be "nearest its
+  // own caption" in the overfit check: 8 images split 6/1/1 recalled at most 6 of 8.
+  if (options_.overfit_one_batch && train_images < static_cast<std::size_t>(options_.overfit_images))
+    throw std::runtime_error("the overfit check needs " + std::to_string(options_.overfit_images) +
+                             " different images in its batch, but the training split of " + result.cache_dir + " has " +
+                             std::to_string(train_images) + " (the others are held out for validation and test): add images or ask for " +
+                             std::to_string(train_images) + " in the batch");
   status("Dataset: " + std::to_string(dataset_->images(data::Split::Train).size()) + " training / " +
          std::to_string(dataset_->images(data::Split::Val).size()) + " validation images, manifest " +
          dataset_->manifest_hash());
