@@ -44,7 +44,7 @@ using namespace t2i::ui;
 namespace {
 
 constexpr int kDemoImages = 48;
-constexpr int kStepTimeoutMs = 120'000;
+constexpr int kStepTimeoutMs = 300'000;  // a hang guard: the first steps took 146 s under two busy loops
 /// From Stop to the run's end while FID samples are drawn: the trainer stops within the batch of
 /// samples in flight (one denoising step), then saves a checkpoint.
 constexpr int kStopDuringFidMs = 10'000;
@@ -298,11 +298,13 @@ private Q_SLOTS:
     auto* pause = child<QPushButton>(page, "pauseTraining");
     QTest::mouseClick(pause, Qt::LeftButton);
     QVERIFY(pause->isChecked());
-    // The step in flight (with its evaluation) finishes; then no step follows for a while.
+    // The step in flight (with its evaluation and preview) finishes; then no step follows for a
+    // while. The window must outlast that step: 1.5 s did not on a loaded machine, where the step
+    // in flight then landed after the check.
     double pausedAt = -1;
     for (int tries = 0; tries < 30; ++tries) {
       pausedAt = lastStep(page->curves()->lossPlot(), TrainingCurves::RawLoss);
-      QTest::qWait(1500);
+      QTest::qWait(5000);
       if (lastStep(page->curves()->lossPlot(), TrainingCurves::RawLoss) == pausedAt) break;
     }
     QTest::qWait(1000);
