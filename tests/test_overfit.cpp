@@ -21,8 +21,9 @@ using namespace t2i;
 
 namespace {
 
-// Measured with `t2i bench overfit --steps N --cfg 5` on these captions: 250 steps recall 3 of 8
-// (the 200 warm-up steps of the demo preset leave little), 400 recall 7 with the eighth a near tie.
+// Measured with `t2i bench overfit --steps N --cfg 5` on these captions: 250 steps recalled 3 of 8
+// (unigram tokenizer; the demo preset's 200 warm-up steps leave little), 400 recall 7 with either
+// tokenizer, the eighth a near tie with BPE.
 constexpr int kSteps = 400;
 
 } // namespace
@@ -31,7 +32,7 @@ class TestOverfit : public QObject {
   Q_OBJECT
 private Q_SLOTS:
   // One thread: on a loaded 2-core machine a spinning two-thread OpenMP team made this test take
-  // 714 s, where `t2i --threads 1 bench overfit` on the same captions took 330 s.
+  // 714 s; with one it took 194–199 s in CI.
   void initTestCase() { runtime::initialize(1); }
 
   // The paper's overfit-one-batch check (§7.1) on real photographs, each named by three short

@@ -88,10 +88,10 @@ std::string train_caption_tokenizer(const std::vector<std::string>& captions, co
       {"unk_id", std::to_string(kUnkId)},
       {"bos_id", "-1"},
       {"num_threads", std::to_string(threads)},
-      // Nothing but fatal errors: the module is loaded with RTLD_DEEPBIND, which binds its
-      // std::cerr to libstdc++'s own object, not the program's copy that was initialised, so
-      // a message (BPE's "No valid symbol found" warning) crashes the t2i program. Failures
-      // come back in the returned status.
+      // Nothing but fatal errors: BPE's "No valid symbol found" warning crashed `t2i train`
+      // inside std::ostream's sentry (seen in gdb), most likely because the module, loaded with
+      // RTLD_DEEPBIND, writes to a std::cerr that is not the program's initialised one. Failures
+      // still come back in the returned status.
       {"minloglevel", "3"},
   };
   std::vector<std::string> sentences;

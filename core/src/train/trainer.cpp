@@ -192,7 +192,7 @@ bool Run::prepare_data() {
                              " different images in its batch, but the training split of " + result.cache_dir + " has " +
                              std::to_string(train_images) + " (the others are held out for validation and test): add images or ask for " +
                              std::to_string(train_images) + " in the batch");
-  status("Dataset: " + std::to_string(dataset_->images(data::Split::Train).size()) + " training / " +
+  status("Dataset: " + std::to_string(train_images) + " training / " +
          std::to_string(dataset_->images(data::Split::Val).size()) + " validation images, manifest " +
          dataset_->manifest_hash());
   return true;
@@ -453,12 +453,11 @@ Summary Run::execute() {
     summary.stop_reason = "cancelled";
     return summary;
   }
+  best_.emplace(options_.selection, preset_.early_stop);
   if (resumed) {
-    best_.emplace(options_.selection, preset_.early_stop);
     restore(*resumed, *existing);
     folder_.truncate_metrics_after(step_);
   } else {
-    best_.emplace(options_.selection, preset_.early_stop);
     // Module initialisation and dropout draw from the global generator: seed it so a run is reproducible.
     torch::manual_seed(options_.seed);
     build_model();
