@@ -1,6 +1,7 @@
 #include "settings.h"
 
 #include "jobs/job_runner.h"
+#include "t2i/diffusion.h"
 
 #include <QCoreApplication>
 #include <QEvent>
@@ -129,7 +130,7 @@ const SettingKey<QString> lastRun{"train/lastRun", {}};
 const SettingKey<QString> generatePrompt{"generate/prompt", QStringLiteral("a red circle above a blue square")};
 const SettingKey<QStringList> generatePromptHistory{"generate/promptHistory", {}};
 const SettingKey<int> generateSteps{"generate/steps", 50};
-const SettingKey<QString> generateSampler{"generate/sampler", QStringLiteral("ddim")};
+const SettingKey<QString> generateSampler{"generate/sampler", QString::fromStdString(diffusion::to_string(diffusion::kDefaultSampler))};
 const SettingKey<QString> generateThresholding{"generate/thresholding", QStringLiteral("dynamic")};
 const SettingKey<double> generatePercentile{"generate/percentile", 0.995};
 const SettingKey<qulonglong> generateSeed{"generate/seed", 0};
@@ -141,7 +142,7 @@ const SettingKey<QString> comparePrompt{"compare/prompt", QStringLiteral("a red 
 const SettingKey<QString> compareScales{"compare/scales", QStringLiteral("5, 8")};
 const SettingKey<QString> compareSeeds{"compare/seeds", QStringLiteral("0")};
 const SettingKey<int> compareSteps{"compare/steps", 50};
-const SettingKey<QString> compareSampler{"compare/sampler", QStringLiteral("ddim")};
+const SettingKey<QString> compareSampler{"compare/sampler", QString::fromStdString(diffusion::to_string(diffusion::kDefaultSampler))};
 const SettingKey<QString> compareThresholding{"compare/thresholding", QStringLiteral("dynamic")};
 const SettingKey<bool> compareUseSecondCheckpoint{"compare/useSecondCheckpoint", false};
 const SettingKey<QString> compareSecondCheckpoint{"compare/secondCheckpoint", {}};

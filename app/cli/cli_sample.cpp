@@ -28,11 +28,13 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--cfg", args->cfg, "Guidance scale w (default: the preset's cond scale; 1 = off)")
       ->check(CLI::Range(0.0, 100.0));
   cmd->add_option("--steps", args->request.steps, "Denoising steps")->check(CLI::Range(1, 10000))->capture_default_str();
-  cmd->add_option("--sampler", args->request.sampler, "ddpm, ddim or dpmpp")
+  cmd->add_option("--sampler", args->request.sampler,
+                  "ddpm (ancestral: fresh noise at every step corrects the model's errors), or the deterministic ddim or dpmpp (they keep those errors as grain)")
       ->check(CLI::IsMember({"ddpm", "ddim", "dpmpp"}))
       ->capture_default_str();
   cmd->add_option("--eta", args->request.eta, "DDIM stochasticity (0 = deterministic)")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--threshold", args->request.thresholding, "none, static or dynamic")
+  cmd->add_option("--threshold", args->request.thresholding,
+                  "What happens to the predicted x0 at every step: none (needs the ddpm sampler; the deterministic ones saturate), static or dynamic")
       ->check(CLI::IsMember({"none", "static", "dynamic"}))
       ->capture_default_str();
   cmd->add_option("--percentile", args->request.threshold_percentile, "Dynamic thresholding percentile")

@@ -19,7 +19,7 @@ struct GenerationSettings {
   std::uint64_t seed = 0;
   double guidance = 5.0;
   int steps = 50;
-  QString sampler = QStringLiteral("ddim");
+  QString sampler = QString::fromStdString(t2i::diffusion::to_string(t2i::diffusion::kDefaultSampler));
   double eta = 0.0;
   QString thresholding = QStringLiteral("dynamic");
   double percentile = 0.995;

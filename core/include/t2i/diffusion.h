@@ -23,6 +23,13 @@ enum class Weighting { Simple, P2, MinSnr };
 /// DDPM ancestral (the paper's), DDIM (Song 2021), DPM-Solver++(2M) (Lu 2022).
 enum class SamplerKind { Ddpm, Ddim, DpmSolverPP };
 
+/// The sampler every entry point starts with. Ancestral sampling draws fresh noise at each step, so
+/// the next step's denoiser corrects the last one's error; the deterministic samplers carry every
+/// step's error into the image. Measured on the 1,167-step demo model (50 steps, 32 test captions,
+/// w = 1 / 5): background grain 1.6 / 2.4 of 255 against DDIM's 7.5 / 4.4, and without
+/// thresholding 1.7 / 3.5 against DDIM's 13.4 / 18.5 with 15 and 22 samples of saturated noise.
+constexpr SamplerKind kDefaultSampler = SamplerKind::Ddpm;
+
 /// What happens to the predicted x₀ at every sampling step: nothing, clipping to [−1, 1], or
 /// Imagen's dynamic thresholding.
 enum class ThresholdKind { None, Static, Dynamic };

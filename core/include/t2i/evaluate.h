@@ -4,6 +4,8 @@
 // checker's colour, shape and full-caption agreement. Plain C++ types only.
 #pragma once
 
+#include "t2i/diffusion.h"
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -22,7 +24,7 @@ struct GuidanceEvalOptions {
   std::string inception_weights;    ///< empty = FID and KID unavailable (the report says why)
   std::string device = "cpu";
   int steps = 50;
-  std::string sampler = "ddim";     ///< ddpm | ddim | dpmpp
+  std::string sampler = diffusion::to_string(diffusion::kDefaultSampler);  ///< ddpm | ddim | dpmpp
   std::string thresholding = "dynamic";  ///< none | static | dynamic
   std::string samples_dir;          ///< where to write the samples as PNGs; empty = not written
 };

@@ -2,6 +2,7 @@
 // classifier-free guidance, watching every denoising step. Plain C++ types only.
 #pragma once
 
+#include "t2i/diffusion.h"
 #include "t2i/train.h"
 
 #include <atomic>
@@ -21,7 +22,7 @@ struct Request {
   std::vector<std::uint64_t> seeds;      ///< one per prompt; the same seed gives the same image
   double guidance = 5.0;                 ///< classifier-free guidance scale w (1 = off)
   int steps = 50;
-  std::string sampler = "ddim";          ///< ddpm | ddim | dpmpp
+  std::string sampler = diffusion::to_string(diffusion::kDefaultSampler);  ///< ddpm | ddim | dpmpp
   double eta = 0.0;                      ///< DDIM stochasticity
   std::string thresholding = "dynamic";  ///< none | static | dynamic
   double threshold_percentile = 0.995;

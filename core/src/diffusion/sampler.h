@@ -27,7 +27,7 @@
 namespace t2i::diffusion {
 
 struct SamplerOptions {
-  SamplerKind kind = SamplerKind::Ddim;
+  SamplerKind kind = kDefaultSampler;
   int64_t steps = 50;         ///< network evaluations N (≤ T for a discrete schedule)
   double eta = 0.0;           ///< DDIM only, in [0, 1]: 0 deterministic, 1 the DDPM posterior variance
   Prediction prediction = Prediction::Epsilon;

@@ -16,7 +16,7 @@ namespace t2i::train {
 
 struct SamplingSettings {
   double guidance = 5.0;  ///< w; 1 = no guidance
-  diffusion::SamplerKind sampler = diffusion::SamplerKind::Ddim;
+  diffusion::SamplerKind sampler = diffusion::kDefaultSampler;
   std::int64_t steps = 50;
   double eta = 0.0;
   diffusion::Thresholding thresholding;
