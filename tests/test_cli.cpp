@@ -104,6 +104,20 @@ private Q_SLOTS:
     QCOMPARE(json.value(QStringLiteral("blas_is_reference")).toBool(true), false);
   }
 
+  void globalOptionsGoBeforeOrAfterTheSubcommand() {
+    for (const Run& run : {runCli({"--threads", "1", "info", "--json"}), runCli({"info", "--json", "--threads", "1"})}) {
+      QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+      QCOMPARE(QJsonDocument::fromJson(run.out.toUtf8()).object().value(QStringLiteral("intra_op_threads")).toInt(), 1);
+    }
+    // Two levels down, and a flag: -q silences the info log of `data make-demo`.
+    QTemporaryDir dir;
+    const Run loud = runCli({"data", "make-demo", "--out", dir.filePath(QStringLiteral("a")), "--n", "4"});
+    const Run quiet = runCli({"data", "make-demo", "--out", dir.filePath(QStringLiteral("b")), "--n", "4", "-q"});
+    QVERIFY2(loud.exitCode == 0 && quiet.exitCode == 0, qPrintable(loud.err + quiet.err));
+    QVERIFY2(loud.err.contains(QStringLiteral("[info]")), qPrintable(loud.err));
+    QVERIFY2(!quiet.err.contains(QStringLiteral("[info]")), qPrintable(quiet.err));
+  }
+
   void unknownCommandFailsWithMessage() {
     const Run run = runCli({QStringLiteral("no-such-command")});
     QVERIFY(run.exitCode != 0);

@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
   CLI::App app{"t2i: train, sample and evaluate small Imagen-style text-to-image diffusion models", "t2i"};
   app.set_version_flag("--version", std::string(t2i::kProjectName) + " " + t2i::kVersion);
   app.require_subcommand(1);
+  // Global options after the subcommand (`t2i train … --threads 1`) reach the app; subcommands
+  // created below inherit this.
+  app.fallthrough();
   int threads = 0;
   app.add_option("--threads", threads, "Intra-op CPU threads (default: all available cores)")
       ->check(CLI::Range(0, 1024));
