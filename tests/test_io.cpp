@@ -1,6 +1,9 @@
 // The tensor-file reader: torch.save files against the reference values written by PyTorch,
 // safetensors round trips, sharded indexes, atomic saves, and damaged files that must give a
-// TensorFileError naming the file (never a crash).
+// TensorFileError naming the file (never a crash); and the rest of the io foundation: hashes
+// and device names.
+#include "io/device.h"
+#include "io/hash.h"
 #include "io/tensor_file.h"
 
 #include "t2i/runtime.h"
@@ -14,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <random>
 
 using t2i::io::Metadata;
@@ -589,6 +593,32 @@ private Q_SLOTS:
     QVERIFY(torch::equal(t2i::io::load_tensors(locked_file).at("w"), old_values));
     QVERIFY(QFile::setPermissions(locked, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
     QCOMPARE(QDir(locked).entryList(QDir::Files | QDir::Hidden), QStringList{QStringLiteral("weights.safetensors")});
+  }
+
+  // Each scheme's values are stored in users' caches, manifests and PNG metadata: these are the
+  // values the hashes gave before they moved into io, and must never change.
+  void hashesKeepTheirStoredValues() {
+    using t2i::io::Hash64;
+    using t2i::io::HashScheme;
+    QCOMPARE(Hash64().text("t2i").u64(42).hex(), std::string("f5cf5881f38a09b5"));
+    QCOMPARE(Hash64(HashScheme::fnv1a_words).text("inception").u64(299).bytes("abcdefghij", 10).hex(),
+             std::string("615a8ffffb0c4cb4"));
+    QCOMPARE(Hash64(HashScheme::xxhash_rounds).text("shared.weight").bytes("abcdefghij", 10).hex(),
+             std::string("1900fea9f8c03cbd"));
+    QTemporaryDir dir;
+    const std::string file = path(dir.filePath(QStringLiteral("checkpoint")));
+    std::ofstream(file) << "a checkpoint";
+    QCOMPARE(t2i::io::file_hash(file), std::string("01e191b1807125c4"));
+  }
+
+  void deviceNamesAreChecked() {
+    QVERIFY(t2i::io::parse_device("cpu").is_cpu());
+    try {
+      t2i::io::parse_device("gpu:0");
+      QFAIL("an unknown device was accepted");
+    } catch (const std::runtime_error& error) {
+      QVERIFY2(contains(error.what(), "\"gpu:0\""), error.what());
+    }
   }
 };
 

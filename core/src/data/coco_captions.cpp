@@ -1,16 +1,13 @@
 #include "data/coco_captions.h"
 
 #include "data/data_error.h"
+#include "io/text_file.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <limits>
-#include <sstream>
 #include <unordered_map>
 
 namespace t2i::data {
@@ -18,15 +15,6 @@ namespace t2i::data {
 namespace {
 
 using nlohmann::json;
-
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path + ": cannot open caption file (" + std::strerror(errno) + ")");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw DataError(path + ": read error");
-  return text.str();
-}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -371,7 +359,7 @@ std::string CaptionSet::image_path(std::size_t image) const {
 }
 
 CaptionSet load_captions(const std::string& annotations, const std::string& images_dir) {
-  const std::string text = read_text_file(annotations);
+  const std::string text = as_data_error([&] { return io::read_text_file(annotations, "caption file"); });
   if (ends_with(annotations, ".json")) return parse_coco(text, annotations, images_dir);
   if (ends_with(annotations, ".jsonl")) return parse_jsonl(text, annotations, images_dir);
   if (ends_with(annotations, ".csv")) return parse_csv(text, annotations, images_dir);

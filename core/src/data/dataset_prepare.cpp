@@ -1,4 +1,5 @@
 // t2i::data::prepare: subset, image cache, split and manifest (t2i/data.h).
+#include "data/data_error.h"
 #include "data/dataset_report.h"
 #include "data/image_cache.h"
 #include "data/prepared_dataset.h"
@@ -6,29 +7,9 @@
 
 #include "t2i/log.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 
 namespace t2i::data {
-
-namespace {
-
-void write_text_file(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw DataError(temporary + ": cannot create (" + std::strerror(errno) + ")");
-    out << text;
-    if (!out.flush()) throw DataError(temporary + ": write error");
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0)
-    throw DataError(path + ": cannot replace (" + std::strerror(errno) + ")");
-}
-
-} // namespace
 
 PrepareResult prepare(const std::vector<Source>& sources, const std::string& cache_dir, const PrepareOptions& options) {
   validate(options.split);
@@ -107,7 +88,7 @@ PrepareResult prepare(const std::vector<Source>& sources, const std::string& cac
   write_manifest(manifest, result.manifest_file);
   result.manifest_hash = manifest.hash();
   result.report = build_report(sets, chosen, options.split, sizes, options.count_tokens, options.token_unit);
-  write_text_file(result.report_file, to_json(result.report) + "\n");
+  replace_file(result.report_file, to_json(result.report) + "\n");
   log::core()->info("prepared {}: {} usable images of {} chosen (train {}, val {}, test {}), manifest {}", cache_dir,
                     usable.size(), chosen.size(), sizes.train, sizes.val, sizes.test, result.manifest_hash);
   return result;

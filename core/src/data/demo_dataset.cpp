@@ -10,10 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -281,15 +279,7 @@ DemoDataset make_demo_dataset(const std::string& out_dir, const DemoOptions& opt
   }
   result.captions = annotation_list.size();
   const nlohmann::json document = {{"info", info}, {"licenses", nlohmann::json::array()}, {"images", images}, {"annotations", annotation_list}};
-  const std::string temporary = annotations.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw DataError(temporary + ": cannot create (" + std::strerror(errno) + ")");
-    out << document.dump() << '\n';
-    if (!out.flush()) throw DataError(temporary + ": write error");
-  }
-  std::filesystem::rename(temporary, annotations, error);
-  if (error) throw DataError(annotations.string() + ": cannot replace (" + error.message() + ")");
+  replace_file(annotations.string(), document.dump() + '\n');
   log::core()->info("demo dataset: {} images of {}x{} with {} captions in {}", options.images, options.image_size,
                     options.image_size, result.captions, out_dir);
   return result;

@@ -4,8 +4,9 @@
 #include "data/image_decode.h"
 #include "data/image_transform.h"
 #include "data/parallel_for.h"
-#include "data/stable_random.h"
 #include "io/format_version.h"
+#include "io/hash.h"
+#include "io/mapped_file.h"
 
 #include "t2i/log.h"
 #include "t2i/version.h"
@@ -18,7 +19,6 @@
 #include <filesystem>
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -221,7 +221,7 @@ SlotStatus slot_status(ImageProblem problem) {
 }
 
 std::uint64_t cache_source_hash(const std::vector<CacheSource>& sources, int image_size) {
-  StableHash hash;
+  io::Hash64 hash;
   hash.u64(kPipelineVersion).u64(static_cast<std::uint64_t>(image_size)).u64(sources.size());
   for (const CacheSource& source : sources) {
     std::error_code error;
@@ -311,41 +311,28 @@ CacheBuildResult build_image_cache(const std::string& path, const std::vector<Ca
 }
 
 std::shared_ptr<const ImageCache> ImageCache::open(const std::string& path) {
-  File file(path, O_RDONLY);
-  const std::size_t size = file.size();
-  std::array<std::uint8_t, kHeaderBytes> bytes{};
+  std::shared_ptr<ImageCache> cache(new ImageCache());
+  cache->file_ = as_data_error([&] { return io::MappedFile::open(path); });
+  const std::size_t size = cache->file_->size();
   Header h;
-  const std::string problem = size < kHeaderBytes || !file.read_at(bytes.data(), bytes.size(), 0)
-                                  ? path + ": too short for a cache header"
-                                  : decode_header(path, bytes.data(), size, h);
+  const std::string problem = size < kHeaderBytes ? path + ": too short for a cache header"
+                                                  : decode_header(path, cache->file_->data(), size, h);
   if (!problem.empty()) throw DataError(problem + "; run `t2i data prepare` again to rebuild it");
 
-  std::shared_ptr<ImageCache> cache(new ImageCache());
   cache->path_ = path;
   cache->image_size_ = static_cast<int>(h.image_size);
   cache->count_ = h.count;
   cache->processed_ = h.processed;
   cache->source_hash_ = h.source_hash;
   cache->pixel_offset_ = h.pixel_offset;
-  cache->map_size_ = size;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw DataError(path + ": cannot open image cache (" + errno_text() + ")");
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
-  ::close(fd);
-  if (map == MAP_FAILED) throw DataError(path + ": cannot map image cache (" + errno_text() + ")");
-  cache->map_ = static_cast<const std::uint8_t*>(map);
   for (std::size_t i = 0; i < cache->count_; ++i)
-    if (cache->map_[kHeaderBytes + i] > static_cast<std::uint8_t>(SlotStatus::Corrupt))
+    if (cache->file_->data()[kHeaderBytes + i] > static_cast<std::uint8_t>(SlotStatus::Corrupt))
       throw DataError(path + ": invalid status byte for slot " + std::to_string(i));
   return cache;
 }
 
-ImageCache::~ImageCache() {
-  if (map_ != nullptr) ::munmap(const_cast<std::uint8_t*>(map_), map_size_);
-}
+SlotStatus ImageCache::status(std::size_t slot) const { return static_cast<SlotStatus>(file_->data()[kHeaderBytes + slot]); }
 
-SlotStatus ImageCache::status(std::size_t slot) const { return static_cast<SlotStatus>(map_[kHeaderBytes + slot]); }
-
-const std::uint8_t* ImageCache::pixels(std::size_t slot) const { return map_ + pixel_offset_ + slot * bytes_per_image(); }
+const std::uint8_t* ImageCache::pixels(std::size_t slot) const { return file_->data() + pixel_offset_ + slot * bytes_per_image(); }
 
 } // namespace t2i::data

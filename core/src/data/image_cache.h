@@ -33,6 +33,10 @@
 #include <string>
 #include <vector>
 
+namespace t2i::io {
+class MappedFile;
+}
+
 namespace t2i::data {
 
 enum class SlotStatus : std::uint8_t {
@@ -95,7 +99,6 @@ public:
   /// Maps and validates a cache file. Throws DataError naming the file and the problem (for a
   /// newer format, both versions).
   static std::shared_ptr<const ImageCache> open(const std::string& path);
-  ~ImageCache();
   ImageCache(const ImageCache&) = delete;
   ImageCache& operator=(const ImageCache&) = delete;
 
@@ -115,8 +118,7 @@ private:
   ImageCache() = default;
 
   std::string path_;
-  const std::uint8_t* map_ = nullptr;
-  std::size_t map_size_ = 0;
+  std::shared_ptr<const io::MappedFile> file_;
   int image_size_ = 0;
   std::size_t count_ = 0;
   std::size_t processed_ = 0;

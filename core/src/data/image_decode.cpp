@@ -2,6 +2,7 @@
 
 #include "data/exif_orientation.h"
 #include "data/image_transform.h"
+#include "io/png.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -15,7 +16,6 @@
 #include <jpeglib.h>
 // jpeglib.h must come first: jerror.h's message codes need its types.
 #include <jerror.h>
-#include <png.h>
 
 namespace t2i::data {
 
@@ -158,29 +158,11 @@ struct PngInput {
 };
 
 struct PngJob {
-  png_structp png = nullptr;
-  png_infop info = nullptr;
+  io::PngStruct png{io::PngStruct::Kind::Read};
   PngInput input{};
-  char message[256] = {};
   Raw raw;
   std::vector<png_bytep> rows;
-
-  PngJob() = default;
-  PngJob(const PngJob&) = delete;
-  PngJob& operator=(const PngJob&) = delete;
-  ~PngJob() {
-    if (png != nullptr) png_destroy_read_struct(&png, info != nullptr ? &info : nullptr, nullptr);
-  }
 };
-
-[[noreturn]] void png_fail(png_structp png, png_const_charp message) {
-  auto* job = static_cast<PngJob*>(png_get_error_ptr(png));
-  std::snprintf(job->message, sizeof job->message, "%s", message);
-  png_longjmp(png, 1);
-}
-
-// Ancillary-chunk complaints (e.g. "iCCP: known incorrect sRGB profile") do not affect pixels.
-void png_warn(png_structp, png_const_charp) {}
 
 void png_read_input(png_structp png, png_bytep out, png_size_t count) {
   auto* input = static_cast<PngInput*>(png_get_io_ptr(png));
@@ -191,13 +173,10 @@ void png_read_input(png_structp png, png_bytep out, png_size_t count) {
 
 // Same discipline as run_jpeg: state changed after setjmp lives in *job.
 bool run_png(PngJob* job) {
-  job->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, job, png_fail, png_warn);
-  if (job->png == nullptr) return false;
-  job->info = png_create_info_struct(job->png);
-  if (job->info == nullptr) return false;
-  if (setjmp(png_jmpbuf(job->png))) return false;
-  png_structp png = job->png;
-  png_infop info = job->info;
+  if (!job->png.create()) return false;
+  png_structp png = job->png.png();
+  png_infop info = job->png.info();
+  if (setjmp(png_jmpbuf(png))) return false;
   png_set_read_fn(png, &job->input, png_read_input);
   png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
   png_read_info(png, info);
@@ -232,7 +211,7 @@ Raw decode_png(const std::uint8_t* data, std::size_t size, const std::string& na
   PngJob job;
   job.input = PngInput{data, size, 0};
   if (!run_png(&job))
-    throw ImageError(ImageProblem::Corrupt, name + ": corrupt PNG (" + (job.message[0] != 0 ? job.message : "out of memory") + ")");
+    throw ImageError(ImageProblem::Corrupt, name + ": corrupt PNG (" + job.png.message() + ")");
   return std::move(job.raw);
 }
 

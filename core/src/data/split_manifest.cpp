@@ -3,15 +3,13 @@
 #include "data/data_error.h"
 #include "data/stable_random.h"
 #include "io/format_version.h"
+#include "io/hash.h"
+#include "io/text_file.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <numeric>
 
 namespace t2i::data {
@@ -46,7 +44,7 @@ SplitSizes split_sizes(std::size_t n, const SplitOptions& options) {
 
 std::vector<std::size_t> subset_order(const std::vector<std::string>& names, std::uint64_t seed) {
   std::vector<std::uint64_t> keys(names.size());
-  for (std::size_t i = 0; i < names.size(); ++i) keys[i] = mix64(seed, StableHash().text(names[i]).value());
+  for (std::size_t i = 0; i < names.size(); ++i) keys[i] = mix64(seed, io::Hash64().text(names[i]).value());
   std::vector<std::size_t> order(names.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
@@ -54,7 +52,7 @@ std::vector<std::size_t> subset_order(const std::vector<std::string>& names, std
 }
 
 std::string Manifest::hash() const {
-  StableHash h;
+  io::Hash64 h;
   h.text("t2i-data-manifest/1").u64(static_cast<std::uint64_t>(image_size));
   for (Split s : kSplits) {
     const auto& images = split(s);
@@ -64,7 +62,7 @@ std::string Manifest::hash() const {
       for (std::size_t c : image.captions) h.text(captions.at(c));
     }
   }
-  return hex64(h.value());
+  return h.hex();
 }
 
 namespace {
@@ -91,7 +89,7 @@ void write_manifest(const Manifest& manifest, const std::string& path) {
   for (const Source& source : manifest.sources)
     sources.push_back({{"annotations", source.annotations}, {"images_dir", source.images_dir}});
   root["sources"] = std::move(sources);
-  root["cache"] = {{"file", manifest.cache_file}, {"source_hash", hex64(manifest.cache_source_hash)}};
+  root["cache"] = {{"file", manifest.cache_file}, {"source_hash", io::hex64(manifest.cache_source_hash)}};
   root["captions"] = manifest.captions;
   json splits = json::object();
   for (Split s : kSplits) {
@@ -103,23 +101,19 @@ void write_manifest(const Manifest& manifest, const std::string& path) {
   }
   root["splits"] = std::move(splits);
 
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw DataError(temporary + ": cannot create (" + std::strerror(errno) + ")");
-    out << root.dump(1) << '\n';
-    if (!out.flush()) throw DataError(temporary + ": write error");
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0)
-    throw DataError(path + ": cannot replace (" + std::strerror(errno) + ")");
+  replace_file(path, root.dump(1) + '\n');
 }
 
 Manifest read_manifest(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path + ": cannot open manifest (" + std::strerror(errno) + "); run `t2i data prepare` first");
+  std::string text;
+  try {
+    text = io::read_text_file(path, "manifest");
+  } catch (const std::runtime_error& e) {
+    throw DataError(std::string(e.what()) + "; run `t2i data prepare` first");
+  }
   Manifest m;
   try {
-    json root = json::parse(in);
+    json root = json::parse(text);
     if (!root.is_object() || root.value("format", std::string()) != "t2i-data-manifest")
       throw DataError(path + ": not a t2i data manifest");
     try {

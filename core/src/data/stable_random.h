@@ -1,11 +1,8 @@
-// Random numbers and hashes whose values are fixed by the seed on every platform and library
-// version: splits, cache identities and batch orders are stored and compared across runs, which
-// std::hash and the std:: distributions do not allow.
+// Random numbers whose values are fixed by the seed on every platform and library version: splits
+// and batch orders are stored and compared across runs, which the std:: distributions do not allow.
 #pragma once
 
 #include <cstdint>
-#include <string>
-#include <string_view>
 
 namespace t2i::data {
 
@@ -46,37 +43,5 @@ public:
 private:
   std::uint64_t state_;
 };
-
-/// FNV-1a, 64 bits, fed incrementally.
-class StableHash {
-public:
-  StableHash& bytes(const void* data, std::size_t size) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (std::size_t i = 0; i < size; ++i) {
-      value_ ^= p[i];
-      value_ *= 0x100000001b3ULL;
-    }
-    return *this;
-  }
-  StableHash& u64(std::uint64_t v) {
-    unsigned char le[8];
-    for (int i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(v >> (8 * i));
-    return bytes(le, 8);
-  }
-  /// Length-prefixed, so that consecutive strings cannot be confused with one another.
-  StableHash& text(std::string_view s) { return u64(s.size()).bytes(s.data(), s.size()); }
-  std::uint64_t value() const { return value_; }
-
-private:
-  std::uint64_t value_ = 0xcbf29ce484222325ULL;
-};
-
-/// 16 lowercase hex digits.
-inline std::string hex64(std::uint64_t v) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, v >>= 4) out[static_cast<std::size_t>(i)] = digits[v & 15];
-  return out;
-}
 
 } // namespace t2i::data

@@ -5,6 +5,7 @@
 #include "eval/fid.h"
 #include "eval/fid_evaluator.h"
 #include "eval/inception.h"
+#include "io/device.h"
 #include "t2i/runtime.h"
 
 #include <nlohmann/json.hpp>
@@ -25,7 +26,7 @@ double seconds_since(Clock::time_point start) { return std::chrono::duration<dou
 std::string bench_fid_json(const FidBenchOptions& o) {
   if (o.batch_size < 1 || o.batches < 1 || o.image_size < 1 || o.samples < 2)
     throw std::invalid_argument("bench fid: batch, batches and image size must be positive, samples at least 2");
-  const torch::Device device = parse_device(o.device);
+  const torch::Device device = io::parse_device(o.device);
   FidInception network(random_inception_weights(0), "random weights", device);
   torch::manual_seed(0);
   const torch::Tensor images = torch::randint(0, 256, {o.batch_size, 3, o.image_size, o.image_size}, torch::kUInt8);

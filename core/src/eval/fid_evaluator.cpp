@@ -1,5 +1,6 @@
 #include "eval/fid_evaluator.h"
 
+#include "io/device.h"
 #include "t2i/log.h"
 
 #include <iomanip>
@@ -18,21 +19,8 @@ std::string Score::summary() const {
   return text.str();
 }
 
-torch::Device parse_device(const std::string& name) {
-  torch::Device device = torch::kCPU;
-  try {
-    device = torch::Device(name);
-  } catch (const c10::Error&) {
-    throw std::invalid_argument("unknown device \"" + name + "\" (use cpu or cuda[:N])");
-  }
-  if (!device.is_cpu() && !device.is_cuda()) throw std::invalid_argument("unsupported device " + name + " (use cpu or cuda[:N])");
-  if (device.is_cuda() && !torch::cuda::is_available())
-    throw std::invalid_argument("device " + name + " requested, but this LibTorch build sees no CUDA device");
-  return device;
-}
-
 FidEvaluator::FidEvaluator(const std::string& weights_path, const std::string& device, std::int64_t batch_size)
-    : FidEvaluator(FidInception::from_file(weights_path, parse_device(device)), batch_size) {}
+    : FidEvaluator(FidInception::from_file(weights_path, io::parse_device(device)), batch_size) {}
 
 FidEvaluator::FidEvaluator(FidInception network, std::int64_t batch_size)
     : network_(std::move(network)), batch_size_(batch_size) {

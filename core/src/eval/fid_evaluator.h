@@ -41,9 +41,6 @@ struct Score {
   std::string summary() const;
 };
 
-/// The device named by `name` ("cpu", "cuda", "cuda:1"); throws when unknown or absent.
-torch::Device parse_device(const std::string& name);
-
 class FidEvaluator {
 public:
   /// Loads the standard weights file (or a safetensors copy) onto `device`; throws a

@@ -3,7 +3,7 @@
 
 #include "data/image_decode.h"
 #include "data/parallel_for.h"
-#include "eval/content_hash.h"
+#include "io/hash.h"
 #include "eval/fid_evaluator.h"
 
 #include <nlohmann/json.hpp>
@@ -42,9 +42,9 @@ std::vector<std::string> list_images(const std::string& folder) {
 
 /// Which images a folder holds: its path, and every file's name and size.
 std::string folder_identity(const std::string& folder, const std::vector<std::string>& files) {
-  ContentHash hash;
+  io::Hash64 hash(io::HashScheme::fnv1a_words);
   for (const std::string& file : files) {
-    hash.add(fs::path(file).filename().string()).add(static_cast<std::uint64_t>(fs::file_size(file)));
+    hash.text(fs::path(file).filename().string()).u64(static_cast<std::uint64_t>(fs::file_size(file)));
   }
   return "folder " + fs::weakly_canonical(folder).string() + ", " + std::to_string(files.size()) + " images, " +
          hash.hex();

@@ -1,6 +1,6 @@
 #include "eval/inception.h"
 
-#include "eval/content_hash.h"
+#include "io/hash.h"
 
 #include <ATen/Context.h>
 
@@ -145,7 +145,7 @@ struct FidInception::BlockE {
 FidInception::FidInception(const io::TensorMap& weights, const std::string& origin, torch::Device device)
     : device_(device) {
   torch::NoGradGuard no_grad;
-  ContentHash hash;
+  io::Hash64 hash(io::HashScheme::fnv1a_words);
   std::map<std::string, FoldedConv> convs;
   // Plain loops over ~24 M values: a few hundred tiny tensor ops would cost more in dispatch and
   // thread hand-offs than the arithmetic.
@@ -156,8 +156,8 @@ FidInception::FidInception(const io::TensorMap& weights, const std::string& orig
       const float* p = t.data_ptr<float>();
       for (std::int64_t i = 0; i < t.numel(); ++i)
         if (!std::isfinite(p[i])) throw io::TensorFileError(origin + ": tensor '" + name + "' holds non-finite values");
-      hash.add(name);
-      hash.add(p, static_cast<std::size_t>(t.numel()) * sizeof(float));
+      hash.text(name);
+      hash.bytes(p, static_cast<std::size_t>(t.numel()) * sizeof(float));
       return t;
     };
     const torch::Tensor w = take(".conv.weight", {spec.out, spec.in, spec.kh, spec.kw});

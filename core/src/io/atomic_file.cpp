@@ -61,6 +61,12 @@ void AtomicFile::commit() {
   }
 }
 
+void write_file_atomically(const std::string& path, std::string_view bytes) {
+  AtomicFile file(path);
+  file.write(bytes.data(), bytes.size());
+  file.commit();
+}
+
 void AtomicFile::fail_with_errno(const std::string& action) {
   fail(path_, action + ": " + std::strerror(errno));
 }

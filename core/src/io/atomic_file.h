@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace t2i::io {
 
@@ -27,5 +28,8 @@ private:
   int fd_ = -1;
   bool committed_ = false;
 };
+
+/// Replaces `path` with `bytes` through an AtomicFile.
+void write_file_atomically(const std::string& path, std::string_view bytes);
 
 } // namespace t2i::io

@@ -12,7 +12,8 @@ bool looks_like_json_object(const uint8_t* data, size_t size) {
   return false;
 }
 
-TensorMap read_shard_index(const MappedFile& index, const std::function<TensorMap(const std::string&)>& load_shard) {
+TensorMap read_shard_index(const MappedFile& index, const TensorFilter& wanted,
+                           const std::function<TensorMap(const std::string&)>& load_shard) {
   const std::string& path = index.path();
   nlohmann::json json;
   try {
@@ -28,7 +29,7 @@ TensorMap read_shard_index(const MappedFile& index, const std::function<TensorMa
   for (const auto& [name, shard] : weight_map->items()) {
     if (!shard.is_string() || shard.get<std::string>().empty())
       fail(path, "the shard of tensor '" + name + "' is not a file name");
-    names_by_shard[shard.get<std::string>()].push_back(name);
+    if (wanted(name)) names_by_shard[shard.get<std::string>()].push_back(name);
   }
   const auto slash = path.find_last_of('/');
   const std::string folder = slash == std::string::npos ? "" : path.substr(0, slash + 1);

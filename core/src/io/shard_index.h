@@ -12,7 +12,9 @@ namespace t2i::io {
 /// Whether the bytes start like a JSON object.
 bool looks_like_json_object(const uint8_t* data, size_t size);
 
-/// Every tensor the index lists, each read from its shard by `load_shard` (each shard once).
-TensorMap read_shard_index(const MappedFile& index, const std::function<TensorMap(const std::string&)>& load_shard);
+/// Every tensor the index lists that `wanted` accepts, each read from its shard by `load_shard`
+/// (each shard once; shards holding none of them are not read).
+TensorMap read_shard_index(const MappedFile& index, const TensorFilter& wanted,
+                           const std::function<TensorMap(const std::string&)>& load_shard);
 
 } // namespace t2i::io

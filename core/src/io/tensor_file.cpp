@@ -20,8 +20,9 @@ std::string shape_text(c10::IntArrayRef shape) {
   return text.str();
 }
 
-/// A single tensor file, recognised by its first bytes; an index only where `allow_index`.
-TensorMap load_file(const std::string& path, bool allow_index) {
+/// A single tensor file, recognised by its first bytes; an index only where `allow_index`, of
+/// which only the shards holding `wanted` tensors are read.
+TensorMap load_file(const std::string& path, const TensorFilter& wanted, bool allow_index) {
   const auto file = MappedFile::open(path);
   const uint8_t* data = file->data();
   const size_t size = file->size();
@@ -30,7 +31,7 @@ TensorMap load_file(const std::string& path, bool allow_index) {
   if (looks_like_safetensors(data, size)) return read_safetensors(file);
   if (looks_like_json_object(data, size)) {
     if (!allow_index) fail(path, "a shard cannot itself be an index");
-    return read_shard_index(*file, [](const std::string& shard) { return load_file(shard, false); });
+    return read_shard_index(*file, wanted, [&](const std::string& shard) { return load_file(shard, wanted, false); });
   }
   // Not recognised. The likeliest cause is a damaged safetensors header, so say what reading it
   // as one finds.
@@ -46,7 +47,12 @@ TensorMap load_file(const std::string& path, bool allow_index) {
 } // namespace
 
 TensorMap load_tensors(const std::string& path) {
-  TensorMap tensors = load_file(path, true);
+  return load_tensors(path, [](const std::string&) { return true; });
+}
+
+TensorMap load_tensors(const std::string& path, const TensorFilter& wanted) {
+  TensorMap tensors = load_file(path, wanted, true);
+  for (auto it = tensors.begin(); it != tensors.end();) it = wanted(it->first) ? std::next(it) : tensors.erase(it);
   log::core()->debug("{}: {} tensors", path, tensors.size());
   return tensors;
 }

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -12,6 +13,8 @@ namespace t2i::io {
 
 using TensorMap = std::map<std::string, torch::Tensor>; // name -> tensor (CPU, contiguous or a view)
 using Metadata = std::map<std::string, std::string>;
+/// Which tensors a caller needs, by name.
+using TensorFilter = std::function<bool(const std::string&)>;
 
 /// Every problem with a tensor file; the message names the file and the problem.
 struct TensorFileError : std::runtime_error {
@@ -22,6 +25,10 @@ struct TensorFileError : std::runtime_error {
 /// a torch.save zip file or a legacy torch.save file; recognised by content, not by name.
 /// State dicts nested as {'state_dict': …} or {'model': …} are unwrapped.
 TensorMap load_tensors(const std::string& path);
+
+/// Only the tensors `wanted` accepts; of a sharded checkpoint, only the shards that hold them are
+/// read (a T5 encoder skips the shards of its decoder).
+TensorMap load_tensors(const std::string& path, const TensorFilter& wanted);
 
 /// Header-only metadata of a safetensors file (its "__metadata__").
 Metadata load_safetensors_metadata(const std::string& path);

@@ -1,6 +1,7 @@
 #include "t2i/preset.h"
 
 #include "io/format_version.h"
+#include "io/text_file.h"
 #include "model/preset_config.h"
 #include "t2i/log.h"
 #include "t2i/preset_schema.h"
@@ -11,9 +12,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 
 namespace t2i::model {
@@ -514,11 +513,7 @@ PresetReading read_preset(const std::string& json_text, const std::string& origi
 }
 
 Preset load_preset(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot open the preset file");
-  std::stringstream text;
-  text << in.rdbuf();
-  Preset preset = parse_preset(text.str(), path);
+  Preset preset = parse_preset(io::read_text_file(path, "the preset file"), path);
   preset.path = path;
   return preset;
 }

@@ -2,6 +2,7 @@
 
 #include "io/atomic_file.h"
 #include "io/format_version.h"
+#include "io/text_file.h"
 #include "t2i/log.h"
 
 #include <nlohmann/json.hpp>
@@ -14,9 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -51,11 +50,7 @@ struct Index {
 
 Index read_index(const std::string& path) {
   const std::string file = index_path(path);
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error(file + ": cannot open the embedding cache's index");
-  std::ostringstream text;
-  text << in.rdbuf();
-  auto json = nlohmann::json::parse(text.str(), nullptr, false);
+  auto json = nlohmann::json::parse(io::read_text_file(file, "the embedding cache's index"), nullptr, false);
   if (json.is_discarded() || !json.is_object() || json.value("format", std::string()) != kFormat)
     throw std::runtime_error(file + ": not an embedding cache index");
   io::upgrade_document(index_format(), json, file);  // a newer version throws; the builder then rebuilds
@@ -82,10 +77,7 @@ void write_index(const std::string& path, const Index& index) {
                       {"max_len", index.max_len},     {"width", index.width}, {"dtype", "float16"},
                       {"entries", index.entries},     {"data_bytes", index.data_bytes}};
   io::stamp_document(index_format(), json);
-  const std::string text = json.dump(1) + "\n";
-  io::AtomicFile file(index_path(path));
-  file.write(text.data(), text.size());
-  file.commit();
+  io::write_file_atomically(index_path(path), json.dump(1) + "\n");
 }
 
 [[noreturn]] void fail_errno(const std::string& path, const std::string& action) {

@@ -2,7 +2,6 @@
 
 #include "t2i/log.h"
 #include "t2i/runtime.h"
-#include "text/fingerprint.h"
 #include "text/sentencepiece_api.h"
 
 #include <nlohmann/json.hpp>

@@ -1,13 +1,12 @@
 #include "text/t5_encoder.h"
 
-#include "text/fingerprint.h"
+#include "io/hash.h"
+#include "io/text_file.h"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <limits>
-#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -15,14 +14,6 @@ namespace t2i::text {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_text_file(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open " + what);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::int64_t positive_field(const nlohmann::json& config, const char* name, std::int64_t fallback,
                             const std::string& origin) {
@@ -65,27 +56,9 @@ io::TensorMap load_folder_weights(const fs::path& folder, std::string& origin) {
                              "or pytorch_model.bin.index.json)");
   // Sharded torch.save files: load only the shards that hold encoder tensors.
   origin = bin_index.string();
-  nlohmann::json index;
-  try {
-    index = nlohmann::json::parse(read_text_file(origin, "the weight index"));
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(origin + ": not a valid weight index (" + e.what() + ")");
-  }
-  if (!index.contains("weight_map") || !index.at("weight_map").is_object())
-    throw std::runtime_error(origin + ": no \"weight_map\" object");
-  std::set<std::string> shards;
-  for (const auto& [name, shard] : index.at("weight_map").items()) {
-    if (!shard.is_string()) throw std::runtime_error(origin + ": the shard of \"" + name + "\" is not a file name");
-    if (name.rfind("encoder.", 0) == 0 || name == "shared.weight") shards.insert(shard.get<std::string>());
-  }
-  io::TensorMap weights;
-  for (const std::string& shard : shards) {
-    if (fs::path(shard).filename().string() != shard)
-      throw std::runtime_error(origin + ": shard \"" + shard + "\" is not a file of the same folder");
-    io::TensorMap part = io::load_tensors((folder / shard).string());
-    weights.insert(part.begin(), part.end());
-  }
-  return weights;
+  return io::load_tensors(origin, [](const std::string& name) {
+    return name.rfind("encoder.", 0) == 0 || name == "shared.weight";
+  });
 }
 
 } // namespace
@@ -127,7 +100,7 @@ T5Config T5Config::parse(const std::string& json, const std::string& origin) {
   return c;
 }
 
-T5Config T5Config::from_file(const std::string& path) { return parse(read_text_file(path, "the T5 config"), path); }
+T5Config T5Config::from_file(const std::string& path) { return parse(io::read_text_file(path, "the T5 config"), path); }
 
 T5Config T5Config::v1_1_base() {
   T5Config c;
@@ -172,12 +145,12 @@ T5Model::T5Model(const T5Config& config, const io::TensorMap& weights, const std
   const auto& c = config_;
   const std::int64_t inner = c.num_heads * c.d_kv;
   const auto dtype = compute_dtype(precision);
-  Fingerprint fingerprint;
+  io::Hash64 fingerprint(io::HashScheme::xxhash_rounds);
   // Matrices run in the compute precision; norm scales and the position bias stay float32.
   auto take = [&](const std::string& name, c10::IntArrayRef shape, torch::ScalarType as) {
     const torch::Tensor t = io::require(weights, name, shape, origin).contiguous();
-    fingerprint.add(name).add(std::string(c10::toString(t.scalar_type())));
-    fingerprint.add(t.data_ptr(), t.numel() * t.element_size());
+    fingerprint.text(name).text(c10::toString(t.scalar_type()));
+    fingerprint.bytes(t.data_ptr(), t.numel() * t.element_size());
     return t.to(as).contiguous();
   };
   const std::string embedding_name = weights.count("shared.weight") ? "shared.weight" : "encoder.embed_tokens.weight";

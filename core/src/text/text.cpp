@@ -1,6 +1,7 @@
 // The plain-C++ facade of the text area (t2i/text.h).
 #include "t2i/text.h"
 
+#include "io/text_file.h"
 #include "t2i/log.h"
 #include "t2i/runtime.h"
 #include "text/embedding_cache.h"
@@ -10,7 +11,7 @@
 
 #include <chrono>
 #include <ctime>
-#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace t2i::text {
@@ -119,15 +120,13 @@ std::uint64_t cache_record_bytes(std::uint64_t text_bytes, std::int64_t tokens, 
 }
 
 std::vector<std::string> read_caption_lines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open the captions file");
+  std::istringstream in(io::read_text_file(path, "the captions file"));
   std::vector<std::string> captions;
   std::string line;
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (!line.empty()) captions.push_back(line);
   }
-  if (in.bad()) throw std::runtime_error(path + ": cannot read the captions file");
   return captions;
 }
 

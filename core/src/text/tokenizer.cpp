@@ -1,13 +1,12 @@
 #include "text/tokenizer.h"
 
-#include "text/fingerprint.h"
+#include "io/hash.h"
+#include "io/text_file.h"
 #include "t2i/log.h"
 
 #include "text/sentencepiece_api.h"
 
 #include <atomic>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 namespace t2i::text {
@@ -36,12 +35,7 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::from_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open the SentencePiece model");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (!in.good() && !in.eof()) throw std::runtime_error(path + ": cannot read the SentencePiece model");
-  return from_bytes(bytes.str(), path);
+  return from_bytes(io::read_text_file(path, "the SentencePiece model"), path);
 }
 
 Tokenizer Tokenizer::from_bytes(std::string model, const std::string& origin) {
@@ -55,7 +49,7 @@ Tokenizer Tokenizer::from_bytes(std::string model, const std::string& origin) {
   if (s.api.piece_size(s.processor) <= kUnkId || pad != kPadId || eos != kEosId || unk != kUnkId)
     throw std::runtime_error(origin + ": SentencePiece model without T5's special ids (pad 0, </s> 1, <unk> 2): pad " +
                              std::to_string(pad) + ", </s> " + std::to_string(eos) + ", <unk> " + std::to_string(unk));
-  s.fingerprint = Fingerprint().add(model).hex();
+  s.fingerprint = io::Hash64(io::HashScheme::xxhash_rounds).text(model).hex();
   s.model = std::move(model);
   s.origin = origin;
   return tokenizer;

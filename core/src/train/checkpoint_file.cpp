@@ -2,8 +2,6 @@
 
 #include "io/format_version.h"
 
-#include <cstdio>
-#include <fstream>
 #include <stdexcept>
 
 namespace t2i::train {
@@ -60,22 +58,6 @@ Checkpoint read_checkpoint(const std::string& path) {
   checkpoint.meta = read_checkpoint_meta(path);
   checkpoint.tensors = io::load_tensors(path);
   return checkpoint;
-}
-
-std::string file_hash(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::uint64_t hash = 1469598103934665603ull;  // FNV-1a 64 offset basis
-  char buffer[1 << 16];
-  while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) {
-    for (std::streamsize i = 0; i < in.gcount(); ++i) {
-      hash ^= static_cast<unsigned char>(buffer[i]);
-      hash *= 1099511628211ull;  // FNV prime
-    }
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(hash));
-  return hex;
 }
 
 } // namespace t2i::train

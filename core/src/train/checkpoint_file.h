@@ -36,7 +36,4 @@ Checkpoint read_checkpoint(const std::string& path);
 /// Only the JSON document (cheap: reads the safetensors header, not the tensors).
 nlohmann::json read_checkpoint_meta(const std::string& path);
 
-/// A short content hash of a file (FNV-1a 64 of its bytes, hex), for provenance in PNG metadata.
-std::string file_hash(const std::string& path);
-
 } // namespace t2i::train

@@ -3,8 +3,9 @@
 
 #include "data/image_decode.h"
 #include "data/png_write.h"
-#include "eval/fid_evaluator.h"
+#include "io/device.h"
 #include "io/format_version.h"
+#include "io/hash.h"
 #include "t2i/diffusion.h"
 #include "train/checkpoint_file.h"
 #include "train/sampling.h"
@@ -38,7 +39,7 @@ struct Generator::Impl {
 };
 
 Generator::Generator(const std::string& checkpoint, const std::string& device) : impl_(std::make_unique<Impl>()) {
-  const torch::Device target = eval::parse_device(device);
+  const torch::Device target = io::parse_device(device);
   const train::Checkpoint stored = train::read_checkpoint(checkpoint);
   impl_->model = train::TextToImageModel::from_checkpoint(stored, checkpoint, target);
   model::ExecutionOptions execution = model::default_execution(target.is_cuda() ? "cuda" : "cpu");
@@ -53,7 +54,7 @@ Generator::Generator(const std::string& checkpoint, const std::string& device) :
   info.default_guidance = preset.cond_scale;
   info.max_steps = static_cast<int>(train::noise_schedule(preset).max_sampling_steps());
   info.text_encoder = impl_->model->text_encoder_name();
-  info.hash = train::file_hash(checkpoint);
+  info.hash = io::file_hash(checkpoint);
 }
 
 Generator::~Generator() = default;

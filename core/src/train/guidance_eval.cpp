@@ -2,6 +2,7 @@
 
 #include "data/demo_scene.h"
 #include "data/prepared_dataset.h"
+#include "io/device.h"
 #include "t2i/sample.h"
 #include "train/checkpoint_file.h"
 #include "train/dataset_setup.h"
@@ -88,7 +89,7 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
     if (!(w >= 0 && w <= 100)) throw std::invalid_argument("guidance scale " + std::to_string(w) + " is outside [0, 100]");
   if (options.samples < 1) throw std::invalid_argument("samples per scale must be at least 1");
   const data::Split split = parse_split(options.split);
-  const torch::Device device = eval::parse_device(options.device);
+  const torch::Device device = io::parse_device(options.device);
 
   const Checkpoint checkpoint = read_checkpoint(options.checkpoint);
   auto model = TextToImageModel::from_checkpoint(checkpoint, options.checkpoint, device);

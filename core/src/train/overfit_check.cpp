@@ -4,6 +4,7 @@
 
 #include "data/batch_loader.h"
 #include "data/prepared_dataset.h"
+#include "io/device.h"
 #include "train/checkpoint_file.h"
 #include "train/dataset_setup.h"
 #include "train/sampling.h"
@@ -56,7 +57,7 @@ std::string bench_overfit_json(const TrainOptions& given, const OverfitCheckOpti
   }
 
   auto model = TextToImageModel::from_checkpoint(read_checkpoint(summary.last_checkpoint), summary.last_checkpoint,
-                                                 torch::Device(options.device));
+                                                 io::parse_device(options.device));
   model->set_execution(model::default_execution(options.device.rfind("cuda", 0) == 0 ? "cuda" : "cpu"));
   SamplingSettings settings;
   settings.guidance = check.guidance;

@@ -13,12 +13,6 @@ namespace fs = std::filesystem;
 namespace t2i::train {
 namespace {
 
-void write_text_atomically(const std::string& path, const std::string& text) {
-  io::AtomicFile file(path);
-  file.write(text.data(), text.size());
-  file.commit();
-}
-
 // config.json is the run's record for people and tools; the program itself resumes from the
 // checkpoints, so it only writes this format (2.0: versioned, no absolute path into the run).
 const io::JsonFormat& config_format() {
@@ -103,7 +97,7 @@ void RunFolder::prune_checkpoints(int keep) const {
 void RunFolder::write_config(const nlohmann::json& config) const {
   nlohmann::json stamped = config;
   io::stamp_document(config_format(), stamped);
-  write_text_atomically(config_path(), stamped.dump(2) + "\n");
+  io::write_file_atomically(config_path(), stamped.dump(2) + "\n");
 }
 
 
@@ -122,7 +116,7 @@ void RunFolder::truncate_metrics_after(std::int64_t step) {
   std::string kept;
   for (const auto& event : read_metrics(metrics_path()))
     if (event.value("step", std::int64_t{0}) <= step) kept += event.dump() + "\n";
-  write_text_atomically(metrics_path(), kept);
+  io::write_file_atomically(metrics_path(), kept);
 }
 
 std::vector<nlohmann::json> read_metrics(const std::string& metrics_path) {

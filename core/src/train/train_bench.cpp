@@ -2,6 +2,7 @@
 
 #include "diffusion/guidance.h"
 #include "diffusion/loss.h"
+#include "io/device.h"
 #include "model/preset_config.h"
 #include "model/unet.h"
 #include "t2i/preset.h"
@@ -29,7 +30,7 @@ struct BenchModel {
 };
 
 BenchModel build(const BenchOptions& options) {
-  BenchModel b{model::find_preset(options.preset), torch::Device(options.device), model::UNet{nullptr}, {}};
+  BenchModel b{model::find_preset(options.preset), io::parse_device(options.device), model::UNet{nullptr}, {}};
   b.unet = model::UNet(model::unet_config(b.preset, kBenchTextWidth));
   b.unet->to(b.device);
   b.execution = model::default_execution(b.device.is_cuda() ? "cuda" : "cpu");

@@ -4,6 +4,7 @@
 
 #include "data/batch_loader.h"
 #include "diffusion/loss.h"
+#include "io/device.h"
 #include "t2i/data.h"
 #include "t2i/log.h"
 #include "t2i/resume.h"
@@ -40,18 +41,6 @@ constexpr std::int64_t kPreviewSteps = 25;
 constexpr double kGradClip = 1.0;
 
 using Clock = std::chrono::steady_clock;
-
-torch::Device parse_device(const std::string& name) {
-  try {
-    torch::Device device(name);
-    if (device.is_cuda() && !torch::cuda::is_available())
-      throw std::runtime_error("device " + name + " requested, but this LibTorch build sees no CUDA device");
-    if (!device.is_cpu() && !device.is_cuda()) throw std::runtime_error("unsupported device " + name + " (use cpu or cuda[:N])");
-    return device;
-  } catch (const c10::Error&) {
-    throw std::runtime_error("unknown device \"" + name + "\" (use cpu or cuda[:N])");
-  }
-}
 
 // Paths in stored options: inside the run folder relative to it (the folder may move), outside
 // it absolute (the command may run from another directory next time).
@@ -124,7 +113,7 @@ class Run {
 public:
   Run(const TrainOptions& options, Observer& observer, Control& control)
       : options_(options), observer_(observer), control_(control), folder_(options.run_dir),
-        device_(parse_device(options.device)), generator_(make_generator(options.seed)) {}
+        device_(io::parse_device(options.device)), generator_(make_generator(options.seed)) {}
 
   Summary execute();
 
