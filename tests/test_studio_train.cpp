@@ -13,6 +13,7 @@
 #include "plots/metric_plot.h"
 #include "plots/training_curves.h"
 #include "settings.h"
+#include "training/best_evaluation.h"
 #include "training/preset_editor.h"
 #include "training/training_session.h"
 
@@ -22,6 +23,8 @@
 #include <QComboBox>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
@@ -34,6 +37,7 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QtEndian>
 #include <QtTest/QtTest>
 
 #include <cmath>
@@ -64,6 +68,28 @@ void saveShot(QWidget* widget, const QString& name) {
 
 QStringList checkpointsIn(const QString& run) {
   return QDir(run + QStringLiteral("/checkpoints")).entryList({QStringLiteral("*.safetensors")}, QDir::Files);
+}
+
+t2i::train::EvalMetrics evaluation(std::int64_t step, double val_p2, double fid, bool improved) {
+  t2i::train::EvalMetrics eval;
+  eval.step = step;
+  eval.val_p2 = val_p2;
+  eval.fid = fid;
+  eval.improved = improved;
+  return eval;
+}
+
+/// A checkpoint without tensors: the safetensors header with the metadata the trainer writes,
+/// which is all the run-folder reader looks at.
+void writeCheckpointHeader(const QString& path, std::int64_t step) {
+  const QJsonObject meta{{QStringLiteral("format_version"), QStringLiteral("2.0")}, {QStringLiteral("step"), static_cast<qint64>(step)}};
+  const QJsonObject metadata{{QStringLiteral("t2i"), QString::fromUtf8(QJsonDocument(meta).toJson(QJsonDocument::Compact))}};
+  const QByteArray header = QJsonDocument(QJsonObject{{QStringLiteral("__metadata__"), metadata}}).toJson(QJsonDocument::Compact);
+  QByteArray bytes(8, '\0');
+  qToLittleEndian<quint64>(static_cast<quint64>(header.size()), bytes.data());
+  QFile file(path);
+  QVERIFY(file.open(QIODevice::WriteOnly));
+  QCOMPARE(file.write(bytes + header), static_cast<qint64>(bytes.size() + header.size()));
 }
 
 double lastStep(const MetricPlot* plot, int series) {
@@ -216,6 +242,66 @@ private Q_SLOTS:
     eval.improved = true;
     Q_EMIT page.session()->evaluated(eval);
     QVERIFY2(shows(0.44, 89, 60), qPrintable(label->text()));
+  }
+
+  void bestEvaluationNamesTheStepOfBestSafetensors() {
+    // Selected by P2 and FID: step 20 has the lowest validation P2 but a worse FID. The log marks
+    // step 40 improved, but best.safetensors still holds step 30 (the trainer stopped between
+    // the evaluation's line and the file's rename): the file decides.
+    t2i::train::History history;
+    history.evals = {evaluation(10, 0.5, 90, true), evaluation(20, 0.4, 120, false), evaluation(30, 0.45, 90, true),
+                     evaluation(40, 0.42, 89, true)};
+    history.best_step = 30;
+    const auto stepOf = [](const BestEvaluation& best) { return best.step().value_or(-1); };
+    BestEvaluation best;
+    best.setHistory(history);
+    QCOMPARE(stepOf(best), std::int64_t{30});
+    QVERIFY(best.eval());
+    QCOMPARE(best.eval()->val_p2, 0.45);
+    QCOMPARE(best.eval()->fid.value_or(-1), 90.0);
+
+    // A best.safetensors evaluated before metrics.jsonl began (or whose lines were lost): its step, no values.
+    history.best_step = 5;
+    best.setHistory(history);
+    QCOMPARE(stepOf(best), std::int64_t{5});
+    QVERIFY(!best.eval());
+
+    // Without a readable best.safetensors, the trainer's own marks in the log.
+    history.best_step.reset();
+    best.setHistory(history);
+    QCOMPARE(stepOf(best), std::int64_t{40});
+
+    // Live: the trainer writes best.safetensors at each evaluation it marks improved, and only then.
+    best.addEval(evaluation(50, 0.3, 100, false));
+    QCOMPARE(stepOf(best), std::int64_t{40});
+    best.addEval(evaluation(60, 0.41, 88, true));
+    QCOMPARE(stepOf(best), std::int64_t{60});
+    best.clear();
+    QVERIFY(!best.step());
+  }
+
+  void trainPageNamesTheStepBestSafetensorsHolds() {
+    const QString run = folder_.filePath(QStringLiteral("interrupted-run"));
+    QVERIFY(QDir().mkpath(run + QStringLiteral("/checkpoints")));
+    QFile metrics(run + QStringLiteral("/metrics.jsonl"));
+    QVERIFY(metrics.open(QIODevice::WriteOnly));
+    metrics.write(R"({"event":"eval","step":10,"val_p2":0.5,"fid":90.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
+{"event":"eval","step":20,"val_p2":0.4,"fid":120.0,"improved":false,"steps_without_improvement":10,"early_stop_in":-1,"fid_status":""}
+{"event":"eval","step":30,"val_p2":0.45,"fid":90.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
+{"event":"eval","step":40,"val_p2":0.42,"fid":89.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
+)");
+    metrics.close();
+    writeCheckpointHeader(run + QStringLiteral("/checkpoints/best.safetensors"), 30);
+
+    TrainPage page;
+    QSignalSpy opened(&page, &TrainPage::runOpened);
+    page.openRun(run);
+    QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, kStepTimeoutMs);
+    const QString text = child<QLabel>(&page, "bestLabel")->text();
+    const QLocale locale;
+    QVERIFY2(text.contains(QStringLiteral("val P2 %1, FID %2 at step %3")
+                               .arg(locale.toString(0.45, 'g', 4), locale.toString(90.0, 'g', 4), locale.toString(30))),
+             qPrintable(text));
   }
 
   void dataPageBuildsTheDemoCaches() {

@@ -111,19 +111,6 @@ struct Control {
   std::atomic<bool> pause{false};   ///< hold between steps until cleared (or cancelled)
 };
 
-/// What a run folder holds, read back for the studio's run history and for resuming.
-struct History {
-  std::vector<StepMetrics> steps;
-  std::vector<EvalMetrics> evals;
-  std::vector<std::pair<std::int64_t, std::string>> previews;  ///< (step, PNG path), by step
-  std::string config_json;         ///< the run's config.json as written
-  std::string best_checkpoint;     ///< empty when none
-  std::string latest_checkpoint;   ///< empty when none
-};
-
-/// Reads a run folder (metrics.jsonl, previews/, checkpoints/). Throws when `run_dir` is not a run.
-History read_history(const std::string& run_dir);
-
 /// What training with these options needs, known before it starts: the studio shows it beside
 /// the preset and warns when the peak exceeds the machine's memory.
 struct ResourceEstimate {
