@@ -17,6 +17,8 @@
 #include "training/preset_editor.h"
 #include "training/training_session.h"
 
+#include "t2i/data.h"
+#include "t2i/preset.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 
@@ -29,6 +31,7 @@
 #include <QLineEdit>
 #include <QListView>
 #include <QMessageBox>
+#include <QProcess>
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSettings>
@@ -549,6 +552,66 @@ private Q_SLOTS:
     QCOMPARE(firstResumedStep, std::int64_t{3});
     QTest::mouseClick(child<QPushButton>(page, "stopTraining"), Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(ended.count(), 2, kStepTimeoutMs);
+  }
+
+  void dataPageAndCliPrepareShareOneCache() {
+    const QString root = folder_.filePath(QStringLiteral("shared-cache"));
+    t2i::data::DemoOptions shapes;
+    shapes.images = 24;
+    shapes.image_size = 16;
+    const t2i::data::DemoDataset photos = t2i::data::make_demo_dataset(QString(root + QStringLiteral("/photos")).toStdString(), shapes);
+    const QString annotations = QString::fromStdString(photos.source.annotations);
+    const QString images = QString::fromStdString(photos.source.images_dir);
+
+    DataPage page;
+    page.setPresetName(QStringLiteral("demo"));
+    child<QRadioButton>(&page, "dataCoco")->setChecked(true);
+    child<QLineEdit>(&page, "annotations")->setText(annotations);
+    child<QLineEdit>(&page, "imagesFolder")->setText(images);
+    const int size = t2i::model::find_preset("demo").unet.image_size;
+    const auto cacheFile = [&]() -> QString {
+      const std::string folder = t2i::data::prepared_folder(page.dataSpec(size).cache_dir);
+      return QString::fromStdString(folder) + QStringLiteral("/images.t2icache");
+    };
+    const auto prepareWithCli = [&](int n) -> QString {
+      QProcess cli;
+      cli.start(t2i::test::cliPath(), {QStringLiteral("data"), QStringLiteral("prepare"), QStringLiteral("--annotations"),
+                                       annotations, QStringLiteral("--images"), images, QStringLiteral("--n"),
+                                       QString::number(n), QStringLiteral("--size"), QString::number(size),
+                                       QStringLiteral("--cache-root"), settings::cacheRoot()});
+      if (!cli.waitForFinished(kStepTimeoutMs) || cli.exitCode() != 0)
+        return QStringLiteral("failed: ") + QString::fromUtf8(cli.readAllStandardError());
+      return QString::fromUtf8(cli.readAllStandardOutput());
+    };
+    const auto buildOnPage = [&] {
+      QSignalSpy ready(&page, &DataPage::cachesReady);
+      page.buildCaches();
+      return ready.wait(kStepTimeoutMs) || ready.count() == 1;
+    };
+
+    // Built by the CLI, then opened on the page: the page names that cache and leaves it as it is.
+    child<QSpinBox>(&page, "maxImages")->setValue(20);
+    const QString built = prepareWithCli(20);
+    QVERIFY2(!built.startsWith(QStringLiteral("failed")), qPrintable(built));
+    QVERIFY2(!built.contains(QStringLiteral("(reused)")), qPrintable(built));
+    QVERIFY2(QFileInfo::exists(cacheFile()), qPrintable(cacheFile()));
+    const QDateTime marked(QDate(2001, 1, 1), QTime(0, 0), Qt::UTC);
+    {
+      QFile file(cacheFile());
+      QVERIFY(file.open(QIODevice::ReadWrite));
+      QVERIFY(file.setFileTime(marked, QFileDevice::FileModificationTime));
+    }
+    QVERIFY(buildOnPage());
+    QCOMPARE(QFileInfo(cacheFile()).lastModified().toUTC(), marked);
+
+    // Built on the page, then prepared by the CLI: the CLI finds it complete.
+    child<QSpinBox>(&page, "maxImages")->setValue(16);
+    QVERIFY(!QFileInfo::exists(cacheFile()));
+    QVERIFY(buildOnPage());
+    QVERIFY(QFileInfo::exists(cacheFile()));
+    const QString reused = prepareWithCli(16);
+    QVERIFY2(reused.contains(QStringLiteral("(reused)")), qPrintable(reused));
+    QVERIFY2(!reused.contains(QStringLiteral("decoded")), qPrintable(reused));
   }
 
 private:

@@ -25,6 +25,11 @@ struct DataSpec {
   int demo_images = 4000;        ///< images generated for the demo dataset
 };
 
+/// The cache folder (DataSpec::cache_dir) the studio gives a dataset under `cache_root`:
+/// data::cache_folder of the source and split training reads, or one folder per size of the
+/// demo dataset.
+std::string cache_folder(const std::string& cache_root, const DataSpec& spec, int image_size);
+
 /// How the best checkpoint is chosen (the paper compares both, §7.3).
 enum class Selection { ValP2, ValP2AndFid };
 
