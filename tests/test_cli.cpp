@@ -8,6 +8,7 @@
 #include "t2i/data.h"
 #include "t2i/evaluate.h"
 #include "t2i/fid.h"
+#include "t2i/runs.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 #include "t2i/train.h"

@@ -12,6 +12,7 @@
 #include "t2i/preset.h"
 #include "t2i/preset_schema.h"
 #include "t2i/resume.h"
+#include "t2i/runs.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 #include "t2i/train.h"

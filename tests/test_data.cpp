@@ -753,6 +753,38 @@ private Q_SLOTS:
     VERIFY_CONTAINS(error_of([&] { t2i::data::ImageCache::open(path_in(dir, "short.t2icache")); }), "short.t2icache: file size");
   }
 
+  void cacheFoldersNameTheDatasetNotHowItWasSpelt() {
+    QTemporaryDir dir;
+    const std::string root = path_in(dir, "caches");
+    fs::create_directories(path_in(dir, "set/images"));
+    t2i::test::write_file(path_in(dir, "set/captions.csv"), std::vector<std::uint8_t>{'x'});
+    const t2i::data::Source absolute{path_in(dir, "set/captions.csv"), path_in(dir, "set/images")};
+    t2i::data::SplitOptions split;
+    split.max_images = 500;
+    const std::string folder = t2i::data::cache_folder(root, {absolute}, split, 64);
+    QVERIFY(fs::path(folder).parent_path().parent_path() == fs::path(root));
+    QCOMPARE(fs::path(folder).filename().string(), std::string("s64"));
+
+    // The same files named relative to another working folder share the cache.
+    const fs::path previous = fs::current_path();
+    fs::current_path(path_in(dir, "set"));
+    const std::string relative = t2i::data::cache_folder(root, {{"captions.csv", "./images/"}}, split, 64);
+    fs::current_path(previous);
+    QCOMPARE(relative, folder);
+
+    // Anything that changes what prepare() builds changes the folder.
+    QVERIFY(t2i::data::cache_folder(root, {absolute}, split, 32) != folder);
+    t2i::data::SplitOptions other = split;
+    other.max_images = 400;
+    QVERIFY(t2i::data::cache_folder(root, {absolute}, other, 64) != folder);
+    other = split;
+    other.seed = 7;
+    QVERIFY(t2i::data::cache_folder(root, {absolute}, other, 64) != folder);
+    QVERIFY(t2i::data::cache_folder(root, {{absolute.annotations, path_in(dir, "set")}}, split, 64) != folder);
+    QVERIFY(t2i::data::cache_folder(root, {absolute, absolute}, split, 64) != folder);
+    QCOMPARE(t2i::data::prepared_folder(folder), (fs::path(folder) / "prepared").string());
+  }
+
   void prepareReusesAndReportsProgress() {
     QTemporaryDir dir;
     t2i::data::DemoOptions demo;

@@ -13,19 +13,25 @@
 #include "plots/metric_plot.h"
 #include "plots/training_curves.h"
 #include "settings.h"
+#include "training/best_evaluation.h"
 #include "training/preset_editor.h"
 #include "training/training_session.h"
 
+#include "t2i/data.h"
+#include "t2i/preset.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 
 #include <QComboBox>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
 #include <QMessageBox>
+#include <QProcess>
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSettings>
@@ -34,6 +40,7 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QtEndian>
 #include <QtTest/QtTest>
 
 #include <cmath>
@@ -64,6 +71,28 @@ void saveShot(QWidget* widget, const QString& name) {
 
 QStringList checkpointsIn(const QString& run) {
   return QDir(run + QStringLiteral("/checkpoints")).entryList({QStringLiteral("*.safetensors")}, QDir::Files);
+}
+
+t2i::train::EvalMetrics evaluation(std::int64_t step, double val_p2, double fid, bool improved) {
+  t2i::train::EvalMetrics eval;
+  eval.step = step;
+  eval.val_p2 = val_p2;
+  eval.fid = fid;
+  eval.improved = improved;
+  return eval;
+}
+
+/// A checkpoint without tensors: the safetensors header with the metadata the trainer writes,
+/// which is all the run-folder reader looks at.
+void writeCheckpointHeader(const QString& path, std::int64_t step) {
+  const QJsonObject meta{{QStringLiteral("format_version"), QStringLiteral("2.0")}, {QStringLiteral("step"), static_cast<qint64>(step)}};
+  const QJsonObject metadata{{QStringLiteral("t2i"), QString::fromUtf8(QJsonDocument(meta).toJson(QJsonDocument::Compact))}};
+  const QByteArray header = QJsonDocument(QJsonObject{{QStringLiteral("__metadata__"), metadata}}).toJson(QJsonDocument::Compact);
+  QByteArray bytes(8, '\0');
+  qToLittleEndian<quint64>(static_cast<quint64>(header.size()), bytes.data());
+  QFile file(path);
+  QVERIFY(file.open(QIODevice::WriteOnly));
+  QCOMPARE(file.write(bytes + header), static_cast<qint64>(bytes.size() + header.size()));
 }
 
 double lastStep(const MetricPlot* plot, int series) {
@@ -216,6 +245,66 @@ private Q_SLOTS:
     eval.improved = true;
     Q_EMIT page.session()->evaluated(eval);
     QVERIFY2(shows(0.44, 89, 60), qPrintable(label->text()));
+  }
+
+  void bestEvaluationNamesTheStepOfBestSafetensors() {
+    // Selected by P2 and FID: step 20 has the lowest validation P2 but a worse FID. The log marks
+    // step 40 improved, but best.safetensors still holds step 30 (the trainer stopped between
+    // the evaluation's line and the file's rename): the file decides.
+    t2i::train::History history;
+    history.evals = {evaluation(10, 0.5, 90, true), evaluation(20, 0.4, 120, false), evaluation(30, 0.45, 90, true),
+                     evaluation(40, 0.42, 89, true)};
+    history.best_step = 30;
+    const auto stepOf = [](const BestEvaluation& best) { return best.step().value_or(-1); };
+    BestEvaluation best;
+    best.setHistory(history);
+    QCOMPARE(stepOf(best), std::int64_t{30});
+    QVERIFY(best.eval());
+    QCOMPARE(best.eval()->val_p2, 0.45);
+    QCOMPARE(best.eval()->fid.value_or(-1), 90.0);
+
+    // A best.safetensors evaluated before metrics.jsonl began (or whose lines were lost): its step, no values.
+    history.best_step = 5;
+    best.setHistory(history);
+    QCOMPARE(stepOf(best), std::int64_t{5});
+    QVERIFY(!best.eval());
+
+    // Without a readable best.safetensors, the trainer's own marks in the log.
+    history.best_step.reset();
+    best.setHistory(history);
+    QCOMPARE(stepOf(best), std::int64_t{40});
+
+    // Live: the trainer writes best.safetensors at each evaluation it marks improved, and only then.
+    best.addEval(evaluation(50, 0.3, 100, false));
+    QCOMPARE(stepOf(best), std::int64_t{40});
+    best.addEval(evaluation(60, 0.41, 88, true));
+    QCOMPARE(stepOf(best), std::int64_t{60});
+    best.clear();
+    QVERIFY(!best.step());
+  }
+
+  void trainPageNamesTheStepBestSafetensorsHolds() {
+    const QString run = folder_.filePath(QStringLiteral("interrupted-run"));
+    QVERIFY(QDir().mkpath(run + QStringLiteral("/checkpoints")));
+    QFile metrics(run + QStringLiteral("/metrics.jsonl"));
+    QVERIFY(metrics.open(QIODevice::WriteOnly));
+    metrics.write(R"({"event":"eval","step":10,"val_p2":0.5,"fid":90.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
+{"event":"eval","step":20,"val_p2":0.4,"fid":120.0,"improved":false,"steps_without_improvement":10,"early_stop_in":-1,"fid_status":""}
+{"event":"eval","step":30,"val_p2":0.45,"fid":90.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
+{"event":"eval","step":40,"val_p2":0.42,"fid":89.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
+)");
+    metrics.close();
+    writeCheckpointHeader(run + QStringLiteral("/checkpoints/best.safetensors"), 30);
+
+    TrainPage page;
+    QSignalSpy opened(&page, &TrainPage::runOpened);
+    page.openRun(run);
+    QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, kStepTimeoutMs);
+    const QString text = child<QLabel>(&page, "bestLabel")->text();
+    const QLocale locale;
+    QVERIFY2(text.contains(QStringLiteral("val P2 %1, FID %2 at step %3")
+                               .arg(locale.toString(0.45, 'g', 4), locale.toString(90.0, 'g', 4), locale.toString(30))),
+             qPrintable(text));
   }
 
   void dataPageBuildsTheDemoCaches() {
@@ -463,6 +552,66 @@ private Q_SLOTS:
     QCOMPARE(firstResumedStep, std::int64_t{3});
     QTest::mouseClick(child<QPushButton>(page, "stopTraining"), Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(ended.count(), 2, kStepTimeoutMs);
+  }
+
+  void dataPageAndCliPrepareShareOneCache() {
+    const QString root = folder_.filePath(QStringLiteral("shared-cache"));
+    t2i::data::DemoOptions shapes;
+    shapes.images = 24;
+    shapes.image_size = 16;
+    const t2i::data::DemoDataset photos = t2i::data::make_demo_dataset(QString(root + QStringLiteral("/photos")).toStdString(), shapes);
+    const QString annotations = QString::fromStdString(photos.source.annotations);
+    const QString images = QString::fromStdString(photos.source.images_dir);
+
+    DataPage page;
+    page.setPresetName(QStringLiteral("demo"));
+    child<QRadioButton>(&page, "dataCoco")->setChecked(true);
+    child<QLineEdit>(&page, "annotations")->setText(annotations);
+    child<QLineEdit>(&page, "imagesFolder")->setText(images);
+    const int size = t2i::model::find_preset("demo").unet.image_size;
+    const auto cacheFile = [&]() -> QString {
+      const std::string folder = t2i::data::prepared_folder(page.dataSpec(size).cache_dir);
+      return QString::fromStdString(folder) + QStringLiteral("/images.t2icache");
+    };
+    const auto prepareWithCli = [&](int n) -> QString {
+      QProcess cli;
+      cli.start(t2i::test::cliPath(), {QStringLiteral("data"), QStringLiteral("prepare"), QStringLiteral("--annotations"),
+                                       annotations, QStringLiteral("--images"), images, QStringLiteral("--n"),
+                                       QString::number(n), QStringLiteral("--size"), QString::number(size),
+                                       QStringLiteral("--cache-root"), settings::cacheRoot()});
+      if (!cli.waitForFinished(kStepTimeoutMs) || cli.exitCode() != 0)
+        return QStringLiteral("failed: ") + QString::fromUtf8(cli.readAllStandardError());
+      return QString::fromUtf8(cli.readAllStandardOutput());
+    };
+    const auto buildOnPage = [&] {
+      QSignalSpy ready(&page, &DataPage::cachesReady);
+      page.buildCaches();
+      return ready.wait(kStepTimeoutMs) || ready.count() == 1;
+    };
+
+    // Built by the CLI, then opened on the page: the page names that cache and leaves it as it is.
+    child<QSpinBox>(&page, "maxImages")->setValue(20);
+    const QString built = prepareWithCli(20);
+    QVERIFY2(!built.startsWith(QStringLiteral("failed")), qPrintable(built));
+    QVERIFY2(!built.contains(QStringLiteral("(reused)")), qPrintable(built));
+    QVERIFY2(QFileInfo::exists(cacheFile()), qPrintable(cacheFile()));
+    const QDateTime marked(QDate(2001, 1, 1), QTime(0, 0), Qt::UTC);
+    {
+      QFile file(cacheFile());
+      QVERIFY(file.open(QIODevice::ReadWrite));
+      QVERIFY(file.setFileTime(marked, QFileDevice::FileModificationTime));
+    }
+    QVERIFY(buildOnPage());
+    QCOMPARE(QFileInfo(cacheFile()).lastModified().toUTC(), marked);
+
+    // Built on the page, then prepared by the CLI: the CLI finds it complete.
+    child<QSpinBox>(&page, "maxImages")->setValue(16);
+    QVERIFY(!QFileInfo::exists(cacheFile()));
+    QVERIFY(buildOnPage());
+    QVERIFY(QFileInfo::exists(cacheFile()));
+    const QString reused = prepareWithCli(16);
+    QVERIFY2(reused.contains(QStringLiteral("(reused)")), qPrintable(reused));
+    QVERIFY2(!reused.contains(QStringLiteral("decoded")), qPrintable(reused));
   }
 
 private:

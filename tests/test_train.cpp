@@ -9,6 +9,7 @@
 #include "model/unet_config.h"
 #include "t2i/data.h"
 #include "t2i/preset.h"
+#include "t2i/runs.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 #include "t2i/train.h"
@@ -28,6 +29,7 @@
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
@@ -399,6 +401,42 @@ private Q_SLOTS:
     const auto events = train::read_metrics(folder.metrics_path());
     QCOMPARE(events.size(), size_t{4});
     QCOMPARE(events.back().at("step").get<int>(), 4);
+  }
+
+  void runFoldersListCheckpointsByStepAndTheBestItsFileHolds() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    const std::string run = root + "/run";
+    train::RunFolder folder(run);
+    folder.write_config(nlohmann::json::object());
+    fs::create_directories(root + "/not-a-run");
+    const auto write = [](const std::string& path, std::int64_t step) {
+      train::Checkpoint checkpoint;
+      checkpoint.meta["step"] = step;
+      train::write_checkpoint(path, checkpoint);
+    };
+    // Modification times against the steps: step 5 is the newest file, step 100 the oldest.
+    for (const std::int64_t step : {5, 20, 100}) {
+      write(folder.checkpoint_path(step), step);
+      fs::last_write_time(folder.checkpoint_path(step), fs::file_time_type::clock::now() - std::chrono::hours(step));
+    }
+    QCOMPARE(train::list_runs(root), std::vector<std::string>{run});
+    std::vector<std::int64_t> steps;
+    for (const train::RunCheckpoint& checkpoint : train::step_checkpoints(run)) steps.push_back(checkpoint.step);
+    QCOMPARE(steps, (std::vector<std::int64_t>{5, 20, 100}));
+    QVERIFY(!train::best_checkpoint(run));
+    QCOMPARE(train::offered_checkpoint(run)->path, folder.checkpoint_path(100));
+
+    write(folder.best_checkpoint_path(), 20);
+    QCOMPARE(train::best_checkpoint(run)->step, std::int64_t{20});
+    QCOMPARE(train::offered_checkpoint(run)->path, folder.best_checkpoint_path());
+    QCOMPARE(train::read_history(run).best_step.value_or(-1), std::int64_t{20});
+
+    // A best.safetensors that is not a checkpoint names no step and is not offered.
+    std::ofstream(folder.best_checkpoint_path(), std::ios::trunc).put('x');
+    QVERIFY(!train::best_checkpoint(run));
+    QVERIFY(!train::read_history(run).best_step);
+    QCOMPARE(train::offered_checkpoint(run)->step, std::int64_t{100});
   }
 
   void resumeIsExact() {

@@ -87,20 +87,29 @@ void add_data_command(CLI::App& app) {
   auto prepare_options = std::make_shared<SourceOptions>();
   auto image_size = std::make_shared<int>(64);
   auto out = std::make_shared<std::string>();
+  auto cache_root = std::make_shared<std::string>();
   add_source_options(prepare, *prepare_options);
-  prepare->add_option("--out", *out, "Cache folder (images.t2icache, manifest.json, report.json)")->required();
+  auto* out_option = prepare->add_option("--out", *out, "Cache folder (images.t2icache, manifest.json, report.json)");
+  prepare->add_option("--cache-root", *cache_root,
+                      "Folder of dataset caches (the studio's cache folder): the cache goes where the studio's Data "
+                      "page looks for this dataset, so either reuses what the other built")
+      ->excludes(out_option);
   prepare->add_option("--size", *image_size, "Image size S: shorter side resized to S, centre crop S x S")->check(CLI::Range(1, 4096));
-  prepare->callback([prepare_options, image_size, out] {
+  prepare->callback([prepare_options, image_size, out, cache_root] {
+    if (out->empty() && cache_root->empty()) throw CliExit(2, "data prepare: give --out FOLDER or --cache-root FOLDER");
     data::PrepareOptions options;
     options.image_size = *image_size;
     options.split.max_images = prepare_options->max_images;
     options.split.seed = prepare_options->seed;
+    const std::vector<data::Source> sources = sources_of(*prepare_options);
+    const std::string folder =
+        out->empty() ? data::prepared_folder(data::cache_folder(*cache_root, sources, options.split, *image_size)) : *out;
     options.progress = stderr_progress();
     std::atomic<bool> interrupted{false};
     options.cancel = &interrupted;
     const data::PrepareResult result = [&] {
       const InterruptScope scope(interrupted);
-      return data::prepare(sources_of(*prepare_options), *out, options);
+      return data::prepare(sources, folder, options);
     }();
     if (result.cancelled) throw CliExit(130, "interrupted; run the same command again to resume");
     std::cout << data::to_text(result.report);

@@ -2,6 +2,7 @@
 #include "interrupt.h"
 
 #include "t2i/resume.h"
+#include "t2i/runs.h"
 #include "t2i/train.h"
 
 #include <cstdio>
@@ -167,7 +168,11 @@ void add_train_command(CLI::App& app) {
       return train::run(*options, printer, control);
     }();
     std::cout << "stopped after " << summary.steps << " steps: " << summary.stop_reason << "\n";
-    if (summary.best_val_p2) std::cout << "best val P2 " << *summary.best_val_p2 << ": " << summary.best_checkpoint << "\n";
+    if (summary.best_val_p2) {
+      std::cout << "best val P2 " << *summary.best_val_p2;
+      if (const auto best = train::best_checkpoint(options->run_dir)) std::cout << " at step " << best->step;
+      std::cout << ": " << summary.best_checkpoint << "\n";
+    }
     if (!summary.last_checkpoint.empty()) std::cout << "last checkpoint: " << summary.last_checkpoint << "\n";
   });
 }

@@ -10,7 +10,6 @@
 
 #include <QButtonGroup>
 #include <QComboBox>
-#include <QCryptographicHash>
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -264,22 +263,6 @@ int DataPage::presetImageSize() const {
   }
 }
 
-QString DataPage::cacheDir(int imageSize) const {
-  QString key;
-  if (isDemo()) {
-    key = QStringLiteral("demo-%1").arg(demoImages_->value());
-  } else {
-    // The folder name identifies the source files and the subset size; the core checks the contents.
-    const QByteArray identity = (QFileInfo(annotations_->text()).absoluteFilePath() + QLatin1Char('\n') +
-                                 QFileInfo(images_->text()).absoluteFilePath())
-                                    .toUtf8();
-    key = QStringLiteral("coco-%1-n%2")
-              .arg(QString::fromLatin1(QCryptographicHash::hash(identity, QCryptographicHash::Sha1).toHex().left(12)))
-              .arg(maxImages_->value());
-  }
-  return settings::cacheRoot() + QLatin1Char('/') + key + QStringLiteral("/s%1").arg(imageSize);
-}
-
 train::DataSpec DataPage::dataSpec(int imageSize) const {
   train::DataSpec spec;
   spec.demo = isDemo();
@@ -289,7 +272,7 @@ train::DataSpec DataPage::dataSpec(int imageSize) const {
     spec.annotations = annotations_->text().toStdString();
     spec.images_dir = images_->text().toStdString();
   }
-  spec.cache_dir = cacheDir(imageSize).toStdString();
+  spec.cache_dir = train::cache_folder(settings::cacheRoot().toStdString(), spec, imageSize);
   return spec;
 }
 

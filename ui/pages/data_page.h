@@ -73,7 +73,6 @@ private:
   void jobEnded(bool cancelled);
   train::TrainOptions prepareOptions() const;
   int presetImageSize() const;
-  QString cacheDir(int imageSize) const;
   void saveSettings() const;
 
   QRadioButton* demo_;

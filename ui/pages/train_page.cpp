@@ -559,7 +559,7 @@ void TrainPage::start() {
   previewStep_->clear();
   previewStep_->setVisible(false);
   setPreviewImage({}, 0, {});
-  best_.reset();
+  best_.clear();
   bestLabel_->setText(tr("no evaluation yet"));
   launch(std::move(options));
 }
@@ -646,10 +646,11 @@ void TrainPage::onSteps(const std::vector<train::StepMetrics>& batch) {
 
 void TrainPage::onEval(const train::EvalMetrics& eval) {
   curves_->addEval(eval);
-  if (eval.improved) best_ = eval;
-  bestLabel_->setText(best_ ? bestText() + (latestCheckpoint_.isEmpty() ? QString()
-                                                                         : tr(" · %1").arg(QFileInfo(latestCheckpoint_).fileName()))
-                            : tr("no best evaluation yet"));
+  best_.addEval(eval);
+  bestLabel_->setText(best_.step() ? bestText() + (latestCheckpoint_.isEmpty()
+                                                     ? QString()
+                                                     : tr(" · %1").arg(QFileInfo(latestCheckpoint_).fileName()))
+                                   : tr("no best evaluation yet"));
   earlyStopLabel_->setText(eval.early_stop_in < 0
                                ? tr("off (this preset trains until the step limit)")
                                : tr("in %1 steps without improvement (%2 so far)")
@@ -657,9 +658,11 @@ void TrainPage::onEval(const train::EvalMetrics& eval) {
 }
 
 QString TrainPage::bestText() const {
-  if (!best_) return {};
-  return best_->fid ? tr("val P2 %1, FID %2 at step %3").arg(number(best_->val_p2), number(*best_->fid), steps(best_->step))
-                    : tr("val P2 %1 at step %2").arg(number(best_->val_p2), steps(best_->step));
+  if (!best_.step()) return {};
+  const auto& eval = best_.eval();
+  if (!eval) return tr("step %1").arg(steps(*best_.step()));
+  return eval->fid ? tr("val P2 %1, FID %2 at step %3").arg(number(eval->val_p2), number(*eval->fid), steps(eval->step))
+                   : tr("val P2 %1 at step %2").arg(number(eval->val_p2), steps(eval->step));
 }
 
 void TrainPage::onPreview(const PreviewFrame& frame) { setPreviewImage(frame.grid, frame.step, frame.prompts); }
@@ -683,7 +686,7 @@ void TrainPage::setPreviewImage(const QImage& image, std::int64_t step, const QS
 void TrainPage::onCheckpoint(const QString& path, bool best) {
   latestCheckpoint_ = path;
   if (best) {
-    const QString value = best_ ? bestText() + tr(" · ") : QString();
+    const QString value = best_.step() ? bestText() + tr(" · ") : QString();
     bestLabel_->setText(value + QDir::toNativeSeparators(path));
     bestLabel_->setToolTip(path);
   }
@@ -708,7 +711,7 @@ void TrainPage::onEnded(const train::Summary& summary) {
     text += QLatin1Char(' ') + tr("Checkpoint: %1").arg(QDir::toNativeSeparators(QString::fromStdString(summary.last_checkpoint)));
   statusLabel_->setText(text);
   if (!summary.best_checkpoint.empty()) {
-    const QString value = summary.best_val_p2 ? tr("val P2 %1 · ").arg(number(*summary.best_val_p2)) : QString();
+    const QString value = best_.step() ? bestText() + tr(" · ") : QString();
     bestLabel_->setText(value + QDir::toNativeSeparators(QString::fromStdString(summary.best_checkpoint)));
   }
   updateEnabled();
@@ -761,11 +764,9 @@ void TrainPage::showHistory(const train::History& history) {
   curves_->setHistory(history);
   latestCheckpoint_ = QString::fromStdString(history.latest_checkpoint);
   lastStep_ = history.steps.empty() ? 0 : history.steps.back().step;
-  best_.reset();
-  for (const train::EvalMetrics& eval : history.evals)
-    if (eval.improved) best_ = eval;
+  best_.setHistory(history);
   if (!history.best_checkpoint.empty()) {
-    const QString value = best_ ? bestText() + tr(" · ") : QString();
+    const QString value = best_.step() ? bestText() + tr(" · ") : QString();
     bestLabel_->setText(value + QDir::toNativeSeparators(QString::fromStdString(history.best_checkpoint)));
   } else {
     bestLabel_->setText(tr("no best checkpoint in this run"));

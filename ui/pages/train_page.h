@@ -6,7 +6,9 @@
 #pragma once
 
 #include "pages/job_page.h"
+#include "training/best_evaluation.h"
 
+#include "t2i/runs.h"
 #include "t2i/train.h"
 
 #include <QImage>
@@ -158,9 +160,7 @@ private:
   QString latestCheckpoint_;
   std::int64_t lastStep_ = 0;
   std::optional<train::ResourceEstimate> estimate_;
-  /// The evaluation the trainer chose as the best (its `improved` flag): the page never judges
-  /// for itself, so it agrees with best.safetensors under either selection rule.
-  std::optional<train::EvalMetrics> best_;
+  BestEvaluation best_;
   QImage preview_;
   std::vector<std::pair<std::int64_t, std::string>> previewFiles_;
 };

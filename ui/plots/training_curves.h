@@ -2,7 +2,7 @@
 // and FID with KID. Fed by live events and by a finished run's history alike.
 #pragma once
 
-#include "t2i/train.h"
+#include "t2i/runs.h"
 
 #include <QWidget>
 

@@ -2,6 +2,8 @@
 
 #include "settings.h"
 
+#include "t2i/runs.h"
+
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
@@ -26,9 +28,9 @@ QString demoCheckpointPath() {
 
 QStringList runFolders() {
   const QString configured = settings::runsFolder.value();
-  const QDir root(configured.isEmpty() ? settings::defaultRunsFolder() : configured);
+  const QString root = configured.isEmpty() ? settings::defaultRunsFolder() : configured;
   QStringList runs;
-  for (const QFileInfo& run : root.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot)) runs << run.absoluteFilePath();
+  for (const std::string& run : train::list_runs(root.toStdString())) runs << QFileInfo(QString::fromStdString(run)).absoluteFilePath();
   const QString last = settings::lastRun.value();
   if (!last.isEmpty() && QFileInfo(last).isDir()) runs << QFileInfo(last).absoluteFilePath();
   runs.removeDuplicates();
@@ -36,13 +38,9 @@ QStringList runFolders() {
 }
 
 std::optional<CheckpointEntry> runCheckpoint(const QString& run) {
-  const QDir checkpoints(run + QStringLiteral("/checkpoints"));
-  QFileInfo chosen(checkpoints.filePath(QStringLiteral("best.safetensors")));
-  if (!chosen.isFile()) {
-    const QFileInfoList steps = checkpoints.entryInfoList({QStringLiteral("step_*.safetensors")}, QDir::Files, QDir::Time);
-    if (steps.isEmpty()) return std::nullopt;
-    chosen = steps.first();
-  }
+  const auto offered = train::offered_checkpoint(run.toStdString());
+  if (!offered) return std::nullopt;
+  const QFileInfo chosen(QString::fromStdString(offered->path));
   return CheckpointEntry{chosen.absoluteFilePath(), checkpointLabel(chosen.absoluteFilePath()), chosen.lastModified()};
 }
 

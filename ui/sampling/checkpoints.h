@@ -20,15 +20,14 @@ struct CheckpointEntry {
 /// The demo checkpoint shipped with the application, or empty when it is not installed.
 QString demoCheckpointPath();
 
-/// The training runs the studio knows: every folder in the runs folder, and the run last trained
+/// The training runs the studio knows: every run in the runs folder, and the run last trained
 /// or opened wherever it is.
 QStringList runFolders();
 
-/// Every run's best checkpoint (or its newest step checkpoint when there is no best), newest
-/// first.
+/// Every run's offered checkpoint (train::offered_checkpoint), the most recently written run first.
 QList<CheckpointEntry> runCheckpoints(const QStringList& runs = runFolders());
 
-/// The checkpoint one run folder offers (<run>/checkpoints/best.safetensors, else the newest step).
+/// The checkpoint one run folder offers: its best.safetensors, else its highest step.
 std::optional<CheckpointEntry> runCheckpoint(const QString& run);
 
 /// What the Generate and Compare pages preselect: the latest run's checkpoint, else the demo

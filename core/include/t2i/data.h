@@ -138,6 +138,16 @@ struct PrepareResult {
 PrepareResult prepare(const std::vector<Source>& sources, const std::string& cache_dir,
                       const PrepareOptions& options = {});
 
+/// Where a dataset's caches live under `cache_root`: one folder per source list (by absolute
+/// path), split and image size S. `t2i data prepare --cache-root` and the studio's Data page both
+/// name their caches with it, so each reuses what the other built.
+std::string cache_folder(const std::string& cache_root, const std::vector<Source>& sources, const SplitOptions& split,
+                         int image_size);
+
+/// The folder prepare() fills inside a dataset's cache folder; the text-embedding cache and the
+/// generated demo dataset sit beside it.
+std::string prepared_folder(const std::string& cache_folder);
+
 /// The built-in demo dataset: procedurally drawn scenes of one or two coloured shapes with
 /// several captions each, written in the COCO captions layout.
 struct DemoOptions {

@@ -25,6 +25,11 @@ struct DataSpec {
   int demo_images = 4000;        ///< images generated for the demo dataset
 };
 
+/// The cache folder (DataSpec::cache_dir) the studio gives a dataset under `cache_root`:
+/// data::cache_folder of the source and split training reads, or one folder per size of the
+/// demo dataset.
+std::string cache_folder(const std::string& cache_root, const DataSpec& spec, int image_size);
+
 /// How the best checkpoint is chosen (the paper compares both, §7.3).
 enum class Selection { ValP2, ValP2AndFid };
 
@@ -110,19 +115,6 @@ struct Control {
   std::atomic<bool> cancel{false};  ///< stop within one micro-batch and write a checkpoint
   std::atomic<bool> pause{false};   ///< hold between steps until cleared (or cancelled)
 };
-
-/// What a run folder holds, read back for the studio's run history and for resuming.
-struct History {
-  std::vector<StepMetrics> steps;
-  std::vector<EvalMetrics> evals;
-  std::vector<std::pair<std::int64_t, std::string>> previews;  ///< (step, PNG path), by step
-  std::string config_json;         ///< the run's config.json as written
-  std::string best_checkpoint;     ///< empty when none
-  std::string latest_checkpoint;   ///< empty when none
-};
-
-/// Reads a run folder (metrics.jsonl, previews/, checkpoints/). Throws when `run_dir` is not a run.
-History read_history(const std::string& run_dir);
 
 /// What training with these options needs, known before it starts: the studio shows it beside
 /// the preset and warns when the peak exceeds the machine's memory.

@@ -14,7 +14,20 @@ namespace fs = std::filesystem;
 
 constexpr std::uint64_t kSplitSeed = 1234;  // the split every run of a dataset shares
 
+data::SplitOptions split_options(const DataSpec& spec) {
+  data::SplitOptions split;
+  split.max_images = static_cast<std::size_t>(spec.max_images);
+  split.seed = kSplitSeed;
+  return split;
+}
+
 } // namespace
+
+std::string cache_folder(const std::string& cache_root, const DataSpec& spec, int image_size) {
+  if (spec.demo)
+    return (fs::path(cache_root) / ("demo-" + std::to_string(spec.demo_images)) / ("s" + std::to_string(image_size))).string();
+  return data::cache_folder(cache_root, {{spec.annotations, spec.images_dir}}, split_options(spec), image_size);
+}
 
 std::string data_folder(const TrainOptions& options) {
   return options.data.cache_dir.empty() ? (fs::path(options.run_dir) / "data").string() : options.data.cache_dir;
@@ -40,13 +53,12 @@ DatasetSetup prepare_dataset(const TrainOptions& options, int image_size, Observ
   }
   data::PrepareOptions prepare;
   prepare.image_size = image_size;
-  prepare.split.max_images = static_cast<std::size_t>(options.data.max_images);
-  prepare.split.seed = kSplitSeed;
+  prepare.split = split_options(options.data);
   prepare.cancel = cancel;
   prepare.progress = [&observer](const data::Progress& p) {
     observer.on_progress(p.stage, static_cast<std::int64_t>(p.done), static_cast<std::int64_t>(p.total));
   };
-  setup.result = data::prepare({setup.source}, (fs::path(folder) / "prepared").string(), prepare);
+  setup.result = data::prepare({setup.source}, data::prepared_folder(folder), prepare);
   return setup;
 }
 

@@ -39,7 +39,7 @@ std::string dataset_folder(const GuidanceEvalOptions& options, const nlohmann::j
     if (!cache.empty()) run.data.cache_dir = (fs::path(run.run_dir) / cache).string();
     folder = data_folder(run);
   }
-  if (!fs::exists(folder / data::kManifestFileName)) folder /= "prepared";
+  if (!fs::exists(folder / data::kManifestFileName)) folder = data::prepared_folder(folder.string());
   return folder.string();
 }
 

@@ -12,7 +12,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
 #include <numeric>
 
 namespace t2i::train {
@@ -42,7 +41,7 @@ std::string bench_overfit_json(const TrainOptions& given, const OverfitCheckOpti
                              std::to_string(2 * kLossWindow));
 
   // The trainer's fixed batch: the first batch of the training split's stream with the run's seed.
-  const auto dataset = data::PreparedDataset::open((std::filesystem::path(data_folder(options)) / "prepared").string());
+  const auto dataset = data::PreparedDataset::open(data::prepared_folder(data_folder(options)));
   data::BatchOptions batch_options;
   batch_options.batch_size = options.overfit_images;
   batch_options.seed = options.seed;

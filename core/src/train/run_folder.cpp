@@ -2,10 +2,13 @@
 
 #include "io/atomic_file.h"
 #include "io/format_version.h"
+#include "t2i/runs.h"
+#include "train/checkpoint_file.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <stdexcept>
 
 namespace fs = std::filesystem;
@@ -128,6 +131,90 @@ std::vector<nlohmann::json> read_metrics(const std::string& metrics_path) {
     if (!event.is_discarded() && event.is_object()) events.push_back(std::move(event));
   }
   return events;
+}
+
+bool is_run_folder(const std::string& folder) {
+  const RunFolder run(folder, /*create=*/false);
+  std::error_code error;
+  return fs::is_regular_file(run.config_path(), error) || fs::is_regular_file(run.metrics_path(), error);
+}
+
+std::vector<std::string> list_runs(const std::string& folder) {
+  std::vector<std::string> runs;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(folder, error))
+    if (entry.is_directory(error) && is_run_folder(entry.path().string())) runs.push_back(entry.path().string());
+  std::sort(runs.begin(), runs.end());
+  return runs;
+}
+
+std::vector<RunCheckpoint> step_checkpoints(const std::string& run_dir) {
+  std::vector<RunCheckpoint> checkpoints;
+  for (auto& [step, path] : RunFolder(run_dir, /*create=*/false).step_checkpoints())
+    checkpoints.push_back({step, std::move(path)});
+  return checkpoints;
+}
+
+std::optional<RunCheckpoint> best_checkpoint(const std::string& run_dir) {
+  const std::string path = RunFolder(run_dir, /*create=*/false).best_checkpoint_path();
+  std::error_code error;
+  if (!fs::is_regular_file(path, error)) return std::nullopt;
+  // The file, not metrics.jsonl, is the record: a crash between the evaluation's line and the
+  // file's rename leaves the log naming a best that was never written.
+  try {
+    const nlohmann::json meta = read_checkpoint_meta(path);
+    if (!meta.contains("step") || !meta.at("step").is_number_integer()) return std::nullopt;
+    return RunCheckpoint{meta.at("step").get<std::int64_t>(), path};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::optional<RunCheckpoint> offered_checkpoint(const std::string& run_dir) {
+  if (auto best = best_checkpoint(run_dir)) return best;
+  auto steps = step_checkpoints(run_dir);
+  if (steps.empty()) return std::nullopt;
+  return std::move(steps.back());
+}
+
+History read_history(const std::string& run_dir) {
+  const RunFolder folder(run_dir, /*create=*/false);
+  if (!fs::exists(folder.metrics_path()) && !fs::exists(folder.config_path()))
+    throw std::runtime_error(run_dir + " is not a training run folder (no metrics.jsonl or config.json)");
+  History history;
+  for (const auto& e : read_metrics(folder.metrics_path())) {
+    const std::string kind = e.value("event", "");
+    if (kind == "step") {
+      StepMetrics m;
+      m.step = e.value("step", std::int64_t{0});
+      m.train_loss = e.value("train_loss", 0.0);
+      m.learning_rate = e.value("lr", 0.0);
+      m.grad_norm = e.value("grad_norm", 0.0);
+      m.images_per_second = e.value("images_per_second", 0.0);
+      m.elapsed_seconds = e.value("elapsed", 0.0);
+      m.skipped_nonfinite = e.value("skipped_nonfinite", std::int64_t{0});
+      history.steps.push_back(m);
+    } else if (kind == "eval") {
+      EvalMetrics m;
+      m.step = e.value("step", std::int64_t{0});
+      m.val_p2 = e.value("val_p2", 0.0);
+      if (e.contains("fid")) m.fid = e.at("fid").get<double>();
+      if (e.contains("kid")) m.kid = e.at("kid").get<double>();
+      m.fid_status = e.value("fid_status", "");
+      m.improved = e.value("improved", false);
+      m.steps_without_improvement = e.value("steps_without_improvement", std::int64_t{0});
+      m.early_stop_in = e.value("early_stop_in", std::int64_t{-1});
+      history.evals.push_back(m);
+    } else if (kind == "preview") {
+      history.previews.emplace_back(e.value("step", std::int64_t{0}), folder.resolve(e.value("path", "")));
+    }
+  }
+  std::ifstream config(folder.config_path());
+  if (config) history.config_json.assign(std::istreambuf_iterator<char>(config), std::istreambuf_iterator<char>());
+  if (fs::exists(folder.best_checkpoint_path())) history.best_checkpoint = folder.best_checkpoint_path();
+  if (const auto best = best_checkpoint(run_dir)) history.best_step = best->step;
+  if (const auto latest = folder.latest_checkpoint()) history.latest_checkpoint = *latest;
+  return history;
 }
 
 } // namespace t2i::train

@@ -27,7 +27,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -568,45 +567,6 @@ TrainOptions stored_options(const std::string& run_dir) {
   const auto latest = folder.latest_checkpoint();
   if (!latest) throw std::runtime_error("nothing to resume: " + run_dir + " has no checkpoint");
   return options_from_json(read_checkpoint_meta(*latest).value("options", nlohmann::json::object()), run_dir);
-}
-
-History read_history(const std::string& run_dir) {
-  const RunFolder folder(run_dir, /*create=*/false);
-  if (!fs::exists(folder.metrics_path()) && !fs::exists(folder.config_path()))
-    throw std::runtime_error(run_dir + " is not a training run folder (no metrics.jsonl or config.json)");
-  History history;
-  for (const auto& e : read_metrics(folder.metrics_path())) {
-    const std::string kind = e.value("event", "");
-    if (kind == "step") {
-      StepMetrics m;
-      m.step = e.value("step", std::int64_t{0});
-      m.train_loss = e.value("train_loss", 0.0);
-      m.learning_rate = e.value("lr", 0.0);
-      m.grad_norm = e.value("grad_norm", 0.0);
-      m.images_per_second = e.value("images_per_second", 0.0);
-      m.elapsed_seconds = e.value("elapsed", 0.0);
-      m.skipped_nonfinite = e.value("skipped_nonfinite", std::int64_t{0});
-      history.steps.push_back(m);
-    } else if (kind == "eval") {
-      EvalMetrics m;
-      m.step = e.value("step", std::int64_t{0});
-      m.val_p2 = e.value("val_p2", 0.0);
-      if (e.contains("fid")) m.fid = e.at("fid").get<double>();
-      if (e.contains("kid")) m.kid = e.at("kid").get<double>();
-      m.fid_status = e.value("fid_status", "");
-      m.improved = e.value("improved", false);
-      m.steps_without_improvement = e.value("steps_without_improvement", std::int64_t{0});
-      m.early_stop_in = e.value("early_stop_in", std::int64_t{-1});
-      history.evals.push_back(m);
-    } else if (kind == "preview") {
-      history.previews.emplace_back(e.value("step", std::int64_t{0}), folder.resolve(e.value("path", "")));
-    }
-  }
-  std::ifstream config(folder.config_path());
-  if (config) history.config_json.assign(std::istreambuf_iterator<char>(config), std::istreambuf_iterator<char>());
-  if (fs::exists(folder.best_checkpoint_path())) history.best_checkpoint = folder.best_checkpoint_path();
-  if (const auto latest = folder.latest_checkpoint()) history.latest_checkpoint = *latest;
-  return history;
 }
 
 } // namespace t2i::train

@@ -1,0 +1,52 @@
+// Training-run folders as the CLI and every studio page read them: the runs a folder holds, a
+// run's checkpoints by step, the best checkpoint the trainer chose, and the run's metrics. The
+// layout itself (core/src/train/run_folder.h) stays inside the core, so no caller re-derives it.
+#pragma once
+
+#include "t2i/train.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace t2i::train {
+
+/// A checkpoint file of a run and the training step it holds.
+struct RunCheckpoint {
+  std::int64_t step = 0;
+  std::string path;
+};
+
+/// Whether `folder` is a training run: it has a config.json or a metrics.jsonl.
+bool is_run_folder(const std::string& folder);
+
+/// The training runs directly inside `folder`, by name; empty when `folder` does not exist.
+std::vector<std::string> list_runs(const std::string& folder);
+
+/// A run's step checkpoints (best.safetensors aside), ordered by step, oldest first.
+std::vector<RunCheckpoint> step_checkpoints(const std::string& run_dir);
+
+/// best.safetensors and the step it holds: the trainer's choice under the run's own selection
+/// rule (validation P2, or P2 and FID). Unset when the run has none or its header is unreadable.
+std::optional<RunCheckpoint> best_checkpoint(const std::string& run_dir);
+
+/// The checkpoint a run offers for sampling: its best, else its newest step checkpoint.
+std::optional<RunCheckpoint> offered_checkpoint(const std::string& run_dir);
+
+/// What a run folder holds, read back for the studio's run history and for resuming.
+struct History {
+  std::vector<StepMetrics> steps;
+  std::vector<EvalMetrics> evals;
+  std::vector<std::pair<std::int64_t, std::string>> previews;  ///< (step, PNG path), by step
+  std::string config_json;         ///< the run's config.json as written
+  std::string best_checkpoint;     ///< empty when none
+  std::optional<std::int64_t> best_step;  ///< the step best.safetensors holds, when it is readable
+  std::string latest_checkpoint;   ///< empty when none
+};
+
+/// Reads a run folder (metrics.jsonl, previews/, checkpoints/). Throws when `run_dir` is not a run.
+History read_history(const std::string& run_dir);
+
+} // namespace t2i::train
