@@ -1,6 +1,6 @@
 #include "t2i/data.h"
 
-#include "data/stable_random.h"
+#include "io/hash.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -29,10 +29,10 @@ std::string exact(double value) {
 
 std::string cache_folder(const std::string& cache_root, const std::vector<Source>& sources, const SplitOptions& split,
                          int image_size) {
-  StableHash hash;
+  io::Hash64 hash;
   for (const Source& source : sources) hash.text(absolute(source.annotations)).text(absolute(source.images_dir));
   hash.u64(split.seed).text(exact(split.train)).text(exact(split.val)).text(exact(split.test));
-  const std::string name = "data-" + hex64(hash.value()) + "-n" + std::to_string(split.max_images);
+  const std::string name = "data-" + io::hex64(hash.value()) + "-n" + std::to_string(split.max_images);
   return (fs::path(cache_root) / name / ("s" + std::to_string(image_size))).string();
 }
 
