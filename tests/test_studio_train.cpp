@@ -23,6 +23,7 @@
 #include "t2i/sample.h"
 
 #include <QComboBox>
+#include <QCryptographicHash>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QJsonDocument>
@@ -205,16 +206,11 @@ private Q_SLOTS:
   void trainPageShowsTheBestTheTrainerChose() {
     // A run selected by P2 and FID, written by hand: step 20 has the lowest validation P2, but its
     // FID was worse, so the trainer's best (best.safetensors) is step 30.
-    const QString run = folder_.filePath(QStringLiteral("scripted-run"));
-    QVERIFY(QDir().mkpath(run + QStringLiteral("/checkpoints")));
-    QFile metrics(run + QStringLiteral("/metrics.jsonl"));
-    QVERIFY(metrics.open(QIODevice::WriteOnly));
-    metrics.write(R"({"event":"eval","step":10,"val_p2":0.5,"fid":90.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
+    const QString run = writeScriptedRun(QStringLiteral("scripted-run"), R"({"event":"eval","step":10,"val_p2":0.5,"fid":90.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
 {"event":"eval","step":20,"val_p2":0.4,"fid":120.0,"improved":false,"steps_without_improvement":10,"early_stop_in":-1,"fid_status":""}
 {"event":"eval","step":30,"val_p2":0.45,"fid":90.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
 {"event":"eval","step":40,"val_p2":0.42,"fid":95.0,"improved":false,"steps_without_improvement":10,"early_stop_in":-1,"fid_status":""}
 )");
-    metrics.close();
     QFile best(run + QStringLiteral("/checkpoints/best.safetensors"));
     QVERIFY(best.open(QIODevice::WriteOnly));
     best.close();
@@ -284,16 +280,11 @@ private Q_SLOTS:
   }
 
   void trainPageNamesTheStepBestSafetensorsHolds() {
-    const QString run = folder_.filePath(QStringLiteral("interrupted-run"));
-    QVERIFY(QDir().mkpath(run + QStringLiteral("/checkpoints")));
-    QFile metrics(run + QStringLiteral("/metrics.jsonl"));
-    QVERIFY(metrics.open(QIODevice::WriteOnly));
-    metrics.write(R"({"event":"eval","step":10,"val_p2":0.5,"fid":90.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
+    const QString run = writeScriptedRun(QStringLiteral("interrupted-run"), R"({"event":"eval","step":10,"val_p2":0.5,"fid":90.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
 {"event":"eval","step":20,"val_p2":0.4,"fid":120.0,"improved":false,"steps_without_improvement":10,"early_stop_in":-1,"fid_status":""}
 {"event":"eval","step":30,"val_p2":0.45,"fid":90.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
 {"event":"eval","step":40,"val_p2":0.42,"fid":89.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
 )");
-    metrics.close();
     writeCheckpointHeader(run + QStringLiteral("/checkpoints/best.safetensors"), 30);
 
     TrainPage page;
@@ -614,7 +605,40 @@ private Q_SLOTS:
     QVERIFY2(!reused.contains(QStringLiteral("decoded")), qPrintable(reused));
   }
 
+  void dataPageAdoptsACacheNamedByVersion010() {
+    // Studio 0.1.0's name for a COCO cache: a SHA-1 of the two absolute source paths.
+    const QString annotations = folder_.filePath(QStringLiteral("old/captions.json"));
+    const QString images = folder_.filePath(QStringLiteral("old/images"));
+    const QByteArray identity = (annotations + QLatin1Char('\n') + images).toUtf8();
+    const QString old = settings::cacheRoot() + QStringLiteral("/coco-%1-n%2/s32")
+                                                    .arg(QString::fromLatin1(QCryptographicHash::hash(identity, QCryptographicHash::Sha1).toHex().left(12)))
+                                                    .arg(12);
+    QVERIFY(QDir().mkpath(old + QStringLiteral("/prepared")));
+    QFile marker(old + QStringLiteral("/prepared/marker"));
+    QVERIFY(marker.open(QIODevice::WriteOnly));
+    marker.close();
+
+    DataPage page;
+    child<QRadioButton>(&page, "dataCoco")->setChecked(true);
+    child<QLineEdit>(&page, "annotations")->setText(annotations);
+    child<QLineEdit>(&page, "imagesFolder")->setText(images);
+    child<QSpinBox>(&page, "maxImages")->setValue(12);
+    const QString current = QString::fromStdString(page.dataSpec(32).cache_dir);
+    QVERIFY(current != old);
+    QVERIFY2(QFileInfo::exists(current + QStringLiteral("/prepared/marker")), qPrintable(current));
+    QVERIFY(!QFileInfo::exists(old));
+  }
+
 private:
+  /// A run folder with an empty checkpoints folder and the given metrics.jsonl.
+  QString writeScriptedRun(const QString& name, const char* metricsLines) {
+    const QString run = folder_.filePath(name);
+    QDir().mkpath(run + QStringLiteral("/checkpoints"));
+    QFile metrics(run + QStringLiteral("/metrics.jsonl"));
+    if (!metrics.open(QIODevice::WriteOnly) || metrics.write(metricsLines) < 0) qFatal("cannot write %s", qPrintable(metrics.fileName()));
+    return run;
+  }
+
   QTemporaryDir folder_;
   std::unique_ptr<MainWindow> window_;
   QString run_;

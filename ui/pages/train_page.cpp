@@ -657,6 +657,8 @@ void TrainPage::onEval(const train::EvalMetrics& eval) {
                                      .arg(steps(eval.early_stop_in), steps(eval.steps_without_improvement)));
 }
 
+QString TrainPage::bestPrefix() const { return best_.step() ? bestText() + tr(" · ") : QString(); }
+
 QString TrainPage::bestText() const {
   if (!best_.step()) return {};
   const auto& eval = best_.eval();
@@ -686,7 +688,7 @@ void TrainPage::setPreviewImage(const QImage& image, std::int64_t step, const QS
 void TrainPage::onCheckpoint(const QString& path, bool best) {
   latestCheckpoint_ = path;
   if (best) {
-    const QString value = best_.step() ? bestText() + tr(" · ") : QString();
+    const QString value = bestPrefix();
     bestLabel_->setText(value + QDir::toNativeSeparators(path));
     bestLabel_->setToolTip(path);
   }
@@ -711,7 +713,7 @@ void TrainPage::onEnded(const train::Summary& summary) {
     text += QLatin1Char(' ') + tr("Checkpoint: %1").arg(QDir::toNativeSeparators(QString::fromStdString(summary.last_checkpoint)));
   statusLabel_->setText(text);
   if (!summary.best_checkpoint.empty()) {
-    const QString value = best_.step() ? bestText() + tr(" · ") : QString();
+    const QString value = bestPrefix();
     bestLabel_->setText(value + QDir::toNativeSeparators(QString::fromStdString(summary.best_checkpoint)));
   }
   updateEnabled();
@@ -766,7 +768,7 @@ void TrainPage::showHistory(const train::History& history) {
   lastStep_ = history.steps.empty() ? 0 : history.steps.back().step;
   best_.setHistory(history);
   if (!history.best_checkpoint.empty()) {
-    const QString value = best_.step() ? bestText() + tr(" · ") : QString();
+    const QString value = bestPrefix();
     bestLabel_->setText(value + QDir::toNativeSeparators(QString::fromStdString(history.best_checkpoint)));
   } else {
     bestLabel_->setText(tr("no best checkpoint in this run"));

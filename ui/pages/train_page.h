@@ -100,6 +100,8 @@ private:
   void onFailed(const QString& message);
   void showHistory(const train::History& history);
   /// "val P2 … at step …" (with its FID when it had one) of best_; empty when there is none.
+  /// bestText() and a separator, or nothing before the first best.
+  QString bestPrefix() const;
   QString bestText() const;
   void showPreviewFile(int index);
   void setPreviewImage(const QImage& image, std::int64_t step, const QStringList& prompts);

@@ -20,6 +20,18 @@ std::uint64_t rotl(std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); 
 
 std::uint64_t xx_round(std::uint64_t state, std::uint64_t word) { return rotl(state ^ (word * kXxPrime2), 31) * kXxPrime1; }
 
+// Feeds each whole little-endian 8-byte word of p[0, size) to `round`; returns where the tail begins.
+template <typename Round>
+std::size_t each_word(const unsigned char* p, std::size_t size, Round round) {
+  std::size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p + i, 8);
+    round(word);
+  }
+  return i;
+}
+
 std::uint64_t initial_state(HashScheme scheme) {
   switch (scheme) {
   case HashScheme::fnv1a_short_basis: return kFnvShortOffset;
@@ -42,23 +54,13 @@ Hash64& Hash64::bytes(const void* data, std::size_t size) {
     for (std::size_t i = 0; i < size; ++i) state_ = fnv_round(state_, p[i]);
     break;
   case HashScheme::fnv1a_words: {
-    std::size_t i = 0;
-    for (; i + 8 <= size; i += 8) {
-      std::uint64_t word;
-      std::memcpy(&word, p + i, 8);
-      state_ = fnv_round(state_, word);
-    }
+    std::size_t i = each_word(p, size, [this](std::uint64_t word) { state_ = fnv_round(state_, word); });
     for (; i < size; ++i) state_ = fnv_round(state_, p[i]);
     state_ = fnv_round(state_, size);
     break;
   }
   case HashScheme::xxhash_rounds: {
-    std::size_t i = 0;
-    for (; i + 8 <= size; i += 8) {
-      std::uint64_t word;
-      std::memcpy(&word, p + i, 8);
-      state_ = xx_round(state_, word);
-    }
+    const std::size_t i = each_word(p, size, [this](std::uint64_t word) { state_ = xx_round(state_, word); });
     if (i < size) {
       std::uint64_t word = 0;
       std::memcpy(&word, p + i, size - i);
