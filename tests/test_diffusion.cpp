@@ -8,7 +8,7 @@
 #include "diffusion/parameterization.h"
 #include "diffusion/per_sample.h"
 #include "diffusion/sampler.h"
-#include "diffusion/samplers.h"
+#include "diffusion/ddim_sampler.h"
 #include "diffusion/schedule.h"
 #include "diffusion/thresholding.h"
 #include "t2i/diffusion.h"
@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <set>
 
 using namespace t2i::diffusion;
 using t2i::Denoiser;
@@ -112,6 +113,22 @@ private Q_SLOTS:
     }
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, parse_schedule_kind("Cosine"));
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, parse_weighting("p3"));
+  }
+
+  // The registry is what the CLI and the studio list: every sampler once, the default first, each
+  // built as the kind it names.
+  void samplerRegistryListsEachSamplerOnceAndBuildsIt() {
+    const std::vector<SamplerInfo> infos = sampler_infos();
+    QCOMPARE(infos.size(), sampler_kind_names().size());
+    QVERIFY(infos.front().kind == kDefaultSampler);
+    std::set<std::string> names;
+    const NoiseSchedule schedule = discrete(ScheduleKind::Cosine, 100);
+    for (const SamplerInfo& info : infos) {
+      QVERIFY2(names.insert(info.name).second, info.name.c_str());
+      QCOMPARE(info.name, to_string(info.kind));
+      QVERIFY2(!info.label.empty() && !info.summary.empty(), info.name.c_str());
+      QVERIFY(make_sampler(schedule, sampler_options(info.kind, 10))->options().kind == info.kind);
+    }
   }
 
   void scheduleIdentities_data() {

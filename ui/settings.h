@@ -76,7 +76,7 @@ extern const SettingKey<QString> lastRun;           ///< the run folder last tra
 extern const SettingKey<QString> generatePrompt;
 extern const SettingKey<QStringList> generatePromptHistory;  ///< newest first
 extern const SettingKey<int> generateSteps;
-extern const SettingKey<QString> generateSampler;            ///< "ddim" | "dpmpp" | "ddpm"
+extern const SettingKey<QString> generateSampler;            ///< a name of diffusion::sampler_kind_names()
 extern const SettingKey<QString> generateThresholding;       ///< "dynamic" | "static" | "none"
 extern const SettingKey<double> generatePercentile;
 extern const SettingKey<qulonglong> generateSeed;

@@ -1,17 +1,23 @@
 #include "sampler_choices.h"
 
+#include "t2i/diffusion.h"
+
 #include <QComboBox>
+#include <QStringList>
 
 namespace t2i::ui {
 
 QComboBox* createSamplerCombo(QWidget* parent) {
   auto* combo = new QComboBox(parent);
-  combo->addItem(QComboBox::tr("DDPM (ancestral, the paper's)"), QStringLiteral("ddpm"));
-  combo->addItem(QComboBox::tr("DDIM (deterministic)"), QStringLiteral("ddim"));
-  combo->addItem(QComboBox::tr("DPM-Solver++ (2M, deterministic)"), QStringLiteral("dpmpp"));
-  combo->setToolTip(QComboBox::tr("DDPM draws fresh noise at every step, which corrects the model's errors: the "
-                                  "cleanest images. DDIM and DPM-Solver++ map a seed to an image deterministically "
-                                  "(smooth interpolation, 20 steps for DPM-Solver++) but keep the model's errors as grain"));
+  QStringList tips;
+  for (const t2i::diffusion::SamplerInfo& sampler : t2i::diffusion::sampler_infos()) {
+    const QString label = QString::fromStdString(sampler.label);
+    const QString summary = QString::fromStdString(sampler.summary);
+    combo->addItem(label, QString::fromStdString(sampler.name));
+    combo->setItemData(combo->count() - 1, summary, Qt::ToolTipRole);
+    tips << label + QStringLiteral(": ") + summary;
+  }
+  combo->setToolTip(tips.join(QStringLiteral("\n")));
   return combo;
 }
 

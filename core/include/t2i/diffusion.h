@@ -55,6 +55,17 @@ std::vector<std::string> weighting_names();
 std::vector<std::string> sampler_kind_names();
 std::vector<std::string> threshold_kind_names();
 
+/// A sampler as the CLI's help and the studio's menu describe it.
+struct SamplerInfo {
+  SamplerKind kind;
+  std::string name;     ///< as the CLI and PNG metadata spell it
+  std::string label;    ///< the studio's menu entry
+  std::string summary;  ///< what it is good for, one clause
+};
+
+/// Every sampler, the default first.
+std::vector<SamplerInfo> sampler_infos();
+
 /// A noise schedule: its shape and whether time is discrete (T steps) or continuous.
 struct ScheduleSpec {
   ScheduleKind kind = ScheduleKind::Cosine;

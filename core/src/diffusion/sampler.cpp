@@ -1,6 +1,5 @@
 #include "diffusion/sampler.h"
 
-#include "diffusion/samplers.h"
 #include "t2i/log.h"
 
 #include <string>
@@ -63,15 +62,6 @@ torch::Tensor Sampler::sample(const Denoiser& model, const SampleRequest& reques
     previous_x_0 = estimate.x_0;
   }
   return x;
-}
-
-std::unique_ptr<Sampler> make_sampler(const NoiseSchedule& schedule, const SamplerOptions& options) {
-  switch (options.kind) {
-    case SamplerKind::Ddpm: return std::make_unique<DdpmSampler>(schedule, options);
-    case SamplerKind::Ddim: return std::make_unique<DdimSampler>(schedule, options);
-    case SamplerKind::DpmSolverPP: return std::make_unique<DpmSolverSampler>(schedule, options);
-  }
-  throw std::runtime_error("diffusion/sampler: unknown sampler kind");
 }
 
 } // namespace t2i::diffusion

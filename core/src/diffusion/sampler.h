@@ -92,7 +92,7 @@ private:
   SamplerOptions options_;
 };
 
-/// The sampler named by options.kind. Throws for invalid options (steps, η, percentile).
+/// The sampler named by options.kind (sampler_registry.cpp). Throws for invalid options (steps, η, percentile).
 std::unique_ptr<Sampler> make_sampler(const NoiseSchedule& schedule, const SamplerOptions& options);
 
 } // namespace t2i::diffusion
