@@ -1,7 +1,7 @@
 // The data area: caption files, image decoding and preprocessing, the image cache, splits and
 // manifests, the dataset report, training batches, and the demo dataset with its checker.
 #include "data/batch_loader.h"
-#include "data/coco_captions.h"
+#include "data/caption_files.h"
 #include "data/demo_checker.h"
 #include "data/demo_dataset.h"
 #include "data/exif_orientation.h"
@@ -324,6 +324,31 @@ private Q_SLOTS:
     VERIFY_CONTAINS(error_of([&] { t2i::data::load_captions(jsonl, "."); }), "captions.jsonl: line 2, column 31: malformed JSON");
     t2i::test::write_file(jsonl, "{\"file_name\": \"a.png\", \"caption\": 1}\n");
     VERIFY_CONTAINS(error_of([&] { t2i::data::load_captions(jsonl, "."); }), "captions.jsonl: line 1, field 'caption': expected a string, found number");
+  }
+
+  // The format table is what help texts and file dialogs list: each listed format reads a file
+  // of its kind, upper-case extensions too, and a format added without a sample here fails.
+  void everyListedCaptionFormatReadsItsFiles() {
+    const std::map<std::string, std::string> samples{
+        {".json", R"({"images": [{"id": 7, "file_name": "a.png"}], "annotations": [{"image_id": 7, "caption": "a cat"}]})"},
+        {".csv", "file_name,caption\na.png,a cat\n"},
+        {".jsonl", "{\"file_name\": \"a.png\", \"caption\": \"a cat\"}\n"}};
+    QTemporaryDir dir;
+    std::set<std::string> listed;
+    for (const t2i::data::CaptionFormat& format : t2i::data::caption_formats()) {
+      listed.insert(format.extension);
+      QVERIFY2(!format.description.empty(), format.extension.c_str());
+      QVERIFY2(samples.count(format.extension) == 1, ("no sample for " + format.extension).c_str());
+      const std::string path = path_in(dir, ("captions" + format.extension).c_str());
+      t2i::test::write_file(path, samples.at(format.extension));
+      const t2i::data::CaptionSet set = t2i::data::load_captions(path, ".");
+      QCOMPARE(set.captions, std::vector<std::string>{"a cat"});
+      QCOMPARE(set.images.at(0).file_name, std::string("a.png"));
+    }
+    QCOMPARE(listed.size(), samples.size());
+    const std::string upper = path_in(dir, "CAPTIONS.CSV");
+    t2i::test::write_file(upper, samples.at(".csv"));
+    QCOMPARE(t2i::data::load_captions(upper, ".").captions.size(), std::size_t{1});
   }
 
   // ---- decoding --------------------------------------------------------------------------------

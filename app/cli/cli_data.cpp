@@ -30,8 +30,8 @@ struct SourceOptions {
 
 void add_source_options(CLI::App* command, SourceOptions& options) {
   command->add_option("--annotations", options.annotations,
-                      "Caption file: COCO captions JSON, or captions.csv / captions.jsonl with columns file_name and "
-                      "caption (repeat for several, paired with --images in order)")
+                      "Caption file, by its extension: " + caption_formats_help() +
+                          " (repeat for several, paired with --images in order)")
       ->required();
   command->add_option("--images", options.images, "Folder the caption file's file names are relative to")->required();
   command->add_option("--n", options.max_images, "Images chosen before the 75/15/10 split")->check(CLI::Range(1, 100000000));
@@ -65,6 +65,13 @@ data::ProgressCallback stderr_progress() {
 }
 
 } // namespace
+
+std::string caption_formats_help() {
+  std::string help;
+  for (const data::CaptionFormat& format : data::caption_formats())
+    help += (help.empty() ? "" : ", ") + format.description + " (" + format.extension + ")";
+  return help;
+}
 
 void add_data_command(CLI::App& app) {
   auto* data = app.add_subcommand("data", "Datasets: inspect, prepare (image cache and split), make the demo dataset");

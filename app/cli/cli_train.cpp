@@ -113,7 +113,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--preset", options->preset, "Preset name (small, base, large, full, demo) or preset file")
       ->capture_default_str();
   auto* demo = cmd->add_flag("--demo", options->data.demo, "Train on the built-in demo dataset");
-  auto* annotations = cmd->add_option("--annotations", options->data.annotations, "COCO captions JSON (or .csv/.jsonl)")
+  auto* annotations = cmd->add_option("--annotations", options->data.annotations, "Caption file, by its extension: " + caption_formats_help())
                           ->check(CLI::ExistingFile);
   cmd->add_option("--images", options->data.images_dir, "Folder of the annotations' images")
       ->check(CLI::ExistingDirectory)

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <stdexcept>
+#include <string>
 
 namespace t2i::cli {
 
@@ -30,5 +31,8 @@ void add_train_command(CLI::App& app);
 void add_sample_command(CLI::App& app);
 void add_bench_train(CLI::App& bench);
 void add_eval_command(CLI::App& app);
+
+/// The caption-file formats for help texts: "COCO captions JSON (…) (.json), …".
+std::string caption_formats_help();
 
 } // namespace t2i::cli

@@ -21,6 +21,15 @@ struct Source {
   std::string images_dir;
 };
 
+/// A caption-file format Source::annotations may have, chosen by its extension.
+struct CaptionFormat {
+  std::string extension;    ///< ".json", ".csv", …, lower case
+  std::string description;  ///< for help texts and file dialogs
+};
+
+/// Every caption-file format this build reads.
+std::vector<CaptionFormat> caption_formats();
+
 /// Counts the tokens of a caption. The trainer passes its real tokenizer; the default counts
 /// whitespace-separated words.
 using TokenCounter = std::function<int(const std::string& caption)>;

@@ -2,7 +2,7 @@
 // are usable and why the others are not, caption statistics and split sizes.
 #pragma once
 
-#include "data/coco_captions.h"
+#include "data/caption_files.h"
 #include "data/image_cache.h"
 #include "data/split_manifest.h"
 

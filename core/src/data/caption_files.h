@@ -1,5 +1,6 @@
 // Caption files: the official COCO captions JSON, and captions.csv / captions.jsonl for users' own
-// data. All three become one CaptionSet; every error names the file and the position in it.
+// data. Every format becomes one CaptionSet; every error names the file and the position in it.
+// The formats are listed in caption_formats.cpp, one row each.
 #pragma once
 
 #include <cstddef>
@@ -25,7 +26,7 @@ struct CaptionSet {
   std::string image_path(std::size_t image) const;
 };
 
-/// Reads a caption file; its extension selects the format:
+/// Reads a caption file; its extension selects the format (t2i/data.h: caption_formats()):
 ///  - `.json`: COCO captions. `images[]`: objects with an integer `id` and a string `file_name`
 ///    (COCO 2014 and 2017 name files differently, so names are never derived from ids);
 ///    `annotations[]`: objects with an integer `image_id`, a string `caption` and optionally an
