@@ -346,6 +346,14 @@ private Q_SLOTS:
       QCOMPARE(set.images.at(0).file_name, std::string("a.png"));
     }
     QCOMPARE(listed.size(), samples.size());
+    const std::string coco = path_in(dir, "listed.json");
+    t2i::test::write_file(coco, R"({"images": [{"id": 2, "file_name": "b.png"}, {"id": 1, "file_name": "a.png"}],
+                                   "annotations": [{"image_id": 1, "caption": "first"}, {"image_id": 1, "caption": "second"}]})");
+    const std::vector<t2i::data::ListedImage> images = t2i::data::list_images({coco, "imgs"});
+    QCOMPARE(images.size(), std::size_t{2});
+    QCOMPARE(images[0].path, std::string("imgs/b.png"));
+    QCOMPARE(images[0].caption, std::string());
+    QCOMPARE(images[1].caption, std::string("first"));
     const std::string upper = path_in(dir, "CAPTIONS.CSV");
     t2i::test::write_file(upper, samples.at(".csv"));
     QCOMPARE(t2i::data::load_captions(upper, ".").captions.size(), std::size_t{1});

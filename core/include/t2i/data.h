@@ -30,6 +30,16 @@ struct CaptionFormat {
 /// Every caption-file format this build reads.
 std::vector<CaptionFormat> caption_formats();
 
+/// An image a caption file lists, with its first caption.
+struct ListedImage {
+  std::string path;     ///< the file, joined to Source::images_dir
+  std::string caption;  ///< its first caption in file order; empty when the file gives it none
+};
+
+/// Every image `source`'s caption file lists (any format of caption_formats()), in file order,
+/// without decoding any. Throws DataError naming the file and the position of a problem.
+std::vector<ListedImage> list_images(const Source& source);
+
 /// Counts the tokens of a caption. The trainer passes its real tokenizer; the default counts
 /// whitespace-separated words.
 using TokenCounter = std::function<int(const std::string& caption)>;

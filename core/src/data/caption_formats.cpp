@@ -60,6 +60,17 @@ CaptionSet load_captions(const std::string& annotations, const std::string& imag
   return format->parse(text, annotations, images_dir);
 }
 
+std::vector<ListedImage> list_images(const Source& source) {
+  const CaptionSet set = load_captions(source.annotations, source.images_dir);
+  std::vector<ListedImage> listed;
+  listed.reserve(set.images.size());
+  for (std::size_t i = 0; i < set.images.size(); ++i) {
+    const std::vector<std::size_t>& captions = set.images[i].captions;
+    listed.push_back({set.image_path(i), captions.empty() ? std::string() : set.captions[captions.front()]});
+  }
+  return listed;
+}
+
 std::vector<CaptionFormat> caption_formats() {
   std::vector<CaptionFormat> formats;
   for (const Registration& entry : kFormats) formats.push_back({entry.extension, entry.description});
