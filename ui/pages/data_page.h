@@ -13,6 +13,7 @@
 
 class QComboBox;
 class QLabel;
+class QLayout;
 class QLineEdit;
 class QListView;
 class QProgressBar;
@@ -64,6 +65,16 @@ Q_SIGNALS:
   void cachesReady();
 
 private:
+  void nameWidgets();
+  QWidget* createSettingsColumn();
+  QWidget* createSourceGroup();
+  QLayout* createActions();
+  void setUpReportView();
+  QWidget* createThumbnails();
+  void restoreSettings();
+  void connectControls();
+  void connectJob();
+  void showPrepared(const train::PreparedData& prepared);
   void browseAnnotations();
   void browseImages();
   void sourceChanged();

@@ -7,6 +7,7 @@
 
 #include "pages/job_page.h"
 #include "training/best_evaluation.h"
+#include "training/train_form.h"
 
 #include "t2i/runs.h"
 #include "t2i/train.h"
@@ -17,6 +18,7 @@
 
 class QCheckBox;
 class QComboBox;
+class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QProgressBar;
@@ -84,7 +86,19 @@ Q_SIGNALS:
 
 private:
   QWidget* createSettingsColumn();
+  QWidget* createModelGroup(QWidget* column);
+  QWidget* createComputeGroup(QWidget* column);
+  void addTextEncoderRows(QFormLayout* form, QWidget* group);
+  void addInceptionRow(QFormLayout* form, QWidget* group);
+  QWidget* createRunGroup(QWidget* column);
+  void createRunButtons(QWidget* group);
+  void restoreSettings();
+  void connectSettings();
+  /// The settings column's choices as plain values.
+  TrainForm form() const;
   QWidget* createRunView();
+  QFormLayout* createFacts(QWidget* view);
+  QWidget* createSamples();
   void loadPreset(const QString& name);
   void scheduleEstimate();
   void runEstimate();

@@ -5,11 +5,15 @@
 #include <QVBoxLayout>
 
 namespace t2i::ui {
+namespace {
+// Three charts above each other fit a 720-pixel-high screen.
+constexpr int kMinimumHeight = 120;
+} // namespace
 
 CurvePlot::CurvePlot(const QString& title, const QString& yLabel, QWidget* parent)
     : QWidget(parent), plot_(new QCustomPlot(this)) {
   plot_->setObjectName(QStringLiteral("chart"));
-  plot_->setMinimumHeight(150);
+  plot_->setMinimumHeight(kMinimumHeight);
   plot_->setAccessibleName(title);
   plot_->xAxis->setLabel(tr("t"));
   plot_->xAxis->setRange(0, 1);
