@@ -23,6 +23,9 @@ CurvePlot::CurvePlot(const QString& title, const QString& yLabel, QWidget* paren
       0, 0, new QCPTextElement(plot_, title, QFont(font().family(), font().pointSize(), QFont::Bold)));
   plot_->legend->setVisible(true);
   plot_->legend->setFont(font());
+  // One row: on a short chart a column of entries would cover the curves' ends.
+  plot_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  plot_->legend->setRowSpacing(0);
   plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
 
   marker_ = new QCPItemStraightLine(plot_);
