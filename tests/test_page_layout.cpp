@@ -5,6 +5,7 @@
 #include "layout_check.h"
 #include "main_window.h"
 #include "pages/schedules_page.h"
+#include "plots/training_curves.h"
 
 #include "t2i/runtime.h"
 
@@ -88,6 +89,19 @@ private Q_SLOTS:
     const auto button = std::find_if(leaves.begin(), leaves.end(), [](const PlacedWidget& w) { return w.name.contains(QStringLiteral("scrolled out")); });
     QVERIFY(button != leaves.end());
     QVERIFY(scroll->geometry().contains(button->rect));
+  }
+
+  void fidNoteLeavesRoomForTheChartsButtons() {
+    // The Train page's charts at the size a 1280×720 window gives them, with the FID hint shown.
+    t2i::ui::TrainingCurves curves;
+    curves.setFidHint(QStringLiteral("FID is off: no Inception weights are chosen. To enable it, choose the file "
+                                     "pt_inception-2015-12-05-6726825d.pth under \"Compute, text and evaluation\" "
+                                     "before starting (or continuing) the run."));
+    curves.resize(curves.minimumSizeHint().expandedTo(QSize(560, 0)));
+    curves.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&curves));
+    const QStringList problems = t2i::test::layoutProblems(&curves);
+    QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
   }
 
   void everyPageFits1280x720_data() {
