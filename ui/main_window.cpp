@@ -25,6 +25,7 @@ static void initResources() { Q_INIT_RESOURCE(resources); }
 namespace t2i::ui {
 namespace {
 constexpr int kLogDockHeight = 96;
+constexpr int kPageListPadding = 24;
 } // namespace
 
 MainWindow::MainWindow(QWidget* parent)
@@ -36,10 +37,11 @@ MainWindow::MainWindow(QWidget* parent)
   setWindowIcon(QIcon(QStringLiteral(":/icons/t2i-studio.svg")));
 
   pageList_->setObjectName(QStringLiteral("pageList"));
-  pageList_->setFixedWidth(150);
   stack_->setObjectName(QStringLiteral("pages"));
 
   createPages();
+  // As wide as the longest title (in the user's font), leaving the rest to the page.
+  pageList_->setFixedWidth(pageList_->sizeHintForColumn(0) + 2 * pageList_->frameWidth() + kPageListPadding);
 
   auto* central = new QWidget(this);
   auto* layout = new QHBoxLayout(central);
