@@ -1,12 +1,15 @@
-// The pages' rules that need no widget: the Train page's form → trainer options and run folder
-// names, the Schedules page's demo captions, centre crop and pixel range.
+// The pages' rules that need no widget: the Data page's dataset choice → DataSpec, the Train
+// page's form → trainer options and run folder names, the Schedules page's demo captions,
+// centre crop and pixel range.
 #include "test_support.h"
 
+#include "data/data_form.h"
 #include "data/schedule_image.h"
 #include "training/train_form.h"
 
 #include <QDir>
 #include <QFile>
+#include <QLocale>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 
@@ -15,6 +18,8 @@ using namespace t2i::ui;
 class TestPageLogic : public QObject {
   Q_OBJECT
 private Q_SLOTS:
+  void initTestCase() { QLocale::setDefault(QLocale(QLocale::English, QLocale::UnitedStates)); }
+
   void trainOptionsCarryEveryChoice() {
     TrainForm form;
     form.preset = QStringLiteral("demo");
@@ -58,6 +63,44 @@ private Q_SLOTS:
     QCOMPARE(newRunFolder(root.path(), QStringLiteral("demo"), now), root.filePath(QStringLiteral("demo-20260304-050607-2")));
     QVERIFY(QDir().mkpath(root.filePath(QStringLiteral("demo-20260304-050607-2"))));
     QCOMPARE(newRunFolder(root.path(), QStringLiteral("demo"), now), root.filePath(QStringLiteral("demo-20260304-050607-3")));
+  }
+
+  void demoDataSpecUsesItsSceneCountAndNoCaptionsFile() {
+    DataForm form;
+    form.demo = true;
+    form.demoImages = 300;
+    form.annotations = QStringLiteral("/data/captions.json");
+    form.maxImages = 5000;
+    const t2i::train::DataSpec spec = dataSpec(form, 32, QStringLiteral("/caches"));
+    QVERIFY(spec.demo);
+    QCOMPARE(spec.demo_images, 300);
+    QCOMPARE(spec.max_images, 300);
+    QVERIFY(spec.annotations.empty());
+    QVERIFY(QString::fromStdString(spec.cache_dir).startsWith(QStringLiteral("/caches/")));
+    QCOMPARE(describe(form), QStringLiteral("Built-in demo dataset, 300 scenes"));
+  }
+
+  void captionsDataSpecIsCachedWhereTheCommandLinePutsIt() {
+    QTemporaryDir root;
+    DataForm form;
+    form.demo = false;
+    form.annotations = root.filePath(QStringLiteral("captions.json"));
+    form.imagesFolder = root.filePath(QStringLiteral("images"));
+    form.maxImages = 5000;
+    const t2i::train::DataSpec spec = dataSpec(form, 64, root.filePath(QStringLiteral("caches")));
+    QVERIFY(!spec.demo);
+    QCOMPARE(QString::fromStdString(spec.annotations), form.annotations);
+    QCOMPARE(QString::fromStdString(spec.images_dir), form.imagesFolder);
+    QCOMPARE(spec.max_images, 5000);
+    // `t2i data prepare --cache-root` names the same dataset's cache with data::cache_folder.
+    t2i::data::SplitOptions split;
+    split.max_images = 5000;
+    QCOMPARE(spec.cache_dir, t2i::data::cache_folder(root.filePath(QStringLiteral("caches")).toStdString(),
+                                                     {{spec.annotations, spec.images_dir}}, split, 64));
+    QVERIFY(dataSpec(form, 32, root.filePath(QStringLiteral("caches"))).cache_dir != spec.cache_dir);
+    QCOMPARE(describe(form), QStringLiteral("captions.json (up to 5,000 images)"));
+    form.annotations.clear();
+    QCOMPARE(describe(form), QStringLiteral("No captions file chosen (Data page)"));
   }
 
   void firstCaptionsFollowTheImagesOrder() {

@@ -1,5 +1,6 @@
 #include "pages/data_page.h"
 
+#include "data/data_form.h"
 #include "data/dataset_job.h"
 #include "data/thumbnail_model.h"
 #include "pages/page_intro.h"
@@ -318,25 +319,23 @@ int DataPage::presetImageSize() const {
   }
 }
 
+DataForm DataPage::form() const {
+  DataForm form;
+  form.demo = isDemo();
+  form.demoImages = demoImages_->value();
+  form.annotations = annotations_->text();
+  form.imagesFolder = images_->text();
+  form.maxImages = maxImages_->value();
+  return form;
+}
+
 train::DataSpec DataPage::dataSpec(int imageSize) const {
-  train::DataSpec spec;
-  spec.demo = isDemo();
-  spec.demo_images = demoImages_->value();
-  spec.max_images = isDemo() ? demoImages_->value() : maxImages_->value();
-  if (!spec.demo) {
-    spec.annotations = annotations_->text().toStdString();
-    spec.images_dir = images_->text().toStdString();
-  }
-  spec.cache_dir = train::cache_folder(settings::cacheRoot().toStdString(), spec, imageSize);
+  const train::DataSpec spec = t2i::ui::dataSpec(form(), imageSize, settings::cacheRoot());
   if (!spec.demo) adoptCacheNamedBy010(annotations_->text(), images_->text(), maxImages_->value(), imageSize, spec.cache_dir);
   return spec;
 }
 
-QString DataPage::datasetDescription() const {
-  if (isDemo()) return tr("Built-in demo dataset, %1 scenes").arg(count(static_cast<std::size_t>(demoImages_->value())));
-  if (annotations_->text().isEmpty()) return tr("No captions file chosen (Data page)");
-  return tr("%1 (up to %2 images)").arg(QFileInfo(annotations_->text()).fileName(), count(static_cast<std::size_t>(maxImages_->value())));
-}
+QString DataPage::datasetDescription() const { return describe(form()); }
 
 train::TrainOptions DataPage::prepareOptions() const {
   train::TrainOptions options;

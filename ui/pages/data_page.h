@@ -4,6 +4,7 @@
 // caches training reads (images, split, text embeddings) with a progress bar and Cancel.
 #pragma once
 
+#include "data/data_form.h"
 #include "pages/job_page.h"
 
 #include "t2i/data.h"
@@ -65,6 +66,8 @@ Q_SIGNALS:
   void cachesReady();
 
 private:
+  /// The dataset choice as plain values.
+  DataForm form() const;
   void nameWidgets();
   QWidget* createSettingsColumn();
   QWidget* createSourceGroup();
