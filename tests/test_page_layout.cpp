@@ -14,6 +14,7 @@
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QStackedWidget>
+#include <QTabWidget>
 #include <QVBoxLayout>
 #include <QtTest/QtTest>
 
@@ -131,7 +132,15 @@ private Q_SLOTS:
     QVERIFY2(fits(window.size(), kScreen), qPrintable(text(window.size())));
     QVERIFY2(fits(shown->minimumSizeHint(), shown->size()),
              qPrintable(text(shown->minimumSizeHint()) + QStringLiteral(" in ") + text(shown->size())));
-    const QStringList problems = t2i::test::layoutProblems(&window);
+    QStringList problems = t2i::test::layoutProblems(&window);
+    // Every tab of the page's tab widgets lays out too, not only the one shown first.
+    for (QTabWidget* tabs : shown->findChildren<QTabWidget*>())
+      for (int tab = 1; tab < tabs->count(); ++tab) {
+        tabs->setCurrentIndex(tab);
+        QCoreApplication::processEvents();
+        QVERIFY(window.grab().save(QString(path).replace(QStringLiteral(".png"), QStringLiteral("-%1-tab%2.png").arg(tabs->objectName()).arg(tab + 1))));
+        problems << t2i::test::layoutProblems(&window);
+      }
     QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
   }
 };

@@ -384,15 +384,15 @@ QWidget* TrainPage::createRunView() {
   auto* view = new QWidget;
   curves_ = new TrainingCurves(view);
   // Curves and samples take turns: side by side they need a wider screen than 1280 pixels.
-  auto* tabs = new QTabWidget(view);
-  tabs->setObjectName(QStringLiteral("runTabs"));
-  tabs->addTab(curves_, tr("&Curves"));
-  tabs->addTab(createSamples(), tr("Sa&mples"));
+  runTabs_ = new QTabWidget(view);
+  runTabs_->setObjectName(QStringLiteral("runTabs"));
+  runTabs_->addTab(curves_, tr("&Curves"));
+  samplesTab_ = runTabs_->addTab(createSamples(), tr("Sa&mples"));
 
   auto* layout = new QVBoxLayout(view);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addLayout(createFacts(view));
-  layout->addWidget(tabs, 1);
+  layout->addWidget(runTabs_, 1);
 
   // On a short screen the run view scrolls rather than squeezing its charts.
   auto* scroll = new QScrollArea(this);
@@ -714,6 +714,8 @@ void TrainPage::onPreview(const PreviewFrame& frame) { setPreviewImage(frame.gri
 
 void TrainPage::setPreviewImage(const QImage& image, std::int64_t step, const QStringList& prompts) {
   preview_ = image;
+  // The tab names the latest grid's step, so a new one is noticed while the curves are shown.
+  runTabs_->setTabText(samplesTab_, image.isNull() ? tr("Sa&mples") : tr("Sa&mples (step %1)").arg(steps(step)));
   if (image.isNull()) {
     previewView_->setPixmap({});
     previewView_->setText(tr("Sample grids appear here at each evaluation."));

@@ -25,6 +25,7 @@ class QProgressBar;
 class QPushButton;
 class QRadioButton;
 class QSpinBox;
+class QTabWidget;
 class QTimer;
 
 namespace t2i::ui {
@@ -157,6 +158,8 @@ private:
   QPushButton* continueRun_;
 
   // Run view.
+  QTabWidget* runTabs_;
+  int samplesTab_ = -1;
   QLabel* datasetLabel_;
   QLabel* runLabel_;
   QProgressBar* progress_;

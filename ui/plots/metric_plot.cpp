@@ -40,6 +40,8 @@ MetricPlot::MetricPlot(const QString& title, const QString& yLabel, QWidget* par
   auto* heading = new QCPTextElement(plot_, title, QFont(font().family(), font().pointSize(), QFont::Bold));
   plot_->plotLayout()->addElement(0, 0, heading);
   plot_->legend->setVisible(false);
+  // One row: on a short chart a column of entries would cover the latest points.
+  plot_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
   plot_->setNoAntialiasingOnDrag(true);
   plot_->yAxis2->setVisible(false);
 
