@@ -160,14 +160,14 @@ QWidget* DataPage::createSourceGroup() {
                          "presets, 32×32 for demo) and the text length."));
 
   auto* source = new QGroupBox(tr("Dataset"), this);
-  auto* form = new QFormLayout(source);
-  form->addRow(demo_);
-  form->addRow(tr("Demo scenes:"), demoImages_);
-  form->addRow(coco_);
-  form->addRow(tr("Captions file:"), fieldWithButton(annotations_, browseAnnotations_));
-  form->addRow(tr("Images folder:"), fieldWithButton(images_, browseImages_));
-  form->addRow(tr("Images to use (N):"), maxImages_);
-  form->addRow(tr("Prepare for preset:"), preset_);
+  auto* fields = new QFormLayout(source);
+  fields->addRow(demo_);
+  fields->addRow(tr("Demo scenes:"), demoImages_);
+  fields->addRow(coco_);
+  fields->addRow(tr("Captions file:"), fieldWithButton(annotations_, browseAnnotations_));
+  fields->addRow(tr("Images folder:"), fieldWithButton(images_, browseImages_));
+  fields->addRow(tr("Images to use (N):"), maxImages_);
+  fields->addRow(tr("Prepare for preset:"), preset_);
   return source;
 }
 

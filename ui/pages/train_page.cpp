@@ -243,17 +243,17 @@ QWidget* TrainPage::createComputeGroup(QWidget* column) {
   selection_->addItem(tr("Validation P2 loss and FID"), static_cast<int>(train::Selection::ValP2AndFid));
   selection_->setToolTip(tr("How the best checkpoint is chosen; the paper compares both (§7.3)."));
 
-  auto* form = new QFormLayout(compute);
-  form->addRow(tr("De&vice:"), device_);
-  form->addRow(tr("&Threads:"), threads_);
-  form->addRow(checkpointing_);
-  addTextEncoderRows(form, compute);
-  addInceptionRow(form, compute);
-  form->addRow(tr("Best c&heckpoint by:"), selection_);
+  auto* fields = new QFormLayout(compute);
+  fields->addRow(tr("De&vice:"), device_);
+  fields->addRow(tr("&Threads:"), threads_);
+  fields->addRow(checkpointing_);
+  addTextEncoderRows(fields, compute);
+  addInceptionRow(fields, compute);
+  fields->addRow(tr("Best c&heckpoint by:"), selection_);
   return compute;
 }
 
-void TrainPage::addTextEncoderRows(QFormLayout* form, QWidget* group) {
+void TrainPage::addTextEncoderRows(QFormLayout* fields, QWidget* group) {
   learnedText_ = new QRadioButton(tr("Learned (trained with the U-Net)"), group);
   learnedText_->setObjectName(QStringLiteral("learnedText"));
   learnedText_->setToolTip(tr("A small transformer text encoder trained jointly with the U-Net (GLIDE-style), on a "
@@ -271,12 +271,12 @@ void TrainPage::addTextEncoderRows(QFormLayout* form, QWidget* group) {
   t5Folder_->setToolTip(t5Text_->toolTip());
   browseT5_ = new QPushButton(tr("Browse…"), group);
   browseT5_->setAccessibleName(tr("Browse for the T5 folder"));
-  form->addRow(tr("Text encoder:"), learnedText_);
-  form->addRow(QString(), t5Text_);
-  form->addRow(QString(), fieldWithButton(t5Folder_, browseT5_));
+  fields->addRow(tr("Text encoder:"), learnedText_);
+  fields->addRow(QString(), t5Text_);
+  fields->addRow(QString(), fieldWithButton(t5Folder_, browseT5_));
 }
 
-void TrainPage::addInceptionRow(QFormLayout* form, QWidget* group) {
+void TrainPage::addInceptionRow(QFormLayout* fields, QWidget* group) {
   inception_ = new QLineEdit(group);
   inception_->setObjectName(QStringLiteral("inceptionWeights"));
   inception_->setPlaceholderText(tr("pt_inception-2015-12-05-6726825d.pth (optional)"));
@@ -284,7 +284,7 @@ void TrainPage::addInceptionRow(QFormLayout* form, QWidget* group) {
                             "Without them training runs and FID stays unavailable."));
   browseInception_ = new QPushButton(tr("Browse…"), group);
   browseInception_->setAccessibleName(tr("Browse for the Inception weights"));
-  form->addRow(buddyLabel(tr("&Inception:"), inception_), fieldWithButton(inception_, browseInception_));
+  fields->addRow(buddyLabel(tr("&Inception:"), inception_), fieldWithButton(inception_, browseInception_));
 }
 
 QWidget* TrainPage::createRunGroup(QWidget* column) {

@@ -89,8 +89,8 @@ private:
   QWidget* createSettingsColumn();
   QWidget* createModelGroup(QWidget* column);
   QWidget* createComputeGroup(QWidget* column);
-  void addTextEncoderRows(QFormLayout* form, QWidget* group);
-  void addInceptionRow(QFormLayout* form, QWidget* group);
+  void addTextEncoderRows(QFormLayout* fields, QWidget* group);
+  void addInceptionRow(QFormLayout* fields, QWidget* group);
   QWidget* createRunGroup(QWidget* column);
   void createRunButtons(QWidget* group);
   void restoreSettings();
