@@ -105,6 +105,14 @@ private Q_SLOTS:
     QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
   }
 
+  void defaultWindowFitsTheScreenWithItsFrame() {
+    MainWindow window;
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    // Room left for a title bar and frame of up to 40 pixels.
+    QVERIFY2(fits(window.size(), kScreen - QSize(0, 40)), qPrintable(text(window.size())));
+  }
+
   void everyPageFits1280x720_data() {
     QTest::addColumn<Page>("page");
     for (Page page : MainWindow::pages()) QTest::newRow(qPrintable(MainWindow::pageObjectName(page).mid(5))) << page;

@@ -24,6 +24,7 @@ static void initResources() { Q_INIT_RESOURCE(resources); }
 
 namespace t2i::ui {
 namespace {
+constexpr QSize kDefaultSize(1200, 660);
 constexpr int kLogDockHeight = 96;
 constexpr int kPageListPadding = 24;
 } // namespace
@@ -56,7 +57,7 @@ MainWindow::MainWindow(QWidget* parent)
   statusBar()->addPermanentWidget(statusPanel_);
   createMenus();
   // Fits a 1280×720 screen with the window frame; restoreLayout() then puts back the user's size.
-  resize(QSize(1200, 660).boundedTo(screen()->availableSize()));
+  resize(kDefaultSize.boundedTo(screen()->availableSize()));
   restoreLayout();
 }
 
