@@ -1,11 +1,7 @@
 #include "main_window.h"
 
 #include "log_dock.h"
-#include "pages/compare_page.h"
-#include "pages/data_page.h"
-#include "pages/generate_page.h"
-#include "pages/schedules_page.h"
-#include "pages/train_page.h"
+#include "pages/job_page.h"
 #include "settings.h"
 #include "status_panel.h"
 
@@ -19,6 +15,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QScreen>
 #include <QStackedWidget>
 #include <QStatusBar>
 
@@ -26,6 +23,11 @@
 static void initResources() { Q_INIT_RESOURCE(resources); }
 
 namespace t2i::ui {
+namespace {
+constexpr QSize kDefaultSize(1200, 660);
+constexpr int kLogDockHeight = 96;
+constexpr int kPageListPadding = 24;
+} // namespace
 
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent), pageList_(new QListWidget(this)), stack_(new QStackedWidget(this)),
@@ -36,19 +38,11 @@ MainWindow::MainWindow(QWidget* parent)
   setWindowIcon(QIcon(QStringLiteral(":/icons/t2i-studio.svg")));
 
   pageList_->setObjectName(QStringLiteral("pageList"));
-  pageList_->setFixedWidth(150);
   stack_->setObjectName(QStringLiteral("pages"));
 
-  auto* dataPage = new DataPage(this);
-  auto* trainPage = new TrainPage(this);
-  trainPage->setDataPage(dataPage);
-  connect(dataPage, &DataPage::presetNameChanged, trainPage, &TrainPage::setPresetName);
-  connect(trainPage, &TrainPage::presetNameChanged, dataPage, &DataPage::setPresetName);
-  addPage(Page::Data, tr("Data"), dataPage);
-  addPage(Page::Train, tr("Train"), trainPage);
-  addPage(Page::Generate, tr("Generate"), new GeneratePage(this));
-  addPage(Page::Compare, tr("Compare"), new ComparePage(this));
-  addPage(Page::Schedules, tr("Schedules"), new SchedulesPage(this));
+  createPages();
+  // As wide as the longest title (in the user's font), leaving the rest to the page.
+  pageList_->setFixedWidth(pageList_->sizeHintForColumn(0) + 2 * pageList_->frameWidth() + kPageListPadding);
 
   auto* central = new QWidget(this);
   auto* layout = new QHBoxLayout(central);
@@ -58,31 +52,38 @@ MainWindow::MainWindow(QWidget* parent)
   connect(pageList_, &QListWidget::currentRowChanged, stack_, &QStackedWidget::setCurrentIndex);
 
   addDockWidget(Qt::BottomDockWidgetArea, logDock_);
+  // A few log lines by default, so the pages keep their height on a 720-pixel screen.
+  resizeDocks({logDock_}, {kLogDockHeight}, Qt::Vertical);
   statusBar()->addPermanentWidget(statusPanel_);
   createMenus();
-  resize(1100, 750);
+  // Fits a 1280×720 screen with the window frame; restoreLayout() then puts back the user's size.
+  resize(kDefaultSize.boundedTo(screen()->availableSize()));
   restoreLayout();
 }
 
-QList<Page> MainWindow::pages() { return {Page::Data, Page::Train, Page::Generate, Page::Compare, Page::Schedules}; }
+QList<Page> MainWindow::pages() {
+  QList<Page> ids;
+  for (const PageEntry& entry : pageRegistry()) ids << entry.id;
+  return ids;
+}
 
 QString MainWindow::pageObjectName(Page page) {
-  switch (page) {
-  case Page::Data: return QStringLiteral("page.data");
-  case Page::Train: return QStringLiteral("page.train");
-  case Page::Generate: return QStringLiteral("page.generate");
-  case Page::Compare: return QStringLiteral("page.compare");
-  case Page::Schedules: return QStringLiteral("page.schedules");
-  }
+  for (const PageEntry& entry : pageRegistry())
+    if (entry.id == page) return entry.objectName;
   return {};
 }
 
-void MainWindow::addPage(Page page, const QString& title, QWidget* widget) {
-  widget->setObjectName(pageObjectName(page));
+void MainWindow::createPages() {
+  const MadePages made = [this](Page page) { return pageWidget(page); };
+  for (const PageEntry& entry : pageRegistry()) addPage(entry, entry.create(this, made));
+}
+
+void MainWindow::addPage(const PageEntry& entry, QWidget* widget) {
+  widget->setObjectName(entry.objectName);
   stack_->addWidget(widget);
   if (auto* jobs = qobject_cast<JobPage*>(widget)) connect(jobs, &JobPage::jobsIdle, this, &MainWindow::closeWhenIdle);
-  auto* item = new QListWidgetItem(title, pageList_);
-  item->setData(Qt::UserRole, pageObjectName(page));
+  auto* item = new QListWidgetItem(entry.title, pageList_);
+  item->setData(Qt::UserRole, entry.objectName);
 }
 
 void MainWindow::showPage(Page page) { pageList_->setCurrentRow(static_cast<int>(pages().indexOf(page))); }

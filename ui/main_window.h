@@ -1,6 +1,8 @@
-// The studio's main window: a page list on the left (Data, Train, Generate, Compare,
-// Schedules), the current page in the middle, the log dock below and the runtime status bar.
+// The studio's main window: a page list on the left (the pages of pageRegistry()), the current
+// page in the middle, the log dock below and the runtime status bar.
 #pragma once
+
+#include "pages/page_registry.h"
 
 #include <QMainWindow>
 
@@ -12,8 +14,6 @@ namespace t2i::ui {
 class JobPage;
 class LogDock;
 class StatusPanel;
-
-enum class Page { Data, Train, Generate, Compare, Schedules };
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -36,7 +36,8 @@ protected:
   void closeEvent(QCloseEvent* event) override;
 
 private:
-  void addPage(Page page, const QString& title, QWidget* widget);
+  void createPages();
+  void addPage(const PageEntry& entry, QWidget* widget);
   void createMenus();
   void restoreLayout();
   /// Pages whose jobs are still running.

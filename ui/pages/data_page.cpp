@@ -1,5 +1,6 @@
 #include "pages/data_page.h"
 
+#include "data/data_form.h"
 #include "data/dataset_job.h"
 #include "data/thumbnail_model.h"
 #include "pages/page_intro.h"
@@ -26,6 +27,8 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRadioButton>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTreeWidget>
@@ -52,6 +55,8 @@ void adoptCacheNamedBy010(const QString& annotations, const QString& images, int
 }
 
 constexpr int kMaxSkippedListed = 200;
+constexpr int kReportMinimumHeight = 120;
+constexpr int kSettingsMinimumWidth = 380;  ///< room for the paths beside their Browse buttons
 constexpr int kDefaultImageSize = 64;
 
 QString count(std::size_t n) { return QLocale().toString(static_cast<qulonglong>(n)); }
@@ -66,6 +71,14 @@ QTreeWidgetItem* addRow(QTreeWidgetItem* parent, const QString& name, const QStr
   return item;
 }
 
+/// A path field with its Browse button.
+QHBoxLayout* fieldWithButton(QLineEdit* field, QPushButton* browse) {
+  auto* row = new QHBoxLayout;
+  row->addWidget(field, 1);
+  row->addWidget(browse);
+  return row;
+}
+
 } // namespace
 
 DataPage::DataPage(QWidget* parent)
@@ -78,6 +91,32 @@ DataPage::DataPage(QWidget* parent)
       progress_(new QProgressBar(this)), status_(new QLabel(this)), reportView_(new QTreeWidget(this)),
       grid_(new QListView(this)), gridNote_(new QLabel(this)), thumbnails_(new ThumbnailModel(this)),
       job_(new DatasetJob(this)) {
+  nameWidgets();
+  auto* splitter = new QSplitter(this);
+  splitter->addWidget(createSettingsColumn());
+  splitter->addWidget(createThumbnails());
+  splitter->setStretchFactor(0, 0);
+  splitter->setStretchFactor(1, 1);
+  splitter->setChildrenCollapsible(false);
+
+  auto* layout = new QVBoxLayout(this);
+  layout->addWidget(new PageIntro(tr("Data"),
+                                  tr("Choose the images and captions to train on. The paper uses 20,000 COCO images "
+                                     "split by image 75/15/10 and resized to 64×64; the demo dataset trains in "
+                                     "minutes on a laptop."),
+                                  this));
+  layout->addWidget(splitter, 1);
+
+  setTabChain({demo_, demoImages_, coco_, annotations_, browseAnnotations_, images_, browseImages_, maxImages_,
+               preset_, inspect_, build_, cancel_, reportView_, grid_});
+  restoreSettings();
+  connectControls();
+  connectJob();
+  gridNote_->setText(tr("Build the caches to browse the usable images with their captions."));
+  updateEnabled();
+}
+
+void DataPage::nameWidgets() {
   demo_->setObjectName(QStringLiteral("dataDemo"));
   coco_->setObjectName(QStringLiteral("dataCoco"));
   demoImages_->setObjectName(QStringLiteral("demoImages"));
@@ -92,8 +131,9 @@ DataPage::DataPage(QWidget* parent)
   status_->setObjectName(QStringLiteral("dataStatus"));
   reportView_->setObjectName(QStringLiteral("datasetReport"));
   grid_->setObjectName(QStringLiteral("thumbnails"));
+}
 
-  // Source.
+QWidget* DataPage::createSourceGroup() {
   auto* sourceGroup = new QButtonGroup(this);
   sourceGroup->addButton(demo_);
   sourceGroup->addButton(coco_);
@@ -119,24 +159,19 @@ DataPage::DataPage(QWidget* parent)
   preset_->setToolTip(tr("The preset the caches are built for: it fixes the image size (64×64 for the paper's "
                          "presets, 32×32 for demo) and the text length."));
 
-  auto* annotationsRow = new QHBoxLayout;
-  annotationsRow->addWidget(annotations_, 1);
-  annotationsRow->addWidget(browseAnnotations_);
-  auto* imagesRow = new QHBoxLayout;
-  imagesRow->addWidget(images_, 1);
-  imagesRow->addWidget(browseImages_);
-
   auto* source = new QGroupBox(tr("Dataset"), this);
-  auto* form = new QFormLayout(source);
-  form->addRow(demo_);
-  form->addRow(tr("Demo scenes:"), demoImages_);
-  form->addRow(coco_);
-  form->addRow(tr("Captions file:"), annotationsRow);
-  form->addRow(tr("Images folder:"), imagesRow);
-  form->addRow(tr("Images to use (N):"), maxImages_);
-  form->addRow(tr("Prepare for preset:"), preset_);
+  auto* fields = new QFormLayout(source);
+  fields->addRow(demo_);
+  fields->addRow(tr("Demo scenes:"), demoImages_);
+  fields->addRow(coco_);
+  fields->addRow(tr("Captions file:"), fieldWithButton(annotations_, browseAnnotations_));
+  fields->addRow(tr("Images folder:"), fieldWithButton(images_, browseImages_));
+  fields->addRow(tr("Images to use (N):"), maxImages_);
+  fields->addRow(tr("Prepare for preset:"), preset_);
+  return source;
+}
 
-  // Actions.
+QLayout* DataPage::createActions() {
   inspect_->setToolTip(tr("Read the captions file and decode every captioned image once to see what is usable "
                           "(nothing is written)."));
   build_->setToolTip(tr("Decode, resize and centre-crop the chosen images into a memory-mapped cache, split them "
@@ -152,8 +187,10 @@ DataPage::DataPage(QWidget* parent)
   buttons->addWidget(build_);
   buttons->addWidget(cancel_);
   buttons->addStretch(1);
+  return buttons;
+}
 
-  // Report.
+void DataPage::setUpReportView() {
   reportView_->setColumnCount(2);
   reportView_->setHeaderLabels({tr("Dataset report"), tr("Value")});
   reportView_->setRootIsDecorated(true);
@@ -162,8 +199,32 @@ DataPage::DataPage(QWidget* parent)
   reportView_->header()->setSectionResizeMode(1, QHeaderView::ResizeToContents);
   reportView_->header()->setStretchLastSection(false);
   reportView_->setAccessibleName(tr("Dataset report"));
+  reportView_->setMinimumHeight(kReportMinimumHeight);
+}
 
-  // Thumbnails.
+QWidget* DataPage::createSettingsColumn() {
+  setUpReportView();
+  auto* left = new QWidget(this);
+  auto* leftLayout = new QVBoxLayout(left);
+  leftLayout->setContentsMargins(0, 0, 0, 0);
+  leftLayout->addWidget(createSourceGroup());
+  leftLayout->addLayout(createActions());
+  leftLayout->addWidget(progress_);
+  leftLayout->addWidget(status_);
+  leftLayout->addWidget(reportView_, 1);
+  // On a short screen the column scrolls instead of squeezing the report.
+  auto* scroll = new QScrollArea(this);
+  scroll->setObjectName(QStringLiteral("dataSettings"));
+  scroll->setWidget(left);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  left->setMinimumWidth(kSettingsMinimumWidth);
+  scroll->setMinimumWidth(kSettingsMinimumWidth + scroll->verticalScrollBar()->sizeHint().width());
+  return scroll;
+}
+
+QWidget* DataPage::createThumbnails() {
   grid_->setModel(thumbnails_);
   grid_->setViewMode(QListView::IconMode);
   grid_->setResizeMode(QListView::Adjust);
@@ -178,52 +239,26 @@ DataPage::DataPage(QWidget* parent)
   gridNote_->setObjectName(QStringLiteral("thumbnailNote"));
   gridNote_->setWordWrap(true);
 
-  auto* left = new QWidget(this);
-  auto* leftLayout = new QVBoxLayout(left);
-  leftLayout->setContentsMargins(0, 0, 0, 0);
-  leftLayout->addWidget(source);
-  leftLayout->addLayout(buttons);
-  leftLayout->addWidget(progress_);
-  leftLayout->addWidget(status_);
-  leftLayout->addWidget(reportView_, 1);
-
   auto* right = new QWidget(this);
   auto* rightLayout = new QVBoxLayout(right);
   rightLayout->setContentsMargins(0, 0, 0, 0);
   rightLayout->addWidget(gridNote_);
   rightLayout->addWidget(grid_, 1);
+  return right;
+}
 
-  auto* splitter = new QSplitter(this);
-  splitter->addWidget(left);
-  splitter->addWidget(right);
-  splitter->setStretchFactor(0, 0);
-  splitter->setStretchFactor(1, 1);
-  splitter->setChildrenCollapsible(false);
-  left->setMinimumWidth(380);
+void DataPage::restoreSettings() {
+  const QSignalBlocker blockDemo(demo_), blockCoco(coco_);
+  (settings::dataDemo.value() ? demo_ : coco_)->setChecked(true);
+  annotations_->setText(settings::dataAnnotations.value());
+  images_->setText(settings::dataImages.value());
+  maxImages_->setValue(settings::dataMaxImages.value());
+  for (const std::string& name : model::list_presets()) preset_->addItem(QString::fromStdString(name));
+  const int saved = preset_->findText(settings::preset.value());
+  preset_->setCurrentIndex(saved >= 0 ? saved : preset_->findText(QStringLiteral("demo")));
+}
 
-  auto* layout = new QVBoxLayout(this);
-  layout->addWidget(new PageIntro(tr("Data"),
-                                  tr("Choose the images and captions to train on. The paper uses 20,000 COCO images "
-                                     "split by image 75/15/10 and resized to 64×64; the demo dataset trains in "
-                                     "minutes on a laptop."),
-                                  this));
-  layout->addWidget(splitter, 1);
-
-  setTabChain({demo_, demoImages_, coco_, annotations_, browseAnnotations_, images_, browseImages_, maxImages_,
-               preset_, inspect_, build_, cancel_, reportView_, grid_});
-
-  // Saved choices.
-  {
-    const QSignalBlocker blockDemo(demo_), blockCoco(coco_);
-    (settings::dataDemo.value() ? demo_ : coco_)->setChecked(true);
-    annotations_->setText(settings::dataAnnotations.value());
-    images_->setText(settings::dataImages.value());
-    maxImages_->setValue(settings::dataMaxImages.value());
-    for (const std::string& name : model::list_presets()) preset_->addItem(QString::fromStdString(name));
-    const int saved = preset_->findText(settings::preset.value());
-    preset_->setCurrentIndex(saved >= 0 ? saved : preset_->findText(QStringLiteral("demo")));
-  }
-
+void DataPage::connectControls() {
   connect(browseAnnotations_, &QPushButton::clicked, this, &DataPage::browseAnnotations);
   connect(browseImages_, &QPushButton::clicked, this, &DataPage::browseImages);
   connect(inspect_, &QPushButton::clicked, this, &DataPage::inspect);
@@ -238,30 +273,32 @@ DataPage::DataPage(QWidget* parent)
     Q_EMIT presetNameChanged(name);
     sourceChanged();
   });
+}
+
+void DataPage::connectJob() {
   connect(job_, &DatasetJob::progress, this, &DataPage::showProgress);
   connect(job_, &DatasetJob::status, status_, &QLabel::setText);
   connect(job_, &DatasetJob::inspected, this, &DataPage::showReport);
-  connect(job_, &DatasetJob::prepared, this, [this](const train::PreparedData& prepared) {
-    showReport(prepared.report);
-    thumbnails_->setItems(prepared.items);
-    gridNote_->setText(tr("%1 usable images of the prepared subset, cached in %2. Hover an image for all its "
-                          "captions.")
-                           .arg(count(prepared.items.size()), QDir::toNativeSeparators(QString::fromStdString(prepared.cache_dir))));
-    if (prepared.cancelled) return;
-    // The job's last status named its last phase ("Writing the built-in demo dataset"); say what is ready.
-    status_->setText(tr("Ready: %1 images (train %2, val %3, test %4).%5")
-                         .arg(count(prepared.items.size()), count(prepared.report.split_train),
-                              count(prepared.report.split_val), count(prepared.report.split_test),
-                              prepared.text_cache.empty() ? QString() : tr(" T5 embeddings cached.")));
-    Q_EMIT cachesReady();
-  });
+  connect(job_, &DatasetJob::prepared, this, &DataPage::showPrepared);
   connect(job_, &DatasetJob::failed, this, [this](const QString& message) {
     status_->setText(tr("Failed: %1").arg(message));
   });
   connect(job_, &DatasetJob::finished, this, &DataPage::jobEnded);
+}
 
-  gridNote_->setText(tr("Build the caches to browse the usable images with their captions."));
-  updateEnabled();
+void DataPage::showPrepared(const train::PreparedData& prepared) {
+  showReport(prepared.report);
+  thumbnails_->setItems(prepared.items);
+  gridNote_->setText(tr("%1 usable images of the prepared subset, cached in %2. Hover an image for all its "
+                        "captions.")
+                         .arg(count(prepared.items.size()), QDir::toNativeSeparators(QString::fromStdString(prepared.cache_dir))));
+  if (prepared.cancelled) return;
+  // The job's last status named its last phase ("Writing the built-in demo dataset"); say what is ready.
+  status_->setText(tr("Ready: %1 images (train %2, val %3, test %4).%5")
+                       .arg(count(prepared.items.size()), count(prepared.report.split_train),
+                            count(prepared.report.split_val), count(prepared.report.split_test),
+                            prepared.text_cache.empty() ? QString() : tr(" T5 embeddings cached.")));
+  Q_EMIT cachesReady();
 }
 
 bool DataPage::isDemo() const { return demo_->isChecked(); }
@@ -282,25 +319,23 @@ int DataPage::presetImageSize() const {
   }
 }
 
+DataForm DataPage::form() const {
+  DataForm form;
+  form.demo = isDemo();
+  form.demoImages = demoImages_->value();
+  form.annotations = annotations_->text();
+  form.imagesFolder = images_->text();
+  form.maxImages = maxImages_->value();
+  return form;
+}
+
 train::DataSpec DataPage::dataSpec(int imageSize) const {
-  train::DataSpec spec;
-  spec.demo = isDemo();
-  spec.demo_images = demoImages_->value();
-  spec.max_images = isDemo() ? demoImages_->value() : maxImages_->value();
-  if (!spec.demo) {
-    spec.annotations = annotations_->text().toStdString();
-    spec.images_dir = images_->text().toStdString();
-  }
-  spec.cache_dir = train::cache_folder(settings::cacheRoot().toStdString(), spec, imageSize);
+  const train::DataSpec spec = t2i::ui::dataSpec(form(), imageSize, settings::cacheRoot());
   if (!spec.demo) adoptCacheNamedBy010(annotations_->text(), images_->text(), maxImages_->value(), imageSize, spec.cache_dir);
   return spec;
 }
 
-QString DataPage::datasetDescription() const {
-  if (isDemo()) return tr("Built-in demo dataset, %1 scenes").arg(count(static_cast<std::size_t>(demoImages_->value())));
-  if (annotations_->text().isEmpty()) return tr("No captions file chosen (Data page)");
-  return tr("%1 (up to %2 images)").arg(QFileInfo(annotations_->text()).fileName(), count(static_cast<std::size_t>(maxImages_->value())));
-}
+QString DataPage::datasetDescription() const { return describe(form()); }
 
 train::TrainOptions DataPage::prepareOptions() const {
   train::TrainOptions options;

@@ -4,6 +4,7 @@
 // caches training reads (images, split, text embeddings) with a progress bar and Cancel.
 #pragma once
 
+#include "data/data_form.h"
 #include "pages/job_page.h"
 
 #include "t2i/data.h"
@@ -13,6 +14,7 @@
 
 class QComboBox;
 class QLabel;
+class QLayout;
 class QLineEdit;
 class QListView;
 class QProgressBar;
@@ -64,6 +66,18 @@ Q_SIGNALS:
   void cachesReady();
 
 private:
+  /// The dataset choice as plain values.
+  DataForm form() const;
+  void nameWidgets();
+  QWidget* createSettingsColumn();
+  QWidget* createSourceGroup();
+  QLayout* createActions();
+  void setUpReportView();
+  QWidget* createThumbnails();
+  void restoreSettings();
+  void connectControls();
+  void connectJob();
+  void showPrepared(const train::PreparedData& prepared);
   void browseAnnotations();
   void browseImages();
   void sourceChanged();

@@ -1,5 +1,6 @@
 #include "schedules_page.h"
 
+#include "data/schedule_image.h"
 #include "pages/page_intro.h"
 #include "settings.h"
 #include "widgets/curve_plot.h"
@@ -9,18 +10,12 @@
 #include "t2i/data.h"
 
 #include <QComboBox>
-#include <QDir>
-#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QLabel>
-#include <QMap>
 #include <QSlider>
 #include <QSpinBox>
 #include <QToolButton>
@@ -28,7 +23,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <stdexcept>
 
 namespace t2i::ui {
 namespace {
@@ -36,39 +30,11 @@ using t2i::diffusion::ScheduleKind;
 
 constexpr int kEdge = 64;                ///< x₀ is shown at the paper's 64×64
 constexpr std::size_t kDemoImages = 24;
+constexpr int kStripMinimumHeight = 150;
 const QColor kLinearColour(31, 119, 180);
 const QColor kCosineColour(230, 110, 0);
 
 int curveIndex(ScheduleKind kind) { return kind == ScheduleKind::Linear ? 0 : 1; }
-
-/// The demo scenes' file names and first captions, in the annotations' order.
-QPair<QStringList, QStringList> readDemoAnnotations(const QString& annotations, const QString& imagesDir) {
-  QFile file(annotations);
-  if (!file.open(QIODevice::ReadOnly)) throw std::runtime_error(annotations.toStdString() + ": cannot be read");
-  const QJsonObject root = QJsonDocument::fromJson(file.readAll()).object();
-  QMap<qint64, QString> captions;
-  for (const QJsonValue& a : root.value(QStringLiteral("annotations")).toArray()) {
-    const qint64 id = a.toObject().value(QStringLiteral("image_id")).toInteger();
-    if (!captions.contains(id)) captions.insert(id, a.toObject().value(QStringLiteral("caption")).toString());
-  }
-  QStringList files;
-  QStringList texts;
-  for (const QJsonValue& i : root.value(QStringLiteral("images")).toArray()) {
-    const QJsonObject image = i.toObject();
-    files << QDir(imagesDir).filePath(image.value(QStringLiteral("file_name")).toString());
-    texts << captions.value(image.value(QStringLiteral("id")).toInteger());
-  }
-  if (files.isEmpty()) throw std::runtime_error(annotations.toStdString() + ": lists no images");
-  return {files, texts};
-}
-
-/// The centre square of an image, resized to kEdge × kEdge (the data pipeline's crop).
-QImage centreCrop(const QImage& image) {
-  const int side = std::min(image.width(), image.height());
-  const QImage square = image.copy((image.width() - side) / 2, (image.height() - side) / 2, side, side);
-  return square.scaled(kEdge, kEdge, Qt::IgnoreAspectRatio, Qt::SmoothTransformation)
-      .convertToFormat(QImage::Format_RGB888);
-}
 
 /// Drops points a log scale cannot show (log-SNR is ±∞ at the ends of some schedules).
 void setFiniteCurve(CurvePlot* plot, int curve, const std::vector<double>& t, const std::vector<double>& values) {
@@ -117,6 +83,33 @@ SchedulesPage::~SchedulesPage() {
 
 QWidget* SchedulesPage::createImages() {
   auto* area = new QWidget(this);
+  linearView_ = new PixelImageView(area);
+  linearView_->setObjectName(QStringLiteral("linearView"));
+  linearView_->setPlaceholder(tr("x_t under the linear schedule"));
+  cosineView_ = new PixelImageView(area);
+  cosineView_->setObjectName(QStringLiteral("cosineView"));
+  cosineView_->setPlaceholder(tr("x_t under the cosine schedule"));
+  auto* views = new QHBoxLayout;
+  views->addWidget(linearView_, 1);
+  views->addWidget(cosineView_, 1);
+
+  strip_ = new LabelledImageGrid(area);
+  strip_->setObjectName(QStringLiteral("scheduleStrip"));
+  strip_->setMinimumHeight(kStripMinimumHeight);
+  auto* stripBox = new QGroupBox(tr("x_t at evenly spaced t (the paper's Figure 2)"), area);
+  auto* stripLayout = new QVBoxLayout(stripBox);
+  stripLayout->addWidget(strip_);
+
+  auto* layout = new QVBoxLayout(area);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addLayout(createImageControls(area));
+  layout->addLayout(views, 3);
+  layout->addWidget(stripBox, 2);
+  connectImageControls();
+  return area;
+}
+
+QLayout* SchedulesPage::createImageControls(QWidget* area) {
   picker_ = new QComboBox(area);
   picker_->setObjectName(QStringLiteral("imagePicker"));
   picker_->setPlaceholderText(tr("preparing the demo images…"));
@@ -161,30 +154,10 @@ QWidget* SchedulesPage::createImages() {
   form->addRow(QString(), caption_);
   form->addRow(tr("Schedule"), scheduleRow);
   form->addRow(tr("Time t"), timeRow);
+  return form;
+}
 
-  linearView_ = new PixelImageView(area);
-  linearView_->setObjectName(QStringLiteral("linearView"));
-  linearView_->setPlaceholder(tr("x_t under the linear schedule"));
-  cosineView_ = new PixelImageView(area);
-  cosineView_->setObjectName(QStringLiteral("cosineView"));
-  cosineView_->setPlaceholder(tr("x_t under the cosine schedule"));
-  auto* views = new QHBoxLayout;
-  views->addWidget(linearView_, 1);
-  views->addWidget(cosineView_, 1);
-
-  strip_ = new LabelledImageGrid(area);
-  strip_->setObjectName(QStringLiteral("scheduleStrip"));
-  strip_->setMinimumHeight(150);
-  auto* stripBox = new QGroupBox(tr("x_t at evenly spaced t (the paper's Figure 2)"), area);
-  auto* stripLayout = new QVBoxLayout(stripBox);
-  stripLayout->addWidget(strip_);
-
-  auto* layout = new QVBoxLayout(area);
-  layout->setContentsMargins(0, 0, 0, 0);
-  layout->addLayout(form);
-  layout->addLayout(views, 3);
-  layout->addWidget(stripBox, 2);
-
+void SchedulesPage::connectImageControls() {
   connect(picker_, &QComboBox::activated, this, &SchedulesPage::selectDemoImage);
   connect(openFile_, &QToolButton::clicked, this, [this] {
     const QString path = QFileDialog::getOpenFileName(this, tr("Open image"), QString(),
@@ -204,7 +177,6 @@ QWidget* SchedulesPage::createImages() {
     updateNoised();
     for (CurvePlot* plot : {logSnrPlot_, alphaBarPlot_, p2Plot_}) plot->setMarker(t());
   });
-  return area;
 }
 
 QWidget* SchedulesPage::createPlots() {
@@ -328,8 +300,8 @@ void SchedulesPage::prepareDemoImages() {
     options.image_size = kEdge;
     options.captions_per_image = 1;
     const t2i::data::DemoDataset demo = t2i::data::make_demo_dataset(folder.toStdString(), options);
-    const auto [files, captions] = readDemoAnnotations(QString::fromStdString(demo.source.annotations),
-                                                       QString::fromStdString(demo.source.images_dir));
+    const auto [files, captions] = readFirstCaptions(QString::fromStdString(demo.source.annotations),
+                                                     QString::fromStdString(demo.source.images_dir));
     QMetaObject::invokeMethod(
         this,
         [this, files = files, captions = captions] {
@@ -379,30 +351,17 @@ bool SchedulesPage::openImage(const QString& path) {
 }
 
 void SchedulesPage::setImage(const QImage& image, const QString& caption) {
-  source_ = centreCrop(image);
-  pixels_.assign(static_cast<std::size_t>(kEdge) * kEdge * 3, 0.0f);
-  for (int y = 0; y < kEdge; ++y) {
-    const uchar* row = source_.constScanLine(y);
-    for (int x = 0; x < kEdge * 3; ++x)
-      pixels_[static_cast<std::size_t>(y) * kEdge * 3 + static_cast<std::size_t>(x)] = row[x] / 127.5f - 1.0f;
-  }
+  source_ = centreSquare(image, kEdge);
+  pixels_ = toSignedPixels(source_);
   caption_->setText(caption);
   updateNoised();
   updateStrip();
 }
 
 QImage SchedulesPage::noised(ScheduleKind kind, double t) const {
-  const std::vector<float> x_t = t2i::diffusion::noise_image(pixels_, kEdge, kEdge, 3, spec(kind), t,
-                                                             static_cast<std::uint64_t>(seed_->value()));
-  QImage out(kEdge, kEdge, QImage::Format_RGB888);
-  for (int y = 0; y < kEdge; ++y) {
-    uchar* row = out.scanLine(y);
-    for (int x = 0; x < kEdge * 3; ++x) {
-      const float v = x_t[static_cast<std::size_t>(y) * kEdge * 3 + static_cast<std::size_t>(x)];
-      row[x] = static_cast<uchar>(std::lround(std::clamp((v + 1.0f) * 127.5f, 0.0f, 255.0f)));
-    }
-  }
-  return out;
+  return fromSignedPixels(t2i::diffusion::noise_image(pixels_, kEdge, kEdge, 3, spec(kind), t,
+                                                      static_cast<std::uint64_t>(seed_->value())),
+                          kEdge, kEdge);
 }
 
 void SchedulesPage::updateNoised() {

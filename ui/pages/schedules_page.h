@@ -15,6 +15,7 @@
 
 class QComboBox;
 class QLabel;
+class QLayout;
 class QSlider;
 class QSpinBox;
 class QToolButton;
@@ -69,6 +70,8 @@ protected:
 
 private:
   QWidget* createImages();
+  QLayout* createImageControls(QWidget* area);
+  void connectImageControls();
   QWidget* createPlots();
   void prepareDemoImages();
   void selectDemoImage(int index);

@@ -8,6 +8,7 @@
 #include "plots/training_curves.h"
 #include "settings.h"
 #include "training/preset_editor.h"
+#include "training/train_form.h"
 #include "training/training_session.h"
 
 #include "t2i/preset.h"
@@ -31,9 +32,11 @@
 #include <QRadioButton>
 #include <QSaveFile>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QShortcut>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTimer>
 #include <QVBoxLayout>
 
@@ -80,6 +83,20 @@ QPixmap fitPreview(const QImage& image, int side) {
     return QPixmap::fromImage(image.scaled(image.size() * factor, Qt::KeepAspectRatio, Qt::FastTransformation));
   }
   return QPixmap::fromImage(image.scaled(side, side, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+}
+
+/// A path field with its Browse button.
+QHBoxLayout* fieldWithButton(QLineEdit* field, QPushButton* browse) {
+  auto* row = new QHBoxLayout;
+  row->addWidget(field, 1);
+  row->addWidget(browse);
+  return row;
+}
+
+QHBoxLayout* buttonRow(std::initializer_list<QPushButton*> buttons) {
+  auto* row = new QHBoxLayout;
+  for (QPushButton* button : buttons) row->addWidget(button);
+  return row;
 }
 
 QLabel* valueLabel(const char* name, QWidget* parent) {
@@ -150,8 +167,30 @@ TrainPage::~TrainPage() = default;
 QWidget* TrainPage::createSettingsColumn() {
   auto* column = new QWidget;
   auto* layout = new QVBoxLayout(column);
+  layout->addWidget(createRunGroup(column));
+  layout->addWidget(createModelGroup(column));
+  layout->addWidget(createComputeGroup(column));
+  layout->addStretch(1);
+  restoreSettings();
+  connectSettings();
 
-  // Model.
+  QList<QWidget*> chain{runsFolder_, browseRuns_, maxSteps_, start_, pause_, stop_, openRun_, continueRun_, preset_, revertPreset_};
+  chain << editor_->editors();
+  chain << QList<QWidget*>{device_, threads_, checkpointing_, learnedText_, t5Text_, t5Folder_, browseT5_,
+                           inception_, browseInception_, selection_};
+  setTabChain(chain);
+
+  auto* scroll = new QScrollArea(this);
+  scroll->setObjectName(QStringLiteral("trainSettings"));
+  scroll->setWidget(column);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  scroll->setMinimumWidth(column->sizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
+  return scroll;
+}
+
+QWidget* TrainPage::createModelGroup(QWidget* column) {
   auto* model = new QGroupBox(tr("Model"), column);
   auto* modelLayout = new QVBoxLayout(model);
   preset_ = new QComboBox(model);
@@ -176,10 +215,11 @@ QWidget* TrainPage::createSettingsColumn() {
   modelLayout->addLayout(presetRow);
   modelLayout->addWidget(estimateLabel_);
   modelLayout->addWidget(editor_);
+  return model;
+}
 
-  // Compute and conditioning.
+QWidget* TrainPage::createComputeGroup(QWidget* column) {
   auto* compute = new QGroupBox(tr("Compute, text and evaluation"), column);
-  auto* form = new QFormLayout(compute);
   device_ = new QComboBox(compute);
   device_->setObjectName(QStringLiteral("device"));
   device_->setToolTip(tr("Where the model trains. On CPUs with native bf16 the trainer uses bf16 autocast with "
@@ -197,65 +237,64 @@ QWidget* TrainPage::createSettingsColumn() {
   checkpointing_->setObjectName(QStringLiteral("activationCheckpointing"));
   checkpointing_->setToolTip(tr("Recompute each block's activations during the backward pass instead of keeping "
                                 "them: less memory, about a third more compute."));
-
-  learnedText_ = new QRadioButton(tr("Learned (trained with the U-Net)"), compute);
-  learnedText_->setObjectName(QStringLiteral("learnedText"));
-  learnedText_->setToolTip(tr("A small transformer text encoder trained jointly with the U-Net (GLIDE-style), on a "
-                              "SentencePiece vocabulary of the captions. Needs no download."));
-  t5Text_ = new QRadioButton(tr("Frozen T5 encoder from a folder"), compute);
-  t5Text_->setObjectName(QStringLiteral("t5Text"));
-  t5Text_->setToolTip(tr("The paper's choice (§5.2): a pretrained T5 encoder (t5-v1_1-base, 768-d), frozen; each "
-                         "caption is encoded once and cached."));
-  auto* textGroup = new QButtonGroup(compute);
-  textGroup->addButton(learnedText_);
-  textGroup->addButton(t5Text_);
-  t5Folder_ = new QLineEdit(compute);
-  t5Folder_->setObjectName(QStringLiteral("t5Folder"));
-  t5Folder_->setPlaceholderText(tr("folder with config.json, model.safetensors, spiece.model"));
-  t5Folder_->setToolTip(t5Text_->toolTip());
-  browseT5_ = new QPushButton(tr("Browse…"), compute);
-  browseT5_->setAccessibleName(tr("Browse for the T5 folder"));
-  auto* t5Row = new QHBoxLayout;
-  t5Row->addWidget(t5Folder_, 1);
-  t5Row->addWidget(browseT5_);
-
-  inception_ = new QLineEdit(compute);
-  inception_->setObjectName(QStringLiteral("inceptionWeights"));
-  inception_->setPlaceholderText(tr("pt_inception-2015-12-05-6726825d.pth (optional)"));
-  inception_->setToolTip(tr("The Inception-v3 weights FID is defined with (paper §5.6; the file pytorch-fid uses). "
-                            "Without them training runs and FID stays unavailable."));
-  browseInception_ = new QPushButton(tr("Browse…"), compute);
-  browseInception_->setAccessibleName(tr("Browse for the Inception weights"));
-  auto* inceptionRow = new QHBoxLayout;
-  inceptionRow->addWidget(inception_, 1);
-  inceptionRow->addWidget(browseInception_);
   selection_ = new QComboBox(compute);
   selection_->setObjectName(QStringLiteral("selection"));
   selection_->addItem(tr("Validation P2 loss"), static_cast<int>(train::Selection::ValP2));
   selection_->addItem(tr("Validation P2 loss and FID"), static_cast<int>(train::Selection::ValP2AndFid));
   selection_->setToolTip(tr("How the best checkpoint is chosen; the paper compares both (§7.3)."));
 
-  form->addRow(tr("De&vice:"), device_);
-  form->addRow(tr("&Threads:"), threads_);
-  form->addRow(checkpointing_);
-  form->addRow(tr("Text encoder:"), learnedText_);
-  form->addRow(QString(), t5Text_);
-  form->addRow(QString(), t5Row);
-  form->addRow(buddyLabel(tr("&Inception:"), inception_), inceptionRow);
-  form->addRow(tr("Best c&heckpoint by:"), selection_);
+  auto* fields = new QFormLayout(compute);
+  fields->addRow(tr("De&vice:"), device_);
+  fields->addRow(tr("&Threads:"), threads_);
+  fields->addRow(checkpointing_);
+  addTextEncoderRows(fields, compute);
+  addInceptionRow(fields, compute);
+  fields->addRow(tr("Best c&heckpoint by:"), selection_);
+  return compute;
+}
 
-  // Run.
+void TrainPage::addTextEncoderRows(QFormLayout* fields, QWidget* group) {
+  learnedText_ = new QRadioButton(tr("Learned (trained with the U-Net)"), group);
+  learnedText_->setObjectName(QStringLiteral("learnedText"));
+  learnedText_->setToolTip(tr("A small transformer text encoder trained jointly with the U-Net (GLIDE-style), on a "
+                              "SentencePiece vocabulary of the captions. Needs no download."));
+  t5Text_ = new QRadioButton(tr("Frozen T5 encoder from a folder"), group);
+  t5Text_->setObjectName(QStringLiteral("t5Text"));
+  t5Text_->setToolTip(tr("The paper's choice (§5.2): a pretrained T5 encoder (t5-v1_1-base, 768-d), frozen; each "
+                         "caption is encoded once and cached."));
+  auto* textGroup = new QButtonGroup(group);
+  textGroup->addButton(learnedText_);
+  textGroup->addButton(t5Text_);
+  t5Folder_ = new QLineEdit(group);
+  t5Folder_->setObjectName(QStringLiteral("t5Folder"));
+  t5Folder_->setPlaceholderText(tr("folder with config.json, model.safetensors, spiece.model"));
+  t5Folder_->setToolTip(t5Text_->toolTip());
+  browseT5_ = new QPushButton(tr("Browse…"), group);
+  browseT5_->setAccessibleName(tr("Browse for the T5 folder"));
+  fields->addRow(tr("Text encoder:"), learnedText_);
+  fields->addRow(QString(), t5Text_);
+  fields->addRow(QString(), fieldWithButton(t5Folder_, browseT5_));
+}
+
+void TrainPage::addInceptionRow(QFormLayout* fields, QWidget* group) {
+  inception_ = new QLineEdit(group);
+  inception_->setObjectName(QStringLiteral("inceptionWeights"));
+  inception_->setPlaceholderText(tr("pt_inception-2015-12-05-6726825d.pth (optional)"));
+  inception_->setToolTip(tr("The Inception-v3 weights FID is defined with (paper §5.6; the file pytorch-fid uses). "
+                            "Without them training runs and FID stays unavailable."));
+  browseInception_ = new QPushButton(tr("Browse…"), group);
+  browseInception_->setAccessibleName(tr("Browse for the Inception weights"));
+  fields->addRow(buddyLabel(tr("&Inception:"), inception_), fieldWithButton(inception_, browseInception_));
+}
+
+QWidget* TrainPage::createRunGroup(QWidget* column) {
   auto* run = new QGroupBox(tr("Run"), column);
-  auto* runForm = new QFormLayout(run);
   runsFolder_ = new QLineEdit(run);
   runsFolder_->setObjectName(QStringLiteral("runsFolder"));
   runsFolder_->setPlaceholderText(QDir::toNativeSeparators(settings::defaultRunsFolder()));
   runsFolder_->setToolTip(tr("Each run gets its own folder here: config, metrics log, previews and checkpoints."));
   browseRuns_ = new QPushButton(tr("Browse…"), run);
   browseRuns_->setAccessibleName(tr("Browse for the runs folder"));
-  auto* runsRow = new QHBoxLayout;
-  runsRow->addWidget(runsFolder_, 1);
-  runsRow->addWidget(browseRuns_);
   maxSteps_ = new QSpinBox(run);
   maxSteps_->setObjectName(QStringLiteral("maxSteps"));
   maxSteps_->setRange(0, 100'000'000);
@@ -264,42 +303,36 @@ QWidget* TrainPage::createSettingsColumn() {
   maxSteps_->setSpecialValueText(tr("until early stopping"));
   maxSteps_->setToolTip(tr("Optimiser steps to train for (a continued run counts from its start). 0 trains until "
                            "early stopping, or for the preset's budget when it has none."));
-  runForm->addRow(buddyLabel(tr("R&uns folder:"), runsFolder_), runsRow);
+  auto* runForm = new QFormLayout(run);
+  runForm->addRow(buddyLabel(tr("R&uns folder:"), runsFolder_), fieldWithButton(runsFolder_, browseRuns_));
   runForm->addRow(tr("&Max steps:"), maxSteps_);
+  createRunButtons(run);
+  runForm->addRow(buttonRow({start_, pause_, stop_}));
+  runForm->addRow(buttonRow({openRun_, continueRun_}));
+  return run;
+}
 
-  start_ = new QPushButton(tr("Start"), run);
+void TrainPage::createRunButtons(QWidget* group) {
+  start_ = new QPushButton(tr("Start"), group);
   start_->setObjectName(QStringLiteral("startTraining"));
   start_->setToolTip(tr("Start a new run in a new folder (Ctrl+Return)."));
   start_->setDefault(true);
-  pause_ = new QPushButton(tr("Pause"), run);
+  pause_ = new QPushButton(tr("Pause"), group);
   pause_->setObjectName(QStringLiteral("pauseTraining"));
   pause_->setCheckable(true);
   pause_->setToolTip(tr("Hold training between steps; press again to resume."));
-  stop_ = new QPushButton(tr("Stop"), run);
+  stop_ = new QPushButton(tr("Stop"), group);
   stop_->setObjectName(QStringLiteral("stopTraining"));
   stop_->setToolTip(tr("Stop after the current step and save a checkpoint (Esc or Ctrl+.)."));
-  openRun_ = new QPushButton(tr("Open run…"), run);
+  openRun_ = new QPushButton(tr("Open run…"), group);
   openRun_->setObjectName(QStringLiteral("openRun"));
   openRun_->setToolTip(tr("Show an earlier run's curves and previews from its folder."));
-  continueRun_ = new QPushButton(tr("Continue run"), run);
+  continueRun_ = new QPushButton(tr("Continue run"), group);
   continueRun_->setObjectName(QStringLiteral("continueRun"));
   continueRun_->setToolTip(tr("Resume the shown run exactly from its latest checkpoint."));
-  auto* controls = new QHBoxLayout;
-  controls->addWidget(start_);
-  controls->addWidget(pause_);
-  controls->addWidget(stop_);
-  auto* history = new QHBoxLayout;
-  history->addWidget(openRun_);
-  history->addWidget(continueRun_);
-  runForm->addRow(controls);
-  runForm->addRow(history);
+}
 
-  layout->addWidget(run);
-  layout->addWidget(model);
-  layout->addWidget(compute);
-  layout->addStretch(1);
-
-  // Saved settings.
+void TrainPage::restoreSettings() {
   const QString t5 = settings::t5Folder.value();
   t5Folder_->setText(t5);
   (t5.isEmpty() ? learnedText_ : t5Text_)->setChecked(true);
@@ -308,7 +341,9 @@ QWidget* TrainPage::createSettingsColumn() {
   device_->setCurrentIndex(device >= 0 ? device : 0);
   threads_->setValue(settings::threads.value());
   runsFolder_->setText(settings::runsFolder.value());
+}
 
+void TrainPage::connectSettings() {
   connect(preset_, &QComboBox::currentTextChanged, this, [this](const QString& name) {
     loadPreset(name);
     Q_EMIT presetNameChanged(name);
@@ -343,25 +378,34 @@ QWidget* TrainPage::createSettingsColumn() {
   connect(stop_, &QPushButton::clicked, this, &TrainPage::stop);
   connect(openRun_, &QPushButton::clicked, this, &TrainPage::browseOpenRun);
   connect(continueRun_, &QPushButton::clicked, this, &TrainPage::continueRun);
-
-  QList<QWidget*> chain{runsFolder_, browseRuns_, maxSteps_, start_, pause_, stop_, openRun_, continueRun_, preset_, revertPreset_};
-  chain << editor_->editors();
-  chain << QList<QWidget*>{device_, threads_, checkpointing_, learnedText_, t5Text_, t5Folder_, browseT5_,
-                           inception_, browseInception_, selection_};
-  setTabChain(chain);
-
-  auto* scroll = new QScrollArea(this);
-  scroll->setObjectName(QStringLiteral("trainSettings"));
-  scroll->setWidget(column);
-  scroll->setWidgetResizable(true);
-  scroll->setFrameShape(QFrame::NoFrame);
-  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-  scroll->setMinimumWidth(column->sizeHint().width() + 24);
-  return scroll;
 }
 
 QWidget* TrainPage::createRunView() {
-  auto* view = new QWidget(this);
+  auto* view = new QWidget;
+  curves_ = new TrainingCurves(view);
+  // Curves and samples take turns: side by side they need a wider screen than 1280 pixels.
+  runTabs_ = new QTabWidget(view);
+  runTabs_->setObjectName(QStringLiteral("runTabs"));
+  runTabs_->addTab(curves_, tr("&Curves"));
+  samplesTab_ = runTabs_->addTab(createSamples(), tr("Sa&mples"));
+
+  auto* layout = new QVBoxLayout(view);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addLayout(createFacts(view));
+  layout->addWidget(runTabs_, 1);
+
+  // On a short screen the run view scrolls rather than squeezing its charts.
+  auto* scroll = new QScrollArea(this);
+  scroll->setObjectName(QStringLiteral("runView"));
+  scroll->setWidget(view);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  scroll->setMinimumWidth(view->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width());
+  return scroll;
+}
+
+QFormLayout* TrainPage::createFacts(QWidget* view) {
   datasetLabel_ = valueLabel("datasetLabel", view);
   runLabel_ = valueLabel("runLabel", view);
   runLabel_->setWordWrap(true);
@@ -394,40 +438,35 @@ QWidget* TrainPage::createRunView() {
   facts->addRow(tr("Best:"), bestLabel_);
   facts->addRow(tr("Early stop:"), earlyStopLabel_);
   facts->addRow(statusLabel_);
+  return facts;
+}
 
-  curves_ = new TrainingCurves(view);
-
-  auto* previewBox = new QGroupBox(tr("Samples"), view);
-  auto* previewLayout = new QVBoxLayout(previewBox);
-  previewView_ = new QLabel(previewBox);
+QWidget* TrainPage::createSamples() {
+  auto* samples = new QWidget;
+  samples->setObjectName(QStringLiteral("samples"));
+  previewView_ = new QLabel(samples);
   previewView_->setObjectName(QStringLiteral("previewImage"));
   previewView_->setAlignment(Qt::AlignCenter);
   previewView_->setMinimumSize(kPreviewSide, kPreviewSide);
   previewView_->setText(tr("Sample grids appear here at each evaluation."));
   previewView_->setWordWrap(true);
   previewView_->setAccessibleName(tr("Latest sample grid"));
-  previewStep_ = new QComboBox(previewBox);
+  previewStep_ = new QComboBox(samples);
   previewStep_->setObjectName(QStringLiteral("previewStep"));
   previewStep_->setToolTip(tr("Sample grids saved by this run, by step."));
   previewStep_->setVisible(false);
-  previewPrompts_ = valueLabel("previewPrompts", previewBox);
+  previewPrompts_ = valueLabel("previewPrompts", samples);
   previewPrompts_->setWordWrap(true);
   previewPrompts_->setAlignment(Qt::AlignTop | Qt::AlignLeft);
-  previewLayout->addWidget(previewStep_);
-  previewLayout->addWidget(previewView_);
-  previewLayout->addWidget(previewPrompts_, 1);
-  previewBox->setMaximumWidth(kPreviewSide + 40);
+  auto* column = new QVBoxLayout;
+  column->addWidget(previewStep_);
+  column->addWidget(previewView_);
+  column->addStretch(1);
+  auto* layout = new QHBoxLayout(samples);
+  layout->addLayout(column);
+  layout->addWidget(previewPrompts_, 1);
   connect(previewStep_, &QComboBox::currentIndexChanged, this, &TrainPage::showPreviewFile);
-
-  auto* body = new QHBoxLayout;
-  body->addWidget(curves_, 1);
-  body->addWidget(previewBox);
-
-  auto* layout = new QVBoxLayout(view);
-  layout->setContentsMargins(0, 0, 0, 0);
-  layout->addLayout(facts);
-  layout->addLayout(body, 1);
-  return view;
+  return samples;
 }
 
 void TrainPage::setDataPage(DataPage* page) {
@@ -461,17 +500,23 @@ void TrainPage::loadPreset(const QString& name) {
 
 QString TrainPage::deviceName() const { return device_->currentData().toString(); }
 
+TrainForm TrainPage::form() const {
+  TrainForm form;
+  form.preset = presetName();
+  form.device = deviceName();
+  form.t5 = t5Text_->isChecked();
+  form.t5Folder = t5Folder_->text();
+  form.inceptionWeights = inception_->text();
+  form.selection = static_cast<train::Selection>(selection_->currentData().toInt());
+  form.maxSteps = maxSteps_->value();
+  form.activationCheckpointing = checkpointing_->isChecked();
+  return form;
+}
+
 train::TrainOptions TrainPage::startOptions() const {
-  train::TrainOptions options;
-  options.preset = presetName().toStdString();
-  if (dataPage_ != nullptr) options.data = dataPage_->dataSpec(editor_->preset().unet.image_size);
-  options.device = deviceName().toStdString();
-  if (t5Text_->isChecked()) options.t5_dir = t5Folder_->text().toStdString();
-  options.inception_weights = inception_->text().toStdString();
-  options.selection = static_cast<train::Selection>(selection_->currentData().toInt());
-  options.max_steps = maxSteps_->value();
-  options.activation_checkpointing = checkpointing_->isChecked();
-  return options;
+  std::optional<train::DataSpec> data;
+  if (dataPage_ != nullptr) data = dataPage_->dataSpec(editor_->preset().unet.image_size);
+  return trainOptions(form(), data);
 }
 
 void TrainPage::scheduleEstimate() { estimateDelay_->start(); }
@@ -540,9 +585,7 @@ void TrainPage::start() {
   if (isTraining() || !start_->isEnabled()) return;
   train::TrainOptions options = startOptions();
   const QString root = runsFolder_->text().isEmpty() ? settings::defaultRunsFolder() : runsFolder_->text();
-  const QString name = QStringLiteral("%1-%2").arg(presetName(), QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")));
-  QString folder = QDir(root).filePath(name);
-  for (int n = 2; QFileInfo::exists(folder); ++n) folder = QDir(root).filePath(QStringLiteral("%1-%2").arg(name).arg(n));
+  const QString folder = newRunFolder(root, presetName(), QDateTime::currentDateTime());
   // The run keeps the preset it was started with, edits included, as its own preset.json.
   const QString presetFile = QDir(folder).filePath(kPresetFileName);
   QSaveFile file(presetFile);
@@ -671,6 +714,8 @@ void TrainPage::onPreview(const PreviewFrame& frame) { setPreviewImage(frame.gri
 
 void TrainPage::setPreviewImage(const QImage& image, std::int64_t step, const QStringList& prompts) {
   preview_ = image;
+  // The tab names the latest grid's step, so a new one is noticed while the curves are shown.
+  runTabs_->setTabText(samplesTab_, image.isNull() ? tr("Sa&mples") : tr("Sa&mples (step %1)").arg(steps(step)));
   if (image.isNull()) {
     previewView_->setPixmap({});
     previewView_->setText(tr("Sample grids appear here at each evaluation."));

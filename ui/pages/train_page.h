@@ -7,6 +7,7 @@
 
 #include "pages/job_page.h"
 #include "training/best_evaluation.h"
+#include "training/train_form.h"
 
 #include "t2i/runs.h"
 #include "t2i/train.h"
@@ -17,12 +18,14 @@
 
 class QCheckBox;
 class QComboBox;
+class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QProgressBar;
 class QPushButton;
 class QRadioButton;
 class QSpinBox;
+class QTabWidget;
 class QTimer;
 
 namespace t2i::ui {
@@ -84,7 +87,19 @@ Q_SIGNALS:
 
 private:
   QWidget* createSettingsColumn();
+  QWidget* createModelGroup(QWidget* column);
+  QWidget* createComputeGroup(QWidget* column);
+  void addTextEncoderRows(QFormLayout* fields, QWidget* group);
+  void addInceptionRow(QFormLayout* fields, QWidget* group);
+  QWidget* createRunGroup(QWidget* column);
+  void createRunButtons(QWidget* group);
+  void restoreSettings();
+  void connectSettings();
+  /// The settings column's choices as plain values.
+  TrainForm form() const;
   QWidget* createRunView();
+  QFormLayout* createFacts(QWidget* view);
+  QWidget* createSamples();
   void loadPreset(const QString& name);
   void scheduleEstimate();
   void runEstimate();
@@ -143,6 +158,8 @@ private:
   QPushButton* continueRun_;
 
   // Run view.
+  QTabWidget* runTabs_;
+  int samplesTab_ = -1;
   QLabel* datasetLabel_;
   QLabel* runLabel_;
   QProgressBar* progress_;

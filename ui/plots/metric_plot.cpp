@@ -9,17 +9,20 @@
 #include <QLabel>
 #include <QMap>
 #include <QMessageBox>
-#include <QPushButton>
 #include <QTextStream>
 #include <QTimer>
+#include <QToolButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace t2i::ui {
 namespace {
 constexpr int kRedrawMilliseconds = 150;
 constexpr double kHoverReachPixels = 24;
+// Two charts above each other, with their tool rows, fit a 720-pixel-high screen.
+constexpr int kChartMinimumHeight = 120;
 
 QString formatValue(double value) { return QString::number(value, 'g', 5); }
 } // namespace
@@ -28,7 +31,7 @@ MetricPlot::MetricPlot(const QString& title, const QString& yLabel, QWidget* par
     : QWidget(parent), title_(title), plot_(new QCustomPlot(this)), note_(new QLabel(this)),
       logScale_(new QCheckBox(tr("Log scale"), this)), hover_(new QLabel(this)), redrawTimer_(new QTimer(this)) {
   plot_->setObjectName(QStringLiteral("chart"));
-  plot_->setMinimumHeight(160);
+  plot_->setMinimumHeight(kChartMinimumHeight);
   plot_->setAccessibleName(title);
   plot_->setMouseTracking(true);  // hover readout without a button pressed
   plot_->xAxis->setLabel(tr("step"));
@@ -37,6 +40,8 @@ MetricPlot::MetricPlot(const QString& title, const QString& yLabel, QWidget* par
   auto* heading = new QCPTextElement(plot_, title, QFont(font().family(), font().pointSize(), QFont::Bold));
   plot_->plotLayout()->addElement(0, 0, heading);
   plot_->legend->setVisible(false);
+  // One row: on a short chart a column of entries would cover the latest points.
+  plot_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
   plot_->setNoAntialiasingOnDrag(true);
   plot_->yAxis2->setVisible(false);
 
@@ -59,10 +64,13 @@ MetricPlot::MetricPlot(const QString& title, const QString& yLabel, QWidget* par
   logScale_->setToolTip(tr("Show the y axis on a logarithmic scale (losses often fall by orders of magnitude)."));
   hover_->setObjectName(QStringLiteral("hoverValue"));
   hover_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  auto* png = new QPushButton(tr("PNG…"), this);
+  // Tool buttons: as narrow as their text, so two charts fit side by side on a 1280-pixel screen.
+  auto* png = new QToolButton(this);
+  png->setText(tr("PNG…"));
   png->setToolTip(tr("Save this chart as a PNG image."));
   png->setAccessibleName(tr("Export %1 as PNG").arg(title));
-  auto* csv = new QPushButton(tr("CSV…"), this);
+  auto* csv = new QToolButton(this);
+  csv->setText(tr("CSV…"));
   csv->setToolTip(tr("Save this chart's points as CSV: one row per step, one column per series."));
   csv->setAccessibleName(tr("Export %1 as CSV").arg(title));
 
@@ -83,8 +91,8 @@ MetricPlot::MetricPlot(const QString& title, const QString& yLabel, QWidget* par
   connect(redrawTimer_, &QTimer::timeout, this, &MetricPlot::redraw);
   connect(logScale_, &QCheckBox::toggled, this, &MetricPlot::setLogScale);
   connect(plot_, &QCustomPlot::mouseMove, this, &MetricPlot::onMouseMove);
-  connect(png, &QPushButton::clicked, this, &MetricPlot::exportPngInteractive);
-  connect(csv, &QPushButton::clicked, this, &MetricPlot::exportCsvInteractive);
+  connect(png, &QToolButton::clicked, this, &MetricPlot::exportPngInteractive);
+  connect(csv, &QToolButton::clicked, this, &MetricPlot::exportCsvInteractive);
 }
 
 int MetricPlot::addSeries(const QString& name, const QColor& color, Style style, Axis axis) {
@@ -167,6 +175,16 @@ bool MetricPlot::logScale() const { return logScale_->isChecked(); }
 void MetricPlot::setNote(const QString& text) {
   note_->setText(text);
   note_->setVisible(!text.isEmpty());
+  showChartOrNote();
+}
+
+bool MetricPlot::hasPoints() const {
+  return std::any_of(graphs_.begin(), graphs_.end(), [](const QCPGraph* graph) { return !graph->data()->isEmpty(); });
+}
+
+void MetricPlot::showChartOrNote() {
+  // An empty chart says nothing a note does not, and the note needs its height to be read.
+  plot_->setVisible(note_->text().isEmpty() || hasPoints());
 }
 
 QString MetricPlot::note() const { return note_->text(); }
@@ -215,6 +233,7 @@ void MetricPlot::onMouseMove(QMouseEvent* event) {
 }
 
 void MetricPlot::scheduleRedraw() {
+  showChartOrNote();
   if (!redrawTimer_->isActive()) redrawTimer_->start();
 }
 

@@ -43,7 +43,7 @@ public:
   void setLogScale(bool log);
   bool logScale() const;
 
-  /// A sentence shown above the chart (empty hides it).
+  /// A sentence shown above the chart, or instead of it while it has no points (empty hides it).
   void setNote(const QString& text);
   QString note() const;
 
@@ -69,6 +69,8 @@ private:
   };
   Nearest nearest(const QPointF& pixel) const;
   void scheduleRedraw();
+  bool hasPoints() const;
+  void showChartOrNote();
   /// Rescales and repaints; const because it changes only the chart, not the data.
   void redraw() const;
   /// Runs a pending redraw now, so geometry and exports reflect every point added.

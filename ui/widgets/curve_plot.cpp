@@ -5,11 +5,15 @@
 #include <QVBoxLayout>
 
 namespace t2i::ui {
+namespace {
+// Three charts above each other fit a 720-pixel-high screen.
+constexpr int kMinimumHeight = 120;
+} // namespace
 
 CurvePlot::CurvePlot(const QString& title, const QString& yLabel, QWidget* parent)
     : QWidget(parent), plot_(new QCustomPlot(this)) {
   plot_->setObjectName(QStringLiteral("chart"));
-  plot_->setMinimumHeight(150);
+  plot_->setMinimumHeight(kMinimumHeight);
   plot_->setAccessibleName(title);
   plot_->xAxis->setLabel(tr("t"));
   plot_->xAxis->setRange(0, 1);
@@ -19,6 +23,9 @@ CurvePlot::CurvePlot(const QString& title, const QString& yLabel, QWidget* paren
       0, 0, new QCPTextElement(plot_, title, QFont(font().family(), font().pointSize(), QFont::Bold)));
   plot_->legend->setVisible(true);
   plot_->legend->setFont(font());
+  // One row: on a short chart a column of entries would cover the curves' ends.
+  plot_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  plot_->legend->setRowSpacing(0);
   plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
 
   marker_ = new QCPItemStraightLine(plot_);

@@ -1,0 +1,32 @@
+#include "data/data_form.h"
+
+#include <QCoreApplication>
+#include <QFileInfo>
+#include <QLocale>
+
+namespace t2i::ui {
+namespace {
+QString tr(const char* text) { return QCoreApplication::translate("t2i::ui::DataPage", text); }
+QString count(int n) { return QLocale().toString(n); }
+} // namespace
+
+train::DataSpec dataSpec(const DataForm& form, int imageSize, const QString& cacheRoot) {
+  train::DataSpec spec;
+  spec.demo = form.demo;
+  spec.demo_images = form.demoImages;
+  spec.max_images = form.demo ? form.demoImages : form.maxImages;
+  if (!form.demo) {
+    spec.annotations = form.annotations.toStdString();
+    spec.images_dir = form.imagesFolder.toStdString();
+  }
+  spec.cache_dir = train::cache_folder(cacheRoot.toStdString(), spec, imageSize);
+  return spec;
+}
+
+QString describe(const DataForm& form) {
+  if (form.demo) return tr("Built-in demo dataset, %1 scenes").arg(count(form.demoImages));
+  if (form.annotations.isEmpty()) return tr("No captions file chosen (Data page)");
+  return tr("%1 (up to %2 images)").arg(QFileInfo(form.annotations).fileName(), count(form.maxImages));
+}
+
+} // namespace t2i::ui

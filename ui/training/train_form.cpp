@@ -1,0 +1,28 @@
+#include "training/train_form.h"
+
+#include <QDir>
+#include <QFileInfo>
+
+namespace t2i::ui {
+
+train::TrainOptions trainOptions(const TrainForm& form, const std::optional<train::DataSpec>& data) {
+  train::TrainOptions options;
+  options.preset = form.preset.toStdString();
+  if (data) options.data = *data;
+  options.device = form.device.toStdString();
+  if (form.t5) options.t5_dir = form.t5Folder.toStdString();
+  options.inception_weights = form.inceptionWeights.toStdString();
+  options.selection = form.selection;
+  options.max_steps = form.maxSteps;
+  options.activation_checkpointing = form.activationCheckpointing;
+  return options;
+}
+
+QString newRunFolder(const QString& root, const QString& preset, const QDateTime& now) {
+  const QString name = QStringLiteral("%1-%2").arg(preset, now.toString(QStringLiteral("yyyyMMdd-HHmmss")));
+  QString folder = QDir(root).filePath(name);
+  for (int n = 2; QFileInfo::exists(folder); ++n) folder = QDir(root).filePath(QStringLiteral("%1-%2").arg(name).arg(n));
+  return folder;
+}
+
+} // namespace t2i::ui

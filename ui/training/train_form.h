@@ -1,0 +1,33 @@
+// The Train page's choices as plain values, and the rules that turn them into a run: the options
+// Start passes to the trainer and the folder a new run gets. No widgets, so tests read them
+// directly.
+#pragma once
+
+#include "t2i/train.h"
+
+#include <QDateTime>
+#include <QString>
+
+#include <optional>
+
+namespace t2i::ui {
+
+struct TrainForm {
+  QString preset;                 ///< a preset name or preset file
+  QString device;                 ///< "cpu", "cuda:0", …
+  bool t5 = false;                ///< frozen T5 encoder (else the learned one)
+  QString t5Folder;
+  QString inceptionWeights;       ///< empty: FID stays off
+  train::Selection selection = train::Selection::ValP2;
+  int maxSteps = 0;               ///< 0: until early stopping
+  bool activationCheckpointing = false;
+};
+
+/// The trainer's options for the form; `data` is the Data page's dataset when there is one.
+train::TrainOptions trainOptions(const TrainForm& form, const std::optional<train::DataSpec>& data);
+
+/// A new run's folder under `root`: "<preset>-<yyyyMMdd-HHmmss>", with "-2", "-3", … appended
+/// while that folder exists.
+QString newRunFolder(const QString& root, const QString& preset, const QDateTime& now);
+
+} // namespace t2i::ui
