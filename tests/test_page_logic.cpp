@@ -130,7 +130,7 @@ private Q_SLOTS:
     }
   }
 
-  void centreSquareKeepsTheMiddleOfTheLongerSide() {
+  void squareImageKeepsTheMiddleOfTheLongerSide() {
     // 6×4: columns 0 and 5 red, the middle four green; the centre 4×4 square is all green.
     QImage wide(6, 4, QImage::Format_RGB888);
     wide.fill(Qt::green);
@@ -138,7 +138,10 @@ private Q_SLOTS:
       wide.setPixelColor(0, y, Qt::red);
       wide.setPixelColor(5, y, Qt::red);
     }
-    const QImage square = centreSquare(wide, 4);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("wide.png"));
+    QVERIFY(wide.save(path));
+    const QImage square = loadSquareImage(path, 4);
     QCOMPARE(square.size(), QSize(4, 4));
     QCOMPARE(square.format(), QImage::Format_RGB888);
     for (int y = 0; y < 4; ++y)

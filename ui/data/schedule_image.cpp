@@ -1,11 +1,6 @@
 #include "data/schedule_image.h"
 
-#include <QDir>
-#include <QFile>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
-#include <QMap>
+#include "t2i/data.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,28 +9,21 @@
 namespace t2i::ui {
 
 CaptionedFiles readFirstCaptions(const QString& annotations, const QString& imagesDir) {
-  QFile file(annotations);
-  if (!file.open(QIODevice::ReadOnly)) throw std::runtime_error(annotations.toStdString() + ": cannot be read");
-  const QJsonObject root = QJsonDocument::fromJson(file.readAll()).object();
-  QMap<qint64, QString> first;
-  for (const QJsonValue& a : root.value(QStringLiteral("annotations")).toArray()) {
-    const qint64 id = a.toObject().value(QStringLiteral("image_id")).toInteger();
-    if (!first.contains(id)) first.insert(id, a.toObject().value(QStringLiteral("caption")).toString());
-  }
   CaptionedFiles listed;
-  for (const QJsonValue& i : root.value(QStringLiteral("images")).toArray()) {
-    const QJsonObject image = i.toObject();
-    listed.files << QDir(imagesDir).filePath(image.value(QStringLiteral("file_name")).toString());
-    listed.captions << first.value(image.value(QStringLiteral("id")).toInteger());
+  for (const t2i::data::ListedImage& image : t2i::data::list_images({annotations.toStdString(), imagesDir.toStdString()})) {
+    listed.files << QString::fromStdString(image.path);
+    listed.captions << QString::fromStdString(image.caption);
   }
   if (listed.files.isEmpty()) throw std::runtime_error(annotations.toStdString() + ": lists no images");
   return listed;
 }
 
-QImage centreSquare(const QImage& image, int edge) {
-  const int side = std::min(image.width(), image.height());
-  const QImage square = image.copy((image.width() - side) / 2, (image.height() - side) / 2, side, side);
-  return square.scaled(edge, edge, Qt::IgnoreAspectRatio, Qt::SmoothTransformation).convertToFormat(QImage::Format_RGB888);
+QImage loadSquareImage(const QString& path, int edge) {
+  const std::vector<std::uint8_t> rgb = t2i::data::load_square_image(path.toStdString(), edge);
+  QImage image(edge, edge, QImage::Format_RGB888);
+  const auto rowBytes = static_cast<std::size_t>(edge) * 3;
+  for (int y = 0; y < edge; ++y) std::copy_n(rgb.data() + static_cast<std::size_t>(y) * rowBytes, rowBytes, image.scanLine(y));
+  return image;
 }
 
 std::vector<float> toSignedPixels(const QImage& image) {

@@ -15,12 +15,13 @@ struct CaptionedFiles {
   QStringList captions;  ///< each image's first caption ("" when it has none)
 };
 
-/// The images a COCO captions JSON lists, each with its first caption. Throws
+/// The images a caption file lists (data::list_images), each with its first caption. Throws
 /// std::runtime_error naming the file when it cannot be read or lists no images.
 CaptionedFiles readFirstCaptions(const QString& annotations, const QString& imagesDir);
 
-/// The centre square of `image`, resized to edge × edge, as RGB888.
-QImage centreSquare(const QImage& image, int edge);
+/// An image file as the model of size `edge` sees it (data::load_square_image: the image cache's
+/// decoding, resize and centre square), as RGB888. Throws naming the file and the problem.
+QImage loadSquareImage(const QString& path, int edge);
 
 /// An image's pixels as row-major RGB floats in [−1, 1] (the model's range).
 std::vector<float> toSignedPixels(const QImage& image);

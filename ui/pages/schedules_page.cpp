@@ -19,6 +19,8 @@
 #include <QSlider>
 #include <QSpinBox>
 #include <QToolButton>
+
+#include <exception>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -321,11 +323,8 @@ void SchedulesPage::prepareDemoImages() {
 
 void SchedulesPage::selectDemoImage(int index) {
   if (index < 0 || index >= demoFiles_.size()) return;
-  const QImage image(demoFiles_.at(index));
-  if (image.isNull()) {
-    caption_->setText(tr("Cannot read %1").arg(demoFiles_.at(index)));
-    return;
-  }
+  const QImage image = squareImageOrMessage(demoFiles_.at(index));
+  if (image.isNull()) return;
   {
     const QSignalBlocker blocker(picker_);
     picker_->setCurrentIndex(index);
@@ -336,11 +335,8 @@ void SchedulesPage::selectDemoImage(int index) {
 }
 
 bool SchedulesPage::openImage(const QString& path) {
-  const QImage image(path);
-  if (image.isNull()) {
-    caption_->setText(tr("Cannot read %1 as an image.").arg(QFileInfo(path).fileName()));
-    return false;
-  }
+  const QImage image = squareImageOrMessage(path);
+  if (image.isNull()) return false;
   {
     const QSignalBlocker blocker(picker_);
     picker_->setCurrentIndex(-1);
@@ -350,8 +346,17 @@ bool SchedulesPage::openImage(const QString& path) {
   return true;
 }
 
-void SchedulesPage::setImage(const QImage& image, const QString& caption) {
-  source_ = centreSquare(image, kEdge);
+QImage SchedulesPage::squareImageOrMessage(const QString& path) {
+  try {
+    return loadSquareImage(path, kEdge);
+  } catch (const std::exception& e) {
+    caption_->setText(QString::fromStdString(e.what()));
+    return {};
+  }
+}
+
+void SchedulesPage::setImage(const QImage& square, const QString& caption) {
+  source_ = square;
   pixels_ = toSignedPixels(source_);
   caption_->setText(caption);
   updateNoised();

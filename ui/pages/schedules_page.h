@@ -47,8 +47,6 @@ public:
   double p2K() const;
   double p2Gamma() const;
   void setP2(double k, double gamma);
-  /// Uses an image (any size: centre-cropped and resized to 64×64) as x₀.
-  void setImage(const QImage& image, const QString& caption);
   /// Loads an image file as x₀; false when it cannot be read.
   bool openImage(const QString& path);
   QImage sourceImage() const { return source_; }
@@ -75,6 +73,9 @@ private:
   QWidget* createPlots();
   void prepareDemoImages();
   void selectDemoImage(int index);
+  /// The file as the 64×64 model input, or a null image with the reason shown as the caption.
+  QImage squareImageOrMessage(const QString& path);
+  void setImage(const QImage& square, const QString& caption);
   void updateCurves();
   void updateNoised();
   void updateStrip();

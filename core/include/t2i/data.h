@@ -40,6 +40,11 @@ struct ListedImage {
 /// without decoding any. Throws DataError naming the file and the position of a problem.
 std::vector<ListedImage> list_images(const Source& source);
 
+/// An image file as the image cache stores it for a model of `size`: decoded (EXIF orientation
+/// applied), the shorter side resized to `size` with antialiasing, the centre square kept;
+/// size × size RGB8, row-major. Throws DataError naming the file and the problem.
+std::vector<std::uint8_t> load_square_image(const std::string& path, int size);
+
 /// Counts the tokens of a caption. The trainer passes its real tokenizer; the default counts
 /// whitespace-separated words.
 using TokenCounter = std::function<int(const std::string& caption)>;

@@ -8,6 +8,7 @@
 #include "io/hash.h"
 #include "io/mapped_file.h"
 
+#include "t2i/data.h"
 #include "t2i/log.h"
 #include "t2i/version.h"
 
@@ -271,7 +272,6 @@ CacheBuildResult build_image_cache(const std::string& path, const std::vector<Ca
   const int threads = resolve_threads(options.threads);
   const std::size_t chunk = options.chunk > 0 ? options.chunk : static_cast<std::size_t>(32 * threads);
   std::vector<std::uint8_t> pixels(chunk * slot_bytes);
-  const DecodeOptions decode{2 * image_size};
   while (header.processed < header.count) {
     const std::size_t begin = header.processed;
     const std::size_t n = std::min<std::size_t>(chunk, header.count - begin);
@@ -281,7 +281,7 @@ CacheBuildResult build_image_cache(const std::string& path, const std::vector<Ca
         [&](std::size_t i) {
           const CacheSource& source = sources[begin + i];
           try {
-            const RgbImage image = resize_and_center_crop(decode_image_file(source.path, decode), image_size);
+            const RgbImage image = cached_image(source.path, image_size);
             std::memcpy(pixels.data() + i * slot_bytes, image.pixels.data(), slot_bytes);
             result.statuses[begin + i] = SlotStatus::Ok;
           } catch (const ImageError& e) {
@@ -334,5 +334,15 @@ std::shared_ptr<const ImageCache> ImageCache::open(const std::string& path) {
 SlotStatus ImageCache::status(std::size_t slot) const { return static_cast<SlotStatus>(file_->data()[kHeaderBytes + slot]); }
 
 const std::uint8_t* ImageCache::pixels(std::size_t slot) const { return file_->data() + pixel_offset_ + slot * bytes_per_image(); }
+
+RgbImage cached_image(const std::string& path, int image_size) {
+  // Decoding at a DCT scale down to twice the size keeps the resize's antialiasing in charge.
+  return resize_and_center_crop(decode_image_file(path, DecodeOptions{2 * image_size}), image_size);
+}
+
+std::vector<std::uint8_t> load_square_image(const std::string& path, int size) {
+  if (size < 1) throw DataError(path + ": the square size must be positive, got " + std::to_string(size));
+  return cached_image(path, size).pixels;
+}
 
 } // namespace t2i::data

@@ -84,6 +84,10 @@ struct CacheBuildResult {
   std::string rebuilt_because;
 };
 
+/// An image file as a cache slot of `image_size` holds it: decoded, shorter side resized with
+/// antialiasing, centre square. Throws ImageError naming the file.
+RgbImage cached_image(const std::string& path, int image_size);
+
 /// Makes `path` hold the cache of `sources` at size S, reusing a complete cache with the same
 /// source-list hash, resuming an interrupted one, or building anew (logging why the file there
 /// was not reused: other sources, damage, or a newer format). Slots are decoded in parallel
