@@ -44,6 +44,8 @@ namespace {
 constexpr int kRegenerateDelayMs = 350;
 // The steps box's ceiling; a model whose schedule gives fewer lowers it when it loads.
 constexpr int kMaxSteps = 1000;
+// The controls column's width; the views take the rest of the page.
+constexpr int kControlsWidth = 380;
 
 bool isPng(const QMimeData* mime) {
   if (mime == nullptr || !mime->hasUrls() || mime->urls().isEmpty()) return false;
@@ -101,7 +103,29 @@ QWidget* GeneratePage::createControls() {
   auto* panel = new QWidget(this);
   auto* form = new QFormLayout;
   form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+  addModelRows(form, panel);
+  addPromptRows(form, panel);
+  addSamplerRows(form, panel);
+  addSeedRows(form, panel);
 
+  auto* column = new QVBoxLayout(panel);
+  column->setContentsMargins(0, 0, 0, 0);
+  column->addLayout(form);
+  column->addSpacing(6);
+  column->addLayout(createRunControls(panel));
+  column->addStretch(1);
+  column->addLayout(createFileButtons(panel));
+
+  auto* scroll = new QScrollArea(this);
+  scroll->setWidget(panel);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  scroll->setFixedWidth(kControlsWidth);
+  return scroll;
+}
+
+void GeneratePage::addModelRows(QFormLayout* form, QWidget* panel) {
   checkpoint_ = new CheckpointPicker(panel);
   modelInfo_ = new QLabel(panel);
   modelInfo_->setObjectName(QStringLiteral("modelInfo"));
@@ -113,7 +137,9 @@ QWidget* GeneratePage::createControls() {
     modelInfo_->clear();
     if (!path.isEmpty() && !isGenerating()) job_->load(path);
   });
+}
 
+void GeneratePage::addPromptRows(QFormLayout* form, QWidget* panel) {
   prompt_ = new QComboBox(panel);
   prompt_->setObjectName(QStringLiteral("promptBox"));
   prompt_->setEditable(true);
@@ -131,7 +157,9 @@ QWidget* GeneratePage::createControls() {
   guidance_->setValue(5.0);
   connect(guidance_, &GuidanceSlider::valueChanged, this, &GeneratePage::onGuidanceMoved);
   form->addRow(tr("Guidance"), guidance_);
+}
 
+void GeneratePage::addSamplerRows(QFormLayout* form, QWidget* panel) {
   steps_ = new QSpinBox(panel);
   steps_->setObjectName(QStringLiteral("stepsSpin"));
   steps_->setRange(1, kMaxSteps);
@@ -158,7 +186,9 @@ QWidget* GeneratePage::createControls() {
   thresholdRow->addWidget(percentile_);
   form->addRow(tr("Thresholding"), thresholdRow);
   connect(thresholding_, &QComboBox::currentIndexChanged, this, &GeneratePage::updateThresholdControls);
+}
 
+void GeneratePage::addSeedRows(QFormLayout* form, QWidget* panel) {
   seed_ = new QLineEdit(panel);
   seed_->setObjectName(QStringLiteral("seedEdit"));
   seed_->setValidator(new QRegularExpressionValidator(QRegularExpression(QStringLiteral("\\d{1,19}")), seed_));
@@ -183,7 +213,9 @@ QWidget* GeneratePage::createControls() {
   autoRegenerate_->setChecked(true);
   autoRegenerate_->setToolTip(tr("With a fixed seed, moving the slider re-runs the same image at the new scale"));
   form->addRow(QString(), autoRegenerate_);
+}
 
+QLayout* GeneratePage::createRunControls(QWidget* panel) {
   generate_ = new QPushButton(tr("Generate"), panel);
   generate_->setObjectName(QStringLiteral("generateButton"));
   generate_->setDefault(true);
@@ -204,6 +236,14 @@ QWidget* GeneratePage::createControls() {
   status_->setWordWrap(true);
   status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
+  auto* layout = new QVBoxLayout;
+  layout->addLayout(buttons);
+  layout->addWidget(progress_);
+  layout->addWidget(status_);
+  return layout;
+}
+
+QLayout* GeneratePage::createFileButtons(QWidget* panel) {
   save_ = new QPushButton(tr("Save PNG…"), panel);
   save_->setObjectName(QStringLiteral("saveButton"));
   copy_ = new QPushButton(tr("Copy"), panel);
@@ -224,24 +264,7 @@ QWidget* GeneratePage::createControls() {
   files->addWidget(save_);
   files->addWidget(copy_);
   files->addWidget(open_);
-
-  auto* column = new QVBoxLayout(panel);
-  column->setContentsMargins(0, 0, 0, 0);
-  column->addLayout(form);
-  column->addSpacing(6);
-  column->addLayout(buttons);
-  column->addWidget(progress_);
-  column->addWidget(status_);
-  column->addStretch(1);
-  column->addLayout(files);
-
-  auto* scroll = new QScrollArea(this);
-  scroll->setWidget(panel);
-  scroll->setWidgetResizable(true);
-  scroll->setFrameShape(QFrame::NoFrame);
-  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-  scroll->setFixedWidth(380);
-  return scroll;
+  return files;
 }
 
 QWidget* GeneratePage::createViews() {
@@ -639,7 +662,7 @@ bool GeneratePage::openPng(const QString& path) {
   std::optional<GenerationSettings> restored;
   QString refused;
   try {
-    restored = settingsFromMetadata(t2i::sample::upgrade_metadata(text, path.toStdString()), settings());
+    restored = settingsFromMetadata(text, path, settings());
   } catch (const std::exception& e) {
     refused = QString::fromUtf8(e.what());
   }

@@ -17,7 +17,9 @@
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
+class QFormLayout;
 class QLabel;
+class QLayout;
 class QLineEdit;
 class QProgressBar;
 class QPushButton;
@@ -89,6 +91,12 @@ protected:
 
 private:
   QWidget* createControls();
+  void addModelRows(QFormLayout* form, QWidget* panel);
+  void addPromptRows(QFormLayout* form, QWidget* panel);
+  void addSamplerRows(QFormLayout* form, QWidget* panel);
+  void addSeedRows(QFormLayout* form, QWidget* panel);
+  QLayout* createRunControls(QWidget* panel);
+  QLayout* createFileButtons(QWidget* panel);
   QWidget* createViews();
   void loadSettings();
   void saveSettings() const;
