@@ -35,6 +35,7 @@
 #include <QLineEdit>
 #include <QMimeData>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSet>
@@ -692,6 +693,15 @@ private Q_SLOTS:
 
   void pngsTravelBetweenCliGenerateAndCompare() {
     requireCheckpoint();
+    // The Compare form this test fills is saved when the page closes; later tests expect the
+    // defaults. Declared before the pages, so it runs after they saved.
+    const auto compareDefaults = qScopeGuard([] {
+      for (const auto* key : {&t2i::ui::settings::comparePrompt, &t2i::ui::settings::compareScales,
+                              &t2i::ui::settings::compareSeeds, &t2i::ui::settings::compareSampler,
+                              &t2i::ui::settings::compareThresholding})
+        key->reset();
+      t2i::ui::settings::compareSteps.reset();
+    });
     QTemporaryDir dir;
     // `t2i sample`'s PNG, the reference for every key.
     QProcess cli;
@@ -911,6 +921,54 @@ private Q_SLOTS:
     QVERIFY(!samePixels(page.view(ScheduleKind::Cosine)->image(), cosineHalf));
     QVERIFY(page.strip()->isComplete());
     QCOMPARE(page.strip()->columnCount(), SchedulesPage::stripTimes().size());
+  }
+
+  void pagesFitA1280x720Screen() {
+    requireCheckpoint();
+    // The page area a 1280×720 main window leaves beside the page list and between the menu and
+    // the log dock (measured: 174 px across, 154 px down). A layout whose minimum is larger is
+    // squeezed there: widgets overlap or are cut off. Filled to the most each page shows.
+    const QSize area(1100, 560);
+    const auto expectFits = [&](QWidget* page, const QString& name) {
+      QCoreApplication::processEvents();
+      const QSize minimum = page->minimumSizeHint();
+      QVERIFY2(minimum.width() <= area.width() && minimum.height() <= area.height(),
+               qPrintable(QStringLiteral("%1 needs %2×%3").arg(name).arg(minimum.width()).arg(minimum.height())));
+      QCOMPARE(page->size(), area);
+      QVERIFY(page->grab().toImage().save(t2i::test::artifactsDir() + QStringLiteral("/studio-%1-720p.png").arg(name)));
+    };
+    GeneratePage generate;
+    generate.resize(area);
+    generate.checkpointPicker()->setPath(checkpoint_);
+    generate.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&generate));
+    QTRY_VERIFY_WITH_TIMEOUT(!child<QLabel>(&generate, "modelInfo")->text().isEmpty(), 60000);
+    fill(generate, kPrompt, QStringLiteral("7"), 5.0, 10, QStringLiteral("ddim"));
+    child<QSpinBox>(&generate, "imagesSpin")->setValue(GeneratePage::kMaxImages);
+    QVERIFY(generateAndWait(generate));
+    expectFits(&generate, QStringLiteral("generate"));
+
+    const auto compareDefaults = qScopeGuard([] {
+      t2i::ui::settings::compareScales.reset();
+      t2i::ui::settings::compareSeeds.reset();
+      t2i::ui::settings::compareSteps.reset();
+      t2i::ui::settings::compareUseSecondCheckpoint.reset();
+      t2i::ui::settings::compareSecondCheckpoint.reset();
+    });
+    ComparePage compare;
+    compare.resize(area);
+    compare.checkpointA()->setPath(checkpoint_);
+    compare.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&compare));
+    setLineEdit(child<QLineEdit>(&compare, "scalesEdit"), QStringLiteral("1, 2, 3, 4, 5, 6"));
+    setLineEdit(child<QLineEdit>(&compare, "seedsEdit"), QStringLiteral("0, 1, 2"));
+    child<QSpinBox>(&compare, "compareSteps")->setValue(5);
+    child<QCheckBox>(&compare, "useSecondCheckpoint")->setChecked(true);
+    compare.checkpointB()->setPath(checkpoint_);
+    QSignalSpy compared(&compare, &ComparePage::comparisonFinished);
+    QVERIFY(compare.compare());
+    QTRY_COMPARE_WITH_TIMEOUT(compared.size(), 1, kGenerateTimeoutMs);
+    expectFits(&compare, QStringLiteral("compare"));
   }
 
   void screenshotsOfEachPage() {

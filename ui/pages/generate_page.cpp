@@ -32,6 +32,7 @@
 #include <QScrollArea>
 #include <QSlider>
 #include <QSpinBox>
+#include <QStyle>
 #include <QTimer>
 #include <QVBoxLayout>
 
@@ -46,6 +47,8 @@ constexpr int kRegenerateDelayMs = 350;
 constexpr int kMaxSteps = 1000;
 // The controls column's width; the views take the rest of the page.
 constexpr int kControlsWidth = 380;
+// The results' thumbnails: a whole multiple of the demo model's 32 pixels.
+constexpr int kResultEdge = 96;
 
 bool isPng(const QMimeData* mime) {
   if (mime == nullptr || !mime->hasUrls() || mime->urls().isEmpty()) return false;
@@ -277,10 +280,39 @@ QWidget* GeneratePage::createViews() {
   predictedView_->setObjectName(QStringLiteral("predictedView"));
   predictedView_->setPlaceholder(tr("the model's current estimate of the clean image, x̂₀"));
   predictedView_->setCaption(tr("predicted x̂₀"));
+  // The results stand beside the live views, not below them: on a 720-pixel screen a row of
+  // results under the views left the views a few dozen pixels high.
   auto* views = new QHBoxLayout;
   views->addWidget(noisyView_, 1);
   views->addWidget(predictedView_, 1);
+  views->addWidget(createResultsColumn(area));
 
+  auto* layout = new QVBoxLayout(area);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addLayout(views, 1);
+  layout->addWidget(createFilmstripBox(area));
+  return area;
+}
+
+QWidget* GeneratePage::createResultsColumn(QWidget* area) {
+  auto* strip = new QWidget;
+  resultsColumn_ = new QVBoxLayout(strip);
+  resultsColumn_->setContentsMargins(0, 0, 0, 0);
+  resultsColumn_->addStretch(1);
+  auto* scroll = new QScrollArea;
+  scroll->setWidget(strip);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  scroll->setFixedWidth(kResultEdge + scroll->style()->pixelMetric(QStyle::PM_ScrollBarExtent) + 4);
+
+  auto* box = new QGroupBox(tr("Results"), area);
+  auto* layout = new QVBoxLayout(box);
+  layout->setContentsMargins(4, 4, 4, 4);
+  layout->addWidget(scroll);
+  return box;
+}
+
+QWidget* GeneratePage::createFilmstripBox(QWidget* area) {
   scrubber_ = new QSlider(Qt::Horizontal, area);
   scrubber_->setObjectName(QStringLiteral("scrubber"));
   scrubber_->setRange(1, 1);
@@ -301,21 +333,11 @@ QWidget* GeneratePage::createViews() {
     if (!isGenerating()) scrubber_->setValue(step);
   });
 
-  auto* resultsBox = new QGroupBox(tr("Results"), area);
-  resultsRow_ = new QHBoxLayout(resultsBox);
-  resultsRow_->addStretch(1);
-
-  auto* filmBox = new QGroupBox(tr("Denoising, from noise (left) to image (right)"), area);
-  auto* filmLayout = new QVBoxLayout(filmBox);
-  filmLayout->addWidget(filmstrip_);
-  filmLayout->addLayout(scrub);
-
-  auto* layout = new QVBoxLayout(area);
-  layout->setContentsMargins(0, 0, 0, 0);
-  layout->addLayout(views, 3);
-  layout->addWidget(resultsBox);
-  layout->addWidget(filmBox);
-  return area;
+  auto* box = new QGroupBox(tr("Denoising, from noise (left) to image (right)"), area);
+  auto* layout = new QVBoxLayout(box);
+  layout->addWidget(filmstrip_);
+  layout->addLayout(scrub);
+  return box;
 }
 
 void GeneratePage::loadSettings() {
@@ -601,18 +623,22 @@ void GeneratePage::showResults() {
   for (PixelImageView* view : resultViews_) delete view;
   resultViews_.clear();
   for (int i = 0; i < results_.size(); ++i) {
-    auto* view = new PixelImageView(this);
+    auto* view = new PixelImageView(resultsColumn_->parentWidget());
     view->setObjectName(QStringLiteral("result%1").arg(i));
-    view->setPreferredEdge(96);
+    view->setPreferredEdge(kResultEdge);
     view->setImage(results_.at(i));
     view->setCaption(i < seeds_.size() ? tr("seed %1").arg(seeds_.at(i)) : QString());
     view->setFixedSize(view->sizeHint());
     view->setSelected(i == selected_ && results_.size() > 1);
     view->setToolTip(tr("Click to follow this image's steps; Save PNG saves the selected one"));
     connect(view, &PixelImageView::clicked, this, [this, i] { selectResult(i); });
-    resultsRow_->insertWidget(i, view);
+    resultsColumn_->insertWidget(i, view);
+    view->show();
     resultViews_ << view;
   }
+  // Shown and sized now rather than on the next pass of the event loop, so the column never
+  // paints its thumbnails squeezed into the old height.
+  resultsColumn_->parentWidget()->adjustSize();
 }
 
 QImage GeneratePage::result(int index) const { return results_.value(index); }

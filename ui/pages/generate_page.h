@@ -26,7 +26,7 @@ class QPushButton;
 class QSlider;
 class QSpinBox;
 class QTimer;
-class QHBoxLayout;
+class QVBoxLayout;
 
 namespace t2i::ui {
 
@@ -98,6 +98,8 @@ private:
   QLayout* createRunControls(QWidget* panel);
   QLayout* createFileButtons(QWidget* panel);
   QWidget* createViews();
+  QWidget* createResultsColumn(QWidget* area);
+  QWidget* createFilmstripBox(QWidget* area);
   void loadSettings();
   void saveSettings() const;
   void rememberPrompt(const QString& prompt);
@@ -139,7 +141,7 @@ private:
 
   PixelImageView* noisyView_;
   PixelImageView* predictedView_;
-  QHBoxLayout* resultsRow_;
+  QVBoxLayout* resultsColumn_;
   QList<PixelImageView*> resultViews_;
   QSlider* scrubber_;
   QLabel* scrubberLabel_;
