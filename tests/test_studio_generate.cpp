@@ -11,6 +11,7 @@
 #include "pages/generate_page.h"
 #include "pages/schedules_page.h"
 #include "sampling/checkpoints.h"
+#include "sampling/comparison.h"
 #include "sampling/generation_settings.h"
 #include "sampling/image_conversion.h"
 #include "settings.h"
@@ -33,6 +34,8 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMimeData>
+#include <QProcess>
+#include <QScopeGuard>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSet>
@@ -44,10 +47,12 @@
 #include <QtTest/QtTest>
 
 #include <algorithm>
+#include <clocale>
 #include <cmath>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <variant>
 
 using t2i::diffusion::ScheduleKind;
 using t2i::ui::ComparePage;
@@ -130,6 +135,26 @@ int colourCount(const QImage& image) {
   for (int y = 0; y < rgb.height(); ++y)
     for (int x = 0; x < rgb.width(); ++x) colours.insert(rgb.pixel(x, y));
   return static_cast<int>(colours.size());
+}
+
+/// A PNG's text chunks as any PNG reader sees them (Qt's reader, not the core's).
+QMap<QString, QString> pngText(const QString& path) {
+  const QImage image(path, "PNG");
+  QMap<QString, QString> text;
+  for (const QString& key : image.textKeys()) text.insert(key, image.text(key));
+  return text;
+}
+
+/// `actual` holds every key of `expected` with its value (a checkpoint path may be spelled
+/// differently for the same file).
+void expectKeysOf(const QMap<QString, QString>& actual, const QMap<QString, QString>& expected) {
+  for (auto it = expected.begin(); it != expected.end(); ++it) {
+    QVERIFY2(actual.contains(it.key()), qPrintable(it.key()));
+    if (it.key() == QStringLiteral("checkpoint"))
+      QCOMPARE(QFileInfo(actual.value(it.key())).canonicalFilePath(), QFileInfo(it.value()).canonicalFilePath());
+    else
+      QCOMPARE(actual.value(it.key()), it.value());
+  }
 }
 
 /// The grid's images in an exported PNG or a screenshot: each row's tiles side by side at one
@@ -500,6 +525,259 @@ private Q_SLOTS:
              qPrintable(status));
   }
 
+  void imageMetadataReadsBackWhatItWrites() {
+    // Every field, and a grid of two checkpoints, through the core's PNG text and back.
+    t2i::sample::ImageMetadata m;
+    m.prompt = "a red circle; above, a blue square";
+    m.seed = 18446744073709551615ull;
+    m.guidance = 7.5;
+    m.steps = 12;
+    m.sampler = "dpmpp";
+    m.eta = 0.25;
+    m.thresholding = "static";
+    m.threshold_percentile = 0.99;
+    m.checkpoint = "/runs/a/best.safetensors";
+    m.checkpoint_hash = "0123abcd";
+    m.checkpoint_step = 400;
+    m.preset = "demo";
+    m.grid_seeds = {3, 4};
+    m.grid_guidance = {5, 8.25, 5, 8.25};
+    m.grid_checkpoints = {"/runs/a/best.safetensors", "/runs/a/best.safetensors", "/b.safetensors", "/b.safetensors"};
+    const auto expectWritten = [&](const std::map<std::string, std::string>& text) {
+      // The values as 0.1.0's `t2i sample` and Compare spelled them (printf's %g and %f).
+      const std::map<std::string, std::string> expected{
+          {"prompt", m.prompt}, {"seed", "18446744073709551615"}, {"cfg", "7.5"}, {"steps", "12"},
+          {"sampler", "dpmpp"}, {"eta", "0.250000"}, {"thresholding", "static"}, {"threshold_percentile", "0.990000"},
+          {"checkpoint", m.checkpoint}, {"checkpoint_hash", "0123abcd"}, {"checkpoint_step", "400"}, {"preset", "demo"},
+          {"software", "t2i-studio"}, {"seeds", "3, 4"}, {"guidance scales", "w = 5; w = 8.25; w = 5; w = 8.25"},
+          {"checkpoints", "/runs/a/best.safetensors\n/runs/a/best.safetensors\n/b.safetensors\n/b.safetensors"}};
+      for (const auto& [key, value] : expected) QCOMPARE(QString::fromStdString(text.at(key)), QString::fromStdString(value));
+      QCOMPARE(text.size(), expected.size() + 2);  // and "format_version", "written_by"
+    };
+    const auto expectRead = [&](const std::optional<t2i::sample::ImageMetadata>& read) {
+      QVERIFY(read);
+      QCOMPARE(read->prompt, m.prompt);
+      QCOMPARE(read->seed, m.seed);
+      QCOMPARE(read->guidance, 7.5);
+      QCOMPARE(read->steps, 12);
+      QCOMPARE(read->sampler, m.sampler);
+      QCOMPARE(read->eta, 0.25);
+      QCOMPARE(read->thresholding, m.thresholding);
+      QCOMPARE(read->threshold_percentile, 0.99);
+      QCOMPARE(read->checkpoint, m.checkpoint);
+      QCOMPARE(read->checkpoint_hash, m.checkpoint_hash);
+      QCOMPARE(read->checkpoint_step, std::int64_t{400});
+      QCOMPARE(read->preset, m.preset);
+      QVERIFY(read->grid_seeds == m.grid_seeds);
+      QVERIFY(read->grid_guidance == m.grid_guidance);
+      QVERIFY(read->grid_checkpoints == m.grid_checkpoints);
+    };
+    std::map<std::string, std::string> text = t2i::sample::to_png_text(m);
+    expectWritten(text);
+    expectRead(t2i::sample::read_image_metadata(text, "grid.png"));
+
+    // A locale with a decimal comma (Qt applications take the user's) changes neither direction.
+    if (std::setlocale(LC_NUMERIC, "de_DE.UTF-8") != nullptr) {
+      expectWritten(t2i::sample::to_png_text(m));
+      expectRead(t2i::sample::read_image_metadata(text, "grid.png"));
+      std::setlocale(LC_NUMERIC, "C");
+    }
+
+    // Absent or unreadable fields keep the defaults; a grid list with a bad item is left out.
+    t2i::sample::ImageMetadata defaults;
+    defaults.steps = 33;
+    defaults.guidance = 2.5;
+    text.erase("steps");
+    text["cfg"] = "-1";
+    text["seeds"] = "3, x";
+    const auto partial = t2i::sample::read_image_metadata(text, "partial.png", defaults);
+    QVERIFY(partial);
+    QCOMPARE(partial->steps, 33);
+    QCOMPARE(partial->guidance, 2.5);
+    QVERIFY(partial->grid_seeds.empty());
+    QCOMPARE(partial->prompt, m.prompt);
+    // No seed, or a seed that is not a whole number: not generation settings.
+    text["seed"] = "-4";
+    QVERIFY(!t2i::sample::read_image_metadata(text, "bad.png"));
+    text.erase("seed");
+    QVERIFY(!t2i::sample::read_image_metadata(text, "none.png"));
+  }
+
+  void comparisonPlansTheGridAndRestoresItsForm() {
+    using t2i::ui::Comparison;
+    using t2i::ui::ComparisonForm;
+    ComparisonForm form;
+    form.prompt = QStringLiteral("  a blue square ");
+    form.scales = QStringLiteral("5, 8");
+    form.seeds = QStringLiteral("3 4");
+    form.steps = 6;
+    form.sampler = QStringLiteral("ddim");
+    form.samplerLabel = QStringLiteral("DDIM");
+    form.thresholding = QStringLiteral("static");
+    form.checkpoints = {QStringLiteral("/runs/a/best.safetensors"), QStringLiteral("/b.safetensors")};
+    const auto planned = Comparison::plan(form);
+    QVERIFY(std::holds_alternative<Comparison>(planned));
+    const Comparison& plan = std::get<Comparison>(planned);
+    // Columns: each checkpoint's scales in turn; rows: the seeds, the same in every column.
+    QCOMPARE(plan.tasks().size(), qsizetype{4});
+    const QList<double> guidance{5, 8, 5, 8};
+    for (int c = 0; c < 4; ++c) {
+      const t2i::sample::Request& request = plan.tasks()[c].request;
+      QCOMPARE(plan.tasks()[c].checkpoint, form.checkpoints.at(c / 2));
+      QCOMPARE(request.guidance, guidance[c]);
+      QVERIFY(request.seeds == (std::vector<std::uint64_t>{3, 4}));
+      QVERIFY(request.prompts == (std::vector<std::string>{"a blue square", "a blue square"}));
+      QCOMPARE(request.steps, 6);
+      QCOMPARE(request.sampler, std::string("ddim"));
+      QCOMPARE(request.thresholding, std::string("static"));
+    }
+    QCOMPARE(plan.rows(), 2);
+    QCOMPARE(plan.rowLabels(), (QStringList{QStringLiteral("seed 3"), QStringLiteral("seed 4")}));
+    QCOMPARE(plan.columnLabels().at(2), QStringLiteral("w = 5\n") + t2i::ui::checkpointLabel(form.checkpoints.at(1)));
+    QCOMPARE(plan.title(), QStringLiteral("\"a blue square\" · DDIM, 6 steps"));
+
+    // The export's metadata: the top-left image's settings and model, then the grid.
+    t2i::sample::ModelInfo model;
+    model.checkpoint = form.checkpoints.first().toStdString();
+    model.hash = "feed";
+    model.step = 7;
+    model.preset = "demo";
+    const t2i::sample::ImageMetadata grid = plan.gridMetadata(model);
+    QCOMPARE(grid.prompt, std::string("a blue square"));
+    QCOMPARE(grid.seed, std::uint64_t{3});
+    QCOMPARE(grid.guidance, 5.0);
+    QCOMPARE(grid.checkpoint, model.checkpoint);
+    QCOMPARE(grid.checkpoint_hash, std::string("feed"));
+    QCOMPARE(grid.checkpoint_step, std::int64_t{7});
+    QVERIFY(grid.grid_seeds == (std::vector<std::uint64_t>{3, 4}));
+    QVERIFY(grid.grid_guidance == (std::vector<double>{5, 8, 5, 8}));
+    QCOMPARE(grid.grid_checkpoints.size(), std::size_t{4});
+
+    // Read back, the metadata fills in the same form.
+    const auto restored = t2i::ui::formFromMetadata(*t2i::sample::read_image_metadata(t2i::sample::to_png_text(grid), "g.png"), {});
+    QCOMPARE(restored.prompt, QStringLiteral("a blue square"));
+    QCOMPARE(restored.scales, QStringLiteral("5, 8"));
+    QCOMPARE(restored.seeds, QStringLiteral("3, 4"));
+    QCOMPARE(restored.steps, 6);
+    QCOMPARE(restored.sampler, QStringLiteral("ddim"));
+    QCOMPARE(restored.thresholding, QStringLiteral("static"));
+    QCOMPARE(restored.checkpoints, form.checkpoints);
+    // One image (the CLI's, Generate's) is a one-cell grid.
+    t2i::sample::ImageMetadata one;
+    one.seed = 9;
+    one.guidance = 7.5;
+    one.checkpoint = "/c.safetensors";
+    const auto single = t2i::ui::formFromMetadata(one, form);
+    QCOMPARE(single.scales, QStringLiteral("7.5"));
+    QCOMPARE(single.seeds, QStringLiteral("9"));
+    QCOMPARE(single.checkpoints, QStringList{QStringLiteral("/c.safetensors")});
+
+    // What cannot run says why.
+    const auto reason = [&](const ComparisonForm& f) {
+      const auto p = Comparison::plan(f);
+      return std::holds_alternative<QString>(p) ? std::get<QString>(p) : QString();
+    };
+    ComparisonForm bad = form;
+    bad.prompt = QStringLiteral(" ");
+    QVERIFY(reason(bad).startsWith(QStringLiteral("Type a prompt")));
+    bad = form;
+    bad.scales = QStringLiteral("5, 31");
+    QVERIFY(reason(bad).startsWith(QStringLiteral("Guidance scales")));
+    bad = form;
+    bad.seeds = QStringLiteral("0 1 2 3 4 5 6 7 8");
+    QVERIFY(reason(bad).startsWith(QStringLiteral("Seeds")));
+    bad = form;
+    bad.checkpoints << QString();
+    QVERIFY(reason(bad).startsWith(QStringLiteral("Choose a checkpoint")));
+  }
+
+  void pngsTravelBetweenCliGenerateAndCompare() {
+    requireCheckpoint();
+    // The Compare form this test fills is saved when the page closes; later tests expect the
+    // defaults. Declared before the pages, so it runs after they saved.
+    const auto compareDefaults = qScopeGuard([] {
+      for (const auto* key : {&t2i::ui::settings::comparePrompt, &t2i::ui::settings::compareScales,
+                              &t2i::ui::settings::compareSeeds, &t2i::ui::settings::compareSampler,
+                              &t2i::ui::settings::compareThresholding})
+        key->reset();
+      t2i::ui::settings::compareSteps.reset();
+    });
+    QTemporaryDir dir;
+    // `t2i sample`'s PNG, the reference for every key.
+    QProcess cli;
+    cli.start(t2i::test::cliPath(),
+              {QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("sample"), QStringLiteral("--checkpoint"),
+               checkpoint_, QStringLiteral("--prompt"), kPrompt, QStringLiteral("--cfg"), QStringLiteral("7.5"),
+               QStringLiteral("--steps"), QStringLiteral("6"), QStringLiteral("--seed"), QStringLiteral("5"),
+               QStringLiteral("--sampler"), QStringLiteral("ddim"), QStringLiteral("--threshold"), QStringLiteral("static"),
+               QStringLiteral("--out"), dir.filePath(QStringLiteral("cli"))});
+    QVERIFY(cli.waitForFinished(kGenerateTimeoutMs));
+    QVERIFY2(cli.exitCode() == 0, cli.readAllStandardError().constData());
+    const QString cliPng = dir.filePath(QStringLiteral("cli/image_0_seed5.png"));
+    const QMap<QString, QString> cliText = pngText(cliPng);
+    QCOMPARE(cliText.value(QStringLiteral("cfg")), QStringLiteral("7.5"));
+    QVERIFY(cliText.size() >= 15);
+
+    // Generate opens it, remakes it and saves: every key with the same value.
+    GeneratePage generate;
+    openGeneratePage(generate);
+    QVERIFY2(generate.openPng(cliPng), qPrintable(generate.statusText()));
+    QCOMPARE(generate.settings().seed, std::uint64_t{5});
+    QCOMPARE(generate.settings().guidance, 7.5);
+    QCOMPARE(generate.settings().thresholding, QStringLiteral("static"));
+    QVERIFY(generateAndWait(generate));
+    const QString generated = dir.filePath(QStringLiteral("generated.png"));
+    QVERIFY(generate.savePng(generated));
+    QCOMPARE(pngText(generated).keys(), cliText.keys());
+    expectKeysOf(pngText(generated), cliText);
+    if (QTest::currentTestFailed()) return;
+
+    // Compare opens it as a one-cell grid; grown to two scales and two seeds, its export holds
+    // every key the CLI writes with the values of its top-left cell (the CLI's image), plus the grid.
+    ComparePage compare;
+    compare.resize(1200, 800);
+    compare.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&compare));
+    QVERIFY2(compare.openPng(cliPng), qPrintable(compare.statusText()));
+    QCOMPARE(child<QLineEdit>(&compare, "scalesEdit")->text(), QStringLiteral("7.5"));
+    QCOMPARE(child<QLineEdit>(&compare, "seedsEdit")->text(), QStringLiteral("5"));
+    QCOMPARE(child<QLineEdit>(&compare, "comparePrompt")->text(), kPrompt);
+    QCOMPARE(child<QSpinBox>(&compare, "compareSteps")->value(), 6);
+    QCOMPARE(QFileInfo(compare.checkpointA()->path()).canonicalFilePath(), QFileInfo(checkpoint_).canonicalFilePath());
+    setLineEdit(child<QLineEdit>(&compare, "scalesEdit"), QStringLiteral("7.5, 3"));
+    setLineEdit(child<QLineEdit>(&compare, "seedsEdit"), QStringLiteral("5, 6"));
+    QSignalSpy finished(&compare, &ComparePage::comparisonFinished);
+    QVERIFY(compare.compare());
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, kGenerateTimeoutMs);
+    QVERIFY(finished.first().first().toBool());
+    const QString grid = dir.filePath(QStringLiteral("grid.png"));
+    QVERIFY2(compare.exportPng(grid), qPrintable(compare.statusText()));
+    const QMap<QString, QString> gridText = pngText(grid);
+    expectKeysOf(gridText, cliText);
+    if (QTest::currentTestFailed()) return;
+    QCOMPARE(gridText.value(QStringLiteral("seeds")), QStringLiteral("5, 6"));
+    QCOMPARE(gridText.value(QStringLiteral("guidance scales")), QStringLiteral("w = 7.5; w = 3"));
+
+    // Generate opens the export: the settings of its top-left image.
+    QVERIFY(generate.openPng(grid));
+    QCOMPARE(generate.settings().prompt, kPrompt);
+    QCOMPARE(generate.settings().seed, std::uint64_t{5});
+    QCOMPARE(generate.settings().guidance, 7.5);
+    QCOMPARE(generate.settings().steps, 6);
+    QCOMPARE(generate.settings().sampler, QStringLiteral("ddim"));
+    QVERIFY(generate.statusText().startsWith(QStringLiteral("Restored")));
+
+    // Compare opens Generate's PNG (one cell) and its own export (the whole grid).
+    setLineEdit(child<QLineEdit>(&compare, "scalesEdit"), QStringLiteral("1"));
+    QVERIFY(compare.openPng(generated));
+    QCOMPARE(child<QLineEdit>(&compare, "scalesEdit")->text(), QStringLiteral("7.5"));
+    QCOMPARE(child<QLineEdit>(&compare, "seedsEdit")->text(), QStringLiteral("5"));
+    QVERIFY(compare.openPng(grid));
+    QCOMPARE(child<QLineEdit>(&compare, "scalesEdit")->text(), QStringLiteral("7.5, 3"));
+    QCOMPARE(child<QLineEdit>(&compare, "seedsEdit")->text(), QStringLiteral("5, 6"));
+    QVERIFY(!child<QCheckBox>(&compare, "useSecondCheckpoint")->isChecked());
+  }
+
   void compareFiveAgainstEight() {
     requireCheckpoint();
     ComparePage page;
@@ -643,6 +921,54 @@ private Q_SLOTS:
     QVERIFY(!samePixels(page.view(ScheduleKind::Cosine)->image(), cosineHalf));
     QVERIFY(page.strip()->isComplete());
     QCOMPARE(page.strip()->columnCount(), SchedulesPage::stripTimes().size());
+  }
+
+  void pagesFitA1280x720Screen() {
+    requireCheckpoint();
+    // The page area a 1280×720 main window leaves beside the page list and between the menu and
+    // the log dock (measured: 174 px across, 154 px down). A layout whose minimum is larger is
+    // squeezed there: widgets overlap or are cut off. Filled to the most each page shows.
+    const QSize area(1100, 560);
+    const auto expectFits = [&](QWidget* page, const QString& name) {
+      QCoreApplication::processEvents();
+      const QSize minimum = page->minimumSizeHint();
+      QVERIFY2(minimum.width() <= area.width() && minimum.height() <= area.height(),
+               qPrintable(QStringLiteral("%1 needs %2×%3").arg(name).arg(minimum.width()).arg(minimum.height())));
+      QCOMPARE(page->size(), area);
+      QVERIFY(page->grab().toImage().save(t2i::test::artifactsDir() + QStringLiteral("/studio-%1-720p.png").arg(name)));
+    };
+    GeneratePage generate;
+    generate.resize(area);
+    generate.checkpointPicker()->setPath(checkpoint_);
+    generate.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&generate));
+    QTRY_VERIFY_WITH_TIMEOUT(!child<QLabel>(&generate, "modelInfo")->text().isEmpty(), 60000);
+    fill(generate, kPrompt, QStringLiteral("7"), 5.0, 10, QStringLiteral("ddim"));
+    child<QSpinBox>(&generate, "imagesSpin")->setValue(GeneratePage::kMaxImages);
+    QVERIFY(generateAndWait(generate));
+    expectFits(&generate, QStringLiteral("generate"));
+
+    const auto compareDefaults = qScopeGuard([] {
+      t2i::ui::settings::compareScales.reset();
+      t2i::ui::settings::compareSeeds.reset();
+      t2i::ui::settings::compareSteps.reset();
+      t2i::ui::settings::compareUseSecondCheckpoint.reset();
+      t2i::ui::settings::compareSecondCheckpoint.reset();
+    });
+    ComparePage compare;
+    compare.resize(area);
+    compare.checkpointA()->setPath(checkpoint_);
+    compare.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&compare));
+    setLineEdit(child<QLineEdit>(&compare, "scalesEdit"), QStringLiteral("1, 2, 3, 4, 5, 6"));
+    setLineEdit(child<QLineEdit>(&compare, "seedsEdit"), QStringLiteral("0, 1, 2"));
+    child<QSpinBox>(&compare, "compareSteps")->setValue(5);
+    child<QCheckBox>(&compare, "useSecondCheckpoint")->setChecked(true);
+    compare.checkpointB()->setPath(checkpoint_);
+    QSignalSpy compared(&compare, &ComparePage::comparisonFinished);
+    QVERIFY(compare.compare());
+    QTRY_COMPARE_WITH_TIMEOUT(compared.size(), 1, kGenerateTimeoutMs);
+    expectFits(&compare, QStringLiteral("compare"));
   }
 
   void screenshotsOfEachPage() {

@@ -1,7 +1,7 @@
 #include "compare_page.h"
 
 #include "pages/page_intro.h"
-#include "sampling/checkpoints.h"
+#include "sampling/image_conversion.h"
 #include "settings.h"
 #include "widgets/checkpoint_picker.h"
 #include "widgets/labelled_image_grid.h"
@@ -11,34 +11,53 @@
 #include <QComboBox>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QFormLayout>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QRegularExpression>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <exception>
 
 namespace t2i::ui {
-namespace {
-constexpr double kMaxScale = 30.0;
-
-QStringList splitList(const QString& text) {
-  return text.split(QRegularExpression(QStringLiteral("[,;\\s]+")), Qt::SkipEmptyParts);
-}
-
-QString formatScale(double w) { return QString::number(w, 'g', 4); }
-} // namespace
 
 ComparePage::ComparePage(QWidget* parent) : JobPage(parent), job_(new SamplingJob(QStringLiteral("compare"), this)) {
+  QGridLayout* form = createForm();
+  QLayout* buttons = createButtons();
+  status_ = new QLabel(this);
+  status_->setObjectName(QStringLiteral("compareStatus"));
+  status_->setWordWrap(true);
+  grid_ = new LabelledImageGrid(this);
+  grid_->setObjectName(QStringLiteral("compareGrid"));
+
+  auto* layout = new QVBoxLayout(this);
+  layout->addWidget(new PageIntro(tr("Compare"),
+                                  tr("The same prompt and seeds at several guidance scales side by side: the "
+                                     "paper compares w = 5 with w = 8. Add seeds for rows, or a second "
+                                     "checkpoint for more columns."),
+                                  this));
+  layout->addLayout(form);
+  layout->addLayout(buttons);
+  layout->addWidget(status_);
+  layout->addWidget(grid_, 1);
+
+  connectJob();
+  loadSettings();
+  checkpointB_->setEnabled(useB_->isChecked());
+  setBusy(false);
+}
+
+ComparePage::~ComparePage() { saveSettings(); }
+
+QGridLayout* ComparePage::createForm() {
   prompt_ = new QLineEdit(this);
   prompt_->setObjectName(QStringLiteral("comparePrompt"));
   prompt_->setPlaceholderText(tr("describe the image"));
+  connect(prompt_, &QLineEdit::returnPressed, this, &ComparePage::compare);
   scales_ = new QLineEdit(this);
   scales_->setObjectName(QStringLiteral("scalesEdit"));
   scales_->setToolTip(tr("Guidance scales, one column each, e.g. \"5, 8\" (the paper's pair) or \"1 3 5 8 12\""));
@@ -61,6 +80,13 @@ ComparePage::ComparePage(QWidget* parent) : JobPage(parent), job_(new SamplingJo
   checkpointB_->setObjectName(QStringLiteral("checkpointB"));
   connect(useB_, &QCheckBox::toggled, checkpointB_, &QWidget::setEnabled);
 
+  auto* sampling = new QHBoxLayout;
+  sampling->addWidget(steps_);
+  sampling->addWidget(sampler_, 1);
+  auto* second = new QHBoxLayout;
+  second->addWidget(useB_);
+  second->addWidget(checkpointB_, 1);
+
   auto* form = new QGridLayout;
   form->addWidget(new QLabel(tr("Prompt"), this), 0, 0);
   form->addWidget(prompt_, 0, 1, 1, 3);
@@ -69,21 +95,18 @@ ComparePage::ComparePage(QWidget* parent) : JobPage(parent), job_(new SamplingJo
   form->addWidget(new QLabel(tr("Seeds"), this), 1, 2);
   form->addWidget(seeds_, 1, 3);
   form->addWidget(new QLabel(tr("Steps"), this), 2, 0);
-  auto* sampling = new QHBoxLayout;
-  sampling->addWidget(steps_);
-  sampling->addWidget(sampler_, 1);
   form->addLayout(sampling, 2, 1);
   form->addWidget(new QLabel(tr("Thresholding"), this), 2, 2);
   form->addWidget(thresholding_, 2, 3);
   form->addWidget(new QLabel(tr("Checkpoint"), this), 3, 0);
   form->addWidget(checkpointA_, 3, 1);
-  auto* second = new QHBoxLayout;
-  second->addWidget(useB_);
-  second->addWidget(checkpointB_, 1);
   form->addLayout(second, 3, 2, 1, 2);
   form->setColumnStretch(1, 1);
   form->setColumnStretch(3, 1);
+  return form;
+}
 
+QLayout* ComparePage::createButtons() {
   compare_ = new QPushButton(tr("Compare"), this);
   compare_->setObjectName(QStringLiteral("compareButton"));
   compare_->setDefault(true);
@@ -91,49 +114,39 @@ ComparePage::ComparePage(QWidget* parent) : JobPage(parent), job_(new SamplingJo
   cancel_->setObjectName(QStringLiteral("compareCancel"));
   export_ = new QPushButton(tr("Export PNG…"), this);
   export_->setObjectName(QStringLiteral("exportButton"));
+  open_ = new QPushButton(tr("Open PNG…"), this);
+  open_->setObjectName(QStringLiteral("compareOpenButton"));
+  open_->setToolTip(tr("Fill the form from a saved image or an exported grid"));
   progress_ = new QProgressBar(this);
   progress_->setObjectName(QStringLiteral("compareProgress"));
   progress_->setValue(0);
-  status_ = new QLabel(this);
-  status_->setObjectName(QStringLiteral("compareStatus"));
-  status_->setWordWrap(true);
-  auto* buttons = new QHBoxLayout;
-  buttons->addWidget(compare_);
-  buttons->addWidget(cancel_);
-  buttons->addWidget(progress_, 1);
-  buttons->addWidget(export_);
-
-  grid_ = new LabelledImageGrid(this);
-  grid_->setObjectName(QStringLiteral("compareGrid"));
-
-  auto* layout = new QVBoxLayout(this);
-  layout->addWidget(new PageIntro(tr("Compare"),
-                                  tr("The same prompt and seeds at several guidance scales side by side: the "
-                                     "paper compares w = 5 with w = 8. Add seeds for rows, or a second "
-                                     "checkpoint for more columns."),
-                                  this));
-  layout->addLayout(form);
-  layout->addLayout(buttons);
-  layout->addWidget(status_);
-  layout->addWidget(grid_, 1);
 
   connect(compare_, &QPushButton::clicked, this, &ComparePage::compare);
-  connect(prompt_, &QLineEdit::returnPressed, this, &ComparePage::compare);
   connect(cancel_, &QPushButton::clicked, this, &ComparePage::cancel);
   connect(export_, &QPushButton::clicked, this, [this] {
     const QString path = QFileDialog::getSaveFileName(this, tr("Export grid"), QString(), tr("PNG images (*.png)"));
     if (!path.isEmpty()) exportPng(path.endsWith(QStringLiteral(".png"), Qt::CaseInsensitive) ? path : path + QStringLiteral(".png"));
   });
+  connect(open_, &QPushButton::clicked, this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open image"), QString(), tr("PNG images (*.png)"));
+    if (!path.isEmpty()) openPng(path);
+  });
 
+  auto* buttons = new QHBoxLayout;
+  buttons->addWidget(compare_);
+  buttons->addWidget(cancel_);
+  buttons->addWidget(progress_, 1);
+  buttons->addWidget(export_);
+  buttons->addWidget(open_);
+  return buttons;
+}
+
+void ComparePage::connectJob() {
   connect(job_, &SamplingJob::status, this, [this](const QString& text) { setStatus(text); });
   connect(job_, &SamplingJob::stepReached, this, [this](const StepFrame& frame) {
-    progress_->setValue(frame.task * steps_per_task_ + frame.step);
+    progress_->setValue(frame.task * running_->stepsPerTask() + frame.step);
   });
-  connect(job_, &SamplingJob::taskFinished, this, [this](const TaskResult& result) {
-    for (int row = 0; row < std::min(rows_, static_cast<int>(result.images.size())); ++row)
-      grid_->setImage(row, result.task, result.images.at(row));
-    progress_->setValue((result.task + 1) * steps_per_task_);
-  });
+  connect(job_, &SamplingJob::taskFinished, this, &ComparePage::onTaskFinished);
   connect(job_, &SamplingJob::finished, this, [this](bool cancelled) {
     setBusy(false);
     const bool completed = !cancelled && grid_->isComplete();
@@ -146,13 +159,14 @@ ComparePage::ComparePage(QWidget* parent) : JobPage(parent), job_(new SamplingJo
     Q_EMIT comparisonFinished(false);
   });
   connect(job_, &SamplingJob::idle, this, &JobPage::jobsIdle);
-
-  loadSettings();
-  checkpointB_->setEnabled(useB_->isChecked());
-  setBusy(false);
 }
 
-ComparePage::~ComparePage() { saveSettings(); }
+void ComparePage::onTaskFinished(const TaskResult& result) {
+  if (result.task == 0) topLeftModel_ = result.model;
+  for (int row = 0; row < std::min(running_->rows(), static_cast<int>(result.images.size())); ++row)
+    grid_->setImage(row, result.task, result.images.at(row));
+  progress_->setValue((result.task + 1) * running_->stepsPerTask());
+}
 
 void ComparePage::loadSettings() {
   prompt_->setText(settings::comparePrompt.value());
@@ -177,83 +191,51 @@ void ComparePage::saveSettings() const {
   settings::compareSecondCheckpoint.setValue(checkpointB_->path());
 }
 
-std::optional<QList<double>> ComparePage::parseScales(const QString& text) {
-  QList<double> scales;
-  for (const QString& item : splitList(text)) {
-    bool ok = false;
-    const double w = item.toDouble(&ok);
-    if (!ok || w < 0 || w > kMaxScale) return std::nullopt;
-    scales << w;
-  }
-  if (scales.isEmpty() || scales.size() > kMaxScales) return std::nullopt;
-  return scales;
+ComparisonForm ComparePage::form() const {
+  ComparisonForm form;
+  form.prompt = prompt_->text();
+  form.scales = scales_->text();
+  form.seeds = seeds_->text();
+  form.steps = steps_->value();
+  form.sampler = sampler_->currentData().toString();
+  form.samplerLabel = sampler_->currentText();
+  form.thresholding = thresholding_->currentData().toString();
+  form.checkpoints = {checkpointA_->path()};
+  if (useB_->isChecked()) form.checkpoints << checkpointB_->path();
+  return form;
 }
 
-std::optional<QList<std::uint64_t>> ComparePage::parseSeeds(const QString& text) {
-  QList<std::uint64_t> seeds;
-  for (const QString& item : splitList(text)) {
-    bool ok = false;
-    const std::uint64_t seed = item.toULongLong(&ok);
-    if (!ok) return std::nullopt;
-    seeds << seed;
-  }
-  if (seeds.isEmpty() || seeds.size() > kMaxSeeds) return std::nullopt;
-  return seeds;
+void ComparePage::applyForm(const ComparisonForm& form) {
+  prompt_->setText(form.prompt);
+  scales_->setText(form.scales);
+  seeds_->setText(form.seeds);
+  steps_->setValue(form.steps);
+  selectComboData(sampler_, form.sampler);
+  selectComboData(thresholding_, form.thresholding);
+  const auto pick = [](CheckpointPicker* picker, const QString& path) {
+    if (QFileInfo(path).isFile()) picker->setPath(path);
+  };
+  if (!form.checkpoints.isEmpty()) pick(checkpointA_, form.checkpoints.first());
+  useB_->setChecked(form.checkpoints.size() > 1);
+  if (form.checkpoints.size() > 1) pick(checkpointB_, form.checkpoints.at(1));
 }
 
 bool ComparePage::compare() {
   if (isRunning()) return false;
-  const QString prompt = prompt_->text().trimmed();
-  const auto scales = parseScales(scales_->text());
-  const auto seeds = parseSeeds(seeds_->text());
-  QStringList checkpoints = {checkpointA_->path()};
-  if (useB_->isChecked()) checkpoints << checkpointB_->path();
-  if (prompt.isEmpty()) {
-    setStatus(tr("Type a prompt first."), true);
+  auto planned = Comparison::plan(form());
+  if (const QString* reason = std::get_if<QString>(&planned)) {
+    setStatus(*reason, true);
     return false;
   }
-  if (!scales) {
-    setStatus(tr("Guidance scales: 1 to %1 numbers between 0 and %2, e.g. \"5, 8\".").arg(kMaxScales).arg(kMaxScale), true);
-    return false;
-  }
-  if (!seeds) {
-    setStatus(tr("Seeds: 1 to %1 whole numbers, e.g. \"0, 1, 2\".").arg(kMaxSeeds), true);
-    return false;
-  }
-  if (checkpoints.contains(QString())) {
-    setStatus(tr("Choose a checkpoint for every column first."), true);
-    return false;
-  }
-
-  QVector<SamplingTask> tasks;
-  QStringList columns;
-  for (const QString& checkpoint : checkpoints)
-    for (double w : *scales) {
-      SamplingTask task;
-      task.checkpoint = checkpoint;
-      for (std::uint64_t seed : *seeds) {
-        task.request.prompts.push_back(prompt.toStdString());
-        task.request.seeds.push_back(seed);
-      }
-      task.request.guidance = w;
-      task.request.steps = steps_->value();
-      task.request.sampler = sampler_->currentData().toString().toStdString();
-      task.request.thresholding = thresholding_->currentData().toString().toStdString();
-      tasks << task;
-      QString label = tr("w = %1").arg(formatScale(w));
-      if (checkpoints.size() > 1) label += QLatin1Char('\n') + checkpointLabel(checkpoint);
-      columns << label;
-    }
-  QStringList rows;
-  for (std::uint64_t seed : *seeds) rows << tr("seed %1").arg(seed);
-  grid_->setLabels(tr("\"%1\" · %2, %3 steps").arg(prompt, sampler_->currentText()).arg(steps_->value()), columns, rows);
-
-  steps_per_task_ = steps_->value();
-  rows_ = static_cast<int>(seeds->size());
-  progress_->setRange(0, static_cast<int>(tasks.size()) * steps_per_task_);
+  const Comparison& comparison = std::get<Comparison>(planned);
+  grid_->setLabels(comparison.title(), comparison.columnLabels(), comparison.rowLabels());
+  const int tasks = static_cast<int>(comparison.tasks().size());
+  progress_->setRange(0, tasks * comparison.stepsPerTask());
   progress_->setValue(0);
-  if (!job_->run(tasks, false)) return false;
-  setStatus(tr("Sampling %1 images…").arg(tasks.size() * seeds->size()));
+  running_ = comparison;
+  topLeftModel_.reset();
+  if (!job_->run(comparison.tasks(), false)) return false;
+  setStatus(tr("Sampling %1 images…").arg(tasks * comparison.rows()));
   setBusy(true);
   saveSettings();
   return true;
@@ -277,19 +259,42 @@ QString ComparePage::runningJobDescription() const {
 void ComparePage::stopJobs() { cancel(); }
 
 bool ComparePage::exportPng(const QString& path) {
-  if (!grid_->isComplete()) {
+  if (!grid_->isComplete() || !running_ || !topLeftModel_) {
     setStatus(tr("Nothing to export yet: run a comparison first."), true);
     return false;
   }
-  QImage image = grid_->render();
-  image.setText(QStringLiteral("prompt"), prompt_->text().trimmed());
-  image.setText(QStringLiteral("guidance scales"), grid_->columnLabels().join(QStringLiteral("; ")));
-  image.setText(QStringLiteral("seeds"), seeds_->text());
-  if (!image.save(path, "PNG")) {
-    setStatus(tr("Cannot write %1").arg(path), true);
+  try {
+    const auto text = t2i::sample::to_png_text(running_->gridMetadata(*topLeftModel_));
+    t2i::sample::write_png(path.toStdString(), fromQImage(grid_->render()), text);
+  } catch (const std::exception& e) {
+    setStatus(tr("Cannot export: %1").arg(QString::fromUtf8(e.what())), true);
     return false;
   }
   setStatus(tr("Exported %1").arg(QFileInfo(path).fileName()));
+  return true;
+}
+
+bool ComparePage::openPng(const QString& path) {
+  if (isRunning()) {
+    setStatus(tr("Wait for the comparison to finish (or cancel it) before opening an image."), true);
+    return false;
+  }
+  std::optional<t2i::sample::ImageMetadata> read;
+  try {
+    std::map<std::string, std::string> text;
+    t2i::sample::read_png(path.toStdString(), &text);
+    read = t2i::sample::read_image_metadata(text, path.toStdString());
+  } catch (const std::exception& e) {
+    setStatus(tr("Cannot open: %1").arg(QString::fromUtf8(e.what())), true);
+    return false;
+  }
+  const QString name = QFileInfo(path).fileName();
+  if (!read) {
+    setStatus(tr("%1 has no generation settings in it.").arg(name), true);
+    return false;
+  }
+  applyForm(formFromMetadata(*read, form()));
+  setStatus(tr("Restored the settings of %1; press Compare to sample them.").arg(name));
   return true;
 }
 
@@ -298,6 +303,7 @@ QString ComparePage::statusText() const { return status_->text(); }
 void ComparePage::setBusy(bool busy) {
   compare_->setEnabled(!busy);
   cancel_->setEnabled(busy);
+  open_->setEnabled(!busy);
   export_->setEnabled(!busy && grid_->isComplete());
 }
 

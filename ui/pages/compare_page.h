@@ -1,16 +1,20 @@
 // The Compare page: one prompt and the same seeds at several guidance scales side by side (the
 // paper's 5 against 8 by default), optionally from two checkpoints, as a labelled grid that
-// exports as a PNG.
+// exports as a PNG with the same metadata `t2i sample` writes (plus the grid's rows and columns).
+// Opening a PNG (an export, or any image the studio or `t2i sample` generated) restores the form.
 #pragma once
 
 #include "pages/job_page.h"
+#include "sampling/comparison.h"
 #include "sampling/sampling_job.h"
 
 #include <optional>
 
 class QCheckBox;
 class QComboBox;
+class QGridLayout;
 class QLabel;
+class QLayout;
 class QLineEdit;
 class QProgressBar;
 class QPushButton;
@@ -24,16 +28,8 @@ class LabelledImageGrid;
 class ComparePage : public JobPage {
   Q_OBJECT
 public:
-  static constexpr int kMaxScales = 12;
-  static constexpr int kMaxSeeds = 8;
-
   explicit ComparePage(QWidget* parent = nullptr);
   ~ComparePage() override;
-
-  /// "5, 8" → {5, 8}; nullopt when a value is not a number in [0, 30] or the list is empty or too long.
-  static std::optional<QList<double>> parseScales(const QString& text);
-  /// "0, 1 2" → {0, 1, 2}; nullopt when a value is not a non-negative integer or the list is empty or too long.
-  static std::optional<QList<std::uint64_t>> parseSeeds(const QString& text);
 
   /// Starts the comparison; false with the reason in statusText().
   bool compare();
@@ -43,8 +39,14 @@ public:
   bool hasRunningJob() const override;
   QString runningJobDescription() const override;
   void stopJobs() override;
-  /// Writes the labelled grid; false with the reason in statusText().
+  /// Writes the labelled grid with its metadata; false with the reason in statusText().
   bool exportPng(const QString& path);
+  /// Restores the form from a PNG's generation metadata; false with the reason in statusText().
+  bool openPng(const QString& path);
+
+  /// The controls' current values.
+  ComparisonForm form() const;
+  void applyForm(const ComparisonForm& form);
 
   LabelledImageGrid* grid() const { return grid_; }
   CheckpointPicker* checkpointA() const { return checkpointA_; }
@@ -56,6 +58,10 @@ Q_SIGNALS:
   void comparisonFinished(bool completed);
 
 private:
+  QGridLayout* createForm();
+  QLayout* createButtons();
+  void connectJob();
+  void onTaskFinished(const TaskResult& result);
   void loadSettings();
   void saveSettings() const;
   void setBusy(bool busy);
@@ -74,12 +80,12 @@ private:
   QPushButton* compare_;
   QPushButton* cancel_;
   QPushButton* export_;
+  QPushButton* open_;
   QProgressBar* progress_;
   QLabel* status_;
   LabelledImageGrid* grid_;
-  int steps_per_task_ = 0;
-  int rows_ = 0;
-  bool failed_ = false;
+  std::optional<Comparison> running_;            ///< the comparison shown (or being run)
+  std::optional<t2i::sample::ModelInfo> topLeftModel_;  ///< the model of the grid's first column
 };
 
 } // namespace t2i::ui

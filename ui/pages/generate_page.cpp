@@ -32,6 +32,7 @@
 #include <QScrollArea>
 #include <QSlider>
 #include <QSpinBox>
+#include <QStyle>
 #include <QTimer>
 #include <QVBoxLayout>
 
@@ -44,6 +45,10 @@ namespace {
 constexpr int kRegenerateDelayMs = 350;
 // The steps box's ceiling; a model whose schedule gives fewer lowers it when it loads.
 constexpr int kMaxSteps = 1000;
+// The controls column's width; the views take the rest of the page.
+constexpr int kControlsWidth = 380;
+// The results' thumbnails: a whole multiple of the demo model's 32 pixels.
+constexpr int kResultEdge = 96;
 
 bool isPng(const QMimeData* mime) {
   if (mime == nullptr || !mime->hasUrls() || mime->urls().isEmpty()) return false;
@@ -101,7 +106,29 @@ QWidget* GeneratePage::createControls() {
   auto* panel = new QWidget(this);
   auto* form = new QFormLayout;
   form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+  addModelRows(form, panel);
+  addPromptRows(form, panel);
+  addSamplerRows(form, panel);
+  addSeedRows(form, panel);
 
+  auto* column = new QVBoxLayout(panel);
+  column->setContentsMargins(0, 0, 0, 0);
+  column->addLayout(form);
+  column->addSpacing(6);
+  column->addLayout(createRunControls(panel));
+  column->addStretch(1);
+  column->addLayout(createFileButtons(panel));
+
+  auto* scroll = new QScrollArea(this);
+  scroll->setWidget(panel);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  scroll->setFixedWidth(kControlsWidth);
+  return scroll;
+}
+
+void GeneratePage::addModelRows(QFormLayout* form, QWidget* panel) {
   checkpoint_ = new CheckpointPicker(panel);
   modelInfo_ = new QLabel(panel);
   modelInfo_->setObjectName(QStringLiteral("modelInfo"));
@@ -113,7 +140,9 @@ QWidget* GeneratePage::createControls() {
     modelInfo_->clear();
     if (!path.isEmpty() && !isGenerating()) job_->load(path);
   });
+}
 
+void GeneratePage::addPromptRows(QFormLayout* form, QWidget* panel) {
   prompt_ = new QComboBox(panel);
   prompt_->setObjectName(QStringLiteral("promptBox"));
   prompt_->setEditable(true);
@@ -131,7 +160,9 @@ QWidget* GeneratePage::createControls() {
   guidance_->setValue(5.0);
   connect(guidance_, &GuidanceSlider::valueChanged, this, &GeneratePage::onGuidanceMoved);
   form->addRow(tr("Guidance"), guidance_);
+}
 
+void GeneratePage::addSamplerRows(QFormLayout* form, QWidget* panel) {
   steps_ = new QSpinBox(panel);
   steps_->setObjectName(QStringLiteral("stepsSpin"));
   steps_->setRange(1, kMaxSteps);
@@ -158,7 +189,9 @@ QWidget* GeneratePage::createControls() {
   thresholdRow->addWidget(percentile_);
   form->addRow(tr("Thresholding"), thresholdRow);
   connect(thresholding_, &QComboBox::currentIndexChanged, this, &GeneratePage::updateThresholdControls);
+}
 
+void GeneratePage::addSeedRows(QFormLayout* form, QWidget* panel) {
   seed_ = new QLineEdit(panel);
   seed_->setObjectName(QStringLiteral("seedEdit"));
   seed_->setValidator(new QRegularExpressionValidator(QRegularExpression(QStringLiteral("\\d{1,19}")), seed_));
@@ -183,7 +216,9 @@ QWidget* GeneratePage::createControls() {
   autoRegenerate_->setChecked(true);
   autoRegenerate_->setToolTip(tr("With a fixed seed, moving the slider re-runs the same image at the new scale"));
   form->addRow(QString(), autoRegenerate_);
+}
 
+QLayout* GeneratePage::createRunControls(QWidget* panel) {
   generate_ = new QPushButton(tr("Generate"), panel);
   generate_->setObjectName(QStringLiteral("generateButton"));
   generate_->setDefault(true);
@@ -204,6 +239,14 @@ QWidget* GeneratePage::createControls() {
   status_->setWordWrap(true);
   status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
+  auto* layout = new QVBoxLayout;
+  layout->addLayout(buttons);
+  layout->addWidget(progress_);
+  layout->addWidget(status_);
+  return layout;
+}
+
+QLayout* GeneratePage::createFileButtons(QWidget* panel) {
   save_ = new QPushButton(tr("Save PNG…"), panel);
   save_->setObjectName(QStringLiteral("saveButton"));
   copy_ = new QPushButton(tr("Copy"), panel);
@@ -224,24 +267,7 @@ QWidget* GeneratePage::createControls() {
   files->addWidget(save_);
   files->addWidget(copy_);
   files->addWidget(open_);
-
-  auto* column = new QVBoxLayout(panel);
-  column->setContentsMargins(0, 0, 0, 0);
-  column->addLayout(form);
-  column->addSpacing(6);
-  column->addLayout(buttons);
-  column->addWidget(progress_);
-  column->addWidget(status_);
-  column->addStretch(1);
-  column->addLayout(files);
-
-  auto* scroll = new QScrollArea(this);
-  scroll->setWidget(panel);
-  scroll->setWidgetResizable(true);
-  scroll->setFrameShape(QFrame::NoFrame);
-  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-  scroll->setFixedWidth(380);
-  return scroll;
+  return files;
 }
 
 QWidget* GeneratePage::createViews() {
@@ -254,10 +280,39 @@ QWidget* GeneratePage::createViews() {
   predictedView_->setObjectName(QStringLiteral("predictedView"));
   predictedView_->setPlaceholder(tr("the model's current estimate of the clean image, x̂₀"));
   predictedView_->setCaption(tr("predicted x̂₀"));
+  // The results stand beside the live views, not below them: on a 720-pixel screen a row of
+  // results under the views left the views a few dozen pixels high.
   auto* views = new QHBoxLayout;
   views->addWidget(noisyView_, 1);
   views->addWidget(predictedView_, 1);
+  views->addWidget(createResultsColumn(area));
 
+  auto* layout = new QVBoxLayout(area);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addLayout(views, 1);
+  layout->addWidget(createFilmstripBox(area));
+  return area;
+}
+
+QWidget* GeneratePage::createResultsColumn(QWidget* area) {
+  auto* strip = new QWidget;
+  resultsColumn_ = new QVBoxLayout(strip);
+  resultsColumn_->setContentsMargins(0, 0, 0, 0);
+  resultsColumn_->addStretch(1);
+  auto* scroll = new QScrollArea;
+  scroll->setWidget(strip);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  scroll->setFixedWidth(kResultEdge + scroll->style()->pixelMetric(QStyle::PM_ScrollBarExtent) + 4);
+
+  auto* box = new QGroupBox(tr("Results"), area);
+  auto* layout = new QVBoxLayout(box);
+  layout->setContentsMargins(4, 4, 4, 4);
+  layout->addWidget(scroll);
+  return box;
+}
+
+QWidget* GeneratePage::createFilmstripBox(QWidget* area) {
   scrubber_ = new QSlider(Qt::Horizontal, area);
   scrubber_->setObjectName(QStringLiteral("scrubber"));
   scrubber_->setRange(1, 1);
@@ -278,21 +333,11 @@ QWidget* GeneratePage::createViews() {
     if (!isGenerating()) scrubber_->setValue(step);
   });
 
-  auto* resultsBox = new QGroupBox(tr("Results"), area);
-  resultsRow_ = new QHBoxLayout(resultsBox);
-  resultsRow_->addStretch(1);
-
-  auto* filmBox = new QGroupBox(tr("Denoising, from noise (left) to image (right)"), area);
-  auto* filmLayout = new QVBoxLayout(filmBox);
-  filmLayout->addWidget(filmstrip_);
-  filmLayout->addLayout(scrub);
-
-  auto* layout = new QVBoxLayout(area);
-  layout->setContentsMargins(0, 0, 0, 0);
-  layout->addLayout(views, 3);
-  layout->addWidget(resultsBox);
-  layout->addWidget(filmBox);
-  return area;
+  auto* box = new QGroupBox(tr("Denoising, from noise (left) to image (right)"), area);
+  auto* layout = new QVBoxLayout(box);
+  layout->addWidget(filmstrip_);
+  layout->addLayout(scrub);
+  return box;
 }
 
 void GeneratePage::loadSettings() {
@@ -578,18 +623,22 @@ void GeneratePage::showResults() {
   for (PixelImageView* view : resultViews_) delete view;
   resultViews_.clear();
   for (int i = 0; i < results_.size(); ++i) {
-    auto* view = new PixelImageView(this);
+    auto* view = new PixelImageView(resultsColumn_->parentWidget());
     view->setObjectName(QStringLiteral("result%1").arg(i));
-    view->setPreferredEdge(96);
+    view->setPreferredEdge(kResultEdge);
     view->setImage(results_.at(i));
     view->setCaption(i < seeds_.size() ? tr("seed %1").arg(seeds_.at(i)) : QString());
     view->setFixedSize(view->sizeHint());
     view->setSelected(i == selected_ && results_.size() > 1);
     view->setToolTip(tr("Click to follow this image's steps; Save PNG saves the selected one"));
     connect(view, &PixelImageView::clicked, this, [this, i] { selectResult(i); });
-    resultsRow_->insertWidget(i, view);
+    resultsColumn_->insertWidget(i, view);
+    view->show();
     resultViews_ << view;
   }
+  // Shown and sized now rather than on the next pass of the event loop, so the column never
+  // paints its thumbnails squeezed into the old height.
+  resultsColumn_->parentWidget()->adjustSize();
 }
 
 QImage GeneratePage::result(int index) const { return results_.value(index); }
@@ -639,7 +688,7 @@ bool GeneratePage::openPng(const QString& path) {
   std::optional<GenerationSettings> restored;
   QString refused;
   try {
-    restored = settingsFromMetadata(t2i::sample::upgrade_metadata(text, path.toStdString()), settings());
+    restored = settingsFromMetadata(text, path, settings());
   } catch (const std::exception& e) {
     refused = QString::fromUtf8(e.what());
   }

@@ -17,14 +17,16 @@
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
+class QFormLayout;
 class QLabel;
+class QLayout;
 class QLineEdit;
 class QProgressBar;
 class QPushButton;
 class QSlider;
 class QSpinBox;
 class QTimer;
-class QHBoxLayout;
+class QVBoxLayout;
 
 namespace t2i::ui {
 
@@ -89,7 +91,15 @@ protected:
 
 private:
   QWidget* createControls();
+  void addModelRows(QFormLayout* form, QWidget* panel);
+  void addPromptRows(QFormLayout* form, QWidget* panel);
+  void addSamplerRows(QFormLayout* form, QWidget* panel);
+  void addSeedRows(QFormLayout* form, QWidget* panel);
+  QLayout* createRunControls(QWidget* panel);
+  QLayout* createFileButtons(QWidget* panel);
   QWidget* createViews();
+  QWidget* createResultsColumn(QWidget* area);
+  QWidget* createFilmstripBox(QWidget* area);
   void loadSettings();
   void saveSettings() const;
   void rememberPrompt(const QString& prompt);
@@ -131,7 +141,7 @@ private:
 
   PixelImageView* noisyView_;
   PixelImageView* predictedView_;
-  QHBoxLayout* resultsRow_;
+  QVBoxLayout* resultsColumn_;
   QList<PixelImageView*> resultViews_;
   QSlider* scrubber_;
   QLabel* scrubberLabel_;

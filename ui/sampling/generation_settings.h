@@ -1,5 +1,6 @@
 // The settings of one generation as the studio's controls hold them, turned into a core request
-// and read back from the text metadata of a PNG the studio (or `t2i sample`) saved.
+// and read back from the text metadata of a PNG the studio (or `t2i sample`) saved. The metadata's
+// keys belong to the core (t2i::sample::ImageMetadata); this only converts to and from its fields.
 #pragma once
 
 #include "t2i/sample.h"
@@ -29,9 +30,15 @@ struct GenerationSettings {
   t2i::sample::Request request() const;
 };
 
+/// The core's metadata fields these settings hold (the model's own fields stay empty).
+t2i::sample::ImageMetadata toImageMetadata(const GenerationSettings& settings);
+/// The settings of one image `metadata` describes (a grid's top-left image).
+GenerationSettings fromImageMetadata(const t2i::sample::ImageMetadata& metadata);
+
 /// The settings stored in a PNG's text chunks; nullopt when it has no prompt or seed (not a
-/// t2i-studio image). Fields the metadata lacks keep `defaults`' values.
+/// t2i-studio image). Fields the metadata lacks keep `defaults`' values. Throws, naming `origin`,
+/// for metadata a newer major version of t2i-studio wrote.
 std::optional<GenerationSettings> settingsFromMetadata(const std::map<std::string, std::string>& text,
-                                                       const GenerationSettings& defaults = {});
+                                                       const QString& origin, const GenerationSettings& defaults = {});
 
 } // namespace t2i::ui

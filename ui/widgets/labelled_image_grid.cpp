@@ -42,21 +42,27 @@ bool LabelledImageGrid::isComplete() const {
 }
 
 QSize LabelledImageGrid::Metrics::total() const {
-  return QSize(rowLabelWidth + columns * (cell + spacing), titleHeight + headerHeight + rows * (cell + spacing));
+  return QSize(rowLabelWidth + columns * (column + spacing), titleHeight + headerHeight + rows * (cell + spacing));
 }
 
-LabelledImageGrid::Metrics LabelledImageGrid::metrics(int cellEdge, const QFontMetrics& fm) const {
+LabelledImageGrid::Metrics LabelledImageGrid::metrics(int cellEdge, const QFontMetrics& fm, int maxWidth) const {
   Metrics m;
   m.cell = cellEdge;
   m.columns = columnCount();
   m.rows = rowCount();
   m.titleHeight = title_.isEmpty() ? 0 : fm.height() * lineCount(title_) + m.spacing;
   int headerLines = 0;
-  for (const QString& label : columnLabels_) headerLines = std::max(headerLines, lineCount(label));
+  int widestLabel = 0;
+  for (const QString& label : columnLabels_) {
+    headerLines = std::max(headerLines, lineCount(label));
+    for (const QString& line : label.split(QLatin1Char('\n'))) widestLabel = std::max(widestLabel, fm.horizontalAdvance(line));
+  }
   m.headerHeight = headerLines * fm.height() + m.spacing / 2;
   for (const QString& label : rowLabels_)
     for (const QString& line : label.split(QLatin1Char('\n')))
       m.rowLabelWidth = std::max(m.rowLabelWidth, fm.horizontalAdvance(line) + 2 * m.spacing);
+  const int room = m.columns > 0 ? (maxWidth - m.rowLabelWidth) / m.columns - m.spacing : m.cell;
+  m.column = std::max(m.cell, std::min(widestLabel, room));
   return m;
 }
 
@@ -87,9 +93,13 @@ void LabelledImageGrid::paintGrid(QPainter& painter, const Metrics& m, const QCo
   }
   const int top = m.titleHeight + m.headerHeight;
   for (int column = 0; column < m.columns; ++column) {
-    const int x = m.rowLabelWidth + column * (m.cell + m.spacing);
-    painter.drawText(QRect(x, m.titleHeight, m.cell, m.headerHeight), Qt::AlignHCenter | Qt::AlignBottom,
-                     columnLabels_.at(column));
+    const int x = m.rowLabelWidth + column * (m.column + m.spacing);
+    // Elided at the start: a label's end tells columns apart ("…= 10", "…step 400").
+    QStringList lines;
+    for (const QString& line : columnLabels_.at(column).split(QLatin1Char('\n')))
+      lines << painter.fontMetrics().elidedText(line, Qt::ElideLeft, m.column);
+    painter.drawText(QRect(x, m.titleHeight, m.column, m.headerHeight), Qt::AlignHCenter | Qt::AlignBottom,
+                     lines.join(QLatin1Char('\n')));
   }
   painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
   for (int row = 0; row < m.rows; ++row) {
@@ -97,7 +107,9 @@ void LabelledImageGrid::paintGrid(QPainter& painter, const Metrics& m, const QCo
     painter.drawText(QRect(0, y, m.rowLabelWidth - m.spacing, m.cell), Qt::AlignRight | Qt::AlignVCenter,
                      rowLabels_.at(row));
     for (int column = 0; column < m.columns; ++column) {
-      const QRect cell(m.rowLabelWidth + column * (m.cell + m.spacing), y, m.cell, m.cell);
+      // Centred under its label when the label is wider than the cell.
+      const int x = m.rowLabelWidth + column * (m.column + m.spacing) + (m.column - m.cell) / 2;
+      const QRect cell(x, y, m.cell, m.cell);
       const QImage& image = images_.at(row * m.columns + column);
       if (image.isNull())
         painter.fillRect(cell, empty);
@@ -123,7 +135,7 @@ QSize LabelledImageGrid::sizeHint() const { return metrics(192, fontMetrics()).t
 
 void LabelledImageGrid::paintEvent(QPaintEvent*) {
   QPainter painter(this);
-  const Metrics m = metrics(cellEdgeFor(size(), fontMetrics()), fontMetrics());
+  const Metrics m = metrics(cellEdgeFor(size(), fontMetrics()), fontMetrics(), width());
   paintGrid(painter, m, palette().color(QPalette::WindowText), palette().color(QPalette::Base).darker(105));
 }
 

@@ -8,6 +8,8 @@
 #include <QVector>
 #include <QWidget>
 
+#include <limits>
+
 namespace t2i::ui {
 
 class LabelledImageGrid : public QWidget {
@@ -37,6 +39,7 @@ protected:
 private:
   struct Metrics {
     int cell = 0;
+    int column = 0;  ///< a column's width: the cell, or its widest label line when that is wider
     int spacing = 8;
     int titleHeight = 0;
     int headerHeight = 0;
@@ -45,7 +48,9 @@ private:
     int columns = 0;
     int rows = 0;
   };
-  Metrics metrics(int cellEdge, const QFontMetrics& fm) const;
+  /// The layout for cells of `cellEdge` pixels; columns widen to their labels up to `maxWidth`
+  /// in all, and longer labels are elided.
+  Metrics metrics(int cellEdge, const QFontMetrics& fm, int maxWidth = std::numeric_limits<int>::max()) const;
   /// The largest whole multiple of the images' size (or any size if none fits) for `area`.
   int cellEdgeFor(QSize area, const QFontMetrics& fm) const;
   void paintGrid(QPainter& painter, const Metrics& m, const QColor& text, const QColor& empty) const;

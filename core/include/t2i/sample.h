@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,14 +67,51 @@ public:
   std::vector<Image> generate(const Request& request, const std::function<void(const StepView&)>& on_step = {},
                               const std::atomic<bool>* cancel = nullptr);
 
-  /// The generation parameters of an image as PNG text metadata (prompt, seed, cfg, …), with
-  /// "format_version" and "written_by" like every file t2i-studio writes.
+  /// The PNG text of image `index` of `request`: to_png_text(image_metadata(request, index, info())).
   std::map<std::string, std::string> metadata(const Request& request, std::size_t index) const;
 
 private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// How an image was made, as the text metadata of the PNGs t2i-studio writes records it. This
+/// struct and its two conversions below own the metadata's keys: `t2i sample`, the Generate page
+/// and the Compare page write and read PNGs only through them.
+struct ImageMetadata {
+  std::string prompt;
+  std::uint64_t seed = 0;
+  double guidance = 5.0;
+  int steps = 50;
+  std::string sampler = diffusion::to_string(diffusion::kDefaultSampler);
+  double eta = 0.0;
+  std::string thresholding = "dynamic";
+  double threshold_percentile = 0.995;
+  std::string checkpoint;             ///< the path the model was loaded from
+  std::string checkpoint_hash;        ///< ModelInfo::hash
+  std::int64_t checkpoint_step = 0;
+  std::string preset;
+  /// A comparison grid (the Compare page's export): the fields above describe its top-left
+  /// image; these list the rows' seeds, the columns' guidance scales and, when the columns come
+  /// from several checkpoints, each column's checkpoint. Empty for a single image.
+  std::vector<std::uint64_t> grid_seeds;
+  std::vector<double> grid_guidance;
+  std::vector<std::string> grid_checkpoints;
+};
+
+/// The metadata of image `index` of `request`, made by the model `model` describes.
+ImageMetadata image_metadata(const Request& request, std::size_t index, const ModelInfo& model);
+
+/// `metadata` as PNG text, with "software", "format_version" and "written_by" like every file
+/// t2i-studio writes. Numbers are written the same whatever the process's C locale.
+std::map<std::string, std::string> to_png_text(const ImageMetadata& metadata);
+
+/// The generation settings in a PNG's text (read_png), upgraded from older versions
+/// (upgrade_metadata, which also throws for a newer major version, naming `origin`). nullopt when
+/// the text has no prompt and seed (not an image t2i-studio generated). Fields the text lacks,
+/// or holds out of range, keep `defaults`' values.
+std::optional<ImageMetadata> read_image_metadata(const std::map<std::string, std::string>& text,
+                                                 const std::string& origin, const ImageMetadata& defaults = {});
 
 /// Writes a sampling-only copy of a training checkpoint to `out` (atomically): the model
 /// description and its EMA weights, float16 when `fp16` (about a quarter of the training file).

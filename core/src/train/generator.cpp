@@ -4,34 +4,15 @@
 #include "data/image_decode.h"
 #include "data/png_write.h"
 #include "io/device.h"
-#include "io/format_version.h"
 #include "io/hash.h"
 #include "t2i/diffusion.h"
 #include "train/checkpoint_file.h"
 #include "train/sampling.h"
 #include "train/text_to_image_model.h"
 
-#include <cstdio>
 #include <stdexcept>
 
 namespace t2i::sample {
-
-namespace {
-
-// The text metadata of the PNGs Generator::metadata describes. 1.0 is t2i-studio 0.1.0's keys,
-// without version keys; 1.1 added only "format_version" and "written_by". A later major version
-// that renames or redefines a key adds the step that upgrades the one before it.
-const io::JsonFormat& metadata_format() {
-  static const io::JsonFormat format{"image metadata", {1, 1}, {}};
-  return format;
-}
-
-// What marks a PNG's text as t2i-studio's (every version writes it): the text of PNGs other
-// programs wrote is not read as this format.
-constexpr const char* kSoftwareKey = "software";
-constexpr const char* kSoftware = "t2i-studio";
-
-} // namespace
 
 struct Generator::Impl {
   std::unique_ptr<train::TextToImageModel> model;
@@ -102,34 +83,7 @@ std::vector<Image> Generator::generate(const Request& request, const std::functi
 }
 
 std::map<std::string, std::string> Generator::metadata(const Request& request, std::size_t index) const {
-  char guidance[32];
-  std::snprintf(guidance, sizeof(guidance), "%g", request.guidance);
-  std::map<std::string, std::string> text{{"prompt", request.prompts.at(index)},
-                                          {"seed", std::to_string(request.seeds.at(index))},
-                                          {"cfg", guidance},
-                                          {"steps", std::to_string(request.steps)},
-                                          {"sampler", request.sampler},
-                                          {"eta", std::to_string(request.eta)},
-                                          {"thresholding", request.thresholding},
-                                          {"threshold_percentile", std::to_string(request.threshold_percentile)},
-                                          {"checkpoint", impl_->info.checkpoint},
-                                          {"checkpoint_hash", impl_->info.hash},
-                                          {"checkpoint_step", std::to_string(impl_->info.step)},
-                                          {"preset", impl_->info.preset},
-                                          {kSoftwareKey, kSoftware}};
-  nlohmann::json version;
-  io::stamp_document(metadata_format(), version);
-  for (const auto& field : version.items()) text[field.key()] = field.value().get<std::string>();
-  return text;
-}
-
-std::map<std::string, std::string> upgrade_metadata(const std::map<std::string, std::string>& text,
-                                                    const std::string& origin) {
-  const auto software = text.find(kSoftwareKey);
-  if (software == text.end() || software->second != kSoftware) return text;
-  nlohmann::json document(text);
-  io::upgrade_document(metadata_format(), document, origin);
-  return document.get<std::map<std::string, std::string>>();
+  return to_png_text(image_metadata(request, index, impl_->info));
 }
 
 void export_for_sampling(const std::string& checkpoint, const std::string& out, bool fp16) {

@@ -1,0 +1,222 @@
+// The text metadata of generated PNGs (t2i/sample.h): the one place that names its keys.
+#include "t2i/sample.h"
+
+#include "io/format_version.h"
+
+#include <iomanip>
+#include <locale>
+#include <sstream>
+#include <type_traits>
+
+namespace t2i::sample {
+
+namespace {
+
+// The text metadata's format. 1.0 is t2i-studio 0.1.0's keys, without version keys; 1.1 added
+// only "format_version" and "written_by". The grid keys are optional and were already in 0.1.0's
+// Compare exports. A later major version that renames or redefines a key adds the step that
+// upgrades the one before it.
+const io::JsonFormat& metadata_format() {
+  static const io::JsonFormat format{"image metadata", {1, 1}, {}};
+  return format;
+}
+
+// What marks a PNG's text as t2i-studio's (every version writes it): the text of PNGs other
+// programs wrote is not read as this format.
+constexpr const char* kSoftwareKey = "software";
+constexpr const char* kSoftware = "t2i-studio";
+
+constexpr const char* kPrompt = "prompt";
+constexpr const char* kSeed = "seed";
+constexpr const char* kGuidance = "cfg";
+constexpr const char* kSteps = "steps";
+constexpr const char* kSampler = "sampler";
+constexpr const char* kEta = "eta";
+constexpr const char* kThresholding = "thresholding";
+constexpr const char* kPercentile = "threshold_percentile";
+constexpr const char* kCheckpoint = "checkpoint";
+constexpr const char* kCheckpointHash = "checkpoint_hash";
+constexpr const char* kCheckpointStep = "checkpoint_step";
+constexpr const char* kPreset = "preset";
+constexpr const char* kGridSeeds = "seeds";
+constexpr const char* kGridGuidance = "guidance scales";
+constexpr const char* kGridCheckpoints = "checkpoints";
+// How the grid keys separate their items ("0, 1"; "w = 5; w = 8"; one checkpoint path a line)
+// and label a guidance scale, as 0.1.0's Compare export did for people reading the PNG.
+constexpr const char* kSeedSeparator = ", ";
+constexpr const char* kGuidanceSeparator = "; ";
+constexpr const char* kGuidanceLabel = "w = ";
+constexpr char kCheckpointSeparator = '\n';
+
+// printf's "%g" and "%f" (what 0.1.0 wrote) in the C locale, whatever locale the GUI set.
+std::string general(double value) {
+  std::ostringstream out;
+  out.imbue(std::locale::classic());
+  out << value;
+  return out.str();
+}
+
+std::string fixed(double value) {
+  std::ostringstream out;
+  out.imbue(std::locale::classic());
+  out << std::fixed << std::setprecision(6) << value;
+  return out.str();
+}
+
+// The whole of `text` (spaces around it allowed) as a number in the C locale.
+template <typename Number>
+std::optional<Number> parse(const std::string& text) {
+  std::istringstream in(text);
+  in.imbue(std::locale::classic());
+  in >> std::ws;
+  // A stream reads "-1" as an unsigned number by wrapping it round.
+  if (std::is_unsigned<Number>::value && in.peek() == '-') return std::nullopt;
+  Number value{};
+  if (!(in >> value)) return std::nullopt;
+  in >> std::ws;
+  if (!in.eof()) return std::nullopt;
+  return value;
+}
+
+std::vector<std::string> split(const std::string& text, const std::string& separator) {
+  std::vector<std::string> items;
+  for (std::size_t from = 0;;) {
+    const std::size_t at = text.find(separator, from);
+    items.push_back(text.substr(from, at - from));
+    if (at == std::string::npos) return items;
+    from = at + separator.size();
+  }
+}
+
+template <typename Item, typename Format>
+std::string join(const std::vector<Item>& items, const std::string& separator, Format format) {
+  std::string text;
+  for (std::size_t i = 0; i < items.size(); ++i) text += (i > 0 ? separator : "") + format(items[i]);
+  return text;
+}
+
+const std::string* find(const std::map<std::string, std::string>& text, const char* key) {
+  const auto found = text.find(key);
+  return found == text.end() ? nullptr : &found->second;
+}
+
+// Sets `field` from `key` when the text holds a number there that `valid` accepts.
+template <typename Number, typename Valid>
+void read_number(const std::map<std::string, std::string>& text, const char* key, Number& field, Valid valid) {
+  if (const std::string* value = find(text, key))
+    if (const auto number = parse<Number>(*value); number && valid(*number)) field = *number;
+}
+
+void read_text(const std::map<std::string, std::string>& text, const char* key, std::string& field) {
+  if (const std::string* value = find(text, key)) field = *value;
+}
+
+void write_grid(const ImageMetadata& m, std::map<std::string, std::string>& text) {
+  if (!m.grid_seeds.empty())
+    text[kGridSeeds] = join(m.grid_seeds, kSeedSeparator, [](std::uint64_t seed) { return std::to_string(seed); });
+  if (!m.grid_guidance.empty())
+    text[kGridGuidance] = join(m.grid_guidance, kGuidanceSeparator, [](double w) { return kGuidanceLabel + general(w); });
+  if (!m.grid_checkpoints.empty())
+    text[kGridCheckpoints] = join(m.grid_checkpoints, std::string(1, kCheckpointSeparator), [](const std::string& c) { return c; });
+}
+
+// The grid keys; a list with an unreadable item is left out whole rather than misread.
+void read_grid(const std::map<std::string, std::string>& text, ImageMetadata& m) {
+  if (const std::string* seeds = find(text, kGridSeeds)) {
+    const std::vector<std::string> items = split(*seeds, kSeedSeparator);
+    std::vector<std::uint64_t> read;
+    for (const std::string& item : items)
+      if (const auto seed = parse<std::uint64_t>(item)) read.push_back(*seed);
+    if (read.size() == items.size()) m.grid_seeds = read;
+  }
+  if (const std::string* scales = find(text, kGridGuidance)) {
+    const std::vector<std::string> items = split(*scales, kGuidanceSeparator);
+    const std::string label = kGuidanceLabel;
+    std::vector<double> read;
+    for (const std::string& item : items)
+      if (item.rfind(label, 0) == 0)
+        if (const auto w = parse<double>(item.substr(label.size()))) read.push_back(*w);
+    if (read.size() == items.size()) m.grid_guidance = read;
+  }
+  if (const std::string* checkpoints = find(text, kGridCheckpoints))
+    m.grid_checkpoints = split(*checkpoints, std::string(1, kCheckpointSeparator));
+}
+
+} // namespace
+
+ImageMetadata image_metadata(const Request& request, std::size_t index, const ModelInfo& model) {
+  ImageMetadata m;
+  m.prompt = request.prompts.at(index);
+  m.seed = request.seeds.at(index);
+  m.guidance = request.guidance;
+  m.steps = request.steps;
+  m.sampler = request.sampler;
+  m.eta = request.eta;
+  m.thresholding = request.thresholding;
+  m.threshold_percentile = request.threshold_percentile;
+  m.checkpoint = model.checkpoint;
+  m.checkpoint_hash = model.hash;
+  m.checkpoint_step = model.step;
+  m.preset = model.preset;
+  return m;
+}
+
+std::map<std::string, std::string> to_png_text(const ImageMetadata& m) {
+  std::map<std::string, std::string> text{{kPrompt, m.prompt},
+                                          {kSeed, std::to_string(m.seed)},
+                                          {kGuidance, general(m.guidance)},
+                                          {kSteps, std::to_string(m.steps)},
+                                          {kSampler, m.sampler},
+                                          {kEta, fixed(m.eta)},
+                                          {kThresholding, m.thresholding},
+                                          {kPercentile, fixed(m.threshold_percentile)},
+                                          {kCheckpoint, m.checkpoint},
+                                          {kCheckpointHash, m.checkpoint_hash},
+                                          {kCheckpointStep, std::to_string(m.checkpoint_step)},
+                                          {kPreset, m.preset},
+                                          {kSoftwareKey, kSoftware}};
+  write_grid(m, text);
+  nlohmann::json version;
+  io::stamp_document(metadata_format(), version);
+  for (const auto& field : version.items()) text[field.key()] = field.value().get<std::string>();
+  return text;
+}
+
+std::optional<ImageMetadata> read_image_metadata(const std::map<std::string, std::string>& png_text,
+                                                 const std::string& origin, const ImageMetadata& defaults) {
+  const std::map<std::string, std::string> text = upgrade_metadata(png_text, origin);
+  const std::string* prompt = find(text, kPrompt);
+  const std::string* seed_text = find(text, kSeed);
+  const auto seed = seed_text != nullptr ? parse<std::uint64_t>(*seed_text) : std::nullopt;
+  if (prompt == nullptr || !seed) return std::nullopt;
+
+  ImageMetadata m = defaults;
+  m.prompt = *prompt;
+  m.seed = *seed;
+  read_number(text, kGuidance, m.guidance, [](double w) { return w >= 0; });
+  read_number(text, kSteps, m.steps, [](int steps) { return steps > 0; });
+  read_number(text, kEta, m.eta, [](double) { return true; });
+  read_number(text, kPercentile, m.threshold_percentile, [](double p) { return p > 0 && p <= 1; });
+  read_number(text, kCheckpointStep, m.checkpoint_step, [](std::int64_t step) { return step >= 0; });
+  read_text(text, kSampler, m.sampler);
+  read_text(text, kThresholding, m.thresholding);
+  read_text(text, kCheckpoint, m.checkpoint);
+  read_text(text, kCheckpointHash, m.checkpoint_hash);
+  read_text(text, kPreset, m.preset);
+  m.grid_seeds.clear();
+  m.grid_guidance.clear();
+  m.grid_checkpoints.clear();
+  read_grid(text, m);
+  return m;
+}
+
+std::map<std::string, std::string> upgrade_metadata(const std::map<std::string, std::string>& text,
+                                                    const std::string& origin) {
+  const auto software = text.find(kSoftwareKey);
+  if (software == text.end() || software->second != kSoftware) return text;
+  nlohmann::json document(text);
+  io::upgrade_document(metadata_format(), document, origin);
+  return document.get<std::map<std::string, std::string>>();
+}
+
+} // namespace t2i::sample

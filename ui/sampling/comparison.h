@@ -1,0 +1,76 @@
+// What the Compare page runs and exports, without widgets: the form's prompt, guidance scales,
+// seeds and checkpoints become one sampling task per grid column and the grid's labels; a finished
+// grid's PNG metadata is the core's (its top-left image's settings plus the grid's rows and
+// columns), and a PNG's metadata fills the form back in.
+#pragma once
+
+#include "sampling/sampling_job.h"
+
+#include "t2i/sample.h"
+
+#include <QCoreApplication>
+#include <QList>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+#include <cstdint>
+#include <optional>
+#include <variant>
+
+namespace t2i::ui {
+
+inline constexpr int kMaxCompareScales = 12;
+inline constexpr int kMaxCompareSeeds = 8;
+inline constexpr double kMaxCompareScale = 30.0;
+
+/// "5, 8" → {5, 8}; nullopt when a value is not a number in [0, 30] or the list is empty or too long.
+std::optional<QList<double>> parseScales(const QString& text);
+/// "0, 1 2" → {0, 1, 2}; nullopt when a value is not a non-negative integer or the list is empty or too long.
+std::optional<QList<std::uint64_t>> parseSeeds(const QString& text);
+
+/// The Compare page's controls as values.
+struct ComparisonForm {
+  QString prompt;
+  QString scales;        ///< as typed, e.g. "5, 8"
+  QString seeds;         ///< as typed, e.g. "0, 1"
+  int steps = 50;
+  QString sampler;       ///< the core's name, e.g. "ddim"
+  QString samplerLabel;  ///< as the combo box shows it, for the grid's title
+  QString thresholding;
+  QStringList checkpoints;  ///< one, or two to compare models
+};
+
+/// A comparison ready to run: column c is tasks[c] (one image per seed), row r is seeds[r].
+class Comparison {
+  Q_DECLARE_TR_FUNCTIONS(Comparison)
+public:
+  /// The comparison `form` asks for, or why it cannot run (a sentence for the user).
+  static std::variant<Comparison, QString> plan(const ComparisonForm& form);
+
+  const QVector<SamplingTask>& tasks() const { return tasks_; }
+  int rows() const { return static_cast<int>(seeds_.size()); }
+  int stepsPerTask() const { return steps_; }
+  QString title() const { return title_; }
+  QStringList columnLabels() const { return columns_; }
+  QStringList rowLabels() const;
+
+  /// The exported grid's metadata: the top-left image's settings, made by `topLeftModel` (the
+  /// first column's model), with every row's seed and every column's guidance scale and, when
+  /// the columns come from two checkpoints, each column's checkpoint.
+  t2i::sample::ImageMetadata gridMetadata(const t2i::sample::ModelInfo& topLeftModel) const;
+
+private:
+  QVector<SamplingTask> tasks_;
+  QList<std::uint64_t> seeds_;
+  QString title_;
+  QStringList columns_;
+  int steps_ = 0;
+  bool severalCheckpoints_ = false;
+};
+
+/// `current` with what `metadata` records: a Compare export restores its whole grid, any other
+/// image a one-cell grid of its seed and guidance scale. The checkpoints are the recorded ones.
+ComparisonForm formFromMetadata(const t2i::sample::ImageMetadata& metadata, const ComparisonForm& current);
+
+} // namespace t2i::ui
