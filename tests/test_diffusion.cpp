@@ -12,13 +12,10 @@
 #include "diffusion/schedule.h"
 #include "diffusion/thresholding.h"
 #include "t2i/diffusion.h"
-#include "t2i/diffusion_bench.h"
 #include "t2i/runtime.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <QtTest/QtTest>
-
-#include <nlohmann/json.hpp>
 
 #include <cmath>
 
@@ -735,21 +732,6 @@ private Q_SLOTS:
     VERIFY_NEAR(sum_sq / n, 1.0, 5.0 * std::sqrt(2.0 / n), "noise variance");
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, noise_image(image, h, w + 1, c, {ScheduleKind::Cosine, 1000}, t, 1));
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, noise_image(image, h, w, c, {ScheduleKind::Cosine, 1000}, 1.5, 1));
-  }
-
-  void benchmarkReportsEverySampler() {
-    SamplerBenchOptions options;
-    options.batch = 1;
-    options.size = 8;
-    options.steps = 2;
-    options.repeats = 1;
-    const auto json = nlohmann::json::parse(sampler_benchmark_json(options));
-    QCOMPARE(json.at("benchmark").get<std::string>(), std::string("sampler"));
-    for (const char* kind : {"ddpm", "ddim", "dpmpp"})
-      for (const char* thresholding : {"thresholding_none", "thresholding_dynamic"})
-        QVERIFY(json.at("samplers").at(kind).at(thresholding).at("ms_per_step").get<double>() > 0.0);
-    QVERIFY(json.at("samplers").at("ddim").at("thresholding_none").at("model_ms_per_step").get<double>() > 0.0);
-    QVERIFY(json.at("conv3x3_128ch_ms").get<double>() > 0.0);
   }
 };
 

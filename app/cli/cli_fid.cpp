@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "interrupt.h"
 
+#include "t2i/bench.h"
 #include "t2i/fid.h"
 #include "t2i/log.h"
 
@@ -87,7 +88,7 @@ void add_fid_command(CLI::App& app) {
 void add_bench_fid(CLI::App& bench) {
   auto* command = bench.add_subcommand(
       "fid", "FID Inception feature extraction rate (random weights, fp32) and statistics/FID/KID time");
-  auto options = std::make_shared<eval::FidBenchOptions>();
+  auto options = std::make_shared<bench::FidOptions>();
   command->add_option("--device", options->device, "cpu or cuda[:N]");
   command->add_option("--batch", options->batch_size, "Images per forward pass")->check(CLI::Range(1, 4096));
   command->add_option("--batches", options->batches, "Timed passes per memory layout (best is reported)")
@@ -95,7 +96,7 @@ void add_bench_fid(CLI::App& bench) {
   command->add_option("--image-size", options->image_size, "Side of the random input images")->check(CLI::Range(1, 4096));
   command->add_option("--samples", options->samples, "Features per side for the statistics/FID/KID timing")
       ->check(CLI::Range(2, 1000000));
-  command->callback([options] { std::cout << eval::bench_fid_json(*options) << "\n"; });
+  command->callback([options] { std::cout << bench::fid_json(*options) << "\n"; });
 }
 
 } // namespace t2i::cli

@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "interrupt.h"
 
+#include "t2i/bench.h"
 #include "t2i/log.h"
 #include "t2i/text.h"
 
@@ -148,7 +149,7 @@ void add_text_command(CLI::App& app) {
 
 void add_bench_text(CLI::App& bench) {
   auto* command = bench.add_subcommand("text", "T5 encoding throughput (t5-v1_1-base size, random weights)");
-  auto options = std::make_shared<text::T5BenchOptions>();
+  auto options = std::make_shared<bench::TextOptions>();
   auto precision = std::make_shared<std::string>("both");
   command->add_option("--batch", options->batch, "Captions per forward pass")->check(CLI::Range(1, 4096));
   command->add_option("--tokens", options->tokens, "Tokens per caption, </s> included")->check(CLI::Range(1, 4096));
@@ -156,7 +157,7 @@ void add_bench_text(CLI::App& bench) {
   command->add_option("--precision", *precision, "fp32, bf16 or both")->check(CLI::IsMember({"fp32", "bf16", "both"}));
   command->callback([options, precision] {
     if (*precision != "both") options->precisions = {text::parse_precision(*precision)};
-    std::cout << text::bench_t5_json(*options) << "\n";
+    std::cout << bench::text_json(*options) << "\n";
   });
 }
 

@@ -89,16 +89,4 @@ std::string to_text(const FidReport& report);
 std::string to_json(const FidReport& report);
 std::string to_json(const StatsReport& report);
 
-struct FidBenchOptions {
-  std::string device = "cpu";
-  std::int64_t batch_size = 8;    ///< images per forward pass
-  std::int64_t batches = 3;       ///< timed passes per memory layout (the best is reported)
-  std::int64_t image_size = 64;   ///< side of the random input images (resized to 299 by the network)
-  std::int64_t samples = 2000;    ///< N per side for the statistics/FID/KID timing
-};
-
-/// Inception feature extraction rate (random weights, fp32, NCHW and channels-last) and the time
-/// of statistics + FID + KID for two sets of `samples` features, as one JSON object.
-std::string bench_fid_json(const FidBenchOptions& options);
-
 } // namespace t2i::eval

@@ -92,14 +92,4 @@ std::uint64_t cache_record_bytes(std::uint64_t text_bytes, std::int64_t tokens, 
 /// Non-empty lines of a text file (one caption per line; a trailing '\r' is dropped).
 std::vector<std::string> read_caption_lines(const std::string& path);
 
-struct T5BenchOptions {
-  std::int64_t batch = 32;       ///< captions per forward pass
-  std::int64_t tokens = 16;      ///< tokens per caption, </s> included (COCO captions: ~14)
-  int repeats = 3;               ///< timed passes per precision; the best is reported
-  std::vector<Precision> precisions{Precision::Float32, Precision::BFloat16};
-};
-
-/// Encoding throughput of a t5-v1_1-base-sized encoder with random weights; one JSON object.
-std::string bench_t5_json(const T5BenchOptions& options);
-
 } // namespace t2i::text

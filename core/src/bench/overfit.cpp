@@ -1,6 +1,6 @@
 // The paper's overfit-one-batch sanity check (§7.1), measured: train on one fixed batch, then
-// ask whether the model reproduces each image from its own caption (t2i/train_bench.h).
-#include "t2i/train_bench.h"
+// ask whether the model reproduces each image from its own caption (`t2i bench overfit`).
+#include "t2i/bench.h"
 
 #include "data/batch_loader.h"
 #include "data/prepared_dataset.h"
@@ -14,8 +14,10 @@
 
 #include <numeric>
 
-namespace t2i::train {
+namespace t2i::bench {
 namespace {
+
+using namespace train;  // the training engine under test
 
 constexpr std::size_t kLossWindow = 10;  // steps averaged at each end: one step's loss depends on its random t
 
@@ -30,7 +32,7 @@ double mean(std::vector<double>::const_iterator first, std::vector<double>::cons
 
 } // namespace
 
-std::string bench_overfit_json(const TrainOptions& given, const OverfitCheckOptions& check) {
+std::string overfit_json(const TrainOptions& given, const OverfitOptions& check) {
   TrainOptions options = given;
   options.overfit_one_batch = true;
   LossRecorder recorder;
@@ -94,4 +96,4 @@ std::string bench_overfit_json(const TrainOptions& given, const OverfitCheckOpti
       .dump(2);
 }
 
-} // namespace t2i::train
+} // namespace t2i::bench

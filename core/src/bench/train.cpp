@@ -1,5 +1,7 @@
-#include "t2i/train_bench.h"
+// `t2i bench train|sample`: a preset's training step and guided sampling on this machine.
+#include "t2i/bench.h"
 
+#include "bench/timing.h"
 #include "diffusion/guidance.h"
 #include "diffusion/loss.h"
 #include "io/device.h"
@@ -14,10 +16,10 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
-
-namespace t2i::train {
+namespace t2i::bench {
 namespace {
+
+using namespace train;  // the training engine under test
 
 constexpr std::int64_t kBenchTextWidth = 768;  // T5-base, as Table 1's parameter budgets assume
 constexpr std::int64_t kBenchTokens = 16;      // a COCO caption is ~14 tokens
@@ -29,7 +31,7 @@ struct BenchModel {
   model::ExecutionOptions execution;
 };
 
-BenchModel build(const BenchOptions& options) {
+BenchModel build(const PresetOptions& options) {
   BenchModel b{model::find_preset(options.preset), io::parse_device(options.device), model::UNet{nullptr}, {}};
   b.unet = model::UNet(model::unet_config(b.preset, kBenchTextWidth));
   b.unet->to(b.device);
@@ -48,10 +50,6 @@ TextCondition random_text(std::int64_t batch, const torch::Device& device) {
   return text;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 nlohmann::json common(const BenchModel& b) {
   return {{"preset", b.preset.name},
           {"device", b.device.str()},
@@ -64,7 +62,7 @@ nlohmann::json common(const BenchModel& b) {
 
 } // namespace
 
-std::string bench_train_json(const BenchOptions& options) {
+std::string train_json(const PresetOptions& options) {
   torch::manual_seed(0);
   BenchModel b = build(options);
   std::vector<std::pair<std::string, torch::Tensor>> params;
@@ -91,7 +89,7 @@ std::string bench_train_json(const BenchOptions& options) {
     ema.update();
   };
   micro_step();  // warm-up: oneDNN primitive creation, allocator growth
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   const int repeats = std::max(1, options.micro_batches);
   for (int i = 0; i < repeats; ++i) micro_step();
   const double seconds = seconds_since(start) / repeats;
@@ -104,7 +102,7 @@ std::string bench_train_json(const BenchOptions& options) {
   return out.dump(2);
 }
 
-std::string bench_sample_json(const BenchOptions& options) {
+std::string sample_json(const PresetOptions& options) {
   torch::manual_seed(0);
   BenchModel b = build(options);
   b.unet->eval();
@@ -119,7 +117,7 @@ std::string bench_sample_json(const BenchOptions& options) {
   request.text = random_text(static_cast<std::int64_t>(request.seeds.size()), b.device);
   request.device = b.device;
   const Denoiser guided = diffusion::classifier_free_guidance(model::as_denoiser(b.unet), options.guidance);
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   (void)sampler->sample(guided, request);
   const double seconds = seconds_since(start);
   nlohmann::json out = common(b);
@@ -134,4 +132,4 @@ std::string bench_sample_json(const BenchOptions& options) {
   return out.dump(2);
 }
 
-} // namespace t2i::train
+} // namespace t2i::bench
