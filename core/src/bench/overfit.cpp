@@ -5,10 +5,10 @@
 #include "data/batch_loader.h"
 #include "data/prepared_dataset.h"
 #include "io/device.h"
-#include "train/checkpoint_file.h"
+#include "model/checkpoint_file.h"
+#include "sample/sampling.h"
+#include "sample/text_to_image_model.h"
 #include "train/dataset_setup.h"
-#include "train/sampling.h"
-#include "train/text_to_image_model.h"
 
 #include <nlohmann/json.hpp>
 
@@ -57,13 +57,13 @@ std::string overfit_json(const TrainOptions& given, const OverfitOptions& check)
     seeds.push_back(static_cast<std::uint64_t>(i));
   }
 
-  auto model = TextToImageModel::from_checkpoint(read_checkpoint(summary.last_checkpoint), summary.last_checkpoint,
+  auto model = sample::TextToImageModel::from_checkpoint(model::read_checkpoint(summary.last_checkpoint), summary.last_checkpoint,
                                                  io::parse_device(options.device));
   model->set_execution(model::default_execution(options.device.rfind("cuda", 0) == 0 ? "cuda" : "cpu"));
-  SamplingSettings settings;
+  sample::SamplingSettings settings;
   settings.guidance = check.guidance;
   settings.steps = check.sample_steps;
-  const torch::Tensor samples = sample_images(*model, captions, seeds, settings);
+  const torch::Tensor samples = sample::sample_images(*model, captions, seeds, settings);
 
   // mse[i][j]: sample i (from caption i) against batch image j, per pixel.
   const torch::Tensor targets = batch.images.to(torch::kFloat32);

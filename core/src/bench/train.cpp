@@ -7,11 +7,11 @@
 #include "io/device.h"
 #include "model/preset_config.h"
 #include "model/unet.h"
+#include "sample/sampling.h"
 #include "t2i/preset.h"
 #include "t2i/runtime.h"
 #include "train/adamw.h"
 #include "train/ema.h"
-#include "train/sampling.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
@@ -74,7 +74,7 @@ std::string train_json(const PresetOptions& options) {
   for (const auto& [name, p] : params) online.push_back(p);
   AdamW optimizer(params, AdamWOptions{});
   Ema ema(averaged, online, b.preset.training.ema_decay);
-  diffusion::DiffusionLoss loss(noise_schedule(b.preset), diffusion::LossOptions{});
+  diffusion::DiffusionLoss loss(sample::noise_schedule(b.preset), diffusion::LossOptions{});
   torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(0);
 
   const std::int64_t micro = b.preset.max_batch_size;
@@ -109,7 +109,7 @@ std::string sample_json(const PresetOptions& options) {
   diffusion::SamplerOptions sampler_options;
   sampler_options.kind = diffusion::SamplerKind::Ddim;
   sampler_options.steps = options.steps;
-  const auto sampler = diffusion::make_sampler(noise_schedule(b.preset), sampler_options);
+  const auto sampler = diffusion::make_sampler(sample::noise_schedule(b.preset), sampler_options);
   diffusion::SampleRequest request;
   for (int i = 0; i < std::max(1, options.images); ++i) request.seeds.push_back(static_cast<std::uint64_t>(i));
   const std::int64_t s = b.preset.unet.image_size;

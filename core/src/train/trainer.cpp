@@ -5,6 +5,9 @@
 #include "data/batch_loader.h"
 #include "diffusion/loss.h"
 #include "io/device.h"
+#include "model/checkpoint_file.h"
+#include "sample/sampling.h"
+#include "sample/text_to_image_model.h"
 #include "t2i/data.h"
 #include "t2i/log.h"
 #include "t2i/resume.h"
@@ -12,13 +15,10 @@
 #include "t2i/sample.h"
 #include "train/adamw.h"
 #include "train/best_checkpoint.h"
-#include "train/checkpoint_file.h"
 #include "train/dataset_setup.h"
 #include "train/ema.h"
 #include "train/fid_hook.h"
 #include "train/run_folder.h"
-#include "train/sampling.h"
-#include "train/text_to_image_model.h"
 #include "train/train_step.h"
 #include "train/validation.h"
 
@@ -119,7 +119,7 @@ public:
 private:
   bool prepare_data();
   void build_model();
-  void restore(const Checkpoint& checkpoint, const std::string& origin);
+  void restore(const model::Checkpoint& checkpoint, const std::string& origin);
   void save_checkpoint(bool best);
   enum class StepOutcome { Done, Skipped, Cancelled, Exhausted };
   StepOutcome train_step();
@@ -144,7 +144,7 @@ private:
   std::string preset_json_;
   std::shared_ptr<const data::PreparedDataset> dataset_;
   std::string cache_dir_;
-  std::unique_ptr<TextToImageModel> model_;
+  std::unique_ptr<sample::TextToImageModel> model_;
   std::unique_ptr<AdamW> optimizer_;
   std::unique_ptr<Ema> ema_;
   std::unique_ptr<diffusion::DiffusionLoss> loss_;
@@ -192,16 +192,16 @@ void Run::build_model() {
     for (std::size_t c : image.captions) train_captions.push_back(dataset_->captions()[c]);
   status(options_.t5_dir.empty() ? "Training the caption tokenizer for the learned text encoder"
                                  : "Loading the T5 encoder from " + options_.t5_dir);
-  model_ = TextToImageModel::create(preset_, preset_json_, TextEncoderChoice{options_.t5_dir}, train_captions, device_);
+  model_ = sample::TextToImageModel::create(preset_, preset_json_, sample::TextEncoderChoice{options_.t5_dir}, train_captions, device_);
 }
 
-void Run::restore(const Checkpoint& checkpoint, const std::string& origin) {
+void Run::restore(const model::Checkpoint& checkpoint, const std::string& origin) {
   const nlohmann::json& meta = checkpoint.meta;
   const std::string hash = meta.value("manifest_hash", "");
   if (hash != dataset_->manifest_hash())
     throw std::runtime_error(origin + " was trained on data with manifest " + hash + ", but the data now has " +
                              dataset_->manifest_hash() + ": resume with the same dataset");
-  model_ = TextToImageModel::from_checkpoint(checkpoint, origin, device_);
+  model_ = sample::TextToImageModel::from_checkpoint(checkpoint, origin, device_);
   step_ = meta.at("step").get<std::int64_t>();
   batches_consumed_ = meta.at("batches_consumed").get<std::int64_t>();
   nonfinite_.set_total(meta.value("skipped_nonfinite", std::int64_t{0}));
@@ -220,7 +220,7 @@ void Run::restore(const Checkpoint& checkpoint, const std::string& origin) {
 }
 
 void Run::save_checkpoint(bool best) {
-  Checkpoint checkpoint;
+  model::Checkpoint checkpoint;
   model_->save_to(checkpoint);
   checkpoint.put("optim", optimizer_->state());
   checkpoint.tensors["rng/trainer"] = generator_.get_state();
@@ -239,13 +239,13 @@ void Run::save_checkpoint(bool best) {
   if (best_->fid()) meta["best_fid"] = *best_->fid();
 
   const std::string path = folder_.checkpoint_path(step_);
-  write_checkpoint(path, checkpoint);
+  model::write_checkpoint(path, checkpoint);
   last_checkpoint_ = path;
   folder_.prune_checkpoints(options_.keep_last);
   folder_.append_metrics({{"event", "checkpoint"}, {"step", step_}, {"path", folder_.relative(path)}, {"best", false}});
   observer_.on_checkpoint(path, false);
   if (best) {
-    write_checkpoint(folder_.best_checkpoint_path(), checkpoint);
+    model::write_checkpoint(folder_.best_checkpoint_path(), checkpoint);
     best_checkpoint_ = folder_.best_checkpoint_path();
     folder_.append_metrics({{"event", "checkpoint"}, {"step", step_}, {"path", folder_.relative(best_checkpoint_)}, {"best", true}});
     observer_.on_checkpoint(best_checkpoint_, true);
@@ -342,12 +342,12 @@ void Run::preview() {
   }
   std::vector<std::uint64_t> seeds;
   for (size_t i = 0; i < prompts.size(); ++i) seeds.push_back(i);
-  SamplingSettings settings;
+  sample::SamplingSettings settings;
   settings.guidance = preset_.cond_scale;
-  settings.steps = sampling_steps_for(preset_, kPreviewSteps);
+  settings.steps = sample::sampling_steps_for(preset_, kPreviewSteps);
   try {
-    const torch::Tensor images = sample_images(*model_, prompts, seeds, settings, {}, &control_.cancel);
-    Preview p{step_, image_grid(images, 4), prompts};
+    const torch::Tensor images = sample::sample_images(*model_, prompts, seeds, settings, {}, &control_.cancel);
+    Preview p{step_, sample::image_grid(images, 4), prompts};
     const std::string path = folder_.preview_path(step_);
     sample::write_png(path, p.grid, {{"step", std::to_string(step_)}});
     folder_.append_metrics({{"event", "preview"}, {"step", step_}, {"path", folder_.relative(path)}, {"prompts", prompts}});
@@ -368,9 +368,9 @@ void Run::evaluate() {
     for (const auto& image : dataset_->images(data::Split::Val))
       if (!image.captions.empty()) prompts.push_back(dataset_->captions()[image.captions.front()]);
     if (prompts.empty()) prompts.push_back("");
-    SamplingSettings settings;
+    sample::SamplingSettings settings;
     settings.guidance = preset_.cond_scale;
-    settings.steps = sampling_steps_for(preset_, settings.steps);
+    settings.steps = sample::sampling_steps_for(preset_, settings.steps);
     FidScores scores;
     try {
       scores = fid_->score([&](std::int64_t first, std::int64_t count) {
@@ -380,7 +380,7 @@ void Run::evaluate() {
           batch_prompts.push_back(prompts[static_cast<size_t>(i) % prompts.size()]);
           seeds.push_back(static_cast<std::uint64_t>(i));
         }
-        torch::Tensor images = sample_images(*model_, batch_prompts, seeds, settings, {}, &control_.cancel);
+        torch::Tensor images = sample::sample_images(*model_, batch_prompts, seeds, settings, {}, &control_.cancel);
         observer_.on_progress("FID samples", first + count, fid_->samples());
         return images;
       });
@@ -421,10 +421,10 @@ Summary Run::execute() {
                              "): resume it, or choose another run folder");
   if (options_.resume && !existing) throw std::runtime_error("nothing to resume: " + options_.run_dir + " has no checkpoint");
 
-  std::optional<Checkpoint> resumed;
+  std::optional<model::Checkpoint> resumed;
   if (options_.resume) {
     // The run's own preset and data, from its checkpoint: a resumed run needs only its folder.
-    resumed = read_checkpoint(*existing);
+    resumed = model::read_checkpoint(*existing);
     const TrainOptions stored = options_from_json(resumed->meta.value("options", nlohmann::json::object()), options_.run_dir);
     if (!options_.data.demo && options_.data.annotations.empty()) options_.data = stored.data;
     if (portable_path(stored.t5_dir, options_.run_dir) != portable_path(options_.t5_dir, options_.run_dir))
@@ -566,7 +566,7 @@ TrainOptions stored_options(const std::string& run_dir) {
   const RunFolder folder(run_dir, /*create=*/false);
   const auto latest = folder.latest_checkpoint();
   if (!latest) throw std::runtime_error("nothing to resume: " + run_dir + " has no checkpoint");
-  return options_from_json(read_checkpoint_meta(*latest).value("options", nlohmann::json::object()), run_dir);
+  return options_from_json(model::read_checkpoint_meta(*latest).value("options", nlohmann::json::object()), run_dir);
 }
 
 } // namespace t2i::train

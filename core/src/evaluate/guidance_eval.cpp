@@ -3,11 +3,11 @@
 #include "data/demo_scene.h"
 #include "data/prepared_dataset.h"
 #include "io/device.h"
+#include "model/checkpoint_file.h"
+#include "sample/sampling.h"
 #include "t2i/sample.h"
-#include "train/checkpoint_file.h"
 #include "train/dataset_setup.h"
 #include "train/fid_hook.h"
-#include "train/sampling.h"
 #include "train/validation.h"
 
 #include <nlohmann/json.hpp>
@@ -91,8 +91,8 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
   const data::Split split = parse_split(options.split);
   const torch::Device device = io::parse_device(options.device);
 
-  const Checkpoint checkpoint = read_checkpoint(options.checkpoint);
-  auto model = TextToImageModel::from_checkpoint(checkpoint, options.checkpoint, device);
+  const model::Checkpoint checkpoint = model::read_checkpoint(options.checkpoint);
+  auto model = sample::TextToImageModel::from_checkpoint(checkpoint, options.checkpoint, device);
   model->set_execution(model::default_execution(device.is_cuda() ? "cuda" : "cpu"));
   const std::string folder = dataset_folder(options, checkpoint.meta);
   const auto dataset = data::PreparedDataset::open(folder);
@@ -134,7 +134,7 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
 
   for (double guidance : options.scales) {
     const auto start = Clock::now();
-    SamplingSettings settings;
+    sample::SamplingSettings settings;
     settings.guidance = guidance;
     settings.sampler = diffusion::parse_sampler_kind(options.sampler);
     settings.steps = options.steps;
@@ -152,13 +152,13 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
       for (std::int64_t i = first; i < first + count; ++i) seeds.push_back(static_cast<std::uint64_t>(i));
       torch::Tensor samples;
       try {
-        samples = sample_images(*model, batch_prompts, seeds, settings, {}, cancel);
+        samples = sample::sample_images(*model, batch_prompts, seeds, settings, {}, cancel);
       } catch (const diffusion::SamplingCancelled&) {
         report.cancelled = true;
         return report;
       }
       for (std::int64_t i = 0; i < count; ++i) {
-        const Image image = to_image(samples[i]);
+        const Image image = sample::to_image(samples[i]);
         const data::DemoCheck check = data::check_demo_image(image.rgb.data(), image.width, image.height, batch_prompts[i]);
         if (check.parsed) {
           ++parsed;
