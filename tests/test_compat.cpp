@@ -12,7 +12,6 @@
 #include "model/checkpoint_file.h"
 #include "t2i/preset.h"
 #include "t2i/preset_schema.h"
-#include "t2i/resume.h"
 #include "t2i/runs.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"

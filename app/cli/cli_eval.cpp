@@ -7,7 +7,7 @@
 namespace t2i::cli {
 
 void add_eval_command(CLI::App& app) {
-  auto options = std::make_shared<train::GuidanceEvalOptions>();
+  auto options = std::make_shared<evaluate::GuidanceEvalOptions>();
   auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("eval", "Guidance-scale analysis: FID, KID, validation P2 (and the demo checker) per scale");
   cmd->add_option("--checkpoint", options->checkpoint, "Checkpoint to evaluate")->required()->check(CLI::ExistingFile);
@@ -33,9 +33,9 @@ void add_eval_command(CLI::App& app) {
     auto progress = [](const std::string& what, std::int64_t done, std::int64_t total) {
       std::cerr << "\r" << what << ": " << done << "/" << total << "    " << std::flush;
     };
-    const train::GuidanceEvalReport report = train::evaluate_guidance(*options, progress);
+    const evaluate::GuidanceEvalReport report = evaluate::evaluate_guidance(*options, progress);
     std::cerr << "\n";
-    std::cout << (*json ? train::to_json(report) : train::to_table(report)) << "\n";
+    std::cout << (*json ? evaluate::to_json(report) : evaluate::to_table(report)) << "\n";
   });
 }
 

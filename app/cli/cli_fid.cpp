@@ -4,7 +4,7 @@
 #include "interrupt.h"
 
 #include "t2i/bench.h"
-#include "t2i/fid.h"
+#include "t2i/evaluate.h"
 #include "t2i/log.h"
 
 #include <atomic>
@@ -36,7 +36,7 @@ void add_fid_command(CLI::App& app) {
     std::int64_t batch = 16;
     bool kid = false;
     bool json = false;
-    eval::KidOptions kid_options;
+    evaluate::KidOptions kid_options;
   };
   auto args = std::make_shared<Args>();
   command->add_option("--weights", args->weights,
@@ -55,7 +55,7 @@ void add_fid_command(CLI::App& app) {
       ->required()
       ->expected(1, 2);
   command->callback([args] {
-    eval::FolderOptions options;
+    evaluate::FolderOptions options;
     options.device = args->device;
     options.batch_size = args->batch;
     options.kid = args->kid;
@@ -71,17 +71,17 @@ void add_fid_command(CLI::App& app) {
     };
     if (!args->stats_out.empty()) {
       if (args->paths.size() != 1) throw CliExit(2, "fid --stats OUT takes one folder");
-      const eval::StatsReport report =
-          cancellable([&] { return eval::save_folder_stats(args->weights, args->paths[0], args->stats_out, options); });
+      const evaluate::StatsReport report =
+          cancellable([&] { return evaluate::save_folder_stats(args->weights, args->paths[0], args->stats_out, options); });
       if (report.cancelled) throw CliExit(130, "cancelled; nothing was written");
-      std::cout << eval::to_json(report) << "\n";
+      std::cout << evaluate::to_json(report) << "\n";
       return;
     }
     if (args->paths.size() != 2) throw CliExit(2, "fid takes two folders or statistics files (or one folder with --stats OUT)");
-    const eval::FidReport report =
-        cancellable([&] { return eval::compare(args->weights, args->paths[0], args->paths[1], options); });
+    const evaluate::FidReport report =
+        cancellable([&] { return evaluate::compare(args->weights, args->paths[0], args->paths[1], options); });
     if (report.cancelled) throw CliExit(130, "cancelled");
-    std::cout << (args->json ? eval::to_json(report) + "\n" : eval::to_text(report));
+    std::cout << (args->json ? evaluate::to_json(report) + "\n" : evaluate::to_text(report));
   });
 }
 

@@ -2,7 +2,7 @@
 #include "commands.h"
 
 #include "t2i/bench.h"
-#include "t2i/tensor_files.h"
+#include "t2i/tensors.h"
 
 #include <iostream>
 
@@ -16,7 +16,7 @@ void add_tensors_command(CLI::App& app) {
   list->add_option("file", *file, "The file: .safetensors, *.index.json, .pth/.bin/.pt")->required();
   list->callback([file] {
     int64_t total = 0;
-    const auto infos = io::list_tensors(*file);
+    const auto infos = tensors::list_tensors(*file);
     for (const auto& info : infos) {
       int64_t count = 1;
       std::string shape = "[";

@@ -1,7 +1,6 @@
 #include "commands.h"
 #include "interrupt.h"
 
-#include "t2i/resume.h"
 #include "t2i/runs.h"
 #include "t2i/train.h"
 

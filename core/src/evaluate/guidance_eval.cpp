@@ -18,7 +18,7 @@
 #include <filesystem>
 #include <sstream>
 
-namespace t2i::train {
+namespace t2i::evaluate {
 namespace {
 
 namespace fs = std::filesystem;
@@ -32,12 +32,12 @@ std::string dataset_folder(const GuidanceEvalOptions& options, const nlohmann::j
   fs::path folder = options.cache_dir;
   if (folder.empty()) {
     const nlohmann::json stored = meta.value("options", nlohmann::json::object());
-    TrainOptions run;
+    train::TrainOptions run;
     run.run_dir = fs::path(options.checkpoint).parent_path().parent_path().string();
     // Stored relative to the run folder since checkpoint format 2.0 (absolute in 1.0).
     const std::string cache = stored.value("data", nlohmann::json::object()).value("cache_dir", "");
     if (!cache.empty()) run.data.cache_dir = (fs::path(run.run_dir) / cache).string();
-    folder = data_folder(run);
+    folder = train::data_folder(run);
   }
   if (!fs::exists(folder / data::kManifestFileName)) folder = data::prepared_folder(folder.string());
   return folder.string();
@@ -109,7 +109,7 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
   report.samples = options.samples;
   const model::Preset& preset = model->preset();
   if (progress) progress("validation P2", 0, 1);
-  report.val_p2 = validation_p2(*model, p2_loss(preset), dataset, split, preset.eval_val_steps, preset.batch_size,
+  report.val_p2 = train::validation_p2(*model, train::p2_loss(preset), dataset, split, preset.eval_val_steps, preset.batch_size,
                                 std::int64_t{preset.max_batch_size} * 2, std::nullopt, cancel);
 
   const std::unique_ptr<eval::FidEvaluator> fid =
@@ -119,7 +119,7 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
     auto reference_progress = [&](std::int64_t done, std::int64_t total) {
       if (progress) progress("reference statistics", done, total);
     };
-    reference = split_reference(*fid, *dataset, split, folder, reference_progress, cancel);
+    reference = train::split_reference(*fid, *dataset, split, folder, reference_progress, cancel);
   }
 
   report.data_background = mean_background(*dataset, images, options.samples);
@@ -158,7 +158,7 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
         return report;
       }
       for (std::int64_t i = 0; i < count; ++i) {
-        const Image image = sample::to_image(samples[i]);
+        const sample::Image image = sample::to_image(samples[i]);
         const data::DemoCheck check = data::check_demo_image(image.rgb.data(), image.width, image.height, batch_prompts[i]);
         if (check.parsed) {
           ++parsed;
@@ -234,4 +234,4 @@ std::string to_json(const GuidanceEvalReport& report) {
       .dump(2);
 }
 
-} // namespace t2i::train
+} // namespace t2i::evaluate

@@ -10,7 +10,7 @@
 #include "sample/text_to_image_model.h"
 #include "t2i/data.h"
 #include "t2i/log.h"
-#include "t2i/resume.h"
+#include "t2i/runs.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 #include "train/adamw.h"

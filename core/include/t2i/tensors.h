@@ -1,5 +1,5 @@
 // Tensor files (safetensors, sharded indexes, torch.save files) as the CLI and the UI see them:
-// what a weights file holds. Plain C++ only; the reader itself lives in core/src/io/ (and
+// what a weights file holds. Plain C++ only; this facade lives in core/src/tensors/, the reader itself in core/src/io/ (and
 // `t2i bench tensor-read` times it: t2i/bench.h).
 #pragma once
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace t2i::io {
+namespace t2i::tensors {
 
 struct TensorInfo {
   std::string name;
@@ -19,4 +19,4 @@ struct TensorInfo {
 /// std::runtime_error naming the file and the problem.
 std::vector<TensorInfo> list_tensors(const std::string& path);
 
-} // namespace t2i::io
+} // namespace t2i::tensors

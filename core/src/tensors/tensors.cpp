@@ -1,9 +1,9 @@
-// The facade of t2i/tensor_files.h: listing a file's tensors.
-#include "t2i/tensor_files.h"
+// The facade of t2i/tensors.h: listing a file's tensors.
+#include "t2i/tensors.h"
 
 #include "io/tensor_file.h"
 
-namespace t2i::io {
+namespace t2i::tensors {
 namespace {
 
 /// PyTorch's Python name of a dtype, which users know from the files' origin.
@@ -27,9 +27,9 @@ std::string dtype_name(torch::ScalarType dtype) {
 
 std::vector<TensorInfo> list_tensors(const std::string& path) {
   std::vector<TensorInfo> infos;
-  for (const auto& [name, tensor] : load_tensors(path))
+  for (const auto& [name, tensor] : io::load_tensors(path))
     infos.push_back({name, dtype_name(tensor.scalar_type()), tensor.sizes().vec()});
   return infos;
 }
 
-} // namespace t2i::io
+} // namespace t2i::tensors
