@@ -725,7 +725,7 @@ private Q_SLOTS:
                        "a large yellow square", "a purple circle to the right of an orange triangle"};
     request.seeds = {3, 4, 5, 6};
     request.guidance = guidance;
-    request.thresholding = thresholding.toStdString();
+    request.thresholding = diffusion::parse_threshold_kind(thresholding.toStdString());
     const std::vector<sample::Image> images = generator.generate(request);
     QCOMPARE(images.size(), request.prompts.size());
     double grain = 0;

@@ -20,13 +20,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--data", options->cache_dir, "Prepared dataset folder (default: the checkpoint's run data)");
   cmd->add_option("--device", options->device, "cpu or cuda[:N]")->capture_default_str();
   cmd->add_option("--steps", options->steps, "Sampling steps")->check(CLI::Range(1, 10000))->capture_default_str();
-  cmd->add_option("--sampler", options->sampler,
-                  "ddpm (ancestral: fresh noise at every step corrects the model's errors), or the deterministic ddim or dpmpp (they keep those errors as grain)")
-      ->check(CLI::IsMember({"ddpm", "ddim", "dpmpp"}))
-      ->capture_default_str();
-  cmd->add_option("--threshold", options->thresholding, "What happens to the predicted x0 at every step: none (needs the ddpm sampler; the deterministic ones saturate), static or dynamic")
-      ->check(CLI::IsMember({"none", "static", "dynamic"}))
-      ->capture_default_str();
+  add_sampler_options(cmd, options->sampler, options->thresholding);
   cmd->add_option("--samples-out", options->samples_dir, "Also write the samples as PNGs here");
   cmd->add_flag("--json", *json, "Print JSON instead of a table");
   cmd->callback([options, json] {

@@ -237,8 +237,8 @@ bool ComparePage::compare() {
       }
       task.request.guidance = w;
       task.request.steps = steps_->value();
-      task.request.sampler = sampler_->currentData().toString().toStdString();
-      task.request.thresholding = thresholding_->currentData().toString().toStdString();
+      task.request.sampler = diffusion::parse_sampler_kind(sampler_->currentData().toString().toStdString());
+      task.request.thresholding = diffusion::parse_threshold_kind(thresholding_->currentData().toString().toStdString());
       tasks << task;
       QString label = tr("w = %1").arg(formatScale(w));
       if (checkpoints.size() > 1) label += QLatin1Char('\n') + checkpointLabel(checkpoint);

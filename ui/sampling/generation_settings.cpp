@@ -33,9 +33,9 @@ t2i::sample::Request GenerationSettings::request() const {
   }
   request.guidance = guidance;
   request.steps = steps;
-  request.sampler = sampler.toStdString();
+  request.sampler = diffusion::parse_sampler_kind(sampler.toStdString());
   request.eta = eta;
-  request.thresholding = thresholding.toStdString();
+  request.thresholding = diffusion::parse_threshold_kind(thresholding.toStdString());
   request.threshold_percentile = percentile;
   return request;
 }

@@ -107,8 +107,8 @@ struct GuidanceEvalOptions {
   std::string inception_weights;    ///< empty = FID and KID unavailable (the report says why)
   std::string device = "cpu";
   int steps = 50;
-  std::string sampler = diffusion::to_string(diffusion::kDefaultSampler);  ///< ddpm | ddim | dpmpp
-  std::string thresholding = "dynamic";  ///< none | static | dynamic
+  diffusion::SamplerKind sampler = diffusion::kDefaultSampler;
+  diffusion::ThresholdKind thresholding = diffusion::ThresholdKind::Dynamic;
   std::string samples_dir;          ///< where to write the samples as PNGs; empty = not written
 };
 

@@ -136,9 +136,9 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
     const auto start = Clock::now();
     sample::SamplingSettings settings;
     settings.guidance = guidance;
-    settings.sampler = diffusion::parse_sampler_kind(options.sampler);
+    settings.sampler = options.sampler;
     settings.steps = options.steps;
-    settings.thresholding.kind = diffusion::parse_threshold_kind(options.thresholding);
+    settings.thresholding.kind = options.thresholding;
     ScaleResult row;
     row.guidance = guidance;
     std::vector<torch::Tensor> features;

@@ -71,10 +71,10 @@ std::vector<Image> Generator::generate(const Request& request, const std::functi
   if (!(request.guidance >= 0 && request.guidance <= 100)) throw std::invalid_argument("guidance scale must be in [0, 100]");
   SamplingSettings settings;
   settings.guidance = request.guidance;
-  settings.sampler = diffusion::parse_sampler_kind(request.sampler);
+  settings.sampler = request.sampler;
   settings.steps = request.steps;
   settings.eta = request.eta;
-  settings.thresholding.kind = diffusion::parse_threshold_kind(request.thresholding);
+  settings.thresholding.kind = request.thresholding;
   settings.thresholding.percentile = request.threshold_percentile;
 
   diffusion::StepObserver observer;
@@ -108,9 +108,9 @@ std::map<std::string, std::string> Generator::metadata(const Request& request, s
                                           {"seed", std::to_string(request.seeds.at(index))},
                                           {"cfg", guidance},
                                           {"steps", std::to_string(request.steps)},
-                                          {"sampler", request.sampler},
+                                          {"sampler", diffusion::to_string(request.sampler)},
                                           {"eta", std::to_string(request.eta)},
-                                          {"thresholding", request.thresholding},
+                                          {"thresholding", diffusion::to_string(request.thresholding)},
                                           {"threshold_percentile", std::to_string(request.threshold_percentile)},
                                           {"checkpoint", impl_->info.checkpoint},
                                           {"checkpoint_hash", impl_->info.hash},
