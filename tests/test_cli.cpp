@@ -165,7 +165,7 @@ private Q_SLOTS:
     options.run_dir = at("facade-run").toStdString();
     options.max_steps = 2;
     options.seed = 5;
-    options.bf16 = false;
+    options.precision = t2i::runtime::Precision::Float32;
     t2i::train::Observer quiet;
     t2i::train::Control control;
     const t2i::train::Summary summary = t2i::train::run(options, quiet, control);

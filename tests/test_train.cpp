@@ -52,7 +52,7 @@ train::TrainOptions tiny_run(const std::string& preset_path, const std::string& 
   options.data.demo_images = 48;
   options.data.cache_dir = cache_dir;
   options.run_dir = run_dir;
-  options.bf16 = false;  // the fp32 reference path: bit-exact comparisons
+  options.precision = runtime::Precision::Float32;  // the fp32 reference path: bit-exact comparisons
   options.seed = 7;
   return options;
 }
@@ -528,7 +528,7 @@ private Q_SLOTS:
     const std::string evaluated = train::RunFolder(scored.run_dir).checkpoint_path(5);
     auto model = sample::TextToImageModel::from_checkpoint(model::read_checkpoint(evaluated), evaluated, torch::kCPU);
     model::ExecutionOptions execution = model::default_execution("cpu");
-    execution.precision = model::Precision::fp32;
+    execution.precision = runtime::Precision::Float32;
     model->set_execution(execution);
     train::Observer quiet;
     const auto dataset = data::PreparedDataset::open(train::prepare_data(scored, quiet, control).cache_dir);
@@ -587,7 +587,7 @@ private Q_SLOTS:
     std::map<bool, std::vector<train::EvalMetrics>> evals;
     for (const bool bf16 : {false, true}) {
       auto options = tiny_run(preset_path, dir.filePath(bf16 ? QStringLiteral("bf16") : QStringLiteral("fp32")).toStdString(), cache);
-      options.bf16 = bf16;
+      options.precision = bf16 ? runtime::Precision::BFloat16 : runtime::Precision::Float32;
       options.overfit_one_batch = true;
       options.overfit_images = 4;
       options.max_steps = 30;

@@ -1,6 +1,7 @@
 #include "commands.h"
 
 #include "t2i/bench.h"
+#include "t2i/runtime.h"
 
 #include <iostream>
 
@@ -11,7 +12,9 @@ void add_bench_train(CLI::App& bench) {
   auto add_common = [options](CLI::App* cmd) {
     cmd->add_option("--preset", options->preset, "Preset name or file")->capture_default_str();
     cmd->add_option("--device", options->device, "cpu or cuda[:N]")->capture_default_str();
-    cmd->add_option("--precision", options->precision, "fp32 or bf16 (default: the fastest for the device)")
+    cmd->add_option_function<std::string>(
+           "--precision", [options](const std::string& name) { options->precision = runtime::parse_precision(name); },
+           "fp32 or bf16 (default: the fastest for the device)")
         ->check(CLI::IsMember({"fp32", "bf16"}));
   };
   auto* train = bench.add_subcommand("train", "Training images/s at the preset's micro-batch, peak RSS");

@@ -13,9 +13,11 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--checkpoint", options->checkpoint, "Checkpoint to evaluate")->required()->check(CLI::ExistingFile);
   cmd->add_option("--cfg", options->scales, "Guidance scales, comma-separated")->delimiter(',')->capture_default_str();
   cmd->add_option("--n", options->samples, "Samples per scale")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  cmd->add_option("--split", options->split, "Captions and reference images from this split")
+  cmd->add_option_function<std::string>(
+         "--split", [options](const std::string& name) { options->split = data::parse_split(name); },
+         "Captions and reference images from this split")
       ->check(CLI::IsMember({"val", "test"}))
-      ->capture_default_str();
+      ->default_str(data::to_string(options->split));
   cmd->add_option("--weights", options->inception_weights, "FID Inception weights (pt_inception-2015-12-05-6726825d.pth)");
   cmd->add_option("--data", options->cache_dir, "Prepared dataset folder (default: the checkpoint's run data)");
   cmd->add_option("--device", options->device, "cpu or cuda[:N]")->capture_default_str();

@@ -5,6 +5,7 @@
 
 #include "t2i/bench.h"
 #include "t2i/log.h"
+#include "t2i/runtime.h"
 #include "t2i/text.h"
 
 #include <atomic>
@@ -28,7 +29,7 @@ struct T5Args {
   std::string folder;
   std::string spm;
   std::string precision = "fp32";
-  text::T5Source source() const { return {folder, spm, text::parse_precision(precision)}; }
+  text::T5Source source() const { return {folder, spm, runtime::parse_precision(precision)}; }
 };
 
 void add_t5_options(CLI::App& command, T5Args& args) {
@@ -156,7 +157,7 @@ void add_bench_text(CLI::App& bench) {
   command->add_option("--repeats", options->repeats, "Timed passes per precision (best is reported)")->check(CLI::Range(1, 1000));
   command->add_option("--precision", *precision, "fp32, bf16 or both")->check(CLI::IsMember({"fp32", "bf16", "both"}));
   command->callback([options, precision] {
-    if (*precision != "both") options->precisions = {text::parse_precision(*precision)};
+    if (*precision != "both") options->precisions = {runtime::parse_precision(*precision)};
     std::cout << bench::text_json(*options) << "\n";
   });
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "t2i/data.h"
+#include "t2i/runtime.h"
 #include "t2i/text.h"
 #include "t2i/train.h"
 
@@ -29,7 +30,7 @@ struct TextOptions {
   std::int64_t batch = 32;       ///< captions per forward pass
   std::int64_t tokens = 16;      ///< tokens per caption, </s> included (COCO captions: ~14)
   int repeats = 3;               ///< timed passes per precision; the best is reported
-  std::vector<text::Precision> precisions{text::Precision::Float32, text::Precision::BFloat16};
+  std::vector<runtime::Precision> precisions{runtime::Precision::Float32, runtime::Precision::BFloat16};
 };
 
 /// Encoding throughput per precision and the embedding cache's size per caption.
@@ -113,7 +114,7 @@ struct PresetOptions {
   int images = 1;            ///< images sampled together (sample)
   int steps = 50;            ///< DDIM steps (sample)
   double guidance = 8.0;     ///< CFG scale (sample): guided steps run a batch of 2×images
-  std::string precision;     ///< "fp32", "bf16" or empty for the automatic choice
+  runtime::Precision precision = runtime::Precision::Auto;
 };
 
 /// Training images/s at the preset's micro-batch (forward, backward, AdamW and EMA), with

@@ -8,6 +8,7 @@
 //   checker's colour, shape and full-caption agreement.
 #pragma once
 
+#include "t2i/data.h"
 #include "t2i/diffusion.h"
 
 #include <atomic>
@@ -103,7 +104,7 @@ struct GuidanceEvalOptions {
   std::string cache_dir;            ///< the prepared dataset; empty = the one the checkpoint's run used
   std::vector<double> scales{5.0, 8.0};
   int samples = 64;                 ///< images per scale, from the split's captions (seeds 0, 1, …)
-  std::string split = "val";        ///< val | test
+  data::Split split = data::Split::Val;  ///< Val or Test
   std::string inception_weights;    ///< empty = FID and KID unavailable (the report says why)
   std::string device = "cpu";
   int steps = 50;

@@ -2,6 +2,8 @@
 // or inspect an embedding cache. Plain C++ only; the torch side lives in core/src/text/.
 #pragma once
 
+#include "t2i/runtime.h"
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -9,13 +11,6 @@
 #include <vector>
 
 namespace t2i::text {
-
-/// Arithmetic of a frozen encoder. T5 overflows in float16, so only float32 and bfloat16.
-enum class Precision { Float32, BFloat16 };
-
-/// "fp32" / "bf16"; parse_precision throws std::invalid_argument on anything else.
-std::string to_string(Precision precision);
-Precision parse_precision(const std::string& name);
 
 struct Tokenized {
   std::vector<std::int64_t> ids;    ///< pieces then </s> = 1
@@ -32,7 +27,7 @@ std::string to_json(const Tokenized& tokenized);  ///< one line; bytes that are 
 struct T5Source {
   std::string folder;
   std::string spm;  ///< the SentencePiece model; empty = <folder>/spiece.model
-  Precision precision = Precision::Float32;
+  runtime::Precision precision = runtime::Precision::Float32;
 };
 
 struct EncodeSummary {

@@ -22,7 +22,7 @@ using namespace model;  // the network under test
 
 struct Mode {
   std::string name;
-  Precision precision = Precision::fp32;
+  runtime::Precision precision = runtime::Precision::Float32;
   bool checkpoint = false;
 };
 
@@ -30,7 +30,7 @@ Mode parse_mode(const std::string& name) {
   Mode mode{name};
   const auto plus = name.find('+');
   const auto precision = name.substr(0, plus);
-  if (precision == "bf16") mode.precision = Precision::bf16;
+  if (precision == "bf16") mode.precision = runtime::Precision::BFloat16;
   else if (precision != "fp32") throw std::runtime_error("bench model: unknown mode \"" + name + "\" (fp32, bf16, …+checkpoint)");
   if (plus != std::string::npos) {
     if (name.substr(plus + 1) != "checkpoint")
@@ -104,7 +104,7 @@ nlohmann::json run_mode(UNet& unet, const Mode& mode, bool channels_last, const 
   const double train_s = median(train_times);
   const double step_s = median(step_times);
   const double train_gflops = executed.total() / train_s / 1e9;
-  const std::string conv_key = std::string(mode.precision == Precision::bf16 ? "bf16" : "fp32") +
+  const std::string conv_key = std::string(mode.precision == runtime::Precision::BFloat16 ? "bf16" : "fp32") +
                                (channels_last ? "_channels_last" : "_nchw");
   nlohmann::json result{
       {"precision", to_string(mode.precision)},

@@ -26,7 +26,7 @@ std::string text_json(const TextOptions& options) {
 
   nlohmann::json results = nlohmann::json::array();
   std::int64_t parameters = 0;
-  for (const Precision precision : options.precisions) {
+  for (const runtime::Precision precision : options.precisions) {
     const T5Model model(config, weights, "random t5-v1_1-base weights", precision);
     parameters = model.parameter_count();
     model.forward(ids, mask);  // warm-up: first-touch allocations and oneDNN primitive creation

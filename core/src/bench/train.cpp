@@ -36,8 +36,7 @@ BenchModel build(const PresetOptions& options) {
   b.unet = model::UNet(model::unet_config(b.preset, kBenchTextWidth));
   b.unet->to(b.device);
   b.execution = model::default_execution(b.device.is_cuda() ? "cuda" : "cpu");
-  if (options.precision == "fp32") b.execution.precision = model::Precision::fp32;
-  if (options.precision == "bf16") b.execution.precision = model::Precision::bf16;
+  if (options.precision != runtime::Precision::Auto) b.execution.precision = options.precision;
   b.unet->set_execution(b.execution);
   return b;
 }
@@ -54,7 +53,7 @@ nlohmann::json common(const BenchModel& b) {
   return {{"preset", b.preset.name},
           {"device", b.device.str()},
           {"parameters", b.unet->parameter_count()},
-          {"precision", model::to_string(b.execution.precision)},
+          {"precision", runtime::to_string(b.execution.precision)},
           {"channels_last", b.execution.channels_last},
           {"image_size", b.preset.unet.image_size},
           {"runtime", nlohmann::json::parse(runtime::to_json(runtime::report()))}};

@@ -1,15 +1,15 @@
 // The command-line names of the engine's choices, one table per enum.
 #include "t2i/diffusion.h"
 
-#include <array>
-#include <stdexcept>
-#include <utility>
+#include "runtime/name_table.h"
 
 namespace t2i::diffusion {
 namespace {
 
-template <typename Enum, std::size_t N>
-using NameTable = std::array<std::pair<Enum, const char*>, N>;
+using runtime::NameTable;
+using runtime::name_of;
+using runtime::names_of;
+using runtime::parse;
 
 constexpr NameTable<ScheduleKind, 2> kScheduleNames{{{ScheduleKind::Linear, "linear"}, {ScheduleKind::Cosine, "cosine"}}};
 constexpr NameTable<Prediction, 3> kPredictionNames{
@@ -20,29 +20,6 @@ constexpr NameTable<SamplerKind, 3> kSamplerNames{
     {{SamplerKind::Ddpm, "ddpm"}, {SamplerKind::Ddim, "ddim"}, {SamplerKind::DpmSolverPP, "dpmpp"}}};
 constexpr NameTable<ThresholdKind, 3> kThresholdNames{
     {{ThresholdKind::None, "none"}, {ThresholdKind::Static, "static"}, {ThresholdKind::Dynamic, "dynamic"}}};
-
-template <typename Enum, std::size_t N>
-std::vector<std::string> names_of(const NameTable<Enum, N>& table) {
-  std::vector<std::string> names;
-  for (const auto& entry : table) names.emplace_back(entry.second);
-  return names;
-}
-
-template <typename Enum, std::size_t N>
-Enum parse(const NameTable<Enum, N>& table, const std::string& name, const char* what) {
-  for (const auto& entry : table)
-    if (name == entry.second) return entry.first;
-  std::string accepted;
-  for (const auto& entry : table) accepted += (accepted.empty() ? "" : "|") + std::string(entry.second);
-  throw std::runtime_error("unknown " + std::string(what) + " '" + name + "' (expected " + accepted + ")");
-}
-
-template <typename Enum, std::size_t N>
-std::string name_of(const NameTable<Enum, N>& table, Enum value) {
-  for (const auto& entry : table)
-    if (entry.first == value) return entry.second;
-  throw std::runtime_error("diffusion: enum value without a name");
-}
 
 } // namespace
 

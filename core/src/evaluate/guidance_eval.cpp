@@ -43,12 +43,6 @@ std::string dataset_folder(const GuidanceEvalOptions& options, const nlohmann::j
   return folder.string();
 }
 
-data::Split parse_split(const std::string& name) {
-  if (name == "val") return data::Split::Val;
-  if (name == "test") return data::Split::Test;
-  throw std::invalid_argument("unknown split \"" + name + "\" (use val or test)");
-}
-
 std::optional<double> rate(std::int64_t hits, std::int64_t total) {
   if (total == 0) return std::nullopt;
   return static_cast<double>(hits) / static_cast<double>(total);
@@ -88,7 +82,8 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
   for (double w : options.scales)
     if (!(w >= 0 && w <= 100)) throw std::invalid_argument("guidance scale " + std::to_string(w) + " is outside [0, 100]");
   if (options.samples < 1) throw std::invalid_argument("samples per scale must be at least 1");
-  const data::Split split = parse_split(options.split);
+  const data::Split split = options.split;
+  if (split == data::Split::Train) throw std::invalid_argument("the guidance analysis reads the val or test split, not train");
   const torch::Device device = io::parse_device(options.device);
 
   const model::Checkpoint checkpoint = model::read_checkpoint(options.checkpoint);
@@ -97,7 +92,7 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
   const std::string folder = dataset_folder(options, checkpoint.meta);
   const auto dataset = data::PreparedDataset::open(folder);
   const auto& images = dataset->images(split);
-  if (images.empty()) throw std::runtime_error(folder + ": the " + options.split + " split has no images");
+  if (images.empty()) throw std::runtime_error(folder + ": the " + data::to_string(split) + " split has no images");
   if (dataset->image_size() != model->image_size())
     throw std::runtime_error(folder + " holds " + std::to_string(dataset->image_size()) + "-pixel images, but " +
                              options.checkpoint + " generates " + std::to_string(model->image_size()));
@@ -105,7 +100,7 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
   GuidanceEvalReport report;
   report.checkpoint = options.checkpoint;
   report.step = checkpoint.meta.value("step", std::int64_t{0});
-  report.split = options.split;
+  report.split = data::to_string(split);
   report.samples = options.samples;
   const model::Preset& preset = model->preset();
   if (progress) progress("validation P2", 0, 1);

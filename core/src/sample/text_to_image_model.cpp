@@ -67,7 +67,7 @@ std::unique_ptr<TextToImageModel> TextToImageModel::create(const model::Preset& 
                                                            const torch::Device& device) {
   std::unique_ptr<TextToImageModel> m(new TextToImageModel(preset, preset_json, device));
   if (!text.t5_dir.empty()) {
-    m->t5_ = text::T5Encoder::from_folder(text.t5_dir, "", text::Precision::Float32);
+    m->t5_ = text::T5Encoder::from_folder(text.t5_dir, "", runtime::Precision::Float32);
     m->t5_dir_ = text.t5_dir;
     m->build_unet(m->t5_->width());
     return m;
@@ -102,7 +102,7 @@ std::unique_ptr<TextToImageModel> TextToImageModel::from_checkpoint(const model:
   const nlohmann::json& text = meta.at("text");
   if (text.at("kind") == "t5") {
     m->t5_dir_ = text.at("t5_dir").get<std::string>();
-    m->t5_ = text::T5Encoder::from_folder(m->t5_dir_, "", text::Precision::Float32);
+    m->t5_ = text::T5Encoder::from_folder(m->t5_dir_, "", runtime::Precision::Float32);
     if (m->t5_->identity() != text.at("identity").get<std::string>())
       throw std::runtime_error(origin + ": trained with T5 encoder " + text.at("identity").get<std::string>() +
                                " but " + m->t5_dir_ + " now holds " + m->t5_->identity());

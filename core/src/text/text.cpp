@@ -24,14 +24,6 @@ double seconds_since(Clock::time_point start) {
 
 } // namespace
 
-std::string to_string(Precision precision) { return precision == Precision::BFloat16 ? "bf16" : "fp32"; }
-
-Precision parse_precision(const std::string& name) {
-  if (name == "fp32") return Precision::Float32;
-  if (name == "bf16") return Precision::BFloat16;
-  throw std::invalid_argument("unknown precision \"" + name + "\" (fp32 or bf16)");
-}
-
 Tokenized tokenize(const std::string& spm_path, const std::string& text, std::int64_t max_len) {
   const Tokenizer tokenizer = Tokenizer::from_file(spm_path);
   const TokenIds ids = tokenizer.encode(text, max_len);

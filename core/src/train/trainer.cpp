@@ -69,7 +69,8 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"selection", o.selection == Selection::ValP2 ? "p2" : "p2+fid"}, {"max_steps", o.max_steps},
           {"max_minutes", o.max_minutes}, {"overfit_one_batch", o.overfit_one_batch}, {"overfit_images", o.overfit_images},
           {"seed", o.seed}, {"keep_last", o.keep_last}, {"preview_every", o.preview_every},
-          {"bf16", o.bf16 ? nlohmann::json(*o.bf16) : nlohmann::json("auto")},
+          {"bf16", o.precision == runtime::Precision::Auto ? nlohmann::json("auto")
+                                                           : nlohmann::json(o.precision == runtime::Precision::BFloat16)},
           {"activation_checkpointing", o.activation_checkpointing}};
 }
 
@@ -101,7 +102,8 @@ TrainOptions options_from_json(const nlohmann::json& j, const std::string& run_d
   o.seed = j.value("seed", o.seed);
   o.keep_last = j.value("keep_last", o.keep_last);
   o.preview_every = j.value("preview_every", o.preview_every);
-  if (const auto bf16 = j.find("bf16"); bf16 != j.end() && bf16->is_boolean()) o.bf16 = bf16->get<bool>();
+  if (const auto bf16 = j.find("bf16"); bf16 != j.end() && bf16->is_boolean())
+    o.precision = bf16->get<bool>() ? runtime::Precision::BFloat16 : runtime::Precision::Float32;
   o.activation_checkpointing = j.value("activation_checkpointing", o.activation_checkpointing);
   return o;
 }
@@ -465,7 +467,7 @@ Summary Run::execute() {
   }
 
   model::ExecutionOptions execution = model::default_execution(device_.is_cuda() ? "cuda" : "cpu");
-  if (options_.bf16) execution.precision = *options_.bf16 ? model::Precision::bf16 : model::Precision::fp32;
+  if (options_.precision != runtime::Precision::Auto) execution.precision = options_.precision;
   execution.checkpoint = options_.activation_checkpointing;
   model_->set_execution(execution);
 
@@ -507,7 +509,7 @@ Summary Run::execute() {
   nlohmann::json config{{"options", options_json(options_)},
                         {"preset", nlohmann::json::parse(preset_json_)},
                         {"runtime", nlohmann::json::parse(runtime::to_json(runtime::report()))},
-                        {"execution", {{"precision", model::to_string(execution.precision)},
+                        {"execution", {{"precision", runtime::to_string(execution.precision)},
                                        {"channels_last", execution.channels_last},
                                        {"checkpointing", execution.checkpoint}}},
                         {"parameters", model_->parameter_count()},
@@ -515,7 +517,7 @@ Summary Run::execute() {
                         {"manifest_hash", dataset_->manifest_hash()}};
   folder_.write_config(config);
   status("Training " + preset_.name + " (" + std::to_string(model_->parameter_count()) + " parameters, " +
-         model::to_string(execution.precision) + (execution.channels_last ? ", channels-last" : "") + ") on " +
+         runtime::to_string(execution.precision) + (execution.channels_last ? ", channels-last" : "") + ") on " +
          device_.str() + "; FID: " + (fid_ ? "on" : fid_status_));
 
   if (resumed_global_rng_.defined()) {
