@@ -1,5 +1,6 @@
-# The core facade must not expose torch, and the core must not link Qt (design.md section 2).
-# Run as: cmake -DCORE_INCLUDE_DIR=… -DCORE_LINKS=… -P check_core_boundaries.cmake
+# The core facade must not expose torch, the core must not link Qt (design.md section 2), and the
+# production libraries must not link the benchmarks (core/src/bench/, outside t2i::core).
+# Run as: cmake -DCORE_INCLUDE_DIR=… -DCORE_LINKS=… -DPRODUCTION_LINKS=… -P check_core_boundaries.cmake
 
 file(GLOB_RECURSE headers "${CORE_INCLUDE_DIR}/*")
 if(NOT headers)
@@ -22,10 +23,19 @@ foreach(edge IN LISTS CORE_LINKS)
     list(APPEND failures "the core's link graph reaches Qt: ${edge}")
   endif()
 endforeach()
+# PRODUCTION_LINKS: every edge of t2i::core's own link graph.
+if(NOT PRODUCTION_LINKS)
+  message(FATAL_ERROR "No production link graph given (PRODUCTION_LINKS is empty)")
+endif()
+foreach(edge IN LISTS PRODUCTION_LINKS)
+  if(edge MATCHES "-> (t2i_core_bench|t2i::bench)$")
+    list(APPEND failures "the production libraries link the benchmarks: ${edge}")
+  endif()
+endforeach()
 if(failures)
   list(JOIN failures "\n  " text)
   message(FATAL_ERROR "Core boundary violated:\n  ${text}")
 endif()
 list(LENGTH headers count)
 list(LENGTH CORE_LINKS edge_count)
-message(STATUS "core boundaries hold: ${count} facade headers without torch/Qt includes; no Qt among ${edge_count} links of the core's whole link graph")
+message(STATUS "core boundaries hold: ${count} facade headers without torch/Qt includes; no Qt among ${edge_count} links of the core's whole link graph; no benchmarks in t2i::core's")

@@ -7,7 +7,6 @@
 #include "io/tensor_file.h"
 #include "t2i/data.h"
 #include "t2i/evaluate.h"
-#include "t2i/fid.h"
 #include "t2i/runs.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
@@ -166,7 +165,7 @@ private Q_SLOTS:
     options.run_dir = at("facade-run").toStdString();
     options.max_steps = 2;
     options.seed = 5;
-    options.bf16 = false;
+    options.precision = t2i::runtime::Precision::Float32;
     t2i::train::Observer quiet;
     t2i::train::Control control;
     const t2i::train::Summary summary = t2i::train::run(options, quiet, control);
@@ -221,13 +220,13 @@ private Q_SLOTS:
     // eval: the facade's guidance-scale analysis of the same checkpoint.
     run = runCli({"eval", "--checkpoint", q(checkpoint), "--cfg", "1,3", "--n", "4", "--steps", "5", "--json"});
     QVERIFY2(run.exitCode == 0, qPrintable(run.err));
-    t2i::train::GuidanceEvalOptions evalOptions;
+    t2i::evaluate::GuidanceEvalOptions evalOptions;
     evalOptions.checkpoint = checkpoint;
     evalOptions.scales = {1.0, 3.0};
     evalOptions.samples = 4;
     evalOptions.steps = 5;
     const auto cliEval = nlohmann::json::parse(run.out.toStdString());
-    const auto facadeEval = nlohmann::json::parse(t2i::train::to_json(t2i::train::evaluate_guidance(evalOptions)));
+    const auto facadeEval = nlohmann::json::parse(t2i::evaluate::to_json(t2i::evaluate::evaluate_guidance(evalOptions)));
     QCOMPARE(cliEval.at("val_p2").get<double>(), facadeEval.at("val_p2").get<double>());
     QCOMPARE(cliEval.at("scales").size(), size_t{2});
     for (std::size_t i = 0; i < 2; ++i)
@@ -241,8 +240,8 @@ private Q_SLOTS:
     run = runCli({"fid", "--weights", weights, at("cli-samples"), images, "--json"});
     QVERIFY2(run.exitCode == 0, qPrintable(run.err));
     const auto cliFid = nlohmann::json::parse(run.out.toStdString());
-    const t2i::eval::FidReport facadeFid =
-        t2i::eval::compare(weights.toStdString(), at("cli-samples").toStdString(), images.toStdString());
+    const t2i::evaluate::FidReport facadeFid =
+        t2i::evaluate::compare(weights.toStdString(), at("cli-samples").toStdString(), images.toStdString());
     QCOMPARE(cliFid.at("count_a").get<std::int64_t>(), std::int64_t{2});
     QCOMPARE(cliFid.at("count_b").get<std::int64_t>(), std::int64_t{24});
     QCOMPARE(cliFid.at("fid").get<double>(), facadeFid.fid.fid);

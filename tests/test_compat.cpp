@@ -9,16 +9,15 @@
 #include "data/split_manifest.h"
 #include "eval/reference_stats.h"
 #include "io/tensor_file.h"
+#include "model/checkpoint_file.h"
 #include "t2i/preset.h"
 #include "t2i/preset_schema.h"
-#include "t2i/resume.h"
 #include "t2i/runs.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 #include "t2i/train.h"
 #include "t2i/version.h"
 #include "text/embedding_cache.h"
-#include "train/checkpoint_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -44,7 +43,7 @@ std::string copied_run(const QTemporaryDir& dir, const char* name) {
   return target.string();
 }
 
-std::int64_t stored_step(const std::string& checkpoint) { return train::read_checkpoint_meta(checkpoint).at("step").get<std::int64_t>(); }
+std::int64_t stored_step(const std::string& checkpoint) { return model::read_checkpoint_meta(checkpoint).at("step").get<std::int64_t>(); }
 
 std::string latest_step_checkpoint(const std::string& run_dir) {
   std::string latest;
@@ -158,7 +157,7 @@ private Q_SLOTS:
   }
 
   void oldCheckpointIsUpgradedOnRead() {
-    const auto meta = train::read_checkpoint_meta(latest_step_checkpoint((kFixture / "run").string()));
+    const auto meta = model::read_checkpoint_meta(latest_step_checkpoint((kFixture / "run").string()));
     QVERIFY(!meta.contains("format"));
     QVERIFY(!meta.at("options").contains("run_dir"));  // 1.0's absolute path into the run folder
     QVERIFY(meta.at("options").at("data").at("demo").get<bool>());
@@ -237,7 +236,7 @@ private Q_SLOTS:
     schema.push_back(added);
 
     const std::string checkpoint = latest_step_checkpoint((kFixture / "run").string());
-    const std::string stored = train::read_checkpoint_meta(checkpoint).at("preset_json").get<std::string>();
+    const std::string stored = model::read_checkpoint_meta(checkpoint).at("preset_json").get<std::string>();
     const model::PresetReading reading = model::read_preset(stored, checkpoint, schema);
     QCOMPARE(min_snr_gamma, 5.0);
     QVERIFY(reading.warnings.empty());
@@ -254,7 +253,7 @@ private Q_SLOTS:
     const std::string path = dir.filePath(QStringLiteral("from-the-future.safetensors")).toStdString();
     io::save_safetensors(path, {{"model/x", torch::zeros({2})}},
                          {{"t2i", R"({"format_version": "3.0", "written_by": "t2i-studio 9.1.0", "step": 1})"}});
-    expect_error([&] { train::read_checkpoint(path); },
+    expect_error([&] { model::read_checkpoint(path); },
                  {path, "written by t2i-studio 9.1.0", "checkpoint format 3.0", std::string("this is t2i-studio ") + kVersion});
 
     auto preset = nlohmann::json::parse(read_file(model::find_preset("demo").path));

@@ -165,6 +165,17 @@ class TestData : public QObject {
 private Q_SLOTS:
   void initTestCase() { t2i::runtime::initialize(); }
 
+  // The split's names, as manifests and the CLI spell them, from one table.
+  void splitNamesRoundTrip() {
+    using t2i::data::Split;
+    QVERIFY(t2i::data::split_names() == (std::vector<std::string>{"train", "val", "test"}));
+    QVERIFY(t2i::data::parse_split("train") == Split::Train);
+    QVERIFY(t2i::data::parse_split("val") == Split::Val);
+    QVERIFY(t2i::data::parse_split("test") == Split::Test);
+    QCOMPARE(t2i::data::to_string(Split::Val), std::string("val"));
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, t2i::data::parse_split("validation"));
+  }
+
   // ---- caption files -------------------------------------------------------------------------
 
   void cocoMiniBothFilesLoad() {

@@ -8,7 +8,7 @@
 #include "eval/inception.h"
 #include "eval/reference_stats.h"
 #include "io/tensor_file.h"
-#include "t2i/fid.h"
+#include "t2i/evaluate.h"
 #include "t2i/runtime.h"
 #include "test_support.h"
 
@@ -22,6 +22,7 @@
 #include <sstream>
 
 using namespace t2i::eval;
+using namespace t2i::evaluate;
 
 namespace {
 

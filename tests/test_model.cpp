@@ -25,6 +25,7 @@
 #include <set>
 
 using namespace t2i::model;
+using t2i::runtime::Precision;
 
 namespace {
 
@@ -314,7 +315,7 @@ private Q_SLOTS:
   }
 
   void checkpointingGivesTheSameGradients() {
-    for (const auto precision : {Precision::fp32, Precision::bf16}) {
+    for (const auto precision : {Precision::Float32, Precision::BFloat16}) {
       UNetConfig config = tiny_config();
       config.dropout = 0.2;  // checkpointing must replay the same dropout masks
       config.execution.precision = precision;
@@ -342,7 +343,7 @@ private Q_SLOTS:
       QVERIFY(torch::equal(outputs[0], outputs[1]));
       // The same gradients up to the order in which autograd sums the contributions of the
       // blocks (in bf16 under autocast: a few bf16 roundings).
-      const double tolerance = precision == Precision::fp32 ? 1e-5 : 2e-2;
+      const double tolerance = precision == Precision::Float32 ? 1e-5 : 2e-2;
       for (const auto& [name, grad] : grads[0]) {
         const double error = relative_error(grads[1][name], grad);
         QVERIFY2(error < tolerance, qPrintable(QStringLiteral("%1: %2").arg(QString::fromStdString(name)).arg(error)));
@@ -377,7 +378,7 @@ private Q_SLOTS:
     const auto text = random_text(2, 8, 20, 5);
     const auto reference = unet->forward(x, t, text);
     ExecutionOptions execution;
-    execution.precision = Precision::bf16;
+    execution.precision = Precision::BFloat16;
     execution.channels_last = true;
     unet->set_execution(execution);
     const auto out = unet->forward(x, t, text);
@@ -428,7 +429,7 @@ private Q_SLOTS:
     QFETCH(double, tolerance);
     UNetConfig config = unet_config(find_preset("demo"));
     config.execution.channels_last = channelsLast;
-    config.execution.precision = bf16 ? Precision::bf16 : Precision::fp32;
+    config.execution.precision = bf16 ? Precision::BFloat16 : Precision::Float32;
     UNet unet = make_unet(config);
     unet->eval();
     torch::NoGradGuard no_grad;
@@ -456,7 +457,7 @@ private Q_SLOTS:
   void guidanceOffSamplesOneImageLikeABatch() {
     UNetConfig config = unet_config(find_preset("demo"));
     config.execution = default_execution("cpu");
-    config.execution.precision = Precision::bf16;
+    config.execution.precision = Precision::BFloat16;
     UNet unet = make_unet(config);
     unet->eval();
     const t2i::Denoiser network = as_denoiser(unet);

@@ -5,7 +5,7 @@
 
 #include "t2i/runtime.h"
 #include "t2i/train.h"
-#include "t2i/train_bench.h"
+#include "t2i/bench.h"
 
 #include <nlohmann/json.hpp>
 
@@ -62,9 +62,9 @@ private Q_SLOTS:
     options.run_dir = dir.filePath(QStringLiteral("run")).toStdString();
     options.max_steps = kSteps;
     options.overfit_images = 8;
-    train::OverfitCheckOptions check;
+    bench::OverfitOptions check;
     check.guidance = 5.0;
-    const auto result = nlohmann::json::parse(train::bench_overfit_json(options, check));
+    const auto result = nlohmann::json::parse(bench::overfit_json(options, check));
     const auto recalled = result.at("own_image_closest").get<int>();
     qInfo("%d steps: loss ratio %.3f, %d of 8 samples nearest their own image", kSteps,
           result.at("loss_ratio").get<double>(), recalled);

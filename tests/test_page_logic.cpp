@@ -103,6 +103,21 @@ private Q_SLOTS:
     QCOMPARE(describe(form), QStringLiteral("No captions file chosen (Data page)"));
   }
 
+  // The Data page's file dialog and tooltip list what the core reads, so a new caption format
+  // shows up there without a UI edit.
+  void captionFileDialogOffersEveryFormatTheCoreReads() {
+    const QString filter = captionFileFilter();
+    const QString text = captionFormatsText();
+    for (const t2i::data::CaptionFormat& format : t2i::data::caption_formats()) {
+      const QString extension = QString::fromStdString(format.extension);
+      QVERIFY2(filter.contains(QLatin1Char('*') + extension + QLatin1Char(' ')) ||
+                   filter.contains(QLatin1Char('*') + extension + QLatin1Char(')')),
+               qPrintable(filter));
+      QVERIFY2(text.contains(extension + QStringLiteral(": ")), qPrintable(text));
+    }
+    QVERIFY(filter.endsWith(QStringLiteral(";;All files (*)")));
+  }
+
   void firstCaptionsFollowTheImagesOrder() {
     QTemporaryDir dir;
     QFile file(dir.filePath(QStringLiteral("captions.json")));

@@ -9,10 +9,25 @@
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 class TestRuntime : public QObject {
   Q_OBJECT
 private Q_SLOTS:
+  // One precision vocabulary: the spellings the CLI and config.json use, each parsed back to itself.
+  void precisionNamesRoundTrip() {
+    using t2i::runtime::Precision;
+    QVERIFY(t2i::runtime::precision_names() == (std::vector<std::string>{"auto", "fp32", "bf16"}));
+    QVERIFY(t2i::runtime::parse_precision("auto") == Precision::Auto);
+    QVERIFY(t2i::runtime::parse_precision("fp32") == Precision::Float32);
+    QVERIFY(t2i::runtime::parse_precision("bf16") == Precision::BFloat16);
+    for (const std::string& name : t2i::runtime::precision_names())
+      QCOMPARE(t2i::runtime::to_string(t2i::runtime::parse_precision(name)), name);
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, t2i::runtime::parse_precision("fp16"));
+  }
+
   void initializeUsesEveryCore() {
     const t2i::runtime::Report report = t2i::runtime::initialize();
     QVERIFY(report.cpu_cores >= 1);

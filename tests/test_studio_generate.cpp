@@ -532,9 +532,9 @@ private Q_SLOTS:
     m.seed = 18446744073709551615ull;
     m.guidance = 7.5;
     m.steps = 12;
-    m.sampler = "dpmpp";
+    m.sampler = t2i::diffusion::SamplerKind::DpmSolverPP;
     m.eta = 0.25;
-    m.thresholding = "static";
+    m.thresholding = t2i::diffusion::ThresholdKind::Static;
     m.threshold_percentile = 0.99;
     m.checkpoint = "/runs/a/best.safetensors";
     m.checkpoint_hash = "0123abcd";
@@ -560,9 +560,9 @@ private Q_SLOTS:
       QCOMPARE(read->seed, m.seed);
       QCOMPARE(read->guidance, 7.5);
       QCOMPARE(read->steps, 12);
-      QCOMPARE(read->sampler, m.sampler);
+      QVERIFY(read->sampler == m.sampler);
       QCOMPARE(read->eta, 0.25);
-      QCOMPARE(read->thresholding, m.thresholding);
+      QVERIFY(read->thresholding == m.thresholding);
       QCOMPARE(read->threshold_percentile, 0.99);
       QCOMPARE(read->checkpoint, m.checkpoint);
       QCOMPARE(read->checkpoint_hash, m.checkpoint_hash);
@@ -628,8 +628,8 @@ private Q_SLOTS:
       QVERIFY(request.seeds == (std::vector<std::uint64_t>{3, 4}));
       QVERIFY(request.prompts == (std::vector<std::string>{"a blue square", "a blue square"}));
       QCOMPARE(request.steps, 6);
-      QCOMPARE(request.sampler, std::string("ddim"));
-      QCOMPARE(request.thresholding, std::string("static"));
+      QVERIFY(request.sampler == t2i::diffusion::SamplerKind::Ddim);
+      QVERIFY(request.thresholding == t2i::diffusion::ThresholdKind::Static);
     }
     QCOMPARE(plan.rows(), 2);
     QCOMPARE(plan.rowLabels(), (QStringList{QStringLiteral("seed 3"), QStringLiteral("seed 4")}));

@@ -27,6 +27,7 @@
 
 using namespace t2i;
 using namespace t2i::text;
+using t2i::runtime::Precision;
 
 namespace {
 

@@ -6,7 +6,10 @@
 #include "data/prepared_dataset.h"
 #include "eval/fid_evaluator.h"
 #include "io/tensor_file.h"
+#include "model/checkpoint_file.h"
 #include "model/unet_config.h"
+#include "sample/sampling.h"
+#include "sample/text_to_image_model.h"
 #include "t2i/data.h"
 #include "t2i/preset.h"
 #include "t2i/runs.h"
@@ -15,12 +18,9 @@
 #include "t2i/train.h"
 #include "train/adamw.h"
 #include "train/best_checkpoint.h"
-#include "train/checkpoint_file.h"
 #include "train/dataset_setup.h"
 #include "train/ema.h"
 #include "train/run_folder.h"
-#include "train/sampling.h"
-#include "train/text_to_image_model.h"
 #include "train/train_step.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -52,7 +52,7 @@ train::TrainOptions tiny_run(const std::string& preset_path, const std::string& 
   options.data.demo_images = 48;
   options.data.cache_dir = cache_dir;
   options.run_dir = run_dir;
-  options.bf16 = false;  // the fp32 reference path: bit-exact comparisons
+  options.precision = runtime::Precision::Float32;  // the fp32 reference path: bit-exact comparisons
   options.seed = 7;
   return options;
 }
@@ -152,10 +152,10 @@ private Q_SLOTS:
     const model::Preset preset = model::load_preset(write_preset(dir, tiny_preset_json()));
     std::vector<std::string> captions{"a red circle", "a blue square", "a small green triangle", "a large red square"};
     torch::manual_seed(1);
-    auto model = train::TextToImageModel::create(preset, "{}", {}, captions, torch::kCPU);
+    auto model = sample::TextToImageModel::create(preset, "{}", {}, captions, torch::kCPU);
     model::ExecutionOptions fp32;
     model->set_execution(fp32);
-    diffusion::DiffusionLoss loss(train::noise_schedule(preset), diffusion::LossOptions{});
+    diffusion::DiffusionLoss loss(sample::noise_schedule(preset), diffusion::LossOptions{});
     torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(5);
     const torch::Tensor x_0 = torch::rand({4, 3, 32, 32}, generator) * 2 - 1;
     const diffusion::LossDraw draw = loss.draw(x_0, generator);
@@ -187,9 +187,9 @@ private Q_SLOTS:
     QTemporaryDir dir;
     const model::Preset preset = model::load_preset(write_preset(dir, tiny_preset_json()));
     std::vector<std::string> captions{"a red circle", "a blue square"};
-    auto model = train::TextToImageModel::create(preset, "{}", {}, captions, torch::kCPU);
+    auto model = sample::TextToImageModel::create(preset, "{}", {}, captions, torch::kCPU);
     model->set_execution(model::ExecutionOptions{});
-    diffusion::DiffusionLoss loss(train::noise_schedule(preset), diffusion::LossOptions{});
+    diffusion::DiffusionLoss loss(sample::noise_schedule(preset), diffusion::LossOptions{});
     torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(5);
     torch::Tensor x_0 = torch::zeros({2, 3, 32, 32});
     x_0[0][0][3][3] = std::nan("");
@@ -203,25 +203,25 @@ private Q_SLOTS:
   void checkpointKilledMidWriteLeavesThePreviousOne() {
     QTemporaryDir dir;
     const std::string path = dir.filePath(QStringLiteral("ckpt.safetensors")).toStdString();
-    train::Checkpoint first;
+    model::Checkpoint first;
     first.tensors["model/w"] = torch::arange(10, torch::kFloat32);
     first.meta["step"] = 1;
-    train::write_checkpoint(path, first);
+    model::write_checkpoint(path, first);
 
-    train::Checkpoint big;
+    model::Checkpoint big;
     big.tensors["model/w"] = torch::ones({64, 1024, 1024});  // 256 MiB: takes a while to write
     big.meta["step"] = 2;
     for (int delay_ms : {1, 5, 20, 60}) {
       const pid_t child = fork();
       if (child == 0) {
-        train::write_checkpoint(path, big);
+        model::write_checkpoint(path, big);
         _exit(0);
       }
       usleep(static_cast<useconds_t>(delay_ms) * 1000);
       kill(child, SIGKILL);
       int status = 0;
       waitpid(child, &status, 0);
-      const train::Checkpoint read = train::read_checkpoint(path);  // must load, old or new
+      const model::Checkpoint read = model::read_checkpoint(path);  // must load, old or new
       const int step = read.meta.at("step").get<int>();
       QVERIFY(step == 1 || step == 2);
       if (step == 1) QVERIFY(torch::equal(read.tensors.at("model/w"), first.tensors.at("model/w")));
@@ -233,12 +233,12 @@ private Q_SLOTS:
     const std::string path = dir.filePath(QStringLiteral("not-a-checkpoint.safetensors")).toStdString();
     io::save_safetensors(path, {{"x", torch::zeros({2})}});
     try {
-      train::read_checkpoint(path);
+      model::read_checkpoint(path);
       QFAIL("a plain safetensors file was accepted as a checkpoint");
     } catch (const std::exception& e) {
       QVERIFY2(std::string(e.what()).find(path) != std::string::npos, e.what());
     }
-    QVERIFY_THROWS_EXCEPTION(std::exception, train::write_checkpoint("/proc/forbidden/ckpt.safetensors", train::Checkpoint{}));
+    QVERIFY_THROWS_EXCEPTION(std::exception, model::write_checkpoint("/proc/forbidden/ckpt.safetensors", model::Checkpoint{}));
   }
 
   void pngMetadataRoundTrips() {
@@ -381,7 +381,7 @@ private Q_SLOTS:
 
     // best.safetensors is the step-5 model; the log names it once, as the best.
     QCOMPARE(fs::path(summary.best_checkpoint).filename().string(), std::string("best.safetensors"));
-    const train::Checkpoint best = train::read_checkpoint(summary.best_checkpoint);
+    const model::Checkpoint best = model::read_checkpoint(summary.best_checkpoint);
     QCOMPARE(best.meta.at("step").get<std::int64_t>(), std::int64_t{5});
     QCOMPARE(*summary.best_val_p2, events.evals[0].val_p2);
     int best_events = 0;
@@ -411,9 +411,9 @@ private Q_SLOTS:
     folder.write_config(nlohmann::json::object());
     fs::create_directories(root + "/not-a-run");
     const auto write = [](const std::string& path, std::int64_t step) {
-      train::Checkpoint checkpoint;
+      model::Checkpoint checkpoint;
       checkpoint.meta["step"] = step;
-      train::write_checkpoint(path, checkpoint);
+      model::write_checkpoint(path, checkpoint);
     };
     // Modification times against the steps: step 5 is the newest file, step 100 the oldest.
     for (const std::int64_t step : {5, 20, 100}) {
@@ -526,9 +526,9 @@ private Q_SLOTS:
     // and min(50, T) steps, and the evaluator scores them against the cached statistics.
     QCOMPARE(last.step, std::int64_t{5});
     const std::string evaluated = train::RunFolder(scored.run_dir).checkpoint_path(5);
-    auto model = train::TextToImageModel::from_checkpoint(train::read_checkpoint(evaluated), evaluated, torch::kCPU);
+    auto model = sample::TextToImageModel::from_checkpoint(model::read_checkpoint(evaluated), evaluated, torch::kCPU);
     model::ExecutionOptions execution = model::default_execution("cpu");
-    execution.precision = model::Precision::fp32;
+    execution.precision = runtime::Precision::Float32;
     model->set_execution(execution);
     train::Observer quiet;
     const auto dataset = data::PreparedDataset::open(train::prepare_data(scored, quiet, control).cache_dir);
@@ -541,10 +541,10 @@ private Q_SLOTS:
       sample_prompts.push_back(prompts[i % prompts.size()]);
       seeds.push_back(i);
     }
-    train::SamplingSettings settings;
+    sample::SamplingSettings settings;
     settings.guidance = model->preset().cond_scale;
     settings.steps = std::min<std::int64_t>(50, model->preset().diffusion_steps);
-    const torch::Tensor samples = train::sample_images(*model, sample_prompts, seeds, settings);
+    const torch::Tensor samples = sample::sample_images(*model, sample_prompts, seeds, settings);
     const eval::FidEvaluator evaluator(scored.inception_weights, "cpu");
     const eval::ReferenceStats reference = eval::load_reference_stats(stats);
     eval::KidOptions kid;
@@ -587,7 +587,7 @@ private Q_SLOTS:
     std::map<bool, std::vector<train::EvalMetrics>> evals;
     for (const bool bf16 : {false, true}) {
       auto options = tiny_run(preset_path, dir.filePath(bf16 ? QStringLiteral("bf16") : QStringLiteral("fp32")).toStdString(), cache);
-      options.bf16 = bf16;
+      options.precision = bf16 ? runtime::Precision::BFloat16 : runtime::Precision::Float32;
       options.overfit_one_batch = true;
       options.overfit_images = 4;
       options.max_steps = 30;
@@ -643,7 +643,7 @@ private Q_SLOTS:
     QVERIFY(fs::exists(train::text_cache_path(cache)));
 
     // The checkpoint names the frozen encoder and holds no text-encoder weights: nothing of T5 was trained.
-    const train::Checkpoint checkpoint = train::read_checkpoint(summary.last_checkpoint);
+    const model::Checkpoint checkpoint = model::read_checkpoint(summary.last_checkpoint);
     QCOMPARE(checkpoint.meta.at("text").at("kind").get<std::string>(), std::string("t5"));
     for (const auto& [name, tensor] : checkpoint.tensors) QVERIFY2(name.rfind("text", 0) != 0 && name.rfind("ema_text", 0) != 0, name.c_str());
     sample::Generator generator(summary.last_checkpoint);
@@ -695,7 +695,7 @@ private Q_SLOTS:
     QVERIFY(observer.fid_done.front() < 40);
     QVERIFY(observer.evals.empty());
     QCOMPARE(summary.last_checkpoint, train::RunFolder(options.run_dir).checkpoint_path(5));
-    QCOMPARE(train::read_checkpoint(summary.last_checkpoint).meta.at("step").get<std::int64_t>(), std::int64_t{5});
+    QCOMPARE(model::read_checkpoint(summary.last_checkpoint).meta.at("step").get<std::int64_t>(), std::int64_t{5});
   }
 
   // The shipped demo model's samples by the demo grain measure (NaN means no grey background is
@@ -725,7 +725,7 @@ private Q_SLOTS:
                        "a large yellow square", "a purple circle to the right of an orange triangle"};
     request.seeds = {3, 4, 5, 6};
     request.guidance = guidance;
-    request.thresholding = thresholding.toStdString();
+    request.thresholding = diffusion::parse_threshold_kind(thresholding.toStdString());
     const std::vector<sample::Image> images = generator.generate(request);
     QCOMPARE(images.size(), request.prompts.size());
     double grain = 0;

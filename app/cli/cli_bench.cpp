@@ -11,10 +11,10 @@ void add_bench_command(CLI::App& app) {
   bench->require_subcommand(1);
 
   auto* kernels = bench->add_subcommand("kernels", "The machine's conv and matmul throughput, fp32 and bf16");
-  auto options = std::make_shared<bench::KernelOptions>();
+  auto options = std::make_shared<bench::KernelsOptions>();
   kernels->add_option("--repeats", options->repeats, "Timed repetitions per kernel (best is reported)")
       ->check(CLI::Range(1, 1000));
-  kernels->callback([options] { std::cout << bench::kernel_throughput_json(*options) << "\n"; });
+  kernels->callback([options] { std::cout << bench::kernels_json(*options) << "\n"; });
   add_bench_text(*bench);
   add_bench_tensor_read(*bench);
   add_bench_data(*bench);

@@ -2,7 +2,7 @@
 // training-step times, memory), next to a plain convolution measured in the same run.
 #include "commands.h"
 
-#include "t2i/model_bench.h"
+#include "t2i/bench.h"
 
 #include <iostream>
 #include <memory>
@@ -11,7 +11,7 @@ namespace t2i::cli {
 
 void add_bench_model(CLI::App& bench) {
   auto* command = bench.add_subcommand("model", "A preset's U-Net: parameters, FLOPs, step times, images/s, memory");
-  auto options = std::make_shared<model::ModelBenchOptions>();
+  auto options = std::make_shared<bench::ModelOptions>();
   command->add_option("--preset", options->preset, "Preset name (small, base, large, full, demo) or file")
       ->capture_default_str();
   command->add_option("--batch", options->batch, "Images per micro-batch (default: the preset's max batch size)")
@@ -26,7 +26,7 @@ void add_bench_model(CLI::App& bench) {
       ->delimiter(',');
   command->add_flag("!--nchw", options->channels_last, "Contiguous NCHW activations instead of channels-last");
   command->add_flag("!--no-kernels", options->kernels, "Skip the plain convolution measured for comparison");
-  command->callback([options] { std::cout << model::bench_model_json(*options) << "\n"; });
+  command->callback([options] { std::cout << bench::model_json(*options) << "\n"; });
 }
 
 } // namespace t2i::cli

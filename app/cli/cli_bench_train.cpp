@@ -1,33 +1,36 @@
 #include "commands.h"
 
-#include "t2i/train_bench.h"
+#include "t2i/bench.h"
+#include "t2i/runtime.h"
 
 #include <iostream>
 
 namespace t2i::cli {
 
 void add_bench_train(CLI::App& bench) {
-  auto options = std::make_shared<train::BenchOptions>();
+  auto options = std::make_shared<bench::PresetOptions>();
   auto add_common = [options](CLI::App* cmd) {
     cmd->add_option("--preset", options->preset, "Preset name or file")->capture_default_str();
     cmd->add_option("--device", options->device, "cpu or cuda[:N]")->capture_default_str();
-    cmd->add_option("--precision", options->precision, "fp32 or bf16 (default: the fastest for the device)")
+    cmd->add_option_function<std::string>(
+           "--precision", [options](const std::string& name) { options->precision = runtime::parse_precision(name); },
+           "fp32 or bf16 (default: the fastest for the device)")
         ->check(CLI::IsMember({"fp32", "bf16"}));
   };
   auto* train = bench.add_subcommand("train", "Training images/s at the preset's micro-batch, peak RSS");
   add_common(train);
   train->add_option("--micro-batches", options->micro_batches, "Timed micro-batches")->check(CLI::Range(1, 1000));
-  train->callback([options] { std::cout << train::bench_train_json(*options) << "\n"; });
+  train->callback([options] { std::cout << bench::train_json(*options) << "\n"; });
 
   auto* sample = bench.add_subcommand("sample", "Seconds per guided image (DDIM), peak RSS");
   add_common(sample);
   sample->add_option("--steps", options->steps, "DDIM steps")->check(CLI::Range(1, 10000))->capture_default_str();
   sample->add_option("--images", options->images, "Images sampled together")->check(CLI::Range(1, 1024));
   sample->add_option("--cfg", options->guidance, "Guidance scale")->check(CLI::Range(0.0, 100.0))->capture_default_str();
-  sample->callback([options] { std::cout << train::bench_sample_json(*options) << "\n"; });
+  sample->callback([options] { std::cout << bench::sample_json(*options) << "\n"; });
 
   auto train_options = std::make_shared<train::TrainOptions>();
-  auto check = std::make_shared<train::OverfitCheckOptions>();
+  auto check = std::make_shared<bench::OverfitOptions>();
   train_options->max_steps = 1000;
   auto* overfit = bench.add_subcommand("overfit", "The overfit-one-batch check: loss drop, and samples nearest their own image");
   overfit->add_option("--preset", train_options->preset, "Preset name or file")->capture_default_str();
@@ -44,7 +47,7 @@ void add_bench_train(CLI::App& bench) {
       ->check(CLI::Range(2, 1000000));
   overfit->add_option("--cfg", check->guidance, "Guidance scale of the samples")->check(CLI::Range(0.0, 100.0))->capture_default_str();
   overfit->add_option("--device", train_options->device, "cpu or cuda[:N]")->capture_default_str();
-  overfit->callback([train_options, check] { std::cout << train::bench_overfit_json(*train_options, *check) << "\n"; });
+  overfit->callback([train_options, check] { std::cout << bench::overfit_json(*train_options, *check) << "\n"; });
 }
 
 } // namespace t2i::cli

@@ -3,17 +3,14 @@
 #include "commands.h"
 #include "interrupt.h"
 
+#include "t2i/bench.h"
 #include "t2i/data.h"
-#include "t2i/runtime.h"
 
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -153,35 +150,13 @@ void add_bench_data(CLI::App& bench) {
   command->add_option("--size", *image_size, "Image size S")->check(CLI::Range(1, 4096));
   command->add_option("--decode-threads", *threads, "Decoding threads (0 = every available core)")->check(CLI::Range(0, 1024));
   command->callback([options, image_size, threads] {
-    std::string folder = (std::filesystem::temp_directory_path() / "t2i-bench-data-XXXXXX").string();
-    if (::mkdtemp(folder.data()) == nullptr) throw CliExit(1, "cannot create a temporary folder");
-    data::PrepareOptions prepare;
-    prepare.image_size = *image_size;
-    prepare.split.max_images = options->max_images;
-    prepare.split.seed = options->seed;
-    prepare.threads = *threads;
-    data::PrepareResult result;
-    // CPU time as well as wall time: on a shared machine the wall-clock rate mostly measures the load.
-    const std::clock_t cpu_start = std::clock();
-    try {
-      result = data::prepare(sources_of(*options), folder, prepare);
-    } catch (...) {
-      std::filesystem::remove_all(folder);
-      throw;
-    }
-    const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
-    const std::uintmax_t bytes = std::filesystem::file_size(result.cache_file);
-    const std::size_t slots = result.report.images_checked;
-    std::filesystem::remove_all(folder);
-    const int decode_threads = *threads > 0 ? *threads : runtime::available_cores();
-    const double per_second = result.decode_seconds > 0 ? static_cast<double>(slots) / result.decode_seconds : 0.0;
-    const double per_cpu_second = cpu_seconds > 0 ? static_cast<double>(slots) / cpu_seconds : 0.0;
-    const double per_thousand = slots > 0 ? static_cast<double>(bytes) * 1000.0 / static_cast<double>(slots) : 0.0;
-    std::printf("{\"bench\":\"data-cache\",\"images\":%zu,\"usable\":%zu,\"image_size\":%d,\"decode_threads\":%d,"
-                "\"seconds\":%.4f,\"images_per_second\":%.1f,\"cpu_seconds\":%.4f,\"images_per_cpu_second\":%.1f,"
-                "\"cache_bytes\":%ju,\"cache_bytes_per_1000_images\":%.0f}\n",
-                slots, result.report.images_usable, *image_size, decode_threads, result.decode_seconds, per_second,
-                cpu_seconds, per_cpu_second, bytes, per_thousand);
+    bench::DataOptions bench_options;
+    bench_options.sources = sources_of(*options);
+    bench_options.split.max_images = options->max_images;
+    bench_options.split.seed = options->seed;
+    bench_options.image_size = *image_size;
+    bench_options.threads = *threads;
+    std::cout << bench::data_json(bench_options) << "\n";
   });
 }
 

@@ -7,35 +7,31 @@
 namespace t2i::cli {
 
 void add_eval_command(CLI::App& app) {
-  auto options = std::make_shared<train::GuidanceEvalOptions>();
+  auto options = std::make_shared<evaluate::GuidanceEvalOptions>();
   auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("eval", "Guidance-scale analysis: FID, KID, validation P2 (and the demo checker) per scale");
   cmd->add_option("--checkpoint", options->checkpoint, "Checkpoint to evaluate")->required()->check(CLI::ExistingFile);
   cmd->add_option("--cfg", options->scales, "Guidance scales, comma-separated")->delimiter(',')->capture_default_str();
   cmd->add_option("--n", options->samples, "Samples per scale")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  cmd->add_option("--split", options->split, "Captions and reference images from this split")
+  cmd->add_option_function<std::string>(
+         "--split", [options](const std::string& name) { options->split = data::parse_split(name); },
+         "Captions and reference images from this split")
       ->check(CLI::IsMember({"val", "test"}))
-      ->capture_default_str();
+      ->default_str(data::to_string(options->split));
   cmd->add_option("--weights", options->inception_weights, "FID Inception weights (pt_inception-2015-12-05-6726825d.pth)");
   cmd->add_option("--data", options->cache_dir, "Prepared dataset folder (default: the checkpoint's run data)");
   cmd->add_option("--device", options->device, "cpu or cuda[:N]")->capture_default_str();
   cmd->add_option("--steps", options->steps, "Sampling steps")->check(CLI::Range(1, 10000))->capture_default_str();
-  cmd->add_option("--sampler", options->sampler,
-                  "ddpm (ancestral: fresh noise at every step corrects the model's errors), or the deterministic ddim or dpmpp (they keep those errors as grain)")
-      ->check(CLI::IsMember({"ddpm", "ddim", "dpmpp"}))
-      ->capture_default_str();
-  cmd->add_option("--threshold", options->thresholding, "What happens to the predicted x0 at every step: none (needs the ddpm sampler; the deterministic ones saturate), static or dynamic")
-      ->check(CLI::IsMember({"none", "static", "dynamic"}))
-      ->capture_default_str();
+  add_sampler_options(cmd, options->sampler, options->thresholding);
   cmd->add_option("--samples-out", options->samples_dir, "Also write the samples as PNGs here");
   cmd->add_flag("--json", *json, "Print JSON instead of a table");
   cmd->callback([options, json] {
     auto progress = [](const std::string& what, std::int64_t done, std::int64_t total) {
       std::cerr << "\r" << what << ": " << done << "/" << total << "    " << std::flush;
     };
-    const train::GuidanceEvalReport report = train::evaluate_guidance(*options, progress);
+    const evaluate::GuidanceEvalReport report = evaluate::evaluate_guidance(*options, progress);
     std::cerr << "\n";
-    std::cout << (*json ? train::to_json(report) : train::to_table(report)) << "\n";
+    std::cout << (*json ? evaluate::to_json(report) : evaluate::to_table(report)) << "\n";
   });
 }
 

@@ -3,7 +3,8 @@
 #include "commands.h"
 #include "interrupt.h"
 
-#include "t2i/fid.h"
+#include "t2i/bench.h"
+#include "t2i/evaluate.h"
 #include "t2i/log.h"
 
 #include <atomic>
@@ -35,7 +36,7 @@ void add_fid_command(CLI::App& app) {
     std::int64_t batch = 16;
     bool kid = false;
     bool json = false;
-    eval::KidOptions kid_options;
+    evaluate::KidOptions kid_options;
   };
   auto args = std::make_shared<Args>();
   command->add_option("--weights", args->weights,
@@ -54,7 +55,7 @@ void add_fid_command(CLI::App& app) {
       ->required()
       ->expected(1, 2);
   command->callback([args] {
-    eval::FolderOptions options;
+    evaluate::FolderOptions options;
     options.device = args->device;
     options.batch_size = args->batch;
     options.kid = args->kid;
@@ -70,24 +71,24 @@ void add_fid_command(CLI::App& app) {
     };
     if (!args->stats_out.empty()) {
       if (args->paths.size() != 1) throw CliExit(2, "fid --stats OUT takes one folder");
-      const eval::StatsReport report =
-          cancellable([&] { return eval::save_folder_stats(args->weights, args->paths[0], args->stats_out, options); });
+      const evaluate::StatsReport report =
+          cancellable([&] { return evaluate::save_folder_stats(args->weights, args->paths[0], args->stats_out, options); });
       if (report.cancelled) throw CliExit(130, "cancelled; nothing was written");
-      std::cout << eval::to_json(report) << "\n";
+      std::cout << evaluate::to_json(report) << "\n";
       return;
     }
     if (args->paths.size() != 2) throw CliExit(2, "fid takes two folders or statistics files (or one folder with --stats OUT)");
-    const eval::FidReport report =
-        cancellable([&] { return eval::compare(args->weights, args->paths[0], args->paths[1], options); });
+    const evaluate::FidReport report =
+        cancellable([&] { return evaluate::compare(args->weights, args->paths[0], args->paths[1], options); });
     if (report.cancelled) throw CliExit(130, "cancelled");
-    std::cout << (args->json ? eval::to_json(report) + "\n" : eval::to_text(report));
+    std::cout << (args->json ? evaluate::to_json(report) + "\n" : evaluate::to_text(report));
   });
 }
 
 void add_bench_fid(CLI::App& bench) {
   auto* command = bench.add_subcommand(
       "fid", "FID Inception feature extraction rate (random weights, fp32) and statistics/FID/KID time");
-  auto options = std::make_shared<eval::FidBenchOptions>();
+  auto options = std::make_shared<bench::FidOptions>();
   command->add_option("--device", options->device, "cpu or cuda[:N]");
   command->add_option("--batch", options->batch_size, "Images per forward pass")->check(CLI::Range(1, 4096));
   command->add_option("--batches", options->batches, "Timed passes per memory layout (best is reported)")
@@ -95,7 +96,7 @@ void add_bench_fid(CLI::App& bench) {
   command->add_option("--image-size", options->image_size, "Side of the random input images")->check(CLI::Range(1, 4096));
   command->add_option("--samples", options->samples, "Features per side for the statistics/FID/KID timing")
       ->check(CLI::Range(2, 1000000));
-  command->callback([options] { std::cout << eval::bench_fid_json(*options) << "\n"; });
+  command->callback([options] { std::cout << bench::fid_json(*options) << "\n"; });
 }
 
 } // namespace t2i::cli

@@ -28,15 +28,8 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--cfg", args->cfg, "Guidance scale w (default: the preset's cond scale; 1 = off)")
       ->check(CLI::Range(0.0, 100.0));
   cmd->add_option("--steps", args->request.steps, "Denoising steps")->check(CLI::Range(1, 10000))->capture_default_str();
-  cmd->add_option("--sampler", args->request.sampler,
-                  "ddpm (ancestral: fresh noise at every step corrects the model's errors), or the deterministic ddim or dpmpp (they keep those errors as grain)")
-      ->check(CLI::IsMember({"ddpm", "ddim", "dpmpp"}))
-      ->capture_default_str();
+  add_sampler_options(cmd, args->request.sampler, args->request.thresholding);
   cmd->add_option("--eta", args->request.eta, "DDIM stochasticity (0 = deterministic)")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--threshold", args->request.thresholding,
-                  "What happens to the predicted x0 at every step: none (needs the ddpm sampler; the deterministic ones saturate), static or dynamic")
-      ->check(CLI::IsMember({"none", "static", "dynamic"}))
-      ->capture_default_str();
   cmd->add_option("--percentile", args->request.threshold_percentile, "Dynamic thresholding percentile")
       ->check(CLI::Range(0.5, 1.0));
   cmd->add_option("--seed", args->seed, "Seed of the first image (the others count up); default: random");
@@ -81,6 +74,21 @@ void add_sample_command(CLI::App& app) {
     sample::export_for_sampling(export_args->first, export_args->second, *fp16);
     std::cout << export_args->second << " (" << std::filesystem::file_size(export_args->second) << " bytes)\n";
   });
+}
+
+void add_sampler_options(CLI::App* cmd, diffusion::SamplerKind& sampler, diffusion::ThresholdKind& thresholding) {
+  std::string help;
+  for (const diffusion::SamplerInfo& info : diffusion::sampler_infos())
+    help += (help.empty() ? "" : "; ") + info.name + " " + info.summary;
+  cmd->add_option_function<std::string>(
+         "--sampler", [&sampler](const std::string& name) { sampler = diffusion::parse_sampler_kind(name); }, help)
+      ->check(CLI::IsMember(diffusion::sampler_kind_names()))
+      ->default_str(diffusion::to_string(sampler));
+  cmd->add_option_function<std::string>(
+         "--threshold", [&thresholding](const std::string& name) { thresholding = diffusion::parse_threshold_kind(name); },
+         "What happens to the predicted x0 at every step: none (needs the ddpm sampler; the deterministic ones saturate), static or dynamic")
+      ->check(CLI::IsMember(diffusion::threshold_kind_names()))
+      ->default_str(diffusion::to_string(thresholding));
 }
 
 } // namespace t2i::cli

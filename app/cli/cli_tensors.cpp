@@ -1,7 +1,8 @@
 // `t2i tensors list FILE`: what a weights file holds, for users debugging a model that will not load.
 #include "commands.h"
 
-#include "t2i/tensor_files.h"
+#include "t2i/bench.h"
+#include "t2i/tensors.h"
 
 #include <iostream>
 
@@ -15,7 +16,7 @@ void add_tensors_command(CLI::App& app) {
   list->add_option("file", *file, "The file: .safetensors, *.index.json, .pth/.bin/.pt")->required();
   list->callback([file] {
     int64_t total = 0;
-    const auto infos = io::list_tensors(*file);
+    const auto infos = tensors::list_tensors(*file);
     for (const auto& info : infos) {
       int64_t count = 1;
       std::string shape = "[";
@@ -32,10 +33,10 @@ void add_tensors_command(CLI::App& app) {
 
 void add_bench_tensor_read(CLI::App& bench) {
   auto* read = bench.add_subcommand("tensor-read", "Write, then read back a large random safetensors file");
-  auto options = std::make_shared<io::ReadBenchOptions>();
+  auto options = std::make_shared<bench::TensorReadOptions>();
   read->add_option("--size-mb", options->size_mb, "Size of the file")->check(CLI::Range(1, 65536));
   read->add_option("--folder", options->folder, "Folder for the temporary file (default: the system's temporary folder)");
-  read->callback([options] { std::cout << io::read_throughput_json(*options) << "\n"; });
+  read->callback([options] { std::cout << bench::tensor_read_json(*options) << "\n"; });
 }
 
 } // namespace t2i::cli

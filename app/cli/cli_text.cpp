@@ -3,7 +3,9 @@
 #include "commands.h"
 #include "interrupt.h"
 
+#include "t2i/bench.h"
 #include "t2i/log.h"
+#include "t2i/runtime.h"
 #include "t2i/text.h"
 
 #include <atomic>
@@ -27,7 +29,7 @@ struct T5Args {
   std::string folder;
   std::string spm;
   std::string precision = "fp32";
-  text::T5Source source() const { return {folder, spm, text::parse_precision(precision)}; }
+  text::T5Source source() const { return {folder, spm, runtime::parse_precision(precision)}; }
 };
 
 void add_t5_options(CLI::App& command, T5Args& args) {
@@ -148,15 +150,15 @@ void add_text_command(CLI::App& app) {
 
 void add_bench_text(CLI::App& bench) {
   auto* command = bench.add_subcommand("text", "T5 encoding throughput (t5-v1_1-base size, random weights)");
-  auto options = std::make_shared<text::T5BenchOptions>();
+  auto options = std::make_shared<bench::TextOptions>();
   auto precision = std::make_shared<std::string>("both");
   command->add_option("--batch", options->batch, "Captions per forward pass")->check(CLI::Range(1, 4096));
   command->add_option("--tokens", options->tokens, "Tokens per caption, </s> included")->check(CLI::Range(1, 4096));
   command->add_option("--repeats", options->repeats, "Timed passes per precision (best is reported)")->check(CLI::Range(1, 1000));
   command->add_option("--precision", *precision, "fp32, bf16 or both")->check(CLI::IsMember({"fp32", "bf16", "both"}));
   command->callback([options, precision] {
-    if (*precision != "both") options->precisions = {text::parse_precision(*precision)};
-    std::cout << text::bench_t5_json(*options) << "\n";
+    if (*precision != "both") options->precisions = {runtime::parse_precision(*precision)};
+    std::cout << bench::text_json(*options) << "\n";
   });
 }
 

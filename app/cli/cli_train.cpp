@@ -1,7 +1,6 @@
 #include "commands.h"
 #include "interrupt.h"
 
-#include "t2i/resume.h"
 #include "t2i/runs.h"
 #include "t2i/train.h"
 
@@ -98,7 +97,7 @@ train::TrainOptions resumed_options(const CLI::App& cmd, const train::TrainOptio
   from_flags("--seed", [&] { options.seed = given.seed; });
   from_flags("--keep", [&] { options.keep_last = given.keep_last; });
   from_flags("--preview-every", [&] { options.preview_every = given.preview_every; });
-  from_flags("--bf16", [&] { options.bf16 = given.bf16; });
+  from_flags("--bf16", [&] { options.precision = given.precision; });
   from_flags("--checkpointing", [&] { options.activation_checkpointing = given.activation_checkpointing; });
   return options;
 }
@@ -155,7 +154,7 @@ void add_train_command(CLI::App& app) {
 
   cmd->callback([cmd, options, select, bf16] {
     options->selection = *select == "p2" ? train::Selection::ValP2 : train::Selection::ValP2AndFid;
-    if (*bf16 != "auto") options->bf16 = *bf16 == "on";
+    if (*bf16 != "auto") options->precision = *bf16 == "on" ? runtime::Precision::BFloat16 : runtime::Precision::Float32;
     if (options->resume) {
       *options = resumed_options(*cmd, *options);
     } else if (!options->data.demo && options->data.annotations.empty()) {

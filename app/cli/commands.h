@@ -2,6 +2,8 @@
 // root application here. A command's callback returns the process exit code through CliExit.
 #pragma once
 
+#include "t2i/diffusion.h"
+
 #include <CLI/CLI.hpp>
 
 #include <stdexcept>
@@ -29,6 +31,8 @@ void add_fid_command(CLI::App& app);
 void add_bench_fid(CLI::App& bench);
 void add_train_command(CLI::App& app);
 void add_sample_command(CLI::App& app);
+/// --sampler and --threshold (`t2i sample`, `t2i eval`), by the engine's names (t2i/diffusion.h).
+void add_sampler_options(CLI::App* cmd, diffusion::SamplerKind& sampler, diffusion::ThresholdKind& thresholding);
 void add_bench_train(CLI::App& bench);
 void add_eval_command(CLI::App& app);
 

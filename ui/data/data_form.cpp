@@ -3,6 +3,7 @@
 #include <QCoreApplication>
 #include <QFileInfo>
 #include <QLocale>
+#include <QStringList>
 
 namespace t2i::ui {
 namespace {
@@ -27,6 +28,20 @@ QString describe(const DataForm& form) {
   if (form.demo) return tr("Built-in demo dataset, %1 scenes").arg(count(form.demoImages));
   if (form.annotations.isEmpty()) return tr("No captions file chosen (Data page)");
   return tr("%1 (up to %2 images)").arg(QFileInfo(form.annotations).fileName(), count(form.maxImages));
+}
+
+QString captionFormatsText() {
+  QStringList lines;
+  for (const data::CaptionFormat& format : data::caption_formats())
+    lines << QStringLiteral("%1: %2").arg(QString::fromStdString(format.extension), QString::fromStdString(format.description));
+  return lines.join(QLatin1Char('\n'));
+}
+
+QString captionFileFilter() {
+  QStringList patterns;
+  for (const data::CaptionFormat& format : data::caption_formats())
+    patterns << QLatin1Char('*') + QString::fromStdString(format.extension);
+  return QCoreApplication::translate("DataPage", "Captions (%1);;All files (*)").arg(patterns.join(QLatin1Char(' ')));
 }
 
 } // namespace t2i::ui

@@ -24,4 +24,10 @@ train::DataSpec dataSpec(const DataForm& form, int imageSize, const QString& cac
 /// One line naming the dataset, e.g. "Built-in demo dataset, 4,000 scenes".
 QString describe(const DataForm& form);
 
+/// The caption-file formats the core reads (data::caption_formats), one per line, for tooltips.
+QString captionFormatsText();
+
+/// A file-dialog filter for those formats: "Captions (*.json *.csv …);;All files (*)".
+QString captionFileFilter();
+
 } // namespace t2i::ui

@@ -140,14 +140,14 @@ QWidget* DataPage::createSourceGroup() {
   demo_->setToolTip(tr("Procedurally drawn scenes of one or two coloured shapes, each with several captions "
                        "(\"a small red circle above a blue square\"). Generated in seconds; the quickest way to "
                        "see a model learn."));
-  coco_->setToolTip(tr("The official COCO captions JSON (2014 or 2017), or a captions .csv/.jsonl of your own, "
+  coco_->setToolTip(tr("The official COCO captions JSON (2014 or 2017), or a captions file of your own, "
                        "with the folder its file names are relative to."));
   demoImages_->setRange(16, 100000);
   demoImages_->setSingleStep(500);
   demoImages_->setValue(4000);
   demoImages_->setToolTip(tr("How many demo scenes to draw."));
   annotations_->setPlaceholderText(tr("captions_train2014.json"));
-  annotations_->setToolTip(tr("The captions file: COCO JSON (images[] and annotations[]), .csv or .jsonl."));
+  annotations_->setToolTip(tr("The captions file, by its extension:\n%1").arg(captionFormatsText()));
   images_->setPlaceholderText(tr("train2014/"));
   images_->setToolTip(tr("The folder the captions file's image file names are relative to."));
   browseAnnotations_->setAccessibleName(tr("Browse for the captions file"));
@@ -383,7 +383,7 @@ void DataPage::cancel() {
 
 void DataPage::browseAnnotations() {
   const QString chosen = QFileDialog::getOpenFileName(this, tr("Captions file"), annotations_->text(),
-                                                      tr("Captions (*.json *.csv *.jsonl);;All files (*)"));
+                                                      captionFileFilter());
   if (chosen.isEmpty()) return;
   annotations_->setText(chosen);
   if (images_->text().isEmpty()) {

@@ -71,8 +71,8 @@ std::variant<Comparison, QString> Comparison::plan(const ComparisonForm& form) {
       }
       task.request.guidance = w;
       task.request.steps = form.steps;
-      task.request.sampler = form.sampler.toStdString();
-      task.request.thresholding = form.thresholding.toStdString();
+      task.request.sampler = diffusion::parse_sampler_kind(form.sampler.toStdString());
+      task.request.thresholding = diffusion::parse_threshold_kind(form.thresholding.toStdString());
       c.tasks_ << task;
       QString label = tr("w = %1").arg(formatScale(w));
       if (c.severalCheckpoints_) label += QLatin1Char('\n') + checkpointLabel(checkpoint);
@@ -102,8 +102,8 @@ ComparisonForm formFromMetadata(const t2i::sample::ImageMetadata& m, const Compa
   ComparisonForm form = current;
   form.prompt = QString::fromStdString(m.prompt);
   form.steps = m.steps;
-  form.sampler = QString::fromStdString(m.sampler);
-  form.thresholding = QString::fromStdString(m.thresholding);
+  form.sampler = QString::fromStdString(diffusion::to_string(m.sampler));
+  form.thresholding = QString::fromStdString(diffusion::to_string(m.thresholding));
   form.checkpoints = {QString::fromStdString(m.checkpoint)};
   for (const std::string& checkpoint : m.grid_checkpoints)
     if (!form.checkpoints.contains(QString::fromStdString(checkpoint))) form.checkpoints << QString::fromStdString(checkpoint);

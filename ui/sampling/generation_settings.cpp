@@ -10,9 +10,9 @@ t2i::sample::Request GenerationSettings::request() const {
   }
   request.guidance = guidance;
   request.steps = steps;
-  request.sampler = sampler.toStdString();
+  request.sampler = diffusion::parse_sampler_kind(sampler.toStdString());
   request.eta = eta;
-  request.thresholding = thresholding.toStdString();
+  request.thresholding = diffusion::parse_threshold_kind(thresholding.toStdString());
   request.threshold_percentile = percentile;
   return request;
 }
@@ -23,9 +23,9 @@ t2i::sample::ImageMetadata toImageMetadata(const GenerationSettings& s) {
   m.seed = s.seed;
   m.guidance = s.guidance;
   m.steps = s.steps;
-  m.sampler = s.sampler.toStdString();
+  m.sampler = diffusion::parse_sampler_kind(s.sampler.toStdString());
   m.eta = s.eta;
-  m.thresholding = s.thresholding.toStdString();
+  m.thresholding = diffusion::parse_threshold_kind(s.thresholding.toStdString());
   m.threshold_percentile = s.percentile;
   m.checkpoint = s.checkpoint.toStdString();
   return m;
@@ -38,9 +38,9 @@ GenerationSettings fromImageMetadata(const t2i::sample::ImageMetadata& m) {
   s.seed = m.seed;
   s.guidance = m.guidance;
   s.steps = m.steps;
-  s.sampler = QString::fromStdString(m.sampler);
+  s.sampler = QString::fromStdString(diffusion::to_string(m.sampler));
   s.eta = m.eta;
-  s.thresholding = QString::fromStdString(m.thresholding);
+  s.thresholding = QString::fromStdString(diffusion::to_string(m.thresholding));
   s.percentile = m.threshold_percentile;
   s.images = 1;
   return s;

@@ -60,6 +60,15 @@ struct Progress {
 using ProgressCallback = std::function<void(const Progress&)>;
 
 /// The subset and its split by image (paper §6: 20k images, 75/15/10).
+/// The three parts of a dataset, by image.
+enum class Split { Train = 0, Val = 1, Test = 2 };
+
+/// "train" | "val" | "test"; parse_split throws std::runtime_error naming the word and the
+/// accepted ones.
+Split parse_split(const std::string& name);
+std::string to_string(Split split);
+std::vector<std::string> split_names();  ///< in enum order
+
 struct SplitOptions {
   std::size_t max_images = 20000;  ///< N: images chosen before splitting (all when fewer)
   double train = 0.75;

@@ -1,9 +1,14 @@
-// Guidance-scale analysis of a trained checkpoint (the paper's §7.2, measured): samples from a
-// split's captions with fixed seeds at each guidance scale, scored by FID and KID against the
-// split's images, by the validation P2 loss, and — on the built-in demo dataset — by the demo
-// checker's colour, shape and full-caption agreement. Plain C++ types only.
+// Evaluation as the CLI and the studio use it (design.md §6), in plain C++ types; header, namespace
+// and folder (core/src/evaluate/, on the FID base in core/src/eval/) share the name.
+// - FID and KID: compare two folders of images (or saved statistics), save a folder's statistics,
+//   say why FID is unavailable.
+// - The guidance-scale analysis of a trained checkpoint (the paper's §7.2, measured): samples from
+//   a split's captions with fixed seeds at each guidance scale, scored by FID and KID against the
+//   split's images, by the validation P2 loss, and — on the built-in demo dataset — by the demo
+//   checker's colour, shape and full-caption agreement.
 #pragma once
 
+#include "t2i/data.h"
 #include "t2i/diffusion.h"
 
 #include <atomic>
@@ -13,19 +18,98 @@
 #include <string>
 #include <vector>
 
-namespace t2i::train {
+namespace t2i::evaluate {
+
+/// Why FID cannot be computed with this Inception weights file (no path given, file missing, not
+/// the standard network's layout), with where the file comes from; empty when it can.
+std::string fid_unavailable_reason(const std::string& weights_path);
+
+/// How to get the standard weights: the file name and the pytorch-fid release it comes from.
+std::string inception_weights_hint();
+
+struct FidResult {
+  double fid = 0;
+  std::int64_t count_a = 0;  ///< samples behind each side's statistics (0 = unknown)
+  std::int64_t count_b = 0;
+  /// Fewer samples than feature dimensions on a side: the covariance is rank-deficient and FID
+  /// biased upwards, comparable only with FID at the same sample counts (prefer KID there).
+  bool small_sample = false;
+};
+
+struct KidOptions {
+  std::int64_t subsets = 100;       ///< random subset pairs averaged (torch-fidelity's default)
+  std::int64_t subset_size = 1000;  ///< m, capped at the smaller set's size
+  std::uint64_t seed = 0;           ///< fixes the subsets
+  /// The three kernel matrices are computed once over all features when N1² + N2² + N1·N2 fits
+  /// this many float64 entries (512 MiB), else per subset.
+  std::int64_t max_kernel_entries = std::int64_t{1} << 26;
+};
+
+struct KidResult {
+  double mean = 0;  ///< KID: the mean of the subsets' unbiased MMD² estimates
+  double std = 0;   ///< their standard deviation (population, as the reference implementations)
+  std::int64_t subsets = 0;
+  std::int64_t subset_size = 0;
+};
+
+struct FolderOptions {
+  std::string device = "cpu";     ///< "cpu" or "cuda[:N]"
+  std::int64_t batch_size = 16;   ///< images per Inception forward pass
+  bool kid = false;               ///< also compute KID (needs features on both sides)
+  KidOptions kid_options;
+  /// Called after each batch: what is being done, and how far.
+  std::function<void(const std::string& stage, std::int64_t done, std::int64_t total)> progress;
+  const std::atomic<bool>* cancel = nullptr;  ///< stops after the current batch; nothing is written
+};
+
+struct FidReport {
+  std::string a, b;             ///< the folders or statistics files compared
+  FidResult fid;
+  std::optional<KidResult> kid;
+  std::string warning;          ///< the small-sample warning; empty when FID is not biased by N
+  std::string weights_hash;     ///< the Inception weights' content hash
+  double feature_seconds = 0;   ///< Inception feature extraction, both sides
+  double distance_seconds = 0;  ///< statistics, FID and KID
+  bool cancelled = false;
+};
+
+/// FID (and KID when asked) between `a` and `b`, each a folder of PNG/JPEG images (any size; not
+/// recursive) or a statistics file written by save_folder_stats. Throws naming the file and the
+/// problem (unreadable image, statistics from other Inception weights, KID without features).
+FidReport compare(const std::string& weights, const std::string& a, const std::string& b,
+                  const FolderOptions& options = {});
+
+struct StatsReport {
+  std::string path;             ///< the statistics file written
+  std::string folder;
+  std::int64_t count = 0;       ///< images
+  std::string identity;         ///< the image set's identity stored in the file
+  std::string weights_hash;
+  double seconds = 0;
+  bool cancelled = false;       ///< stopped early: nothing was written
+};
+
+/// Computes the Inception features of a folder's images and saves μ, Σ and the features (for KID)
+/// to `out` (safetensors), naming the weights' hash and the folder's identity in its metadata.
+StatsReport save_folder_stats(const std::string& weights, const std::string& folder, const std::string& out,
+                              const FolderOptions& options = {});
+
+std::string to_text(const FidReport& report);
+std::string to_json(const FidReport& report);
+std::string to_json(const StatsReport& report);
+
 
 struct GuidanceEvalOptions {
   std::string checkpoint;
   std::string cache_dir;            ///< the prepared dataset; empty = the one the checkpoint's run used
   std::vector<double> scales{5.0, 8.0};
   int samples = 64;                 ///< images per scale, from the split's captions (seeds 0, 1, …)
-  std::string split = "val";        ///< val | test
+  data::Split split = data::Split::Val;  ///< Val or Test
   std::string inception_weights;    ///< empty = FID and KID unavailable (the report says why)
   std::string device = "cpu";
   int steps = 50;
-  std::string sampler = diffusion::to_string(diffusion::kDefaultSampler);  ///< ddpm | ddim | dpmpp
-  std::string thresholding = "dynamic";  ///< none | static | dynamic
+  diffusion::SamplerKind sampler = diffusion::kDefaultSampler;
+  diffusion::ThresholdKind thresholding = diffusion::ThresholdKind::Dynamic;
   std::string samples_dir;          ///< where to write the samples as PNGs; empty = not written
 };
 
@@ -66,4 +150,4 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
 std::string to_table(const GuidanceEvalReport& report);
 std::string to_json(const GuidanceEvalReport& report);
 
-} // namespace t2i::train
+} // namespace t2i::evaluate

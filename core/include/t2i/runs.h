@@ -1,5 +1,7 @@
 // Training-run folders as the CLI and every studio page read them: the runs a folder holds, a
-// run's checkpoints by step, the best checkpoint the trainer chose, and the run's metrics. The
+// run's checkpoints by step, the best checkpoint the trainer chose, the run's metrics, and the
+// options to resume it with. Part of the training facade (t2i::train, core/src/train/), in a
+// header of its own because the studio's pages read run folders without running training. The
 // layout itself (core/src/train/run_folder.h) stays inside the core, so no caller re-derives it.
 #pragma once
 
@@ -48,5 +50,10 @@ struct History {
 
 /// Reads a run folder (metrics.jsonl, previews/, checkpoints/). Throws when `run_dir` is not a run.
 History read_history(const std::string& run_dir);
+
+/// The options `run_dir`'s run was last trained with, ready to resume it: `run_dir` and `resume`
+/// set, paths inside the folder resolved against where it is now. Throws naming the folder when
+/// it holds no checkpoint, or the checkpoint when it cannot be read.
+TrainOptions stored_options(const std::string& run_dir);
 
 } // namespace t2i::train

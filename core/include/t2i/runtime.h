@@ -9,6 +9,17 @@
 
 namespace t2i::runtime {
 
+/// The arithmetic of a network, the one precision vocabulary of the facade. Auto = the fastest for
+/// the device: bf16 autocast (fp32 master weights) on CUDA and on CPUs with native bf16, else
+/// fp32. A frozen text encoder reads Auto as fp32 (T5 overflows in float16, so never fp16).
+enum class Precision { Auto, Float32, BFloat16 };
+
+/// "auto" | "fp32" | "bf16"; parse_precision throws std::runtime_error naming the word and the
+/// accepted ones.
+Precision parse_precision(const std::string& name);
+std::string to_string(Precision precision);
+std::vector<std::string> precision_names();  ///< in enum order
+
 struct Report {
   std::string torch_version;         ///< e.g. "1.13.1"
   std::vector<std::string> devices;  ///< "cpu", then "cuda:0 (NVIDIA H100 …)" for each GPU

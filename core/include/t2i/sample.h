@@ -23,9 +23,9 @@ struct Request {
   std::vector<std::uint64_t> seeds;      ///< one per prompt; the same seed gives the same image
   double guidance = 5.0;                 ///< classifier-free guidance scale w (1 = off)
   int steps = 50;
-  std::string sampler = diffusion::to_string(diffusion::kDefaultSampler);  ///< ddpm | ddim | dpmpp
+  diffusion::SamplerKind sampler = diffusion::kDefaultSampler;
   double eta = 0.0;                      ///< DDIM stochasticity
-  std::string thresholding = "dynamic";  ///< none | static | dynamic
+  diffusion::ThresholdKind thresholding = diffusion::ThresholdKind::Dynamic;
   double threshold_percentile = 0.995;
 };
 
@@ -83,9 +83,9 @@ struct ImageMetadata {
   std::uint64_t seed = 0;
   double guidance = 5.0;
   int steps = 50;
-  std::string sampler = diffusion::to_string(diffusion::kDefaultSampler);
+  diffusion::SamplerKind sampler = diffusion::kDefaultSampler;
   double eta = 0.0;
-  std::string thresholding = "dynamic";
+  diffusion::ThresholdKind thresholding = diffusion::ThresholdKind::Dynamic;
   double threshold_percentile = 0.995;
   std::string checkpoint;             ///< the path the model was loaded from
   std::string checkpoint_hash;        ///< ModelInfo::hash

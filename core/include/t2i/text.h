@@ -2,6 +2,8 @@
 // or inspect an embedding cache. Plain C++ only; the torch side lives in core/src/text/.
 #pragma once
 
+#include "t2i/runtime.h"
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -9,13 +11,6 @@
 #include <vector>
 
 namespace t2i::text {
-
-/// Arithmetic of a frozen encoder. T5 overflows in float16, so only float32 and bfloat16.
-enum class Precision { Float32, BFloat16 };
-
-/// "fp32" / "bf16"; parse_precision throws std::invalid_argument on anything else.
-std::string to_string(Precision precision);
-Precision parse_precision(const std::string& name);
 
 struct Tokenized {
   std::vector<std::int64_t> ids;    ///< pieces then </s> = 1
@@ -32,7 +27,7 @@ std::string to_json(const Tokenized& tokenized);  ///< one line; bytes that are 
 struct T5Source {
   std::string folder;
   std::string spm;  ///< the SentencePiece model; empty = <folder>/spiece.model
-  Precision precision = Precision::Float32;
+  runtime::Precision precision = runtime::Precision::Float32;
 };
 
 struct EncodeSummary {
@@ -91,15 +86,5 @@ std::uint64_t cache_record_bytes(std::uint64_t text_bytes, std::int64_t tokens, 
 
 /// Non-empty lines of a text file (one caption per line; a trailing '\r' is dropped).
 std::vector<std::string> read_caption_lines(const std::string& path);
-
-struct T5BenchOptions {
-  std::int64_t batch = 32;       ///< captions per forward pass
-  std::int64_t tokens = 16;      ///< tokens per caption, </s> included (COCO captions: ~14)
-  int repeats = 3;               ///< timed passes per precision; the best is reported
-  std::vector<Precision> precisions{Precision::Float32, Precision::BFloat16};
-};
-
-/// Encoding throughput of a t5-v1_1-base-sized encoder with random weights; one JSON object.
-std::string bench_t5_json(const T5BenchOptions& options);
 
 } // namespace t2i::text

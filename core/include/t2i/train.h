@@ -12,6 +12,7 @@
 
 #include "t2i/data.h"
 #include "t2i/preset.h"
+#include "t2i/runtime.h"
 
 namespace t2i::train {
 
@@ -50,7 +51,7 @@ struct TrainOptions {
   std::uint64_t seed = 0;
   int keep_last = 3;             ///< checkpoints kept besides the best
   int preview_every = 0;         ///< steps between sample-preview grids (0 = at each evaluation)
-  std::optional<bool> bf16;      ///< unset = automatic (native bf16 CPUs and CUDA)
+  runtime::Precision precision = runtime::Precision::Auto;  ///< bf16 autocast or fp32; Auto = the device's fastest
   bool activation_checkpointing = false;
 };
 

@@ -5,6 +5,7 @@
 #include "io/format_version.h"
 #include "io/hash.h"
 #include "io/text_file.h"
+#include "runtime/name_table.h"
 
 #include <nlohmann/json.hpp>
 
@@ -16,14 +17,13 @@ namespace t2i::data {
 
 using nlohmann::json;
 
-const char* to_string(Split split) {
-  switch (split) {
-    case Split::Train: return "train";
-    case Split::Val: return "val";
-    case Split::Test: return "test";
-  }
-  return "train";
-}
+namespace {
+constexpr runtime::NameTable<Split, 3> kSplitNames{{{Split::Train, "train"}, {Split::Val, "val"}, {Split::Test, "test"}}};
+} // namespace
+
+Split parse_split(const std::string& name) { return runtime::parse(kSplitNames, name, "split"); }
+std::string to_string(Split split) { return runtime::name_of(kSplitNames, split); }
+std::vector<std::string> split_names() { return runtime::names_of(kSplitNames); }
 
 void validate(const SplitOptions& options) {
   if (options.max_images == 0) throw DataError("split: the number of images N must be at least 1");

@@ -13,11 +13,7 @@
 
 namespace t2i::data {
 
-enum class Split { Train = 0, Val = 1, Test = 2 };
 constexpr std::array<Split, 3> kSplits = {Split::Train, Split::Val, Split::Test};
-
-/// "train", "val", "test".
-const char* to_string(Split split);
 
 /// Throws DataError unless N > 0 and the fractions are non-negative, sum to 1 and train > 0.
 void validate(const SplitOptions& options);

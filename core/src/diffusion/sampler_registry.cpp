@@ -2,8 +2,8 @@
 // The CLI's choices and help, the studio's sampler menu and the benchmarks all read this table,
 // so a new sampler is its own file (its class and a make_ function), one row here with its
 // SamplerKind value in t2i/diffusion.h, and its test.
-#include "diffusion/name_table.h"
 #include "diffusion/sampler.h"
+#include "runtime/name_table.h"
 
 #include <array>
 
@@ -43,9 +43,9 @@ static_assert(kSamplers[0].value == kDefaultSampler, "menus and help list the de
 
 } // namespace
 
-SamplerKind parse_sampler_kind(const std::string& name) { return parse_name(kSamplers, name, "sampler"); }
-std::string to_string(SamplerKind kind) { return entry_of(kSamplers, kind).name; }
-std::vector<std::string> sampler_kind_names() { return names_of(kSamplers); }
+SamplerKind parse_sampler_kind(const std::string& name) { return runtime::parse(kSamplers, name, "sampler"); }
+std::string to_string(SamplerKind kind) { return runtime::name_of(kSamplers, kind); }
+std::vector<std::string> sampler_kind_names() { return runtime::names_of(kSamplers); }
 
 std::vector<SamplerInfo> sampler_infos() {
   std::vector<SamplerInfo> infos;
@@ -54,7 +54,7 @@ std::vector<SamplerInfo> sampler_infos() {
 }
 
 std::unique_ptr<Sampler> make_sampler(const NoiseSchedule& schedule, const SamplerOptions& options) {
-  return entry_of(kSamplers, options.kind).make(schedule, options);
+  return runtime::entry_of(kSamplers, options.kind).make(schedule, options);
 }
 
 } // namespace t2i::diffusion

@@ -3,7 +3,7 @@
 // unbiased at the small sample counts where FID is not (design.md §6).
 #pragma once
 
-#include "t2i/fid.h"
+#include "t2i/evaluate.h"
 
 #include <torch/torch.h>
 
@@ -11,6 +11,11 @@
 #include <string>
 
 namespace t2i::eval {
+
+// The facade's vocabulary of results, which this base area computes.
+using evaluate::FidResult;
+using evaluate::KidOptions;
+using evaluate::KidResult;
 
 /// μ and the unbiased covariance Σ of a feature set, in float64.
 struct Statistics {

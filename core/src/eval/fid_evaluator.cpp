@@ -1,8 +1,10 @@
 #include "eval/fid_evaluator.h"
 
+#include "eval/inception.h"
 #include "io/device.h"
 #include "t2i/log.h"
 
+#include <filesystem>
 #include <iomanip>
 #include <sstream>
 
@@ -92,4 +94,33 @@ Score FidEvaluator::score(const torch::Tensor& features, const ReferenceStats& r
   return s;
 }
 
+std::unique_ptr<FidEvaluator> open_fid_evaluator(const std::string& weights_path, const std::string& device,
+                                                 std::string& unavailable) {
+  unavailable.clear();
+  std::error_code error;
+  if (weights_path.empty()) {
+    unavailable = "FID unavailable: no Inception weights given. " + evaluate::inception_weights_hint();
+  } else if (!std::filesystem::is_regular_file(weights_path, error)) {
+    unavailable = "FID unavailable: " + weights_path + " not found. " + evaluate::inception_weights_hint();
+  } else {
+    try {
+      return std::make_unique<FidEvaluator>(weights_path, device);
+    } catch (const std::exception& e) {
+      unavailable = std::string("FID unavailable: ") + e.what() + ". " + evaluate::inception_weights_hint();
+    }
+  }
+  return nullptr;
+}
+
 } // namespace t2i::eval
+
+// The facade's hint (t2i/evaluate.h), defined here because every "FID unavailable" message of
+// this base area ends with it.
+namespace t2i::evaluate {
+
+std::string inception_weights_hint() {
+  return std::string("FID needs the standard FID Inception weights ") + eval::kInceptionWeightsFile +
+         ", published in the pytorch-fid project's releases (" + eval::kInceptionWeightsUrl + ")";
+}
+
+} // namespace t2i::evaluate

@@ -16,8 +16,6 @@ namespace {
 
 } // namespace
 
-std::string to_string(Precision precision) { return precision == Precision::bf16 ? "bf16" : "fp32"; }
-
 std::string to_string(AttentionBackend backend) {
   switch (backend) {
   case AttentionBackend::manual: return "manual";
@@ -30,7 +28,7 @@ std::string to_string(AttentionBackend backend) {
 ExecutionOptions default_execution(const std::string& device_type) {
   ExecutionOptions options;
   options.channels_last = true;
-  if (device_type == "cuda" || runtime::report().cpu_bf16) options.precision = Precision::bf16;
+  if (device_type == "cuda" || runtime::report().cpu_bf16) options.precision = runtime::Precision::BFloat16;
   return options;
 }
 
@@ -170,7 +168,7 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x_t, const torch::Tensor& t
     throw std::runtime_error("U-Net: t must be [" + std::to_string(batch) + "], got " + c10::str(t.sizes()));
 
   const auto device = x_t.device();
-  AutocastScope autocast(device.type(), c.execution.precision == Precision::bf16);
+  AutocastScope autocast(device.type(), c.execution.precision == runtime::Precision::BFloat16);
   const auto x = c.execution.channels_last ? x_t.contiguous(torch::MemoryFormat::ChannelsLast) : x_t;
 
   const auto context = text_(text, batch, device);

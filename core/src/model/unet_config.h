@@ -2,20 +2,20 @@
 // memory layout, checkpointing: changeable at any time without touching the weights).
 #pragma once
 
+#include "t2i/runtime.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace t2i::model {
 
-enum class Precision { fp32, bf16 };
-
 /// Which attention kernel to use. `automatic` picks SDPA where LibTorch has it (>= 2.0) and the
 /// hand-written kernel otherwise.
 enum class AttentionBackend { automatic, manual, sdpa };
 
 struct ExecutionOptions {
-  Precision precision = Precision::fp32;  ///< bf16 = autocast with fp32 master weights
+  runtime::Precision precision = runtime::Precision::Float32;  ///< BFloat16 = autocast with fp32 master weights; never Auto
   bool channels_last = false;             ///< NHWC activations and conv weights
   bool checkpoint = false;                ///< recompute each block's activations in backward
   AttentionBackend attention = AttentionBackend::automatic;
@@ -25,7 +25,6 @@ struct ExecutionOptions {
 /// bf16 autocast with channels-last activations; fp32 channels-last on other CPUs.
 ExecutionOptions default_execution(const std::string& device_type);
 
-std::string to_string(Precision precision);
 std::string to_string(AttentionBackend backend);
 
 /// Imagen's base U-Net (Saharia 2022 §2.3/Appendix B, after Nichol & Dhariwal 2021), sized by

@@ -1,5 +1,6 @@
 #include "t2i/runtime.h"
 
+#include "runtime/name_table.h"
 #include "t2i/log.h"
 
 #include <torch/torch.h>
@@ -160,5 +161,14 @@ Memory memory() {
   m.available_bytes = meminfo_kib("MemAvailable") * 1024;
   return m;
 }
+
+namespace {
+constexpr NameTable<Precision, 3> kPrecisionNames{
+    {{Precision::Auto, "auto"}, {Precision::Float32, "fp32"}, {Precision::BFloat16, "bf16"}}};
+} // namespace
+
+Precision parse_precision(const std::string& name) { return parse(kPrecisionNames, name, "precision"); }
+std::string to_string(Precision precision) { return name_of(kPrecisionNames, precision); }
+std::vector<std::string> precision_names() { return names_of(kPrecisionNames); }
 
 } // namespace t2i::runtime

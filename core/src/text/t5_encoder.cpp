@@ -24,8 +24,8 @@ std::int64_t positive_field(const nlohmann::json& config, const char* name, std:
   return value.get<std::int64_t>();
 }
 
-torch::ScalarType compute_dtype(Precision precision) {
-  return precision == Precision::BFloat16 ? torch::kBFloat16 : torch::kFloat32;
+torch::ScalarType compute_dtype(runtime::Precision precision) {
+  return precision == runtime::Precision::BFloat16 ? torch::kBFloat16 : torch::kFloat32;
 }
 
 // T5LayerNorm: scale only, no mean subtraction, no bias (design.md §5).
@@ -140,7 +140,7 @@ torch::Tensor relative_position_buckets(std::int64_t length, std::int64_t num_bu
   return buckets + torch::where(distance < max_exact, distance, large);
 }
 
-T5Model::T5Model(const T5Config& config, const io::TensorMap& weights, const std::string& origin, Precision precision)
+T5Model::T5Model(const T5Config& config, const io::TensorMap& weights, const std::string& origin, runtime::Precision precision)
     : config_(config), precision_(precision) {
   const auto& c = config_;
   const std::int64_t inner = c.num_heads * c.d_kv;
@@ -297,7 +297,7 @@ T5Encoder::T5Encoder(Tokenizer tokenizer, T5Model model) : tokenizer_(std::move(
 }
 
 std::unique_ptr<T5Encoder> T5Encoder::from_folder(const std::string& folder, const std::string& spm,
-                                                  Precision precision) {
+                                                  runtime::Precision precision) {
   const fs::path dir(folder);
   if (!fs::is_directory(dir)) throw std::runtime_error(folder + ": not a folder (a Hugging Face T5 folder expected)");
   const T5Config config = T5Config::from_file((dir / "config.json").string());

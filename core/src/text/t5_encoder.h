@@ -47,7 +47,7 @@ public:
   /// Takes the encoder's tensors from `weights` (Hugging Face names; `shared.weight` or
   /// `encoder.embed_tokens.weight`); a missing or mis-shaped tensor is an error naming `origin`
   /// and the tensor.
-  T5Model(const T5Config& config, const io::TensorMap& weights, const std::string& origin, Precision precision);
+  T5Model(const T5Config& config, const io::TensorMap& weights, const std::string& origin, runtime::Precision precision);
 
   /// ids [B, L] int64, mask [B, L] (true at real tokens). No gradient is recorded.
   T5Output forward(const torch::Tensor& ids, const torch::Tensor& mask, bool keep_hidden_states = false) const;
@@ -59,7 +59,7 @@ public:
   torch::Tensor position_bias(std::int64_t length) const;
 
   const T5Config& config() const { return config_; }
-  Precision precision() const { return precision_; }
+  runtime::Precision precision() const { return precision_; }
   const std::string& weights_fingerprint() const { return fingerprint_; }
   std::int64_t parameter_count() const;
 
@@ -73,7 +73,7 @@ private:
   torch::Tensor attention(const Layer& layer, const torch::Tensor& hidden, const torch::Tensor& bias) const;
 
   T5Config config_;
-  Precision precision_;
+  runtime::Precision precision_;
   torch::Tensor embedding_;
   torch::Tensor relative_attention_bias_;  // [buckets, H]
   std::vector<Layer> layers_;
@@ -96,7 +96,7 @@ public:
   /// Loads `folder`'s config.json and weights (model.safetensors, a sharded safetensors index,
   /// pytorch_model.bin or its sharded index) and the SentencePiece model (`spm`, or
   /// <folder>/spiece.model when empty).
-  static std::unique_ptr<T5Encoder> from_folder(const std::string& folder, const std::string& spm, Precision precision);
+  static std::unique_ptr<T5Encoder> from_folder(const std::string& folder, const std::string& spm, runtime::Precision precision);
 
   TextCondition encode(const std::vector<std::string>& texts, std::int64_t max_len,
                        Padding padding = Padding::Longest) override;

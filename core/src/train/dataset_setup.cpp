@@ -86,7 +86,7 @@ PreparedData prepare_data(const TrainOptions& options, Observer& observer, Contr
   }
   if (!options.t5_dir.empty()) {
     observer.on_status("Caching T5 embeddings of every caption with " + options.t5_dir);
-    const auto encoder = text::T5Encoder::from_folder(options.t5_dir, "", text::Precision::Float32);
+    const auto encoder = text::T5Encoder::from_folder(options.t5_dir, "", runtime::Precision::Float32);
     text::CacheBuildSettings cache;
     cache.max_len = preset.max_text_length;
     cache.cancel = &control.cancel;

@@ -59,7 +59,7 @@ ResourceEstimate estimate_resources(const model::Preset& preset, const TrainOpti
 
   // Saved activations per image: every block's output, times what the block keeps, per level,
   // plus the attention maps (heads × tokens²) where a level attends.
-  const bool bf16 = options.bf16.value_or(false);
+  const bool bf16 = options.precision == runtime::Precision::BFloat16;
   const double bytes_per_value = bf16 ? 3.0 : 4.0;  // bf16 autocast keeps fp32 copies of some inputs
   const double blocks = static_cast<double>(2 * unet.res_blocks + 1);
   double values = 0;

@@ -2,8 +2,8 @@
 
 #include "io/atomic_file.h"
 #include "io/format_version.h"
+#include "model/checkpoint_file.h"
 #include "t2i/runs.h"
-#include "train/checkpoint_file.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -162,7 +162,7 @@ std::optional<RunCheckpoint> best_checkpoint(const std::string& run_dir) {
   // The file, not metrics.jsonl, is the record: a crash between the evaluation's line and the
   // file's rename leaves the log naming a best that was never written.
   try {
-    const nlohmann::json meta = read_checkpoint_meta(path);
+    const nlohmann::json meta = model::read_checkpoint_meta(path);
     if (!meta.contains("step") || !meta.at("step").is_number_integer()) return std::nullopt;
     return RunCheckpoint{meta.at("step").get<std::int64_t>(), path};
   } catch (const std::exception&) {

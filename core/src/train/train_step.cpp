@@ -8,7 +8,7 @@ torch::Tensor draw_text_drop(std::int64_t b, double p, torch::Generator& generat
   return torch::rand({b}, generator, torch::TensorOptions().dtype(torch::kFloat64)) < p;
 }
 
-std::optional<double> accumulate_gradients(TextToImageModel& model, const diffusion::DiffusionLoss& loss,
+std::optional<double> accumulate_gradients(sample::TextToImageModel& model, const diffusion::DiffusionLoss& loss,
                                            const torch::Tensor& x_0, const std::vector<std::string>& captions,
                                            const diffusion::LossDraw& draw, const torch::Tensor& drop,
                                            std::int64_t micro_batch, const std::atomic<bool>* cancel) {

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "diffusion/loss.h"
-#include "train/text_to_image_model.h"
+#include "sample/text_to_image_model.h"
 
 #include <torch/torch.h>
 
@@ -21,7 +21,7 @@ torch::Tensor draw_text_drop(std::int64_t b, double p, torch::Generator& generat
 /// (1/B) Σ_i w_i·mse_i over micro-batches of at most `micro_batch` samples: exactly the gradient
 /// of one batch of B (the draw and the drop mask are the batch's, sliced). Returns the batch
 /// loss, or nothing when `cancel` was set before a micro-batch (the gradients are then partial).
-std::optional<double> accumulate_gradients(TextToImageModel& model, const diffusion::DiffusionLoss& loss,
+std::optional<double> accumulate_gradients(sample::TextToImageModel& model, const diffusion::DiffusionLoss& loss,
                                            const torch::Tensor& x_0, const std::vector<std::string>& captions,
                                            const diffusion::LossDraw& draw, const torch::Tensor& drop,
                                            std::int64_t micro_batch, const std::atomic<bool>* cancel = nullptr);

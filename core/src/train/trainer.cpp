@@ -5,20 +5,20 @@
 #include "data/batch_loader.h"
 #include "diffusion/loss.h"
 #include "io/device.h"
+#include "model/checkpoint_file.h"
+#include "sample/sampling.h"
+#include "sample/text_to_image_model.h"
 #include "t2i/data.h"
 #include "t2i/log.h"
-#include "t2i/resume.h"
+#include "t2i/runs.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 #include "train/adamw.h"
 #include "train/best_checkpoint.h"
-#include "train/checkpoint_file.h"
 #include "train/dataset_setup.h"
 #include "train/ema.h"
 #include "train/fid_hook.h"
 #include "train/run_folder.h"
-#include "train/sampling.h"
-#include "train/text_to_image_model.h"
 #include "train/train_step.h"
 #include "train/validation.h"
 
@@ -69,7 +69,8 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"selection", o.selection == Selection::ValP2 ? "p2" : "p2+fid"}, {"max_steps", o.max_steps},
           {"max_minutes", o.max_minutes}, {"overfit_one_batch", o.overfit_one_batch}, {"overfit_images", o.overfit_images},
           {"seed", o.seed}, {"keep_last", o.keep_last}, {"preview_every", o.preview_every},
-          {"bf16", o.bf16 ? nlohmann::json(*o.bf16) : nlohmann::json("auto")},
+          {"bf16", o.precision == runtime::Precision::Auto ? nlohmann::json("auto")
+                                                           : nlohmann::json(o.precision == runtime::Precision::BFloat16)},
           {"activation_checkpointing", o.activation_checkpointing}};
 }
 
@@ -101,7 +102,8 @@ TrainOptions options_from_json(const nlohmann::json& j, const std::string& run_d
   o.seed = j.value("seed", o.seed);
   o.keep_last = j.value("keep_last", o.keep_last);
   o.preview_every = j.value("preview_every", o.preview_every);
-  if (const auto bf16 = j.find("bf16"); bf16 != j.end() && bf16->is_boolean()) o.bf16 = bf16->get<bool>();
+  if (const auto bf16 = j.find("bf16"); bf16 != j.end() && bf16->is_boolean())
+    o.precision = bf16->get<bool>() ? runtime::Precision::BFloat16 : runtime::Precision::Float32;
   o.activation_checkpointing = j.value("activation_checkpointing", o.activation_checkpointing);
   return o;
 }
@@ -119,7 +121,7 @@ public:
 private:
   bool prepare_data();
   void build_model();
-  void restore(const Checkpoint& checkpoint, const std::string& origin);
+  void restore(const model::Checkpoint& checkpoint, const std::string& origin);
   void save_checkpoint(bool best);
   enum class StepOutcome { Done, Skipped, Cancelled, Exhausted };
   StepOutcome train_step();
@@ -144,7 +146,7 @@ private:
   std::string preset_json_;
   std::shared_ptr<const data::PreparedDataset> dataset_;
   std::string cache_dir_;
-  std::unique_ptr<TextToImageModel> model_;
+  std::unique_ptr<sample::TextToImageModel> model_;
   std::unique_ptr<AdamW> optimizer_;
   std::unique_ptr<Ema> ema_;
   std::unique_ptr<diffusion::DiffusionLoss> loss_;
@@ -192,16 +194,16 @@ void Run::build_model() {
     for (std::size_t c : image.captions) train_captions.push_back(dataset_->captions()[c]);
   status(options_.t5_dir.empty() ? "Training the caption tokenizer for the learned text encoder"
                                  : "Loading the T5 encoder from " + options_.t5_dir);
-  model_ = TextToImageModel::create(preset_, preset_json_, TextEncoderChoice{options_.t5_dir}, train_captions, device_);
+  model_ = sample::TextToImageModel::create(preset_, preset_json_, sample::TextEncoderChoice{options_.t5_dir}, train_captions, device_);
 }
 
-void Run::restore(const Checkpoint& checkpoint, const std::string& origin) {
+void Run::restore(const model::Checkpoint& checkpoint, const std::string& origin) {
   const nlohmann::json& meta = checkpoint.meta;
   const std::string hash = meta.value("manifest_hash", "");
   if (hash != dataset_->manifest_hash())
     throw std::runtime_error(origin + " was trained on data with manifest " + hash + ", but the data now has " +
                              dataset_->manifest_hash() + ": resume with the same dataset");
-  model_ = TextToImageModel::from_checkpoint(checkpoint, origin, device_);
+  model_ = sample::TextToImageModel::from_checkpoint(checkpoint, origin, device_);
   step_ = meta.at("step").get<std::int64_t>();
   batches_consumed_ = meta.at("batches_consumed").get<std::int64_t>();
   nonfinite_.set_total(meta.value("skipped_nonfinite", std::int64_t{0}));
@@ -220,7 +222,7 @@ void Run::restore(const Checkpoint& checkpoint, const std::string& origin) {
 }
 
 void Run::save_checkpoint(bool best) {
-  Checkpoint checkpoint;
+  model::Checkpoint checkpoint;
   model_->save_to(checkpoint);
   checkpoint.put("optim", optimizer_->state());
   checkpoint.tensors["rng/trainer"] = generator_.get_state();
@@ -239,13 +241,13 @@ void Run::save_checkpoint(bool best) {
   if (best_->fid()) meta["best_fid"] = *best_->fid();
 
   const std::string path = folder_.checkpoint_path(step_);
-  write_checkpoint(path, checkpoint);
+  model::write_checkpoint(path, checkpoint);
   last_checkpoint_ = path;
   folder_.prune_checkpoints(options_.keep_last);
   folder_.append_metrics({{"event", "checkpoint"}, {"step", step_}, {"path", folder_.relative(path)}, {"best", false}});
   observer_.on_checkpoint(path, false);
   if (best) {
-    write_checkpoint(folder_.best_checkpoint_path(), checkpoint);
+    model::write_checkpoint(folder_.best_checkpoint_path(), checkpoint);
     best_checkpoint_ = folder_.best_checkpoint_path();
     folder_.append_metrics({{"event", "checkpoint"}, {"step", step_}, {"path", folder_.relative(best_checkpoint_)}, {"best", true}});
     observer_.on_checkpoint(best_checkpoint_, true);
@@ -342,12 +344,12 @@ void Run::preview() {
   }
   std::vector<std::uint64_t> seeds;
   for (size_t i = 0; i < prompts.size(); ++i) seeds.push_back(i);
-  SamplingSettings settings;
+  sample::SamplingSettings settings;
   settings.guidance = preset_.cond_scale;
-  settings.steps = sampling_steps_for(preset_, kPreviewSteps);
+  settings.steps = sample::sampling_steps_for(preset_, kPreviewSteps);
   try {
-    const torch::Tensor images = sample_images(*model_, prompts, seeds, settings, {}, &control_.cancel);
-    Preview p{step_, image_grid(images, 4), prompts};
+    const torch::Tensor images = sample::sample_images(*model_, prompts, seeds, settings, {}, &control_.cancel);
+    Preview p{step_, sample::image_grid(images, 4), prompts};
     const std::string path = folder_.preview_path(step_);
     sample::write_png(path, p.grid, {{"step", std::to_string(step_)}});
     folder_.append_metrics({{"event", "preview"}, {"step", step_}, {"path", folder_.relative(path)}, {"prompts", prompts}});
@@ -368,9 +370,9 @@ void Run::evaluate() {
     for (const auto& image : dataset_->images(data::Split::Val))
       if (!image.captions.empty()) prompts.push_back(dataset_->captions()[image.captions.front()]);
     if (prompts.empty()) prompts.push_back("");
-    SamplingSettings settings;
+    sample::SamplingSettings settings;
     settings.guidance = preset_.cond_scale;
-    settings.steps = sampling_steps_for(preset_, settings.steps);
+    settings.steps = sample::sampling_steps_for(preset_, settings.steps);
     FidScores scores;
     try {
       scores = fid_->score([&](std::int64_t first, std::int64_t count) {
@@ -380,7 +382,7 @@ void Run::evaluate() {
           batch_prompts.push_back(prompts[static_cast<size_t>(i) % prompts.size()]);
           seeds.push_back(static_cast<std::uint64_t>(i));
         }
-        torch::Tensor images = sample_images(*model_, batch_prompts, seeds, settings, {}, &control_.cancel);
+        torch::Tensor images = sample::sample_images(*model_, batch_prompts, seeds, settings, {}, &control_.cancel);
         observer_.on_progress("FID samples", first + count, fid_->samples());
         return images;
       });
@@ -421,10 +423,10 @@ Summary Run::execute() {
                              "): resume it, or choose another run folder");
   if (options_.resume && !existing) throw std::runtime_error("nothing to resume: " + options_.run_dir + " has no checkpoint");
 
-  std::optional<Checkpoint> resumed;
+  std::optional<model::Checkpoint> resumed;
   if (options_.resume) {
     // The run's own preset and data, from its checkpoint: a resumed run needs only its folder.
-    resumed = read_checkpoint(*existing);
+    resumed = model::read_checkpoint(*existing);
     const TrainOptions stored = options_from_json(resumed->meta.value("options", nlohmann::json::object()), options_.run_dir);
     if (!options_.data.demo && options_.data.annotations.empty()) options_.data = stored.data;
     if (portable_path(stored.t5_dir, options_.run_dir) != portable_path(options_.t5_dir, options_.run_dir))
@@ -465,7 +467,7 @@ Summary Run::execute() {
   }
 
   model::ExecutionOptions execution = model::default_execution(device_.is_cuda() ? "cuda" : "cpu");
-  if (options_.bf16) execution.precision = *options_.bf16 ? model::Precision::bf16 : model::Precision::fp32;
+  if (options_.precision != runtime::Precision::Auto) execution.precision = options_.precision;
   execution.checkpoint = options_.activation_checkpointing;
   model_->set_execution(execution);
 
@@ -507,7 +509,7 @@ Summary Run::execute() {
   nlohmann::json config{{"options", options_json(options_)},
                         {"preset", nlohmann::json::parse(preset_json_)},
                         {"runtime", nlohmann::json::parse(runtime::to_json(runtime::report()))},
-                        {"execution", {{"precision", model::to_string(execution.precision)},
+                        {"execution", {{"precision", runtime::to_string(execution.precision)},
                                        {"channels_last", execution.channels_last},
                                        {"checkpointing", execution.checkpoint}}},
                         {"parameters", model_->parameter_count()},
@@ -515,7 +517,7 @@ Summary Run::execute() {
                         {"manifest_hash", dataset_->manifest_hash()}};
   folder_.write_config(config);
   status("Training " + preset_.name + " (" + std::to_string(model_->parameter_count()) + " parameters, " +
-         model::to_string(execution.precision) + (execution.channels_last ? ", channels-last" : "") + ") on " +
+         runtime::to_string(execution.precision) + (execution.channels_last ? ", channels-last" : "") + ") on " +
          device_.str() + "; FID: " + (fid_ ? "on" : fid_status_));
 
   if (resumed_global_rng_.defined()) {
@@ -566,7 +568,7 @@ TrainOptions stored_options(const std::string& run_dir) {
   const RunFolder folder(run_dir, /*create=*/false);
   const auto latest = folder.latest_checkpoint();
   if (!latest) throw std::runtime_error("nothing to resume: " + run_dir + " has no checkpoint");
-  return options_from_json(read_checkpoint_meta(*latest).value("options", nlohmann::json::object()), run_dir);
+  return options_from_json(model::read_checkpoint_meta(*latest).value("options", nlohmann::json::object()), run_dir);
 }
 
 } // namespace t2i::train

@@ -1,6 +1,6 @@
 #include "train/validation.h"
 
-#include "train/sampling.h"
+#include "sample/sampling.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -16,14 +16,14 @@ constexpr std::uint64_t kValidationSeed = 20231;  // fixes validation noise and 
 
 diffusion::DiffusionLoss p2_loss(const model::Preset& preset) {
   diffusion::LossOptions options;
-  options.prediction = prediction(preset);
+  options.prediction = sample::prediction(preset);
   options.weighting = diffusion::Weighting::P2;
   options.p2_k = preset.training.p2_k;
   options.p2_gamma = preset.training.p2_gamma;
-  return diffusion::DiffusionLoss(noise_schedule(preset), options);
+  return diffusion::DiffusionLoss(sample::noise_schedule(preset), options);
 }
 
-double validation_p2(TextToImageModel& model, const diffusion::DiffusionLoss& loss,
+double validation_p2(sample::TextToImageModel& model, const diffusion::DiffusionLoss& loss,
                      const std::shared_ptr<const data::PreparedDataset>& dataset, data::Split split,
                      std::int64_t batches, std::int64_t batch_size, std::int64_t micro,
                      const std::optional<data::Batch>& fixed, const std::atomic<bool>* cancel) {

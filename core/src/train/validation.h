@@ -6,7 +6,7 @@
 #include "data/batch_loader.h"
 #include "data/prepared_dataset.h"
 #include "diffusion/loss.h"
-#include "train/text_to_image_model.h"
+#include "sample/text_to_image_model.h"
 
 #include <atomic>
 #include <memory>
@@ -16,7 +16,7 @@ namespace t2i::train {
 
 /// Mean weighted loss over `batches` batches of `batch_size` from `split` (or over `fixed` alone,
 /// the overfit-one-batch mode), `micro` images per forward pass. NaN when cancelled before any.
-double validation_p2(TextToImageModel& model, const diffusion::DiffusionLoss& loss,
+double validation_p2(sample::TextToImageModel& model, const diffusion::DiffusionLoss& loss,
                      const std::shared_ptr<const data::PreparedDataset>& dataset, data::Split split,
                      std::int64_t batches, std::int64_t batch_size, std::int64_t micro,
                      const std::optional<data::Batch>& fixed = std::nullopt, const std::atomic<bool>* cancel = nullptr);

@@ -1,10 +1,10 @@
-// The FID facade (t2i/fid.h): folders of images or saved statistics, compared or summarised.
-#include "t2i/fid.h"
+// The FID facade (t2i/evaluate.h): folders of images or saved statistics, compared or summarised.
+#include "t2i/evaluate.h"
 
 #include "data/image_decode.h"
 #include "data/parallel_for.h"
-#include "io/hash.h"
 #include "eval/fid_evaluator.h"
+#include "io/hash.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,8 +14,10 @@
 #include <iomanip>
 #include <sstream>
 
-namespace t2i::eval {
+namespace t2i::evaluate {
 namespace {
+
+using namespace eval;  // the FID base area
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -117,29 +119,6 @@ nlohmann::json kid_json(const KidResult& kid) {
 
 } // namespace
 
-std::string inception_weights_hint() {
-  return std::string("FID needs the standard FID Inception weights ") + kInceptionWeightsFile +
-         ", published in the pytorch-fid project's releases (" + kInceptionWeightsUrl + ")";
-}
-
-std::unique_ptr<FidEvaluator> open_fid_evaluator(const std::string& weights_path, const std::string& device,
-                                                 std::string& unavailable) {
-  unavailable.clear();
-  std::error_code error;
-  if (weights_path.empty()) {
-    unavailable = "FID unavailable: no Inception weights given. " + inception_weights_hint();
-  } else if (!fs::is_regular_file(weights_path, error)) {
-    unavailable = "FID unavailable: " + weights_path + " not found. " + inception_weights_hint();
-  } else {
-    try {
-      return std::make_unique<FidEvaluator>(weights_path, device);
-    } catch (const std::exception& e) {
-      unavailable = std::string("FID unavailable: ") + e.what() + ". " + inception_weights_hint();
-    }
-  }
-  return nullptr;
-}
-
 std::string fid_unavailable_reason(const std::string& weights_path) {
   std::string unavailable;
   open_fid_evaluator(weights_path, "cpu", unavailable);
@@ -234,4 +213,4 @@ std::string to_json(const StatsReport& r) {
       .dump();
 }
 
-} // namespace t2i::eval
+} // namespace t2i::evaluate

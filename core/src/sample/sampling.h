@@ -4,15 +4,15 @@
 #pragma once
 
 #include "diffusion/sampler.h"
-#include "t2i/train.h"
-#include "train/text_to_image_model.h"
+#include "sample/text_to_image_model.h"
+#include "t2i/sample.h"
 
 #include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace t2i::train {
+namespace t2i::sample {
 
 struct SamplingSettings {
   double guidance = 5.0;  ///< w; 1 = no guidance
@@ -40,4 +40,4 @@ Image to_image(const torch::Tensor& chw);
 /// Images [B, 3, H, W] in [−1, 1] laid out in a grid with `columns` columns and a 2-pixel gap.
 Image image_grid(const torch::Tensor& images, int columns);
 
-} // namespace t2i::train
+} // namespace t2i::sample

@@ -1,5 +1,7 @@
+// `t2i bench kernels`: the machine's conv and matmul throughput.
 #include "t2i/bench.h"
 
+#include "bench/timing.h"
 #include "t2i/runtime.h"
 
 #include <torch/torch.h>
@@ -7,8 +9,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
-#include <functional>
 
 namespace t2i::bench {
 namespace {
@@ -16,11 +16,7 @@ namespace {
 double best_seconds(int repeats, const std::function<void()>& kernel) {
   kernel();  // warm-up: oneDNN picks and caches its primitive on the first call
   double best = 1e30;
-  for (int i = 0; i < repeats; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    kernel();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
+  for (int i = 0; i < repeats; ++i) best = std::min(best, seconds_of(kernel));
   return best;
 }
 
@@ -50,7 +46,7 @@ nlohmann::json matmul_case(int repeats, torch::Dtype dtype) {
 
 } // namespace
 
-std::string kernel_throughput_json(const KernelOptions& options) {
+std::string kernels_json(const KernelsOptions& options) {
   const int repeats = std::max(1, options.repeats);
   const runtime::Report machine = runtime::report();
   nlohmann::json result{

@@ -1,10 +1,10 @@
-#include "train/checkpoint_file.h"
+#include "model/checkpoint_file.h"
 
 #include "io/format_version.h"
 
 #include <stdexcept>
 
-namespace t2i::train {
+namespace t2i::model {
 namespace {
 constexpr const char* kMetaKey = "t2i";
 
@@ -60,4 +60,4 @@ Checkpoint read_checkpoint(const std::string& path) {
   return checkpoint;
 }
 
-} // namespace t2i::train
+} // namespace t2i::model

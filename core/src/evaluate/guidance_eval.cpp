@@ -3,11 +3,11 @@
 #include "data/demo_scene.h"
 #include "data/prepared_dataset.h"
 #include "io/device.h"
+#include "model/checkpoint_file.h"
+#include "sample/sampling.h"
 #include "t2i/sample.h"
-#include "train/checkpoint_file.h"
 #include "train/dataset_setup.h"
 #include "train/fid_hook.h"
-#include "train/sampling.h"
 #include "train/validation.h"
 
 #include <nlohmann/json.hpp>
@@ -18,7 +18,7 @@
 #include <filesystem>
 #include <sstream>
 
-namespace t2i::train {
+namespace t2i::evaluate {
 namespace {
 
 namespace fs = std::filesystem;
@@ -32,21 +32,15 @@ std::string dataset_folder(const GuidanceEvalOptions& options, const nlohmann::j
   fs::path folder = options.cache_dir;
   if (folder.empty()) {
     const nlohmann::json stored = meta.value("options", nlohmann::json::object());
-    TrainOptions run;
+    train::TrainOptions run;
     run.run_dir = fs::path(options.checkpoint).parent_path().parent_path().string();
     // Stored relative to the run folder since checkpoint format 2.0 (absolute in 1.0).
     const std::string cache = stored.value("data", nlohmann::json::object()).value("cache_dir", "");
     if (!cache.empty()) run.data.cache_dir = (fs::path(run.run_dir) / cache).string();
-    folder = data_folder(run);
+    folder = train::data_folder(run);
   }
   if (!fs::exists(folder / data::kManifestFileName)) folder = data::prepared_folder(folder.string());
   return folder.string();
-}
-
-data::Split parse_split(const std::string& name) {
-  if (name == "val") return data::Split::Val;
-  if (name == "test") return data::Split::Test;
-  throw std::invalid_argument("unknown split \"" + name + "\" (use val or test)");
 }
 
 std::optional<double> rate(std::int64_t hits, std::int64_t total) {
@@ -88,16 +82,17 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
   for (double w : options.scales)
     if (!(w >= 0 && w <= 100)) throw std::invalid_argument("guidance scale " + std::to_string(w) + " is outside [0, 100]");
   if (options.samples < 1) throw std::invalid_argument("samples per scale must be at least 1");
-  const data::Split split = parse_split(options.split);
+  const data::Split split = options.split;
+  if (split == data::Split::Train) throw std::invalid_argument("the guidance analysis reads the val or test split, not train");
   const torch::Device device = io::parse_device(options.device);
 
-  const Checkpoint checkpoint = read_checkpoint(options.checkpoint);
-  auto model = TextToImageModel::from_checkpoint(checkpoint, options.checkpoint, device);
+  const model::Checkpoint checkpoint = model::read_checkpoint(options.checkpoint);
+  auto model = sample::TextToImageModel::from_checkpoint(checkpoint, options.checkpoint, device);
   model->set_execution(model::default_execution(device.is_cuda() ? "cuda" : "cpu"));
   const std::string folder = dataset_folder(options, checkpoint.meta);
   const auto dataset = data::PreparedDataset::open(folder);
   const auto& images = dataset->images(split);
-  if (images.empty()) throw std::runtime_error(folder + ": the " + options.split + " split has no images");
+  if (images.empty()) throw std::runtime_error(folder + ": the " + data::to_string(split) + " split has no images");
   if (dataset->image_size() != model->image_size())
     throw std::runtime_error(folder + " holds " + std::to_string(dataset->image_size()) + "-pixel images, but " +
                              options.checkpoint + " generates " + std::to_string(model->image_size()));
@@ -105,11 +100,11 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
   GuidanceEvalReport report;
   report.checkpoint = options.checkpoint;
   report.step = checkpoint.meta.value("step", std::int64_t{0});
-  report.split = options.split;
+  report.split = data::to_string(split);
   report.samples = options.samples;
   const model::Preset& preset = model->preset();
   if (progress) progress("validation P2", 0, 1);
-  report.val_p2 = validation_p2(*model, p2_loss(preset), dataset, split, preset.eval_val_steps, preset.batch_size,
+  report.val_p2 = train::validation_p2(*model, train::p2_loss(preset), dataset, split, preset.eval_val_steps, preset.batch_size,
                                 std::int64_t{preset.max_batch_size} * 2, std::nullopt, cancel);
 
   const std::unique_ptr<eval::FidEvaluator> fid =
@@ -119,7 +114,7 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
     auto reference_progress = [&](std::int64_t done, std::int64_t total) {
       if (progress) progress("reference statistics", done, total);
     };
-    reference = split_reference(*fid, *dataset, split, folder, reference_progress, cancel);
+    reference = train::split_reference(*fid, *dataset, split, folder, reference_progress, cancel);
   }
 
   report.data_background = mean_background(*dataset, images, options.samples);
@@ -134,11 +129,11 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
 
   for (double guidance : options.scales) {
     const auto start = Clock::now();
-    SamplingSettings settings;
+    sample::SamplingSettings settings;
     settings.guidance = guidance;
-    settings.sampler = diffusion::parse_sampler_kind(options.sampler);
+    settings.sampler = options.sampler;
     settings.steps = options.steps;
-    settings.thresholding.kind = diffusion::parse_threshold_kind(options.thresholding);
+    settings.thresholding.kind = options.thresholding;
     ScaleResult row;
     row.guidance = guidance;
     std::vector<torch::Tensor> features;
@@ -152,13 +147,13 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
       for (std::int64_t i = first; i < first + count; ++i) seeds.push_back(static_cast<std::uint64_t>(i));
       torch::Tensor samples;
       try {
-        samples = sample_images(*model, batch_prompts, seeds, settings, {}, cancel);
+        samples = sample::sample_images(*model, batch_prompts, seeds, settings, {}, cancel);
       } catch (const diffusion::SamplingCancelled&) {
         report.cancelled = true;
         return report;
       }
       for (std::int64_t i = 0; i < count; ++i) {
-        const Image image = to_image(samples[i]);
+        const sample::Image image = sample::to_image(samples[i]);
         const data::DemoCheck check = data::check_demo_image(image.rgb.data(), image.width, image.height, batch_prompts[i]);
         if (check.parsed) {
           ++parsed;
@@ -234,4 +229,4 @@ std::string to_json(const GuidanceEvalReport& report) {
       .dump(2);
 }
 
-} // namespace t2i::train
+} // namespace t2i::evaluate

@@ -1,5 +1,7 @@
-#include "t2i/diffusion_bench.h"
+// `t2i bench sampler`: the sampling engine's own cost per step, with an analytic network.
+#include "t2i/bench.h"
 
+#include "bench/timing.h"
 #include "diffusion/gaussian_denoiser.h"
 #include "diffusion/guidance.h"
 #include "diffusion/sampler.h"
@@ -8,18 +10,13 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <functional>
 #include <stdexcept>
 
-namespace t2i::diffusion {
+namespace t2i::bench {
 namespace {
 
-double seconds_of(const std::function<void()>& work) {
-  const auto start = std::chrono::steady_clock::now();
-  work();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
+using namespace diffusion;  // the engine under test
 
 /// Best-of-repeats seconds of `work` and of `reference`, timed in turns so that both see the same
 /// machine load (a shared machine's load swings more than the engine's cost).
@@ -38,9 +35,9 @@ std::pair<double, double> best_in_turns(int repeats, const std::function<void()>
 
 } // namespace
 
-std::string sampler_benchmark_json(const SamplerBenchOptions& options) {
+std::string sampler_json(const SamplerOptions& options) {
   if (options.batch < 1 || options.channels < 1 || options.size < 1 || options.steps < 1 || options.repeats < 1)
-    throw std::runtime_error("diffusion/sampler_bench: batch, channels, size, steps and repeats must be positive");
+    throw std::runtime_error("bench sampler: batch, channels, size, steps and repeats must be positive");
   torch::NoGradGuard no_grad;
   const NoiseSchedule schedule({ScheduleKind::Cosine, 1000});
   const Denoiser model =
@@ -60,10 +57,11 @@ std::string sampler_benchmark_json(const SamplerBenchOptions& options) {
   };
 
   nlohmann::json samplers;
-  for (const SamplerKind kind : {SamplerKind::Ddpm, SamplerKind::Ddim, SamplerKind::DpmSolverPP}) {
+  for (const diffusion::SamplerInfo& sampler : diffusion::sampler_infos()) {
+    const SamplerKind kind = sampler.kind;
     nlohmann::json cases;
     for (const ThresholdKind thresholding : {ThresholdKind::None, ThresholdKind::Dynamic}) {
-      SamplerOptions sampler_options;
+      diffusion::SamplerOptions sampler_options;
       sampler_options.kind = kind;
       sampler_options.steps = options.steps;
       sampler_options.thresholding.kind = thresholding;
@@ -99,4 +97,4 @@ std::string sampler_benchmark_json(const SamplerBenchOptions& options) {
   return result.dump(2);
 }
 
-} // namespace t2i::diffusion
+} // namespace t2i::bench

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace t2i::train {
+namespace t2i::model {
 
 /// How t2i-studio 0.1.0 marked its checkpoints (format 1.0, read and upgraded); later ones
 /// carry "format_version" and "written_by" instead (io/format_version.h).
@@ -36,4 +36,4 @@ Checkpoint read_checkpoint(const std::string& path);
 /// Only the JSON document (cheap: reads the safetensors header, not the tensors).
 nlohmann::json read_checkpoint_meta(const std::string& path);
 
-} // namespace t2i::train
+} // namespace t2i::model

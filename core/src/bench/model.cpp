@@ -1,26 +1,28 @@
-#include "t2i/model_bench.h"
+// `t2i bench model`: a preset's U-Net on this machine (parameters, counted FLOPs, forward and
+// training-step times, memory), next to a plain convolution measured in the same run.
+#include "t2i/bench.h"
 
+#include "bench/timing.h"
 #include "model/flop_counter.h"
 #include "model/preset_config.h"
 #include "model/unet.h"
-#include "t2i/bench.h"
 #include "t2i/preset.h"
 #include "t2i/runtime.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
-#include <functional>
 #include <stdexcept>
 
-namespace t2i::model {
+namespace t2i::bench {
 namespace {
+
+using namespace model;  // the network under test
 
 struct Mode {
   std::string name;
-  Precision precision = Precision::fp32;
+  runtime::Precision precision = runtime::Precision::Float32;
   bool checkpoint = false;
 };
 
@@ -28,7 +30,7 @@ Mode parse_mode(const std::string& name) {
   Mode mode{name};
   const auto plus = name.find('+');
   const auto precision = name.substr(0, plus);
-  if (precision == "bf16") mode.precision = Precision::bf16;
+  if (precision == "bf16") mode.precision = runtime::Precision::BFloat16;
   else if (precision != "fp32") throw std::runtime_error("bench model: unknown mode \"" + name + "\" (fp32, bf16, …+checkpoint)");
   if (plus != std::string::npos) {
     if (name.substr(plus + 1) != "checkpoint")
@@ -36,18 +38,6 @@ Mode parse_mode(const std::string& name) {
     mode.checkpoint = true;
   }
   return mode;
-}
-
-double seconds_of(const std::function<void()>& work) {
-  const auto start = std::chrono::steady_clock::now();
-  work();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
 // Linux resets the peak resident set ("VmHWM") when 5 is written here, so each mode's peak is its own.
@@ -114,7 +104,7 @@ nlohmann::json run_mode(UNet& unet, const Mode& mode, bool channels_last, const 
   const double train_s = median(train_times);
   const double step_s = median(step_times);
   const double train_gflops = executed.total() / train_s / 1e9;
-  const std::string conv_key = std::string(mode.precision == Precision::bf16 ? "bf16" : "fp32") +
+  const std::string conv_key = std::string(mode.precision == runtime::Precision::BFloat16 ? "bf16" : "fp32") +
                                (channels_last ? "_channels_last" : "_nchw");
   nlohmann::json result{
       {"precision", to_string(mode.precision)},
@@ -138,7 +128,7 @@ nlohmann::json run_mode(UNet& unet, const Mode& mode, bool channels_last, const 
 
 } // namespace
 
-std::string bench_model_json(const ModelBenchOptions& options) {
+std::string model_json(const ModelOptions& options) {
   const Preset preset = find_preset(options.preset);
   UNetConfig config = unet_config(preset);
   config.execution.channels_last = options.channels_last;
@@ -152,9 +142,9 @@ std::string bench_model_json(const ModelBenchOptions& options) {
 
   nlohmann::json plain_conv = nlohmann::json::object();
   if (options.kernels) {
-    bench::KernelOptions kernel_options;
+    KernelsOptions kernel_options;
     kernel_options.repeats = repeats;
-    plain_conv = nlohmann::json::parse(bench::kernel_throughput_json(kernel_options)).at("conv3x3_8x128x64x64");
+    plain_conv = nlohmann::json::parse(kernels_json(kernel_options)).at("conv3x3_8x128x64x64");
   }
 
   torch::manual_seed(0);
@@ -189,4 +179,4 @@ std::string bench_model_json(const ModelBenchOptions& options) {
   return result.dump(2);
 }
 
-} // namespace t2i::model
+} // namespace t2i::bench

@@ -1,6 +1,8 @@
-// The facade of t2i/tensor_files.h: listing a file's tensors and timing the reader.
-#include "t2i/tensor_files.h"
+// `t2i bench tensor-read`: how fast the core writes and reads back a large safetensors file, from a
+// cold and from a warm page cache.
+#include "t2i/bench.h"
 
+#include "bench/timing.h"
 #include "io/tensor_file.h"
 
 #include <nlohmann/json.hpp>
@@ -8,15 +10,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <cmath>
 #include <filesystem>
 
-namespace t2i::io {
+namespace t2i::bench {
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
+using namespace io;  // the reader under test
 
 /// Drops the file's (clean, already synced) pages from the page cache, so the next read is cold.
 void evict_from_page_cache(const std::string& path) {
@@ -28,27 +28,10 @@ void evict_from_page_cache(const std::string& path) {
 
 /// Maps the file and reads every element; returns the seconds taken.
 double timed_read(const std::string& path, double& checksum) {
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   checksum = 0;
   for (const auto& [name, tensor] : load_tensors(path)) checksum += tensor.sum().item<double>();
   return seconds_since(start);
-}
-
-/// PyTorch's Python name of a dtype, which users know from the files' origin.
-std::string dtype_name(torch::ScalarType dtype) {
-  switch (dtype) {
-    case torch::kFloat64: return "float64";
-    case torch::kFloat32: return "float32";
-    case torch::kFloat16: return "float16";
-    case torch::kBFloat16: return "bfloat16";
-    case torch::kInt64: return "int64";
-    case torch::kInt32: return "int32";
-    case torch::kInt16: return "int16";
-    case torch::kInt8: return "int8";
-    case torch::kUInt8: return "uint8";
-    case torch::kBool: return "bool";
-    default: return c10::toString(dtype);
-  }
 }
 
 /// Removes the benchmark's file however the benchmark ends.
@@ -59,14 +42,7 @@ struct RemoveOnExit {
 
 } // namespace
 
-std::vector<TensorInfo> list_tensors(const std::string& path) {
-  std::vector<TensorInfo> infos;
-  for (const auto& [name, tensor] : load_tensors(path))
-    infos.push_back({name, dtype_name(tensor.scalar_type()), tensor.sizes().vec()});
-  return infos;
-}
-
-std::string read_throughput_json(const ReadBenchOptions& options) {
+std::string tensor_read_json(const TensorReadOptions& options) {
   torch::NoGradGuard no_grad;
   const int tensor_count = 16;
   const int64_t elements = int64_t{options.size_mb} * (1 << 20) / 4 / tensor_count;
@@ -76,7 +52,7 @@ std::string read_throughput_json(const ReadBenchOptions& options) {
       options.folder.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(options.folder);
   const RemoveOnExit file{(folder / ("t2i-read-bench-" + std::to_string(::getpid()) + ".safetensors")).string()};
 
-  const auto save_start = std::chrono::steady_clock::now();
+  const auto save_start = Clock::now();
   save_safetensors(file.path, tensors);
   const double save_seconds = seconds_since(save_start);
   const double megabytes = static_cast<double>(std::filesystem::file_size(file.path)) / (1 << 20);
@@ -87,7 +63,7 @@ std::string read_throughput_json(const ReadBenchOptions& options) {
   evict_from_page_cache(file.path);
   double checksum = 0;
   const double cold_seconds = timed_read(file.path, checksum);
-  const auto open_start = std::chrono::steady_clock::now();
+  const auto open_start = Clock::now();
   const size_t count = load_tensors(file.path).size();
   const double open_seconds = seconds_since(open_start);
   const double warm_seconds = timed_read(file.path, checksum);
@@ -108,4 +84,4 @@ std::string read_throughput_json(const ReadBenchOptions& options) {
   return result.dump(2);
 }
 
-} // namespace t2i::io
+} // namespace t2i::bench

@@ -1,11 +1,11 @@
-#include "train/sampling.h"
+#include "sample/sampling.h"
 
 #include "diffusion/guidance.h"
 
 #include <algorithm>
 #include <cstring>
 
-namespace t2i::train {
+namespace t2i::sample {
 
 diffusion::NoiseSchedule noise_schedule(const model::Preset& preset) {
   return diffusion::NoiseSchedule(
@@ -76,4 +76,4 @@ Image image_grid(const torch::Tensor& images, int columns) {
   return grid;
 }
 
-} // namespace t2i::train
+} // namespace t2i::sample

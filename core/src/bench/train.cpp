@@ -1,23 +1,25 @@
-#include "t2i/train_bench.h"
+// `t2i bench train|sample`: a preset's training step and guided sampling on this machine.
+#include "t2i/bench.h"
 
+#include "bench/timing.h"
 #include "diffusion/guidance.h"
 #include "diffusion/loss.h"
 #include "io/device.h"
 #include "model/preset_config.h"
 #include "model/unet.h"
+#include "sample/sampling.h"
 #include "t2i/preset.h"
 #include "t2i/runtime.h"
 #include "train/adamw.h"
 #include "train/ema.h"
-#include "train/sampling.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
-
-namespace t2i::train {
+namespace t2i::bench {
 namespace {
+
+using namespace train;  // the training engine under test
 
 constexpr std::int64_t kBenchTextWidth = 768;  // T5-base, as Table 1's parameter budgets assume
 constexpr std::int64_t kBenchTokens = 16;      // a COCO caption is ~14 tokens
@@ -29,13 +31,12 @@ struct BenchModel {
   model::ExecutionOptions execution;
 };
 
-BenchModel build(const BenchOptions& options) {
+BenchModel build(const PresetOptions& options) {
   BenchModel b{model::find_preset(options.preset), io::parse_device(options.device), model::UNet{nullptr}, {}};
   b.unet = model::UNet(model::unet_config(b.preset, kBenchTextWidth));
   b.unet->to(b.device);
   b.execution = model::default_execution(b.device.is_cuda() ? "cuda" : "cpu");
-  if (options.precision == "fp32") b.execution.precision = model::Precision::fp32;
-  if (options.precision == "bf16") b.execution.precision = model::Precision::bf16;
+  if (options.precision != runtime::Precision::Auto) b.execution.precision = options.precision;
   b.unet->set_execution(b.execution);
   return b;
 }
@@ -48,15 +49,11 @@ TextCondition random_text(std::int64_t batch, const torch::Device& device) {
   return text;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 nlohmann::json common(const BenchModel& b) {
   return {{"preset", b.preset.name},
           {"device", b.device.str()},
           {"parameters", b.unet->parameter_count()},
-          {"precision", model::to_string(b.execution.precision)},
+          {"precision", runtime::to_string(b.execution.precision)},
           {"channels_last", b.execution.channels_last},
           {"image_size", b.preset.unet.image_size},
           {"runtime", nlohmann::json::parse(runtime::to_json(runtime::report()))}};
@@ -64,7 +61,7 @@ nlohmann::json common(const BenchModel& b) {
 
 } // namespace
 
-std::string bench_train_json(const BenchOptions& options) {
+std::string train_json(const PresetOptions& options) {
   torch::manual_seed(0);
   BenchModel b = build(options);
   std::vector<std::pair<std::string, torch::Tensor>> params;
@@ -76,7 +73,7 @@ std::string bench_train_json(const BenchOptions& options) {
   for (const auto& [name, p] : params) online.push_back(p);
   AdamW optimizer(params, AdamWOptions{});
   Ema ema(averaged, online, b.preset.training.ema_decay);
-  diffusion::DiffusionLoss loss(noise_schedule(b.preset), diffusion::LossOptions{});
+  diffusion::DiffusionLoss loss(sample::noise_schedule(b.preset), diffusion::LossOptions{});
   torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(0);
 
   const std::int64_t micro = b.preset.max_batch_size;
@@ -91,7 +88,7 @@ std::string bench_train_json(const BenchOptions& options) {
     ema.update();
   };
   micro_step();  // warm-up: oneDNN primitive creation, allocator growth
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   const int repeats = std::max(1, options.micro_batches);
   for (int i = 0; i < repeats; ++i) micro_step();
   const double seconds = seconds_since(start) / repeats;
@@ -104,14 +101,14 @@ std::string bench_train_json(const BenchOptions& options) {
   return out.dump(2);
 }
 
-std::string bench_sample_json(const BenchOptions& options) {
+std::string sample_json(const PresetOptions& options) {
   torch::manual_seed(0);
   BenchModel b = build(options);
   b.unet->eval();
   diffusion::SamplerOptions sampler_options;
   sampler_options.kind = diffusion::SamplerKind::Ddim;
   sampler_options.steps = options.steps;
-  const auto sampler = diffusion::make_sampler(noise_schedule(b.preset), sampler_options);
+  const auto sampler = diffusion::make_sampler(sample::noise_schedule(b.preset), sampler_options);
   diffusion::SampleRequest request;
   for (int i = 0; i < std::max(1, options.images); ++i) request.seeds.push_back(static_cast<std::uint64_t>(i));
   const std::int64_t s = b.preset.unet.image_size;
@@ -119,7 +116,7 @@ std::string bench_sample_json(const BenchOptions& options) {
   request.text = random_text(static_cast<std::int64_t>(request.seeds.size()), b.device);
   request.device = b.device;
   const Denoiser guided = diffusion::classifier_free_guidance(model::as_denoiser(b.unet), options.guidance);
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   (void)sampler->sample(guided, request);
   const double seconds = seconds_since(start);
   nlohmann::json out = common(b);
@@ -134,4 +131,4 @@ std::string bench_sample_json(const BenchOptions& options) {
   return out.dump(2);
 }
 
-} // namespace t2i::train
+} // namespace t2i::bench

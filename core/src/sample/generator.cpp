@@ -5,24 +5,24 @@
 #include "data/png_write.h"
 #include "io/device.h"
 #include "io/hash.h"
+#include "model/checkpoint_file.h"
+#include "sample/sampling.h"
+#include "sample/text_to_image_model.h"
 #include "t2i/diffusion.h"
-#include "train/checkpoint_file.h"
-#include "train/sampling.h"
-#include "train/text_to_image_model.h"
 
 #include <stdexcept>
 
 namespace t2i::sample {
 
 struct Generator::Impl {
-  std::unique_ptr<train::TextToImageModel> model;
+  std::unique_ptr<TextToImageModel> model;
   ModelInfo info;
 };
 
 Generator::Generator(const std::string& checkpoint, const std::string& device) : impl_(std::make_unique<Impl>()) {
   const torch::Device target = io::parse_device(device);
-  const train::Checkpoint stored = train::read_checkpoint(checkpoint);
-  impl_->model = train::TextToImageModel::from_checkpoint(stored, checkpoint, target);
+  const model::Checkpoint stored = model::read_checkpoint(checkpoint);
+  impl_->model = TextToImageModel::from_checkpoint(stored, checkpoint, target);
   model::ExecutionOptions execution = model::default_execution(target.is_cuda() ? "cuda" : "cpu");
   impl_->model->set_execution(execution);
   const model::Preset& preset = impl_->model->preset();
@@ -33,7 +33,7 @@ Generator::Generator(const std::string& checkpoint, const std::string& device) :
   info.parameters = impl_->model->parameter_count();
   info.image_size = preset.unet.image_size;
   info.default_guidance = preset.cond_scale;
-  info.max_steps = static_cast<int>(train::noise_schedule(preset).max_sampling_steps());
+  info.max_steps = static_cast<int>(noise_schedule(preset).max_sampling_steps());
   info.text_encoder = impl_->model->text_encoder_name();
   info.hash = io::file_hash(checkpoint);
 }
@@ -50,12 +50,12 @@ std::vector<Image> Generator::generate(const Request& request, const std::functi
                                 std::to_string(request.seeds.size()) + " seeds)");
   if (request.steps < 1) throw std::invalid_argument("steps must be at least 1");
   if (!(request.guidance >= 0 && request.guidance <= 100)) throw std::invalid_argument("guidance scale must be in [0, 100]");
-  train::SamplingSettings settings;
+  SamplingSettings settings;
   settings.guidance = request.guidance;
-  settings.sampler = diffusion::parse_sampler_kind(request.sampler);
+  settings.sampler = request.sampler;
   settings.steps = request.steps;
   settings.eta = request.eta;
-  settings.thresholding.kind = diffusion::parse_threshold_kind(request.thresholding);
+  settings.thresholding.kind = request.thresholding;
   settings.thresholding.percentile = request.threshold_percentile;
 
   diffusion::StepObserver observer;
@@ -66,16 +66,16 @@ std::vector<Image> Generator::generate(const Request& request, const std::functi
       view.total = static_cast<int>(report.total);
       view.t = report.t;
       for (std::int64_t i = 0; i < report.x_t.size(0); ++i) {
-        view.x_t.push_back(train::to_image(report.x_t[i]));
-        view.x0_pred.push_back(train::to_image(report.x_0[i]));
+        view.x_t.push_back(to_image(report.x_t[i]));
+        view.x0_pred.push_back(to_image(report.x_0[i]));
       }
       on_step(view);
     };
   }
   try {
-    const torch::Tensor images = train::sample_images(*impl_->model, request.prompts, request.seeds, settings, observer, cancel);
+    const torch::Tensor images = sample_images(*impl_->model, request.prompts, request.seeds, settings, observer, cancel);
     std::vector<Image> out;
-    for (std::int64_t i = 0; i < images.size(0); ++i) out.push_back(train::to_image(images[i]));
+    for (std::int64_t i = 0; i < images.size(0); ++i) out.push_back(to_image(images[i]));
     return out;
   } catch (const diffusion::SamplingCancelled&) {
     return {};
@@ -87,7 +87,7 @@ std::map<std::string, std::string> Generator::metadata(const Request& request, s
 }
 
 void export_for_sampling(const std::string& checkpoint, const std::string& out, bool fp16) {
-  train::write_checkpoint(out, train::TextToImageModel::sampling_checkpoint(train::read_checkpoint(checkpoint), fp16));
+  model::write_checkpoint(out, TextToImageModel::sampling_checkpoint(model::read_checkpoint(checkpoint), fp16));
 }
 
 void write_png(const std::string& path, const Image& image, const std::map<std::string, std::string>& text) {

@@ -4,19 +4,19 @@
 #pragma once
 
 #include "common/denoiser.h"
+#include "model/checkpoint_file.h"
 #include "model/unet.h"
 #include "t2i/preset.h"
 #include "text/embedding_cache.h"
 #include "text/learned_encoder.h"
 #include "text/t5_encoder.h"
-#include "train/checkpoint_file.h"
 
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace t2i::train {
+namespace t2i::sample {
 
 /// Which text encoder a model reads.
 struct TextEncoderChoice {
@@ -32,7 +32,7 @@ public:
                                                   const torch::Device& device);
 
   /// The model a checkpoint holds (its preset, text encoder and both weight sets).
-  static std::unique_ptr<TextToImageModel> from_checkpoint(const Checkpoint& checkpoint, const std::string& origin,
+  static std::unique_ptr<TextToImageModel> from_checkpoint(const model::Checkpoint& checkpoint, const std::string& origin,
                                                            const torch::Device& device);
 
   const model::Preset& preset() const { return preset_; }
@@ -63,13 +63,13 @@ public:
   const model::ExecutionOptions& execution() const { return unet_->execution(); }
 
   /// Adds the model (preset, text encoder, both weight sets) to a checkpoint.
-  void save_to(Checkpoint& checkpoint) const;
+  void save_to(model::Checkpoint& checkpoint) const;
   /// A checkpoint for sampling only: the model description and the EMA weights (optionally as
   /// float16), without the online weights, optimiser or training state. from_checkpoint reads it.
-  static Checkpoint sampling_checkpoint(const Checkpoint& full, bool fp16);
+  static model::Checkpoint sampling_checkpoint(const model::Checkpoint& full, bool fp16);
 
   /// Loads both weight sets from a checkpoint written by save_to for the same architecture.
-  void load_weights(const Checkpoint& checkpoint, const std::string& origin);
+  void load_weights(const model::Checkpoint& checkpoint, const std::string& origin);
 
 private:
   TextToImageModel(model::Preset preset, std::string preset_json, const torch::Device& device);
@@ -87,4 +87,4 @@ private:
   std::optional<text::EmbeddingCache> t5_cache_;
 };
 
-} // namespace t2i::train
+} // namespace t2i::sample

@@ -6,6 +6,7 @@
 #include <iomanip>
 #include <locale>
 #include <sstream>
+#include <stdexcept>
 #include <type_traits>
 
 namespace t2i::sample {
@@ -111,6 +112,19 @@ void read_text(const std::map<std::string, std::string>& text, const char* key, 
   if (const std::string* value = find(text, key)) field = *value;
 }
 
+// Sets `field` from `key` when the text names a value `parse_kind` knows (a newer build's
+// sampler keeps the default).
+template <typename Kind>
+void read_kind(const std::map<std::string, std::string>& text, const char* key, Kind& field,
+               Kind (*parse_kind)(const std::string&)) {
+  if (const std::string* value = find(text, key)) {
+    try {
+      field = parse_kind(*value);
+    } catch (const std::runtime_error&) {
+    }
+  }
+}
+
 void write_grid(const ImageMetadata& m, std::map<std::string, std::string>& text) {
   if (!m.grid_seeds.empty())
     text[kGridSeeds] = join(m.grid_seeds, kSeedSeparator, [](std::uint64_t seed) { return std::to_string(seed); });
@@ -166,9 +180,9 @@ std::map<std::string, std::string> to_png_text(const ImageMetadata& m) {
                                           {kSeed, std::to_string(m.seed)},
                                           {kGuidance, general(m.guidance)},
                                           {kSteps, std::to_string(m.steps)},
-                                          {kSampler, m.sampler},
+                                          {kSampler, diffusion::to_string(m.sampler)},
                                           {kEta, fixed(m.eta)},
-                                          {kThresholding, m.thresholding},
+                                          {kThresholding, diffusion::to_string(m.thresholding)},
                                           {kPercentile, fixed(m.threshold_percentile)},
                                           {kCheckpoint, m.checkpoint},
                                           {kCheckpointHash, m.checkpoint_hash},
@@ -198,8 +212,8 @@ std::optional<ImageMetadata> read_image_metadata(const std::map<std::string, std
   read_number(text, kEta, m.eta, [](double) { return true; });
   read_number(text, kPercentile, m.threshold_percentile, [](double p) { return p > 0 && p <= 1; });
   read_number(text, kCheckpointStep, m.checkpoint_step, [](std::int64_t step) { return step >= 0; });
-  read_text(text, kSampler, m.sampler);
-  read_text(text, kThresholding, m.thresholding);
+  read_kind(text, kSampler, m.sampler, diffusion::parse_sampler_kind);
+  read_kind(text, kThresholding, m.thresholding, diffusion::parse_threshold_kind);
   read_text(text, kCheckpoint, m.checkpoint);
   read_text(text, kCheckpointHash, m.checkpoint_hash);
   read_text(text, kPreset, m.preset);

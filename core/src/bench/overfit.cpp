@@ -1,21 +1,23 @@
 // The paper's overfit-one-batch sanity check (§7.1), measured: train on one fixed batch, then
-// ask whether the model reproduces each image from its own caption (t2i/train_bench.h).
-#include "t2i/train_bench.h"
+// ask whether the model reproduces each image from its own caption (`t2i bench overfit`).
+#include "t2i/bench.h"
 
 #include "data/batch_loader.h"
 #include "data/prepared_dataset.h"
 #include "io/device.h"
-#include "train/checkpoint_file.h"
+#include "model/checkpoint_file.h"
+#include "sample/sampling.h"
+#include "sample/text_to_image_model.h"
 #include "train/dataset_setup.h"
-#include "train/sampling.h"
-#include "train/text_to_image_model.h"
 
 #include <nlohmann/json.hpp>
 
 #include <numeric>
 
-namespace t2i::train {
+namespace t2i::bench {
 namespace {
+
+using namespace train;  // the training engine under test
 
 constexpr std::size_t kLossWindow = 10;  // steps averaged at each end: one step's loss depends on its random t
 
@@ -30,7 +32,7 @@ double mean(std::vector<double>::const_iterator first, std::vector<double>::cons
 
 } // namespace
 
-std::string bench_overfit_json(const TrainOptions& given, const OverfitCheckOptions& check) {
+std::string overfit_json(const TrainOptions& given, const OverfitOptions& check) {
   TrainOptions options = given;
   options.overfit_one_batch = true;
   LossRecorder recorder;
@@ -55,13 +57,13 @@ std::string bench_overfit_json(const TrainOptions& given, const OverfitCheckOpti
     seeds.push_back(static_cast<std::uint64_t>(i));
   }
 
-  auto model = TextToImageModel::from_checkpoint(read_checkpoint(summary.last_checkpoint), summary.last_checkpoint,
+  auto model = sample::TextToImageModel::from_checkpoint(model::read_checkpoint(summary.last_checkpoint), summary.last_checkpoint,
                                                  io::parse_device(options.device));
   model->set_execution(model::default_execution(options.device.rfind("cuda", 0) == 0 ? "cuda" : "cpu"));
-  SamplingSettings settings;
+  sample::SamplingSettings settings;
   settings.guidance = check.guidance;
   settings.steps = check.sample_steps;
-  const torch::Tensor samples = sample_images(*model, captions, seeds, settings);
+  const torch::Tensor samples = sample::sample_images(*model, captions, seeds, settings);
 
   // mse[i][j]: sample i (from caption i) against batch image j, per pixel.
   const torch::Tensor targets = batch.images.to(torch::kFloat32);
@@ -94,4 +96,4 @@ std::string bench_overfit_json(const TrainOptions& given, const OverfitCheckOpti
       .dump(2);
 }
 
-} // namespace t2i::train
+} // namespace t2i::bench

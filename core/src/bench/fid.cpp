@@ -1,7 +1,8 @@
 // `t2i bench fid`: how fast Inception features come on this machine, in both fp32 memory layouts,
 // and what statistics + FID + KID cost at a typical evaluation size.
-#include "t2i/fid.h"
+#include "t2i/bench.h"
 
+#include "bench/timing.h"
 #include "eval/fid.h"
 #include "eval/fid_evaluator.h"
 #include "eval/inception.h"
@@ -10,20 +11,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <limits>
 #include <stdexcept>
 
-namespace t2i::eval {
-namespace {
+namespace t2i::bench {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-} // namespace
-
-std::string bench_fid_json(const FidBenchOptions& o) {
+std::string fid_json(const FidOptions& o) {
+  using namespace eval;  // the network and the distances under test
   if (o.batch_size < 1 || o.batches < 1 || o.image_size < 1 || o.samples < 2)
     throw std::invalid_argument("bench fid: batch, batches and image size must be positive, samples at least 2");
   const torch::Device device = io::parse_device(o.device);
@@ -94,4 +88,4 @@ std::string bench_fid_json(const FidBenchOptions& o) {
   return j.dump();
 }
 
-} // namespace t2i::eval
+} // namespace t2i::bench

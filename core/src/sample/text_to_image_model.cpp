@@ -1,11 +1,11 @@
-#include "train/text_to_image_model.h"
+#include "sample/text_to_image_model.h"
 
 #include "model/preset_config.h"
 
 #include <algorithm>
 #include <stdexcept>
 
-namespace t2i::train {
+namespace t2i::sample {
 namespace {
 
 constexpr const char* kUnet = "unet";
@@ -20,7 +20,7 @@ std::vector<std::pair<std::string, torch::Tensor>> named(const torch::nn::Module
   return out;
 }
 
-void load_group(const torch::nn::Module& module, const Checkpoint& checkpoint, const std::string& prefix,
+void load_group(const torch::nn::Module& module, const model::Checkpoint& checkpoint, const std::string& prefix,
                 const std::string& origin) {
   torch::NoGradGuard no_grad;
   for (auto& [name, target] : named(module)) {
@@ -67,7 +67,7 @@ std::unique_ptr<TextToImageModel> TextToImageModel::create(const model::Preset& 
                                                            const torch::Device& device) {
   std::unique_ptr<TextToImageModel> m(new TextToImageModel(preset, preset_json, device));
   if (!text.t5_dir.empty()) {
-    m->t5_ = text::T5Encoder::from_folder(text.t5_dir, "", text::Precision::Float32);
+    m->t5_ = text::T5Encoder::from_folder(text.t5_dir, "", runtime::Precision::Float32);
     m->t5_dir_ = text.t5_dir;
     m->build_unet(m->t5_->width());
     return m;
@@ -91,7 +91,7 @@ std::unique_ptr<TextToImageModel> TextToImageModel::create(const model::Preset& 
   return m;
 }
 
-std::unique_ptr<TextToImageModel> TextToImageModel::from_checkpoint(const Checkpoint& checkpoint, const std::string& origin,
+std::unique_ptr<TextToImageModel> TextToImageModel::from_checkpoint(const model::Checkpoint& checkpoint, const std::string& origin,
                                                                     const torch::Device& device) {
   const nlohmann::json& meta = checkpoint.meta;
   if (!meta.contains("preset_json") || !meta.contains("text")) throw std::runtime_error(origin + ": checkpoint has no model description");
@@ -102,7 +102,7 @@ std::unique_ptr<TextToImageModel> TextToImageModel::from_checkpoint(const Checkp
   const nlohmann::json& text = meta.at("text");
   if (text.at("kind") == "t5") {
     m->t5_dir_ = text.at("t5_dir").get<std::string>();
-    m->t5_ = text::T5Encoder::from_folder(m->t5_dir_, "", text::Precision::Float32);
+    m->t5_ = text::T5Encoder::from_folder(m->t5_dir_, "", runtime::Precision::Float32);
     if (m->t5_->identity() != text.at("identity").get<std::string>())
       throw std::runtime_error(origin + ": trained with T5 encoder " + text.at("identity").get<std::string>() +
                                " but " + m->t5_dir_ + " now holds " + m->t5_->identity());
@@ -129,8 +129,8 @@ std::unique_ptr<TextToImageModel> TextToImageModel::from_checkpoint(const Checkp
   return m;
 }
 
-Checkpoint TextToImageModel::sampling_checkpoint(const Checkpoint& full, bool fp16) {
-  Checkpoint out;
+model::Checkpoint TextToImageModel::sampling_checkpoint(const model::Checkpoint& full, bool fp16) {
+  model::Checkpoint out;
   for (const char* key : {"preset_json", "parameters", "text", "step", "manifest_hash"})
     if (full.meta.contains(key)) out.meta[key] = full.meta.at(key);
   out.meta["weights"] = "ema";
@@ -213,7 +213,7 @@ void TextToImageModel::set_execution(const model::ExecutionOptions& execution) {
   ema_unet_->set_execution(sampling);
 }
 
-void TextToImageModel::save_to(Checkpoint& checkpoint) const {
+void TextToImageModel::save_to(model::Checkpoint& checkpoint) const {
   checkpoint.put(kUnet, named(*unet_));
   checkpoint.put(kEmaUnet, named(*ema_unet_));
   checkpoint.meta["preset_json"] = preset_json_;
@@ -229,7 +229,7 @@ void TextToImageModel::save_to(Checkpoint& checkpoint) const {
   checkpoint.meta["text"] = {{"kind", "learned"}, {"metadata", text_meta}};
 }
 
-void TextToImageModel::load_weights(const Checkpoint& checkpoint, const std::string& origin) {
+void TextToImageModel::load_weights(const model::Checkpoint& checkpoint, const std::string& origin) {
   load_group(*unet_, checkpoint, kUnet, origin);
   load_group(*ema_unet_, checkpoint, kEmaUnet, origin);
   if (!learned_) return;
@@ -243,4 +243,4 @@ void TextToImageModel::load_weights(const Checkpoint& checkpoint, const std::str
   }
 }
 
-} // namespace t2i::train
+} // namespace t2i::sample
