@@ -232,7 +232,7 @@ QLayout* GeneratePage::createRunControls(QWidget* panel) {
 
   progress_ = new QProgressBar(panel);
   progress_->setObjectName(QStringLiteral("progress"));
-  progress_->setFormat(tr("step %v of %m"));
+  progress_->setFormat(tr("ready"));
   progress_->setValue(0);
   status_ = new QLabel(panel);
   status_->setObjectName(QStringLiteral("status"));
@@ -472,6 +472,7 @@ bool GeneratePage::generate() {
   scrubber_->setValue(1);
   scrubberLabel_->clear();
   progress_->setRange(0, running_.steps);
+  progress_->setFormat(tr("step %v of %m"));
   progress_->setValue(0);
   clock_.start();
   if (!job_->run({SamplingTask{running_.checkpoint, running_.request()}}, true)) {
