@@ -57,9 +57,8 @@ std::string overfit_json(const TrainOptions& given, const OverfitOptions& check)
     seeds.push_back(static_cast<std::uint64_t>(i));
   }
 
-  auto model = sample::TextToImageModel::from_checkpoint(model::read_checkpoint(summary.last_checkpoint), summary.last_checkpoint,
-                                                 io::parse_device(options.device));
-  model->set_execution(model::default_execution(options.device.rfind("cuda", 0) == 0 ? "cuda" : "cpu"));
+  auto model = sample::TextToImageModel::for_sampling(model::read_checkpoint(summary.last_checkpoint), summary.last_checkpoint,
+                                                      io::parse_device(options.device));
   sample::SamplingSettings settings;
   settings.guidance = check.guidance;
   settings.steps = check.sample_steps;

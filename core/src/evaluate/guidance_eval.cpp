@@ -87,8 +87,7 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
   const torch::Device device = io::parse_device(options.device);
 
   const model::Checkpoint checkpoint = model::read_checkpoint(options.checkpoint);
-  auto model = sample::TextToImageModel::from_checkpoint(checkpoint, options.checkpoint, device);
-  model->set_execution(model::default_execution(device.is_cuda() ? "cuda" : "cpu"));
+  auto model = sample::TextToImageModel::for_sampling(checkpoint, options.checkpoint, device);
   const std::string folder = dataset_folder(options, checkpoint.meta);
   const auto dataset = data::PreparedDataset::open(folder);
   const auto& images = dataset->images(split);

@@ -22,9 +22,7 @@ struct Generator::Impl {
 Generator::Generator(const std::string& checkpoint, const std::string& device) : impl_(std::make_unique<Impl>()) {
   const torch::Device target = io::parse_device(device);
   const model::Checkpoint stored = model::read_checkpoint(checkpoint);
-  impl_->model = TextToImageModel::from_checkpoint(stored, checkpoint, target);
-  model::ExecutionOptions execution = model::default_execution(target.is_cuda() ? "cuda" : "cpu");
-  impl_->model->set_execution(execution);
+  impl_->model = TextToImageModel::for_sampling(stored, checkpoint, target);
   const model::Preset& preset = impl_->model->preset();
   ModelInfo& info = impl_->info;
   info.checkpoint = checkpoint;

@@ -91,6 +91,13 @@ std::unique_ptr<TextToImageModel> TextToImageModel::create(const model::Preset& 
   return m;
 }
 
+std::unique_ptr<TextToImageModel> TextToImageModel::for_sampling(const model::Checkpoint& checkpoint, const std::string& origin,
+                                                                 const torch::Device& device) {
+  std::unique_ptr<TextToImageModel> m = from_checkpoint(checkpoint, origin, device);
+  m->set_execution(model::default_execution(device.is_cuda() ? "cuda" : "cpu"));
+  return m;
+}
+
 std::unique_ptr<TextToImageModel> TextToImageModel::from_checkpoint(const model::Checkpoint& checkpoint, const std::string& origin,
                                                                     const torch::Device& device) {
   const nlohmann::json& meta = checkpoint.meta;

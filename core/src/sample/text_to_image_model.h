@@ -35,6 +35,12 @@ public:
   static std::unique_ptr<TextToImageModel> from_checkpoint(const model::Checkpoint& checkpoint, const std::string& origin,
                                                            const torch::Device& device);
 
+  /// The model a checkpoint holds, set up to sample on `device` (the device's default execution:
+  /// bf16 where it is native). Every entry point that samples a checkpoint — the Generator, the
+  /// guidance analysis, the overfit benchmark — loads it here, so they sample alike.
+  static std::unique_ptr<TextToImageModel> for_sampling(const model::Checkpoint& checkpoint, const std::string& origin,
+                                                        const torch::Device& device);
+
   const model::Preset& preset() const { return preset_; }
   const std::string& preset_json() const { return preset_json_; }
   const torch::Device& device() const { return device_; }
