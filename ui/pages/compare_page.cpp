@@ -281,9 +281,7 @@ bool ComparePage::openPng(const QString& path) {
   }
   std::optional<t2i::sample::ImageMetadata> read;
   try {
-    std::map<std::string, std::string> text;
-    t2i::sample::read_png(path.toStdString(), &text);
-    read = t2i::sample::read_image_metadata(text, path.toStdString());
+    read = t2i::sample::read_image_metadata(t2i::sample::read_png_text(path.toStdString()), path.toStdString());
   } catch (const std::exception& e) {
     setStatus(tr("Cannot open: %1").arg(QString::fromUtf8(e.what())), true);
     return false;

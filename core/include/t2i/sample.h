@@ -124,6 +124,10 @@ void write_png(const std::string& path, const Image& image, const std::map<std::
 /// Reads an RGB8 PNG and its tEXt metadata (for round trips and the studio's "open image").
 Image read_png(const std::string& path, std::map<std::string, std::string>* text = nullptr);
 
+/// Only a PNG's text metadata, without decoding its pixels (restoring settings from an image).
+/// Throws naming the file and the problem.
+std::map<std::string, std::string> read_png_text(const std::string& path);
+
 /// The generation parameters in a PNG's text metadata (read_png) as this build names them: the
 /// metadata of t2i-studio 0.1.0 (no version keys) and of older versions is upgraded, and the
 /// version keys are removed. Metadata from a newer major version throws, naming `origin` and both

@@ -105,4 +105,6 @@ Image read_png(const std::string& path, std::map<std::string, std::string>* text
   return image;
 }
 
+std::map<std::string, std::string> read_png_text(const std::string& path) { return data::read_png_text(path); }
+
 } // namespace t2i::sample
