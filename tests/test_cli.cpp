@@ -167,8 +167,7 @@ private Q_SLOTS:
     options.seed = 5;
     options.precision = t2i::runtime::Precision::Float32;
     t2i::train::Observer quiet;
-    t2i::train::Control control;
-    const t2i::train::Summary summary = t2i::train::run(options, quiet, control);
+    const t2i::train::Summary summary = t2i::train::run(options, quiet);
     QCOMPARE(summary.steps, std::int64_t{2});
     const std::string checkpoint = at("cli-run").toStdString() + "/checkpoints/step_000000002.safetensors";
     QCOMPARE(std::filesystem::path(summary.last_checkpoint).filename(), std::filesystem::path(checkpoint).filename());
@@ -201,12 +200,12 @@ private Q_SLOTS:
     request.seeds = {11, 12};
     request.guidance = 3;
     request.steps = 10;
-    const std::vector<t2i::sample::Image> expected = generator.generate(request);
+    const std::vector<t2i::Image> expected = generator.generate(request);
     for (std::size_t i = 0; i < 2; ++i) {
       const QString png = at("cli-samples") + QStringLiteral("/image_%1_seed%2.png").arg(i).arg(request.seeds[i]);
       QVERIFY2(run.out.contains(png), qPrintable(run.out));
       std::map<std::string, std::string> text;
-      const t2i::sample::Image image = t2i::sample::read_png(png.toStdString(), &text);
+      const t2i::Image image = t2i::sample::read_png(png.toStdString(), &text);
       QVERIFY2(image.width == expected[i].width && image.rgb == expected[i].rgb, qPrintable(png));
       QVERIFY(text == generator.metadata(request, i));
     }

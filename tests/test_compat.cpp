@@ -10,8 +10,7 @@
 #include "eval/reference_stats.h"
 #include "io/tensor_file.h"
 #include "model/checkpoint_file.h"
-#include "t2i/preset.h"
-#include "t2i/preset_schema.h"
+#include "t2i/model.h"
 #include "t2i/runs.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
@@ -173,8 +172,7 @@ private Q_SLOTS:
     QVERIFY(options.data.demo);
     options.max_steps = step + 3;
     Recorder events;
-    train::Control control;
-    const train::Summary summary = train::run(options, events, control);
+    const train::Summary summary = train::run(options, events);
     QCOMPARE(summary.steps, step + 3);
     QCOMPARE(events.steps.front().step, step + 1);
     QVERIFY(std::isfinite(events.steps.back().train_loss));
@@ -346,7 +344,7 @@ private Q_SLOTS:
   void generatedPngOf010StillReads() {
     const std::string png = (kFixture / "sample.png").string();
     std::map<std::string, std::string> text;
-    const sample::Image image = sample::read_png(png, &text);
+    const t2i::Image image = sample::read_png(png, &text);
     QCOMPARE(image.width, 32);
     QVERIFY(text.count("format_version") == 0 && text.count("written_by") == 0);  // the fixture is 0.1.0's
     const std::map<std::string, std::string> read = sample::upgrade_metadata(text, png);

@@ -36,7 +36,7 @@
 
 namespace {
 
-using t2i::data::RgbImage;
+using t2i::Image;
 namespace fs = std::filesystem;
 
 std::string path_in(const QTemporaryDir& dir, const char* name) { return (fs::path(dir.path().toStdString()) / name).string(); }
@@ -94,8 +94,8 @@ std::vector<t2i::data::Source> coco_mini_sources() {
            t2i::test::sharedData(QStringLiteral("coco-mini/val2017")).toStdString()}};
 }
 
-RgbImage constant_image(int w, int h, std::uint8_t r, std::uint8_t g, std::uint8_t b) {
-  RgbImage image(w, h);
+Image constant_image(int w, int h, std::uint8_t r, std::uint8_t g, std::uint8_t b) {
+  Image image(w, h);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
       std::uint8_t* p = image.at(x, y);
@@ -131,10 +131,10 @@ std::string coco_json(const std::vector<std::tuple<int, std::string, std::vector
 }
 
 // Tiles equally sized images into a contact sheet (nearest-neighbour enlarged) for the artefacts folder.
-void write_contact_sheet(const std::vector<RgbImage>& tiles, int columns, int scale, const QString& name) {
+void write_contact_sheet(const std::vector<Image>& tiles, int columns, int scale, const QString& name) {
   const int side = tiles.front().width * scale;
   const int rows = (static_cast<int>(tiles.size()) + columns - 1) / columns;
-  RgbImage sheet(columns * side, rows * side);
+  Image sheet(columns * side, rows * side);
   for (std::size_t t = 0; t < tiles.size(); ++t)
     for (int y = 0; y < side; ++y)
       for (int x = 0; x < side; ++x)
@@ -208,10 +208,10 @@ private Q_SLOTS:
       const t2i::data::CaptionSet set = t2i::data::load_captions(source.annotations, source.images_dir);
       const IndependentCoco coco = read_coco_independently(QString::fromStdString(source.annotations));
       for (std::size_t i = 0; i < set.images.size(); ++i) {
-        const RgbImage image = t2i::data::decode_image_file(set.image_path(i));
+        const Image image = t2i::data::decode_image_file(set.image_path(i));
         // Full-size decodes have the dimensions the annotations state.
         QCOMPARE(QSize(image.width, image.height), coco.sizes.at(set.images[i].id));
-        const RgbImage small = t2i::data::resize_and_center_crop(image, 64);
+        const Image small = t2i::data::resize_and_center_crop(image, 64);
         QCOMPARE(small.width, 64);
         QCOMPARE(small.height, 64);
       }
@@ -463,26 +463,26 @@ private Q_SLOTS:
   }
 
   void constantImageStaysConstant() {
-    const RgbImage source = constant_image(100, 70, 37, 150, 220);
+    const Image source = constant_image(100, 70, 37, 150, 220);
     for (int size : {64, 7, 200}) {
-      const RgbImage out = t2i::data::resize_and_center_crop(source, size);
+      const Image out = t2i::data::resize_and_center_crop(source, size);
       QCOMPARE(out.width, size);
       QCOMPARE(out.height, size);
-      for (std::size_t i = 0; i < out.pixels.size(); i += 3)
-        QVERIFY(out.pixels[i] == 37 && out.pixels[i + 1] == 150 && out.pixels[i + 2] == 220);
+      for (std::size_t i = 0; i < out.rgb.size(); i += 3)
+        QVERIFY(out.rgb[i] == 37 && out.rgb[i + 1] == 150 && out.rgb[i + 2] == 220);
     }
   }
 
   void twoColourBoundaryStaysAtTheCentre() {
     // 200×100: red on the left half, blue on the right. Shorter side 100 → 64, centre crop: the
     // boundary (source x = 100) maps to output x = 32 exactly.
-    RgbImage source = constant_image(200, 100, 255, 0, 0);
+    Image source = constant_image(200, 100, 255, 0, 0);
     for (int y = 0; y < 100; ++y)
       for (int x = 100; x < 200; ++x) source.at(x, y)[0] = 0, source.at(x, y)[2] = 255;
     // Through a PNG file too, to cover the whole pipeline.
     QTemporaryDir dir;
-    t2i::test::write_file(path_in(dir, "split.png"), t2i::test::encode_png(source.pixels, 200, 100, {}));
-    const RgbImage out = t2i::data::resize_and_center_crop(t2i::data::decode_image_file(path_in(dir, "split.png")), 64);
+    t2i::test::write_file(path_in(dir, "split.png"), t2i::test::encode_png(source.rgb, 200, 100, {}));
+    const Image out = t2i::data::resize_and_center_crop(t2i::data::decode_image_file(path_in(dir, "split.png")), 64);
     for (int y = 0; y < 64; ++y) {
       for (int x = 0; x < 64; ++x) {
         const std::uint8_t* p = out.at(x, y);
@@ -499,23 +499,23 @@ private Q_SLOTS:
 
   void downscalingAveragesInsteadOfSampling() {
     // A one-pixel checkerboard reduced 4× must become mid-grey; point sampling would give 0 or 255.
-    RgbImage board(256, 256);
+    Image board(256, 256);
     for (int y = 0; y < 256; ++y)
       for (int x = 0; x < 256; ++x) std::fill_n(board.at(x, y), 3, std::uint8_t((x + y) % 2 ? 255 : 0));
-    const RgbImage out = t2i::data::resize_and_center_crop(board, 64);
-    for (std::uint8_t v : out.pixels) QVERIFY2(v >= 120 && v <= 135, qPrintable(QString::number(v)));
+    const Image out = t2i::data::resize_and_center_crop(board, 64);
+    for (std::uint8_t v : out.rgb) QVERIFY2(v >= 120 && v <= 135, qPrintable(QString::number(v)));
   }
 
   void signedUnitRangeAndFlip() {
-    RgbImage image(2, 1);
-    image.pixels = {0, 128, 255, 255, 0, 0};
+    Image image(2, 1);
+    image.rgb = {0, 128, 255, 255, 0, 0};
     std::vector<float> chw(6);
-    t2i::data::to_signed_unit_chw(image.pixels.data(), 2, 1, false, chw.data());
+    t2i::data::to_signed_unit_chw(image.rgb.data(), 2, 1, false, chw.data());
     QCOMPARE(chw[0], -1.0f);
     QCOMPARE(chw[1], 1.0f);
     QVERIFY(std::abs(chw[2] - (128 / 127.5f - 1)) < 1e-6f);
     QCOMPARE(chw[4], 1.0f);
-    t2i::data::to_signed_unit_chw(image.pixels.data(), 2, 1, true, chw.data());
+    t2i::data::to_signed_unit_chw(image.rgb.data(), 2, 1, true, chw.data());
     QCOMPARE(chw[0], 1.0f);
     QCOMPARE(chw[1], -1.0f);
   }
@@ -527,12 +527,12 @@ private Q_SLOTS:
     std::vector<std::uint8_t> rows;
     for (unsigned v : values) rows.insert(rows.end(), {std::uint8_t(v >> 8), std::uint8_t(v & 0xff)});
     t2i::test::write_file(path_in(dir, "g16.png"), t2i::test::encode_png(rows, 6, 1, {0, 16}));
-    RgbImage out = t2i::data::decode_image_file(path_in(dir, "g16.png"));
+    Image out = t2i::data::decode_image_file(path_in(dir, "g16.png"));
     for (std::size_t i = 0; i < values.size(); ++i) {
       const int expected = static_cast<int>(std::lround(values[i] * 255.0 / 65535.0));
-      QCOMPARE(int(out.pixels[3 * i]), expected);
-      QCOMPARE(int(out.pixels[3 * i + 1]), expected);
-      QCOMPARE(int(out.pixels[3 * i + 2]), expected);
+      QCOMPARE(int(out.rgb[3 * i]), expected);
+      QCOMPARE(int(out.rgb[3 * i + 1]), expected);
+      QCOMPARE(int(out.rgb[3 * i + 2]), expected);
     }
     // 16-bit RGBA over white: c·a + 1·(1 − a).
     rows.clear();
@@ -545,25 +545,25 @@ private Q_SLOTS:
       for (int c = 0; c < 3; ++c) {
         const double a = rgba16[p][3] / 65535.0;
         const int expected = static_cast<int>(std::lround((rgba16[p][c] / 65535.0 * a + (1 - a)) * 255));
-        QVERIFY2(std::abs(int(out.pixels[static_cast<std::size_t>(3 * p + c)]) - expected) <= 1, qPrintable(QString::number(out.pixels[static_cast<std::size_t>(3 * p + c)])));
+        QVERIFY2(std::abs(int(out.rgb[static_cast<std::size_t>(3 * p + c)]) - expected) <= 1, qPrintable(QString::number(out.rgb[static_cast<std::size_t>(3 * p + c)])));
       }
     // 8-bit RGBA: half-transparent red, fully transparent, opaque.
     t2i::test::write_file(path_in(dir, "rgba8.png"), t2i::test::encode_png({255, 0, 0, 128, 10, 20, 30, 0, 10, 20, 30, 255}, 3, 1, {6, 8}));
     out = t2i::data::decode_image_file(path_in(dir, "rgba8.png"));
-    QCOMPARE(std::vector<int>(out.pixels.begin(), out.pixels.end()), (std::vector<int>{255, 127, 127, 255, 255, 255, 10, 20, 30}));
+    QCOMPARE(std::vector<int>(out.rgb.begin(), out.rgb.end()), (std::vector<int>{255, 127, 127, 255, 255, 255, 10, 20, 30}));
     // Palette with a transparent entry; 2-bit indices.
     t2i::test::PngSpec palette{3, 2, {255, 0, 0, 0, 255, 0, 0, 0, 255}, {255, 255, 0}};
     t2i::test::write_file(path_in(dir, "palette.png"), t2i::test::encode_png({0b00011000}, 4, 1, palette));
     out = t2i::data::decode_image_file(path_in(dir, "palette.png"));
-    QCOMPARE(std::vector<int>(out.pixels.begin(), out.pixels.end()),
+    QCOMPARE(std::vector<int>(out.rgb.begin(), out.rgb.end()),
              (std::vector<int>{255, 0, 0, 0, 255, 0, 255, 255, 255, 255, 0, 0}));
     // Gray + alpha and 1-bit gray.
     t2i::test::write_file(path_in(dir, "ga.png"), t2i::test::encode_png({0, 255, 0, 0}, 2, 1, {4, 8}));
     out = t2i::data::decode_image_file(path_in(dir, "ga.png"));
-    QCOMPARE(std::vector<int>(out.pixels.begin(), out.pixels.end()), (std::vector<int>{0, 0, 0, 255, 255, 255}));
+    QCOMPARE(std::vector<int>(out.rgb.begin(), out.rgb.end()), (std::vector<int>{0, 0, 0, 255, 255, 255}));
     t2i::test::write_file(path_in(dir, "g1.png"), t2i::test::encode_png({0b10000000}, 2, 1, {0, 1}));
     out = t2i::data::decode_image_file(path_in(dir, "g1.png"));
-    QCOMPARE(std::vector<int>(out.pixels.begin(), out.pixels.end()), (std::vector<int>{255, 255, 255, 0, 0, 0}));
+    QCOMPARE(std::vector<int>(out.rgb.begin(), out.rgb.end()), (std::vector<int>{255, 255, 255, 0, 0, 0}));
   }
 
   void grayscaleAndCmykJpegs() {
@@ -571,7 +571,7 @@ private Q_SLOTS:
     const std::vector<std::uint8_t> grays = {10, 200, 90, 250};
     const std::vector<std::uint8_t> gray = gray_blocks(grays, 2);
     const auto gray_jpeg = t2i::test::encode_jpeg(gray, 16, 16, {t2i::test::JpegSpace::Gray});
-    const RgbImage g = t2i::data::decode_image(gray_jpeg.data(), gray_jpeg.size(), "gray.jpg");
+    const Image g = t2i::data::decode_image(gray_jpeg.data(), gray_jpeg.size(), "gray.jpg");
     QCOMPARE(g.width, 16);
     for (int y = 0; y < 16; ++y)
       for (int x = 0; x < 16; ++x) {
@@ -594,7 +594,7 @@ private Q_SLOTS:
               samples[static_cast<std::size_t>((y * 16 + x) * 4 + c)] = adobe ? std::uint8_t(255 - ink) : ink;
             }
         const auto bytes = t2i::test::encode_jpeg(samples, 16, 8, {space, 100, adobe});
-        const RgbImage out = t2i::data::decode_image(bytes.data(), bytes.size(), "cmyk.jpg");
+        const Image out = t2i::data::decode_image(bytes.data(), bytes.size(), "cmyk.jpg");
         const int tolerance = space == t2i::test::JpegSpace::Ycck ? 3 : 1;
         for (int x : {3, 12})
           for (int c = 0; c < 3; ++c)
@@ -622,7 +622,7 @@ private Q_SLOTS:
     for (const auto& [orientation, blocks] : shown) {
       for (const bool big_endian : {false, true}) {
         const auto bytes = t2i::test::encode_jpeg(samples, 24, 16, {t2i::test::JpegSpace::Gray, 100, true, orientation, big_endian});
-        const RgbImage out = t2i::data::decode_image(bytes.data(), bytes.size(), "exif.jpg");
+        const Image out = t2i::data::decode_image(bytes.data(), bytes.size(), "exif.jpg");
         QCOMPARE(out.height, static_cast<int>(blocks.size()) * 8);
         QCOMPARE(out.width, static_cast<int>(blocks[0].size()) * 8);
         for (std::size_t by = 0; by < blocks.size(); ++by)
@@ -633,7 +633,7 @@ private Q_SLOTS:
     }
     // PNG's eXIf chunk: orientation 6 turns the 2×1 image into 1×2.
     const auto png = t2i::test::encode_png({0, 0, 0, 255, 255, 255}, 2, 1, {2, 8, {}, {}, 6});
-    const RgbImage turned = t2i::data::decode_image(png.data(), png.size(), "exif.png");
+    const Image turned = t2i::data::decode_image(png.data(), png.size(), "exif.png");
     QCOMPARE(turned.width, 1);
     QCOMPARE(turned.height, 2);
     QCOMPARE(int(turned.at(0, 0)[0]), 0);
@@ -652,10 +652,10 @@ private Q_SLOTS:
     // Decoding at a reduced DCT scale keeps the shorter side at least the requested length.
     std::vector<std::uint8_t> samples(480 * 320 * 3, 77);
     const auto bytes = t2i::test::encode_jpeg(samples, 480, 320, {});
-    const RgbImage out = t2i::data::decode_image(bytes.data(), bytes.size(), "big.jpg", {64});
+    const Image out = t2i::data::decode_image(bytes.data(), bytes.size(), "big.jpg", {64});
     QCOMPARE(out.height, 80);  // 320 · 2/8
     QCOMPARE(out.width, 120);
-    for (std::uint8_t v : out.pixels) QVERIFY(std::abs(int(v) - 77) <= 1);
+    for (std::uint8_t v : out.rgb) QVERIFY(std::abs(int(v) - 77) <= 1);
   }
 
   // ---- splits, cache, batches -----------------------------------------------------------------
@@ -676,10 +676,10 @@ private Q_SLOTS:
 
     const auto data = t2i::data::PreparedDataset::open(first.cache_dir);
     QCOMPARE(data->manifest_hash(), first.manifest_hash);
-    std::vector<RgbImage> thumbnails;
+    std::vector<Image> thumbnails;
     for (std::size_t slot = 0; slot < data->cache().count(); ++slot) {
-      RgbImage tile(16, 16);
-      std::copy_n(data->cache().pixels(slot), tile.pixels.size(), tile.pixels.begin());
+      Image tile(16, 16);
+      std::copy_n(data->cache().pixels(slot), tile.rgb.size(), tile.rgb.begin());
       thumbnails.push_back(std::move(tile));
     }
     write_contact_sheet(thumbnails, 16, 4, QStringLiteral("data_coco_mini_cache_16px.png"));
@@ -759,24 +759,24 @@ private Q_SLOTS:
     QVERIFY(cache->complete());
     for (std::size_t i : {std::size_t{0}, std::size_t{17}, std::size_t{47}}) {
       QCOMPARE(cache->status(i), t2i::data::SlotStatus::Ok);
-      const RgbImage expected = t2i::data::resize_and_center_crop(t2i::data::decode_image_file(sources[i].path), 24);
-      QVERIFY(std::equal(expected.pixels.begin(), expected.pixels.end(), cache->pixels(i)));
+      const Image expected = t2i::data::resize_and_center_crop(t2i::data::decode_image_file(sources[i].path), 24);
+      QVERIFY(std::equal(expected.rgb.begin(), expected.rgb.end(), cache->pixels(i)));
     }
 
     // Cancelled after the second chunk, then resumed: the same bytes as the uninterrupted build.
-    std::atomic<bool> cancel{false};
-    options.cancel = &cancel;
-    options.progress = [&](std::size_t done, std::size_t) {
-      if (done >= 16) cancel = true;
+    t2i::job::CancelToken cancel;
+    t2i::job::Context job;
+    job.cancel = &cancel;
+    job.on_progress = [&](const t2i::job::Progress& progress) {
+      if (progress.done >= 16) cancel.cancel();
     };
     const std::string interrupted = path_in(dir, "interrupted.t2icache");
-    const auto partial = t2i::data::build_image_cache(interrupted, sources, 24, options);
+    const auto partial = t2i::data::build_image_cache(interrupted, sources, 24, options, job);
     QVERIFY(!partial.complete);
     const auto partial_cache = t2i::data::ImageCache::open(interrupted);
     QCOMPARE(partial_cache->processed(), std::size_t{16});
     QVERIFY(!partial_cache->complete());
-    cancel = false;
-    options.progress = nullptr;
+    cancel.reset();
     const auto resumed = t2i::data::build_image_cache(interrupted, sources, 24, options);
     QVERIFY(resumed.outcome == Outcome::Resumed && resumed.complete);
     QCOMPARE(resumed.decoded, std::size_t{32});
@@ -836,14 +836,15 @@ private Q_SLOTS:
     const auto dataset = t2i::data::make_demo_dataset(path_in(dir, "demo"), demo);
     t2i::data::PrepareOptions options;
     options.image_size = 32;
-    std::vector<t2i::data::Progress> progress;
-    options.progress = [&](const t2i::data::Progress& p) { progress.push_back(p); };
-    const auto first = t2i::data::prepare({dataset.source}, path_in(dir, "cache"), options);
+    std::vector<t2i::job::Progress> progress;
+    t2i::job::Context job;
+    job.on_progress = [&](const t2i::job::Progress& p) { progress.push_back(p); };
+    const auto first = t2i::data::prepare({dataset.source}, path_in(dir, "cache"), options, job);
     QVERIFY(!first.reused && !first.cancelled);
     QCOMPARE(first.images_decoded, std::size_t{40});
     QVERIFY(!progress.empty());
-    QCOMPARE(progress.back().done, std::size_t{40});
-    QCOMPARE(progress.back().total, std::size_t{40});
+    QCOMPARE(progress.back().done, std::int64_t{40});
+    QCOMPARE(progress.back().total, std::int64_t{40});
     const auto second = t2i::data::prepare({dataset.source}, path_in(dir, "cache"), options);
     QVERIFY(second.reused);
     QCOMPARE(second.images_decoded, std::size_t{0});
@@ -853,10 +854,11 @@ private Q_SLOTS:
     QCOMPARE(report.value(QStringLiteral("images_usable")).toInt(), 40);
 
     // A cancelled prepare leaves no manifest behind, so training cannot use a half-built cache.
-    std::atomic<bool> cancel{true};
-    options.cancel = &cancel;
+    t2i::job::CancelToken cancel;
+    cancel.cancel();
+    job.cancel = &cancel;
     options.image_size = 16;
-    const auto cancelled = t2i::data::prepare({dataset.source}, path_in(dir, "cache"), options);
+    const auto cancelled = t2i::data::prepare({dataset.source}, path_in(dir, "cache"), options, job);
     QVERIFY(cancelled.cancelled);
     QVERIFY(!fs::exists(cancelled.manifest_file));
     VERIFY_CONTAINS(error_of([&] { t2i::data::PreparedDataset::open(path_in(dir, "cache")); }), "manifest.json: cannot open manifest");
@@ -960,7 +962,7 @@ private Q_SLOTS:
     QVERIFY(mirrored > 0 && straight > 0);
 
     // Cancel and destruction while the queue is full end promptly.
-    std::atomic<bool> cancel{false};
+    t2i::job::CancelToken cancel;
     t2i::data::BatchOptions cancellable = options;
     cancellable.prefetch = 4;
     cancellable.cancel = &cancel;
@@ -968,7 +970,7 @@ private Q_SLOTS:
       t2i::data::BatchLoader loader(data, t2i::data::Split::Train, cancellable);
       QVERIFY(loader.next().has_value());
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      cancel = true;
+      cancel.cancel();
       QVERIFY(!loader.next().has_value());
     }
     {
@@ -990,13 +992,13 @@ private Q_SLOTS:
     QCOMPARE(first.captions, std::size_t{1000});
     const auto set = t2i::data::load_captions(first.source.annotations, first.source.images_dir);
     QCOMPARE(set.images.size(), std::size_t{200});
-    std::vector<RgbImage> tiles;
+    std::vector<Image> tiles;
     for (std::size_t i = 0; i < set.images.size(); ++i) {
       QCOMPARE(set.images[i].captions.size(), std::size_t{5});
       std::set<std::string> distinct;
       for (std::size_t c : set.images[i].captions) distinct.insert(set.captions[c]);
       QVERIFY(distinct.size() >= 4);  // several phrasings
-      const RgbImage image = t2i::data::decode_image_file(set.image_path(i));
+      const Image image = t2i::data::decode_image_file(set.image_path(i));
       QCOMPARE(image.width, 32);
       QCOMPARE(image.height, 32);
       if (i < 64) tiles.push_back(image);
@@ -1029,9 +1031,9 @@ private Q_SLOTS:
       for (std::uint64_t i = 0; i < 250; ++i) {
         t2i::data::StableRng rng(t2i::data::mix64(7, i));
         const auto scene = t2i::data::demo::random_scene(rng);
-        const RgbImage image = t2i::data::demo::draw_scene(scene, size);
+        const Image image = t2i::data::demo::draw_scene(scene, size);
         for (const std::string& caption : t2i::data::demo::describe_scene(scene, 6, rng)) {
-          const auto check = t2i::data::check_demo_image(image.pixels.data(), size, size, caption);
+          const auto check = t2i::data::check_demo_image(image.rgb.data(), size, size, caption);
           QVERIFY2(check.match(), qPrintable(QStringLiteral("size %1, scene %2: '%3': %4").arg(size).arg(i).arg(QString::fromStdString(caption), QString::fromStdString(check.detail))));
           ++checked;
         }
@@ -1041,14 +1043,14 @@ private Q_SLOTS:
     // Tensor inputs: a model's [3, H, W] output in [−1, 1] and uint8 HWC.
     t2i::data::StableRng rng(3);
     const auto scene = t2i::data::demo::random_scene(rng);
-    const RgbImage image = t2i::data::demo::draw_scene(scene, 32);
+    const Image image = t2i::data::demo::draw_scene(scene, 32);
     const std::string caption = t2i::data::demo::describe_scene(scene, 1, rng)[0];
-    const torch::Tensor hwc = torch::from_blob(const_cast<std::uint8_t*>(image.pixels.data()), {32, 32, 3}, torch::kUInt8).clone();
+    const torch::Tensor hwc = torch::from_blob(const_cast<std::uint8_t*>(image.rgb.data()), {32, 32, 3}, torch::kUInt8).clone();
     QVERIFY(t2i::data::demo::check_image(hwc, caption).match());
     QVERIFY(t2i::data::demo::check_image(hwc.permute({2, 0, 1}).to(torch::kFloat32) / 127.5 - 1, caption).match());
     const auto blank = t2i::data::demo::check_image(torch::zeros({3, 32, 32}), caption);
     QVERIFY(blank.parsed && !blank.colour_ok && !blank.match());
-    QVERIFY(!t2i::data::check_demo_image(image.pixels.data(), 32, 32, "a man riding a horse").parsed);
+    QVERIFY(!t2i::data::check_demo_image(image.rgb.data(), 32, 32, "a man riding a horse").parsed);
   }
 
   // The grain measure: 0 on every rendered scene, and the standard deviation of grey noise added
@@ -1056,14 +1058,14 @@ private Q_SLOTS:
   void demoBackgroundNoiseMeasuresGrain() {
     for (std::uint64_t i = 0; i < 200; ++i) {
       t2i::data::StableRng rng(t2i::data::mix64(13, i));
-      const RgbImage image = t2i::data::demo::draw_scene(t2i::data::demo::random_scene(rng), 32);
-      QCOMPARE(t2i::data::demo_background_noise(image.pixels.data(), 32, 32), 0.0);
+      const Image image = t2i::data::demo::draw_scene(t2i::data::demo::random_scene(rng), 32);
+      QCOMPARE(t2i::data::demo_background_noise(image.rgb.data(), 32, 32), 0.0);
     }
     t2i::data::StableRng rng(5);
-    const RgbImage clean = t2i::data::demo::draw_scene(t2i::data::demo::random_scene(rng), 32);
+    const Image clean = t2i::data::demo::draw_scene(t2i::data::demo::random_scene(rng), 32);
     for (const double level : {2.0, 6.0, 15.0}) {
       torch::manual_seed(9);
-      const torch::Tensor pixels = torch::from_blob(const_cast<std::uint8_t*>(clean.pixels.data()), {32 * 32, 3}, torch::kUInt8).to(torch::kFloat64);
+      const torch::Tensor pixels = torch::from_blob(const_cast<std::uint8_t*>(clean.rgb.data()), {32 * 32, 3}, torch::kUInt8).to(torch::kFloat64);
       const torch::Tensor grey = pixels.amax(1).sub(pixels.amin(1)).lt(1).unsqueeze(1);  // untouched background
       const torch::Tensor noise = torch::randn({32 * 32, 1}, torch::kFloat64).mul(level).expand({32 * 32, 3});
       const torch::Tensor noisy = torch::where(grey, pixels + noise, pixels).round().clamp(0, 255).to(torch::kUInt8).contiguous();
@@ -1086,9 +1088,9 @@ private Q_SLOTS:
     for (std::uint64_t i = 0; i < 300; ++i) {
       t2i::data::StableRng rng(t2i::data::mix64(11, i));
       const auto scene = t2i::data::demo::random_scene(rng);
-      const RgbImage image = t2i::data::demo::draw_scene(scene, 32);
+      const Image image = t2i::data::demo::draw_scene(scene, 32);
       const std::string caption = t2i::data::demo::describe_scene(scene, 1, rng)[0];
-      auto check = [&](const std::string& text) { return t2i::data::check_demo_image(image.pixels.data(), 32, 32, text); };
+      auto check = [&](const std::string& text) { return t2i::data::check_demo_image(image.rgb.data(), 32, 32, text); };
       const auto& objects = scene.objects;
       const std::string c0 = t2i::data::demo::info(objects[0].colour).name;
       const std::string s0 = t2i::data::demo::name(objects[0].shape);

@@ -682,13 +682,13 @@ private Q_SLOTS:
     QCOMPARE(indices, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
 
     // Cancelling during step 3 stops before the next network evaluation.
-    std::atomic<bool> cancel{false};
+    t2i::job::CancelToken cancel;
     request.cancel = &cancel;
     indices.clear();
     model_calls = 0;
     request.observer = [&](const StepReport& step) {
       indices.push_back(step.index);
-      if (step.index == 3) cancel = true;
+      if (step.index == 3) cancel.cancel();
     };
     QVERIFY_THROWS_EXCEPTION(SamplingCancelled, sampler->sample(model, request));
     QCOMPARE(indices.size(), std::size_t{4});

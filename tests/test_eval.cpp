@@ -355,8 +355,11 @@ private Q_SLOTS:
     QVERIFY(!remade.reused);
     QVERIFY(contains(error_of([&] { evaluator.score(first.features, remade); }), "other Inception weights"));
 
-    std::atomic<bool> cancel{true};
-    QVERIFY(contains(error_of([&] { evaluator.reference(path(dir.filePath(QStringLiteral("c.safetensors"))), "c", source, {}, &cancel); }),
+    t2i::job::CancelToken cancel;
+    cancel.cancel();
+    t2i::job::Context cancelled;
+    cancelled.cancel = &cancel;
+    QVERIFY(contains(error_of([&] { evaluator.reference(path(dir.filePath(QStringLiteral("c.safetensors"))), "c", source, cancelled); }),
                      "cancelled"));
     QVERIFY(!QFileInfo::exists(dir.filePath(QStringLiteral("c.safetensors"))));
   }
@@ -383,8 +386,8 @@ private Q_SLOTS:
     const auto golden = goldenTensors();
     const torch::Tensor nhwc = golden.at("images_uint8_nhwc").contiguous();
     for (int i = 0; i < 4; ++i) {
-      t2i::data::RgbImage image(64, 64);
-      std::memcpy(image.pixels.data(), nhwc[i].data_ptr(), image.pixels.size());
+      t2i::Image image(64, 64);
+      std::memcpy(image.rgb.data(), nhwc[i].data_ptr(), image.rgb.size());
       t2i::data::write_png(path((i < 2 ? a : b) + QStringLiteral("/%1.png").arg(i)), image);
     }
     (void)QFile(a + QStringLiteral("/notes.txt")).open(QIODevice::WriteOnly);  // not an image: ignored

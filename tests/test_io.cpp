@@ -611,6 +611,16 @@ private Q_SLOTS:
     QCOMPARE(t2i::io::file_hash(file), std::string("01e191b1807125c4"));
   }
 
+  // SHA-1 names studio 0.1.0's dataset caches: FIPS 180-2's example digests, one and two
+  // blocks, the empty message, and a length whose padding needs a block of its own (56 bytes).
+  void sha1MatchesTheStandardsExamples() {
+    QCOMPARE(t2i::io::sha1_hex("abc"), std::string("a9993e364706816aba3e25717850c26c9cd0d89d"));
+    QCOMPARE(t2i::io::sha1_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+             std::string("84983e441c3bd26ebaae4aa1f95129e5e54670f1"));
+    QCOMPARE(t2i::io::sha1_hex(""), std::string("da39a3ee5e6b4b0d3255bfef95601890afd80709"));
+    QCOMPARE(t2i::io::sha1_hex(std::string(1000000, 'a')), std::string("34aa973cd4c4daa4f61eeb2bdbad27316534016f"));
+  }
+
   void deviceNamesAreChecked() {
     QVERIFY(t2i::io::parse_device("cpu").is_cpu());
     try {

@@ -9,8 +9,7 @@
 #include "model/group_norm.h"
 #include "model/preset_config.h"
 #include "model/unet.h"
-#include "t2i/preset.h"
-#include "t2i/preset_schema.h"
+#include "t2i/model.h"
 #include "t2i/runtime.h"
 
 #include "test_support.h"

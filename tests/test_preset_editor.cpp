@@ -8,7 +8,7 @@
 #include "plots/training_curves.h"
 #include "training/preset_editor.h"
 
-#include "t2i/preset_schema.h"
+#include "t2i/model.h"
 #include "t2i/runtime.h"
 
 #include <QCheckBox>

@@ -273,9 +273,8 @@ private Q_SLOTS:
       options.max_steps = 3;
       options.seed = 1;
       t2i::train::Observer observer;
-      t2i::train::Control control;
       try {
-        const t2i::train::Summary summary = t2i::train::run(options, observer, control);
+        const t2i::train::Summary summary = t2i::train::run(options, observer);
         checkpoint_ = QString::fromStdString(summary.best_checkpoint.empty() ? summary.last_checkpoint : summary.best_checkpoint);
       } catch (const std::exception& e) {
         qWarning("cannot train a tiny checkpoint: %s", e.what());
@@ -349,7 +348,7 @@ private Q_SLOTS:
     if (shipped_) {
       // The shipped model draws the caption's colours in 93% of held-out samples but every shape
       // and relation in far fewer (README, "The demo model"): the colours are what one image must show.
-      const t2i::sample::Image rgb = t2i::ui::fromQImage(final);
+      const t2i::Image rgb = t2i::ui::fromQImage(final);
       const t2i::data::DemoCheck check = t2i::data::check_demo_image(rgb.rgb.data(), rgb.width, rgb.height, kPrompt.toStdString());
       QVERIFY2(check.parsed && check.colour_ok, check.detail.c_str());
     }
@@ -511,7 +510,7 @@ private Q_SLOTS:
     QTemporaryDir dir;
     const QString future = dir.filePath(QStringLiteral("future.png"));
     std::map<std::string, std::string> text;
-    t2i::sample::Image image = t2i::sample::read_png(old.toStdString(), &text);
+    t2i::Image image = t2i::sample::read_png(old.toStdString(), &text);
     text["prompt"] = "a prompt whose key means something else now";
     text["format_version"] = "2.0";
     text["written_by"] = "t2i-studio 9.1.0";

@@ -18,7 +18,7 @@
 #include "training/training_session.h"
 
 #include "t2i/data.h"
-#include "t2i/preset.h"
+#include "t2i/model.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 

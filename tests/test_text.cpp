@@ -403,8 +403,9 @@ private Q_SLOTS:
     settings.max_len = 16;
     settings.batch_size = 8;
     std::vector<std::pair<std::int64_t, std::int64_t>> progress;
-    settings.progress = [&](std::int64_t done, std::int64_t total) { progress.emplace_back(done, total); };
-    const CacheBuildStats first = build_embedding_cache(encoder, captions, path, settings);
+    t2i::job::Context job;
+    job.on_progress = [&](const t2i::job::Progress& p) { progress.emplace_back(p.done, p.total); };
+    const CacheBuildStats first = build_embedding_cache(encoder, captions, path, settings, job);
     QCOMPARE(first.captions, std::int64_t{45});
     QCOMPARE(first.unique, std::int64_t{42});
     QCOMPARE(first.encoded, std::int64_t{42});
@@ -412,7 +413,6 @@ private Q_SLOTS:
     QCOMPARE(progress.size(), std::size_t{1 + 6});  // the start, then each of 6 batches
     QVERIFY(progress.front() == std::make_pair(std::int64_t{0}, std::int64_t{42}));
     QVERIFY(progress.back() == std::make_pair(std::int64_t{42}, std::int64_t{42}));
-    settings.progress = nullptr;
     QCOMPARE(static_cast<std::uint64_t>(fs::file_size(path)), first.bytes);
 
     const EmbeddingCache cache = EmbeddingCache::open(path);
@@ -467,12 +467,13 @@ private Q_SLOTS:
     settings.batch_size = 8;
     build_embedding_cache(*t5, captions, whole, settings);
 
-    std::atomic<bool> cancel{false};
-    settings.cancel = &cancel;
-    settings.progress = [&](std::int64_t done, std::int64_t) {
-      if (done >= 16) cancel = true;
+    t2i::job::CancelToken cancel;
+    t2i::job::Context job;
+    job.cancel = &cancel;
+    job.on_progress = [&](const t2i::job::Progress& p) {
+      if (p.done >= 16) cancel.cancel();
     };
-    const CacheBuildStats stopped = build_embedding_cache(*t5, captions, resumed, settings);
+    const CacheBuildStats stopped = build_embedding_cache(*t5, captions, resumed, settings, job);
     QVERIFY(stopped.cancelled);
     QCOMPARE(stopped.encoded, std::int64_t{16});
     QCOMPARE(EmbeddingCache::open(resumed).size(), std::int64_t{16});
@@ -481,8 +482,7 @@ private Q_SLOTS:
     std::ofstream(resumed, std::ios::binary | std::ios::app) << "half a record";
     QCOMPARE(EmbeddingCache::open(resumed).size(), std::int64_t{16});
 
-    cancel = false;
-    settings.progress = nullptr;
+    cancel.reset();
     const CacheBuildStats rest = build_embedding_cache(*t5, captions, resumed, settings);
     QVERIFY(!rest.cancelled);
     QCOMPARE(rest.reused, std::int64_t{16});

@@ -11,7 +11,7 @@
 #include "sample/sampling.h"
 #include "sample/text_to_image_model.h"
 #include "t2i/data.h"
-#include "t2i/preset.h"
+#include "t2i/model.h"
 #include "t2i/runs.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
@@ -244,7 +244,7 @@ private Q_SLOTS:
   void pngMetadataRoundTrips() {
     QTemporaryDir dir;
     const std::string path = dir.filePath(QStringLiteral("image.png")).toStdString();
-    sample::Image image;
+    t2i::Image image;
     image.width = 5;
     image.height = 3;
     for (int i = 0; i < 5 * 3 * 3; ++i) image.rgb.push_back(static_cast<std::uint8_t>(i * 5));
@@ -252,7 +252,7 @@ private Q_SLOTS:
                                                   {"seed", "42"}, {"cfg", "7.5"}};
     sample::write_png(path, image, text);
     std::map<std::string, std::string> read_text;
-    const sample::Image read = sample::read_png(path, &read_text);
+    const t2i::Image read = sample::read_png(path, &read_text);
     QCOMPARE(read.width, 5);
     QCOMPARE(read.height, 3);
     QVERIFY(read.rgb == image.rgb);
@@ -365,9 +365,8 @@ private Q_SLOTS:
     auto options = tiny_run(write_preset(dir, preset), dir.filePath(QStringLiteral("run")).toStdString(),
                             dir.filePath(QStringLiteral("cache")).toStdString());
     options.max_steps = 40;
-    train::Control control;
     Recorder events;
-    const train::Summary summary = train::run(options, events, control);
+    const train::Summary summary = train::run(options, events);
     QCOMPARE(summary.stop_reason, std::string("early stop"));
     QCOMPARE(summary.steps, std::int64_t{15});  // evaluations at 5 (the best), 10, and 15 = 5 + early_stop
     QCOMPARE(events.evals.size(), size_t{3});
@@ -443,11 +442,10 @@ private Q_SLOTS:
     QTemporaryDir dir;
     const std::string preset = write_preset(dir, tiny_preset_json());
     const std::string cache = dir.filePath(QStringLiteral("cache")).toStdString();
-    train::Control control;
     Recorder straight_events;
     auto straight = tiny_run(preset, dir.filePath(QStringLiteral("straight")).toStdString(), cache);
     straight.max_steps = 12;
-    const train::Summary a = train::run(straight, straight_events, control);
+    const train::Summary a = train::run(straight, straight_events);
     QCOMPARE(a.steps, std::int64_t{12});
     QCOMPARE(a.stop_reason, std::string("max steps"));
     QVERIFY(!straight_events.evals.empty());
@@ -455,11 +453,11 @@ private Q_SLOTS:
     auto split = tiny_run(preset, dir.filePath(QStringLiteral("split")).toStdString(), cache);
     split.max_steps = 6;
     Recorder first_half;
-    QCOMPARE(train::run(split, first_half, control).steps, std::int64_t{6});
+    QCOMPARE(train::run(split, first_half).steps, std::int64_t{6});
     split.max_steps = 12;
     split.resume = true;
     Recorder second_half;
-    const train::Summary b = train::run(split, second_half, control);
+    const train::Summary b = train::run(split, second_half);
     QCOMPARE(b.steps, std::int64_t{12});
     QCOMPARE(second_half.steps.front().step, std::int64_t{7});
 
@@ -480,11 +478,10 @@ private Q_SLOTS:
     const std::string preset = write_preset(dir, tiny_preset_json());
     auto options = tiny_run(preset, dir.filePath(QStringLiteral("run")).toStdString(), dir.filePath(QStringLiteral("cache")).toStdString());
     options.max_steps = 1;
-    train::Control control;
     train::Observer quiet;
-    train::run(options, quiet, control);
+    train::run(options, quiet);
     try {
-      train::run(options, quiet, control);
+      train::run(options, quiet);
       QFAIL("a second run into the same folder was allowed");
     } catch (const std::exception& e) {
       QVERIFY2(std::string(e.what()).find("already holds checkpoints") != std::string::npos, e.what());
@@ -495,11 +492,10 @@ private Q_SLOTS:
     QTemporaryDir dir;
     const std::string preset = write_preset(dir, tiny_preset_json());
     const std::string cache = dir.filePath(QStringLiteral("cache")).toStdString();
-    train::Control control;
     Recorder without;
     auto plain = tiny_run(preset, dir.filePath(QStringLiteral("plain")).toStdString(), cache);
     plain.max_steps = 5;
-    train::run(plain, without, control);
+    train::run(plain, without);
     QVERIFY(!without.evals.empty());
     QVERIFY(!without.evals.back().fid);
     QVERIFY2(without.evals.back().fid_status.find("FID unavailable") != std::string::npos, without.evals.back().fid_status.c_str());
@@ -511,7 +507,7 @@ private Q_SLOTS:
     scored.max_steps = 5;
     scored.inception_weights = t2i::test::sharedData(QStringLiteral("fid/inception-random/fid_inception_random_legacy.pth")).toStdString();
     scored.fid_samples = 4;
-    train::run(scored, with, control);
+    train::run(scored, with);
     QVERIFY(!with.evals.empty());
     const train::EvalMetrics& last = with.evals.back();
     QVERIFY(last.fid && std::isfinite(*last.fid) && *last.fid >= 0);
@@ -530,8 +526,7 @@ private Q_SLOTS:
     model::ExecutionOptions execution = model::default_execution("cpu");
     execution.precision = runtime::Precision::Float32;
     model->set_execution(execution);
-    train::Observer quiet;
-    const auto dataset = data::PreparedDataset::open(train::prepare_data(scored, quiet, control).cache_dir);
+    const auto dataset = data::PreparedDataset::open(train::prepare_data(scored).cache_dir);
     std::vector<std::string> prompts;
     for (const auto& image : dataset->images(data::Split::Val))
       if (!image.captions.empty()) prompts.push_back(dataset->captions()[image.captions.front()]);
@@ -568,9 +563,8 @@ private Q_SLOTS:
     options.max_steps = 5;
     options.inception_weights = t2i::test::sharedData(QStringLiteral("fid/inception-random/fid_inception_random_legacy.pth")).toStdString();
     options.fid_samples = 4;
-    train::Control control;
     Recorder events;
-    train::run(options, events, control);
+    train::run(options, events);
     QVERIFY(!events.evals.empty());
     QVERIFY2(events.evals.back().fid && std::isfinite(*events.evals.back().fid), events.evals.back().fid_status.c_str());
   }
@@ -592,9 +586,8 @@ private Q_SLOTS:
       options.overfit_images = 4;
       options.max_steps = 30;
       options.preview_every = 1000;
-      train::Control control;
       Recorder events;
-      train::run(options, events, control);
+      train::run(options, events);
       const auto config = nlohmann::json::parse(train::read_history(options.run_dir).config_json);
       QCOMPARE(config.at("execution").at("precision").get<std::string>(), std::string(bf16 ? "bf16" : "fp32"));
       QCOMPARE(events.evals.size(), size_t{6});
@@ -632,9 +625,8 @@ private Q_SLOTS:
     auto options = tiny_run(write_preset(dir, tiny_preset_json()), dir.filePath(QStringLiteral("run")).toStdString(), cache);
     options.t5_dir = t5.string();
     options.max_steps = 5;
-    train::Control control;
     Recorder events;
-    const train::Summary summary = train::run(options, events, control);
+    const train::Summary summary = train::run(options, events);
     QCOMPARE(summary.steps, std::int64_t{5});
     QCOMPARE(events.evals.size(), size_t{1});
     for (const auto& step : events.steps) QVERIFY(std::isfinite(step.train_loss) && step.train_loss > 0);
@@ -659,7 +651,7 @@ private Q_SLOTS:
     options.t5_dir.clear();
     options.max_steps = 6;
     try {
-      train::run(options, events, control);
+      train::run(options, events);
       QFAIL("a T5 run was resumed with the learned encoder");
     } catch (const std::exception& e) {
       QVERIFY2(std::string(e.what()).find("--t5") != std::string::npos, e.what());
@@ -674,25 +666,24 @@ private Q_SLOTS:
     options.max_steps = 10;
     options.inception_weights = t2i::test::sharedData(QStringLiteral("fid/inception-random/fid_inception_random_legacy.pth")).toStdString();
     options.fid_samples = 40;  // several of the evaluator's batches
-    train::Control control;
     // Cancels as the first batch of FID samples is scored, in the evaluation at step 5.
-    struct CancelInFid : Recorder {
-      train::Control* control = nullptr;
-      std::vector<std::int64_t> fid_done;
-      void on_progress(const std::string& phase, std::int64_t done, std::int64_t total) override {
-        if (phase != "FID samples") return;
-        QCOMPARE(total, std::int64_t{40});
-        fid_done.push_back(done);
-        control->cancel = true;
-      }
-    } observer;
-    observer.control = &control;
-    const train::Summary summary = train::run(options, observer, control);
+    job::CancelToken cancel;
+    job::Context job;
+    job.cancel = &cancel;
+    std::vector<std::int64_t> fid_done;
+    job.on_progress = [&](const job::Progress& progress) {
+      if (progress.stage != "FID samples") return;
+      QCOMPARE(progress.total, std::int64_t{40});
+      fid_done.push_back(progress.done);
+      cancel.cancel();
+    };
+    Recorder observer;
+    const train::Summary summary = train::run(options, observer, job);
     QCOMPARE(summary.stop_reason, std::string("cancelled"));
     QCOMPARE(summary.steps, std::int64_t{5});
     // The pass stopped inside the next batch: no second batch was scored, no evaluation recorded.
-    QCOMPARE(observer.fid_done.size(), size_t{1});
-    QVERIFY(observer.fid_done.front() < 40);
+    QCOMPARE(fid_done.size(), size_t{1});
+    QVERIFY(fid_done.front() < 40);
     QVERIFY(observer.evals.empty());
     QCOMPARE(summary.last_checkpoint, train::RunFolder(options.run_dir).checkpoint_path(5));
     QCOMPARE(model::read_checkpoint(summary.last_checkpoint).meta.at("step").get<std::int64_t>(), std::int64_t{5});
@@ -726,7 +717,7 @@ private Q_SLOTS:
     request.seeds = {3, 4, 5, 6};
     request.guidance = guidance;
     request.thresholding = diffusion::parse_threshold_kind(thresholding.toStdString());
-    const std::vector<sample::Image> images = generator.generate(request);
+    const std::vector<t2i::Image> images = generator.generate(request);
     QCOMPARE(images.size(), request.prompts.size());
     double grain = 0;
     for (const auto& image : images) grain += data::demo_background_noise(image.rgb.data(), image.width, image.height);
@@ -743,10 +734,9 @@ private Q_SLOTS:
     options.overfit_one_batch = true;
     options.overfit_images = 8;
     options.max_steps = 2;
-    train::Control control;
     Recorder events;
     try {
-      train::run(options, events, control);
+      train::run(options, events);
       QFAIL("an overfit batch of 8 from 6 training images was accepted");
     } catch (const std::runtime_error& e) {
       const std::string message = e.what();
@@ -759,15 +749,17 @@ private Q_SLOTS:
     QTemporaryDir dir;
     const std::string preset = write_preset(dir, tiny_preset_json());
     auto options = tiny_run(preset, dir.filePath(QStringLiteral("run")).toStdString(), dir.filePath(QStringLiteral("cache")).toStdString());
-    train::Control control;
+    job::CancelToken cancel;
+    job::Context job;
+    job.cancel = &cancel;
     struct CancelAtThree : train::Observer {
-      train::Control* control = nullptr;
+      job::CancelToken* cancel = nullptr;
       void on_step(const train::StepMetrics& m) override {
-        if (m.step == 3) control->cancel = true;
+        if (m.step == 3) cancel->cancel();
       }
     } observer;
-    observer.control = &control;
-    const train::Summary summary = train::run(options, observer, control);
+    observer.cancel = &cancel;
+    const train::Summary summary = train::run(options, observer, job);
     QCOMPARE(summary.stop_reason, std::string("cancelled"));
     QCOMPARE(summary.steps, std::int64_t{3});
     QVERIFY(fs::exists(summary.last_checkpoint));
@@ -779,7 +771,7 @@ private Q_SLOTS:
     request.seeds = {1, 1};
     request.steps = 4;
     int steps_seen = 0;
-    const auto images = generator.generate(request, [&](const sample::StepView& view) {
+    const auto images = generator.generate(request, {}, [&](const sample::StepView& view) {
       ++steps_seen;
       QCOMPARE(view.x_t.size(), size_t{2});
     });

@@ -24,7 +24,7 @@ private Q_SLOTS:
     QSignalSpy finished(&runner, &JobRunner::finished);
     QThread* workerThread = nullptr;
     QString workerName;
-    QVERIFY(runner.start(QStringLiteral("test-job"), [&](const std::atomic<bool>&) {
+    QVERIFY(runner.start(QStringLiteral("test-job"), [&](const t2i::job::Context&) {
       workerThread = QThread::currentThread();
       workerName = workerThread->objectName();
     }));
@@ -37,7 +37,7 @@ private Q_SLOTS:
   void failureMessageReachesTheGuiThread() {
     JobRunner runner;
     QSignalSpy failed(&runner, &JobRunner::failed);
-    runner.start(QStringLiteral("failing"), [](const std::atomic<bool>&) { throw std::runtime_error("disk full: /x"); });
+    runner.start(QStringLiteral("failing"), [](const t2i::job::Context&) { throw std::runtime_error("disk full: /x"); });
     QTRY_COMPARE(failed.count(), 1);
     QCOMPARE(failed.at(0).at(0).toString(), QStringLiteral("disk full: /x"));
   }
@@ -46,16 +46,16 @@ private Q_SLOTS:
     JobRunner runner;
     QSignalSpy finished(&runner, &JobRunner::finished);
     std::atomic<bool> running{false};
-    runner.start(QStringLiteral("long"), [&](const std::atomic<bool>& cancel) {
+    runner.start(QStringLiteral("long"), [&](const t2i::job::Context& job) {
       running = true;
-      while (!cancel) QThread::msleep(1);
+      while (!job.cancelled()) QThread::msleep(1);
     });
     QTRY_VERIFY(running.load());
-    QVERIFY(!runner.start(QStringLiteral("second"), [](const std::atomic<bool>&) {}));
+    QVERIFY(!runner.start(QStringLiteral("second"), [](const t2i::job::Context&) {}));
     runner.cancel();
     QTRY_COMPARE(finished.count(), 1);
     QCOMPARE(finished.at(0).at(0).toBool(), true);
-    QVERIFY(runner.start(QStringLiteral("after"), [](const std::atomic<bool>&) {}));
+    QVERIFY(runner.start(QStringLiteral("after"), [](const t2i::job::Context&) {}));
     QTRY_COMPARE(finished.count(), 2);
   }
 
@@ -64,9 +64,9 @@ private Q_SLOTS:
     std::atomic<int> runs{0};
     QList<bool> restarted;
     connect(&runner, &JobRunner::finished, &runner, [&] {
-      if (runs < 3) restarted << runner.start(QStringLiteral("chained"), [&](const std::atomic<bool>&) { ++runs; });
+      if (runs < 3) restarted << runner.start(QStringLiteral("chained"), [&](const t2i::job::Context&) { ++runs; });
     });
-    QVERIFY(runner.start(QStringLiteral("chained"), [&](const std::atomic<bool>&) { ++runs; }));
+    QVERIFY(runner.start(QStringLiteral("chained"), [&](const t2i::job::Context&) { ++runs; }));
     QTRY_COMPARE(runs.load(), 3);
     QCOMPARE(restarted, (QList<bool>{true, true}));
   }
@@ -75,8 +75,8 @@ private Q_SLOTS:
     std::atomic<bool> sawCancel{false};
     {
       JobRunner runner;
-      runner.start(QStringLiteral("orphan"), [&](const std::atomic<bool>& cancel) {
-        while (!cancel) QThread::msleep(1);
+      runner.start(QStringLiteral("orphan"), [&](const t2i::job::Context& job) {
+        while (!job.cancelled()) QThread::msleep(1);
         sawCancel = true;
       });
     }

@@ -48,7 +48,7 @@ public:
 
 private:
   void writeFile() {
-    changedMeanwhile_ = !writer_.start(QStringLiteral("settings"), [](const std::atomic<bool>&) {
+    changedMeanwhile_ = !writer_.start(QStringLiteral("settings"), [](const job::Context&) {
       // A new QSettings writes the shared pending changes as it opens the file.
       QSettings file;
       file.sync();

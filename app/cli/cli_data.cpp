@@ -1,14 +1,12 @@
 // `t2i data …`: inspect a captioned image collection, prepare it for training (image cache +
 // split), make the demo dataset; and `t2i bench data`, the image cache's build rate.
 #include "commands.h"
-#include "interrupt.h"
+#include "terminal_job.h"
 
 #include "t2i/bench.h"
 #include "t2i/data.h"
 
-#include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -44,23 +42,6 @@ std::vector<data::Source> sources_of(const SourceOptions& options) {
   return sources;
 }
 
-// Progress on stderr: one rewritten line on a terminal, a line per tenth otherwise.
-data::ProgressCallback stderr_progress() {
-  const bool terminal = ::isatty(STDERR_FILENO) != 0;
-  auto last_tenth = std::make_shared<std::size_t>(0);
-  return [terminal, last_tenth](const data::Progress& p) {
-    const std::size_t tenth = p.total == 0 ? 10 : p.done * 10 / p.total;
-    if (terminal) {
-      std::fprintf(stderr, "\r%s %zu/%zu", p.stage.c_str(), p.done, p.total);
-      if (p.done == p.total) std::fputc('\n', stderr);
-    } else if (tenth != *last_tenth || p.done == p.total) {
-      std::fprintf(stderr, "%s %zu/%zu\n", p.stage.c_str(), p.done, p.total);
-    }
-    *last_tenth = tenth;
-    std::fflush(stderr);
-  };
-}
-
 } // namespace
 
 std::string caption_formats_help() {
@@ -82,8 +63,8 @@ void add_data_command(CLI::App& app) {
     data::InspectOptions options;
     options.split.max_images = inspect_options->max_images;
     options.split.seed = inspect_options->seed;
-    options.progress = stderr_progress();
-    const data::DatasetReport report = data::inspect(sources_of(*inspect_options), options);
+    const TerminalJob job;
+    const data::DatasetReport report = data::inspect(sources_of(*inspect_options), options, job.context());
     std::cout << (*inspect_json ? data::to_json(report) + "\n" : data::to_text(report));
   });
 
@@ -108,13 +89,7 @@ void add_data_command(CLI::App& app) {
     const std::vector<data::Source> sources = sources_of(*prepare_options);
     const std::string folder =
         out->empty() ? data::prepared_folder(data::cache_folder(*cache_root, sources, options.split, *image_size)) : *out;
-    options.progress = stderr_progress();
-    std::atomic<bool> interrupted{false};
-    options.cancel = &interrupted;
-    const data::PrepareResult result = [&] {
-      const InterruptScope scope(interrupted);
-      return data::prepare(sources, folder, options);
-    }();
+    const data::PrepareResult result = data::prepare(sources, folder, options, TerminalJob().context());
     if (result.cancelled) throw CliExit(130, "interrupted; run the same command again to resume");
     std::cout << data::to_text(result.report);
     std::cout << "cache     " << result.cache_file << (result.reused ? " (reused)" : "") << "\n"

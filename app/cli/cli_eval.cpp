@@ -1,4 +1,5 @@
 #include "commands.h"
+#include "terminal_job.h"
 
 #include "t2i/evaluate.h"
 
@@ -26,11 +27,8 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--samples-out", options->samples_dir, "Also write the samples as PNGs here");
   cmd->add_flag("--json", *json, "Print JSON instead of a table");
   cmd->callback([options, json] {
-    auto progress = [](const std::string& what, std::int64_t done, std::int64_t total) {
-      std::cerr << "\r" << what << ": " << done << "/" << total << "    " << std::flush;
-    };
-    const evaluate::GuidanceEvalReport report = evaluate::evaluate_guidance(*options, progress);
-    std::cerr << "\n";
+    const evaluate::GuidanceEvalReport report = evaluate::evaluate_guidance(*options, TerminalJob().context());
+    if (report.cancelled) throw CliExit(130, "cancelled");
     std::cout << (*json ? evaluate::to_json(report) : evaluate::to_table(report)) << "\n";
   });
 }

@@ -1,28 +1,16 @@
 // `t2i fid …`: FID (and KID) between two folders of images or saved statistics, or a folder's
 // statistics saved for later; `t2i bench fid`: Inception feature extraction and distance timings.
 #include "commands.h"
-#include "interrupt.h"
+#include "terminal_job.h"
 
 #include "t2i/bench.h"
 #include "t2i/evaluate.h"
-#include "t2i/log.h"
 
-#include <atomic>
-#include <chrono>
 #include <iostream>
 #include <memory>
 
 namespace t2i::cli {
 namespace {
-
-std::atomic<bool> g_cancel_fid{false};
-
-/// Runs `work` with Ctrl-C stopping it after the current batch.
-template <typename Work>
-auto cancellable(Work&& work) {
-  const InterruptScope scope(g_cancel_fid);
-  return work();
-}
 
 } // namespace
 
@@ -60,26 +48,18 @@ void add_fid_command(CLI::App& app) {
     options.batch_size = args->batch;
     options.kid = args->kid;
     options.kid_options = args->kid_options;
-    options.cancel = &g_cancel_fid;
-    auto last = std::make_shared<std::chrono::steady_clock::time_point>();
-    options.progress = [last](const std::string& stage, std::int64_t done, std::int64_t total) {
-      const auto now = std::chrono::steady_clock::now();
-      if (done == total || now - *last > std::chrono::seconds(5)) {
-        log::core()->info("Inception features of {}: {} of {} images", stage, done, total);
-        *last = now;
-      }
-    };
+    const TerminalJob job;
     if (!args->stats_out.empty()) {
       if (args->paths.size() != 1) throw CliExit(2, "fid --stats OUT takes one folder");
       const evaluate::StatsReport report =
-          cancellable([&] { return evaluate::save_folder_stats(args->weights, args->paths[0], args->stats_out, options); });
+          evaluate::save_folder_stats(args->weights, args->paths[0], args->stats_out, options, job.context());
       if (report.cancelled) throw CliExit(130, "cancelled; nothing was written");
       std::cout << evaluate::to_json(report) << "\n";
       return;
     }
     if (args->paths.size() != 2) throw CliExit(2, "fid takes two folders or statistics files (or one folder with --stats OUT)");
     const evaluate::FidReport report =
-        cancellable([&] { return evaluate::compare(args->weights, args->paths[0], args->paths[1], options); });
+        evaluate::compare(args->weights, args->paths[0], args->paths[1], options, job.context());
     if (report.cancelled) throw CliExit(130, "cancelled");
     std::cout << (args->json ? evaluate::to_json(report) + "\n" : evaluate::to_text(report));
   });

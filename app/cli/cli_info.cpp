@@ -1,7 +1,6 @@
 #include "commands.h"
 
-#include "t2i/preset.h"
-#include "t2i/preset_schema.h"
+#include "t2i/model.h"
 #include "t2i/runtime.h"
 
 #include <iostream>

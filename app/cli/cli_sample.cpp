@@ -1,4 +1,5 @@
 #include "commands.h"
+#include "terminal_job.h"
 
 #include "t2i/sample.h"
 
@@ -52,10 +53,8 @@ void add_sample_command(CLI::App& app) {
     std::filesystem::create_directories(args->out, error);
     if (error) throw CliExit(1, "cannot create " + args->out + ": " + error.message());
 
-    const auto images = generator.generate(request, [](const sample::StepView& view) {
-      std::cerr << "\rstep " << view.step << "/" << view.total << std::flush;
-    });
-    std::cerr << "\n";
+    const auto images = generator.generate(request, TerminalJob().context());
+    if (images.empty()) throw CliExit(130, "cancelled");
     for (size_t i = 0; i < images.size(); ++i) {
       const std::string path =
           (std::filesystem::path(args->out) / ("image_" + std::to_string(i) + "_seed" + std::to_string(request.seeds[i]) + ".png")).string();

@@ -1,22 +1,18 @@
 // `t2i text …`: tokenize, encode with a T5 folder, build and inspect embedding caches;
 // `t2i bench text`: T5 encoding throughput.
 #include "commands.h"
-#include "interrupt.h"
+#include "terminal_job.h"
 
 #include "t2i/bench.h"
-#include "t2i/log.h"
 #include "t2i/runtime.h"
 #include "t2i/text.h"
 
-#include <atomic>
-#include <chrono>
 #include <iostream>
 #include <sstream>
 
 namespace t2i::cli {
 namespace {
 
-std::atomic<bool> g_cancel_cache{false};
 
 template <typename T>
 std::string joined(const std::vector<T>& values) {
@@ -110,19 +106,7 @@ void add_cache(CLI::App& text) {
     options.path = args->out;
     options.max_len = args->max_len;
     options.batch_size = args->batch;
-    auto last = std::make_shared<std::chrono::steady_clock::time_point>();
-    options.progress = [last](std::int64_t done, std::int64_t total) {
-      const auto now = std::chrono::steady_clock::now();
-      if (done == total || now - *last > std::chrono::seconds(5)) {
-        log::core()->info("embedding cache: {} of {} captions", done, total);
-        *last = now;
-      }
-    };
-    options.cancel = &g_cancel_cache;
-    const text::CacheBuildReport report = [&] {
-      const InterruptScope scope(g_cancel_cache);
-      return text::build_cache(captions, options);
-    }();
+    const text::CacheBuildReport report = text::build_cache(captions, options, TerminalJob().context());
     std::cout << text::to_json(report) << "\n";
     if (report.cancelled) throw CliExit(130, "cancelled; run the same command again to resume");
   });

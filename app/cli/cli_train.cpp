@@ -1,5 +1,5 @@
 #include "commands.h"
-#include "interrupt.h"
+#include "terminal_job.h"
 
 #include "t2i/runs.h"
 #include "t2i/train.h"
@@ -9,7 +9,6 @@
 #include <iostream>
 #include <utility>
 #include <vector>
-#include <unistd.h>
 
 namespace t2i::cli {
 namespace {
@@ -25,24 +24,18 @@ std::string clock_text(double seconds) {
   return text;
 }
 
-/// One progress line on stderr: rewritten in place on a terminal, every 10th step otherwise.
+/// The run's measurements on the command's progress line: every step on a terminal, every 10th
+/// otherwise.
 class ProgressPrinter : public train::Observer {
 public:
-  void on_status(const std::string& message) override { line(message, true); }
-
-  void on_progress(const std::string& phase, std::int64_t done, std::int64_t total) override {
-    char text[160];
-    std::snprintf(text, sizeof(text), "%s %lld/%lld", phase.c_str(), static_cast<long long>(done),
-                  static_cast<long long>(total));
-    line(text, done == total);
-  }
+  explicit ProgressPrinter(ProgressLine& line) : line_(line) {}
 
   void on_step(const train::StepMetrics& m) override {
     char text[200];
     std::snprintf(text, sizeof(text), "step %lld  loss %.4f  %.1f img/s  lr %.2g  elapsed %s  ETA %s",
                   static_cast<long long>(m.step), m.train_loss, m.images_per_second, m.learning_rate,
                   clock_text(m.elapsed_seconds).c_str(), clock_text(m.eta_seconds).c_str());
-    line(text, !tty_ && m.step % 10 == 0);
+    line_.show(text, !line_.terminal() && m.step % 10 == 0);
   }
 
   void on_eval(const train::EvalMetrics& m) override {
@@ -50,23 +43,15 @@ public:
     std::snprintf(text, sizeof(text), "eval at step %lld: val P2 %.5f%s  FID %s%s", static_cast<long long>(m.step),
                   m.val_p2, m.improved ? " (best)" : "", m.fid ? std::to_string(*m.fid).c_str() : "n/a",
                   m.early_stop_in >= 0 ? ("  early stop in " + std::to_string(m.early_stop_in)).c_str() : "");
-    line(text, true);
+    line_.show(text, true);
   }
 
   void on_checkpoint(const std::string& path, bool best) override {
-    line(std::string(best ? "best checkpoint " : "checkpoint ") + path, true);
+    line_.show(std::string(best ? "best checkpoint " : "checkpoint ") + path, true);
   }
 
 private:
-  void line(const std::string& text, bool keep) {
-    if (tty_) {
-      std::cerr << "\r\033[K" << text << (keep ? "\n" : "") << std::flush;
-    } else if (keep) {
-      std::cerr << text << "\n" << std::flush;
-    }
-  }
-
-  bool tty_ = isatty(STDERR_FILENO) != 0;
+  ProgressLine& line_;
 };
 
 /// `--resume`: the run folder's stored options, with each flag given again taking over (and saying so).
@@ -160,12 +145,9 @@ void add_train_command(CLI::App& app) {
     } else if (!options->data.demo && options->data.annotations.empty()) {
       throw CliExit(2, "train: give --demo or --annotations FILE --images DIR");
     }
-    train::Control control;
-    ProgressPrinter printer;
-    const train::Summary summary = [&] {
-      const InterruptScope scope(control.cancel);
-      return train::run(*options, printer, control);
-    }();
+    TerminalJob job;
+    ProgressPrinter printer(job.line());
+    const train::Summary summary = train::run(*options, printer, job.context());
     std::cout << "stopped after " << summary.steps << " steps: " << summary.stop_reason << "\n";
     if (summary.best_val_p2) {
       std::cout << "best val P2 " << *summary.best_val_p2;

@@ -1,19 +1,21 @@
 #include "interrupt.h"
 
+#include <atomic>
+
 namespace t2i::cli {
 namespace {
 
-std::atomic<std::atomic<bool>*> g_cancel{nullptr};
+std::atomic<job::CancelToken*> g_cancel{nullptr};
 
 extern "C" void on_interrupt(int signal) {
-  if (std::atomic<bool>* cancel = g_cancel.load()) cancel->store(true);
+  if (job::CancelToken* cancel = g_cancel.load()) cancel->cancel();
   if (signal == SIGINT) std::signal(SIGINT, SIG_DFL);
 }
 
 } // namespace
 
-InterruptScope::InterruptScope(std::atomic<bool>& cancel) {
-  cancel.store(false);
+InterruptScope::InterruptScope(job::CancelToken& cancel) {
+  cancel.reset();
   g_cancel.store(&cancel);
   previous_int_ = std::signal(SIGINT, on_interrupt);
   previous_term_ = std::signal(SIGTERM, on_interrupt);

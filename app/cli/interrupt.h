@@ -1,9 +1,10 @@
 // Ctrl-C for long commands: while an InterruptScope lives, SIGINT and SIGTERM set the command's
-// cancel flag, so the job stops at its next safe point and saves what it has (training writes a
+// cancel token, so the job stops at its next safe point and saves what it has (training writes a
 // checkpoint, cache builds resume later); a second Ctrl-C ends the process at once.
 #pragma once
 
-#include <atomic>
+#include "t2i/job.h"
+
 #include <csignal>
 
 namespace t2i::cli {
@@ -11,7 +12,7 @@ namespace t2i::cli {
 class InterruptScope {
 public:
   /// Clears `cancel` and routes the signals to it until destruction restores the previous handlers.
-  explicit InterruptScope(std::atomic<bool>& cancel);
+  explicit InterruptScope(job::CancelToken& cancel);
   ~InterruptScope();
   InterruptScope(const InterruptScope&) = delete;
   InterruptScope& operator=(const InterruptScope&) = delete;

@@ -2,7 +2,7 @@
 // test (32×32, a two-level U-Net, a one-layer learned text encoder).
 #pragma once
 
-#include "t2i/preset.h"
+#include "t2i/model.h"
 
 #include <QTemporaryDir>
 

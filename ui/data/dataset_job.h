@@ -1,36 +1,31 @@
 // Dataset work off the GUI thread, on a worker named "data": inspecting a caption file and its
 // images (the dataset report) and preparing a dataset for training (demo generation, image
-// cache, split, text-embedding cache). Progress arrives through a one-slot mailbox; Cancel stops
-// the core within one image batch, and preparing again resumes.
+// cache, split, text-embedding cache). Progress and status come from the job runner; Cancel
+// stops the core within one image batch, and preparing again resumes.
 #pragma once
 
-#include "jobs/latest_frame.h"
-#include "training/training_session.h"
+#include "jobs/job_runner.h"
 
 #include "t2i/data.h"
 #include "t2i/train.h"
 
 #include <QObject>
 
-#include <memory>
 #include <mutex>
 
 namespace t2i::ui {
-
-class JobRunner;
 
 class DatasetJob : public QObject {
   Q_OBJECT
 public:
   explicit DatasetJob(QObject* parent = nullptr);
-  ~DatasetJob() override;
 
   /// Reads the caption file and decodes every captioned image once; inspected() follows.
   bool inspect(const data::Source& source, const data::SplitOptions& split);
   /// Builds what training with `options` reads; prepared() follows.
   bool prepare(const train::TrainOptions& options);
-  bool isRunning() const;
-  void cancel();
+  bool isRunning() const { return runner_.isRunning(); }
+  void cancel() { runner_.cancel(); }
 
 Q_SIGNALS:
   void status(const QString& message);
@@ -42,17 +37,13 @@ Q_SIGNALS:
   void failed(const QString& message);
 
 private:
-  class Forwarder;
   enum class Kind { Inspect, Prepare };
 
-  JobRunner* runner_;
-  std::unique_ptr<train::Control> control_;
-  std::unique_ptr<Forwarder> forwarder_;
-  LatestFrame<ProgressFrame> progressFrame_;
   Kind kind_ = Kind::Inspect;
   std::mutex resultMutex_;
   data::DatasetReport report_;
   train::PreparedData prepared_;
+  JobRunner runner_;  ///< last: destroyed (cancelled and joined) before the results its job writes
 };
 
 } // namespace t2i::ui

@@ -8,11 +8,10 @@
 #include "settings.h"
 
 #include "t2i/log.h"
-#include "t2i/preset.h"
+#include "t2i/model.h"
 
 #include <QButtonGroup>
 #include <QComboBox>
-#include <QCryptographicHash>
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -36,23 +35,6 @@
 
 namespace t2i::ui {
 namespace {
-
-// Studio 0.1.0 named a COCO cache after a SHA-1 of its two source paths; the core's
-// train::cache_folder names it now, shared with `t2i data prepare`. A cache under the old name is
-// moved to the new one rather than rebuilt (the core still checks its contents when it opens it).
-void adoptCacheNamedBy010(const QString& annotations, const QString& images, int maxImages, int imageSize,
-                          const std::string& cacheFolder) {
-  const QByteArray identity =
-      (QFileInfo(annotations).absoluteFilePath() + QLatin1Char('\n') + QFileInfo(images).absoluteFilePath()).toUtf8();
-  const QString old = settings::cacheRoot() + QStringLiteral("/coco-%1-n%2/s%3")
-                                                  .arg(QString::fromLatin1(QCryptographicHash::hash(identity, QCryptographicHash::Sha1).toHex().left(12)))
-                                                  .arg(maxImages)
-                                                  .arg(imageSize);
-  const QString current = QString::fromStdString(cacheFolder);
-  if (!QFileInfo(old).isDir() || QFileInfo::exists(current)) return;
-  if (QDir().mkpath(QFileInfo(current).absolutePath()) && QDir().rename(old, current))
-    log::core()->info("data: moved the cache {} to {}, the name it has in this version", old.toStdString(), cacheFolder);
-}
 
 constexpr int kMaxSkippedListed = 200;
 constexpr int kReportMinimumHeight = 120;
@@ -331,7 +313,7 @@ DataForm DataPage::form() const {
 
 train::DataSpec DataPage::dataSpec(int imageSize) const {
   const train::DataSpec spec = t2i::ui::dataSpec(form(), imageSize, settings::cacheRoot());
-  if (!spec.demo) adoptCacheNamedBy010(annotations_->text(), images_->text(), maxImages_->value(), imageSize, spec.cache_dir);
+  train::adopt_cache_of_version_010(settings::cacheRoot().toStdString(), spec, imageSize);
   return spec;
 }
 

@@ -678,7 +678,7 @@ bool GeneratePage::openPng(const QString& path) {
     return false;
   }
   std::map<std::string, std::string> text;
-  t2i::sample::Image image;
+  t2i::Image image;
   try {
     image = t2i::sample::read_png(path.toStdString(), &text);
   } catch (const std::exception& e) {

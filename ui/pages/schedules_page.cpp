@@ -296,7 +296,7 @@ void SchedulesPage::showEvent(QShowEvent* event) {
 void SchedulesPage::prepareDemoImages() {
   demoRequested_ = true;
   const QString folder = settings::cacheRoot() + QStringLiteral("/schedules-demo");
-  demoJob_.start(QStringLiteral("schedules-demo"), [this, folder](const std::atomic<bool>&) {
+  demoJob_.start(QStringLiteral("schedules-demo"), [this, folder](const job::Context&) {
     t2i::data::DemoOptions options;
     options.images = kDemoImages;
     options.image_size = kEdge;

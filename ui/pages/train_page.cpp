@@ -11,7 +11,7 @@
 #include "training/train_form.h"
 #include "training/training_session.h"
 
-#include "t2i/preset.h"
+#include "t2i/model.h"
 #include "t2i/runtime.h"
 
 #include <QButtonGroup>
@@ -543,7 +543,7 @@ void TrainPage::runEstimate() {
     if (estimateStale_) scheduleEstimate();
   });
   estimator_->start(QStringLiteral("estimate"),
-                    [preset, options, result](const std::atomic<bool>&) {
+                    [preset, options, result](const job::Context&) {
                       *result = train::estimate_resources(preset, options);
                     });
 }
@@ -802,7 +802,7 @@ void TrainPage::openRun(const QString& folder) {
     updateEnabled();
   });
   statusLabel_->setText(tr("Reading %1…").arg(QDir::toNativeSeparators(folder)));
-  historyReader_->start(QStringLiteral("history"), [history, path = folder.toStdString()](const std::atomic<bool>&) {
+  historyReader_->start(QStringLiteral("history"), [history, path = folder.toStdString()](const job::Context&) {
     *history = train::read_history(path);
   });
 }

@@ -4,7 +4,7 @@
 
 namespace t2i::ui {
 
-QImage toQImage(const t2i::sample::Image& image) {
+QImage toQImage(const t2i::Image& image) {
   const auto rowBytes = static_cast<std::size_t>(image.width) * 3;
   if (image.width <= 0 || image.height <= 0 || image.rgb.size() < rowBytes * static_cast<std::size_t>(image.height))
     return {};
@@ -14,9 +14,9 @@ QImage toQImage(const t2i::sample::Image& image) {
   return out;
 }
 
-t2i::sample::Image fromQImage(const QImage& image) {
+t2i::Image fromQImage(const QImage& image) {
   const QImage rgb = image.convertToFormat(QImage::Format_RGB888);
-  t2i::sample::Image out;
+  t2i::Image out;
   out.width = rgb.width();
   out.height = rgb.height();
   const auto rowBytes = static_cast<std::size_t>(out.width) * 3;

@@ -8,7 +8,7 @@
 
 namespace t2i::ui {
 
-QImage toQImage(const t2i::sample::Image& image);
-t2i::sample::Image fromQImage(const QImage& image);
+QImage toQImage(const t2i::Image& image);
+t2i::Image fromQImage(const QImage& image);
 
 } // namespace t2i::ui

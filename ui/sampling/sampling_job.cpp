@@ -80,7 +80,7 @@ std::shared_ptr<t2i::sample::Generator> SamplingJob::generator(const QString& ch
 bool SamplingJob::load(const QString& checkpoint) {
   if (runner_.isRunning()) return false;
   running_ = false;
-  return runner_.start(threadName_, [this, checkpoint](const std::atomic<bool>&) {
+  return runner_.start(threadName_, [this, checkpoint](const job::Context&) {
     const auto loaded = generator(checkpoint);
     const t2i::sample::ModelInfo info = loaded->info();
     postToGui([this, checkpoint, info] { Q_EMIT modelLoaded(checkpoint, info); });
@@ -94,20 +94,20 @@ bool SamplingJob::run(const QVector<SamplingTask>& tasks, bool recordSteps) {
     recording_.clear();
   }
   running_ = true;
-  return runner_.start(threadName_, [this, tasks, recordSteps](const std::atomic<bool>& cancel) {
-    for (int index = 0; index < tasks.size() && !cancel; ++index) {
+  return runner_.start(threadName_, [this, tasks, recordSteps](const job::Context& job) {
+    for (int index = 0; index < tasks.size() && !job.cancelled(); ++index) {
       const SamplingTask& task = tasks.at(index);
       const auto model = generator(task.checkpoint);
       const t2i::sample::ModelInfo info = model->info();
       postToGui([this, checkpoint = task.checkpoint, info] { Q_EMIT modelLoaded(checkpoint, info); });
-      if (cancel) return;
+      if (job.cancelled()) return;
       {
         std::lock_guard<std::mutex> lock(mutex_);
         recording_.clear();
       }
       const auto start = std::chrono::steady_clock::now();
       const auto images = model->generate(
-          task.request,
+          task.request, job,
           [&](const t2i::sample::StepView& view) {
             StepFrame frame = toFrame(index, view);
             if (recordSteps) {
@@ -115,9 +115,8 @@ bool SamplingJob::run(const QVector<SamplingTask>& tasks, bool recordSteps) {
               recording_.push_back(frame);
             }
             latest_.post(std::move(frame));
-          },
-          &cancel);
-      if (cancel || images.empty()) return;
+          });
+      if (job.cancelled() || images.empty()) return;
       TaskResult result;
       result.task = index;
       result.checkpoint = task.checkpoint;

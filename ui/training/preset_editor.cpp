@@ -1,6 +1,6 @@
 #include "training/preset_editor.h"
 
-#include "t2i/preset_schema.h"
+#include "t2i/model.h"
 
 #include <QCheckBox>
 #include <QComboBox>

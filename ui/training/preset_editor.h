@@ -4,7 +4,7 @@
 // the edited preset as its own preset.json.
 #pragma once
 
-#include "t2i/preset.h"
+#include "t2i/model.h"
 
 #include <QWidget>
 

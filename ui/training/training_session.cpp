@@ -1,8 +1,5 @@
 #include "training/training_session.h"
 
-#include "jobs/job_runner.h"
-#include "sampling/image_conversion.h"
-
 namespace t2i::ui {
 
 /// The trainer's observer: runs on the worker and only posts to the session's (GUI) thread.
@@ -10,22 +7,9 @@ class TrainingSession::Forwarder : public train::Observer {
 public:
   explicit Forwarder(TrainingSession* session) : session_(session) {}
 
-  void on_status(const std::string& message) override {
-    post([s = session_, m = QString::fromStdString(message)] { Q_EMIT s->status(m); });
-  }
-  void on_progress(const std::string& phase, std::int64_t done, std::int64_t total) override {
-    session_->progressFrame_.post({QString::fromStdString(phase), done, total});
-  }
   void on_step(const train::StepMetrics& metrics) override { session_->stepBatch_.post(metrics); }
   void on_eval(const train::EvalMetrics& metrics) override {
     post([s = session_, metrics] { Q_EMIT s->evaluated(metrics); });
-  }
-  void on_preview(const train::Preview& preview) override {
-    PreviewFrame frame;
-    frame.step = preview.step;
-    frame.grid = toQImage(preview.grid);  // a deep copy, converted here rather than on the GUI thread
-    for (const std::string& prompt : preview.prompts) frame.prompts << QString::fromStdString(prompt);
-    session_->previewFrame_.post(std::move(frame));
   }
   void on_checkpoint(const std::string& path, bool best) override {
     post([s = session_, p = QString::fromStdString(path), best] { Q_EMIT s->checkpointSaved(p, best); });
@@ -40,12 +24,12 @@ private:
 };
 
 TrainingSession::TrainingSession(QObject* parent)
-    : QObject(parent), runner_(new JobRunner(this)), control_(std::make_unique<train::Control>()),
-      forwarder_(std::make_unique<Forwarder>(this)),
-      stepBatch_(this, [this](std::vector<train::StepMetrics> batch) { Q_EMIT steps(batch); }),
-      previewFrame_(this, [this](PreviewFrame frame) { Q_EMIT previewed(frame); }),
-      progressFrame_(this, [this](ProgressFrame frame) { Q_EMIT progress(frame); }) {
-  connect(runner_, &JobRunner::finished, this, [this](bool) {
+    : QObject(parent), forwarder_(std::make_unique<Forwarder>(this)),
+      stepBatch_(this, [this](std::vector<train::StepMetrics> batch) { Q_EMIT steps(batch); }) {
+  connect(&runner_, &JobRunner::status, this, &TrainingSession::status);
+  connect(&runner_, &JobRunner::progress, this, &TrainingSession::progress);
+  connect(&runner_, &JobRunner::previewed, this, &TrainingSession::previewed);
+  connect(&runner_, &JobRunner::finished, this, [this](bool) {
     train::Summary summary;
     {
       std::lock_guard<std::mutex> lock(summaryMutex_);
@@ -53,22 +37,17 @@ TrainingSession::TrainingSession(QObject* parent)
     }
     Q_EMIT ended(summary);
   });
-  connect(runner_, &JobRunner::failed, this, &TrainingSession::failed);
+  connect(&runner_, &JobRunner::failed, this, &TrainingSession::failed);
 }
 
-TrainingSession::~TrainingSession() {
-  control_->cancel = true;
-  control_->pause = false;
-  delete runner_;  // joins the worker before the control and the observer it uses go away
-}
+TrainingSession::~TrainingSession() = default;
 
 bool TrainingSession::start(const train::TrainOptions& options) {
   if (isRunning()) return false;
   options_ = options;
-  control_->cancel = false;
-  control_->pause = false;
-  const bool started = runner_->start(QStringLiteral("train"), [this, options](const std::atomic<bool>&) {
-    const train::Summary summary = train::run(options, *forwarder_, *control_);
+  pause_ = false;
+  const bool started = runner_.start(QStringLiteral("train"), [this, options](const job::Context& job) {
+    const train::Summary summary = train::run(options, *forwarder_, job, &pause_);
     std::lock_guard<std::mutex> lock(summaryMutex_);
     summary_ = summary;
   });
@@ -76,18 +55,17 @@ bool TrainingSession::start(const train::TrainOptions& options) {
   return started;
 }
 
-bool TrainingSession::isRunning() const { return runner_->isRunning(); }
+bool TrainingSession::isRunning() const { return runner_.isRunning(); }
 
-void TrainingSession::setPaused(bool paused) { control_->pause = paused; }
+void TrainingSession::setPaused(bool paused) { pause_ = paused; }
 
-bool TrainingSession::isPaused() const { return control_->pause.load(); }
+bool TrainingSession::isPaused() const { return pause_.load(); }
 
 void TrainingSession::stop() {
-  control_->cancel = true;
-  control_->pause = false;
-  runner_->cancel();
+  pause_ = false;
+  runner_.cancel();
 }
 
-bool TrainingSession::stopRequested() const { return control_->cancel.load(); }
+bool TrainingSession::stopRequested() const { return runner_.cancelRequested(); }
 
 } // namespace t2i::ui

@@ -6,33 +6,17 @@
 #pragma once
 
 #include "jobs/event_batch.h"
-#include "jobs/latest_frame.h"
+#include "jobs/job_runner.h"
 
 #include "t2i/train.h"
 
-#include <QImage>
 #include <QObject>
-#include <QStringList>
 
 #include <memory>
 #include <mutex>
 #include <vector>
 
 namespace t2i::ui {
-
-class JobRunner;
-
-struct PreviewFrame {
-  std::int64_t step = 0;
-  QImage grid;
-  QStringList prompts;
-};
-
-struct ProgressFrame {
-  QString phase;
-  std::int64_t done = 0;
-  std::int64_t total = 0;
-};
 
 class TrainingSession : public QObject {
   Q_OBJECT
@@ -70,15 +54,13 @@ Q_SIGNALS:
 private:
   class Forwarder;
 
-  JobRunner* runner_;
-  std::unique_ptr<train::Control> control_;
   std::unique_ptr<Forwarder> forwarder_;
   EventBatch<train::StepMetrics> stepBatch_;
-  LatestFrame<PreviewFrame> previewFrame_;
-  LatestFrame<ProgressFrame> progressFrame_;
+  train::Pause pause_{false};
   train::TrainOptions options_;
   std::mutex summaryMutex_;
   train::Summary summary_;
+  JobRunner runner_;  ///< last: destroyed (cancelled and joined) before what its job touches
 };
 
 } // namespace t2i::ui

@@ -3,7 +3,8 @@
 // image against its caption. Plain C++ only; the torch side lives in core/src/data/.
 #pragma once
 
-#include <atomic>
+#include "t2i/job.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -51,13 +52,6 @@ using TokenCounter = std::function<int(const std::string& caption)>;
 
 /// Whitespace-separated words: the default TokenCounter.
 int count_words(const std::string& text);
-
-struct Progress {
-  std::string stage;       ///< e.g. "decoding images"
-  std::size_t done = 0;
-  std::size_t total = 0;
-};
-using ProgressCallback = std::function<void(const Progress&)>;
 
 /// The subset and its split by image (paper §6: 20k images, 75/15/10).
 /// The three parts of a dataset, by image.
@@ -132,13 +126,13 @@ struct InspectOptions {
   TokenCounter count_tokens;             ///< empty = count_words
   std::string token_unit;                ///< names count_tokens' unit; empty = "whitespace words"
   int threads = 0;                       ///< decoding threads (0 = every available core)
-  ProgressCallback progress;             ///< called on the calling thread
-  const std::atomic<bool>* cancel = nullptr;
 };
 
 /// Reads the caption files and decodes every captioned image once to see which are usable.
 /// Throws std::runtime_error naming the file and position for malformed caption files.
-DatasetReport inspect(const std::vector<Source>& sources, const InspectOptions& options = {});
+/// A job (t2i/job.h): counts "checking images"; cancelled, the report covers what was checked.
+DatasetReport inspect(const std::vector<Source>& sources, const InspectOptions& options = {},
+                      const job::Context& job = {});
 
 struct PrepareOptions {
   int image_size = 64;                   ///< S: shorter side resized to S, centre crop S×S
@@ -146,8 +140,6 @@ struct PrepareOptions {
   TokenCounter count_tokens;             ///< for the report; empty = count_words
   std::string token_unit;
   int threads = 0;
-  ProgressCallback progress;
-  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct PrepareResult {
@@ -168,8 +160,9 @@ struct PrepareResult {
 /// cache in `cache_dir`, splits the usable ones 75/15/10 by image and writes the manifest and the
 /// report beside the cache. The cache is rebuilt only when the source list (names and file sizes)
 /// or S changes, and an interrupted build resumes where it stopped.
+/// A job (t2i/job.h): counts "caching images"; cancelled, running it again resumes.
 PrepareResult prepare(const std::vector<Source>& sources, const std::string& cache_dir,
-                      const PrepareOptions& options = {});
+                      const PrepareOptions& options = {}, const job::Context& job = {});
 
 /// Where a dataset's caches live under `cache_root`: one folder per source list (by absolute
 /// path), split and image size S. `t2i data prepare --cache-root` and the studio's Data page both

@@ -10,8 +10,8 @@
 
 #include "t2i/data.h"
 #include "t2i/diffusion.h"
+#include "t2i/job.h"
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -57,9 +57,6 @@ struct FolderOptions {
   std::int64_t batch_size = 16;   ///< images per Inception forward pass
   bool kid = false;               ///< also compute KID (needs features on both sides)
   KidOptions kid_options;
-  /// Called after each batch: what is being done, and how far.
-  std::function<void(const std::string& stage, std::int64_t done, std::int64_t total)> progress;
-  const std::atomic<bool>* cancel = nullptr;  ///< stops after the current batch; nothing is written
 };
 
 struct FidReport {
@@ -76,8 +73,10 @@ struct FidReport {
 /// FID (and KID when asked) between `a` and `b`, each a folder of PNG/JPEG images (any size; not
 /// recursive) or a statistics file written by save_folder_stats. Throws naming the file and the
 /// problem (unreadable image, statistics from other Inception weights, KID without features).
+/// A job (t2i/job.h): counts the images of side "A", then "B", after each batch; cancelled, it
+/// returns with nothing computed.
 FidReport compare(const std::string& weights, const std::string& a, const std::string& b,
-                  const FolderOptions& options = {});
+                  const FolderOptions& options = {}, const job::Context& job = {});
 
 struct StatsReport {
   std::string path;             ///< the statistics file written
@@ -91,8 +90,9 @@ struct StatsReport {
 
 /// Computes the Inception features of a folder's images and saves μ, Σ and the features (for KID)
 /// to `out` (safetensors), naming the weights' hash and the folder's identity in its metadata.
+/// A job (t2i/job.h) counting "images"; cancelled, nothing is written.
 StatsReport save_folder_stats(const std::string& weights, const std::string& folder, const std::string& out,
-                              const FolderOptions& options = {});
+                              const FolderOptions& options = {}, const job::Context& job = {});
 
 std::string to_text(const FidReport& report);
 std::string to_json(const FidReport& report);
@@ -142,10 +142,9 @@ struct GuidanceEvalReport {
   bool cancelled = false;
 };
 
-/// Runs the analysis; `progress` sees (what, done, total). Throws naming the file and the problem.
-GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
-                                     const std::function<void(const std::string&, std::int64_t, std::int64_t)>& progress = {},
-                                     const std::atomic<bool>* cancel = nullptr);
+/// Runs the analysis, a job (t2i/job.h) counting "validation P2", "FID reference statistics" and
+/// "guidance <w>" in turn. Throws naming the file and the problem.
+GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options, const job::Context& job = {});
 
 std::string to_table(const GuidanceEvalReport& report);
 std::string to_json(const GuidanceEvalReport& report);

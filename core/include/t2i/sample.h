@@ -3,9 +3,10 @@
 #pragma once
 
 #include "t2i/diffusion.h"
+#include "t2i/image.h"
+#include "t2i/job.h"
 #include "t2i/train.h"
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -15,8 +16,6 @@
 #include <vector>
 
 namespace t2i::sample {
-
-using Image = train::Image;
 
 struct Request {
   std::vector<std::string> prompts;      ///< one image per prompt (repeat a prompt for several seeds)
@@ -62,10 +61,11 @@ public:
 
   const ModelInfo& info() const;
 
-  /// Generates one image per prompt. `on_step` (optional) sees every step; `cancel` (optional)
-  /// stops within one step and makes generate() return an empty vector.
-  std::vector<Image> generate(const Request& request, const std::function<void(const StepView&)>& on_step = {},
-                              const std::atomic<bool>* cancel = nullptr);
+  /// Generates one image per prompt: a job (t2i/job.h) counting "denoising" steps, which a
+  /// cancel stops within one step, returning an empty vector. `on_step` (optional) sees the
+  /// images of every step.
+  std::vector<Image> generate(const Request& request, const job::Context& job = {},
+                              const std::function<void(const StepView&)>& on_step = {});
 
   /// The PNG text of image `index` of `request`: to_png_text(image_metadata(request, index, info())).
   std::map<std::string, std::string> metadata(const Request& request, std::size_t index) const;

@@ -2,9 +2,9 @@
 // or inspect an embedding cache. Plain C++ only; the torch side lives in core/src/text/.
 #pragma once
 
+#include "t2i/job.h"
 #include "t2i/runtime.h"
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -48,9 +48,6 @@ struct CacheBuildOptions {
   std::string path;                 ///< the cache's data file; its index is <path>.index
   std::int64_t max_len = 64;        ///< tokens per caption, </s> included
   std::int64_t batch_size = 32;     ///< captions encoded together
-  /// Called after every batch with (unique captions available in the cache, unique captions wanted).
-  std::function<void(std::int64_t done, std::int64_t total)> progress;
-  const std::atomic<bool>* cancel = nullptr;  ///< set to stop after the current batch (resumable)
 };
 
 struct CacheBuildReport {
@@ -64,8 +61,11 @@ struct CacheBuildReport {
   double seconds = 0;
 };
 
-/// Encodes every caption not yet in the cache and appends it. Throws on errors.
-CacheBuildReport build_cache(const std::vector<std::string>& captions, const CacheBuildOptions& options);
+/// Encodes every caption not yet in the cache and appends it. A job (t2i/job.h): counts "text
+/// embeddings" (unique captions cached of those wanted) after every batch; cancelled, it stops
+/// after the current batch and building again resumes.
+CacheBuildReport build_cache(const std::vector<std::string>& captions, const CacheBuildOptions& options,
+                             const job::Context& job = {});
 std::string to_json(const CacheBuildReport& report);  ///< one line
 
 struct CacheInfo {

@@ -11,7 +11,8 @@
 #include <vector>
 
 #include "t2i/data.h"
-#include "t2i/preset.h"
+#include "t2i/job.h"
+#include "t2i/model.h"
 #include "t2i/runtime.h"
 
 namespace t2i::train {
@@ -30,6 +31,11 @@ struct DataSpec {
 /// data::cache_folder of the source and split training reads, or one folder per size of the
 /// demo dataset.
 std::string cache_folder(const std::string& cache_root, const DataSpec& spec, int image_size);
+
+/// Studio 0.1.0 named a captions dataset's cache folder after a SHA-1 of its two absolute source
+/// paths. A cache under that name, and none under cache_folder()'s, is moved there rather than
+/// rebuilt (opening it still checks its contents). Returns the folder moved, or empty.
+std::string adopt_cache_of_version_010(const std::string& cache_root, const DataSpec& spec, int image_size);
 
 /// How the best checkpoint is chosen (the paper compares both, §7.3).
 enum class Selection { ValP2, ValP2AndFid };
@@ -77,19 +83,6 @@ struct EvalMetrics {
   std::int64_t early_stop_in = -1; ///< steps left before early stopping (-1 = no early stop)
 };
 
-/// An RGB8 image, row-major, 3 bytes per pixel.
-struct Image {
-  int width = 0;
-  int height = 0;
-  std::vector<std::uint8_t> rgb;
-};
-
-struct Preview {
-  std::int64_t step = 0;
-  Image grid;
-  std::vector<std::string> prompts;
-};
-
 struct Summary {
   std::int64_t steps = 0;
   std::string stop_reason;       ///< "max steps", "early stop", "cancelled", "time limit", or an error
@@ -98,24 +91,20 @@ struct Summary {
   std::string last_checkpoint;
 };
 
-/// Receives a run's events on the training thread; implementations hand them to their own
-/// thread (the studio uses queued signals). Every method has an empty default.
+/// Receives a run's measurements on the training thread; implementations hand them to their own
+/// thread (the studio uses queued signals). Every method has an empty default. Status lines,
+/// counts and sample grids come through the job protocol (t2i/job.h).
 class Observer {
 public:
   virtual ~Observer() = default;
-  virtual void on_status(const std::string& /*message*/) {}
-  virtual void on_progress(const std::string& /*phase*/, std::int64_t /*done*/, std::int64_t /*total*/) {}
   virtual void on_step(const StepMetrics& /*metrics*/) {}
   virtual void on_eval(const EvalMetrics& /*metrics*/) {}
-  virtual void on_preview(const Preview& /*preview*/) {}
   virtual void on_checkpoint(const std::string& /*path*/, bool /*best*/) {}
 };
 
-/// Controls shared between the caller and a running trainer.
-struct Control {
-  std::atomic<bool> cancel{false};  ///< stop within one micro-batch and write a checkpoint
-  std::atomic<bool> pause{false};   ///< hold between steps until cleared (or cancelled)
-};
+/// Pausing, training's own control beside the job's cancel token: while set, the trainer holds
+/// between steps (until it is cleared or the job is cancelled).
+using Pause = std::atomic<bool>;
 
 /// What training with these options needs, known before it starts: the studio shows it beside
 /// the preset and warns when the peak exceeds the machine's memory.
@@ -148,13 +137,18 @@ struct PreparedData {
 };
 
 /// Builds what run() needs before its first step (the demo dataset when asked for, the image
-/// cache and split at the preset's image size, the text-embedding cache with a T5 encoder),
-/// reporting through on_status/on_progress and stopping soon after control.cancel. run() with
-/// the same options reuses all of it. Throws like run().
-PreparedData prepare_data(const TrainOptions& options, Observer& observer, Control& control);
+/// cache and split at the preset's image size, the text-embedding cache with a T5 encoder): a
+/// job (t2i/job.h) stopping soon after a cancel. run() with the same options reuses all of it.
+/// Throws like run().
+PreparedData prepare_data(const TrainOptions& options, const job::Context& job = {});
 
-/// Runs a training run to its end on the calling thread. Throws std::runtime_error with a
-/// message naming the problem (bad preset, unreadable data, unwritable run folder, …).
-Summary run(const TrainOptions& options, Observer& observer, Control& control);
+/// Runs a training run to its end on the calling thread: a job (t2i/job.h) reporting status
+/// lines, counts (data preparation, "text embeddings", "FID reference statistics", "FID
+/// samples") and each sample grid (a Progress with `step` and a snapshot captioned with its
+/// prompts). A cancel stops it within one micro-batch, writing a checkpoint ("cancelled").
+/// Throws std::runtime_error with a message naming the problem (bad preset, unreadable data,
+/// unwritable run folder, …).
+Summary run(const TrainOptions& options, Observer& observer, const job::Context& job = {},
+            const Pause* pause = nullptr);
 
 } // namespace t2i::train

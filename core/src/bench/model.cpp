@@ -6,7 +6,7 @@
 #include "model/flop_counter.h"
 #include "model/preset_config.h"
 #include "model/unet.h"
-#include "t2i/preset.h"
+#include "t2i/model.h"
 #include "t2i/runtime.h"
 
 #include <nlohmann/json.hpp>

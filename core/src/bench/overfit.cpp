@@ -36,8 +36,7 @@ std::string overfit_json(const TrainOptions& given, const OverfitOptions& check)
   TrainOptions options = given;
   options.overfit_one_batch = true;
   LossRecorder recorder;
-  Control control;
-  const Summary summary = run(options, recorder, control);
+  const Summary summary = run(options, recorder);
   if (recorder.losses.size() < 2 * kLossWindow)
     throw std::runtime_error("the overfit run made " + std::to_string(recorder.losses.size()) + " steps; give at least " +
                              std::to_string(2 * kLossWindow));

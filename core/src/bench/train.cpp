@@ -8,7 +8,7 @@
 #include "model/preset_config.h"
 #include "model/unet.h"
 #include "sample/sampling.h"
-#include "t2i/preset.h"
+#include "t2i/model.h"
 #include "t2i/runtime.h"
 #include "train/adamw.h"
 #include "train/ema.h"

@@ -36,7 +36,7 @@ void BatchLoader::stop() {
   if (worker_.joinable()) worker_.join();
 }
 
-bool BatchLoader::cancelled() const { return options_.cancel != nullptr && options_.cancel->load(); }
+bool BatchLoader::cancelled() const { return job::cancelled(options_.cancel); }
 
 std::int64_t BatchLoader::batches_per_epoch() const {
   const auto n = static_cast<std::int64_t>(images_.size());

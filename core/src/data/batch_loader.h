@@ -9,6 +9,8 @@
 // whatever the prefetch depth or thread timing, and a run resumed at batch k continues exactly.
 #pragma once
 
+#include "t2i/job.h"
+
 #include "data/prepared_dataset.h"
 
 #include <torch/torch.h>
@@ -32,7 +34,7 @@ struct BatchOptions {
   bool horizontal_flip = false;   ///< random mirror; off by default since captions say "left"/"right"
   int prefetch = 2;               ///< batches prepared ahead on the background thread (0 = in next())
   std::int64_t first_batch = 0;   ///< index of the first batch next() returns (resuming a run)
-  const std::atomic<bool>* cancel = nullptr;  ///< next() returns nothing once this reads true
+  const job::CancelToken* cancel = nullptr;  ///< next() returns nothing once this reads true
 };
 
 struct Batch {

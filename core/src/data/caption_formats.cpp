@@ -54,7 +54,7 @@ CaptionSet load_captions(const std::string& annotations, const std::string& imag
   if (format == nullptr) {
     std::string expected;
     for (const Registration& entry : kFormats) expected += std::string(expected.empty() ? "" : ", ") + entry.extension;
-    throw DataError(annotations + ": unknown caption file type (expected " + expected + ")");
+    throw DataError(annotations, "unknown caption file type (expected " + expected + ")");
   }
   const std::string text = as_data_error([&] { return io::read_text_file(annotations, "caption file"); });
   return format->parse(text, annotations, images_dir);

@@ -32,7 +32,7 @@ struct Where {
     return json_path ? path + "." + name : path + ", field '" + name + "'";
   }
   [[noreturn]] void fail(const std::string& location, const std::string& problem) const {
-    throw DataError(file + ": " + location + ": " + problem);
+    throw DataError(file, location + ": " + problem);
   }
 };
 

@@ -37,8 +37,8 @@ DataError malformed_json(const std::string& file, const std::string& text, const
 
 const json& require_array(const json& root, const char* name, const std::string& file) {
   const auto it = root.find(name);
-  if (it == root.end()) throw DataError(file + ": " + name + ": missing (expected the COCO captions layout)");
-  if (!it->is_array()) throw DataError(file + ": " + name + ": expected an array, found " + it->type_name());
+  if (it == root.end()) throw DataError(file, std::string(name) + ": missing (expected the COCO captions layout)");
+  if (!it->is_array()) throw DataError(file, std::string(name) + ": expected an array, found " + it->type_name());
   return *it;
 }
 
@@ -52,7 +52,7 @@ CaptionSet parse_coco_json(const std::string& text, const std::string& file, con
     throw malformed_json(file, text, e);
   }
   if (!root.is_object())
-    throw DataError(file + ": the top level must be an object with 'images' and 'annotations' (COCO captions layout), found " +
+    throw DataError(file, std::string("the top level must be an object with 'images' and 'annotations' (COCO captions layout), found ") +
                     root.type_name());
   const json& images = require_array(root, "images", file);
   const json& annotations = require_array(root, "annotations", file);

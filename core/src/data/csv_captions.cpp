@@ -64,11 +64,11 @@ std::vector<CsvRecord> parse_csv_records(const std::string& text, const std::str
       column = 1;
       end_record();
     } else if (after_quote) {
-      throw DataError(file + ": line " + std::to_string(line) + ", column " + std::to_string(column) +
+      throw DataError(file, "line " + std::to_string(line) + ", column " + std::to_string(column) +
                       ": unexpected character after a closing quote");
     } else if (c == '"') {
       if (!field.empty())
-        throw DataError(file + ": line " + std::to_string(line) + ", column " + std::to_string(column) +
+        throw DataError(file, "line " + std::to_string(line) + ", column " + std::to_string(column) +
                         ": quote inside an unquoted field (quote the whole field and double the quote)");
       quoted = true;
       quote_line = line;
@@ -80,7 +80,7 @@ std::vector<CsvRecord> parse_csv_records(const std::string& text, const std::str
     }
   }
   if (quoted)
-    throw DataError(file + ": line " + std::to_string(quote_line) + ", column " + std::to_string(quote_column) +
+    throw DataError(file, "line " + std::to_string(quote_line) + ", column " + std::to_string(quote_column) +
                     ": quoted field never closed");
   end_record();
   return records;
@@ -90,7 +90,7 @@ std::vector<CsvRecord> parse_csv_records(const std::string& text, const std::str
 
 CaptionSet parse_csv(const std::string& text, const std::string& file, const std::string& images_dir) {
   const std::vector<CsvRecord> records = parse_csv_records(text, file);
-  if (records.empty()) throw DataError(file + ": empty CSV: expected a header row with file_name and caption");
+  if (records.empty()) throw DataError(file, "empty CSV: expected a header row with file_name and caption");
   const CsvRecord& header = records.front();
   std::size_t name_column = header.fields.size();
   std::size_t caption_column = header.fields.size();
@@ -101,7 +101,7 @@ CaptionSet parse_csv(const std::string& text, const std::string& file, const std
   }
   for (const auto& [column, name] : {std::pair{name_column, "file_name"}, std::pair{caption_column, "caption"}})
     if (column == header.fields.size())
-      throw DataError(file + ": line " + std::to_string(header.line) + ": the header has no column '" + name +
+      throw DataError(file, "line " + std::to_string(header.line) + ": the header has no column '" + name +
                       "' (expected a header row naming file_name and caption)");
 
   Builder builder(file, images_dir);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "io/atomic_file.h"
+#include "t2i/job.h"
 
 #include <stdexcept>
 #include <string>
@@ -9,11 +10,13 @@
 
 namespace t2i::data {
 
-/// Malformed or unusable input; the message names the file and, where it applies, the position
-/// in it (line and column, or a JSON path such as `annotations[17].caption`).
-class DataError : public std::runtime_error {
+/// Malformed or unusable input: the file and the problem, which names the position in the file
+/// where it applies (line and column, or a JSON path such as `annotations[17].caption`). An
+/// option out of range is a problem without a file.
+class DataError : public job::Error {
 public:
-  using std::runtime_error::runtime_error;
+  DataError(const std::string& file, const std::string& problem) : job::Error(file, problem) {}
+  explicit DataError(const std::string& problem) : job::Error({}, problem) {}
 };
 
 /// Runs `fn`, a call into the io foundation, with its std::runtime_errors rethrown as DataErrors,

@@ -11,7 +11,8 @@
 
 namespace t2i::data {
 
-PrepareResult prepare(const std::vector<Source>& sources, const std::string& cache_dir, const PrepareOptions& options) {
+PrepareResult prepare(const std::vector<Source>& sources, const std::string& cache_dir, const PrepareOptions& options,
+                      const job::Context& job) {
   validate(options.split);
   if (options.image_size <= 0) throw DataError("prepare: image size must be positive");
   const std::vector<CaptionSet> sets = load_sources(sources);
@@ -33,7 +34,7 @@ PrepareResult prepare(const std::vector<Source>& sources, const std::string& cac
 
   std::error_code error;
   std::filesystem::create_directories(cache_dir, error);
-  if (error) throw DataError(cache_dir + ": cannot create folder (" + error.message() + ")");
+  if (error) throw DataError(cache_dir, "cannot create folder (" + error.message() + ")");
   const std::filesystem::path dir(cache_dir);
   PrepareResult result;
   result.cache_dir = cache_dir;
@@ -45,10 +46,7 @@ PrepareResult prepare(const std::vector<Source>& sources, const std::string& cac
 
   CacheBuildOptions build;
   build.threads = options.threads;
-  build.cancel = options.cancel;
-  if (options.progress)
-    build.progress = [&](std::size_t done, std::size_t total) { options.progress(Progress{"caching images", done, total}); };
-  const CacheBuildResult built = build_image_cache(result.cache_file, cache_sources, options.image_size, build);
+  const CacheBuildResult built = build_image_cache(result.cache_file, cache_sources, options.image_size, build, job);
   for (std::size_t i = 0; i < chosen.size(); ++i) chosen[i].status = built.statuses[i];
   result.reused = built.outcome == CacheBuildResult::Outcome::Reused;
   result.images_decoded = built.decoded;

@@ -122,7 +122,7 @@ DatasetReport build_report(const std::vector<CaptionSet>& sets, const std::vecto
   return report;
 }
 
-DatasetReport inspect(const std::vector<Source>& sources, const InspectOptions& options) {
+DatasetReport inspect(const std::vector<Source>& sources, const InspectOptions& options, const job::Context& job) {
   validate(options.split);
   const std::vector<CaptionSet> sets = load_sources(sources);
   std::vector<ImageOutcome> checked = captioned_images(sets);
@@ -146,9 +146,9 @@ DatasetReport inspect(const std::vector<Source>& sources, const InspectOptions& 
             log::core()->warn("skipping image: {}", e.what());
           }
         },
-        options.cancel);
-    cancelled = options.cancel != nullptr && options.cancel->load();
-    if (options.progress) options.progress(Progress{"checking images", begin + n, checked.size()});
+        job.cancel);
+    cancelled = job.cancelled();
+    job.count("checking images", static_cast<std::int64_t>(begin + n), static_cast<std::int64_t>(checked.size()));
   }
 
   // The split prepare would make: the usable images among the first N in subset order.

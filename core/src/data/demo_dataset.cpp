@@ -129,9 +129,9 @@ Scene random_scene(StableRng& rng) {
   return scene;
 }
 
-RgbImage draw_scene(const Scene& scene, int size) {
-  RgbImage image(size, size);
-  std::fill(image.pixels.begin(), image.pixels.end(), kBackground);
+Image draw_scene(const Scene& scene, int size) {
+  Image image(size, size);
+  std::fill(image.rgb.begin(), image.rgb.end(), kBackground);
   for (const Object& o : scene.objects) {
     const double half = extent(o.size) * size / 2;
     const double cx = o.cx * size;
@@ -252,7 +252,7 @@ DemoDataset make_demo_dataset(const std::string& out_dir, const DemoOptions& opt
   std::error_code error;
   std::filesystem::create_directories(images_dir, error);
   if (!error) std::filesystem::create_directories(annotations.parent_path(), error);
-  if (error) throw DataError(out_dir + ": cannot create folders (" + error.message() + ")");
+  if (error) throw DataError(out_dir, "cannot create folders (" + error.message() + ")");
   // Removed first: the annotations file appears last, and its presence marks a complete dataset.
   std::filesystem::remove(annotations, error);
 

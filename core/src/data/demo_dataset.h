@@ -4,7 +4,7 @@
 #pragma once
 
 #include "data/demo_scene.h"
-#include "data/rgb_image.h"
+#include "t2i/image.h"
 #include "data/stable_random.h"
 
 #include <string>
@@ -18,7 +18,7 @@ Scene random_scene(StableRng& rng);
 
 /// Draws a scene at size×size: coverage of each shape from its signed distance at pixel centres
 /// (a one-pixel anti-aliasing ramp), blended over the grey background.
-RgbImage draw_scene(const Scene& scene, int size);
+Image draw_scene(const Scene& scene, int size);
 
 /// `count` captions of a scene in different phrasings (with and without sizes, either object
 /// first, synonyms), e.g. "a small red circle above a large blue square".

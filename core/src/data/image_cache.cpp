@@ -36,6 +36,7 @@ constexpr std::size_t kWriterBytes = 8;
 constexpr std::size_t kPixelAlignment = 4096;
 // Bump whenever decoding or resizing changes what a slot holds: older caches are then rebuilt.
 constexpr std::uint64_t kPipelineVersion = 1;
+constexpr const char* kCachingImages = "caching images";  ///< the stage build_image_cache counts
 constexpr int kMaxImageSize = 4096;
 
 struct Header {
@@ -126,7 +127,7 @@ std::string errno_text() { return std::strerror(errno); }
 class File {
 public:
   File(const std::string& path, int flags) : path_(path), fd_(::open(path.c_str(), flags | O_CLOEXEC, 0644)) {
-    if (fd_ < 0) throw DataError(path + ": cannot open image cache (" + errno_text() + ")");
+    if (fd_ < 0) throw DataError(path, "cannot open image cache (" + errno_text() + ")");
   }
   ~File() { ::close(fd_); }
   File(const File&) = delete;
@@ -137,7 +138,7 @@ public:
     while (size > 0) {
       const ssize_t n = ::pwrite(fd_, p, size, static_cast<off_t>(offset));
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw DataError(path_ + ": write error (" + errno_text() + ")");
+      if (n <= 0) throw DataError(path_, "write error (" + errno_text() + ")");
       p += n;
       size -= static_cast<std::size_t>(n);
       offset += static_cast<std::size_t>(n);
@@ -156,14 +157,14 @@ public:
     return true;
   }
   void resize(std::size_t size) {
-    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) throw DataError(path_ + ": cannot size the image cache (" + errno_text() + ")");
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) throw DataError(path_, "cannot size the image cache (" + errno_text() + ")");
   }
   void sync() {
-    if (::fdatasync(fd_) != 0) throw DataError(path_ + ": cannot flush the image cache (" + errno_text() + ")");
+    if (::fdatasync(fd_) != 0) throw DataError(path_, "cannot flush the image cache (" + errno_text() + ")");
   }
   std::size_t size() const {
     struct stat st {};
-    if (::fstat(fd_, &st) != 0) throw DataError(path_ + ": cannot stat (" + errno_text() + ")");
+    if (::fstat(fd_, &st) != 0) throw DataError(path_, "cannot stat (" + errno_text() + ")");
     return static_cast<std::size_t>(st.st_size);
   }
 
@@ -233,9 +234,9 @@ std::uint64_t cache_source_hash(const std::vector<CacheSource>& sources, int ima
 }
 
 CacheBuildResult build_image_cache(const std::string& path, const std::vector<CacheSource>& sources, int image_size,
-                                   const CacheBuildOptions& options) {
+                                   const CacheBuildOptions& options, const job::Context& job) {
   if (image_size <= 0 || image_size > kMaxImageSize)
-    throw DataError(path + ": image size must be in 1.." + std::to_string(kMaxImageSize) + ", got " + std::to_string(image_size));
+    throw DataError(path, "image size must be in 1.." + std::to_string(kMaxImageSize) + ", got " + std::to_string(image_size));
   const auto started = std::chrono::steady_clock::now();
   Header header;
   header.image_size = static_cast<std::uint32_t>(image_size);
@@ -264,7 +265,7 @@ CacheBuildResult build_image_cache(const std::string& path, const std::vector<Ca
   }
   if (header.processed == header.count) {
     result.complete = true;
-    if (options.progress) options.progress(header.count, header.count);
+    job.count(kCachingImages, static_cast<std::int64_t>(header.count), static_cast<std::int64_t>(header.count));
     return result;
   }
 
@@ -281,16 +282,16 @@ CacheBuildResult build_image_cache(const std::string& path, const std::vector<Ca
         [&](std::size_t i) {
           const CacheSource& source = sources[begin + i];
           try {
-            const RgbImage image = cached_image(source.path, image_size);
-            std::memcpy(pixels.data() + i * slot_bytes, image.pixels.data(), slot_bytes);
+            const Image image = cached_image(source.path, image_size);
+            std::memcpy(pixels.data() + i * slot_bytes, image.rgb.data(), slot_bytes);
             result.statuses[begin + i] = SlotStatus::Ok;
           } catch (const ImageError& e) {
             result.statuses[begin + i] = slot_status(e.problem());
             log::core()->warn("skipping image: {}", e.what());
           }
         },
-        options.cancel);
-    if (options.cancel != nullptr && options.cancel->load()) {
+        job.cancel);
+    if (job.cancelled()) {
       // This chunk may be partly decoded: forget it, so a resume redoes it whole.
       std::fill(result.statuses.begin() + static_cast<std::ptrdiff_t>(begin), result.statuses.end(), SlotStatus::Pending);
       break;
@@ -302,7 +303,7 @@ CacheBuildResult build_image_cache(const std::string& path, const std::vector<Ca
     const auto bytes = encode_header(header);
     file.write_at(bytes.data(), bytes.size(), 0);
     result.decoded += n;
-    if (options.progress) options.progress(header.processed, header.count);
+    job.count(kCachingImages, static_cast<std::int64_t>(header.processed), static_cast<std::int64_t>(header.count));
   }
   result.complete = header.processed == header.count;
   if (result.complete) file.sync();
@@ -327,7 +328,7 @@ std::shared_ptr<const ImageCache> ImageCache::open(const std::string& path) {
   cache->pixel_offset_ = h.pixel_offset;
   for (std::size_t i = 0; i < cache->count_; ++i)
     if (cache->file_->data()[kHeaderBytes + i] > static_cast<std::uint8_t>(SlotStatus::Corrupt))
-      throw DataError(path + ": invalid status byte for slot " + std::to_string(i));
+      throw DataError(path, "invalid status byte for slot " + std::to_string(i));
   return cache;
 }
 
@@ -335,14 +336,14 @@ SlotStatus ImageCache::status(std::size_t slot) const { return static_cast<SlotS
 
 const std::uint8_t* ImageCache::pixels(std::size_t slot) const { return file_->data() + pixel_offset_ + slot * bytes_per_image(); }
 
-RgbImage cached_image(const std::string& path, int image_size) {
+Image cached_image(const std::string& path, int image_size) {
   // Decoding at a DCT scale down to twice the size keeps the resize's antialiasing in charge.
   return resize_and_center_crop(decode_image_file(path, DecodeOptions{2 * image_size}), image_size);
 }
 
 std::vector<std::uint8_t> load_square_image(const std::string& path, int size) {
-  if (size < 1) throw DataError(path + ": the square size must be positive, got " + std::to_string(size));
-  return cached_image(path, size).pixels;
+  if (size < 1) throw DataError(path, "the square size must be positive, got " + std::to_string(size));
+  return cached_image(path, size).rgb;
 }
 
 } // namespace t2i::data

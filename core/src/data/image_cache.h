@@ -23,6 +23,8 @@
 // versions) and rebuilt by build_image_cache, saying so.
 #pragma once
 
+#include "t2i/job.h"
+
 #include "data/image_decode.h"
 
 #include <atomic>
@@ -68,8 +70,6 @@ std::uint64_t cache_source_hash(const std::vector<CacheSource>& sources, int ima
 struct CacheBuildOptions {
   int threads = 0;                                   ///< decoding threads (0 = every available core)
   std::size_t chunk = 0;                             ///< slots committed together (0 = automatic)
-  std::function<void(std::size_t done, std::size_t total)> progress;  ///< on the calling thread
-  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct CacheBuildResult {
@@ -86,7 +86,7 @@ struct CacheBuildResult {
 
 /// An image file as a cache slot of `image_size` holds it: decoded, shorter side resized with
 /// antialiasing, centre square. Throws ImageError naming the file.
-RgbImage cached_image(const std::string& path, int image_size);
+Image cached_image(const std::string& path, int image_size);
 
 /// Makes `path` hold the cache of `sources` at size S, reusing a complete cache with the same
 /// source-list hash, resuming an interrupted one, or building anew (logging why the file there
@@ -95,7 +95,7 @@ RgbImage cached_image(const std::string& path, int image_size);
 /// bytes an uninterrupted one would. Unusable images are logged once (when decoded) and marked in
 /// their slot's status.
 CacheBuildResult build_image_cache(const std::string& path, const std::vector<CacheSource>& sources, int image_size,
-                                   const CacheBuildOptions& options = {});
+                                   const CacheBuildOptions& options = {}, const job::Context& job = {});
 
 /// A read-only memory map of a cache file.
 class ImageCache {

@@ -145,7 +145,7 @@ Raw decode_jpeg(const std::uint8_t* data, std::size_t size, const std::string& n
   JpegJob job;
   if (!run_jpeg(&job, data, size, min_shorter_side))
     throw ImageError(ImageProblem::Corrupt,
-                     name + ": corrupt JPEG (" + (job.failure != nullptr ? job.failure : job.errors.message) + ")");
+                     name, std::string("corrupt JPEG (") + (job.failure != nullptr ? job.failure : job.errors.message) + ")");
   return std::move(job.raw);
 }
 
@@ -211,7 +211,7 @@ Raw decode_png(const std::uint8_t* data, std::size_t size, const std::string& na
   PngJob job;
   job.input = PngInput{data, size, 0};
   if (!run_png(&job))
-    throw ImageError(ImageProblem::Corrupt, name + ": corrupt PNG (" + job.png.message() + ")");
+    throw ImageError(ImageProblem::Corrupt, name, std::string("corrupt PNG (") + job.png.message() + ")");
   return std::move(job.raw);
 }
 
@@ -219,11 +219,11 @@ Raw decode_png(const std::uint8_t* data, std::size_t size, const std::string& na
 
 std::uint8_t div255(unsigned v) { return static_cast<std::uint8_t>((v + 127) / 255); }
 
-RgbImage to_rgb(const Raw& raw) {
-  RgbImage out(raw.width, raw.height);
+Image to_rgb(const Raw& raw) {
+  Image out(raw.width, raw.height);
   const std::size_t pixels = static_cast<std::size_t>(raw.width) * static_cast<std::size_t>(raw.height);
   const std::uint8_t* in = raw.samples.data();
-  std::uint8_t* o = out.pixels.data();
+  std::uint8_t* o = out.rgb.data();
   if (raw.channels == 1) {
     for (std::size_t i = 0; i < pixels; ++i) o[3 * i] = o[3 * i + 1] = o[3 * i + 2] = in[i];
   } else if (raw.channels == 3) {
@@ -269,8 +269,8 @@ const char* to_string(ImageProblem problem) {
   return "corrupt";
 }
 
-RgbImage decode_image(const std::uint8_t* data, std::size_t size, const std::string& name, const DecodeOptions& options) {
-  if (size == 0) throw ImageError(ImageProblem::Empty, name + ": empty file");
+Image decode_image(const std::uint8_t* data, std::size_t size, const std::string& name, const DecodeOptions& options) {
+  if (size == 0) throw ImageError(ImageProblem::Empty, name, "empty file");
   static const std::uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   Raw raw;
   if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
@@ -278,25 +278,25 @@ RgbImage decode_image(const std::uint8_t* data, std::size_t size, const std::str
   } else if (size >= 8 && std::memcmp(data, png_signature, 8) == 0) {
     raw = decode_png(data, size, name);
   } else {
-    throw ImageError(ImageProblem::NotAnImage, name + ": not a JPEG or PNG file");
+    throw ImageError(ImageProblem::NotAnImage, name, "not a JPEG or PNG file");
   }
-  if (raw.width <= 0 || raw.height <= 0) throw ImageError(ImageProblem::Corrupt, name + ": image has no pixels");
-  RgbImage rgb = to_rgb(raw);
+  if (raw.width <= 0 || raw.height <= 0) throw ImageError(ImageProblem::Corrupt, name, "image has no pixels");
+  Image rgb = to_rgb(raw);
   return raw.orientation == 1 ? rgb : apply_orientation(rgb, raw.orientation);
 }
 
-RgbImage decode_image_file(const std::string& path, const DecodeOptions& options) {
+Image decode_image_file(const std::string& path, const DecodeOptions& options) {
   std::error_code error;
-  if (!std::filesystem::exists(path, error)) throw ImageError(ImageProblem::Missing, path + ": no such file");
-  if (!std::filesystem::is_regular_file(path, error)) throw ImageError(ImageProblem::Missing, path + ": not a regular file");
+  if (!std::filesystem::exists(path, error)) throw ImageError(ImageProblem::Missing, path, "no such file");
+  if (!std::filesystem::is_regular_file(path, error)) throw ImageError(ImageProblem::Missing, path, "not a regular file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw ImageError(ImageProblem::Missing, path + ": cannot open (" + std::strerror(errno) + ")");
+  if (!in) throw ImageError(ImageProblem::Missing, path, std::string("cannot open (") + std::strerror(errno) + ")");
   const std::streamoff size = in.tellg();
-  if (size < 0) throw ImageError(ImageProblem::Missing, path + ": cannot read");
+  if (size < 0) throw ImageError(ImageProblem::Missing, path, "cannot read");
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
   in.seekg(0);
   if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
-    throw ImageError(ImageProblem::Missing, path + ": read error");
+    throw ImageError(ImageProblem::Missing, path, "read error");
   return decode_image(bytes.data(), bytes.size(), path, options);
 }
 

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "data/data_error.h"
-#include "data/rgb_image.h"
+#include "t2i/image.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -26,7 +26,8 @@ const char* to_string(ImageProblem problem);
 /// An image that cannot be used; the message names the file.
 class ImageError : public DataError {
 public:
-  ImageError(ImageProblem problem, const std::string& message) : DataError(message), problem_(problem) {}
+  ImageError(ImageProblem problem, const std::string& file, const std::string& what)
+      : DataError(file, what), problem_(problem) {}
   ImageProblem problem() const { return problem_; }
 
 private:
@@ -41,10 +42,10 @@ struct DecodeOptions {
 };
 
 /// Decodes an image file. Throws ImageError (Missing, Empty, NotAnImage, Corrupt).
-RgbImage decode_image_file(const std::string& path, const DecodeOptions& options = {});
+Image decode_image_file(const std::string& path, const DecodeOptions& options = {});
 
 /// Decodes an encoded image in memory; `name` is what error messages call it.
-RgbImage decode_image(const std::uint8_t* data, std::size_t size, const std::string& name,
+Image decode_image(const std::uint8_t* data, std::size_t size, const std::string& name,
                       const DecodeOptions& options = {});
 
 } // namespace t2i::data

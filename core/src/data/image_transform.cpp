@@ -6,12 +6,12 @@
 
 namespace t2i::data {
 
-RgbImage apply_orientation(const RgbImage& image, int orientation) {
+Image apply_orientation(const Image& image, int orientation) {
   if (orientation < 2 || orientation > 8) return image;
   const int w = image.width;
   const int h = image.height;
   const bool swaps = orientation >= 5;  // 5–8 turn by a quarter, exchanging width and height
-  RgbImage out(swaps ? h : w, swaps ? w : h);
+  Image out(swaps ? h : w, swaps ? w : h);
   for (int y = 0; y < out.height; ++y) {
     for (int x = 0; x < out.width; ++x) {
       int sx = x;
@@ -91,7 +91,7 @@ Taps make_taps(int source_length, double origin, double scale, int outputs) {
 
 } // namespace
 
-RgbImage resize_and_center_crop(const RgbImage& image, int size) {
+Image resize_and_center_crop(const Image& image, int size) {
   if (size <= 0) throw std::invalid_argument("resize_and_center_crop: size must be positive");
   if (image.width <= 0 || image.height <= 0) throw std::invalid_argument("resize_and_center_crop: empty image");
   const int shorter = std::min(image.width, image.height);
@@ -120,7 +120,7 @@ RgbImage resize_and_center_crop(const RgbImage& image, int size) {
     }
   }
 
-  RgbImage out(size, size);
+  Image out(size, size);
   const std::size_t row_floats = static_cast<std::size_t>(size) * 3;
   std::vector<float> acc(row_floats);
   for (int y = 0; y < size; ++y) {

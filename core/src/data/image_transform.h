@@ -2,21 +2,21 @@
 // side with antialiasing plus centre crop, and the uint8 → [−1, 1] mapping the model sees.
 #pragma once
 
-#include "data/rgb_image.h"
+#include "t2i/image.h"
 
 #include <cstdint>
 
 namespace t2i::data {
 
 /// Turns an image stored with EXIF orientation `orientation` (1–8) upright.
-RgbImage apply_orientation(const RgbImage& image, int orientation);
+Image apply_orientation(const Image& image, int orientation);
 
 /// Resizes so the shorter side is `size`, then keeps the centred size×size square. Triangle
 /// (bilinear) filter whose support widens with the reduction factor, so downscaling averages every
 /// source pixel instead of sampling a few (antialiasing); weights are renormalised at the borders.
 /// Resampling only the centred square window in source coordinates does both steps at once, and
 /// with sub-pixel precision.
-RgbImage resize_and_center_crop(const RgbImage& image, int size);
+Image resize_and_center_crop(const Image& image, int size);
 
 /// HWC uint8 → CHW float in [−1, 1] (x / 127.5 − 1), mirrored left–right when `flip`.
 void to_signed_unit_chw(const std::uint8_t* hwc, int width, int height, bool flip, float* chw);

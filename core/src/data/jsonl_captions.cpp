@@ -22,7 +22,7 @@ CaptionSet parse_jsonl(const std::string& text, const std::string& file, const s
       entry = json::parse(line);
     } catch (const json::parse_error& e) {
       const std::size_t column = e.byte > 0 ? e.byte : 1;
-      throw DataError(file + ": line " + std::to_string(line_number) + ", column " + std::to_string(column) +
+      throw DataError(file, "line " + std::to_string(line_number) + ", column " + std::to_string(column) +
                       ": malformed JSON: " + parse_error_detail(e));
     }
     if (!entry.is_object()) where.fail(where.path, std::string("expected an object, found ") + entry.type_name());

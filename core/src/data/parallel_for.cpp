@@ -14,7 +14,7 @@ namespace t2i::data {
 int resolve_threads(int threads) { return threads > 0 ? threads : runtime::available_cores(); }
 
 void parallel_for(std::size_t count, int threads, const std::function<void(std::size_t)>& fn,
-                  const std::atomic<bool>* cancel) {
+                  const job::CancelToken* cancel) {
   if (count == 0) return;
   const std::size_t workers = std::min<std::size_t>(static_cast<std::size_t>(resolve_threads(threads)), count);
   std::atomic<std::size_t> next{0};
@@ -24,7 +24,7 @@ void parallel_for(std::size_t count, int threads, const std::function<void(std::
   auto work = [&] {
     for (;;) {
       if (failed.load(std::memory_order_relaxed)) return;
-      if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return;
+      if (job::cancelled(cancel)) return;
       const std::size_t i = next.fetch_add(1, std::memory_order_relaxed);
       if (i >= count) return;
       try {

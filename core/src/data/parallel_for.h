@@ -1,6 +1,8 @@
 // A parallel loop for decoding work (images are independent; libjpeg and libpng are reentrant).
 #pragma once
 
+#include "t2i/job.h"
+
 #include <atomic>
 #include <cstddef>
 #include <functional>
@@ -11,7 +13,7 @@ namespace t2i::data {
 /// Indices not yet started are dropped once `cancel` reads true. The first exception thrown by fn
 /// stops the loop and is rethrown on the calling thread.
 void parallel_for(std::size_t count, int threads, const std::function<void(std::size_t)>& fn,
-                  const std::atomic<bool>* cancel = nullptr);
+                  const job::CancelToken* cancel = nullptr);
 
 /// The thread count parallel_for uses for `threads` (0 = every available core).
 int resolve_threads(int threads);

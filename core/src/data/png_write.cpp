@@ -26,7 +26,7 @@ void png_append(png_structp png, png_bytep data, png_size_t size) {
 void png_flush_nothing(png_structp) {}
 
 // State changed after setjmp lives in *job, so libpng's longjmp leaves it well defined.
-bool run_png_write(PngWriteJob* job, const RgbImage* image, const PngText* text) {
+bool run_png_write(PngWriteJob* job, const Image* image, const PngText* text) {
   if (!job->png.create()) return false;
   png_structp png = job->png.png();
   png_infop info = job->png.info();
@@ -69,14 +69,14 @@ bool run_png_text(PngTextJob* job) {
 
 } // namespace
 
-std::vector<std::uint8_t> encode_png(const RgbImage& image, const PngText& text) {
+std::vector<std::uint8_t> encode_png(const Image& image, const PngText& text) {
   PngWriteJob job;
   if (!run_png_write(&job, &image, &text))
     throw DataError("PNG encoding failed: " + job.png.message());
   return std::move(job.bytes);
 }
 
-void write_png(const std::string& path, const RgbImage& image, const PngText& text) {
+void write_png(const std::string& path, const Image& image, const PngText& text) {
   const std::vector<std::uint8_t> bytes = encode_png(image, text);
   replace_file(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
@@ -84,9 +84,9 @@ void write_png(const std::string& path, const RgbImage& image, const PngText& te
 PngText read_png_text(const std::string& path) {
   PngTextJob job;
   job.file = std::fopen(path.c_str(), "rb");
-  if (job.file == nullptr) throw DataError(path + ": cannot open (" + std::strerror(errno) + ")");
+  if (job.file == nullptr) throw DataError(path, std::string("cannot open (") + std::strerror(errno) + ")");
   if (!run_png_text(&job))
-    throw DataError(path + ": not a readable PNG (" + job.png.message() + ")");
+    throw DataError(path, std::string("not a readable PNG (") + job.png.message() + ")");
   return std::move(job.text);
 }
 

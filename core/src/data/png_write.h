@@ -3,7 +3,7 @@
 // gives back: generated images carry their prompt, seed and settings.
 #pragma once
 
-#include "data/rgb_image.h"
+#include "t2i/image.h"
 
 #include <cstdint>
 #include <map>
@@ -16,11 +16,11 @@ namespace t2i::data {
 using PngText = std::map<std::string, std::string>;
 
 /// Encodes an RGB8 image as PNG, with `text` as iTXt chunks.
-std::vector<std::uint8_t> encode_png(const RgbImage& image, const PngText& text = {});
+std::vector<std::uint8_t> encode_png(const Image& image, const PngText& text = {});
 
 /// Writes an RGB8 image as a PNG file (a temporary file renamed into place). Throws DataError
 /// naming the file.
-void write_png(const std::string& path, const RgbImage& image, const PngText& text = {});
+void write_png(const std::string& path, const Image& image, const PngText& text = {});
 
 /// The text chunks of a PNG file, before or after its image data. Throws DataError naming the file.
 PngText read_png_text(const std::string& path);

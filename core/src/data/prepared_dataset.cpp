@@ -15,13 +15,13 @@ std::shared_ptr<const PreparedDataset> PreparedDataset::open(const std::string& 
   data->cache_ = ImageCache::open((dir / data->manifest_.cache_file).string());
   const ImageCache& cache = *data->cache_;
   if (!cache.complete())
-    throw DataError(cache.path() + ": incomplete image cache (interrupted?); run `t2i data prepare` again");
+    throw DataError(cache.path(), "incomplete image cache (interrupted?); run `t2i data prepare` again");
   if (cache.source_hash() != data->manifest_.cache_source_hash || cache.image_size() != data->manifest_.image_size)
-    throw DataError(manifest_path + ": does not describe " + cache.path() + " (rebuilt since?); run `t2i data prepare` again");
+    throw DataError(manifest_path, "does not describe " + cache.path() + " (rebuilt since?); run `t2i data prepare` again");
   for (Split split : kSplits)
     for (const ManifestImage& image : data->manifest_.split(split))
       if (image.slot >= cache.count() || cache.status(image.slot) != SlotStatus::Ok)
-        throw DataError(manifest_path + ": image '" + image.file_name + "' has no usable slot in " + cache.path());
+        throw DataError(manifest_path, "image '" + image.file_name + "' has no usable slot in " + cache.path());
   return data;
 }
 

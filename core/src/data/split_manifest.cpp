@@ -115,7 +115,7 @@ Manifest read_manifest(const std::string& path) {
   try {
     json root = json::parse(text);
     if (!root.is_object() || root.value("format", std::string()) != "t2i-data-manifest")
-      throw DataError(path + ": not a t2i data manifest");
+      throw DataError(path, "not a t2i data manifest");
     try {
       io::upgrade_document(manifest_format(), root, path);
     } catch (const std::runtime_error& e) {
@@ -142,16 +142,16 @@ Manifest read_manifest(const std::string& path) {
         entry.file_name = image.at("file_name").get<std::string>();
         entry.captions = image.at("captions").get<std::vector<std::size_t>>();
         for (std::size_t c : entry.captions)
-          if (c >= m.captions.size()) throw DataError(path + ": caption index out of range in split " + to_string(s));
+          if (c >= m.captions.size()) throw DataError(path, "caption index out of range in split " + to_string(s));
         m.splits[static_cast<std::size_t>(s)].push_back(std::move(entry));
       }
     }
     if (root.at("hash").get<std::string>() != m.hash())
-      throw DataError(path + ": content does not match its stored hash (edited by hand?); run `t2i data prepare` again");
+      throw DataError(path, "content does not match its stored hash (edited by hand?); run `t2i data prepare` again");
   } catch (const json::exception& e) {
-    throw DataError(path + ": malformed manifest: " + e.what());
+    throw DataError(path, std::string("malformed manifest: ") + e.what());
   } catch (const std::logic_error& e) {  // std::stoull
-    throw DataError(path + ": malformed manifest: " + e.what());
+    throw DataError(path, std::string("malformed manifest: ") + e.what());
   }
   return m;
 }

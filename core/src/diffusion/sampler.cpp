@@ -44,7 +44,7 @@ torch::Tensor Sampler::sample(const Denoiser& model, const SampleRequest& reques
   std::optional<NoiseLevel> previous_level;
   torch::Tensor previous_x_0;
   for (int64_t k = 0; k < total; ++k) {
-    if (request.cancel != nullptr && request.cancel->load()) throw SamplingCancelled();
+    if (job::cancelled(request.cancel)) throw SamplingCancelled();
     const NoiseLevel& from = levels[static_cast<std::size_t>(k)];
     const torch::Tensor t = torch::full({batch}, from.t, torch::TensorOptions().dtype(torch::kFloat32).device(request.device));
     const torch::Tensor output = model(x, t, request.text).to(torch::kFloat32);

@@ -8,6 +8,8 @@
 // then the observer sees the step and the sampler moves to the next level.
 #pragma once
 
+#include "t2i/job.h"
+
 #include "common/denoiser.h"
 #include "diffusion/parameterization.h"
 #include "diffusion/schedule.h"
@@ -56,7 +58,7 @@ struct SampleRequest {
   TextCondition text;                ///< batch = seeds.size()
   torch::Device device = torch::kCPU;
   StepObserver observer;             ///< optional
-  const std::atomic<bool>* cancel = nullptr;  ///< optional; checked before every network evaluation
+  const job::CancelToken* cancel = nullptr;  ///< optional; checked before every network evaluation
 };
 
 /// One move from level `from` to the earlier level `to`, given the network's estimate at `from`.

@@ -36,13 +36,13 @@ torch::Tensor FidEvaluator::features(const torch::Tensor& images) const {
                               }});
 }
 
-torch::Tensor FidEvaluator::features(const ImageSource& source, const Progress& progress,
-                                     const std::atomic<bool>* cancel) const {
+torch::Tensor FidEvaluator::features(const ImageSource& source, const job::Context& job,
+                                     const std::string& stage) const {
   if (source.count < 0 || (source.count > 0 && !source.images))
     throw std::invalid_argument("FID: an image source needs a count and a way to fetch images");
   torch::Tensor out = torch::empty({source.count, kInceptionFeatures}, torch::kFloat32);
   for (std::int64_t begin = 0; begin < source.count; begin += batch_size_) {
-    if (cancel && cancel->load()) throw FidCancelled();
+    if (job.cancelled()) throw FidCancelled();
     const std::int64_t end = std::min(source.count, begin + batch_size_);
     const torch::Tensor batch = source.images(begin, end);
     if (!batch.defined() || batch.dim() != 4 || batch.size(0) != end - begin)
@@ -50,14 +50,13 @@ torch::Tensor FidEvaluator::features(const ImageSource& source, const Progress& 
                                (batch.defined() ? std::to_string(batch.dim() == 4 ? batch.size(0) : -1) : std::string("no")) +
                                " images for [" + std::to_string(begin) + ", " + std::to_string(end) + ")");
     out.slice(0, begin, end).copy_(network_.features(batch));
-    if (progress) progress(end, source.count);
+    job.count(stage, end, source.count);
   }
   return out;
 }
 
 ReferenceStats FidEvaluator::reference(const std::string& cache_path, const std::string& identity,
-                                       const ImageSource& source, const Progress& progress,
-                                       const std::atomic<bool>* cancel) const {
+                                       const ImageSource& source, const job::Context& job) const {
   const StatsIdentity stored = peek_reference_stats(cache_path);
   if (stored.identity == identity && stored.weights_hash == weights_hash()) {
     ReferenceStats cached = load_reference_stats(cache_path);
@@ -69,7 +68,7 @@ ReferenceStats FidEvaluator::reference(const std::string& cache_path, const std:
   log::core()->info("FID reference statistics: extracting Inception features of {} images for {}", source.count,
                     cache_path);
   ReferenceStats r;
-  r.features = features(source, progress, cancel);
+  r.features = features(source, job, kReferenceStage);
   r.statistics = compute_statistics(r.features);
   r.identity = identity;
   r.weights_hash = weights_hash();

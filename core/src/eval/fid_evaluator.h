@@ -3,6 +3,8 @@
 // The trainer's FID hook and the CLI build on this.
 #pragma once
 
+#include "t2i/job.h"
+
 #include "eval/fid.h"
 #include "eval/inception.h"
 #include "eval/reference_stats.h"
@@ -23,10 +25,10 @@ struct ImageSource {
   std::function<torch::Tensor(std::int64_t begin, std::int64_t end)> images;
 };
 
-/// Called after each batch with the images done so far and the total.
-using Progress = std::function<void(std::int64_t done, std::int64_t total)>;
+/// What the reference statistics' feature pass counts (t2i/job.h).
+inline constexpr const char* kReferenceStage = "FID reference statistics";
 
-/// Thrown when a cancel flag stops feature extraction; nothing was written.
+/// Thrown when a cancel token stops feature extraction; nothing was written.
 struct FidCancelled : std::runtime_error {
   FidCancelled() : std::runtime_error("FID cancelled") {}
 };
@@ -51,14 +53,15 @@ public:
   /// pool3 features [N, 2048] (float32, CPU) of images [N, 3, H, W] (uint8, or float in [0, 1]),
   /// batch_size images per forward pass.
   torch::Tensor features(const torch::Tensor& images) const;
-  torch::Tensor features(const ImageSource& source, const Progress& progress = {},
-                         const std::atomic<bool>* cancel = nullptr) const;
+  /// The same, fetched from `source`: a job counting `stage` after every batch.
+  torch::Tensor features(const ImageSource& source, const job::Context& job = {},
+                         const std::string& stage = "Inception features") const;
 
   /// The reference statistics of an image set: read from `cache_path` when it holds this
   /// `identity` made with these weights, otherwise computed from `source` and saved there.
   /// `identity` must change whenever the images do (e.g. the data manifest's hash and the split).
   ReferenceStats reference(const std::string& cache_path, const std::string& identity, const ImageSource& source,
-                           const Progress& progress = {}, const std::atomic<bool>* cancel = nullptr) const;
+                           const job::Context& job = {}) const;
 
   /// FID of `features` [N, 2048] against the reference, and KID when `kid` is given (which needs
   /// the reference's features).

@@ -155,7 +155,7 @@ FidInception::FidInception(const io::TensorMap& weights, const std::string& orig
       const torch::Tensor t = io::require(weights, name, shape, origin).to(torch::kCPU, torch::kFloat32).contiguous();
       const float* p = t.data_ptr<float>();
       for (std::int64_t i = 0; i < t.numel(); ++i)
-        if (!std::isfinite(p[i])) throw io::TensorFileError(origin + ": tensor '" + name + "' holds non-finite values");
+        if (!std::isfinite(p[i])) throw io::TensorFileError(origin, "tensor '" + name + "' holds non-finite values");
       hash.text(name);
       hash.bytes(p, static_cast<std::size_t>(t.numel()) * sizeof(float));
       return t;
@@ -171,7 +171,7 @@ FidInception::FidInception(const io::TensorMap& weights, const std::string& orig
     for (std::int64_t o = 0; o < spec.out; ++o) {
       const double variance = var.data_ptr<float>()[o];
       if (variance < 0)
-        throw io::TensorFileError(origin + ": tensor '" + spec.name + ".bn.running_var' has negative variances");
+        throw io::TensorFileError(origin, "tensor '" + spec.name + ".bn.running_var' has negative variances");
       // BatchNorm in inference, γ (x − mean) / √(var + eps) + β, folded into the conv in float64.
       const double scale = gamma.data_ptr<float>()[o] / std::sqrt(variance + kBatchNormEps);
       const float* from = w.data_ptr<float>() + o * per_output;

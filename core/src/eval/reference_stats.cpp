@@ -11,7 +11,7 @@ namespace {
 
 const std::string& field(const io::Metadata& metadata, const std::string& key, const std::string& path) {
   const auto found = metadata.find(key);
-  if (found == metadata.end()) throw io::TensorFileError(path + ": FID statistics without the \"" + key + "\" entry");
+  if (found == metadata.end()) throw io::TensorFileError(path, "FID statistics without the \"" + key + "\" entry");
   return found->second;
 }
 
@@ -52,7 +52,7 @@ ReferenceStats load_reference_stats(const std::string& path) {
   const io::Metadata metadata = io::load_safetensors_metadata(path);
   const auto format = metadata.find("format");
   if (format == metadata.end() || format->second != kStatsFormat)
-    throw io::TensorFileError(path + ": not a FID statistics file (expected metadata format \"" + kStatsFormat + "\")");
+    throw io::TensorFileError(path, std::string("not a FID statistics file (expected metadata format \"") + kStatsFormat + "\")");
   check_version(metadata, path);
   const io::TensorMap tensors = io::load_tensors(path);
   ReferenceStats r;
@@ -62,11 +62,11 @@ ReferenceStats load_reference_stats(const std::string& path) {
   try {
     r.statistics.count = std::stoll(field(metadata, "count", path));
   } catch (const std::logic_error&) {
-    throw io::TensorFileError(path + ": FID statistics with a malformed \"count\" entry");
+    throw io::TensorFileError(path, "FID statistics with a malformed \"count\" entry");
   }
   const auto mu = tensors.find("mu");
   if (mu == tensors.end() || mu->second.dim() != 1 || mu->second.size(0) < 1)
-    throw io::TensorFileError(path + ": tensor 'mu' is missing or not a vector");
+    throw io::TensorFileError(path, "tensor 'mu' is missing or not a vector");
   const std::int64_t d = mu->second.size(0);
   r.statistics.mu = mu->second.to(torch::kFloat64);
   r.statistics.sigma = io::require(tensors, "sigma", {d, d}, path).to(torch::kFloat64);

@@ -57,8 +57,8 @@ torch::Tensor decode_batch(const std::vector<std::string>& files, std::int64_t b
                            torch::Device device) {
   std::vector<torch::Tensor> decoded(static_cast<std::size_t>(end - begin));
   data::parallel_for(decoded.size(), 0, [&](std::size_t i) {
-    const data::RgbImage image = data::decode_image_file(files[static_cast<std::size_t>(begin) + i]);
-    decoded[i] = torch::from_blob(const_cast<std::uint8_t*>(image.pixels.data()), {image.height, image.width, 3},
+    const t2i::Image image = data::decode_image_file(files[static_cast<std::size_t>(begin) + i]);
+    decoded[i] = torch::from_blob(const_cast<std::uint8_t*>(image.rgb.data()), {image.height, image.width, 3},
                                   torch::kUInt8)
                      .permute({2, 0, 1})
                      .unsqueeze(0)
@@ -79,17 +79,14 @@ FidEvaluator make_evaluator(const std::string& weights, const FolderOptions& opt
 
 /// A folder's statistics and features, computed now; `stage` names the side for progress reports.
 ReferenceStats folder_statistics(const FidEvaluator& evaluator, const std::string& folder, const std::string& stage,
-                                 const FolderOptions& options) {
+                                 const job::Context& job) {
   const std::vector<std::string> files = list_images(folder);
   const torch::Device device = evaluator.network().device();
   ImageSource source{static_cast<std::int64_t>(files.size()), [&](std::int64_t begin, std::int64_t end) {
                        return decode_batch(files, begin, end, device);
                      }};
-  Progress progress;
-  if (options.progress)
-    progress = [&](std::int64_t done, std::int64_t total) { options.progress(stage, done, total); };
   ReferenceStats r;
-  r.features = evaluator.features(source, progress, options.cancel);
+  r.features = evaluator.features(source, job, stage);
   r.statistics = compute_statistics(r.features);
   r.identity = folder_identity(folder, files);
   r.weights_hash = evaluator.weights_hash();
@@ -99,16 +96,16 @@ ReferenceStats folder_statistics(const FidEvaluator& evaluator, const std::strin
 
 /// One side of a comparison: a folder's images, or a statistics file made with the same weights.
 ReferenceStats side(const FidEvaluator& evaluator, const std::string& path, const std::string& stage,
-                    const FolderOptions& options) {
+                    const job::Context& job) {
   std::error_code error;
-  if (fs::is_directory(path, error)) return folder_statistics(evaluator, path, stage, options);
-  if (!fs::exists(path, error)) throw std::runtime_error(path + ": no such folder or statistics file");
+  if (fs::is_directory(path, error)) return folder_statistics(evaluator, path, stage, job);
+  if (!fs::exists(path, error)) throw job::Error(path, "no such folder or statistics file");
   ReferenceStats stats = load_reference_stats(path);
   if (stats.weights_hash != evaluator.weights_hash())
-    throw std::runtime_error(path + ": statistics made with other Inception weights (hash " + stats.weights_hash +
+    throw job::Error(path, "statistics made with other Inception weights (hash " + stats.weights_hash +
                              ", the weights given have " + evaluator.weights_hash() + "); FID between them is meaningless");
   if (stats.statistics.dims() != kInceptionFeatures)
-    throw std::runtime_error(path + ": statistics of " + std::to_string(stats.statistics.dims()) +
+    throw job::Error(path, "statistics of " + std::to_string(stats.statistics.dims()) +
                              "-d features, expected " + std::to_string(kInceptionFeatures));
   return stats;
 }
@@ -125,7 +122,8 @@ std::string fid_unavailable_reason(const std::string& weights_path) {
   return unavailable;
 }
 
-FidReport compare(const std::string& weights, const std::string& a, const std::string& b, const FolderOptions& options) {
+FidReport compare(const std::string& weights, const std::string& a, const std::string& b, const FolderOptions& options,
+                  const job::Context& job) {
   const FidEvaluator evaluator = make_evaluator(weights, options);
   FidReport report;
   report.a = a;
@@ -134,8 +132,8 @@ FidReport compare(const std::string& weights, const std::string& a, const std::s
   ReferenceStats sa, sb;
   const auto extract = Clock::now();
   try {
-    sa = side(evaluator, a, "A", options);
-    sb = side(evaluator, b, "B", options);
+    sa = side(evaluator, a, "A", job);
+    sb = side(evaluator, b, "B", job);
   } catch (const FidCancelled&) {
     report.cancelled = true;
     return report;
@@ -147,7 +145,7 @@ FidReport compare(const std::string& weights, const std::string& a, const std::s
   if (options.kid) {
     for (const ReferenceStats* s : {&sa, &sb})
       if (!s->features.defined())
-        throw std::runtime_error(s->path + ": KID needs features, but this statistics file holds only μ and Σ");
+        throw job::Error(s->path, "KID needs features, but this statistics file holds only μ and Σ");
     report.kid = kid(sa.features, sb.features, options.kid_options);
   }
   report.distance_seconds = seconds_since(distance);
@@ -155,7 +153,7 @@ FidReport compare(const std::string& weights, const std::string& a, const std::s
 }
 
 StatsReport save_folder_stats(const std::string& weights, const std::string& folder, const std::string& out,
-                              const FolderOptions& options) {
+                              const FolderOptions& options, const job::Context& job) {
   const auto start = Clock::now();
   const FidEvaluator evaluator = make_evaluator(weights, options);
   StatsReport report;
@@ -163,7 +161,7 @@ StatsReport save_folder_stats(const std::string& weights, const std::string& fol
   report.weights_hash = evaluator.weights_hash();
   ReferenceStats stats;
   try {
-    stats = folder_statistics(evaluator, folder, "images", options);
+    stats = folder_statistics(evaluator, folder, "images", job);
   } catch (const FidCancelled&) {
     report.cancelled = true;
     return report;

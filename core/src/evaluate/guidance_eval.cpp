@@ -75,9 +75,7 @@ nlohmann::json maybe(const std::optional<double>& value) { return value ? nlohma
 
 } // namespace
 
-GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
-                                     const std::function<void(const std::string&, std::int64_t, std::int64_t)>& progress,
-                                     const std::atomic<bool>* cancel) {
+GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options, const job::Context& job) {
   if (options.scales.empty()) throw std::invalid_argument("no guidance scale given");
   for (double w : options.scales)
     if (!(w >= 0 && w <= 100)) throw std::invalid_argument("guidance scale " + std::to_string(w) + " is outside [0, 100]");
@@ -102,18 +100,15 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
   report.split = data::to_string(split);
   report.samples = options.samples;
   const model::Preset& preset = model->preset();
-  if (progress) progress("validation P2", 0, 1);
+  job.count("validation P2", 0, 1);
   report.val_p2 = train::validation_p2(*model, train::p2_loss(preset), dataset, split, preset.eval_val_steps, preset.batch_size,
-                                std::int64_t{preset.max_batch_size} * 2, std::nullopt, cancel);
+                                std::int64_t{preset.max_batch_size} * 2, std::nullopt, job.cancel);
 
   const std::unique_ptr<eval::FidEvaluator> fid =
       eval::open_fid_evaluator(options.inception_weights, options.device, report.fid_status);
   eval::ReferenceStats reference;
   if (fid) {
-    auto reference_progress = [&](std::int64_t done, std::int64_t total) {
-      if (progress) progress("reference statistics", done, total);
-    };
-    reference = train::split_reference(*fid, *dataset, split, folder, reference_progress, cancel);
+    reference = train::split_reference(*fid, *dataset, split, folder, job);
   }
 
   report.data_background = mean_background(*dataset, images, options.samples);
@@ -146,13 +141,13 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
       for (std::int64_t i = first; i < first + count; ++i) seeds.push_back(static_cast<std::uint64_t>(i));
       torch::Tensor samples;
       try {
-        samples = sample::sample_images(*model, batch_prompts, seeds, settings, {}, cancel);
+        samples = sample::sample_images(*model, batch_prompts, seeds, settings, {}, job.cancel);
       } catch (const diffusion::SamplingCancelled&) {
         report.cancelled = true;
         return report;
       }
       for (std::int64_t i = 0; i < count; ++i) {
-        const sample::Image image = sample::to_image(samples[i]);
+        const t2i::Image image = sample::to_image(samples[i]);
         const data::DemoCheck check = data::check_demo_image(image.rgb.data(), image.width, image.height, batch_prompts[i]);
         if (check.parsed) {
           ++parsed;
@@ -171,7 +166,7 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options,
         }
       }
       if (fid) features.push_back(fid->features(((samples + 1) / 2).clamp(0, 1)));
-      if (progress) progress("guidance " + format(guidance, "%g"), first + count, options.samples);
+      job.count("guidance " + format(guidance, "%g"), first + count, options.samples);
     }
     row.demo_colour = rate(colour, parsed);
     row.demo_shape = rate(shape, parsed);

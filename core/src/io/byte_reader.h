@@ -12,7 +12,7 @@ namespace t2i::io {
 
 /// Throws the one shape of every tensor-file error: "<file>: <problem>".
 [[noreturn]] inline void fail(const std::string& file, const std::string& problem) {
-  throw TensorFileError(file + ": " + problem);
+  throw TensorFileError(file, problem);
 }
 
 /// A cursor over a byte range (little-endian integers); `what` names the field in errors.

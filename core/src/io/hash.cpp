@@ -1,5 +1,6 @@
 #include "io/hash.h"
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -108,6 +109,39 @@ std::string hex64(std::uint64_t value) {
   std::string out(16, '0');
   for (int i = 15; i >= 0; --i, value >>= 4) out[static_cast<std::size_t>(i)] = digits[value & 15];
   return out;
+}
+
+// SHA-1 as FIPS 180-4 §6.1 specifies it: 512-bit blocks, big-endian words, 80 rounds.
+std::string sha1_hex(std::string_view bytes) {
+  std::uint32_t h[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
+  std::string message(bytes);
+  const std::uint64_t bits = static_cast<std::uint64_t>(bytes.size()) * 8;
+  message.push_back(static_cast<char>(0x80));
+  while (message.size() % 64 != 56) message.push_back('\0');
+  for (int shift = 56; shift >= 0; shift -= 8) message.push_back(static_cast<char>((bits >> shift) & 0xFF));
+  const auto rotl32 = [](std::uint32_t x, int r) { return (x << r) | (x >> (32 - r)); };
+  for (std::size_t block = 0; block < message.size(); block += 64) {
+    std::uint32_t w[80];
+    for (int t = 0; t < 16; ++t) {
+      w[t] = 0;
+      for (int k = 0; k < 4; ++k) w[t] = (w[t] << 8) | static_cast<unsigned char>(message[block + 4 * t + k]);
+    }
+    for (int t = 16; t < 80; ++t) w[t] = rotl32(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
+    std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+    for (int t = 0; t < 80; ++t) {
+      std::uint32_t f, k;
+      if (t < 20) f = (b & c) | (~b & d), k = 0x5A827999u;
+      else if (t < 40) f = b ^ c ^ d, k = 0x6ED9EBA1u;
+      else if (t < 60) f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDCu;
+      else f = b ^ c ^ d, k = 0xCA62C1D6u;
+      const std::uint32_t temp = rotl32(a, 5) + f + e + k + w[t];
+      e = d, d = c, c = rotl32(b, 30), b = a, a = temp;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
+  }
+  char hex[41];
+  for (int i = 0; i < 5; ++i) std::snprintf(hex + 8 * i, 9, "%08x", h[i]);
+  return std::string(hex, 40);
 }
 
 std::string file_hash(const std::string& path) {

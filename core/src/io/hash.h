@@ -49,6 +49,10 @@ private:
 /// 16 lowercase hex digits.
 std::string hex64(std::uint64_t value);
 
+/// The SHA-1 of `bytes` as 40 lowercase hex digits. Only for names older versions derived from
+/// it (studio 0.1.0's dataset cache folders); not for anything new.
+std::string sha1_hex(std::string_view bytes);
+
 /// The fnv1a_short_basis hash of a file's bytes, as hex: a short content hash for provenance in
 /// PNG metadata.
 /// Throws std::runtime_error naming the file when it cannot be read.

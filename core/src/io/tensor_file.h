@@ -2,6 +2,8 @@
 // formats (zip and legacy), natively, without Python.
 #pragma once
 
+#include "t2i/job.h"
+
 #include <torch/torch.h>
 
 #include <functional>
@@ -16,9 +18,9 @@ using Metadata = std::map<std::string, std::string>;
 /// Which tensors a caller needs, by name.
 using TensorFilter = std::function<bool(const std::string&)>;
 
-/// Every problem with a tensor file; the message names the file and the problem.
-struct TensorFileError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+/// Every problem with a tensor file: the file and the problem.
+struct TensorFileError : job::Error {
+  using job::Error::Error;
 };
 
 /// Reads every tensor of a file: safetensors, a sharded safetensors index (*.index.json),

@@ -1,10 +1,9 @@
-#include "t2i/preset.h"
+#include "t2i/model.h"
 
 #include "io/format_version.h"
 #include "io/text_file.h"
 #include "model/preset_config.h"
 #include "t2i/log.h"
-#include "t2i/preset_schema.h"
 
 #include <nlohmann/json.hpp>
 

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "model/unet_config.h"
-#include "t2i/preset.h"
+#include "t2i/model.h"
 
 namespace t2i::model {
 

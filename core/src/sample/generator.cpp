@@ -14,6 +14,9 @@
 
 namespace t2i::sample {
 
+/// What Generator::generate counts (t2i/job.h).
+constexpr const char* kDenoising = "denoising";
+
 struct Generator::Impl {
   std::unique_ptr<TextToImageModel> model;
   ModelInfo info;
@@ -40,8 +43,8 @@ Generator::~Generator() = default;
 
 const ModelInfo& Generator::info() const { return impl_->info; }
 
-std::vector<Image> Generator::generate(const Request& request, const std::function<void(const StepView&)>& on_step,
-                                       const std::atomic<bool>* cancel) {
+std::vector<Image> Generator::generate(const Request& request, const job::Context& job,
+                                       const std::function<void(const StepView&)>& on_step) {
   if (request.prompts.empty()) return {};
   if (request.seeds.size() != request.prompts.size())
     throw std::invalid_argument("give one seed per prompt (" + std::to_string(request.prompts.size()) + " prompts, " +
@@ -56,22 +59,21 @@ std::vector<Image> Generator::generate(const Request& request, const std::functi
   settings.thresholding.kind = request.thresholding;
   settings.thresholding.percentile = request.threshold_percentile;
 
-  diffusion::StepObserver observer;
-  if (on_step) {
-    observer = [&](const diffusion::StepReport& report) {
-      StepView view;
-      view.step = static_cast<int>(report.index + 1);
-      view.total = static_cast<int>(report.total);
-      view.t = report.t;
-      for (std::int64_t i = 0; i < report.x_t.size(0); ++i) {
-        view.x_t.push_back(to_image(report.x_t[i]));
-        view.x0_pred.push_back(to_image(report.x_0[i]));
-      }
-      on_step(view);
-    };
-  }
+  const diffusion::StepObserver observer = [&](const diffusion::StepReport& report) {
+    job.count(kDenoising, report.index + 1, report.total);
+    if (!on_step) return;
+    StepView view;
+    view.step = static_cast<int>(report.index + 1);
+    view.total = static_cast<int>(report.total);
+    view.t = report.t;
+    for (std::int64_t i = 0; i < report.x_t.size(0); ++i) {
+      view.x_t.push_back(to_image(report.x_t[i]));
+      view.x0_pred.push_back(to_image(report.x_0[i]));
+    }
+    on_step(view);
+  };
   try {
-    const torch::Tensor images = sample_images(*impl_->model, request.prompts, request.seeds, settings, observer, cancel);
+    const torch::Tensor images = sample_images(*impl_->model, request.prompts, request.seeds, settings, observer, job.cancel);
     std::vector<Image> out;
     for (std::int64_t i = 0; i < images.size(0); ++i) out.push_back(to_image(images[i]));
     return out;
@@ -89,19 +91,15 @@ void export_for_sampling(const std::string& checkpoint, const std::string& out, 
 }
 
 void write_png(const std::string& path, const Image& image, const std::map<std::string, std::string>& text) {
-  data::RgbImage rgb(image.width, image.height);
-  if (image.rgb.size() != rgb.pixels.size()) throw std::invalid_argument(path + ": image buffer does not match its size");
-  rgb.pixels = image.rgb;
-  data::write_png(path, rgb, text);
+  if (image.width < 0 || image.height < 0 ||
+      image.rgb.size() != static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height) * 3)
+    throw std::invalid_argument(path + ": image buffer does not match its size");
+  data::write_png(path, image, text);
 }
 
 Image read_png(const std::string& path, std::map<std::string, std::string>* text) {
-  data::RgbImage rgb = data::decode_image_file(path);
+  Image image = data::decode_image_file(path);
   if (text != nullptr) *text = data::read_png_text(path);
-  Image image;
-  image.width = rgb.width;
-  image.height = rgb.height;
-  image.rgb = std::move(rgb.pixels);
   return image;
 }
 

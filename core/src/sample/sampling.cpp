@@ -21,7 +21,7 @@ std::int64_t sampling_steps_for(const model::Preset& preset, std::int64_t wanted
 
 torch::Tensor sample_images(TextToImageModel& model, const std::vector<std::string>& prompts,
                             const std::vector<std::uint64_t>& seeds, const SamplingSettings& settings,
-                            const diffusion::StepObserver& observer, const std::atomic<bool>* cancel) {
+                            const diffusion::StepObserver& observer, const job::CancelToken* cancel) {
   torch::NoGradGuard no_grad;
   diffusion::SamplerOptions options;
   options.kind = settings.sampler;

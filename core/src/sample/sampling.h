@@ -3,6 +3,8 @@
 // preview grids, so both sample the same way.
 #pragma once
 
+#include "t2i/job.h"
+
 #include "diffusion/sampler.h"
 #include "sample/text_to_image_model.h"
 #include "t2i/sample.h"
@@ -33,7 +35,7 @@ std::int64_t sampling_steps_for(const model::Preset& preset, std::int64_t wanted
 /// diffusion::SamplingCancelled when `cancel` is set.
 torch::Tensor sample_images(TextToImageModel& model, const std::vector<std::string>& prompts,
                             const std::vector<std::uint64_t>& seeds, const SamplingSettings& settings,
-                            const diffusion::StepObserver& observer = {}, const std::atomic<bool>* cancel = nullptr);
+                            const diffusion::StepObserver& observer = {}, const job::CancelToken* cancel = nullptr);
 
 /// One image [3, H, W] in [−1, 1] as RGB8.
 Image to_image(const torch::Tensor& chw);

@@ -6,7 +6,7 @@
 #include "common/denoiser.h"
 #include "model/checkpoint_file.h"
 #include "model/unet.h"
-#include "t2i/preset.h"
+#include "t2i/model.h"
 #include "text/embedding_cache.h"
 #include "text/learned_encoder.h"
 #include "text/t5_encoder.h"

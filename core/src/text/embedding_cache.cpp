@@ -25,6 +25,7 @@ namespace t2i::text {
 namespace {
 
 namespace fs = std::filesystem;
+constexpr const char* kStage = "text embeddings";  ///< what build_embedding_cache counts
 
 constexpr const char* kFormat = "t2i-text-embedding-cache";
 constexpr double kHalfMax = 65504.0;  // the largest finite float16
@@ -226,7 +227,8 @@ TextCondition EmbeddingCache::lookup(const std::vector<std::string>& texts, Padd
 }
 
 CacheBuildStats build_embedding_cache(TextEncoder& encoder, const std::vector<std::string>& captions,
-                                      const std::string& path, const CacheBuildSettings& settings) {
+                                      const std::string& path, const CacheBuildSettings& settings,
+                                      const job::Context& job) {
   if (encoder.trainable())
     throw std::invalid_argument(path + ": a trainable encoder's outputs change as it trains and cannot be cached");
   if (settings.max_len < 1 || settings.batch_size < 1)
@@ -272,7 +274,7 @@ CacheBuildStats build_embedding_cache(TextEncoder& encoder, const std::vector<st
   for (const std::string* caption : missing) pending.emplace_back(tokenizer.encode(*caption, settings.max_len).ids.size(), caption);
   std::stable_sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
 
-  if (settings.progress) settings.progress(stats.reused, stats.unique);
+  job.count(kStage, stats.reused, stats.unique);
   const bool untouched = !fresh && pending.empty() && fs::file_size(path) == index.data_bytes;
   if (untouched) {
     stats.bytes = index.data_bytes;
@@ -283,7 +285,7 @@ CacheBuildStats build_embedding_cache(TextEncoder& encoder, const std::vector<st
   if (fresh) write_index(path, index);
   const auto batch_size = static_cast<std::size_t>(settings.batch_size);
   for (std::size_t start = 0; start < pending.size(); start += batch_size) {
-    if (settings.cancel && settings.cancel->load()) {
+    if (job.cancelled()) {
       stats.cancelled = true;
       break;
     }
@@ -303,7 +305,7 @@ CacheBuildStats build_embedding_cache(TextEncoder& encoder, const std::vector<st
     index.data_bytes += records.size();
     write_index(path, index);
     stats.encoded += static_cast<std::int64_t>(texts.size());
-    if (settings.progress) settings.progress(stats.reused + stats.encoded, stats.unique);
+    job.count(kStage, stats.reused + stats.encoded, stats.unique);
   }
   stats.bytes = index.data_bytes;
   return stats;

@@ -11,6 +11,8 @@
 // killed) resumes from the last complete batch; bytes past the index's count are discarded.
 #pragma once
 
+#include "t2i/job.h"
+
 #include "io/mapped_file.h"
 #include "text/text_encoder.h"
 
@@ -28,8 +30,6 @@ namespace t2i::text {
 struct CacheBuildSettings {
   std::int64_t max_len = 64;
   std::int64_t batch_size = 32;
-  std::function<void(std::int64_t done, std::int64_t total)> progress;  ///< unique captions cached / wanted
-  const std::atomic<bool>* cancel = nullptr;                             ///< checked before every batch
 };
 
 struct CacheBuildStats {
@@ -44,8 +44,11 @@ struct CacheBuildStats {
 /// Makes the cache at `path` hold every caption for `encoder` at settings.max_len: captions
 /// already there are reused, the others encoded (shortest first, in batches) and appended. A
 /// cache built for another encoder or max_len is started afresh. Trainable encoders are refused.
+/// A job (t2i/job.h): counts "text embeddings" (unique captions cached of those wanted) and
+/// stops before the next batch when cancelled.
 CacheBuildStats build_embedding_cache(TextEncoder& encoder, const std::vector<std::string>& captions,
-                                      const std::string& path, const CacheBuildSettings& settings);
+                                      const std::string& path, const CacheBuildSettings& settings,
+                                      const job::Context& job = {});
 
 /// A cache opened for reading; lookups are const and thread-safe.
 class EmbeddingCache {

@@ -213,7 +213,7 @@ std::unique_ptr<LearnedTextEncoder> LearnedTextEncoder::from_state(const io::Ten
   const LearnedEncoderConfig config = LearnedEncoderConfig::parse(config_entry->second, origin);
   const auto spm = tensors.find(prefix + "spm");
   if (spm == tensors.end() || spm->second.scalar_type() != torch::kUInt8 || spm->second.dim() != 1)
-    throw io::TensorFileError(origin + ": tensor " + prefix + "spm (the SentencePiece model as uint8 bytes) is missing");
+    throw io::TensorFileError(origin, "tensor " + prefix + "spm (the SentencePiece model as uint8 bytes) is missing");
   const auto bytes = spm->second.contiguous();
   Tokenizer tokenizer = Tokenizer::from_bytes(
       std::string(static_cast<const char*>(bytes.data_ptr()), static_cast<std::size_t>(bytes.numel())), origin);

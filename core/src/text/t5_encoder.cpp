@@ -177,7 +177,7 @@ T5Model::T5Model(const T5Config& config, const io::TensorMap& weights, const std
   }
   const std::string extra = "encoder.block." + std::to_string(c.num_layers) + ".layer.0.SelfAttention.q.weight";
   if (weights.count(extra))
-    throw io::TensorFileError(origin + ": holds " + extra + " but config.json says num_layers " +
+    throw io::TensorFileError(origin, "holds " + extra + " but config.json says num_layers " +
                               std::to_string(c.num_layers));
   final_norm_ = take("encoder.final_layer_norm.weight", {c.d_model}, torch::kFloat32);
   fingerprint_ = fingerprint.hex();

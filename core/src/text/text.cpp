@@ -59,15 +59,14 @@ EncodeSummary encode_summary(const T5Source& source, const std::string& text, st
   return out;
 }
 
-CacheBuildReport build_cache(const std::vector<std::string>& captions, const CacheBuildOptions& options) {
+CacheBuildReport build_cache(const std::vector<std::string>& captions, const CacheBuildOptions& options,
+                             const job::Context& job) {
   const auto start = Clock::now();
   const auto encoder = T5Encoder::from_folder(options.t5.folder, options.t5.spm, options.t5.precision);
   CacheBuildSettings settings;
   settings.max_len = options.max_len;
   settings.batch_size = options.batch_size;
-  settings.progress = options.progress;
-  settings.cancel = options.cancel;
-  const CacheBuildStats stats = build_embedding_cache(*encoder, captions, options.path, settings);
+  const CacheBuildStats stats = build_embedding_cache(*encoder, captions, options.path, settings, job);
   CacheBuildReport report;
   report.encoder = encoder->identity();
   report.captions = stats.captions;

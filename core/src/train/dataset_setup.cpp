@@ -1,7 +1,9 @@
 #include "train/dataset_setup.h"
 
 #include "data/prepared_dataset.h"
-#include "t2i/preset.h"
+#include "io/hash.h"
+#include "t2i/log.h"
+#include "t2i/model.h"
 #include "text/embedding_cache.h"
 #include "text/t5_encoder.h"
 
@@ -29,6 +31,30 @@ std::string cache_folder(const std::string& cache_root, const DataSpec& spec, in
   return data::cache_folder(cache_root, {{spec.annotations, spec.images_dir}}, split_options(spec), image_size);
 }
 
+std::string adopt_cache_of_version_010(const std::string& cache_root, const DataSpec& spec, int image_size) {
+  if (spec.demo) return {};
+  const auto absolute = [](const std::string& path) {
+    std::string clean = fs::absolute(path).lexically_normal().string();
+    while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
+    return clean;
+  };
+  const std::string identity = absolute(spec.annotations) + "\n" + absolute(spec.images_dir);
+  const fs::path old = fs::path(cache_root) / ("coco-" + io::sha1_hex(identity).substr(0, 12) + "-n" +
+                                               std::to_string(spec.max_images)) / ("s" + std::to_string(image_size));
+  const fs::path current = cache_folder(cache_root, spec, image_size);
+  std::error_code error;
+  if (!fs::is_directory(old, error) || fs::exists(current, error)) return {};
+  fs::create_directories(current.parent_path(), error);
+  fs::rename(old, current, error);
+  if (error) {
+    log::core()->warn("data: cannot move the cache {} to {} ({}); it will be rebuilt", old.string(), current.string(),
+                      error.message());
+    return {};
+  }
+  log::core()->info("data: moved the cache {} to {}, the name it has in this version", old.string(), current.string());
+  return old.string();
+}
+
 std::string data_folder(const TrainOptions& options) {
   return options.data.cache_dir.empty() ? (fs::path(options.run_dir) / "data").string() : options.data.cache_dir;
 }
@@ -37,13 +63,12 @@ std::string text_cache_path(const std::string& data_folder) {
   return (fs::path(data_folder) / "text-embeddings.f16").string();
 }
 
-DatasetSetup prepare_dataset(const TrainOptions& options, int image_size, Observer& observer,
-                             const std::atomic<bool>* cancel) {
+DatasetSetup prepare_dataset(const TrainOptions& options, int image_size, const job::Context& job) {
   const std::string folder = data_folder(options);
   DatasetSetup setup;
   setup.source = {options.data.annotations, options.data.images_dir};
   if (options.data.demo) {
-    observer.on_status("Writing the built-in demo dataset");
+    job.status("Writing the built-in demo dataset");
     data::DemoOptions demo;
     demo.images = static_cast<std::size_t>(options.data.demo_images);
     demo.image_size = image_size;
@@ -54,18 +79,14 @@ DatasetSetup prepare_dataset(const TrainOptions& options, int image_size, Observ
   data::PrepareOptions prepare;
   prepare.image_size = image_size;
   prepare.split = split_options(options.data);
-  prepare.cancel = cancel;
-  prepare.progress = [&observer](const data::Progress& p) {
-    observer.on_progress(p.stage, static_cast<std::int64_t>(p.done), static_cast<std::int64_t>(p.total));
-  };
-  setup.result = data::prepare({setup.source}, data::prepared_folder(folder), prepare);
+  setup.result = data::prepare({setup.source}, data::prepared_folder(folder), prepare, job);
   return setup;
 }
 
-PreparedData prepare_data(const TrainOptions& options, Observer& observer, Control& control) {
+PreparedData prepare_data(const TrainOptions& options, const job::Context& job) {
   const model::Preset preset = model::find_preset(options.preset);
   const std::string folder = data_folder(options);
-  const DatasetSetup setup = prepare_dataset(options, preset.unet.image_size, observer, &control.cancel);
+  const DatasetSetup setup = prepare_dataset(options, preset.unet.image_size, job);
   PreparedData prepared;
   prepared.source = setup.source;
   prepared.cache_dir = setup.result.cache_dir;
@@ -85,14 +106,12 @@ PreparedData prepare_data(const TrainOptions& options, Observer& observer, Contr
     }
   }
   if (!options.t5_dir.empty()) {
-    observer.on_status("Caching T5 embeddings of every caption with " + options.t5_dir);
+    job.status("Caching T5 embeddings of every caption with " + options.t5_dir);
     const auto encoder = text::T5Encoder::from_folder(options.t5_dir, "", runtime::Precision::Float32);
     text::CacheBuildSettings cache;
     cache.max_len = preset.max_text_length;
-    cache.cancel = &control.cancel;
-    cache.progress = [&observer](std::int64_t done, std::int64_t total) { observer.on_progress("text embeddings", done, total); };
     prepared.text_cache = text_cache_path(folder);
-    prepared.cancelled = text::build_embedding_cache(*encoder, dataset->captions(), prepared.text_cache, cache).cancelled;
+    prepared.cancelled = text::build_embedding_cache(*encoder, dataset->captions(), prepared.text_cache, cache, job).cancelled;
   }
   return prepared;
 }

@@ -3,6 +3,8 @@
 // the split at the preset's image size, all under the run's data folder.
 #pragma once
 
+#include "t2i/job.h"
+
 #include "t2i/train.h"
 
 #include <atomic>
@@ -22,8 +24,7 @@ struct DatasetSetup {
 };
 
 /// Writes the demo dataset when the options ask for it, then prepares the data at `image_size`,
-/// reporting through the observer and stopping soon after `cancel`.
-DatasetSetup prepare_dataset(const TrainOptions& options, int image_size, Observer& observer,
-                             const std::atomic<bool>* cancel);
+/// a job (t2i/job.h).
+DatasetSetup prepare_dataset(const TrainOptions& options, int image_size, const job::Context& job);
 
 } // namespace t2i::train

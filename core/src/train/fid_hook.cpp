@@ -10,10 +10,9 @@ namespace {
 class InceptionFidHook final : public FidHook {
 public:
   InceptionFidHook(std::unique_ptr<eval::FidEvaluator> evaluator, std::int64_t samples,
-                   const data::PreparedDataset& dataset, const std::string& cache_dir, const eval::Progress& progress,
-                   const std::atomic<bool>* cancel)
+                   const data::PreparedDataset& dataset, const std::string& cache_dir, const job::Context& job)
       : evaluator_(std::move(evaluator)), samples_(samples),
-        reference_(split_reference(*evaluator_, dataset, data::Split::Val, cache_dir, progress, cancel)) {}
+        reference_(split_reference(*evaluator_, dataset, data::Split::Val, cache_dir, job)) {}
 
   std::int64_t samples() const override { return samples_; }
 
@@ -44,8 +43,7 @@ private:
 } // namespace
 
 eval::ReferenceStats split_reference(const eval::FidEvaluator& evaluator, const data::PreparedDataset& dataset,
-                                     data::Split split, const std::string& folder, const eval::Progress& progress,
-                                     const std::atomic<bool>* cancel) {
+                                     data::Split split, const std::string& folder, const job::Context& job) {
   const auto& images = dataset.images(split);
   const auto& cache = dataset.cache();
   const std::int64_t size = cache.image_size();
@@ -60,13 +58,13 @@ eval::ReferenceStats split_reference(const eval::FidEvaluator& evaluator, const 
   const std::string name = data::to_string(split);
   // The identity changes whenever the split's images do: the manifest's hash names them.
   return evaluator.reference((std::filesystem::path(folder) / ("fid_" + name + "_stats.safetensors")).string(),
-                             name + ":" + dataset.manifest_hash(), source, progress, cancel);
+                             name + ":" + dataset.manifest_hash(), source, job);
 }
 
 std::unique_ptr<FidHook> make_fid_hook(const std::string& inception_weights, const std::string& device,
                                        std::int64_t samples, const data::PreparedDataset& dataset,
                                        const std::string& cache_dir, std::string& status,
-                                       const eval::Progress& progress, const std::atomic<bool>* cancel) {
+                                       const job::Context& job) {
   auto evaluator = eval::open_fid_evaluator(inception_weights, device, status);
   if (!evaluator) return nullptr;
   if (samples < 2) {
@@ -77,7 +75,7 @@ std::unique_ptr<FidHook> make_fid_hook(const std::string& inception_weights, con
     status = "FID unavailable: the validation split has fewer than 2 images";
     return nullptr;
   }
-  auto hook = std::make_unique<InceptionFidHook>(std::move(evaluator), samples, dataset, cache_dir, progress, cancel);
+  auto hook = std::make_unique<InceptionFidHook>(std::move(evaluator), samples, dataset, cache_dir, job);
   status = "FID on " + std::to_string(samples) + " validation samples per evaluation";
   return hook;
 }

@@ -2,6 +2,8 @@
 // the validation images. Unavailable (with the reason) when no Inception weights are configured.
 #pragma once
 
+#include "t2i/job.h"
+
 #include "data/prepared_dataset.h"
 #include "eval/fid_evaluator.h"
 
@@ -38,14 +40,14 @@ public:
 /// trainer's hook and the guidance-scale analysis so both compare against the same file.
 eval::ReferenceStats split_reference(const eval::FidEvaluator& evaluator, const data::PreparedDataset& dataset,
                                      data::Split split, const std::string& folder,
-                                     const eval::Progress& progress = {}, const std::atomic<bool>* cancel = nullptr);
+                                     const job::Context& job = {});
 
 /// The hook for a run, or nullptr with `status` saying why FID is unavailable.
 /// The validation images' reference statistics are computed once and cached in `cache_dir`,
-/// reporting through `progress`; `cancel` stops that pass within one batch (eval::FidCancelled).
+/// a job (t2i/job.h) whose cancel token stops that pass within one batch (eval::FidCancelled).
 std::unique_ptr<FidHook> make_fid_hook(const std::string& inception_weights, const std::string& device,
                                        std::int64_t samples, const data::PreparedDataset& dataset,
                                        const std::string& cache_dir, std::string& status,
-                                       const eval::Progress& progress = {}, const std::atomic<bool>* cancel = nullptr);
+                                       const job::Context& job = {});
 
 } // namespace t2i::train

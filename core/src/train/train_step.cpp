@@ -11,13 +11,13 @@ torch::Tensor draw_text_drop(std::int64_t b, double p, torch::Generator& generat
 std::optional<double> accumulate_gradients(sample::TextToImageModel& model, const diffusion::DiffusionLoss& loss,
                                            const torch::Tensor& x_0, const std::vector<std::string>& captions,
                                            const diffusion::LossDraw& draw, const torch::Tensor& drop,
-                                           std::int64_t micro_batch, const std::atomic<bool>* cancel) {
+                                           std::int64_t micro_batch, const job::CancelToken* cancel) {
   const std::int64_t b = x_0.size(0);
   const std::int64_t micro = std::max<std::int64_t>(1, micro_batch);
   const Denoiser denoiser = model.denoiser(/*ema=*/false);
   double batch_loss = 0;
   for (std::int64_t first = 0; first < b; first += micro) {
-    if (cancel != nullptr && cancel->load()) return std::nullopt;
+    if (job::cancelled(cancel)) return std::nullopt;
     const std::int64_t last = std::min(b, first + micro);
     TextCondition text = model.encode({captions.begin() + first, captions.begin() + last}, /*ema=*/false);
     text.drop = text.drop.logical_or(drop.slice(0, first, last).to(text.drop.device()));

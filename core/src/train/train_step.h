@@ -2,6 +2,8 @@
 // classifier-free guidance, gradient accumulation over micro-batches, and the non-finite guard.
 #pragma once
 
+#include "t2i/job.h"
+
 #include "diffusion/loss.h"
 #include "sample/text_to_image_model.h"
 
@@ -24,7 +26,7 @@ torch::Tensor draw_text_drop(std::int64_t b, double p, torch::Generator& generat
 std::optional<double> accumulate_gradients(sample::TextToImageModel& model, const diffusion::DiffusionLoss& loss,
                                            const torch::Tensor& x_0, const std::vector<std::string>& captions,
                                            const diffusion::LossDraw& draw, const torch::Tensor& drop,
-                                           std::int64_t micro_batch, const std::atomic<bool>* cancel = nullptr);
+                                           std::int64_t micro_batch, const job::CancelToken* cancel = nullptr);
 
 /// Counts steps whose loss or gradient norm is not finite; `limit` of them in a row end the run.
 class NonFiniteGuard {

@@ -112,8 +112,8 @@ torch::Generator make_generator(std::uint64_t seed) { return at::make_generator<
 
 class Run {
 public:
-  Run(const TrainOptions& options, Observer& observer, Control& control)
-      : options_(options), observer_(observer), control_(control), folder_(options.run_dir),
+  Run(const TrainOptions& options, Observer& observer, const job::Context& job, const Pause* pause)
+      : options_(options), observer_(observer), job_(job), pause_(pause), folder_(options.run_dir),
         device_(io::parse_device(options.device)), generator_(make_generator(options.seed)) {}
 
   Summary execute();
@@ -132,12 +132,15 @@ private:
   double elapsed() const { return elapsed_before_ + std::chrono::duration<double>(Clock::now() - started_).count(); }
   void status(const std::string& message) {
     log::core()->info("{}", message);
-    observer_.on_status(message);
+    job_.status(message);
   }
+  bool cancelled() const { return job_.cancelled(); }
+  bool paused() const { return pause_ != nullptr && pause_->load(); }
 
   TrainOptions options_;
   Observer& observer_;
-  Control& control_;
+  const job::Context& job_;
+  const Pause* pause_;
   RunFolder folder_;
   torch::Device device_;
   torch::Generator generator_;
@@ -168,7 +171,7 @@ private:
 
 bool Run::prepare_data() {
   cache_dir_ = data_folder(options_);
-  const DatasetSetup setup = prepare_dataset(options_, preset_.unet.image_size, observer_, &control_.cancel);
+  const DatasetSetup setup = prepare_dataset(options_, preset_.unet.image_size, job_);
   const data::PrepareResult& result = setup.result;
   if (result.cancelled) return false;
   dataset_ = data::PreparedDataset::open(result.cache_dir);
@@ -256,7 +259,7 @@ void Run::save_checkpoint(bool best) {
 
 Run::StepOutcome Run::train_step() {
   std::optional<data::Batch> batch = overfit_batch_ ? overfit_batch_ : loader_->next();
-  if (!batch) return control_.cancel ? StepOutcome::Cancelled : StepOutcome::Exhausted;
+  if (!batch) return cancelled() ? StepOutcome::Cancelled : StepOutcome::Exhausted;
   const auto start = Clock::now();
   const torch::Tensor generator_state = generator_.get_state();
 
@@ -272,7 +275,7 @@ Run::StepOutcome Run::train_step() {
   model_->set_train_mode(true);
   optimizer_->zero_grad();
   const std::optional<double> batch_loss = accumulate_gradients(
-      *model_, *loss_, x_0, captions, draw, drop, preset_.max_batch_size, &control_.cancel);
+      *model_, *loss_, x_0, captions, draw, drop, preset_.max_batch_size, job_.cancel);
   if (!batch_loss) {
     optimizer_->zero_grad();
     generator_.set_state(generator_state);  // the unfinished step never happened
@@ -326,7 +329,7 @@ Run::StepOutcome Run::train_step() {
 double Run::validation_loss() {
   const data::Split split = dataset_->images(data::Split::Val).empty() ? data::Split::Train : data::Split::Val;
   return validation_p2(*model_, *loss_, dataset_, split, preset_.eval_val_steps, preset_.batch_size,
-                       std::int64_t{preset_.max_batch_size} * 2, overfit_batch_, &control_.cancel);
+                       std::int64_t{preset_.max_batch_size} * 2, overfit_batch_, job_.cancel);
 }
 
 void Run::preview() {
@@ -348,12 +351,16 @@ void Run::preview() {
   settings.guidance = preset_.cond_scale;
   settings.steps = sample::sampling_steps_for(preset_, kPreviewSteps);
   try {
-    const torch::Tensor images = sample::sample_images(*model_, prompts, seeds, settings, {}, &control_.cancel);
-    Preview p{step_, sample::image_grid(images, 4), prompts};
+    const torch::Tensor images = sample::sample_images(*model_, prompts, seeds, settings, {}, job_.cancel);
+    auto snapshot = std::make_shared<job::Snapshot>(job::Snapshot{sample::image_grid(images, 4), prompts});
     const std::string path = folder_.preview_path(step_);
-    sample::write_png(path, p.grid, {{"step", std::to_string(step_)}});
+    sample::write_png(path, snapshot->image, {{"step", std::to_string(step_)}});
     folder_.append_metrics({{"event", "preview"}, {"step", step_}, {"path", folder_.relative(path)}, {"prompts", prompts}});
-    observer_.on_preview(p);
+    job::Progress progress;
+    progress.message = "Samples at step " + std::to_string(step_);
+    progress.step = step_;
+    progress.snapshot = std::move(snapshot);
+    job_.report(progress);
   } catch (const diffusion::SamplingCancelled&) {
   }
 }
@@ -362,7 +369,7 @@ void Run::evaluate() {
   EvalMetrics m;
   m.step = step_;
   m.val_p2 = validation_loss();
-  if (control_.cancel) return;
+  if (cancelled()) return;
   if (fid_) {
     status("Computing FID on " + std::to_string(fid_->samples()) + " validation samples");
     // FID samples come from the validation captions with fixed seeds, so evaluations compare.
@@ -382,8 +389,8 @@ void Run::evaluate() {
           batch_prompts.push_back(prompts[static_cast<size_t>(i) % prompts.size()]);
           seeds.push_back(static_cast<std::uint64_t>(i));
         }
-        torch::Tensor images = sample::sample_images(*model_, batch_prompts, seeds, settings, {}, &control_.cancel);
-        observer_.on_progress("FID samples", first + count, fid_->samples());
+        torch::Tensor images = sample::sample_images(*model_, batch_prompts, seeds, settings, {}, job_.cancel);
+        job_.count("FID samples", first + count, fid_->samples());
         return images;
       });
     } catch (const diffusion::SamplingCancelled&) {
@@ -409,7 +416,7 @@ void Run::evaluate() {
 }
 
 std::optional<std::string> Run::stop_reason() const {
-  if (control_.cancel) return "cancelled";
+  if (cancelled()) return "cancelled";
   if (options_.max_steps > 0 && step_ >= options_.max_steps) return "max steps";
   if (options_.max_minutes > 0 && elapsed() >= options_.max_minutes * 60) return "time limit";
   if (best_->early_stop_due(step_)) return "early stop";
@@ -456,10 +463,8 @@ Summary Run::execute() {
     status("Caching T5 embeddings of every caption");
     text::CacheBuildSettings cache;
     cache.max_len = preset_.max_text_length;
-    cache.cancel = &control_.cancel;
-    cache.progress = [this](std::int64_t done, std::int64_t total) { observer_.on_progress("text embeddings", done, total); };
     const std::string path = text_cache_path(cache_dir_);
-    if (text::build_embedding_cache(*model_->frozen_encoder(), dataset_->captions(), path, cache).cancelled) {
+    if (text::build_embedding_cache(*model_->frozen_encoder(), dataset_->captions(), path, cache, job_).cancelled) {
       summary.stop_reason = "cancelled";
       return summary;
     }
@@ -488,7 +493,7 @@ Summary Run::execute() {
   batch_options.batch_size = options_.overfit_one_batch ? options_.overfit_images : preset_.batch_size;
   batch_options.seed = options_.seed;
   batch_options.first_batch = batches_consumed_;
-  batch_options.cancel = &control_.cancel;
+  batch_options.cancel = job_.cancel;
   loader_ = std::make_unique<data::BatchLoader>(dataset_, data::Split::Train, batch_options);
   if (options_.overfit_one_batch) {
     overfit_batch_ = loader_->batch_at(0);
@@ -496,11 +501,7 @@ Summary Run::execute() {
   }
   try {
     fid_ = make_fid_hook(options_.inception_weights, options_.device, options_.fid_samples, *dataset_, cache_dir_,
-                         fid_status_,
-                         [this](std::int64_t done, std::int64_t total) {
-                           observer_.on_progress("FID reference statistics", done, total);
-                         },
-                         &control_.cancel);
+                         fid_status_, job_);
   } catch (const eval::FidCancelled&) {
     summary.stop_reason = "cancelled";
     return summary;
@@ -528,10 +529,10 @@ Summary Run::execute() {
   const int preview_every = options_.preview_every > 0 ? options_.preview_every : preset_.eval_every;
   std::optional<std::string> reason;
   while (!(reason = stop_reason())) {
-    if (control_.pause) {
+    if (paused()) {
       status("Paused at step " + std::to_string(step_));
-      while (control_.pause && !control_.cancel) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (!control_.cancel) status("Resumed at step " + std::to_string(step_));
+      while (paused() && !cancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!cancelled()) status("Resumed at step " + std::to_string(step_));
       continue;
     }
     const StepOutcome outcome = train_step();
@@ -541,11 +542,11 @@ Summary Run::execute() {
     }
     if (outcome != StepOutcome::Done) continue;
     if (step_ % preset_.eval_every == 0) evaluate();
-    if (step_ % preview_every == 0 && !control_.cancel) preview();
+    if (step_ % preview_every == 0 && !cancelled()) preview();
   }
   // A run that ends between evaluations is evaluated once more, so its best checkpoint (and its
   // curves) include the last steps; a cancelled one stops at once.
-  if (!control_.cancel && step_ > 0 && step_ % preset_.eval_every != 0) evaluate();
+  if (!cancelled() && step_ > 0 && step_ % preset_.eval_every != 0) evaluate();
   if (last_checkpoint_ != folder_.checkpoint_path(step_)) save_checkpoint(false);
   summary.steps = step_;
   summary.stop_reason = *reason;
@@ -558,9 +559,9 @@ Summary Run::execute() {
 
 } // namespace
 
-Summary run(const TrainOptions& options, Observer& observer, Control& control) {
+Summary run(const TrainOptions& options, Observer& observer, const job::Context& job, const Pause* pause) {
   if (options.run_dir.empty()) throw std::runtime_error("no run folder given");
-  Run run(options, observer, control);
+  Run run(options, observer, job, pause);
   return run.execute();
 }
 

@@ -26,7 +26,7 @@ diffusion::DiffusionLoss p2_loss(const model::Preset& preset) {
 double validation_p2(sample::TextToImageModel& model, const diffusion::DiffusionLoss& loss,
                      const std::shared_ptr<const data::PreparedDataset>& dataset, data::Split split,
                      std::int64_t batches, std::int64_t batch_size, std::int64_t micro,
-                     const std::optional<data::Batch>& fixed, const std::atomic<bool>* cancel) {
+                     const std::optional<data::Batch>& fixed, const job::CancelToken* cancel) {
   torch::NoGradGuard no_grad;
   torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(kValidationSeed);
   data::BatchOptions batch_options;
@@ -40,7 +40,7 @@ double validation_p2(sample::TextToImageModel& model, const diffusion::Diffusion
   double weighted_sum = 0;
   std::int64_t count = 0;
   for (std::int64_t k = 0; k < count_batches; ++k) {
-    if (cancel && *cancel) break;
+    if (job::cancelled(cancel)) break;
     const data::Batch batch = fixed ? *fixed : validation->batch_at(k);
     const torch::Tensor x_0 = batch.images.to(model.device());
     const diffusion::LossDraw draw = loss.draw(x_0, generator);

@@ -3,6 +3,8 @@
 // evaluated later, is measured on the same draw.
 #pragma once
 
+#include "t2i/job.h"
+
 #include "data/batch_loader.h"
 #include "data/prepared_dataset.h"
 #include "diffusion/loss.h"
@@ -19,7 +21,7 @@ namespace t2i::train {
 double validation_p2(sample::TextToImageModel& model, const diffusion::DiffusionLoss& loss,
                      const std::shared_ptr<const data::PreparedDataset>& dataset, data::Split split,
                      std::int64_t batches, std::int64_t batch_size, std::int64_t micro,
-                     const std::optional<data::Batch>& fixed = std::nullopt, const std::atomic<bool>* cancel = nullptr);
+                     const std::optional<data::Batch>& fixed = std::nullopt, const job::CancelToken* cancel = nullptr);
 
 /// The loss a model's preset trains with: P2 weighting with its k and γ (§5.3).
 diffusion::DiffusionLoss p2_loss(const model::Preset& preset);
