@@ -5,6 +5,9 @@
 
 #include "data/data_form.h"
 #include "data/schedule_image.h"
+#include "getting_started.h"
+#include "sampling/image_files.h"
+#include "plots/training_curves.h"
 #include "training/train_form.h"
 
 #include <QDir>
@@ -43,6 +46,14 @@ private Q_SLOTS:
     QVERIFY(options.activation_checkpointing);
     QVERIFY(options.data.demo);
     QCOMPARE(options.data.demo_images, 77);
+  }
+
+  // A new run has an end by default; 0 says what ends it, which depends on the preset.
+  void maxStepsHaveAnEndAndSayWhatZeroMeans() {
+    QVERIFY(TrainForm{}.maxSteps > 0);
+    QCOMPARE(trainOptions(TrainForm{}, std::nullopt).max_steps, std::int64_t{TrainForm{}.maxSteps});
+    QVERIFY(unlimitedStepsText(10).contains(QStringLiteral("early stopping")));
+    QVERIFY(unlimitedStepsText(std::nullopt).contains(QStringLiteral("until stopped")));
   }
 
   void learnedTextEncoderIgnoresTheT5Folder() {
@@ -143,6 +154,55 @@ private Q_SLOTS:
     } catch (const std::runtime_error& e) {
       QVERIFY(QString::fromUtf8(e.what()).contains(QStringLiteral("empty.json")));
     }
+  }
+
+  // The core's status names the reason once ("FID unavailable: …"); the note adds only how to turn
+  // FID on in the studio, never a second "unavailable".
+  void fidNoteSaysUnavailableOnce() {
+    const QString status = QStringLiteral("FID unavailable: no Inception weights given. FID needs the standard weights");
+    const QString note = TrainingCurves::fidUnavailableNote(status);
+    QVERIFY2(note.startsWith(status), qPrintable(note));
+    QCOMPARE(note.count(QStringLiteral("unavailable"), Qt::CaseInsensitive), 1);
+    QVERIFY2(note.contains(QStringLiteral("under Evaluation")), qPrintable(note));
+    QVERIFY(!TrainingCurves::fidUnavailableNote({}).contains(QStringLiteral("unavailable:")));
+  }
+
+  // The guide walks the first hour in order and says where files go, escaped as rich text.
+  void gettingStartedWalksTheFirstHourAndNamesTheFolders() {
+    const QString text = gettingStartedText(QStringLiteral("/home/a&b/runs"), QStringLiteral("/tmp/caches"));
+    QStringList order{QStringLiteral("Data"), QStringLiteral("Train"), QStringLiteral("Generate"), QStringLiteral("Compare")};
+    qsizetype at = 0;
+    for (const QString& page : order) {
+      const qsizetype found = text.indexOf(QStringLiteral("<b>%1</b>").arg(page), at);
+      QVERIFY2(found >= at, qPrintable(page));
+      at = found;
+    }
+    QVERIFY(text.contains(QStringLiteral("/home/a&amp;b/runs")));
+    QVERIFY(text.contains(QStringLiteral("/tmp/caches")));
+    QVERIFY(firstRunHint().contains(QStringLiteral("Getting started")));
+  }
+
+  // Names a user can read and sort: the prompt's words, then what varies between images.
+  void savedImagesGetNamesFromTheirSettings() {
+    QCOMPARE(proposedImageName(QStringLiteral("A red Circle, above a blue square."), 77, 7.5),
+             QStringLiteral("a-red-circle-above-a-blue-square_seed77_cfg7.5.png"));
+    QCOMPARE(proposedImageName(QStringLiteral("🙂 ¿?"), 3, 5), QStringLiteral("image_seed3_cfg5.png"));
+    QCOMPARE(proposedImageName(QStringLiteral("Café"), 0, 8), QStringLiteral("cafe_seed0_cfg8.png"));
+    QCOMPARE(proposedGridName(QStringLiteral("a cat"), QStringLiteral("0, 1"), QStringLiteral("5, 8")),
+             QStringLiteral("grid_a-cat_seeds0-1_cfg5-8.png"));
+    QVERIFY(proposedImageName(QString(200, QLatin1Char('x')), 1, 1).length() < 70);
+  }
+
+  // ×4 repeats each pixel in a 4×4 block: nearest neighbour, no blending.
+  void enlargedImagesRepeatPixels() {
+    QImage image(2, 1, QImage::Format_RGB888);
+    image.setPixel(0, 0, qRgb(255, 0, 0));
+    image.setPixel(1, 0, qRgb(0, 0, 255));
+    const QImage big = enlarged(image, 4);
+    QCOMPARE(big.size(), QSize(8, 4));
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 8; ++x) QCOMPARE(big.pixel(x, y), x < 4 ? qRgb(255, 0, 0) : qRgb(0, 0, 255));
+    QCOMPARE(enlarged(image, 1), image);
   }
 
   void squareImageKeepsTheMiddleOfTheLongerSide() {

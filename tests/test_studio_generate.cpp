@@ -463,6 +463,8 @@ private Q_SLOTS:
     QCOMPARE(QFileInfo(restored.checkpoint).canonicalFilePath(), QFileInfo(checkpoint_).canonicalFilePath());
     QVERIFY(!child<QCheckBox>(&page, "randomSeed")->isChecked());
     QVERIFY(samePixels(page.result(0), QImage(saved)));
+    // An opened image has no denoising steps: the bar says so rather than the last generation's count.
+    QCOMPARE(child<QProgressBar>(&page, "progress")->text(), QStringLiteral("ready"));
 
     // Dropping the file does the same.
     fill(page, QStringLiteral("something else"), QStringLiteral("3"), 2.0, 30, QStringLiteral("ddim"));

@@ -406,12 +406,15 @@ private Q_SLOTS:
     const double stoppedAt = lastStep(page->curves()->lossPlot(), TrainingCurves::RawLoss);
     QVERIFY(stoppedAt >= 3);
 
-    // Continue the same run from its checkpoint: new steps follow the old ones.
+    // Continue the same run from its checkpoint: new steps follow the old ones. A field edited
+    // meanwhile does not apply to a continued run, so the editor goes back to the run's value.
+    child<QSpinBox>(editor, "eval_every")->setValue(7);
     auto* continueButton = child<QPushButton>(page, "continueRun");
     QVERIFY(continueButton->isEnabled());
     QTest::mouseClick(continueButton, Qt::LeftButton);
     QVERIFY(page->isTraining());
     QCOMPARE(page->runFolder(), run);
+    QCOMPARE(child<QSpinBox>(editor, "eval_every")->value(), 2);
     QTRY_VERIFY_WITH_TIMEOUT(lastStep(page->curves()->lossPlot(), TrainingCurves::RawLoss) > stoppedAt, kStepTimeoutMs);
     QTest::mouseClick(child<QPushButton>(page, "stopTraining"), Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(ended.count(), 2, kStepTimeoutMs);
@@ -603,6 +606,20 @@ private Q_SLOTS:
     const QString reused = prepareWithCli(16);
     QVERIFY2(reused.contains(QStringLiteral("(reused)")), qPrintable(reused));
     QVERIFY2(!reused.contains(QStringLiteral("decoded")), qPrintable(reused));
+  }
+
+  void dataPageEnablesItsButtonsAsPathsAreTyped() {
+    DataPage page;
+    child<QRadioButton>(&page, "dataCoco")->setChecked(true);
+    auto* annotations = child<QLineEdit>(&page, "annotations");
+    auto* images = child<QLineEdit>(&page, "imagesFolder");
+    annotations->clear();
+    images->clear();
+    QVERIFY(!child<QPushButton>(&page, "buildCaches")->isEnabled());
+    QTest::keyClicks(annotations, QStringLiteral("captions.json"));
+    QTest::keyClicks(images, QStringLiteral("images"));
+    QVERIFY(child<QPushButton>(&page, "buildCaches")->isEnabled());
+    QVERIFY(child<QPushButton>(&page, "inspect")->isEnabled());
   }
 
   void dataPageAdoptsACacheNamedByVersion010() {

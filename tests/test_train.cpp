@@ -20,6 +20,7 @@
 #include "train/best_checkpoint.h"
 #include "train/dataset_setup.h"
 #include "train/ema.h"
+#include "train/evaluation_schedule.h"
 #include "train/run_folder.h"
 #include "train/train_step.h"
 
@@ -98,6 +99,20 @@ class TestTrain : public QObject {
   Q_OBJECT
 private Q_SLOTS:
   void initTestCase() { runtime::initialize(); }
+
+  // Early evaluations at 25 · 2^k below eval_every, then its multiples: listed by hand for the
+  // demo preset (every 500) and for a short interval (every 30), where only 25 comes early.
+  void evaluationsComeEarlyThenEveryInterval() {
+    const auto evaluations = [](std::int64_t every, std::int64_t last) {
+      std::vector<std::int64_t> steps;
+      for (std::int64_t step = 0; step <= last; ++step)
+        if (train::is_evaluation_step(step, every)) steps.push_back(step);
+      return steps;
+    };
+    QCOMPARE(evaluations(500, 2000), (std::vector<std::int64_t>{25, 50, 100, 200, 400, 500, 1000, 1500, 2000}));
+    QCOMPARE(evaluations(30, 100), (std::vector<std::int64_t>{25, 30, 60, 90}));
+    QCOMPARE(evaluations(5, 16), (std::vector<std::int64_t>{5, 10, 15}));
+  }
 
   void textDropRateIsTenPercent() {
     torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(3);

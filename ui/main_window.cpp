@@ -1,5 +1,6 @@
 #include "main_window.h"
 
+#include "getting_started.h"
 #include "log_dock.h"
 #include "pages/job_page.h"
 #include "settings.h"
@@ -106,6 +107,14 @@ void MainWindow::createMenus() {
   }
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("&Getting started"), this, [this] {
+    auto* guide = new QMessageBox(QMessageBox::Information, tr("Getting started"),
+                                  gettingStartedText(settings::runsRoot(), settings::cacheRoot()),
+                                  QMessageBox::Close, this);
+    guide->setAttribute(Qt::WA_DeleteOnClose);
+    guide->setTextFormat(Qt::RichText);
+    guide->open();
+  });
   help->addAction(tr("&About t2i-studio"), this, [this] {
     QMessageBox::about(this, tr("About t2i-studio"),
                        tr("<b>t2i-studio %1</b><p>Train, watch and probe small Imagen-style text-to-image "

@@ -126,6 +126,7 @@ const SettingKey<int> threads{"compute/threads", 0};
 const SettingKey<QString> preset{"train/preset", QStringLiteral("demo")};
 const SettingKey<QString> runsFolder{"train/runsDir", {}};
 const SettingKey<QString> lastRun{"train/lastRun", {}};
+const SettingKey<QString> imagesFolder{"files/imagesFolder", {}};
 
 const SettingKey<QString> generatePrompt{"generate/prompt", QStringLiteral("a red circle above a blue square")};
 const SettingKey<QStringList> generatePromptHistory{"generate/promptHistory", {}};
@@ -155,6 +156,11 @@ const SettingKey<QString> schedulesImageFile{"schedules/imageFile", {}};
 
 QString defaultRunsFolder() {
   return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/runs");
+}
+
+QString runsRoot() {
+  const QString chosen = runsFolder.value();
+  return chosen.isEmpty() ? defaultRunsFolder() : chosen;
 }
 
 QString cacheRoot() {

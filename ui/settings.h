@@ -71,6 +71,7 @@ extern const SettingKey<int> threads;               ///< intra-op threads; 0 = e
 extern const SettingKey<QString> preset;            ///< preset name last chosen
 extern const SettingKey<QString> runsFolder;        ///< where new run folders go; empty = defaultRunsFolder()
 extern const SettingKey<QString> lastRun;           ///< the run folder last trained or opened
+extern const SettingKey<QString> imagesFolder;      ///< where PNGs were last saved to or opened from
 
 // Generate page (the checkpoint is not kept: the latest run's is preselected).
 extern const SettingKey<QString> generatePrompt;
@@ -103,6 +104,8 @@ extern const SettingKey<QString> schedulesImageFile;         ///< an image file 
 
 /// <application data>/runs (computed on use: the application's name must be set first).
 QString defaultRunsFolder();
+/// Folder new runs go to: runsFolder or its default.
+QString runsRoot();
 /// Folder under which the studio keeps dataset caches, one sub-folder per dataset (cacheFolder
 /// or its default).
 QString cacheRoot();

@@ -2,6 +2,7 @@
 
 #include "pages/page_intro.h"
 #include "sampling/image_conversion.h"
+#include "sampling/image_files.h"
 #include "settings.h"
 #include "widgets/checkpoint_picker.h"
 #include "widgets/labelled_image_grid.h"
@@ -124,11 +125,12 @@ QLayout* ComparePage::createButtons() {
   connect(compare_, &QPushButton::clicked, this, &ComparePage::compare);
   connect(cancel_, &QPushButton::clicked, this, &ComparePage::cancel);
   connect(export_, &QPushButton::clicked, this, [this] {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export grid"), QString(), tr("PNG images (*.png)"));
-    if (!path.isEmpty()) exportPng(path.endsWith(QStringLiteral(".png"), Qt::CaseInsensitive) ? path : path + QStringLiteral(".png"));
+    const ComparisonForm shown = form();
+    const SaveTarget target = askSavePng(this, tr("Export grid"), proposedGridName(shown.prompt, shown.seeds, shown.scales));
+    if (!target.path.isEmpty()) exportPng(target.path, target.scale);
   });
   connect(open_, &QPushButton::clicked, this, [this] {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open image"), QString(), tr("PNG images (*.png)"));
+    const QString path = askOpenPng(this, tr("Open image"));
     if (!path.isEmpty()) openPng(path);
   });
 
@@ -258,14 +260,14 @@ QString ComparePage::runningJobDescription() const {
 
 void ComparePage::stopJobs() { cancel(); }
 
-bool ComparePage::exportPng(const QString& path) {
+bool ComparePage::exportPng(const QString& path, int scale) {
   if (!grid_->isComplete() || !running_ || !topLeftModel_) {
     setStatus(tr("Nothing to export yet: run a comparison first."), true);
     return false;
   }
   try {
     const auto text = t2i::sample::to_png_text(running_->gridMetadata(*topLeftModel_));
-    t2i::sample::write_png(path.toStdString(), fromQImage(grid_->render()), text);
+    t2i::sample::write_png(path.toStdString(), fromQImage(enlarged(grid_->render(), scale)), text);
   } catch (const std::exception& e) {
     setStatus(tr("Cannot export: %1").arg(QString::fromUtf8(e.what())), true);
     return false;

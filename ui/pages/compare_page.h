@@ -40,7 +40,8 @@ public:
   QString runningJobDescription() const override;
   void stopJobs() override;
   /// Writes the labelled grid with its metadata; false with the reason in statusText().
-  bool exportPng(const QString& path);
+  /// Writes the grid with the comparison's metadata, `scale` times enlarged.
+  bool exportPng(const QString& path, int scale = 1);
   /// Restores the form from a PNG's generation metadata; false with the reason in statusText().
   bool openPng(const QString& path);
 

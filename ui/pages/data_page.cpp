@@ -3,6 +3,7 @@
 #include "data/data_form.h"
 #include "data/dataset_job.h"
 #include "data/thumbnail_model.h"
+#include "getting_started.h"
 #include "pages/page_intro.h"
 #include "pages/tab_order.h"
 #include "settings.h"
@@ -87,6 +88,12 @@ DataPage::DataPage(QWidget* parent)
                                      "split by image 75/15/10 and resized to 64×64; the demo dataset trains in "
                                      "minutes on a laptop."),
                                   this));
+  if (settings::lastRun.value().isEmpty()) {
+    auto* hint = new QLabel(firstRunHint(), this);
+    hint->setObjectName(QStringLiteral("firstRunHint"));
+    hint->setWordWrap(true);
+    layout->addWidget(hint);
+  }
   layout->addWidget(splitter, 1);
 
   setTabChain({demo_, demoImages_, coco_, annotations_, browseAnnotations_, images_, browseImages_, maxImages_,
@@ -249,6 +256,9 @@ void DataPage::connectControls() {
   connect(demo_, &QRadioButton::toggled, this, &DataPage::sourceChanged);
   connect(annotations_, &QLineEdit::editingFinished, this, &DataPage::sourceChanged);
   connect(images_, &QLineEdit::editingFinished, this, &DataPage::sourceChanged);
+  // Inspect and Build follow what is typed, not only a field losing focus.
+  connect(annotations_, &QLineEdit::textChanged, this, &DataPage::updateEnabled);
+  connect(images_, &QLineEdit::textChanged, this, &DataPage::updateEnabled);
   connect(demoImages_, &QSpinBox::valueChanged, this, &DataPage::sourceChanged);
   connect(maxImages_, &QSpinBox::valueChanged, this, &DataPage::sourceChanged);
   connect(preset_, &QComboBox::currentTextChanged, this, [this](const QString& name) {

@@ -4,6 +4,7 @@
 #include "sampling/checkpoints.h"
 #include "settings.h"
 #include "sampling/image_conversion.h"
+#include "sampling/image_files.h"
 #include "widgets/checkpoint_picker.h"
 #include "widgets/filmstrip.h"
 #include "widgets/guidance_slider.h"
@@ -232,8 +233,7 @@ QLayout* GeneratePage::createRunControls(QWidget* panel) {
 
   progress_ = new QProgressBar(panel);
   progress_->setObjectName(QStringLiteral("progress"));
-  progress_->setFormat(tr("ready"));
-  progress_->setValue(0);
+  showReady();
   status_ = new QLabel(panel);
   status_->setObjectName(QStringLiteral("status"));
   status_->setWordWrap(true);
@@ -255,12 +255,14 @@ QLayout* GeneratePage::createFileButtons(QWidget* panel) {
   open_->setObjectName(QStringLiteral("openButton"));
   open_->setToolTip(tr("Restore the prompt, seed and settings of a saved image (or drop it on this page)"));
   connect(save_, &QPushButton::clicked, this, [this] {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save image"), QString(), tr("PNG images (*.png)"));
-    if (!path.isEmpty()) savePng(path.endsWith(QStringLiteral(".png"), Qt::CaseInsensitive) ? path : path + QStringLiteral(".png"));
+    const GenerationSettings shown = settings();
+    const SaveTarget target =
+        askSavePng(this, tr("Save image"), proposedImageName(shown.prompt, seeds_.value(selected_, shown.seed), shown.guidance));
+    if (!target.path.isEmpty()) savePng(target.path, target.scale);
   });
   connect(copy_, &QPushButton::clicked, this, &GeneratePage::copyToClipboard);
   connect(open_, &QPushButton::clicked, this, [this] {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open image"), QString(), tr("PNG images (*.png)"));
+    const QString path = askOpenPng(this, tr("Open image"));
     if (!path.isEmpty()) openPng(path);
   });
   auto* files = new QHBoxLayout;
@@ -655,7 +657,7 @@ void GeneratePage::selectResult(int index) {
   }
 }
 
-bool GeneratePage::savePng(const QString& path) {
+bool GeneratePage::savePng(const QString& path, int scale) {
   if (results_.isEmpty()) {
     setStatus(tr("Nothing to save yet."), true);
     return false;
@@ -663,13 +665,19 @@ bool GeneratePage::savePng(const QString& path) {
   const std::size_t index = static_cast<std::size_t>(selected_);
   const std::map<std::string, std::string> text = index < metadata_.size() ? metadata_[index] : std::map<std::string, std::string>{};
   try {
-    t2i::sample::write_png(path.toStdString(), fromQImage(results_.at(selected_)), text);
+    t2i::sample::write_png(path.toStdString(), fromQImage(enlarged(results_.at(selected_), scale)), text);
   } catch (const std::exception& e) {
     setStatus(tr("Cannot save: %1").arg(QString::fromUtf8(e.what())), true);
     return false;
   }
   setStatus(tr("Saved %1").arg(QFileInfo(path).fileName()));
   return true;
+}
+
+void GeneratePage::showReady() {
+  progress_->setRange(0, 1);
+  progress_->setValue(0);
+  progress_->setFormat(tr("ready"));
 }
 
 bool GeneratePage::openPng(const QString& path) {
@@ -703,6 +711,7 @@ bool GeneratePage::openPng(const QString& path) {
     seeds_ << restored->seed;
   }
   showResults();
+  showReady();
   filmstrip_->reset(0);
   noisyView_->clear();
   noisyView_->setCaption(tr("x_t"));

@@ -60,7 +60,8 @@ public:
   void stopJobs() override;
 
   /// Saves the selected result with its generation metadata; false with the reason in statusText().
-  bool savePng(const QString& path);
+  /// Saves the selected image with its generation settings, `scale` times enlarged.
+  bool savePng(const QString& path, int scale = 1);
   /// Shows a PNG and restores the settings in its metadata; false when it cannot be read.
   bool openPng(const QString& path);
   void copyToClipboard() const;
@@ -116,6 +117,8 @@ private:
   void showStepFrame(const StepFrame& frame);
   void fillFilmstrip(int upToStep);
   void showResults();
+  /// The progress bar between generations: no step count that belongs to no generation.
+  void showReady();
   void updateThresholdControls();
 
   SamplingJob* job_;

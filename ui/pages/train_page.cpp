@@ -300,9 +300,9 @@ QWidget* TrainPage::createRunGroup(QWidget* column) {
   maxSteps_->setRange(0, 100'000'000);
   maxSteps_->setSingleStep(1000);
   maxSteps_->setGroupSeparatorShown(true);
-  maxSteps_->setSpecialValueText(tr("until early stopping"));
+  maxSteps_->setValue(kDefaultMaxSteps);
   maxSteps_->setToolTip(tr("Optimiser steps to train for (a continued run counts from its start). 0 trains until "
-                           "early stopping, or for the preset's budget when it has none."));
+                           "early stopping, or until you stop it when the preset has none."));
   auto* runForm = new QFormLayout(run);
   runForm->addRow(buddyLabel(tr("R&uns folder:"), runsFolder_), fieldWithButton(runsFolder_, browseRuns_));
   runForm->addRow(tr("&Max steps:"), maxSteps_);
@@ -350,6 +350,7 @@ void TrainPage::connectSettings() {
   });
   connect(revertPreset_, &QPushButton::clicked, editor_, &PresetEditor::revert);
   connect(editor_, &PresetEditor::edited, this, &TrainPage::scheduleEstimate);
+  connect(editor_, &PresetEditor::edited, this, &TrainPage::updateMaxStepsText);
   connect(checkpointing_, &QCheckBox::toggled, this, &TrainPage::scheduleEstimate);
   connect(learnedText_, &QRadioButton::toggled, this, [this] {
     updateEnabled();
@@ -490,6 +491,7 @@ void TrainPage::loadPreset(const QString& name) {
   try {
     editor_->setPreset(model::find_preset(name.toStdString()));
     presetLoaded_ = true;
+    updateMaxStepsText();
     settings::preset.setValue(name);
   } catch (const std::exception& e) {
     presetLoaded_ = false;
@@ -518,6 +520,8 @@ train::TrainOptions TrainPage::startOptions() const {
   if (dataPage_ != nullptr) data = dataPage_->dataSpec(editor_->preset().unet.image_size);
   return trainOptions(form(), data);
 }
+
+void TrainPage::updateMaxStepsText() { maxSteps_->setSpecialValueText(unlimitedStepsText(editor_->preset().early_stop)); }
 
 void TrainPage::scheduleEstimate() { estimateDelay_->start(); }
 
@@ -610,16 +614,17 @@ void TrainPage::start() {
 void TrainPage::continueRun() {
   if (isTraining() || runFolder_.isEmpty()) return;
   train::TrainOptions options = startOptions();
-  // The checkpoint carries the run's preset; the edited values are for new runs.
+  // A continued run keeps the preset it started with. The editor shows that preset, so no value
+  // edited since appears to be in effect when it is not.
   const QString presetFile = QDir(runFolder_).filePath(kPresetFileName);
   if (QFileInfo::exists(presetFile)) {
     options.preset = presetFile.toStdString();
-    if (dataPage_ != nullptr) {
-      try {
-        options.data = dataPage_->dataSpec(model::load_preset(options.preset).unet.image_size);
-      } catch (const std::exception&) {
-        // The trainer reports an unreadable preset with the file's name.
-      }
+    try {
+      const model::Preset stored = model::load_preset(options.preset);
+      editor_->setPreset(stored);
+      if (dataPage_ != nullptr) options.data = dataPage_->dataSpec(stored.unet.image_size);
+    } catch (const std::exception&) {
+      // The trainer reports an unreadable preset with the file's name.
     }
   }
   options.run_dir = runFolder_.toStdString();
@@ -638,7 +643,8 @@ bool TrainPage::launch(train::TrainOptions options) {
   if (!session_->start(options)) return false;
   progress_->setRange(0, 0);
   progress_->setFormat(tr("starting…"));
-  statusLabel_->setText(options.resume ? tr("Continuing from the latest checkpoint…") : tr("Starting…"));
+  statusLabel_->setText(options.resume ? tr("Continuing from the latest checkpoint with the run's own preset…")
+                                       : tr("Starting…"));
   stepLabel_->clear();
   throughputLabel_->clear();
   etaLabel_->clear();
@@ -684,7 +690,8 @@ void TrainPage::onSteps(const std::vector<train::StepMetrics>& batch) {
   }
   stepLabel_->setText(tr("step %1 · loss %2").arg(steps(m.step), number(m.train_loss)));
   throughputLabel_->setText(tr("%1 images/s").arg(QLocale().toString(m.images_per_second, 'f', 1)));
-  etaLabel_->setText(tr("ETA %1").arg(duration(m.eta_seconds)));
+  etaLabel_->setText(target <= 0 && m.eta_seconds < 0 ? tr("no step limit: runs until stopped")
+                                                    : tr("ETA %1").arg(duration(m.eta_seconds)));
 }
 
 void TrainPage::onEval(const train::EvalMetrics& eval) {

@@ -102,6 +102,8 @@ private:
   QWidget* createSamples();
   void loadPreset(const QString& name);
   void scheduleEstimate();
+  /// The text Max steps shows for 0 follows the edited preset's early stopping.
+  void updateMaxStepsText();
   void runEstimate();
   void showEstimate(const train::ResourceEstimate& estimate);
   void showEstimateError(const QString& message);

@@ -82,9 +82,15 @@ void TrainingCurves::addEval(const train::EvalMetrics& eval) {
   if (eval.fid)
     fid_->setNote(status);
   else if (!fidSeen_)
-    fid_->setNote(tr("FID is unavailable: %1. To enable it, choose the Inception weights file "
-                     "(pt_inception-2015-12-05-6726825d.pth) under Evaluation and start or continue the run.")
-                      .arg(status.isEmpty() ? tr("not computed at this evaluation") : status));
+    fid_->setNote(fidUnavailableNote(status));
+}
+
+QString TrainingCurves::fidUnavailableNote(const QString& status) {
+  // The core's status already says "FID unavailable: <why>" and where the weights come from.
+  const QString why = status.isEmpty() ? tr("FID was not computed at this evaluation.") : status + QLatin1Char('.');
+  return why + QLatin1Char(' ') +
+         tr("To enable it, choose the Inception weights file (pt_inception-2015-12-05-6726825d.pth) under "
+            "Evaluation and start or continue the run.");
 }
 
 void TrainingCurves::setHistory(const train::History& history) {

@@ -51,6 +51,10 @@ public:
   /// first evaluation (e.g. that no Inception weights are configured).
   void setFidHint(const QString& hint);
 
+  /// The FID chart's note for an evaluation without FID: the core's `status` (why, and where the
+  /// weights come from) and how to turn FID on in the studio.
+  static QString fidUnavailableNote(const QString& status);
+
 private:
   MetricPlot* loss_;
   MetricPlot* val_;

@@ -27,8 +27,7 @@ QString demoCheckpointPath() {
 }
 
 QStringList runFolders() {
-  const QString configured = settings::runsFolder.value();
-  const QString root = configured.isEmpty() ? settings::defaultRunsFolder() : configured;
+  const QString root = settings::runsRoot();
   QStringList runs;
   for (const std::string& run : train::list_runs(root.toStdString())) runs << QFileInfo(QString::fromStdString(run)).absoluteFilePath();
   const QString last = settings::lastRun.value();

@@ -2,6 +2,7 @@
 
 #include <QDir>
 #include <QFileInfo>
+#include <QObject>
 
 namespace t2i::ui {
 
@@ -16,6 +17,10 @@ train::TrainOptions trainOptions(const TrainForm& form, const std::optional<trai
   options.max_steps = form.maxSteps;
   options.activation_checkpointing = form.activationCheckpointing;
   return options;
+}
+
+QString unlimitedStepsText(const std::optional<int>& earlyStop) {
+  return earlyStop ? QObject::tr("until early stopping") : QObject::tr("no limit: runs until stopped");
 }
 
 QString newRunFolder(const QString& root, const QString& preset, const QDateTime& now) {

@@ -12,6 +12,10 @@
 
 namespace t2i::ui {
 
+/// A finite first run: about half an hour of the demo preset on two cores, and a bar with an end
+/// even when the preset has no early stopping.
+inline constexpr int kDefaultMaxSteps = 2000;
+
 struct TrainForm {
   QString preset;                 ///< a preset name or preset file
   QString device;                 ///< "cpu", "cuda:0", …
@@ -19,12 +23,16 @@ struct TrainForm {
   QString t5Folder;
   QString inceptionWeights;       ///< empty: FID stays off
   train::Selection selection = train::Selection::ValP2;
-  int maxSteps = 0;               ///< 0: until early stopping
+  int maxSteps = kDefaultMaxSteps;  ///< 0: until early stopping (or, without it, until stopped)
   bool activationCheckpointing = false;
 };
 
 /// The trainer's options for the form; `data` is the Data page's dataset when there is one.
 train::TrainOptions trainOptions(const TrainForm& form, const std::optional<train::DataSpec>& data);
+
+/// What a Max steps of 0 means with this preset's early stopping (`earlyStop`: steps without
+/// improvement before stopping, none = off): the spin box's text for 0.
+QString unlimitedStepsText(const std::optional<int>& earlyStop);
 
 /// A new run's folder under `root`: "<preset>-<yyyyMMdd-HHmmss>", with "-2", "-3", … appended
 /// while that folder exists.

@@ -173,7 +173,8 @@ std::vector<Row> make_rows() {
   rows.push_back(Row("eval_every", Type::Integer, "Evaluate every").at(&Preset::eval_every).range(1, kHuge).required()
                      .table1("eval every epochs").unit("steps").editable()
                      .help("Training steps between evaluations (validation P2 loss, a preview grid, and FID when the "
-                           "validation loss improves)."));
+                           "validation loss improves). Before the first, a run also evaluates at steps 25, 50, 100, "
+                           "… so its first points come early."));
   rows.push_back(Row("eval_val_steps", Type::Integer, "Validation batches").at(&Preset::eval_val_steps).range(1, kHuge)
                      .required().table1("eval val steps").unit("batches").editable()
                      .help("Validation batches averaged at each evaluation, with fixed noise and timesteps so "

@@ -16,6 +16,7 @@
 #include "train/adamw.h"
 #include "train/best_checkpoint.h"
 #include "train/dataset_setup.h"
+#include "train/evaluation_schedule.h"
 #include "train/ema.h"
 #include "train/fid_hook.h"
 #include "train/run_folder.h"
@@ -526,7 +527,10 @@ Summary Run::execute() {
     global.set_state(resumed_global_rng_);
   }
   started_ = Clock::now();
-  const int preview_every = options_.preview_every > 0 ? options_.preview_every : preset_.eval_every;
+  const auto evaluation_due = [this] { return is_evaluation_step(step_, preset_.eval_every); };
+  const auto preview_due = [&] {
+    return options_.preview_every > 0 ? step_ % options_.preview_every == 0 : evaluation_due();
+  };
   std::optional<std::string> reason;
   while (!(reason = stop_reason())) {
     if (paused()) {
@@ -541,12 +545,12 @@ Summary Run::execute() {
       break;
     }
     if (outcome != StepOutcome::Done) continue;
-    if (step_ % preset_.eval_every == 0) evaluate();
-    if (step_ % preview_every == 0 && !cancelled()) preview();
+    if (evaluation_due()) evaluate();
+    if (preview_due() && !cancelled()) preview();
   }
   // A run that ends between evaluations is evaluated once more, so its best checkpoint (and its
   // curves) include the last steps; a cancelled one stops at once.
-  if (!cancelled() && step_ > 0 && step_ % preset_.eval_every != 0) evaluate();
+  if (!cancelled() && step_ > 0 && !evaluation_due()) evaluate();
   if (last_checkpoint_ != folder_.checkpoint_path(step_)) save_checkpoint(false);
   summary.steps = step_;
   summary.stop_reason = *reason;
