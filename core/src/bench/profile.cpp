@@ -69,7 +69,7 @@ struct OpenRange {
 
 // One thread's events, in order: ranges nest, each push closed by the pop with its handle.
 void add_self_times(const std::vector<profiler::LegacyEvent>& events, std::array<double, kOpCategories.size()>& self_us,
-                    double& ops_us) {
+                    std::map<std::pair<std::string, OpCategory>, double>& self_us_by_op, double& ops_us) {
   std::vector<OpenRange> open;
   for (const auto& event : events) {
     if (event.kind() == profiler::EventKind::PushRange) {
@@ -86,7 +86,9 @@ void add_self_times(const std::vector<profiler::LegacyEvent>& events, std::array
         open.pop_back();
         const double total_us = range.start->cpuElapsedUs(event);
         const auto category = range.category.value_or(OpCategory::Other);
-        self_us[static_cast<size_t>(category)] += std::max(0.0, total_us - range.children_us);
+        const double self = std::max(0.0, total_us - range.children_us);
+        self_us[static_cast<size_t>(category)] += self;
+        self_us_by_op[{range.start->name(), category}] += self;
         if (open.empty()) ops_us += total_us;
         else open.back().children_us += total_us;
       }
@@ -157,7 +159,7 @@ void CategoryProfiler::run(const std::function<void()>& work) {
         [&events](const profiler::thread_event_lists& lists) { events = lists; });
     seconds = seconds_of(work);
   }
-  for (const auto& thread_events : events) add_self_times(thread_events, self_us_, ops_us_);
+  for (const auto& thread_events : events) add_self_times(thread_events, self_us_, self_us_by_op_, ops_us_);
   wall_us_ += seconds * 1e6;
   ++runs_;
 }
@@ -167,7 +169,18 @@ nlohmann::json CategoryProfiler::json(int units_per_run) const {
   nlohmann::json categories = nlohmann::json::object();
   for (const auto category : kOpCategories)
     categories[to_string(category)] = self_us_[static_cast<size_t>(category)] * per_unit_ms;
-  return {{"categories", categories}, {"ops_ms", ops_us_ * per_unit_ms}, {"wall_ms", wall_us_ * per_unit_ms}};
+  std::vector<std::pair<double, const std::pair<std::string, OpCategory>*>> ops;
+  for (const auto& [op, us] : self_us_by_op_) ops.emplace_back(us, &op);
+  const size_t shown = std::min<size_t>(ops.size(), 12);
+  std::partial_sort(ops.begin(), ops.begin() + static_cast<std::ptrdiff_t>(shown), ops.end(),
+                    [](const auto& a, const auto& b) { return a.first > b.first; });
+  nlohmann::json top = nlohmann::json::array();
+  for (size_t i = 0; i < shown; ++i)
+    top.push_back({{"name", ops[i].second->first}, {"category", to_string(ops[i].second->second)}, {"ms", ops[i].first * per_unit_ms}});
+  return {{"categories", categories},
+          {"ops_ms", ops_us_ * per_unit_ms},
+          {"wall_ms", wall_us_ * per_unit_ms},
+          {"top_operators", top}};
 }
 
 std::string profile_table(const std::string& title, const nlohmann::json& profile) {
@@ -205,6 +218,14 @@ std::string profile_table(const std::string& title, const nlohmann::json& profil
   }
   table += row("all operators", values("ops_ms"), 100.0);
   table += row("wall, profiler on", values("wall_ms"), -1);
+  for (const auto& phase : phases) {
+    table += "top operators, " + phase + ":";
+    for (const auto& op : profile.at("phases").at(phase).at("top_operators")) {
+      std::snprintf(cell, sizeof cell, " %.1f", op.at("ms").get<double>());
+      table += std::string(" ") + op.at("name").get<std::string>() + cell + ";";
+    }
+    table += "\n";
+  }
   return table;
 }
 

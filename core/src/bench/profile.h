@@ -7,6 +7,7 @@
 
 #include <array>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,11 +45,13 @@ public:
 
   /// Milliseconds per unit, where a run holds `units_per_run` units (e.g. sampling steps): by
   /// category ("categories"), their sum ("ops_ms": the time inside operators) and the wall time
-  /// with the profiler on ("wall_ms").
+  /// with the profiler on ("wall_ms"), and the operators with the most self time
+  /// ("top_operators": name, category, ms), which say what to look at within a category.
   nlohmann::json json(int units_per_run = 1) const;
 
 private:
   std::array<double, kOpCategories.size()> self_us_{};
+  std::map<std::pair<std::string, OpCategory>, double> self_us_by_op_;
   double ops_us_ = 0;
   double wall_us_ = 0;
   int runs_ = 0;
