@@ -516,6 +516,39 @@ private Q_SLOTS:
     QVERIFY2(error < 4e-3, qPrintable(QString::number(error)));
   }
 
+  // The bf16 group norm's own backward against autograd through group_norm in float64: the
+  // gradients of the input (in its dtype and layout) and of the weight and bias.
+  void groupNormGradientsMatchFloat64_data() { groupNormMatchesFloat64InEveryLayout_data(); }
+
+  void groupNormGradientsMatchFloat64() {
+    QFETCH(bool, channelsLast);
+    QFETCH(int, batch);
+    torch::manual_seed(9);
+    GroupNorm norm(64);
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& parameter : norm->parameters()) parameter.normal_(0.5, 1.0);
+    }
+    const auto format = channelsLast ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+    const auto x = (torch::randn({batch, 64, 32, 32}) * 3 + 1).to(torch::kBFloat16).contiguous(format).requires_grad_(true);
+    const auto grad_out = torch::randn({batch, 64, 32, 32}).to(torch::kBFloat16).contiguous(format);
+    norm(x).backward(grad_out);
+
+    const auto parameters = norm->parameters();
+    const auto x64 = x.detach().to(torch::kFloat64).requires_grad_(true);
+    const auto weight64 = parameters[0].detach().to(torch::kFloat64).requires_grad_(true);
+    const auto bias64 = parameters[1].detach().to(torch::kFloat64).requires_grad_(true);
+    torch::group_norm(x64, norm_groups(64), weight64, bias64, 1e-5).backward(grad_out.to(torch::kFloat64));
+
+    QCOMPARE(x.grad().scalar_type(), torch::kBFloat16);
+    QCOMPARE(x.grad().is_contiguous(format), true);
+    // The input's gradient is rounded to bf16 once (2^-9); the parameters' stay in float32.
+    const double input_error = relative_error(x.grad().to(torch::kFloat64), x64.grad());
+    QVERIFY2(input_error < 4e-3, qPrintable(QString::number(input_error)));
+    QVERIFY(relative_error(parameters[0].grad().to(torch::kFloat64), weight64.grad()) < 1e-4);
+    QVERIFY(relative_error(parameters[1].grad().to(torch::kFloat64), bias64.grad()) < 1e-4);
+  }
+
   void attentionKernelsMatchTheNaiveReference() {
     torch::manual_seed(12);
     const auto q = torch::randn({2, 3, 5, 8});
