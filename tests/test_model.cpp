@@ -2,6 +2,7 @@
 // gradient flow, padding invariance, CFG's null text, checkpointing, bf16, attention kernels.
 #include "diffusion/guidance.h"
 #include "diffusion/sampler.h"
+#include "model/activation.h"
 #include "model/attention.h"
 #include "model/autocast.h"
 #include "model/checkpoint.h"
@@ -547,6 +548,26 @@ private Q_SLOTS:
     QVERIFY2(input_error < 4e-3, qPrintable(QString::number(input_error)));
     QVERIFY(relative_error(parameters[0].grad().to(torch::kFloat64), weight64.grad()) < 1e-4);
     QVERIFY(relative_error(parameters[1].grad().to(torch::kFloat64), bias64.grad()) < 1e-4);
+  }
+
+  // x·sigmoid(x) and its derivative sigmoid(x)·(1 + x·(1 − sigmoid(x))) in float64 against the
+  // bf16 SiLU's value and gradient: one bf16 rounding each (2^-9 relative).
+  void bf16SiluMatchesFloat64() {
+    torch::manual_seed(15);
+    const auto x = (torch::randn({2, 8, 5, 5}) * 4).to(torch::kBFloat16).contiguous(torch::MemoryFormat::ChannelsLast).requires_grad_(true);
+    const auto grad_out = torch::randn({2, 8, 5, 5}).to(torch::kBFloat16);
+    const auto y = t2i::model::silu(x);
+    y.backward(grad_out);
+    const auto x64 = x.detach().to(torch::kFloat64);
+    const auto sigmoid = 1.0 / (1.0 + (-x64).exp());
+    const auto expected_y = x64 * sigmoid;
+    const auto expected_grad = grad_out.to(torch::kFloat64) * sigmoid * (1.0 + x64 * (1.0 - sigmoid));
+    QCOMPARE(y.scalar_type(), torch::kBFloat16);
+    QCOMPARE(x.grad().scalar_type(), torch::kBFloat16);
+    QVERIFY(torch::allclose(y.to(torch::kFloat64), expected_y, 4e-3, 1e-6));
+    QVERIFY(torch::allclose(x.grad().to(torch::kFloat64), expected_grad, 4e-3, 1e-6));
+    const auto x32 = torch::randn({3, 4});
+    QVERIFY(torch::equal(t2i::model::silu(x32), torch::silu(x32)));
   }
 
   void attentionKernelsMatchTheNaiveReference() {
