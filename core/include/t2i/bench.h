@@ -130,7 +130,8 @@ struct PresetOptions {
 /// 768-d random text embeddings, and the peak RSS.
 std::string train_json(const PresetOptions& options);
 
-/// Seconds per image for `steps` DDIM steps with classifier-free guidance, and the peak RSS.
+/// Seconds per image for `steps` DDIM steps with classifier-free guidance, after a one-step
+/// warm-up run, and the peak RSS.
 std::string sample_json(const PresetOptions& options);
 
 /// `overfit`: the paper's overfit-one-batch check (§7.1).
