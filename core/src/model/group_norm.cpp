@@ -24,23 +24,20 @@ struct Float32GroupNorm : torch::autograd::Function<Float32GroupNorm> {
     const auto [y, mean, rstd] = at::native_group_norm(x32, weight, bias, n, channels, x.numel() / (n * channels), groups, kEps);
     ctx->save_for_backward({x, weight, mean, rstd});
     ctx->saved_data["groups"] = groups;
-    ctx->saved_data["dtype"] = static_cast<int64_t>(x.scalar_type());
-    ctx->saved_data["format"] = static_cast<int64_t>(format);
     return y.to(x.scalar_type(), false, false, format);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
+    const auto& x = saved[0];
     // The native backward works on NCHW-contiguous tensors (it copies anything else).
-    const auto x32 = saved[0].to(torch::kFloat32, false, false, torch::MemoryFormat::Contiguous);
+    const auto x32 = x.to(torch::kFloat32, false, false, torch::MemoryFormat::Contiguous);
     const int64_t n = x32.size(0), channels = x32.size(1);
     const auto dy = grads[0].to(torch::kFloat32, false, false, torch::MemoryFormat::Contiguous);
     const auto [dx, dweight, dbias] =
         at::native_group_norm_backward(dy, x32, saved[2], saved[3], saved[1], n, channels, x32.numel() / (n * channels),
                                        ctx->saved_data["groups"].toInt(), {true, true, true});
-    const auto dtype = static_cast<torch::ScalarType>(ctx->saved_data["dtype"].toInt());
-    const auto format = static_cast<torch::MemoryFormat>(ctx->saved_data["format"].toInt());
-    return {dx.to(dtype, false, false, format), dweight, dbias, torch::Tensor()};
+    return {dx.to(x.scalar_type(), false, false, x.suggest_memory_format()), dweight, dbias, torch::Tensor()};
   }
 };
 
