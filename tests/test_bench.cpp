@@ -2,11 +2,22 @@
 // seconds, not minutes, at these sizes; test_overfit runs the overfit check.
 #include "t2i/bench.h"
 
+#include "bench/profile.h"
+#include "tiny_preset.h"
+
+#include <ATen/record_function.h>
 #include <QtTest/QtTest>
+#include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
+
 using namespace t2i;
+using bench::OpCategory;
 
 class TestBench : public QObject {
   Q_OBJECT
@@ -24,6 +35,108 @@ private Q_SLOTS:
         QVERIFY(json.at("samplers").at(kind).at(thresholding).at("ms_per_step").get<double>() > 0.0);
     QVERIFY(json.at("samplers").at("ddim").at("thresholding_none").at("model_ms_per_step").get<double>() > 0.0);
     QVERIFY(json.at("conv3x3_128ch_ms").get<double>() > 0.0);
+  }
+
+  void operatorNamesMapToTheirKindOfWork() {
+    // Names as LibTorch 1.13's profiler reports them for the U-Net's forward, backward and step.
+    const std::vector<std::pair<const char*, OpCategory>> expected{
+        {"aten::conv2d", OpCategory::Convolution},
+        {"aten::convolution", OpCategory::Convolution},
+        {"aten::_convolution", OpCategory::Convolution},
+        {"aten::mkldnn_convolution", OpCategory::Convolution},
+        {"aten::convolution_backward", OpCategory::Convolution},
+        {"aten::_slow_conv2d_forward", OpCategory::Convolution},
+        {"aten::mm", OpCategory::Matmul},
+        {"aten::bmm", OpCategory::Matmul},
+        {"aten::addmm", OpCategory::Matmul},
+        {"aten::matmul", OpCategory::Matmul},
+        {"aten::linear", OpCategory::Matmul},
+        {"aten::group_norm", OpCategory::Normalisation},
+        {"aten::native_group_norm", OpCategory::Normalisation},
+        {"aten::native_group_norm_backward", OpCategory::Normalisation},
+        {"aten::layer_norm", OpCategory::Normalisation},
+        {"aten::silu", OpCategory::Elementwise},
+        {"aten::silu_", OpCategory::Elementwise},
+        {"aten::silu_backward", OpCategory::Elementwise},
+        {"aten::add", OpCategory::Elementwise},
+        {"aten::add_", OpCategory::Elementwise},
+        {"aten::mul", OpCategory::Elementwise},
+        {"aten::masked_fill", OpCategory::Elementwise},
+        {"aten::mse_loss_backward", OpCategory::Elementwise},
+        {"aten::sum", OpCategory::Elementwise},
+        {"aten::softmax", OpCategory::Softmax},
+        {"aten::_softmax", OpCategory::Softmax},
+        {"aten::_softmax_backward_data", OpCategory::Softmax},
+        {"aten::to", OpCategory::CastCopy},
+        {"aten::_to_copy", OpCategory::CastCopy},
+        {"aten::copy_", OpCategory::CastCopy},
+        {"aten::contiguous", OpCategory::CastCopy},
+        {"aten::clone", OpCategory::CastCopy},
+        {"aten::cat", OpCategory::CastCopy},
+        {"aten::upsample_nearest2d", OpCategory::CastCopy},
+        {"t2i::optimizer", OpCategory::Optimizer},
+        {"t2i::ema", OpCategory::Ema},
+    };
+    for (const auto& [name, category] : expected) {
+      const auto found = bench::op_category(name);
+      QVERIFY2(found.has_value(), name);
+      QCOMPARE(bench::to_string(*found), bench::to_string(category));
+    }
+    // No work of their own: their time goes to their caller's category.
+    for (const char* name : {"aten::empty", "aten::view", "aten::as_strided", "aten::transpose", "aten::randn",
+                             "aten::linalg_vector_norm", "ConvolutionBackward0",
+                             "autograd::engine::evaluate_function: ConvolutionBackward0", "t2i::something"})
+      QVERIFY2(!bench::op_category(name).has_value(), name);
+  }
+
+  void profilerSumsSelfTimeByCategory() {
+    torch::manual_seed(0);
+    const auto x = torch::randn({2, 8, 16, 16});
+    const auto w = torch::randn({8, 8, 3, 3});
+    const auto a = torch::randn({64, 64});
+    bench::CategoryProfiler profiler;
+    profiler.run([&] {
+      (void)torch::conv2d(x, w, {}, 1, 1);
+      (void)torch::mm(a, a);
+      RECORD_USER_SCOPE(bench::kOptimizerScope);
+      (void)torch::mm(a, a);  // inside the optimizer's scope: optimizer time, not matmul
+    });
+    const auto json = profiler.json();
+    const auto& by_category = json.at("categories");
+    QVERIFY(by_category.at("convolution").get<double>() > 0.0);
+    QVERIFY(by_category.at("matmul").get<double>() > 0.0);
+    QVERIFY(by_category.at("optimizer").get<double>() > 0.0);
+    QCOMPARE(by_category.at("softmax").get<double>(), 0.0);
+    QCOMPARE(by_category.at("ema").get<double>(), 0.0);
+    double sum = 0;
+    for (const auto& [name, ms] : by_category.items()) sum += ms.get<double>();
+    QVERIFY(std::abs(sum - json.at("ops_ms").get<double>()) <= 1e-6 * std::max(1.0, sum));
+    QVERIFY(json.at("ops_ms").get<double>() <= json.at("wall_ms").get<double>());
+  }
+
+  void modelBenchmarkProfilesEveryPhase() {
+    QTemporaryDir dir;
+    bench::ModelOptions options;
+    options.preset = test::write_preset(dir, test::tiny_preset_json());
+    options.modes = {"fp32"};
+    options.repeats = 1;
+    options.kernels = false;
+    options.profile = true;
+    const std::string text = bench::model_json(options);
+    const auto json = nlohmann::json::parse(text);
+    const auto& phases = json.at("modes").at("fp32").at("profile").at("phases");
+    for (const char* phase : {"forward", "backward"}) {
+      QVERIFY(phases.at(phase).at("categories").at("convolution").get<double>() > 0.0);
+      QVERIFY(phases.at(phase).at("categories").at("normalisation").get<double>() > 0.0);
+      QCOMPARE(phases.at(phase).at("categories").at("optimizer").get<double>(), 0.0);
+    }
+    QVERIFY(phases.at("forward").at("categories").at("softmax").get<double>() > 0.0);
+    QVERIFY(phases.at("step").at("categories").at("optimizer").get<double>() > 0.0);
+    QVERIFY(phases.at("step").at("categories").at("ema").get<double>() > 0.0);
+    QCOMPARE(phases.at("step").at("categories").at("convolution").get<double>(), 0.0);
+    const std::string table = bench::profile_tables(text);
+    for (const char* row : {"convolution", "attention softmax", "casts and copies", "EMA", "all operators"})
+      QVERIFY2(table.find(row) != std::string::npos, row);
   }
 };
 

@@ -2,6 +2,7 @@
 // gradient flow, padding invariance, CFG's null text, checkpointing, bf16, attention kernels.
 #include "diffusion/guidance.h"
 #include "diffusion/sampler.h"
+#include "model/activation.h"
 #include "model/attention.h"
 #include "model/autocast.h"
 #include "model/checkpoint.h"
@@ -515,6 +516,59 @@ private Q_SLOTS:
     QVERIFY2(error < 4e-3, qPrintable(QString::number(error)));
   }
 
+  // The bf16 group norm's own backward against autograd through group_norm in float64: the
+  // gradients of the input (in its dtype and layout) and of the weight and bias.
+  void groupNormGradientsMatchFloat64_data() { groupNormMatchesFloat64InEveryLayout_data(); }
+
+  void groupNormGradientsMatchFloat64() {
+    QFETCH(bool, channelsLast);
+    QFETCH(int, batch);
+    torch::manual_seed(9);
+    GroupNorm norm(64);
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& parameter : norm->parameters()) parameter.normal_(0.5, 1.0);
+    }
+    const auto format = channelsLast ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+    const auto x = (torch::randn({batch, 64, 32, 32}) * 3 + 1).to(torch::kBFloat16).contiguous(format).requires_grad_(true);
+    const auto grad_out = torch::randn({batch, 64, 32, 32}).to(torch::kBFloat16).contiguous(format);
+    norm(x).backward(grad_out);
+
+    const auto parameters = norm->parameters();
+    const auto x64 = x.detach().to(torch::kFloat64).requires_grad_(true);
+    const auto weight64 = parameters[0].detach().to(torch::kFloat64).requires_grad_(true);
+    const auto bias64 = parameters[1].detach().to(torch::kFloat64).requires_grad_(true);
+    torch::group_norm(x64, norm_groups(64), weight64, bias64, 1e-5).backward(grad_out.to(torch::kFloat64));
+
+    QCOMPARE(x.grad().scalar_type(), torch::kBFloat16);
+    QCOMPARE(x.grad().is_contiguous(format), true);
+    // The input's gradient is rounded to bf16 once (2^-9); the parameters' stay in float32.
+    const double input_error = relative_error(x.grad().to(torch::kFloat64), x64.grad());
+    QVERIFY2(input_error < 4e-3, qPrintable(QString::number(input_error)));
+    QVERIFY(relative_error(parameters[0].grad().to(torch::kFloat64), weight64.grad()) < 1e-4);
+    QVERIFY(relative_error(parameters[1].grad().to(torch::kFloat64), bias64.grad()) < 1e-4);
+  }
+
+  // x·sigmoid(x) and its derivative sigmoid(x)·(1 + x·(1 − sigmoid(x))) in float64 against the
+  // bf16 SiLU's value and gradient: one bf16 rounding each (2^-9 relative).
+  void bf16SiluMatchesFloat64() {
+    torch::manual_seed(15);
+    const auto x = (torch::randn({2, 8, 5, 5}) * 4).to(torch::kBFloat16).contiguous(torch::MemoryFormat::ChannelsLast).requires_grad_(true);
+    const auto grad_out = torch::randn({2, 8, 5, 5}).to(torch::kBFloat16);
+    const auto y = t2i::model::silu(x);
+    y.backward(grad_out);
+    const auto x64 = x.detach().to(torch::kFloat64);
+    const auto sigmoid = 1.0 / (1.0 + (-x64).exp());
+    const auto expected_y = x64 * sigmoid;
+    const auto expected_grad = grad_out.to(torch::kFloat64) * sigmoid * (1.0 + x64 * (1.0 - sigmoid));
+    QCOMPARE(y.scalar_type(), torch::kBFloat16);
+    QCOMPARE(x.grad().scalar_type(), torch::kBFloat16);
+    QVERIFY(torch::allclose(y.to(torch::kFloat64), expected_y, 4e-3, 1e-6));
+    QVERIFY(torch::allclose(x.grad().to(torch::kFloat64), expected_grad, 4e-3, 1e-6));
+    const auto x32 = torch::randn({3, 4});
+    QVERIFY(torch::equal(t2i::model::silu(x32), torch::silu(x32)));
+  }
+
   void attentionKernelsMatchTheNaiveReference() {
     torch::manual_seed(12);
     const auto q = torch::randn({2, 3, 5, 8});
@@ -531,6 +585,25 @@ private Q_SLOTS:
     }
     if (!sdpa_available()) {
       QVERIFY_THROWS_EXCEPTION(std::runtime_error, attention(q, k, v, mask, AttentionBackend::sdpa));
+    }
+  }
+
+  // bf16 inputs, as under autocast, with rows as long as the U-Net's (65 text keys, 256 pixels):
+  // within a few bf16 roundings of the float64 reference on the same (rounded) inputs.
+  void bf16AttentionMatchesTheNaiveReference() {
+    torch::manual_seed(14);
+    for (const int64_t keys : {65, 256}) {
+      const auto q = (torch::randn({1, 2, 8, 32}) * 2).to(torch::kBFloat16);
+      const auto k = (torch::randn({1, 2, keys, 32}) * 2).to(torch::kBFloat16);
+      const auto v = torch::randn({1, 2, keys, 32}).to(torch::kBFloat16);
+      const auto mask = torch::arange(keys).lt(keys - 7).unsqueeze(0);
+      for (const auto& key_mask : {mask, torch::Tensor()}) {
+        const auto reference = naive_attention(q.to(torch::kFloat32), k.to(torch::kFloat32), v.to(torch::kFloat32), key_mask);
+        const auto manual = attention(q, k, v, key_mask, AttentionBackend::manual);
+        QCOMPARE(manual.scalar_type(), torch::kBFloat16);
+        const double error = ((manual.to(torch::kFloat64) - reference).abs().max() / reference.abs().max()).item<double>();
+        QVERIFY2(error < 2e-2, qPrintable(QString::number(error)));
+      }
     }
   }
 

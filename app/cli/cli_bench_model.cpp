@@ -6,6 +6,7 @@
 
 #include <iostream>
 #include <memory>
+#include <string>
 
 namespace t2i::cli {
 
@@ -26,7 +27,13 @@ void add_bench_model(CLI::App& bench) {
       ->delimiter(',');
   command->add_flag("!--nchw", options->channels_last, "Contiguous NCHW activations instead of channels-last");
   command->add_flag("!--no-kernels", options->kernels, "Skip the plain convolution measured for comparison");
-  command->callback([options] { std::cout << bench::model_json(*options) << "\n"; });
+  command->add_flag("--profile", options->profile,
+                    "Also profile a training step by category of operator (JSON, and a table on stderr)");
+  command->callback([options] {
+    const std::string json = bench::model_json(*options);
+    std::cout << json << "\n";
+    if (options->profile) std::cerr << bench::profile_tables(json);
+  });
 }
 
 } // namespace t2i::cli

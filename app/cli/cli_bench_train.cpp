@@ -4,6 +4,7 @@
 #include "t2i/runtime.h"
 
 #include <iostream>
+#include <string>
 
 namespace t2i::cli {
 
@@ -27,7 +28,13 @@ void add_bench_train(CLI::App& bench) {
   sample->add_option("--steps", options->steps, "DDIM steps")->check(CLI::Range(1, 10000))->capture_default_str();
   sample->add_option("--images", options->images, "Images sampled together")->check(CLI::Range(1, 1024));
   sample->add_option("--cfg", options->guidance, "Guidance scale")->check(CLI::Range(0.0, 100.0))->capture_default_str();
-  sample->callback([options] { std::cout << bench::sample_json(*options) << "\n"; });
+  sample->add_flag("--profile", options->profile,
+                   "Also profile a second run by category of operator, per step (JSON, and a table on stderr)");
+  sample->callback([options] {
+    const std::string json = bench::sample_json(*options);
+    std::cout << json << "\n";
+    if (options->profile) std::cerr << bench::profile_tables(json);
+  });
 
   auto train_options = std::make_shared<train::TrainOptions>();
   auto check = std::make_shared<bench::OverfitOptions>();

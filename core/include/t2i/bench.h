@@ -86,12 +86,20 @@ struct ModelOptions {
   std::vector<std::string> modes;
   bool channels_last = true;
   bool kernels = true;           ///< also time a plain 3×3 conv for comparison
+  /// Also profile each mode's training step (forward, backward, and the trainer's own AdamW step
+  /// and EMA update) by category of operator: `profile` in each mode's JSON.
+  bool profile = false;
 };
 
 /// Parameters, counted forward FLOPs per image, and per mode the forward and training-step
 /// times, images/s, achieved GFLOP/s, the fraction of the plain conv's GFLOP/s, and peak
 /// resident memory.
 std::string model_json(const ModelOptions& options);
+
+/// The by-category profiles in a `model` or `sample` benchmark's JSON (run with `profile`), as
+/// readable tables: milliseconds by category of operator (convolution, matmul, normalisation,
+/// elementwise/activation, attention softmax, casts and copies, optimizer, EMA, other) and phase.
+std::string profile_tables(const std::string& benchmark_json);
 
 /// `fid`: the FID Inception network and the distances.
 struct FidOptions {
@@ -115,13 +123,15 @@ struct PresetOptions {
   int steps = 50;            ///< DDIM steps (sample)
   double guidance = 8.0;     ///< CFG scale (sample): guided steps run a batch of 2×images
   runtime::Precision precision = runtime::Precision::Auto;
+  bool profile = false;      ///< sample: also profile a second run by category of operator, per step
 };
 
 /// Training images/s at the preset's micro-batch (forward, backward, AdamW and EMA), with
 /// 768-d random text embeddings, and the peak RSS.
 std::string train_json(const PresetOptions& options);
 
-/// Seconds per image for `steps` DDIM steps with classifier-free guidance, and the peak RSS.
+/// Seconds per image for `steps` DDIM steps with classifier-free guidance, after a one-step
+/// warm-up run, and the peak RSS.
 std::string sample_json(const PresetOptions& options);
 
 /// `overfit`: the paper's overfit-one-batch check (§7.1).

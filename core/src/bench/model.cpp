@@ -2,13 +2,17 @@
 // training-step times, memory), next to a plain convolution measured in the same run.
 #include "t2i/bench.h"
 
+#include "bench/profile.h"
 #include "bench/timing.h"
 #include "model/flop_counter.h"
 #include "model/preset_config.h"
 #include "model/unet.h"
 #include "t2i/model.h"
 #include "t2i/runtime.h"
+#include "train/adamw.h"
+#include "train/ema.h"
 
+#include <ATen/record_function.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -62,8 +66,47 @@ Inputs make_inputs(const UNetConfig& config, int64_t batch, int64_t text_length)
   return in;
 }
 
+// Training steps as `t2i train` runs them (forward, backward, then the trainer's own AdamW and EMA
+// rather than the stand-in optimizer timed above), each phase profiled by category of operator:
+// the mean of `repeats` steps after an unprofiled one that creates the optimizer's moments.
+nlohmann::json profile_training(UNet& unet, const Inputs& in, int repeats) {
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  std::vector<torch::Tensor> online, averaged;
+  for (const auto& item : unet->named_parameters()) {
+    named.emplace_back(item.key(), item.value());
+    online.push_back(item.value());
+    averaged.push_back(item.value().detach().clone());
+  }
+  train::AdamW optimizer(named, train::AdamWOptions{});
+  train::Ema ema(averaged, online, 0.9999);  // the decay does not change the work
+  torch::Tensor loss;
+  const auto forward = [&] { loss = torch::mse_loss(unet->forward(in.x, in.t, in.text), in.target); };
+  const auto backward = [&] { loss.backward(); };
+  const auto step = [&] {
+    {
+      RECORD_USER_SCOPE(kOptimizerScope);
+      optimizer.step(1e-4);
+    }
+    RECORD_USER_SCOPE(kEmaScope);
+    ema.update();
+  };
+  optimizer.zero_grad();
+  forward();
+  backward();
+  step();
+  CategoryProfiler forward_profile, backward_profile, step_profile;
+  for (int i = 0; i < repeats; ++i) {
+    optimizer.zero_grad();
+    forward_profile.run(forward);
+    backward_profile.run(backward);
+    step_profile.run(step);
+  }
+  return {{"per", "training step"},
+          {"phases", {{"forward", forward_profile.json()}, {"backward", backward_profile.json()}, {"step", step_profile.json()}}}};
+}
+
 nlohmann::json run_mode(UNet& unet, const Mode& mode, bool channels_last, const Inputs& in, int repeats,
-                        const nlohmann::json& plain_conv) {
+                        const nlohmann::json& plain_conv, bool profile) {
   ExecutionOptions execution = unet->execution();
   execution.precision = mode.precision;
   execution.checkpoint = mode.checkpoint;
@@ -123,6 +166,7 @@ nlohmann::json run_mode(UNet& unet, const Mode& mode, bool channels_last, const 
     result["plain_conv"] = conv_key;
     result["train_fraction_of_plain_conv"] = train_gflops / conv_gflops;
   }
+  if (profile) result["profile"] = profile_training(unet, in, repeats);
   return result;
 }
 
@@ -174,7 +218,7 @@ std::string model_json(const ModelOptions& options) {
       {"plain_conv_3x3_8x128x64x64", plain_conv}};
   if (preset.paper_parameters) result["paper_parameters"] = *preset.paper_parameters;
   nlohmann::json by_mode = nlohmann::json::object();
-  for (const auto& mode : modes) by_mode[mode.name] = run_mode(unet, mode, options.channels_last, in, repeats, plain_conv);
+  for (const auto& mode : modes) by_mode[mode.name] = run_mode(unet, mode, options.channels_last, in, repeats, plain_conv, options.profile);
   result["modes"] = by_mode;
   return result.dump(2);
 }

@@ -1,5 +1,6 @@
 #include "model/unet.h"
 
+#include "model/activation.h"
 #include "model/autocast.h"
 #include "model/checkpoint.h"
 #include "t2i/runtime.h"
@@ -200,7 +201,7 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x_t, const torch::Tensor& t
   }
 
   h = run(final_block_, torch::cat({h, init}, 1), cond);
-  const auto out = out_conv_(torch::silu(out_norm_(h)));
+  const auto out = out_conv_(model::silu(out_norm_(h)));
   return out.to(x_t.scalar_type()).contiguous();
 }
 
