@@ -17,6 +17,7 @@
 #include "settings.h"
 #include "widgets/checkpoint_picker.h"
 #include "widgets/filmstrip.h"
+#include "widgets/generation_history.h"
 #include "widgets/guidance_slider.h"
 #include "widgets/labelled_image_grid.h"
 #include "widgets/pixel_image_view.h"
@@ -36,6 +37,7 @@
 #include <QMimeData>
 #include <QProcess>
 #include <QScopeGuard>
+#include <QTabWidget>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSet>
@@ -602,6 +604,65 @@ private Q_SLOTS:
     QVERIFY(!t2i::sample::read_image_metadata(text, "bad.png"));
     text.erase("seed");
     QVERIFY(!t2i::sample::read_image_metadata(text, "none.png"));
+  }
+
+  // A run folder as the trainer leaves it, with best.safetensors and a later step checkpoint:
+  // Generate and Compare list both, the best first, newer runs above older ones.
+  void trainedRunsAreListedWithTheirBestAndLatestCheckpoints() {
+    requireCheckpoint();
+    const QString run = runs_.path() + QStringLiteral("/listed-run");
+    QVERIFY(QDir().mkpath(run + QStringLiteral("/checkpoints")));
+    QFile config(run + QStringLiteral("/config.json"));
+    QVERIFY(config.open(QIODevice::WriteOnly) && config.write("{}") == 2);
+    config.close();
+    const QString best = run + QStringLiteral("/checkpoints/best.safetensors");
+    const QString latest = run + QStringLiteral("/checkpoints/step_%1.safetensors")
+                                     .arg(reference_->info().step + 100, 9, 10, QLatin1Char('0'));
+    QVERIFY(QFile::copy(checkpoint_, best));
+    QVERIFY(QFile::copy(checkpoint_, latest));
+    const auto cleanup = qScopeGuard([&] { QDir(run).removeRecursively(); });
+
+    GeneratePage generate;
+    ComparePage compare;
+    QList<QComboBox*> combos = compare.findChildren<QComboBox*>(QStringLiteral("checkpointCombo"));
+    combos << child<QComboBox>(&generate, "checkpointCombo");
+    QCOMPARE(combos.size(), 3);  // Compare's two models and Generate's
+    for (QComboBox* combo : combos) {
+      QStringList paths;
+      for (int i = 0; i < combo->count(); ++i) paths << QFileInfo(combo->itemData(i).toString()).canonicalFilePath();
+      const qsizetype bestAt = paths.indexOf(QFileInfo(best).canonicalFilePath());
+      const qsizetype latestAt = paths.indexOf(QFileInfo(latest).canonicalFilePath());
+      QVERIFY2(bestAt >= 0 && latestAt == bestAt + 1, qPrintable(paths.join(QLatin1Char('\n'))));
+    }
+  }
+
+  // Each generation joins the history, newest first; clicking an older one brings back its
+  // settings and image while the newer one stays listed.
+  void historyKeepsEveryGenerationAndRestoresIt() {
+    requireCheckpoint();
+    GeneratePage page;
+    openGeneratePage(page);
+    fill(page, QStringLiteral("a red circle"), QStringLiteral("11"), 3.0, 4, QStringLiteral("ddim"));
+    QVERIFY(generateAndWait(page));
+    const QImage first = page.result(0);
+    fill(page, QStringLiteral("a blue square"), QStringLiteral("12"), 6.0, 5, QStringLiteral("ddim"));
+    QVERIFY(generateAndWait(page));
+    t2i::ui::GenerationHistory* history = page.history();
+    QCOMPARE(history->count(), 2);
+    QVERIFY(history->item(0)->toolTip().contains(QStringLiteral("a blue square")));
+    QVERIFY(history->item(1)->toolTip().contains(QStringLiteral("seed 11")));
+
+    child<QTabWidget>(&page, "stepsAndHistory")->setCurrentWidget(history);
+    QTRY_VERIFY(history->isVisible() && history->visualItemRect(history->item(1)).isValid());
+    const QRect older = history->visualItemRect(history->item(1));
+    QTest::mouseClick(history->viewport(), Qt::LeftButton, {}, older.center());
+    const t2i::ui::GenerationSettings restored = page.settings();
+    QCOMPARE(restored.prompt, QStringLiteral("a red circle"));
+    QCOMPARE(restored.seed, std::uint64_t{11});
+    QCOMPARE(restored.guidance, 3.0);
+    QCOMPARE(restored.steps, 4);
+    QVERIFY(samePixels(page.result(0), first));
+    QCOMPARE(history->count(), 2);
   }
 
   void comparisonPlansTheGridAndRestoresItsForm() {

@@ -7,9 +7,12 @@
 #include "sampling/image_files.h"
 #include "widgets/checkpoint_picker.h"
 #include "widgets/filmstrip.h"
+#include "widgets/generation_history.h"
 #include "widgets/guidance_slider.h"
 #include "widgets/pixel_image_view.h"
 #include "widgets/sampler_choices.h"
+
+#include "t2i/log.h"
 
 #include <QApplication>
 #include <QCheckBox>
@@ -18,7 +21,6 @@
 #include <QDoubleSpinBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
-#include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -34,6 +36,7 @@
 #include <QSlider>
 #include <QSpinBox>
 #include <QStyle>
+#include <QTabWidget>
 #include <QTimer>
 #include <QVBoxLayout>
 
@@ -335,11 +338,22 @@ QWidget* GeneratePage::createFilmstripBox(QWidget* area) {
     if (!isGenerating()) scrubber_->setValue(step);
   });
 
-  auto* box = new QGroupBox(tr("Denoising, from noise (left) to image (right)"), area);
-  auto* layout = new QVBoxLayout(box);
+  auto* steps = new QWidget(area);
+  auto* layout = new QVBoxLayout(steps);
   layout->addWidget(filmstrip_);
   layout->addLayout(scrub);
-  return box;
+
+  history_ = new GenerationHistory(area);
+  history_->setObjectName(QStringLiteral("generationHistory"));
+  connect(history_, &GenerationHistory::restoreRequested, this, &GeneratePage::restoreFromHistory);
+
+  // The history shares the filmstrip's place: on a 720-pixel screen a row below it would leave
+  // the live views too little height.
+  auto* tabs = new QTabWidget(area);
+  tabs->setObjectName(QStringLiteral("stepsAndHistory"));
+  tabs->addTab(steps, tr("Denoising, from noise (left) to image (right)"));
+  tabs->addTab(history_, tr("History"));
+  return tabs;
 }
 
 void GeneratePage::loadSettings() {
@@ -579,6 +593,8 @@ void GeneratePage::onTaskFinished(const TaskResult& result) {
   progress_->setValue(running_.steps);
   fillFilmstrip(running_.steps);
   showResults();
+  if (!results_.isEmpty()) history_->add(results_.first(), running_);
+  log::core()->info("generated {} in {:.1f} s", GenerationHistory::describe(running_).toStdString(), lastSeconds_);
   const int steps = std::max(1, running_.steps);
   setStatus(tr("Done in %1 s (%2 s per step).").arg(lastSeconds_, 0, 'f', 1).arg(result.seconds / steps, 0, 'f', 3));
 }
@@ -672,6 +688,23 @@ bool GeneratePage::savePng(const QString& path, int scale) {
   }
   setStatus(tr("Saved %1").arg(QFileInfo(path).fileName()));
   return true;
+}
+
+void GeneratePage::restoreFromHistory(const QImage& image, const GenerationSettings& settings) {
+  if (isGenerating()) return;
+  applySettings(settings);
+  results_ = {image};
+  metadata_.clear();
+  haveRecording_ = false;
+  seeds_ = {settings.seed};
+  selected_ = 0;
+  showResults();
+  showReady();
+  filmstrip_->reset(0);
+  noisyView_->clear();
+  predictedView_->setImage(image);
+  setBusy(false);
+  setStatus(tr("Restored %1; press Generate to remake it.").arg(GenerationHistory::describe(settings)));
 }
 
 void GeneratePage::showReady() {

@@ -32,6 +32,7 @@ namespace t2i::ui {
 
 class CheckpointPicker;
 class Filmstrip;
+class GenerationHistory;
 class GuidanceSlider;
 class PixelImageView;
 
@@ -62,6 +63,7 @@ public:
   /// Saves the selected result with its generation metadata; false with the reason in statusText().
   /// Saves the selected image with its generation settings, `scale` times enlarged.
   bool savePng(const QString& path, int scale = 1);
+  GenerationHistory* history() const { return history_; }
   /// Shows a PNG and restores the settings in its metadata; false when it cannot be read.
   bool openPng(const QString& path);
   void copyToClipboard() const;
@@ -119,6 +121,8 @@ private:
   void showResults();
   /// The progress bar between generations: no step count that belongs to no generation.
   void showReady();
+  /// Brings back a generation of the history: its settings in the controls, its image shown.
+  void restoreFromHistory(const QImage& image, const GenerationSettings& settings);
   void updateThresholdControls();
 
   SamplingJob* job_;
@@ -149,6 +153,7 @@ private:
   QSlider* scrubber_;
   QLabel* scrubberLabel_;
   Filmstrip* filmstrip_;
+  GenerationHistory* history_;
   QTimer* regenerateTimer_;
 
   QString loadedCheckpoint_;         ///< the checkpoint whose preset set the guidance default

@@ -44,11 +44,28 @@ std::optional<CheckpointEntry> runCheckpoint(const QString& run) {
 }
 
 QList<CheckpointEntry> runCheckpoints(const QStringList& runs) {
+  QList<QList<CheckpointEntry>> byRun;
+  for (const QString& run : runs) {
+    QList<CheckpointEntry> own;
+    if (const auto entry = runCheckpoint(run)) own << *entry;
+    const auto best = train::best_checkpoint(run.toStdString());
+    const auto steps = train::step_checkpoints(run.toStdString());
+    if (!steps.empty() && (!best || steps.back().step > best->step)) {
+      const QFileInfo latest(QString::fromStdString(steps.back().path));
+      if (own.isEmpty() || own.first().path != latest.absoluteFilePath())
+        own << CheckpointEntry{latest.absoluteFilePath(), checkpointLabel(latest.absoluteFilePath()), latest.lastModified()};
+    }
+    if (!own.isEmpty()) byRun << own;
+  }
+  const auto newest = [](const QList<CheckpointEntry>& run) {
+    QDateTime last;
+    for (const CheckpointEntry& entry : run) last = std::max(last, entry.modified);
+    return last;
+  };
+  std::stable_sort(byRun.begin(), byRun.end(),
+                   [&](const QList<CheckpointEntry>& a, const QList<CheckpointEntry>& b) { return newest(a) > newest(b); });
   QList<CheckpointEntry> entries;
-  for (const QString& run : runs)
-    if (const auto entry = runCheckpoint(run)) entries << *entry;
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const CheckpointEntry& a, const CheckpointEntry& b) { return a.modified > b.modified; });
+  for (const QList<CheckpointEntry>& run : byRun) entries << run;
   return entries;
 }
 

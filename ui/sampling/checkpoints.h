@@ -24,7 +24,8 @@ QString demoCheckpointPath();
 /// or opened wherever it is.
 QStringList runFolders();
 
-/// Every run's offered checkpoint (train::offered_checkpoint), the most recently written run first.
+/// Every run's checkpoints to sample from: its best and, when it holds a later step, its latest
+/// step checkpoint; the most recently written run first, each run's best before its latest.
 QList<CheckpointEntry> runCheckpoints(const QStringList& runs = runFolders());
 
 /// The checkpoint one run folder offers: its best.safetensors, else its highest step.
