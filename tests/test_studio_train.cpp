@@ -13,6 +13,8 @@
 #include "plots/metric_plot.h"
 #include "plots/training_curves.h"
 #include "settings.h"
+#include "widgets/enlarged_image.h"
+#include "widgets/pixel_image_view.h"
 #include "training/best_evaluation.h"
 #include "training/preset_editor.h"
 #include "training/training_session.h"
@@ -419,6 +421,20 @@ private Q_SLOTS:
     QTest::mouseClick(child<QPushButton>(page, "stopTraining"), Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(ended.count(), 2, kStepTimeoutMs);
     run_ = run;
+
+    // Every grid the run made stays listed by step; the first is at step 2 (eval_every 2), and a
+    // click on the grid shown opens it enlarged.
+    auto* previewSteps = child<QComboBox>(page, "previewStep");
+    QVERIFY(previewSteps->count() >= 1);
+    previewSteps->setCurrentIndex(0);
+    QCOMPARE(previewSteps->currentText(), QStringLiteral("step 2"));
+    QVERIFY(!page->previewImage().isNull());
+    QTest::mouseClick(child<QLabel>(page, "previewImage"), Qt::LeftButton);
+    auto* enlarged = page->findChild<EnlargedImage*>(QStringLiteral("enlargedPreview"));
+    QVERIFY(enlarged);
+    QCOMPARE(enlarged->view()->image(), page->previewImage());
+    QVERIFY(enlarged->view()->sizeHint().width() >= 4 * page->previewImage().width());
+    enlarged->close();
   }
 
   void finishedRunOpensFromItsFolder() {

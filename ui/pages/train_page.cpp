@@ -10,6 +10,7 @@
 #include "training/preset_editor.h"
 #include "training/train_form.h"
 #include "training/training_session.h"
+#include "widgets/enlarged_image.h"
 
 #include "t2i/model.h"
 #include "t2i/runtime.h"
@@ -19,6 +20,7 @@
 #include <QComboBox>
 #include <QDateTime>
 #include <QDir>
+#include <QEvent>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -454,7 +456,7 @@ QWidget* TrainPage::createSamples() {
   previewView_->setAccessibleName(tr("Latest sample grid"));
   previewStep_ = new QComboBox(samples);
   previewStep_->setObjectName(QStringLiteral("previewStep"));
-  previewStep_->setToolTip(tr("Sample grids saved by this run, by step."));
+  previewStep_->setToolTip(tr("Every sample grid of this run, by step."));
   previewStep_->setVisible(false);
   previewPrompts_ = valueLabel("previewPrompts", samples);
   previewPrompts_->setWordWrap(true);
@@ -466,7 +468,9 @@ QWidget* TrainPage::createSamples() {
   auto* layout = new QHBoxLayout(samples);
   layout->addLayout(column);
   layout->addWidget(previewPrompts_, 1);
-  connect(previewStep_, &QComboBox::currentIndexChanged, this, &TrainPage::showPreviewFile);
+  connect(previewStep_, &QComboBox::currentIndexChanged, this, &TrainPage::showPreview);
+  previewView_->installEventFilter(this);
+  previewView_->setCursor(Qt::PointingHandCursor);
   return samples;
 }
 
@@ -602,10 +606,7 @@ void TrainPage::start() {
   options.run_dir = folder.toStdString();
   options.resume = false;
   curves_->clear();
-  previewFiles_.clear();
-  previewStep_->clear();
-  previewStep_->setVisible(false);
-  setPreviewImage({}, 0, {});
+  clearPreviews();
   best_.clear();
   bestLabel_->setText(tr("no evaluation yet"));
   launch(std::move(options));
@@ -717,10 +718,13 @@ QString TrainPage::bestText() const {
                    : tr("val P2 %1 at step %2").arg(number(eval->val_p2), steps(eval->step));
 }
 
-void TrainPage::onPreview(const PreviewFrame& frame) { setPreviewImage(frame.grid, frame.step, frame.prompts); }
+void TrainPage::onPreview(const PreviewFrame& frame) { addPreview({frame.step, frame.grid, {}, frame.prompts}); }
 
 void TrainPage::setPreviewImage(const QImage& image, std::int64_t step, const QStringList& prompts) {
   preview_ = image;
+  previewStepShown_ = step;
+  previewCaptions_.clear();
+  for (int i = 0; i < prompts.size(); ++i) previewCaptions_ << QStringLiteral("%1. %2").arg(i + 1).arg(prompts[i]);
   // The tab names the latest grid's step, so a new one is noticed while the curves are shown.
   runTabs_->setTabText(samplesTab_, image.isNull() ? tr("Sa&mples") : tr("Sa&mples (step %1)").arg(steps(step)));
   if (image.isNull()) {
@@ -730,11 +734,8 @@ void TrainPage::setPreviewImage(const QImage& image, std::int64_t step, const QS
     return;
   }
   previewView_->setPixmap(fitPreview(image, kPreviewSide));
-  previewView_->setToolTip(tr("Samples at step %1").arg(steps(step)));
-  QStringList lines;
-  lines << tr("Step %1:").arg(steps(step));
-  for (int i = 0; i < prompts.size(); ++i) lines << QStringLiteral("%1. %2").arg(i + 1).arg(prompts[i]);
-  previewPrompts_->setText(lines.join(QLatin1Char('\n')));
+  previewView_->setToolTip(tr("Samples at step %1: click to enlarge").arg(steps(step)));
+  previewPrompts_->setText((QStringList{tr("Step %1:").arg(steps(step))} + previewCaptions_).join(QLatin1Char('\n')));
 }
 
 void TrainPage::onCheckpoint(const QString& path, bool best) {
@@ -841,27 +842,57 @@ void TrainPage::showHistory(const train::History& history) {
   statusLabel_->setText(latestCheckpoint_.isEmpty() ? tr("This run has no checkpoint to continue from.")
                                                     : tr("Latest checkpoint: %1").arg(QDir::toNativeSeparators(latestCheckpoint_)));
 
-  previewFiles_ = history.previews;
+  clearPreviews();
+  for (const auto& [step, path] : history.previews) addPreview({step, {}, QString::fromStdString(path), {}});
+}
+
+void TrainPage::clearPreviews() {
+  previews_.clear();
   {
     const QSignalBlocker block(previewStep_);
     previewStep_->clear();
-    for (const auto& [step, path] : previewFiles_) previewStep_->addItem(tr("step %1").arg(steps(step)));
   }
-  previewStep_->setVisible(!previewFiles_.empty());
-  if (previewFiles_.empty()) {
-    setPreviewImage({}, 0, {});
-  } else {
-    previewStep_->setCurrentIndex(previewStep_->count() - 1);
-    showPreviewFile(previewStep_->count() - 1);
-  }
+  previewStep_->setVisible(false);
+  setPreviewImage({}, 0, {});
 }
 
-void TrainPage::showPreviewFile(int index) {
-  if (index < 0 || index >= static_cast<int>(previewFiles_.size())) return;
-  const auto& [step, path] = previewFiles_[static_cast<std::size_t>(index)];
-  const QImage image(QString::fromStdString(path));
-  setPreviewImage(image, step, {});
-  if (image.isNull()) previewView_->setText(tr("Cannot read %1").arg(QString::fromStdString(path)));
+void TrainPage::addPreview(PreviewEntry entry) {
+  const bool followLatest = previewStep_->currentIndex() == previewStep_->count() - 1;
+  previews_.push_back(std::move(entry));
+  {
+    const QSignalBlocker block(previewStep_);
+    previewStep_->addItem(tr("step %1").arg(steps(previews_.back().step)));
+  }
+  previewStep_->setVisible(true);
+  if (followLatest) {
+    const QSignalBlocker block(previewStep_);
+    previewStep_->setCurrentIndex(previewStep_->count() - 1);
+  }
+  if (followLatest) showPreview(previewStep_->count() - 1);
+}
+
+void TrainPage::showPreview(int index) {
+  if (index < 0 || index >= previews_.size()) return;
+  const PreviewEntry& entry = previews_.at(index);
+  const QImage image = entry.image.isNull() ? QImage(entry.path) : entry.image;
+  setPreviewImage(image, entry.step, entry.prompts);
+  if (image.isNull()) previewView_->setText(tr("Cannot read %1").arg(entry.path));
+}
+
+void TrainPage::showEnlargedPreview() {
+  if (preview_.isNull()) return;
+  auto* window = new EnlargedImage(preview_, tr("Samples at step %1").arg(steps(previewStepShown_)),
+                                   previewCaptions_.join(QLatin1Char('\n')), this);
+  window->setObjectName(QStringLiteral("enlargedPreview"));
+  window->show();
+}
+
+bool TrainPage::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == previewView_ && event->type() == QEvent::MouseButtonRelease) {
+    showEnlargedPreview();
+    return true;
+  }
+  return JobPage::eventFilter(watched, event);
 }
 
 void TrainPage::updateFidHint() {

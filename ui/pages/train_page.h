@@ -13,6 +13,7 @@
 #include "t2i/train.h"
 
 #include <QImage>
+#include <QVector>
 
 #include <optional>
 
@@ -37,6 +38,14 @@ class TrainingCurves;
 class TrainingSession;
 struct PreviewFrame;
 struct ProgressFrame;
+
+/// A sample grid of a run: made while the page watched (image set) or read from its file.
+struct PreviewEntry {
+  std::int64_t step = 0;
+  QImage image;
+  QString path;
+  QStringList prompts;
+};
 
 class TrainPage : public JobPage {
   Q_OBJECT
@@ -120,8 +129,15 @@ private:
   /// bestText() and a separator, or nothing before the first best.
   QString bestPrefix() const;
   QString bestText() const;
-  void showPreviewFile(int index);
+  /// Shows grid `index` of previews_ (read from its file when it came from one).
+  void showPreview(int index);
+  /// Adds a grid to previews_ and the step list; shows it when the latest one was shown.
+  void addPreview(PreviewEntry entry);
+  void clearPreviews();
   void setPreviewImage(const QImage& image, std::int64_t step, const QStringList& prompts);
+  /// The shown grid, enlarged in a window of its own.
+  void showEnlargedPreview();
+  bool eventFilter(QObject* watched, QEvent* event) override;
   void updateFidHint();
   void updateEnabled();
   void saveSettings() const;
@@ -183,7 +199,9 @@ private:
   std::optional<train::ResourceEstimate> estimate_;
   BestEvaluation best_;
   QImage preview_;
-  std::vector<std::pair<std::int64_t, std::string>> previewFiles_;
+  QStringList previewCaptions_;  ///< the shown grid's prompts
+  std::int64_t previewStepShown_ = 0;
+  QVector<PreviewEntry> previews_;  ///< every grid of the run shown, by step
 };
 
 } // namespace t2i::ui
