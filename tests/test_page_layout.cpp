@@ -1,4 +1,4 @@
-// Every page of the main window at 1280×720: the window fits, no two visible widgets overlap and
+// Every page of the main window at 1280×720 and 1920×1080: the window fits, no two visible widgets overlap and
 // none is cut off by its parent. Each page's screenshot is kept in the test artifacts.
 #include "test_support.h"
 
@@ -26,6 +26,7 @@ using t2i::ui::Page;
 
 namespace {
 constexpr QSize kScreen(1280, 720);
+constexpr QSize kLargeScreen(1920, 1080);
 constexpr int kDemoTimeoutMs = 120'000;
 
 bool fits(const QSize& size, const QSize& screen) { return size.width() <= screen.width() && size.height() <= screen.height(); }
@@ -113,15 +114,19 @@ private Q_SLOTS:
     QVERIFY2(fits(window.size(), kScreen - QSize(0, 40)), qPrintable(text(window.size())));
   }
 
-  void everyPageFits1280x720_data() {
+  void everyPageFitsEachScreen_data() {
     QTest::addColumn<Page>("page");
-    for (Page page : MainWindow::pages()) QTest::newRow(qPrintable(MainWindow::pageObjectName(page).mid(5))) << page;
+    QTest::addColumn<QSize>("screen");
+    for (const QSize screen : {kScreen, kLargeScreen})
+      for (Page page : MainWindow::pages())
+        QTest::newRow(qPrintable(MainWindow::pageObjectName(page).mid(5) + QLatin1Char('-') + text(screen))) << page << screen;
   }
 
-  void everyPageFits1280x720() {
+  void everyPageFitsEachScreen() {
     QFETCH(Page, page);
+    QFETCH(QSize, screen);
     MainWindow window;
-    window.resize(kScreen);
+    window.resize(screen);
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     auto* schedules = qobject_cast<t2i::ui::SchedulesPage*>(window.pageWidget(page));
@@ -133,11 +138,11 @@ private Q_SLOTS:
     QCoreApplication::processEvents();
     QWidget* shown = window.pageWidget(page);
     const QString path = t2i::test::artifactsDir() + QStringLiteral("/page-") + MainWindow::pageObjectName(page).mid(5) +
-                         QStringLiteral("-1280x720.png");
+                         QStringLiteral("-%1x%2.png").arg(screen.width()).arg(screen.height());
     QVERIFY(window.grab().save(path));
 
-    QVERIFY2(fits(window.minimumSizeHint(), kScreen), qPrintable(text(window.minimumSizeHint())));
-    QVERIFY2(fits(window.size(), kScreen), qPrintable(text(window.size())));
+    QVERIFY2(fits(window.minimumSizeHint(), screen), qPrintable(text(window.minimumSizeHint())));
+    QVERIFY2(fits(window.size(), screen), qPrintable(text(window.size())));
     QVERIFY2(fits(shown->minimumSizeHint(), shown->size()),
              qPrintable(text(shown->minimumSizeHint()) + QStringLiteral(" in ") + text(shown->size())));
     QStringList problems = t2i::test::layoutProblems(&window);
