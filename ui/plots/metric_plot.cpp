@@ -1,5 +1,7 @@
 #include "plots/metric_plot.h"
 
+#include "plots/chart_frame.h"
+
 #include <qcustomplot.h>
 
 #include <QCheckBox>
@@ -36,12 +38,8 @@ MetricPlot::MetricPlot(const QString& title, const QString& yLabel, QWidget* par
   plot_->setMouseTracking(true);  // hover readout without a button pressed
   plot_->xAxis->setLabel(tr("step"));
   plot_->yAxis->setLabel(yLabel);
-  plot_->plotLayout()->insertRow(0);
-  auto* heading = new QCPTextElement(plot_, title, QFont(font().family(), font().pointSize(), QFont::Bold));
-  plot_->plotLayout()->addElement(0, 0, heading);
+  frameChart(plot_, title, font());
   plot_->legend->setVisible(false);
-  // One row: on a short chart a column of entries would cover the latest points.
-  plot_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
   plot_->setNoAntialiasingOnDrag(true);
   plot_->yAxis2->setVisible(false);
 

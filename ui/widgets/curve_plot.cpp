@@ -1,5 +1,7 @@
 #include "curve_plot.h"
 
+#include "plots/chart_frame.h"
+
 #include <qcustomplot.h>
 
 #include <QVBoxLayout>
@@ -18,15 +20,8 @@ CurvePlot::CurvePlot(const QString& title, const QString& yLabel, QWidget* paren
   plot_->xAxis->setLabel(tr("t"));
   plot_->xAxis->setRange(0, 1);
   plot_->yAxis->setLabel(yLabel);
-  plot_->plotLayout()->insertRow(0);
-  plot_->plotLayout()->addElement(
-      0, 0, new QCPTextElement(plot_, title, QFont(font().family(), font().pointSize(), QFont::Bold)));
+  frameChart(plot_, title, font());
   plot_->legend->setVisible(true);
-  plot_->legend->setFont(font());
-  // One row: on a short chart a column of entries would cover the curves' ends.
-  plot_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-  plot_->legend->setRowSpacing(0);
-  plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
 
   marker_ = new QCPItemStraightLine(plot_);
   marker_->setPen(QPen(QColor(120, 120, 120), 1, Qt::DashLine));
