@@ -7,6 +7,7 @@
 #include "data/schedule_image.h"
 #include "getting_started.h"
 #include "sampling/image_files.h"
+#include "widgets/curve_plot.h"
 #include "plots/training_curves.h"
 #include "training/train_form.h"
 
@@ -203,6 +204,15 @@ private Q_SLOTS:
     for (int y = 0; y < 4; ++y)
       for (int x = 0; x < 8; ++x) QCOMPARE(big.pixel(x, y), x < 4 ? qRgb(255, 0, 0) : qRgb(0, 0, 255));
     QCOMPARE(enlarged(image, 1), image);
+  }
+
+  // A flat curve gets an axis around its value, not a span of nothing where every tick reads the same.
+  void flatCurvesGetAnAxisAroundTheirValue() {
+    QCOMPARE(CurvePlot::paddedRange(0, 10), std::make_pair(-0.5, 10.5));
+    const auto [lower, upper] = CurvePlot::paddedRange(1, 1);
+    QVERIFY(qFuzzyCompare(lower, 0.9) && qFuzzyCompare(upper, 1.1));
+    const auto [zeroLower, zeroUpper] = CurvePlot::paddedRange(0, 0);
+    QVERIFY(zeroLower < 0 && zeroUpper > 0);
   }
 
   void squareImageKeepsTheMiddleOfTheLongerSide() {

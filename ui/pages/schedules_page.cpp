@@ -193,8 +193,6 @@ QWidget* SchedulesPage::createPlots() {
     plot->addCurve(tr("linear"), kLinearColour);
     plot->addCurve(tr("cosine"), kCosineColour);
   }
-  // The weight rises towards t = 1, so its legend goes where the curves are low.
-  p2Plot_->setLegendCorner(Qt::AlignBottom | Qt::AlignRight);
 
   k_ = new QSlider(Qt::Horizontal, area);
   k_->setObjectName(QStringLiteral("p2KSlider"));

@@ -108,7 +108,6 @@ int MetricPlot::addSeries(const QString& name, const QColor& color, Style style,
   if (style != Style::Line) graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, color, color, 6));
   graphs_.push_back(graph);
   plot_->legend->setVisible(graphs_.size() > 1);
-  plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
   return static_cast<int>(graphs_.size()) - 1;
 }
 

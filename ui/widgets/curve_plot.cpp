@@ -6,6 +6,9 @@
 
 #include <QVBoxLayout>
 
+#include <algorithm>
+#include <cmath>
+
 namespace t2i::ui {
 namespace {
 // Three charts above each other fit a 720-pixel-high screen.
@@ -54,14 +57,16 @@ QVector<QPointF> CurvePlot::points(int curve) const {
   return out;
 }
 
-void CurvePlot::setLegendCorner(Qt::Alignment corner) {
-  plot_->axisRect()->insetLayout()->setInsetAlignment(0, corner);
-}
-
 void CurvePlot::setMarker(double t) {
   marker_->point1->setCoords(t, 0);
   marker_->point2->setCoords(t, 1);
   plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+std::pair<double, double> CurvePlot::paddedRange(double lower, double upper) {
+  const double magnitude = std::max({std::abs(lower), std::abs(upper), 1e-12});
+  const double pad = upper - lower > 1e-6 * magnitude ? (upper - lower) * 0.05 : magnitude * 0.1;
+  return {lower - pad, upper + pad};
 }
 
 void CurvePlot::rescale() {
@@ -75,8 +80,8 @@ void CurvePlot::rescale() {
     first = false;
   }
   if (!first) {
-    const double pad = std::max(1e-9, range.size() * 0.05);
-    plot_->yAxis->setRange(range.lower - pad, range.upper + pad);
+    const auto [lower, upper] = paddedRange(range.lower, range.upper);
+    plot_->yAxis->setRange(lower, upper);
   }
   plot_->xAxis->setRange(0, 1);
   plot_->replot(QCustomPlot::rpQueuedReplot);

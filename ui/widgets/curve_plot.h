@@ -7,6 +7,8 @@
 #include <QVector>
 #include <QWidget>
 
+#include <utility>
+
 class QCustomPlot;
 class QCPGraph;
 class QCPItemStraightLine;
@@ -27,8 +29,11 @@ public:
   void setMarker(double t);
   /// Fits the y axis to the curves (called after setCurve).
   void rescale();
-  /// Where the legend sits inside the chart (top right by default).
-  void setLegendCorner(Qt::Alignment corner);
+
+  /// The value axis' range for curves spanning [lower, upper]: 5% of the span added on each
+  /// side, or ±10% of the value when the curves are flat (P2's weight at γ = 0 is 1 everywhere,
+  /// and a span of nothing labelled every tick "1").
+  static std::pair<double, double> paddedRange(double lower, double upper);
 
 private:
   QCustomPlot* plot_;
