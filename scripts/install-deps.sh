@@ -10,6 +10,8 @@ packages=(
   # libraries
   qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqcustomplot-dev libqcustomplot2.1-qt6
   libtorch-dev libsentencepiece-dev sentencepiece
+  # the Gloo headers that LibTorch's c10d ProcessGroupGloo.hpp includes (data-parallel training)
+  libgloo-dev
   libspdlog-dev nlohmann-json3-dev libcli11-dev
   libpng-dev libjpeg62-turbo-dev
   # LibTorch otherwise runs on Debian's reference BLAS, ~18x slower (design.md section 8)

@@ -1,4 +1,5 @@
 #include "commands.h"
+#include "launch.h"
 #include "terminal_job.h"
 
 #include "t2i/runs.h"
@@ -136,8 +137,18 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::Range(0, 1 << 30));
   cmd->add_option("--bf16", *bf16, "bf16 autocast: auto, on or off")->check(CLI::IsMember({"auto", "on", "off"}));
   cmd->add_flag("--checkpointing", options->activation_checkpointing, "Recompute activations in backward (less memory)");
+  auto nproc = std::make_shared<int>(1);
+  cmd->add_option("--nproc", *nproc,
+                  "Data-parallel worker processes on this machine (each trains 1/N of every batch; "
+                  "under torchrun or with WORLD_SIZE set this is ignored)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
 
-  cmd->callback([cmd, options, select, bf16] {
+  cmd->callback([cmd, options, select, bf16, nproc] {
+    if (*nproc > 1 && !launched_as_worker()) {
+      launch_local_workers(*nproc);
+      return;
+    }
     options->selection = *select == "p2" ? train::Selection::ValP2 : train::Selection::ValP2AndFid;
     if (*bf16 != "auto") options->precision = *bf16 == "on" ? runtime::Precision::BFloat16 : runtime::Precision::Float32;
     if (options->resume) {

@@ -15,6 +15,7 @@
 #include "t2i/sample.h"
 #include "train/adamw.h"
 #include "train/best_checkpoint.h"
+#include "train/data_parallel.h"
 #include "train/dataset_setup.h"
 #include "train/evaluation_schedule.h"
 #include "train/ema.h"
@@ -137,6 +138,9 @@ private:
   }
   bool cancelled() const { return job_.cancelled(); }
   bool paused() const { return pause_ != nullptr && pause_->load(); }
+  /// Rank 0 of a data-parallel run, or the only process: the one that writes the run folder.
+  bool lead() const { return !parallel_ || parallel_->rank() == 0; }
+  std::vector<torch::Tensor> shared_tensors() const;
 
   TrainOptions options_;
   Observer& observer_;
@@ -157,6 +161,7 @@ private:
   std::unique_ptr<data::BatchLoader> loader_;
   std::optional<data::Batch> overfit_batch_;
   std::unique_ptr<FidHook> fid_;
+  std::unique_ptr<DataParallel> parallel_;
   std::string fid_status_;
 
   std::int64_t step_ = 0;
@@ -172,7 +177,9 @@ private:
 
 bool Run::prepare_data() {
   cache_dir_ = data_folder(options_);
+  if (parallel_) parallel_->before_data();
   const DatasetSetup setup = prepare_dataset(options_, preset_.unet.image_size, job_);
+  if (parallel_) parallel_->after_data();
   const data::PrepareResult& result = setup.result;
   if (result.cancelled) return false;
   dataset_ = data::PreparedDataset::open(result.cache_dir);
@@ -264,29 +271,36 @@ Run::StepOutcome Run::train_step() {
   const auto start = Clock::now();
   const torch::Tensor generator_state = generator_.get_state();
 
+  const torch::Tensor global_x_0 = batch->images.to(device_);
+  const std::int64_t b = global_x_0.size(0);
+  // One draw for the whole global batch, sliced per rank and micro-batch: accumulation and data
+  // parallelism then train exactly one batch of B, with the same draws for any world size.
+  const diffusion::LossDraw global_draw = loss_->draw(global_x_0, generator_);
+  const torch::Tensor global_drop = draw_text_drop(b, preset_.training.cond_drop_prob, generator_);
+  const auto [first, last] = parallel_ ? parallel_->shard(b) : std::pair<std::int64_t, std::int64_t>{0, b};
+  const torch::Tensor x_0 = global_x_0.slice(0, first, last);
+  const diffusion::LossDraw draw{global_draw.t.slice(0, first, last), global_draw.noise.slice(0, first, last)};
+  const torch::Tensor drop = global_drop.slice(0, first, last);
   std::vector<std::string> captions;
   const auto indices = batch->caption_index.accessor<std::int64_t, 1>();
-  for (std::int64_t i = 0; i < indices.size(0); ++i) captions.push_back(dataset_->captions()[static_cast<size_t>(indices[i])]);
-  const torch::Tensor x_0 = batch->images.to(device_);
-  const std::int64_t b = x_0.size(0);
-  // One draw for the whole batch, sliced per micro-batch: accumulation is then exactly one batch of B.
-  const diffusion::LossDraw draw = loss_->draw(x_0, generator_);
-  const torch::Tensor drop = draw_text_drop(b, preset_.training.cond_drop_prob, generator_);
+  for (std::int64_t i = first; i < last; ++i) captions.push_back(dataset_->captions()[static_cast<size_t>(indices[i])]);
 
   model_->set_train_mode(true);
   optimizer_->zero_grad();
+  // Ranks check for a stop together between steps (DataParallel::agree_stop): one that left a step
+  // early would leave the others waiting in the gradient all-reduce.
   const std::optional<double> batch_loss = accumulate_gradients(
-      *model_, *loss_, x_0, captions, draw, drop, preset_.max_batch_size, job_.cancel);
+      *model_, *loss_, x_0, captions, draw, drop, preset_.max_batch_size, parallel_ ? nullptr : job_.cancel);
   if (!batch_loss) {
     optimizer_->zero_grad();
     generator_.set_state(generator_state);  // the unfinished step never happened
     return StepOutcome::Cancelled;
   }
-  const double loss_sum = *batch_loss;
   ++batches_consumed_;
 
   std::vector<torch::Tensor> parameters;
   for (const auto& [name, p] : model_->trained_parameters()) parameters.push_back(p);
+  const double loss_sum = parallel_ ? parallel_->average(parameters, *batch_loss) : *batch_loss;
   const double grad_norm = torch::nn::utils::clip_grad_norm_(parameters, kGradClip);
   if (!nonfinite_.accept(loss_sum, grad_norm)) {
     optimizer_->zero_grad();
@@ -320,9 +334,12 @@ Run::StepOutcome Run::train_step() {
     const double left = options_.max_minutes * 60 - m.elapsed_seconds;
     m.eta_seconds = m.eta_seconds < 0 ? left : std::min(m.eta_seconds, left);
   }
-  folder_.append_metrics({{"event", "step"}, {"step", m.step}, {"train_loss", m.train_loss}, {"lr", m.learning_rate},
-                          {"grad_norm", m.grad_norm}, {"images_per_second", m.images_per_second},
-                          {"elapsed", m.elapsed_seconds}, {"skipped_nonfinite", m.skipped_nonfinite}});
+  if (!lead()) return StepOutcome::Done;
+  nlohmann::json event{{"event", "step"}, {"step", m.step}, {"train_loss", m.train_loss}, {"lr", m.learning_rate},
+                       {"grad_norm", m.grad_norm}, {"images_per_second", m.images_per_second},
+                       {"elapsed", m.elapsed_seconds}, {"skipped_nonfinite", m.skipped_nonfinite}};
+  if (parallel_) event["allreduce_bytes"] = parallel_->bytes_last_step();
+  folder_.append_metrics(event);
   observer_.on_step(m);
   return StepOutcome::Done;
 }
@@ -424,7 +441,21 @@ std::optional<std::string> Run::stop_reason() const {
   return std::nullopt;
 }
 
+// What every rank must hold equal to rank 0's: the trained weights and their EMA copies.
+std::vector<torch::Tensor> Run::shared_tensors() const {
+  std::vector<torch::Tensor> tensors;
+  for (const auto& [name, p] : model_->trained_parameters()) tensors.push_back(p);
+  for (const torch::Tensor& p : model_->ema_parameters()) tensors.push_back(p);
+  return tensors;
+}
+
 Summary Run::execute() {
+  // Rendezvous first: no rank writes anything before every rank has seen the folder as it was.
+  parallel_ = DataParallel::from_environment(device_);
+  if (parallel_)
+    status("Rank " + std::to_string(parallel_->rank()) + " of " + std::to_string(parallel_->world_size()) +
+           ": trains 1/" + std::to_string(parallel_->world_size()) + " of each batch" +
+           (lead() ? "; writes the run folder" : ""));
   const auto existing = folder_.latest_checkpoint();
   if (!options_.resume && existing)
     throw std::runtime_error(options_.run_dir + " already holds checkpoints (" + *existing +
@@ -454,7 +485,7 @@ Summary Run::execute() {
   best_.emplace(options_.selection, preset_.early_stop);
   if (resumed) {
     restore(*resumed, *existing);
-    folder_.truncate_metrics_after(step_);
+    if (lead()) folder_.truncate_metrics_after(step_);
   } else {
     // Module initialisation and dropout draw from the global generator: seed it so a run is reproducible.
     torch::manual_seed(options_.seed);
@@ -476,6 +507,7 @@ Summary Run::execute() {
   if (options_.precision != runtime::Precision::Auto) execution.precision = options_.precision;
   execution.checkpoint = options_.activation_checkpointing;
   model_->set_execution(execution);
+  if (parallel_) parallel_->broadcast(shared_tensors());
 
   AdamWOptions adam{preset_.training.learning_rate, preset_.training.beta1, preset_.training.beta2, 1e-8,
                     preset_.training.weight_decay};
@@ -500,9 +532,11 @@ Summary Run::execute() {
     overfit_batch_ = loader_->batch_at(0);
     loader_->stop();
   }
+  // FID stays on rank 0 (it samples with the EMA weights every rank holds equal).
   try {
-    fid_ = make_fid_hook(options_.inception_weights, options_.device, options_.fid_samples, *dataset_, cache_dir_,
-                         fid_status_, job_);
+    if (lead())
+      fid_ = make_fid_hook(options_.inception_weights, options_.device, options_.fid_samples, *dataset_, cache_dir_,
+                           fid_status_, job_);
   } catch (const eval::FidCancelled&) {
     summary.stop_reason = "cancelled";
     return summary;
@@ -517,7 +551,8 @@ Summary Run::execute() {
                         {"parameters", model_->parameter_count()},
                         {"text_encoder", model_->text_encoder_name()},
                         {"manifest_hash", dataset_->manifest_hash()}};
-  folder_.write_config(config);
+  if (parallel_) config["world_size"] = parallel_->world_size();
+  if (lead()) folder_.write_config(config);
   status("Training " + preset_.name + " (" + std::to_string(model_->parameter_count()) + " parameters, " +
          runtime::to_string(execution.precision) + (execution.channels_last ? ", channels-last" : "") + ") on " +
          device_.str() + "; FID: " + (fid_ ? "on" : fid_status_));
@@ -532,8 +567,8 @@ Summary Run::execute() {
     return options_.preview_every > 0 ? step_ % options_.preview_every == 0 : evaluation_due();
   };
   std::optional<std::string> reason;
-  while (!(reason = stop_reason())) {
-    if (paused()) {
+  while (!(reason = parallel_ ? parallel_->agree_stop(lead() ? stop_reason() : std::nullopt, cancelled()) : stop_reason())) {
+    if (paused() && !parallel_) {
       status("Paused at step " + std::to_string(step_));
       while (paused() && !cancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (!cancelled()) status("Resumed at step " + std::to_string(step_));
@@ -544,14 +579,14 @@ Summary Run::execute() {
       reason = "data exhausted";
       break;
     }
-    if (outcome != StepOutcome::Done) continue;
+    if (outcome != StepOutcome::Done || !lead()) continue;
     if (evaluation_due()) evaluate();
     if (preview_due() && !cancelled()) preview();
   }
   // A run that ends between evaluations is evaluated once more, so its best checkpoint (and its
   // curves) include the last steps; a cancelled one stops at once.
-  if (!cancelled() && step_ > 0 && !evaluation_due()) evaluate();
-  if (last_checkpoint_ != folder_.checkpoint_path(step_)) save_checkpoint(false);
+  if (lead() && !cancelled() && step_ > 0 && !evaluation_due()) evaluate();
+  if (lead() && last_checkpoint_ != folder_.checkpoint_path(step_)) save_checkpoint(false);
   summary.steps = step_;
   summary.stop_reason = *reason;
   summary.best_val_p2 = best_->val_p2();

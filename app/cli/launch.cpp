@@ -1,0 +1,129 @@
+#include "launch.h"
+
+#include "commands.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace t2i::cli {
+namespace {
+
+/// A port the kernel has just handed out on 127.0.0.1 and taken back: free, barring a race that
+/// the rendezvous then reports.
+int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw CliExit(1, "train: no socket for a free port");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof(address);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  ::close(fd);
+  if (!ok) throw CliExit(1, "train: could not find a free port on 127.0.0.1");
+  return ntohs(address.sin_port);
+}
+
+std::vector<std::string> own_command_line() {
+  std::ifstream file("/proc/self/cmdline", std::ios::binary);
+  const std::string all((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::vector<std::string> arguments;
+  for (std::size_t start = 0; start < all.size();) {
+    const std::size_t end = all.find('\0', start);
+    arguments.push_back(all.substr(start, end - start));
+    start = end == std::string::npos ? all.size() : end + 1;
+  }
+  return arguments;
+}
+
+std::vector<std::string> worker_environment(int rank, int nproc, int port) {
+  const char* ours[] = {"RANK=", "LOCAL_RANK=", "WORLD_SIZE=", "LOCAL_WORLD_SIZE=", "MASTER_ADDR=", "MASTER_PORT="};
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    bool replaced = false;
+    for (const char* name : ours) replaced = replaced || std::strncmp(*entry, name, std::strlen(name)) == 0;
+    if (!replaced) environment.emplace_back(*entry);
+  }
+  environment.push_back("RANK=" + std::to_string(rank));
+  environment.push_back("LOCAL_RANK=" + std::to_string(rank));
+  environment.push_back("WORLD_SIZE=" + std::to_string(nproc));
+  environment.push_back("LOCAL_WORLD_SIZE=" + std::to_string(nproc));
+  environment.push_back("MASTER_ADDR=127.0.0.1");
+  environment.push_back("MASTER_PORT=" + std::to_string(port));
+  return environment;
+}
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> result;
+  for (std::string& s : strings) result.push_back(s.data());
+  result.push_back(nullptr);
+  return result;
+}
+
+} // namespace
+
+bool launched_as_worker() {
+  const char* world = std::getenv("WORLD_SIZE");
+  return world != nullptr && *world != '\0';
+}
+
+int launch_local_workers(int nproc) {
+  const int port = free_loopback_port();
+  std::vector<std::string> arguments = own_command_line();
+  std::vector<char*> argv = pointers(arguments);
+  std::vector<pid_t> workers;
+  for (int rank = 0; rank < nproc; ++rank) {
+    std::vector<std::string> environment = worker_environment(rank, nproc, port);
+    std::vector<char*> envp = pointers(environment);
+    pid_t pid = 0;
+    if (::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data()) != 0) {
+      for (pid_t started : workers) ::kill(started, SIGTERM);
+      throw CliExit(1, "train: could not start worker rank " + std::to_string(rank));
+    }
+    workers.push_back(pid);
+  }
+  std::cerr << "started " << nproc << " workers on 127.0.0.1:" << port << "\n";
+  // Ctrl+C reaches the workers from the terminal; each stops after its step and rank 0 saves.
+  ::signal(SIGINT, SIG_IGN);
+  int failed_rank = -1;
+  int failed_status = 0;
+  for (std::size_t left = workers.size(); left > 0; --left) {
+    int status = 0;
+    const pid_t pid = ::wait(&status);
+    if (pid < 0) break;
+    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    for (std::size_t rank = 0; rank < workers.size(); ++rank) {
+      if (workers[rank] != pid) continue;
+      workers[rank] = 0;
+      if (!ok && failed_rank < 0) {
+        failed_rank = static_cast<int>(rank);
+        failed_status = status;
+        // The others would wait for it in their next collective until the timeout: stop them now.
+        for (pid_t other : workers)
+          if (other != 0) ::kill(other, SIGTERM);
+      }
+    }
+  }
+  if (failed_rank < 0) return 0;
+  const std::string how = WIFEXITED(failed_status) ? "exited with status " + std::to_string(WEXITSTATUS(failed_status))
+                                                   : "was killed by signal " + std::to_string(WTERMSIG(failed_status));
+  throw CliExit(1, "train: worker rank " + std::to_string(failed_rank) + " " + how + "; the other workers were stopped");
+}
+
+} // namespace t2i::cli

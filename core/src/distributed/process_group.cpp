@@ -1,0 +1,121 @@
+#include "distributed/process_group.h"
+
+#include "t2i/log.h"
+
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace t2i::distributed {
+namespace {
+
+std::optional<std::string> variable(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+int integer(const char* name, int fallback) {
+  const auto text = variable(name);
+  if (!text) return fallback;
+  try {
+    std::size_t used = 0;
+    const int value = std::stoi(*text, &used);
+    if (used == text->size()) return value;
+  } catch (const std::exception&) {
+  }
+  throw std::runtime_error(std::string(name) + "=" + *text + " is not an integer");
+}
+
+} // namespace
+
+std::optional<Environment> environment_from_env() {
+  Environment e;
+  e.world_size = integer("WORLD_SIZE", 1);
+  if (e.world_size <= 1) return std::nullopt;
+  e.rank = integer("RANK", -1);
+  if (e.rank < 0 || e.rank >= e.world_size)
+    throw std::runtime_error("RANK must be set to 0…" + std::to_string(e.world_size - 1) + " when WORLD_SIZE=" +
+                             std::to_string(e.world_size));
+  e.local_rank = integer("LOCAL_RANK", e.rank);
+  e.master_addr = variable("MASTER_ADDR").value_or(e.master_addr);
+  e.master_port = integer("MASTER_PORT", e.master_port);
+  if (e.master_port <= 0 || e.master_port > 65535) throw std::runtime_error("MASTER_PORT out of range");
+  e.backend = variable("T2I_DIST_BACKEND").value_or("");
+  if (!e.backend.empty() && e.backend != "gloo" && e.backend != "nccl")
+    throw std::runtime_error("T2I_DIST_BACKEND must be gloo or nccl, not " + e.backend);
+  e.timeout = std::chrono::seconds(integer("T2I_DIST_TIMEOUT", static_cast<int>(e.timeout.count())));
+  return e;
+}
+
+struct ProcessGroup::Impl {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroup> group;
+};
+
+ProcessGroup::ProcessGroup(const Environment& environment, const torch::Device& device)
+    : environment_(environment), impl_(std::make_unique<Impl>()) {
+  backend_ = !environment.backend.empty() ? environment.backend : device.is_cuda() ? "nccl" : "gloo";
+  c10d::TCPStoreOptions store_options;
+  store_options.port = static_cast<std::uint16_t>(environment.master_port);
+  store_options.isServer = environment.rank == 0;
+  store_options.numWorkers = static_cast<std::size_t>(environment.world_size);
+  store_options.waitWorkers = true;
+  store_options.timeout = environment.timeout;
+  auto tcp = c10::make_intrusive<c10d::TCPStore>(environment.master_addr, store_options);
+  // The prefix keeps this group's keys apart from any other use of the store (torchrun's agent).
+  impl_->store = c10::make_intrusive<c10d::PrefixStore>("t2i/default_pg", tcp);
+  if (backend_ == "nccl") {
+#ifdef USE_C10D_NCCL
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = environment.timeout;
+    impl_->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, environment.rank, environment.world_size, options);
+#else
+    throw std::runtime_error("this LibTorch has no NCCL: set T2I_DIST_BACKEND=gloo");
+#endif
+  } else {
+    auto options = c10d::ProcessGroupGloo::Options::create(environment.timeout);
+    // The network interface the ranks talk over: GLOO_SOCKET_IFNAME as in PyTorch, loopback for a
+    // local run, else the one this host's name resolves to.
+    const auto interface = variable("GLOO_SOCKET_IFNAME");
+    const bool loopback = environment.master_addr == "127.0.0.1" || environment.master_addr == "localhost";
+    options->devices.push_back(interface  ? c10d::ProcessGroupGloo::createDeviceForInterface(*interface)
+                               : loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                          : c10d::ProcessGroupGloo::createDefaultDevice());
+    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, environment.rank, environment.world_size, options);
+  }
+  log::core()->info("rank {} of {} (local rank {}) joined {}:{} over {}", environment.rank, environment.world_size,
+                    environment.local_rank, environment.master_addr, environment.master_port, backend_);
+}
+
+ProcessGroup::~ProcessGroup() = default;
+
+void ProcessGroup::allreduce_sum(std::vector<torch::Tensor>& tensors) {
+  std::vector<c10::intrusive_ptr<c10d::Work>> pending;
+  for (torch::Tensor& tensor : tensors) {
+    std::vector<at::Tensor> one{tensor};
+    pending.push_back(impl_->group->allreduce(one));
+  }
+  for (auto& work : pending) work->wait();
+}
+
+void ProcessGroup::broadcast(std::vector<torch::Tensor>& tensors, int root) {
+  c10d::BroadcastOptions options;
+  options.rootRank = root;
+  std::vector<c10::intrusive_ptr<c10d::Work>> pending;
+  for (torch::Tensor& tensor : tensors) {
+    std::vector<at::Tensor> one{tensor};
+    pending.push_back(impl_->group->broadcast(one, options));
+  }
+  for (auto& work : pending) work->wait();
+}
+
+void ProcessGroup::barrier() { impl_->group->barrier()->wait(); }
+
+} // namespace t2i::distributed

@@ -1,0 +1,57 @@
+// Who this process is among data-parallel workers (torchrun's env:// variables) and the c10d
+// collectives the trainer needs, behind a type that keeps c10d's headers in one file.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace t2i::distributed {
+
+/// One worker's place in the group, as torchrun (or `t2i train --nproc`) describes it.
+struct Environment {
+  int rank = 0;
+  int world_size = 1;
+  int local_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  std::string backend;  ///< "gloo" or "nccl"; empty: NCCL on CUDA, Gloo otherwise
+  std::chrono::seconds timeout{1800};  ///< rendezvous and every collective (PyTorch's default)
+};
+
+/// RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT (torchrun's env:// variables), plus
+/// T2I_DIST_BACKEND and T2I_DIST_TIMEOUT (seconds). Nothing when WORLD_SIZE is unset or 1: a
+/// single process then trains exactly as before. Throws on inconsistent values.
+std::optional<Environment> environment_from_env();
+
+class ProcessGroup {
+public:
+  /// Rendezvous: rank 0 hosts the TCPStore at master_addr:master_port; every rank must join within
+  /// the timeout, or this throws naming the missing workers' count.
+  ProcessGroup(const Environment& environment, const torch::Device& device);
+  ~ProcessGroup();
+  ProcessGroup(const ProcessGroup&) = delete;
+  ProcessGroup& operator=(const ProcessGroup&) = delete;
+
+  int rank() const { return environment_.rank; }
+  int world_size() const { return environment_.world_size; }
+  int local_rank() const { return environment_.local_rank; }
+  const std::string& backend() const { return backend_; }
+
+  /// In place, every tensor its own collective, all in flight before the first wait.
+  void allreduce_sum(std::vector<torch::Tensor>& tensors);
+  void broadcast(std::vector<torch::Tensor>& tensors, int root = 0);
+  void barrier();
+
+private:
+  struct Impl;
+  Environment environment_;
+  std::string backend_;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace t2i::distributed

@@ -1,0 +1,56 @@
+// The trainer's side of data-parallel training (issue 23): which part of each global batch this
+// rank trains on, what it shares with the other ranks, and who decides when the run stops.
+#pragma once
+
+#include "distributed/process_group.h"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace t2i::train {
+
+class DataParallel {
+public:
+  /// The group torchrun's (or `t2i train --nproc`'s) environment describes; nothing for one process.
+  static std::unique_ptr<DataParallel> from_environment(const torch::Device& device);
+
+  explicit DataParallel(std::unique_ptr<distributed::ProcessGroup> group) : group_(std::move(group)) {}
+
+  int rank() const { return group_->rank(); }
+  int world_size() const { return group_->world_size(); }
+
+  /// [first, last) of a global batch of `batch` samples that this rank trains on: contiguous
+  /// equal shards in rank order, so the ranks' union is the batch a single process would train on.
+  std::pair<std::int64_t, std::int64_t> shard(std::int64_t batch) const;
+
+  /// The data cache is built by local rank 0 first; the other ranks of its machine wait for it
+  /// before preparing (then finding it built), and all wait for all before opening it.
+  void before_data();
+  void after_data();
+
+  /// Rank 0's values, in place, on every rank (weights at start and on resume).
+  void broadcast(const std::vector<torch::Tensor>& tensors);
+
+  /// Averages the gradients of `parameters` and the shard losses over the ranks: the global batch's
+  /// gradient and loss. Returns the mean loss.
+  double average(const std::vector<torch::Tensor>& parameters, double shard_loss);
+
+  /// Gradient bytes this rank all-reduced in its last step.
+  std::int64_t bytes_last_step() const { return bytes_last_step_; }
+
+  /// One decision for all ranks: rank 0's reason to stop (its clock, its evaluations), or
+  /// "cancelled" when any rank was cancelled.
+  std::optional<std::string> agree_stop(const std::optional<std::string>& lead_reason, bool cancelled);
+
+private:
+  std::unique_ptr<distributed::ProcessGroup> group_;
+  std::int64_t bytes_last_step_ = 0;
+};
+
+} // namespace t2i::train
