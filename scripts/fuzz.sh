@@ -14,6 +14,7 @@ all="fuzz_safetensors fuzz_shard_index fuzz_pickle fuzz_torch_save fuzz_zip fuzz
      fuzz_coco_json fuzz_csv fuzz_jsonl fuzz_png_text fuzz_image_decode"
 targets=${FUZZ_TARGETS:-$all}
 
+"$root/scripts/install-deps.sh" --fuzz >/dev/null || exit 1
 cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
   -DT2I_FUZZ=ON >/dev/null || exit 1
 start=$(date +%s)
