@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package that building, testing and running t2i-studio needs.
 # Idempotent: packages already present are left alone and apt is not touched at all when
-# nothing is missing. Uses sudo only when not already root.
+# nothing is missing. Uses sudo only when not already root. `--fuzz` adds what scripts/fuzz.sh
+# needs (clang and its libFuzzer/sanitizer runtimes), which the normal build does not.
 set -euo pipefail
 
 packages=(
@@ -19,6 +20,7 @@ packages=(
   # headless GUI runs and packaging checks
   xvfb xauth desktop-file-utils appstream dpkg-dev file help2man
 )
+if [ "${1:-}" = "--fuzz" ]; then packages+=(clang-14 libclang-rt-14-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -208,6 +208,8 @@ bool run_png(PngJob* job) {
 }
 
 Raw decode_png(const std::uint8_t* data, std::size_t size, const std::string& name) {
+  if (const std::string problem = io::png_chunk_problem(data, size); !problem.empty())
+    throw ImageError(ImageProblem::Corrupt, name, "corrupt PNG (" + problem + ")");
   PngJob job;
   job.input = PngInput{data, size, 0};
   if (!run_png(&job))

@@ -85,6 +85,8 @@ PngText read_png_text(const std::string& path) {
   PngTextJob job;
   job.file = std::fopen(path.c_str(), "rb");
   if (job.file == nullptr) throw DataError(path, std::string("cannot open (") + std::strerror(errno) + ")");
+  if (const std::string problem = io::png_chunk_problem(job.file); !problem.empty())
+    throw DataError(path, "not a readable PNG (" + problem + ")");
   if (!run_png_text(&job))
     throw DataError(path, std::string("not a readable PNG (") + job.png.message() + ")");
   return std::move(job.text);

@@ -3,6 +3,8 @@
 // instead of exit()) with the message kept, and iTXt text chunks.
 #pragma once
 
+#include <cstdint>
+#include <cstdio>
 #include <map>
 #include <string>
 
@@ -43,6 +45,15 @@ private:
   png_infop end_info_ = nullptr;
   char message_[256] = {};
 };
+
+/// Empty when every chunk of the PNG in `data` declares a length that fits in what follows it;
+/// otherwise the problem ("chunk 'iTXt' at offset 149 declares 1845493783 bytes, 24 left").
+/// libpng allocates a chunk's declared length before reading it, and only warns when it exceeds
+/// png_set_chunk_malloc_max (a "benign" error), so a few corrupt bytes could ask for gigabytes:
+/// readers check this first (found by fuzzing).
+std::string png_chunk_problem(const std::uint8_t* data, std::size_t size);
+/// The same for an open file, read from its start (reads only the chunk headers; rewinds it).
+std::string png_chunk_problem(std::FILE* file);
 
 /// Stores `text` (keyword → UTF-8 value) as iTXt chunks, written with the image's info.
 void set_png_text(png_structp png, png_infop info, const std::map<std::string, std::string>& text);
