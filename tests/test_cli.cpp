@@ -16,7 +16,6 @@
 #include <nlohmann/json.hpp>
 
 #include <QDir>
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 
@@ -24,11 +23,7 @@
 
 namespace {
 
-struct Run {
-  int exitCode = -1;
-  QString out;
-  QString err;
-};
+using Run = t2i::test::CliRun;
 
 /// One command-line argument, from a literal or a QString; implicit, so a call reads like the
 /// command line it runs.
@@ -41,14 +36,7 @@ struct Arg {
 Run runCli(std::initializer_list<Arg> arguments) {
   QStringList list;
   for (const Arg& argument : arguments) list << argument.text;
-  QProcess process;
-  process.start(t2i::test::cliPath(), list);
-  Run run;
-  if (!process.waitForFinished(300000)) return run;
-  run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
-  run.out = QString::fromUtf8(process.readAllStandardOutput());
-  run.err = QString::fromUtf8(process.readAllStandardError());
-  return run;
+  return t2i::test::runCli(list, 300000);
 }
 
 QString q(const std::string& text) { return QString::fromStdString(text); }

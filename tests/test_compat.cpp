@@ -20,7 +20,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 
@@ -60,22 +59,8 @@ struct Recorder : train::Observer {
   void on_step(const train::StepMetrics& m) override { steps.push_back(m); }
 };
 
-struct CliRun {
-  int exitCode = -1;
-  QString out;
-  QString err;
-};
-
-CliRun runCli(const QStringList& arguments) {
-  QProcess process;
-  process.start(test::cliPath(), arguments);
-  CliRun run;
-  if (!process.waitForFinished(600000)) return run;
-  run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
-  run.out = QString::fromUtf8(process.readAllStandardOutput());
-  run.err = QString::fromUtf8(process.readAllStandardError());
-  return run;
-}
+using test::CliRun;
+using test::runCli;
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

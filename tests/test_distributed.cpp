@@ -8,7 +8,6 @@
 #include "model/checkpoint_file.h"
 #include "t2i/runs.h"
 
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 
@@ -20,26 +19,8 @@ namespace {
 
 constexpr double kRelativeTolerance = 1e-5;  // fp32 sums in another order, over a few Adam steps
 
-struct CliRun {
-  int exitCode = -1;
-  QString out;
-  QString err;
-};
-
-CliRun runCli(const QStringList& arguments) {
-  QProcess process;
-  process.start(t2i::test::cliPath(), arguments);
-  CliRun run;
-  if (!process.waitForFinished(300000)) {
-    process.kill();
-    process.waitForFinished();
-    return run;
-  }
-  run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
-  run.out = QString::fromUtf8(process.readAllStandardOutput());
-  run.err = QString::fromUtf8(process.readAllStandardError());
-  return run;
-}
+using t2i::test::CliRun;
+constexpr int kRunTimeoutMs = 300000;
 
 std::string checkpoint_at(const QString& run_dir, int step) {
   char name[64];
@@ -103,7 +84,7 @@ private Q_SLOTS:
                             QStringLiteral("--out"), out, QStringLiteral("--seed"), QStringLiteral("5"),
                             QStringLiteral("--bf16"), QStringLiteral("off"), QStringLiteral("--keep"), QStringLiteral("10"),
                             QStringLiteral("--threads"), QStringLiteral("1")};
-      const CliRun run = runCli(arguments + extra);
+      const CliRun run = t2i::test::runCli(arguments + extra, kRunTimeoutMs);
       QVERIFY2(run.exitCode == 0, qPrintable(run.out + run.err));
     };
     const QString one = dir.filePath(QStringLiteral("one"));

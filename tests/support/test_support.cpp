@@ -1,11 +1,27 @@
 #include "test_support.h"
 
 #include <QDir>
+#include <QProcess>
 
 namespace t2i::test {
 
 QString sharedData(const QString& relative) {
   return QDir(QStringLiteral(T2I_SHARED_DATA_DIR)).absoluteFilePath(relative);
+}
+
+CliRun runCli(const QStringList& arguments, int timeoutMs) {
+  QProcess process;
+  process.start(cliPath(), arguments);
+  CliRun run;
+  if (!process.waitForFinished(timeoutMs)) {
+    process.kill();
+    process.waitForFinished();
+    return run;
+  }
+  run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+  run.out = QString::fromUtf8(process.readAllStandardOutput());
+  run.err = QString::fromUtf8(process.readAllStandardError());
+  return run;
 }
 
 QString artifactsDir() { return QStringLiteral(T2I_TEST_ARTIFACTS_DIR); }

@@ -15,6 +15,16 @@ QString artifactsDir();
 /// Path of the built `t2i` command-line executable.
 QString cliPath();
 
+/// What a `t2i` process left: its exit code (-1 when it crashed or ran out of time) and output.
+struct CliRun {
+  int exitCode = -1;
+  QString out;
+  QString err;
+};
+
+/// Runs `t2i` with `arguments` to its end, killing it after `timeoutMs`.
+CliRun runCli(const QStringList& arguments, int timeoutMs = 600000);
+
 } // namespace t2i::test
 
 /// Skips the current test, naming what is missing, when a shared-data path does not exist.

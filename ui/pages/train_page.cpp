@@ -592,8 +592,7 @@ void TrainPage::stopJobs() { stop(); }
 void TrainPage::start() {
   if (isTraining() || !start_->isEnabled()) return;
   train::TrainOptions options = startOptions();
-  const QString root = runsFolder_->text().isEmpty() ? settings::defaultRunsFolder() : runsFolder_->text();
-  const QString folder = newRunFolder(root, presetName(), QDateTime::currentDateTime());
+  const QString folder = newRunFolder(runsRoot(), presetName(), QDateTime::currentDateTime());
   // The run keeps the preset it was started with, edits included, as its own preset.json.
   const QString presetFile = QDir(folder).filePath(kPresetFileName);
   QSaveFile file(presetFile);
@@ -787,9 +786,12 @@ void TrainPage::onFailed(const QString& message) {
   Q_EMIT jobsIdle();
 }
 
+QString TrainPage::runsRoot() const {
+  return runsFolder_->text().isEmpty() ? settings::defaultRunsFolder() : runsFolder_->text();
+}
+
 void TrainPage::browseOpenRun() {
-  const QString root = runsFolder_->text().isEmpty() ? settings::defaultRunsFolder() : runsFolder_->text();
-  const QString folder = QFileDialog::getExistingDirectory(this, tr("Open run folder"), root);
+  const QString folder = QFileDialog::getExistingDirectory(this, tr("Open run folder"), runsRoot());
   if (!folder.isEmpty()) openRun(folder);
 }
 

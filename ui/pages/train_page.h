@@ -142,6 +142,8 @@ private:
   void updateEnabled();
   void saveSettings() const;
   void browseOpenRun();
+  /// The runs folder as the field shows it (saved or not), or its default when empty.
+  QString runsRoot() const;
   QString deviceName() const;
 
   DataPage* dataPage_ = nullptr;

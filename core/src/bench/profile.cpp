@@ -96,20 +96,31 @@ void add_self_times(const std::vector<profiler::LegacyEvent>& events, std::array
   }
 }
 
-const char* label(OpCategory category) {
-  switch (category) {
-  case OpCategory::Convolution: return "convolution";
-  case OpCategory::Matmul: return "matmul";
-  case OpCategory::Normalisation: return "normalisation";
-  case OpCategory::Elementwise: return "elementwise/activation";
-  case OpCategory::Softmax: return "attention softmax";
-  case OpCategory::CastCopy: return "casts and copies";
-  case OpCategory::Optimizer: return "optimizer";
-  case OpCategory::Ema: return "EMA";
-  case OpCategory::Other: break;
-  }
-  return "other";
+// Each category's JSON key and the name its table row shows.
+struct CategoryNames {
+  OpCategory category;
+  const char* key;
+  const char* label;
+};
+constexpr std::array<CategoryNames, kOpCategories.size()> kCategoryNames{{
+    {OpCategory::Convolution, "convolution", "convolution"},
+    {OpCategory::Matmul, "matmul", "matmul"},
+    {OpCategory::Normalisation, "normalisation", "normalisation"},
+    {OpCategory::Elementwise, "elementwise", "elementwise/activation"},
+    {OpCategory::Softmax, "softmax", "attention softmax"},
+    {OpCategory::CastCopy, "casts_copies", "casts and copies"},
+    {OpCategory::Optimizer, "optimizer", "optimizer"},
+    {OpCategory::Ema, "ema", "EMA"},
+    {OpCategory::Other, "other", "other"},
+}};
+
+const CategoryNames& names_of(OpCategory category) {
+  for (const CategoryNames& names : kCategoryNames)
+    if (names.category == category) return names;
+  return kCategoryNames.back();
 }
+
+const char* label(OpCategory category) { return names_of(category).label; }
 
 std::string row(const std::string& name, const std::vector<double>& values, double share) {
   char cell[32];
@@ -128,20 +139,7 @@ std::string row(const std::string& name, const std::vector<double>& values, doub
 
 } // namespace
 
-const char* to_string(OpCategory category) {
-  switch (category) {
-  case OpCategory::Convolution: return "convolution";
-  case OpCategory::Matmul: return "matmul";
-  case OpCategory::Normalisation: return "normalisation";
-  case OpCategory::Elementwise: return "elementwise";
-  case OpCategory::Softmax: return "softmax";
-  case OpCategory::CastCopy: return "casts_copies";
-  case OpCategory::Optimizer: return "optimizer";
-  case OpCategory::Ema: return "ema";
-  case OpCategory::Other: break;
-  }
-  return "other";
-}
+const char* to_string(OpCategory category) { return names_of(category).key; }
 
 std::optional<OpCategory> op_category(std::string_view name) {
   if (name == kOptimizerScope) return OpCategory::Optimizer;

@@ -57,9 +57,9 @@ std::int64_t average_gradients(ProcessGroup& group, const std::vector<torch::Ten
                                std::int64_t bucket_bytes) {
   torch::NoGradGuard no_grad;
   // Which gradients any rank has: one small collective, so every rank reduces the same set.
-  std::vector<torch::Tensor> defined{torch::zeros({static_cast<std::int64_t>(parameters.size())}, torch::kInt32)};
-  for (std::size_t i = 0; i < parameters.size(); ++i)
-    if (parameters[i].grad().defined()) defined[0][static_cast<std::int64_t>(i)] = 1;
+  std::vector<std::int32_t> flags(parameters.size(), 0);
+  for (std::size_t i = 0; i < parameters.size(); ++i) flags[i] = parameters[i].grad().defined() ? 1 : 0;
+  std::vector<torch::Tensor> defined{torch::tensor(flags, torch::kInt32)};
   group.allreduce_sum(defined);
   const auto any = defined[0].accessor<std::int32_t, 1>();
   std::vector<torch::Tensor> gradients;
