@@ -19,7 +19,6 @@ public:
   void setPath(const QString& path);
   /// Re-reads the runs folder, keeping the selection.
   void refresh();
-  QComboBox* comboBox() const { return combo_; }
 
 Q_SIGNALS:
   void pathChanged(const QString& path);

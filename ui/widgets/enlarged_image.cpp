@@ -12,12 +12,13 @@ namespace t2i::ui {
 namespace {
 constexpr int kMinimumFactor = 4;
 constexpr int kMinimumEdge = 512;
-} // namespace
 
-int EnlargedImage::factorFor(int width, int height, int minimumEdge) {
+/// The whole factor, at least kMinimumFactor, that brings the longer side to kMinimumEdge or more.
+int factorFor(int width, int height) {
   const int longer = std::max(1, std::max(width, height));
-  return std::max(kMinimumFactor, (minimumEdge + longer - 1) / longer);
+  return std::max(kMinimumFactor, (kMinimumEdge + longer - 1) / longer);
 }
+} // namespace
 
 EnlargedImage::EnlargedImage(const QImage& image, const QString& title, const QString& caption, QWidget* parent)
     : QDialog(parent), view_(new PixelImageView(this)) {
@@ -25,7 +26,7 @@ EnlargedImage::EnlargedImage(const QImage& image, const QString& title, const QS
   setAttribute(Qt::WA_DeleteOnClose);
   view_->setObjectName(QStringLiteral("enlargedImage"));
   view_->setImage(image);
-  view_->setPreferredEdge(std::max(image.width(), image.height()) * factorFor(image.width(), image.height(), kMinimumEdge));
+  view_->setPreferredEdge(std::max(image.width(), image.height()) * factorFor(image.width(), image.height()));
   auto* text = new QLabel(caption, this);
   text->setWordWrap(true);
   text->setTextInteractionFlags(Qt::TextSelectableByMouse);

@@ -17,10 +17,6 @@ public:
 
   PixelImageView* view() const { return view_; }
 
-  /// The enlargement a `width` × `height` image gets: a whole factor, at least 4, that brings its
-  /// longer side to `minimumEdge` pixels or more.
-  static int factorFor(int width, int height, int minimumEdge);
-
 private:
   PixelImageView* view_;
 };

@@ -17,7 +17,6 @@ public:
 
   /// Adds a generation in front: its first image and the settings that made it.
   void add(const QImage& image, const GenerationSettings& settings);
-  int generations() const { return static_cast<int>(entries_.size()); }
 
   /// One line for the Log panel and the tooltip: prompt, seed, guidance, steps, sampler.
   static QString describe(const GenerationSettings& settings);
