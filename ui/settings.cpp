@@ -5,6 +5,7 @@
 
 #include <QCoreApplication>
 #include <QEvent>
+#include <QFileInfo>
 #include <QPointer>
 #include <QSettings>
 #include <QStandardPaths>
@@ -154,8 +155,15 @@ const SettingKey<double> schedulesP2Gamma{"schedules/p2Gamma", 0.5};
 const SettingKey<int> schedulesDemoImage{"schedules/demoImage", 0};
 const SettingKey<QString> schedulesImageFile{"schedules/imageFile", {}};
 
+QString applicationFolder(const QString& generic, const QString& perApplication, const QString& leaf) {
+  const QString legacy = perApplication + QLatin1Char('/') + leaf;
+  if (QFileInfo(legacy).isDir()) return legacy;
+  return generic + QLatin1Char('/') + QCoreApplication::applicationName() + QLatin1Char('/') + leaf;
+}
+
 QString defaultRunsFolder() {
-  return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/runs");
+  return applicationFolder(QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation),
+                           QStandardPaths::writableLocation(QStandardPaths::AppDataLocation), QStringLiteral("runs"));
 }
 
 QString runsRoot() {
@@ -166,7 +174,8 @@ QString runsRoot() {
 QString cacheRoot() {
   const QString chosen = cacheFolder.value();
   if (!chosen.isEmpty()) return chosen;
-  return QStandardPaths::writableLocation(QStandardPaths::CacheLocation) + QStringLiteral("/datasets");
+  return applicationFolder(QStandardPaths::writableLocation(QStandardPaths::GenericCacheLocation),
+                           QStandardPaths::writableLocation(QStandardPaths::CacheLocation), QStringLiteral("datasets"));
 }
 
 } // namespace t2i::ui::settings

@@ -102,6 +102,11 @@ extern const SettingKey<double> schedulesP2Gamma;
 extern const SettingKey<int> schedulesDemoImage;             ///< index into the demo dataset
 extern const SettingKey<QString> schedulesImageFile;         ///< an image file instead of the demo image; empty = demo
 
+/// The folder `leaf` of the application under a standard location: <generic>/<application>/<leaf>,
+/// or <perApplication>/<leaf> where that folder exists. Qt's per-application location is
+/// <generic>/<organisation>/<application>, which repeats the studio's name
+/// (…/t2i-studio/t2i-studio/…); version 0.1.0 kept its runs and caches there, and they stay in use.
+QString applicationFolder(const QString& generic, const QString& perApplication, const QString& leaf);
 /// <application data>/runs (computed on use: the application's name must be set first).
 QString defaultRunsFolder();
 /// Folder new runs go to: runsFolder or its default.
