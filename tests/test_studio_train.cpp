@@ -339,6 +339,14 @@ private Q_SLOTS:
     QVERIFY(!thumbnails->data(thumbnails->index(0), Qt::DisplayRole).toString().isEmpty());
     QTest::qWait(200);
     saveShot(window_.get(), QStringLiteral("studio-data.png"));
+
+    // Away and back: the caches built for the demo come back with their gallery.
+    child<QRadioButton>(page, "dataCoco")->click();
+    QCOMPARE(thumbnails->rowCount(), 0);
+    child<QRadioButton>(page, "dataDemo")->click();
+    QTRY_COMPARE_WITH_TIMEOUT(thumbnails->rowCount(), kDemoImages, kStepTimeoutMs);
+    QTRY_VERIFY(!page->hasRunningJob());
+    QVERIFY(page->report().has_value());
   }
 
   void trainPageTrainsStopsAndContinues() {
@@ -622,6 +630,29 @@ private Q_SLOTS:
     const QString reused = prepareWithCli(16);
     QVERIFY2(reused.contains(QStringLiteral("(reused)")), qPrintable(reused));
     QVERIFY2(!reused.contains(QStringLiteral("decoded")), qPrintable(reused));
+  }
+
+  // Inspect brings N down to the images the captions file lists, and the cache is named after them.
+  void dataPageInspectBringsNDownToTheImagesListed() {
+    const QString root = folder_.filePath(QStringLiteral("inspect-n"));
+    t2i::data::DemoOptions shapes;
+    shapes.images = 30;
+    shapes.image_size = 16;
+    const t2i::data::DemoDataset photos = t2i::data::make_demo_dataset(QString(root + QStringLiteral("/photos")).toStdString(), shapes);
+    DataPage page;
+    child<QRadioButton>(&page, "dataCoco")->setChecked(true);
+    child<QLineEdit>(&page, "annotations")->setText(QString::fromStdString(photos.source.annotations));
+    child<QLineEdit>(&page, "imagesFolder")->setText(QString::fromStdString(photos.source.images_dir));
+    auto* n = child<QSpinBox>(&page, "maxImages");
+    n->setValue(20000);
+    QSignalSpy changed(&page, &DataPage::datasetChanged);
+    page.inspect();
+    QTRY_VERIFY_WITH_TIMEOUT(page.report().has_value() && !page.hasRunningJob(), kStepTimeoutMs);
+    QCOMPARE(n->value(), 30);
+    QVERIFY(changed.count() >= 1);
+    QVERIFY(page.report().has_value());  // the report stays
+    QVERIFY2(QString::fromStdString(page.dataSpec(16).cache_dir).contains(QStringLiteral("-n30/")),
+             qPrintable(QString::fromStdString(page.dataSpec(16).cache_dir)));
   }
 
   void dataPageEnablesItsButtonsAsPathsAreTyped() {

@@ -11,6 +11,10 @@ QString tr(const char* text) { return QCoreApplication::translate("t2i::ui::Data
 QString count(int n) { return QLocale().toString(n); }
 } // namespace
 
+bool isComplete(const DataForm& form) {
+  return form.demo || (!form.annotations.isEmpty() && !form.imagesFolder.isEmpty());
+}
+
 train::DataSpec dataSpec(const DataForm& form, int imageSize, const QString& cacheRoot) {
   train::DataSpec spec;
   spec.demo = form.demo;
@@ -20,7 +24,8 @@ train::DataSpec dataSpec(const DataForm& form, int imageSize, const QString& cac
     spec.annotations = form.annotations.toStdString();
     spec.images_dir = form.imagesFolder.toStdString();
   }
-  spec.cache_dir = train::cache_folder(cacheRoot.toStdString(), spec, imageSize);
+  // Until both paths are given there is no dataset to name a cache after.
+  if (isComplete(form)) spec.cache_dir = train::cache_folder(cacheRoot.toStdString(), spec, imageSize);
   return spec;
 }
 

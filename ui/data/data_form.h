@@ -17,8 +17,12 @@ struct DataForm {
   int maxImages = 20000;     ///< N, for a captions file
 };
 
+/// The demo dataset, or both a captions file and an images folder.
+bool isComplete(const DataForm& form);
+
 /// The dataset as training reads it, for images of `imageSize` pixels, cached under `cacheRoot`
-/// where `t2i data prepare --cache-root` puts the same dataset.
+/// where `t2i data prepare --cache-root` puts the same dataset (no cache folder while a captions
+/// file or images folder is missing).
 train::DataSpec dataSpec(const DataForm& form, int imageSize, const QString& cacheRoot);
 
 /// One line naming the dataset, e.g. "Built-in demo dataset, 4,000 scenes".

@@ -76,7 +76,17 @@ QImage ThumbnailModel::loadThumbnail(const QString& path) {
   if (image.isNull()) return {};
   if (image.width() < kThumbnailSide && image.height() < kThumbnailSide)
     image = image.scaled(kThumbnailSide, kThumbnailSide, Qt::KeepAspectRatio, Qt::FastTransformation);
-  return image;
+  return centredOnSquare(image);
+}
+
+QImage ThumbnailModel::centredOnSquare(const QImage& image) {
+  // Icon-mode views lay every item out at one decoration size; a thumbnail taller than the
+  // others would be drawn over its caption.
+  QImage square(kThumbnailSide, kThumbnailSide, QImage::Format_ARGB32_Premultiplied);
+  square.fill(Qt::transparent);
+  QPainter painter(&square);
+  painter.drawImage((kThumbnailSide - image.width()) / 2, (kThumbnailSide - image.height()) / 2, image);
+  return square;
 }
 
 void ThumbnailModel::request(int row) const {

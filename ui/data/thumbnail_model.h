@@ -36,8 +36,11 @@ public:
   int loadedCount() const { return static_cast<int>(thumbnails_.size()); }
 
   /// Reads an image scaled to fit kThumbnailSide (small images are enlarged without smoothing so
-  /// 32×32 pixels stay crisp). A null image when the file cannot be read.
+  /// 32×32 pixels stay crisp), centred on a transparent kThumbnailSide square. A null image when
+  /// the file cannot be read.
   static QImage loadThumbnail(const QString& path);
+  /// `image` (at most kThumbnailSide on each side) centred on a transparent square of that side.
+  static QImage centredOnSquare(const QImage& image);
 
 Q_SIGNALS:
   void thumbnailLoaded(int row);

@@ -11,6 +11,9 @@
 #include "t2i/log.h"
 #include "t2i/model.h"
 
+#include <algorithm>
+#include <climits>
+
 #include <QButtonGroup>
 #include <QComboBox>
 #include <QDir>
@@ -31,6 +34,7 @@
 #include <QScrollBar>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QTimer>
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
@@ -41,6 +45,9 @@ constexpr int kMaxSkippedListed = 200;
 constexpr int kReportMinimumHeight = 120;
 constexpr int kSettingsMinimumWidth = 380;  ///< room for the paths beside their Browse buttons
 constexpr int kDefaultImageSize = 64;
+/// Quiet time after the last change of the dataset choice before caches built earlier are shown
+/// again: typing "4000" into a spin box passes through 4, 40 and 400.
+constexpr int kReloadDelayMs = 400;
 
 QString count(std::size_t n) { return QLocale().toString(static_cast<qulonglong>(n)); }
 
@@ -73,8 +80,10 @@ DataPage::DataPage(QWidget* parent)
       build_(new QPushButton(tr("&Build caches"), this)), cancel_(new QPushButton(tr("Cancel"), this)),
       progress_(new QProgressBar(this)), status_(new QLabel(this)), reportView_(new QTreeWidget(this)),
       grid_(new QListView(this)), gridNote_(new QLabel(this)), thumbnails_(new ThumbnailModel(this)),
-      job_(new DatasetJob(this)) {
+      job_(new DatasetJob(this)), reload_(new QTimer(this)) {
   nameWidgets();
+  reload_->setSingleShot(true);
+  reload_->setInterval(kReloadDelayMs);
   auto* splitter = new QSplitter(this);
   splitter->addWidget(createSettingsColumn());
   splitter->addWidget(createThumbnails());
@@ -103,6 +112,7 @@ DataPage::DataPage(QWidget* parent)
   connectJob();
   gridNote_->setText(tr("Build the caches to browse the usable images with their captions."));
   updateEnabled();
+  reload_->start();
 }
 
 void DataPage::nameWidgets() {
@@ -265,12 +275,13 @@ void DataPage::connectControls() {
     Q_EMIT presetNameChanged(name);
     sourceChanged();
   });
+  connect(reload_, &QTimer::timeout, this, &DataPage::showBuiltCaches);
 }
 
 void DataPage::connectJob() {
   connect(job_, &DatasetJob::progress, this, &DataPage::showProgress);
   connect(job_, &DatasetJob::status, status_, &QLabel::setText);
-  connect(job_, &DatasetJob::inspected, this, &DataPage::showReport);
+  connect(job_, &DatasetJob::inspected, this, &DataPage::showInspection);
   connect(job_, &DatasetJob::prepared, this, &DataPage::showPrepared);
   connect(job_, &DatasetJob::failed, this, [this](const QString& message) {
     status_->setText(tr("Failed: %1").arg(message));
@@ -323,7 +334,7 @@ DataForm DataPage::form() const {
 
 train::DataSpec DataPage::dataSpec(int imageSize) const {
   const train::DataSpec spec = t2i::ui::dataSpec(form(), imageSize, settings::cacheRoot());
-  train::adopt_cache_of_version_010(settings::cacheRoot().toStdString(), spec, imageSize);
+  if (!spec.cache_dir.empty()) train::adopt_cache_of_version_010(settings::cacheRoot().toStdString(), spec, imageSize);
   return spec;
 }
 
@@ -404,6 +415,33 @@ void DataPage::sourceChanged() {
   progress_->setValue(0);
   status_->clear();
   updateEnabled();
+  reload_->start();
+  Q_EMIT datasetChanged();
+}
+
+void DataPage::showBuiltCaches() {
+  if (job_->isRunning()) return;
+  const std::string cacheDir = dataSpec(presetImageSize()).cache_dir;
+  if (cacheDir.empty() || !train::caches_built(cacheDir)) return;
+  // Reading a finished cache takes about a second and brings back its report and gallery.
+  if (job_->prepare(prepareOptions())) {
+    status_->setText(tr("Opening the caches built earlier for %1…").arg(datasetDescription()));
+    updateEnabled();
+  }
+}
+
+void DataPage::showInspection(const data::DatasetReport& report) {
+  showReport(report);
+  const auto listed = static_cast<int>(std::min<std::size_t>(report.images_listed, INT_MAX));
+  if (report.cancelled || listed >= maxImages_->value() || listed < maxImages_->minimum()) return;
+  // N names the cache; more than the captions file lists would only name a cache after images
+  // that do not exist.
+  {
+    const QSignalBlocker quiet(maxImages_);
+    maxImages_->setValue(listed);
+  }
+  saveSettings();
+  status_->setText(tr("Images to use (N) set to %1, the images the captions file lists.").arg(count(report.images_listed)));
   Q_EMIT datasetChanged();
 }
 
@@ -417,14 +455,14 @@ void DataPage::saveSettings() const {
 void DataPage::updateEnabled() {
   const bool running = job_->isRunning();
   const bool demo = isDemo();
-  const bool cocoReady = !annotations_->text().isEmpty() && !images_->text().isEmpty();
+  const bool complete = isComplete(form());
   for (QWidget* w : std::initializer_list<QWidget*>{demo_, coco_, preset_}) w->setEnabled(!running);
   demoImages_->setEnabled(!running && demo);
   for (QWidget* w : std::initializer_list<QWidget*>{annotations_, images_, browseAnnotations_, browseImages_, maxImages_})
     w->setEnabled(!running && !demo);
-  inspect_->setEnabled(!running && !demo && cocoReady);
+  inspect_->setEnabled(!running && !demo && complete);
   inspect_->setVisible(!demo);
-  build_->setEnabled(!running && (demo || cocoReady));
+  build_->setEnabled(!running && complete);
   cancel_->setEnabled(running);
 }
 

@@ -21,6 +21,7 @@ class QProgressBar;
 class QPushButton;
 class QRadioButton;
 class QSpinBox;
+class QTimer;
 class QTreeWidget;
 
 namespace t2i::ui {
@@ -84,6 +85,10 @@ private:
   void updateEnabled();
   void showProgress(const ProgressFrame& frame);
   void showReport(const data::DatasetReport& report);
+  /// Inspect's report; N follows it down to the images the captions file lists.
+  void showInspection(const data::DatasetReport& report);
+  /// Shows again the report and gallery of a choice whose caches were built before.
+  void showBuiltCaches();
   void jobEnded(bool cancelled);
   train::TrainOptions prepareOptions() const;
   int presetImageSize() const;
@@ -108,6 +113,7 @@ private:
   QLabel* gridNote_;
   ThumbnailModel* thumbnails_;
   DatasetJob* job_;
+  QTimer* reload_;
   std::optional<data::DatasetReport> report_;
 };
 

@@ -32,6 +32,10 @@ struct DataSpec {
 /// demo dataset.
 std::string cache_folder(const std::string& cache_root, const DataSpec& spec, int image_size);
 
+/// Whether the image cache and split of `cache_dir` (DataSpec::cache_dir) were built to the end,
+/// so preparing them again only reads them.
+bool caches_built(const std::string& cache_dir);
+
 /// Studio 0.1.0 named a captions dataset's cache folder after a SHA-1 of its two absolute source
 /// paths. A cache under that name, and none under cache_folder()'s, is moved there rather than
 /// rebuilt (opening it still checks its contents). Returns the folder moved, or empty.

@@ -31,6 +31,12 @@ std::string cache_folder(const std::string& cache_root, const DataSpec& spec, in
   return data::cache_folder(cache_root, {{spec.annotations, spec.images_dir}}, split_options(spec), image_size);
 }
 
+bool caches_built(const std::string& cache_dir) {
+  std::error_code error;
+  // prepare() writes the manifest last and removes it before rebuilding.
+  return fs::is_regular_file(fs::path(data::prepared_folder(cache_dir)) / data::kManifestFileName, error);
+}
+
 std::string adopt_cache_of_version_010(const std::string& cache_root, const DataSpec& spec, int image_size) {
   if (spec.demo) return {};
   const auto absolute = [](const std::string& path) {
