@@ -5,10 +5,13 @@
 
 #include "data/data_form.h"
 #include "data/schedule_image.h"
+#include "data/thumbnail_model.h"
 #include "getting_started.h"
 #include "sampling/image_files.h"
 #include "widgets/curve_plot.h"
+#include "plots/log_ticker.h"
 #include "plots/training_curves.h"
+#include "settings.h"
 #include "training/train_form.h"
 
 #include <QDir>
@@ -113,6 +116,8 @@ private Q_SLOTS:
     QCOMPARE(describe(form), QStringLiteral("captions.json (up to 5,000 images)"));
     form.annotations.clear();
     QCOMPARE(describe(form), QStringLiteral("No captions file chosen (Data page)"));
+    QVERIFY(!isComplete(form));
+    QVERIFY(dataSpec(form, 64, root.filePath(QStringLiteral("caches"))).cache_dir.empty());
   }
 
   // The Data page's file dialog and tooltip list what the core reads, so a new caption format
@@ -181,6 +186,48 @@ private Q_SLOTS:
     QVERIFY(text.contains(QStringLiteral("/home/a&amp;b/runs")));
     QVERIFY(text.contains(QStringLiteral("/tmp/caches")));
     QVERIFY(firstRunHint().contains(QStringLiteral("Getting started")));
+  }
+
+  // New installs keep runs and caches under <generic>/<application>/, not Qt's
+  // <organisation>/<application> that repeats the name; a folder 0.1.0 left there stays in use.
+  void studioFoldersNameTheApplicationOnceAndKeepOldOnes() {
+    QTemporaryDir home;
+    const QString generic = home.filePath(QStringLiteral("share"));
+    const QString perApplication = generic + QStringLiteral("/org/") + QCoreApplication::applicationName();
+    QCOMPARE(settings::applicationFolder(generic, perApplication, QStringLiteral("runs")),
+             generic + QLatin1Char('/') + QCoreApplication::applicationName() + QStringLiteral("/runs"));
+    QVERIFY(QDir().mkpath(perApplication + QStringLiteral("/runs")));
+    QCOMPARE(settings::applicationFolder(generic, perApplication, QStringLiteral("runs")),
+             perApplication + QStringLiteral("/runs"));
+    QCOMPARE(settings::applicationFolder(generic, perApplication, QStringLiteral("datasets")),
+             generic + QLatin1Char('/') + QCoreApplication::applicationName() + QStringLiteral("/datasets"));
+  }
+
+  // A log axis labels what a loss curve spans: several ticks below 0.1 as above, never crowded.
+  void logAxisTicksSpreadOverTheRange() {
+    QCOMPARE(logTicks(0.03, 0.5, 6), (QVector<double>{0.05, 0.1, 0.2, 0.5}));
+    QCOMPARE(logTicks(0.3, 0.5, 6), (QVector<double>{0.3, 0.4, 0.5}));
+    QCOMPARE(logTicks(0.002, 0.9, 6), (QVector<double>{0.003, 0.01, 0.03, 0.1, 0.3}));
+    QCOMPARE(logTicks(1e-6, 10, 6), (QVector<double>{1e-6, 1e-4, 1e-2, 1}));
+    QVERIFY(logTicks(0.41, 0.43, 6).isEmpty());  // inside one step: linear ticks instead
+    for (double upper : {0.2, 1.0, 7.0, 300.0, 1e9}) {
+      const QVector<double> ticks = logTicks(0.011, upper, 6);
+      QVERIFY2(ticks.size() >= 2 && ticks.size() <= 6, qPrintable(QString::number(upper)));
+      QVERIFY(ticks.front() >= 0.011 && ticks.back() <= upper);
+    }
+  }
+
+  // Every thumbnail has one size, so a portrait image cannot reach into the caption under it.
+  void portraitThumbnailsAreCentredOnASquare() {
+    QImage portrait(20, 60, QImage::Format_RGB32);
+    portrait.fill(QColor(10, 200, 30));
+    const QImage square = ThumbnailModel::centredOnSquare(portrait);
+    const int side = ThumbnailModel::kThumbnailSide;
+    QCOMPARE(square.size(), QSize(side, side));
+    QCOMPARE(qAlpha(square.pixel(0, side / 2)), 0);
+    QCOMPARE(QColor(square.pixel(side / 2, side / 2)), QColor(10, 200, 30));
+    QCOMPARE(QColor(square.pixel((side - 20) / 2, (side - 60) / 2)), QColor(10, 200, 30));
+    QCOMPARE(qAlpha(square.pixel((side - 20) / 2 - 1, side / 2)), 0);
   }
 
   // Names a user can read and sort: the prompt's words, then what varies between images.

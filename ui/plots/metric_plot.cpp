@@ -1,6 +1,7 @@
 #include "plots/metric_plot.h"
 
 #include "plots/chart_frame.h"
+#include "plots/log_ticker.h"
 
 #include <qcustomplot.h>
 
@@ -160,7 +161,7 @@ void MetricPlot::setLogScale(bool log) {
   for (QCPAxis* axis : {plot_->yAxis, plot_->yAxis2}) {
     axis->setScaleType(log ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
     if (log)
-      axis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
+      axis->setTicker(makeLogTicker());
     else
       axis->setTicker(QSharedPointer<QCPAxisTicker>::create());
   }
