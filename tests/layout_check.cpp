@@ -42,6 +42,16 @@ QString describe(const QWidget* w) {
   return name;
 }
 
+/// A label whose text needs more room than it has: wider than it when it does not wrap, taller
+/// when it does.
+bool textIsCut(const QWidget* w) {
+  const auto* label = qobject_cast<const QLabel*>(w);
+  if (label == nullptr || label->text().isEmpty()) return false;
+  if (!label->wordWrap()) return label->sizeHint().width() > label->width();
+  const int needed = label->heightForWidth(label->width());
+  return needed > label->height();
+}
+
 struct Walk {
   QWidget* root;
   QList<PlacedWidget> leaves;
@@ -56,6 +66,8 @@ struct Walk {
     const QRect visible = QRect(widget->mapTo(root, QPoint(0, 0)), widget->size()) & clip;
     if (widget != root && (isControl(widget) || shown.isEmpty())) {
       if (!visible.isEmpty()) leaves << PlacedWidget{describe(widget), visible};
+      if (!visible.isEmpty() && cutOff != nullptr && textIsCut(widget))
+        *cutOff << QStringLiteral("%1 cuts its text (%2×%3)").arg(describe(widget)).arg(widget->width()).arg(widget->height());
       return;
     }
     const bool viewport = isScrollViewport(widget);

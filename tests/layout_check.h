@@ -22,8 +22,8 @@ QStringList overlaps(const QList<PlacedWidget>& widgets);
 
 /// The visible leaves under `root` with their visible rects: a widget inside a scroll area's
 /// viewport counts by the part the viewport shows; one scrolled out of sight is left out.
-/// Widgets that stick out of their parent (outside a scroll area's viewport) are named in
-/// `cutOff`.
+/// Widgets that stick out of their parent (outside a scroll area's viewport) and labels too
+/// small for their text are named in `cutOff`.
 QList<PlacedWidget> visibleLeaves(QWidget* root, QStringList* cutOff);
 
 /// Every overlap and every widget cut off by its parent under `root`; empty when the layout is sound.

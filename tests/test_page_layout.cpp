@@ -32,6 +32,15 @@ constexpr int kDemoTimeoutMs = 120'000;
 bool fits(const QSize& size, const QSize& screen) { return size.width() <= screen.width() && size.height() <= screen.height(); }
 
 QString text(const QSize& size) { return QStringLiteral("%1×%2").arg(size.width()).arg(size.height()); }
+
+/// Text that arrived from a worker a moment ago (a model's description) has asked for a new
+/// layout; each layout that runs may ask its parent for one in turn.
+void settleLayouts() {
+  for (int round = 0; round < 4; ++round) {
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
+    QCoreApplication::processEvents();
+  }
+}
 } // namespace
 
 class TestPageLayout : public QObject {
@@ -71,6 +80,24 @@ private Q_SLOTS:
              qPrintable(problems.join(QLatin1Char('\n'))));
   }
 
+  void layoutProblemsFindLabelsTooSmallForTheirText() {
+    QWidget window;
+    window.resize(400, 200);
+    auto* line = new QLabel(QStringLiteral("a label much wider than its room"), &window);
+    auto* wrapped = new QLabel(QStringLiteral("a wrapped label with more words than two short lines can hold"), &window);
+    auto* fits = new QLabel(QStringLiteral("fits"), &window);
+    wrapped->setWordWrap(true);
+    line->setGeometry(0, 0, 40, 30);
+    wrapped->setGeometry(0, 40, 120, wrapped->fontMetrics().lineSpacing() + 2);
+    fits->setGeometry(0, 120, 200, 30);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    const QStringList problems = t2i::test::layoutProblems(&window);
+    QCOMPARE(problems.size(), 2);
+    QCOMPARE(problems.filter(QStringLiteral("\"a label much wider")).size(), 1);
+    QCOMPARE(problems.filter(QStringLiteral("\"a wrapped label")).size(), 1);
+  }
+
   void widgetsInAScrollAreaCountByTheirVisiblePart() {
     QWidget window;
     window.resize(200, 300);
@@ -106,6 +133,32 @@ private Q_SLOTS:
     QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
   }
 
+  // The run's facts above the charts change as training goes (status, best, run folder); the
+  // charts stay where they are.
+  void trainFactsKeepTheirHeightAsTheyChange() {
+    MainWindow window;
+    window.resize(kScreen);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.showPage(Page::Train);
+    QCoreApplication::processEvents();
+    QWidget* page = window.pageWidget(Page::Train);
+    auto* loss = page->findChild<QWidget*>(QStringLiteral("lossPlot"));
+    QVERIFY(loss);
+    const int before = loss->mapTo(page, QPoint(0, 0)).y();
+    for (const char* name : {"trainStatus", "bestLabel", "runLabel"}) {
+      auto* label = page->findChild<QLabel*>(QString::fromLatin1(name));
+      QVERIFY(label);
+      QString text;
+      while (label->fontMetrics().horizontalAdvance(text) < label->width() * 3 / 2) text += QStringLiteral("words and ");
+      label->setText(text);
+    }
+    for (const char* name : {"stepLabel", "etaLabel", "earlyStopLabel", "datasetLabel"})
+      page->findChild<QLabel*>(QString::fromLatin1(name))->setText(QStringLiteral("12,345"));
+    QCoreApplication::processEvents();
+    QCOMPARE(loss->mapTo(page, QPoint(0, 0)).y(), before);
+  }
+
   void defaultWindowFitsTheScreenWithItsFrame() {
     MainWindow window;
     window.show();
@@ -135,7 +188,7 @@ private Q_SLOTS:
     if (schedules != nullptr) demoReady = std::make_unique<QSignalSpy>(schedules, &t2i::ui::SchedulesPage::demoImagesReady);
     window.showPage(page);
     if (demoReady) QVERIFY(!demoReady->isEmpty() || demoReady->wait(kDemoTimeoutMs));
-    QCoreApplication::processEvents();
+    settleLayouts();
     QWidget* shown = window.pageWidget(page);
     const QString path = t2i::test::artifactsDir() + QStringLiteral("/page-") + MainWindow::pageObjectName(page).mid(5) +
                          QStringLiteral("-%1x%2.png").arg(screen.width()).arg(screen.height());
@@ -150,7 +203,7 @@ private Q_SLOTS:
     for (QTabWidget* tabs : shown->findChildren<QTabWidget*>())
       for (int tab = 1; tab < tabs->count(); ++tab) {
         tabs->setCurrentIndex(tab);
-        QCoreApplication::processEvents();
+        settleLayouts();
         QVERIFY(window.grab().save(QString(path).replace(QStringLiteral(".png"), QStringLiteral("-%1-tab%2.png").arg(tabs->objectName()).arg(tab + 1))));
         problems << t2i::test::layoutProblems(&window);
       }

@@ -109,6 +109,13 @@ QLabel* valueLabel(const char* name, QWidget* parent) {
   return label;
 }
 
+/// Keeps room for `lines` lines of text even while the label is empty or shorter, so the run's
+/// facts keep one height as they change and the charts below them do not jump.
+void reserveLines(QLabel* label, int lines) {
+  const QMargins margins = label->contentsMargins();
+  label->setMinimumHeight(label->fontMetrics().lineSpacing() * lines + margins.top() + margins.bottom() + 2 * label->margin());
+}
+
 } // namespace
 
 TrainPage::TrainPage(QWidget* parent)
@@ -425,6 +432,8 @@ QFormLayout* TrainPage::createFacts(QWidget* view) {
   earlyStopLabel_ = valueLabel("earlyStopLabel", view);
   statusLabel_ = valueLabel("trainStatus", view);
   statusLabel_->setWordWrap(true);
+  for (QLabel* label : {datasetLabel_, stepLabel_, throughputLabel_, etaLabel_, earlyStopLabel_}) reserveLines(label, 1);
+  for (QLabel* label : {runLabel_, bestLabel_, statusLabel_}) reserveLines(label, 2);
   throughputLabel_->setToolTip(tr("Training images per second over the last steps."));
   earlyStopLabel_->setToolTip(tr("Steps left before early stopping if the validation P2 loss does not improve."));
 

@@ -108,7 +108,9 @@ void connectEdited(QWidget* widget, PresetEditor* editor) {
 
 PresetEditor::PresetEditor(QWidget* parent) : QWidget(parent), reported_(new QLabel(this)) {
   auto* table = new QGroupBox(tr("Table 1 of the paper"), this);
-  auto* tableForm = new QFormLayout(table);
+  auto* tableColumn = new QVBoxLayout(table);
+  auto* tableForm = new QFormLayout;
+  tableColumn->addLayout(tableForm);
   auto* architecture = new QGroupBox(tr("U-Net and optimiser"), this);
   auto* archForm = new QFormLayout(architecture);
 
@@ -151,7 +153,8 @@ PresetEditor::PresetEditor(QWidget* parent) : QWidget(parent), reported_(new QLa
   reported_->setWordWrap(true);
   reported_->setTextFormat(Qt::PlainText);
   reported_->setToolTip(tr("What the paper's Table 1 reports for this preset, for comparison."));
-  tableForm->addRow(reported_);
+  // Below the form rather than a row of it: a form row gave the wrapped text one line.
+  tableColumn->addWidget(reported_);
 
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
