@@ -59,6 +59,10 @@ struct TrainOptions {
   int preview_every = 0;         ///< steps between sample-preview grids (0 = at each evaluation)
   runtime::Precision precision = runtime::Precision::Auto;  ///< bf16 autocast or fp32; Auto = the device's fastest
   bool activation_checkpointing = false;
+  /// Data-parallel runs: seconds a rank waits for the others (rendezvous, each collective) before
+  /// the run stops with an error naming the ranks that did not answer. A rank that dies is noticed
+  /// at once; this bounds a hang. Long enough for rank 0's evaluations (PyTorch's default).
+  int collective_timeout_seconds = 1800;
 };
 
 struct StepMetrics {

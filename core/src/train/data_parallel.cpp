@@ -13,9 +13,10 @@ const std::array<const char*, 5> kStopReasons{"", "cancelled", "max steps", "tim
 
 } // namespace
 
-std::unique_ptr<DataParallel> DataParallel::from_environment(const torch::Device& device) {
-  const auto environment = distributed::environment_from_env();
+std::unique_ptr<DataParallel> DataParallel::from_environment(const torch::Device& device, std::chrono::seconds timeout) {
+  auto environment = distributed::environment_from_env();
   if (!environment) return nullptr;
+  environment->timeout = timeout;
   return std::make_unique<DataParallel>(std::make_unique<distributed::ProcessGroup>(*environment, device));
 }
 

@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -18,7 +19,7 @@ namespace t2i::train {
 class DataParallel {
 public:
   /// The group torchrun's (or `t2i train --nproc`'s) environment describes; nothing for one process.
-  static std::unique_ptr<DataParallel> from_environment(const torch::Device& device);
+  static std::unique_ptr<DataParallel> from_environment(const torch::Device& device, std::chrono::seconds timeout);
 
   explicit DataParallel(std::unique_ptr<distributed::ProcessGroup> group) : group_(std::move(group)) {}
 

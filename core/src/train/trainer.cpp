@@ -73,7 +73,8 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"seed", o.seed}, {"keep_last", o.keep_last}, {"preview_every", o.preview_every},
           {"bf16", o.precision == runtime::Precision::Auto ? nlohmann::json("auto")
                                                            : nlohmann::json(o.precision == runtime::Precision::BFloat16)},
-          {"activation_checkpointing", o.activation_checkpointing}};
+          {"activation_checkpointing", o.activation_checkpointing},
+          {"collective_timeout_seconds", o.collective_timeout_seconds}};
 }
 
 // The inverse of options_json() for a run now in `run_dir`; a missing key keeps its default.
@@ -107,6 +108,7 @@ TrainOptions options_from_json(const nlohmann::json& j, const std::string& run_d
   if (const auto bf16 = j.find("bf16"); bf16 != j.end() && bf16->is_boolean())
     o.precision = bf16->get<bool>() ? runtime::Precision::BFloat16 : runtime::Precision::Float32;
   o.activation_checkpointing = j.value("activation_checkpointing", o.activation_checkpointing);
+  o.collective_timeout_seconds = j.value("collective_timeout_seconds", o.collective_timeout_seconds);
   return o;
 }
 
@@ -451,7 +453,7 @@ std::vector<torch::Tensor> Run::shared_tensors() const {
 
 Summary Run::execute() {
   // Rendezvous first: no rank writes anything before every rank has seen the folder as it was.
-  parallel_ = DataParallel::from_environment(device_);
+  parallel_ = DataParallel::from_environment(device_, std::chrono::seconds(options_.collective_timeout_seconds));
   if (parallel_)
     status("Rank " + std::to_string(parallel_->rank()) + " of " + std::to_string(parallel_->world_size()) +
            ": trains 1/" + std::to_string(parallel_->world_size()) + " of each batch" +
