@@ -8,6 +8,7 @@
 #include "test_support.h"
 #include "tiny_preset.h"
 
+#include "distributed/gradient_buckets.h"
 #include "model/checkpoint_file.h"
 #include "t2i/runs.h"
 
@@ -197,6 +198,17 @@ void verify_fails(QProcess& process, const QString& log) {
   QVERIFY2(process.exitCode() != 0, qPrintable(text_of(log)));
 }
 
+/// The gradients of `parameters` (undefined ones stay undefined), detached copies.
+std::vector<torch::Tensor> gradients_of(const std::vector<torch::Tensor>& parameters) {
+  std::vector<torch::Tensor> gradients;
+  for (const torch::Tensor& p : parameters) gradients.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor());
+  return gradients;
+}
+
+void clear_gradients(const std::vector<torch::Tensor>& parameters) {
+  for (torch::Tensor p : parameters) p.mutable_grad() = torch::Tensor();
+}
+
 /// The arguments of a run that a fault interrupts long before its end.
 QStringList long_run() {
   return {QStringLiteral("--max-steps"), QStringLiteral("100000"), QStringLiteral("--preview-every"),
@@ -258,6 +270,48 @@ private Q_SLOTS:
     }
     // The same processes doing the same sums in the same order: equal to the bit.
     compare_checkpoints(checkpoint_at(by_hand, 2), checkpoint_at(launched, 2), 0.0);
+  }
+
+  // The reducer on a group of one (the mean is the gradient itself): with buckets of one layer,
+  // every bucket of the used layers starts inside the armed backward, none in the others, and the
+  // gradients accumulated over micro-batches come out unchanged; a parameter no micro-batch used
+  // keeps no gradient, and its bucket (with those after it) starts only in finish().
+  void reducerStartsBucketsDuringTheLastBackward() {
+    t2i::distributed::Environment environment;
+    environment.master_port = free_port();
+    environment.timeout = std::chrono::seconds(30);
+    t2i::distributed::ProcessGroup group(environment, torch::Device(torch::kCPU));
+    torch::manual_seed(3);
+    torch::nn::Linear first(8, 16), second(16, 16), unused(16, 16), last(16, 4);
+    const auto forward = [&](const torch::Tensor& x) { return last(torch::tanh(second(torch::tanh(first(x))))).pow(2).sum(); };
+    std::vector<torch::Tensor> parameters;
+    for (auto* layer : {&first, &second, &unused, &last})
+      for (const torch::Tensor& p : (*layer)->parameters()) parameters.push_back(p);
+    const torch::Tensor x = torch::randn({6, 8});
+    forward(x.slice(0, 0, 3)).backward();
+    forward(x.slice(0, 3, 6)).backward();
+    const std::vector<torch::Tensor> expected = gradients_of(parameters);
+
+    for (const bool overlap : {true, false}) {
+      // One layer a bucket: `last` fills the first one, each 16×16 layer one of the others.
+      const std::int64_t last_bytes = (16 * 4 + 4) * 4;
+      t2i::distributed::GradientReducer reducer(group, parameters, overlap, (16 * 16 + 16) * 4, last_bytes);
+      clear_gradients(parameters);
+      forward(x.slice(0, 0, 3)).backward();
+      reducer.arm();
+      forward(x.slice(0, 3, 6)).backward();
+      const auto bytes = reducer.finish();
+      std::int64_t all = 0;
+      for (const torch::Tensor& p : parameters) all += p.numel() * 4;
+      QCOMPARE(bytes.total, all);
+      // Backward order: last, unused, second, first. Only `last`'s bucket precedes the unused one.
+      QCOMPARE(bytes.overlapped, overlap ? last_bytes : std::int64_t{0});
+      const std::vector<torch::Tensor> reduced = gradients_of(parameters);
+      for (std::size_t i = 0; i < parameters.size(); ++i) {
+        QCOMPARE(reduced[i].defined(), expected[i].defined());
+        if (expected[i].defined()) QVERIFY(torch::equal(reduced[i], expected[i]));
+      }
+    }
   }
 
   void killedWorkerStopsEveryRank() {

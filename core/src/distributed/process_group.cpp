@@ -71,6 +71,8 @@ struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::Store> roll_call;
   c10::intrusive_ptr<c10d::ProcessGroup> group;
+  std::vector<c10::intrusive_ptr<c10d::Work>> started;  ///< by start_allreduce_sum(), not yet waited for
+  std::string failure;  ///< why starting a collective failed: reported by wait_started()
 };
 
 ProcessGroup::ProcessGroup(const Environment& environment, const torch::Device& device)
@@ -146,13 +148,30 @@ void ProcessGroup::guarded(const std::string& what, const std::function<void()>&
 }
 
 void ProcessGroup::allreduce_sum(std::vector<torch::Tensor>& tensors) {
+  for (const torch::Tensor& tensor : tensors) start_allreduce_sum(tensor);
+  wait_started();
+}
+
+void ProcessGroup::start_allreduce_sum(torch::Tensor tensor) {
+  // Called from gradient hooks inside backward: an error waits for wait_started(), so it does not
+  // unwind through the autograd engine.
+  if (!impl_->failure.empty()) return;
+  try {
+    std::vector<at::Tensor> one{std::move(tensor)};
+    impl_->started.push_back(impl_->group->allreduce(one));
+  } catch (const std::exception& error) {
+    impl_->failure = error.what();
+  }
+}
+
+void ProcessGroup::wait_started() {
   guarded("all-reduce", [&] {
-    std::vector<c10::intrusive_ptr<c10d::Work>> pending;
-    for (torch::Tensor& tensor : tensors) {
-      std::vector<at::Tensor> one{tensor};
-      pending.push_back(impl_->group->allreduce(one));
-    }
-    for (auto& work : pending) work->wait();
+    std::vector<c10::intrusive_ptr<c10d::Work>> started;
+    std::swap(started, impl_->started);
+    std::string failure;
+    std::swap(failure, impl_->failure);
+    for (auto& work : started) work->wait();
+    if (!failure.empty()) throw std::runtime_error(failure);
   });
 }
 

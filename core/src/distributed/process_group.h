@@ -50,6 +50,11 @@ public:
   void broadcast(std::vector<torch::Tensor>& tensors, int root = 0);
   void barrier();
 
+  /// Starts an all-reduce (sum) of `tensor` in place and returns at once: communication then runs
+  /// beside the caller's computation. wait_started() waits for every one started, failing as above.
+  void start_allreduce_sum(torch::Tensor tensor);
+  void wait_started();
+
 private:
   struct Impl;
   /// Rethrows `error` of collective `what` with the ranks that are gone: every rank that hits a

@@ -291,8 +291,9 @@ Run::StepOutcome Run::train_step() {
   optimizer_->zero_grad();
   // Ranks check for a stop together between steps (DataParallel::agree_stop): one that left a step
   // early would leave the others waiting in the gradient all-reduce.
-  const std::optional<double> batch_loss = accumulate_gradients(
-      *model_, *loss_, x_0, captions, draw, drop, preset_.max_batch_size, parallel_ ? nullptr : job_.cancel);
+  const std::optional<double> batch_loss =
+      accumulate_gradients(*model_, *loss_, x_0, captions, draw, drop, preset_.max_batch_size,
+                           parallel_ ? nullptr : job_.cancel, [this] { if (parallel_) parallel_->arm(); });
   if (!batch_loss) {
     optimizer_->zero_grad();
     generator_.set_state(generator_state);  // the unfinished step never happened
@@ -302,7 +303,7 @@ Run::StepOutcome Run::train_step() {
 
   std::vector<torch::Tensor> parameters;
   for (const auto& [name, p] : model_->trained_parameters()) parameters.push_back(p);
-  const double loss_sum = parallel_ ? parallel_->average(parameters, *batch_loss) : *batch_loss;
+  const double loss_sum = parallel_ ? parallel_->average(*batch_loss) : *batch_loss;
   const double grad_norm = torch::nn::utils::clip_grad_norm_(parameters, kGradClip);
   if (!nonfinite_.accept(loss_sum, grad_norm)) {
     optimizer_->zero_grad();
@@ -340,7 +341,10 @@ Run::StepOutcome Run::train_step() {
   nlohmann::json event{{"event", "step"}, {"step", m.step}, {"train_loss", m.train_loss}, {"lr", m.learning_rate},
                        {"grad_norm", m.grad_norm}, {"images_per_second", m.images_per_second},
                        {"elapsed", m.elapsed_seconds}, {"skipped_nonfinite", m.skipped_nonfinite}};
-  if (parallel_) event["allreduce_bytes"] = parallel_->bytes_last_step();
+  if (parallel_) {
+    event["allreduce_bytes"] = parallel_->bytes_last_step().total;
+    event["allreduce_overlapped_bytes"] = parallel_->bytes_last_step().overlapped;
+  }
   folder_.append_metrics(event);
   observer_.on_step(m);
   return StepOutcome::Done;
@@ -509,7 +513,12 @@ Summary Run::execute() {
   if (options_.precision != runtime::Precision::Auto) execution.precision = options_.precision;
   execution.checkpoint = options_.activation_checkpointing;
   model_->set_execution(execution);
-  if (parallel_) parallel_->broadcast(shared_tensors());
+  if (parallel_) {
+    parallel_->broadcast(shared_tensors());
+    std::vector<torch::Tensor> trained;
+    for (const auto& [name, p] : model_->trained_parameters()) trained.push_back(p);
+    parallel_->share_gradients_of(std::move(trained), !execution.checkpoint);
+  }
 
   AdamWOptions adam{preset_.training.learning_rate, preset_.training.beta1, preset_.training.beta2, 1e-8,
                     preset_.training.weight_decay};
