@@ -314,6 +314,35 @@ private Q_SLOTS:
     }
   }
 
+  // `t2i bench train --nproc 2`: a 1-process and a 2-process run, each measured from its metrics;
+  // only the 2-process one all-reduces, every trained float once per step.
+  void benchComparesOneAndTwoProcesses() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString preset = QString::fromStdString(t2i::test::write_preset(dir, t2i::test::tiny_preset_json()));
+    const CliRun run = t2i::test::runCli({QStringLiteral("bench"), QStringLiteral("train"), QStringLiteral("--nproc"),
+                                          QStringLiteral("2"), QStringLiteral("--preset"), preset, QStringLiteral("--steps"),
+                                          QStringLiteral("3"), QStringLiteral("--demo-images"), QStringLiteral("24"),
+                                          QStringLiteral("--threads"), QStringLiteral("1")},
+                                         kRunTimeoutMs);
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    const nlohmann::json bench = nlohmann::json::parse(run.out.toStdString());
+    QCOMPARE(bench.at("benchmark").get<std::string>(), std::string("train_data_parallel"));
+    const nlohmann::json& runs = bench.at("runs");
+    QCOMPARE(runs.size(), std::size_t{2});
+    QCOMPARE(runs[0].at("nproc").get<int>(), 1);
+    QCOMPARE(runs[1].at("nproc").get<int>(), 2);
+    QCOMPARE(runs[0].at("allreduce_bytes_per_step").get<std::int64_t>(), std::int64_t{0});
+    const auto bytes = runs[1].at("allreduce_bytes_per_step").get<std::int64_t>();
+    QVERIFY(bytes > 0);
+    QCOMPARE(bytes % 4, std::int64_t{0});
+    QCOMPARE(runs[0].at("steps_measured").get<int>(), 2);
+    const double one = runs[0].at("images_per_second").get<double>();
+    const double two = runs[1].at("images_per_second").get<double>();
+    QVERIFY(one > 0 && two > 0);
+    QCOMPARE(runs[1].at("scaling_efficiency").get<double>(), two / (2 * one));
+  }
+
   void killedWorkerStopsEveryRank() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());

@@ -96,20 +96,32 @@ bool launched_as_worker() {
 }
 
 int launch_local_workers(int nproc) {
+  const std::vector<std::string> command = own_command_line();
+  return launch_local_workers(nproc, {command.begin() + 1, command.end()}, false);
+}
+
+int launch_local_workers(int nproc, const std::vector<std::string>& arguments, bool stdout_to_stderr) {
   const int port = free_loopback_port();
-  std::vector<std::string> arguments = own_command_line();
-  std::vector<char*> argv = pointers(arguments);
+  std::vector<std::string> command{own_command_line().front()};
+  command.insert(command.end(), arguments.begin(), arguments.end());
+  std::vector<char*> argv = pointers(command);
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  if (stdout_to_stderr) ::posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
   std::vector<pid_t> workers;
   for (int rank = 0; rank < nproc; ++rank) {
     std::vector<std::string> environment = worker_environment(rank, nproc, port);
     std::vector<char*> envp = pointers(environment);
     pid_t pid = 0;
-    if (::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data()) != 0) {
+    const int spawned = ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), envp.data());
+    if (spawned != 0) {
+      ::posix_spawn_file_actions_destroy(&actions);
       signal_workers(workers, SIGTERM);
       throw CliExit(1, "train: could not start worker rank " + std::to_string(rank));
     }
     workers.push_back(pid);
   }
+  ::posix_spawn_file_actions_destroy(&actions);
   std::cerr << "started " << nproc << " workers on 127.0.0.1:" << port << "\n";
   // Ctrl+C reaches the workers from the terminal; each stops after its step and rank 0 saves.
   ::signal(SIGINT, SIG_IGN);

@@ -74,6 +74,8 @@ struct StepMetrics {
   double elapsed_seconds = 0;
   double eta_seconds = -1;       ///< -1 when unknown
   std::int64_t skipped_nonfinite = 0;
+  std::int64_t allreduce_bytes = 0;             ///< data-parallel runs: gradient bytes all-reduced per rank
+  std::int64_t allreduce_overlapped_bytes = 0;  ///< of which started while backward still ran
 };
 
 struct EvalMetrics {

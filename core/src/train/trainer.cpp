@@ -332,6 +332,10 @@ Run::StepOutcome Run::train_step() {
   m.images_per_second = static_cast<double>(b) / seconds;
   m.elapsed_seconds = elapsed();
   m.skipped_nonfinite = nonfinite_.total();
+  if (parallel_) {
+    m.allreduce_bytes = parallel_->bytes_last_step().total;
+    m.allreduce_overlapped_bytes = parallel_->bytes_last_step().overlapped;
+  }
   if (options_.max_steps > 0) m.eta_seconds = static_cast<double>(options_.max_steps - step_) * recent_step_seconds_;
   if (options_.max_minutes > 0) {
     const double left = options_.max_minutes * 60 - m.elapsed_seconds;
@@ -342,8 +346,8 @@ Run::StepOutcome Run::train_step() {
                        {"grad_norm", m.grad_norm}, {"images_per_second", m.images_per_second},
                        {"elapsed", m.elapsed_seconds}, {"skipped_nonfinite", m.skipped_nonfinite}};
   if (parallel_) {
-    event["allreduce_bytes"] = parallel_->bytes_last_step().total;
-    event["allreduce_overlapped_bytes"] = parallel_->bytes_last_step().overlapped;
+    event["allreduce_bytes"] = m.allreduce_bytes;
+    event["allreduce_overlapped_bytes"] = m.allreduce_overlapped_bytes;
   }
   folder_.append_metrics(event);
   observer_.on_step(m);
