@@ -1,12 +1,57 @@
 #include "commands.h"
+#include "launch.h"
 
 #include "t2i/bench.h"
 #include "t2i/runtime.h"
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <iostream>
 #include <string>
+#include <vector>
 
 namespace t2i::cli {
+namespace {
+
+/// What `bench train --nproc N` runs: the same short demo training with 1 and with N processes.
+struct DataParallelBench {
+  int nproc = 1;
+  int steps = 8;
+  int demo_images = 512;
+  std::string cache_dir;  ///< empty: a temporary folder
+};
+
+std::string data_parallel_bench(const bench::PresetOptions& options, const DataParallelBench& b) {
+  namespace fs = std::filesystem;
+  const fs::path folder = fs::temp_directory_path() / ("t2i-bench-train-" + std::to_string(::getpid()));
+  const std::string cache = b.cache_dir.empty() ? (folder / "data").string() : b.cache_dir;
+  std::vector<bench::DataParallelRun> runs;
+  try {
+    for (const int nproc : b.nproc == 1 ? std::vector<int>{1} : std::vector<int>{1, b.nproc}) {
+      const std::string out = (folder / ("nproc" + std::to_string(nproc))).string();
+      std::vector<std::string> arguments{"train", "--preset", options.preset, "--demo", "--demo-images",
+                                         std::to_string(b.demo_images), "--cache", cache, "--out", out,
+                                         "--max-steps", std::to_string(b.steps), "--preview-every", "1000000000",
+                                         "--device", options.device,
+                                         "--threads", std::to_string(runtime::report().intra_op_threads)};
+      if (options.precision != runtime::Precision::Auto)
+        arguments.insert(arguments.end(), {"--bf16", options.precision == runtime::Precision::BFloat16 ? "on" : "off"});
+      std::cerr << "bench: training " << b.steps << " steps with " << nproc << " process(es)\n";
+      launch_local_workers(nproc, arguments, /*stdout_to_stderr=*/true);
+      runs.push_back({nproc, out});
+    }
+    const std::string json = bench::data_parallel_json(runs);
+    fs::remove_all(folder);
+    return json;
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(folder, ignored);
+    throw;
+  }
+}
+
+} // namespace
 
 void add_bench_train(CLI::App& bench) {
   auto options = std::make_shared<bench::PresetOptions>();
@@ -21,7 +66,24 @@ void add_bench_train(CLI::App& bench) {
   auto* train = bench.add_subcommand("train", "Training images/s at the preset's micro-batch, peak RSS");
   add_common(train);
   train->add_option("--micro-batches", options->micro_batches, "Timed micro-batches")->check(CLI::Range(1, 1000));
-  train->callback([options] { std::cout << bench::train_json(*options) << "\n"; });
+  auto parallel = std::make_shared<DataParallelBench>();
+  auto* nproc = train->add_option("--nproc", parallel->nproc,
+                                  "Instead: train the demo dataset with 1 and N local processes (data-parallel) and "
+                                  "report images/s, scaling efficiency and all-reduced bytes per step")
+                    ->check(CLI::Range(1, 256));
+  train->add_option("--steps", parallel->steps, "With --nproc: training steps per run (the first is not timed)")
+      ->check(CLI::Range(2, 100000))
+      ->capture_default_str()
+      ->needs(nproc);
+  train->add_option("--demo-images", parallel->demo_images, "With --nproc: images of the demo dataset")
+      ->check(CLI::Range(10, 1000000))
+      ->capture_default_str()
+      ->needs(nproc);
+  train->add_option("--cache", parallel->cache_dir, "With --nproc: data cache folder to reuse (default: a temporary one)")
+      ->needs(nproc);
+  train->callback([options, parallel, nproc] {
+    std::cout << (nproc->count() > 0 ? data_parallel_bench(*options, *parallel) : bench::train_json(*options)) << "\n";
+  });
 
   auto* sample = bench.add_subcommand("sample", "Seconds per guided image (DDIM), peak RSS");
   add_common(sample);

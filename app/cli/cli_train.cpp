@@ -85,6 +85,7 @@ train::TrainOptions resumed_options(const CLI::App& cmd, const train::TrainOptio
   from_flags("--preview-every", [&] { options.preview_every = given.preview_every; });
   from_flags("--bf16", [&] { options.precision = given.precision; });
   from_flags("--checkpointing", [&] { options.activation_checkpointing = given.activation_checkpointing; });
+  from_flags("--timeout", [&] { options.collective_timeout_seconds = given.collective_timeout_seconds; });
   return options;
 }
 
@@ -137,6 +138,11 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::Range(0, 1 << 30));
   cmd->add_option("--bf16", *bf16, "bf16 autocast: auto, on or off")->check(CLI::IsMember({"auto", "on", "off"}));
   cmd->add_flag("--checkpointing", options->activation_checkpointing, "Recompute activations in backward (less memory)");
+  cmd->add_option("--timeout", options->collective_timeout_seconds,
+                  "Data-parallel runs: seconds a process waits for the others before the run stops naming "
+                  "the ones that did not answer (a process that dies is noticed at once)")
+      ->check(CLI::Range(1, 1 << 24))
+      ->capture_default_str();
   auto nproc = std::make_shared<int>(1);
   cmd->add_option("--nproc", *nproc,
                   "Data-parallel worker processes on this machine (each trains 1/N of every batch; "

@@ -10,18 +10,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern char** environ;
 
 namespace t2i::cli {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+// How long the other workers have to stop after one failed, before they are killed.
+constexpr std::chrono::seconds kStopGrace{10};
+constexpr std::chrono::milliseconds kStopPoll{100};
 
 /// A port the kernel has just handed out on 127.0.0.1 and taken back: free, barring a race that
 /// the rendezvous then reports.
@@ -69,6 +76,11 @@ std::vector<std::string> worker_environment(int rank, int nproc, int port) {
   return environment;
 }
 
+void signal_workers(const std::vector<pid_t>& workers, int signal) {
+  for (pid_t worker : workers)
+    if (worker != 0) ::kill(worker, signal);
+}
+
 std::vector<char*> pointers(std::vector<std::string>& strings) {
   std::vector<char*> result;
   for (std::string& s : strings) result.push_back(s.data());
@@ -84,29 +96,49 @@ bool launched_as_worker() {
 }
 
 int launch_local_workers(int nproc) {
+  const std::vector<std::string> command = own_command_line();
+  return launch_local_workers(nproc, {command.begin() + 1, command.end()}, false);
+}
+
+int launch_local_workers(int nproc, const std::vector<std::string>& arguments, bool stdout_to_stderr) {
   const int port = free_loopback_port();
-  std::vector<std::string> arguments = own_command_line();
-  std::vector<char*> argv = pointers(arguments);
+  std::vector<std::string> command{own_command_line().front()};
+  command.insert(command.end(), arguments.begin(), arguments.end());
+  std::vector<char*> argv = pointers(command);
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  if (stdout_to_stderr) ::posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
   std::vector<pid_t> workers;
   for (int rank = 0; rank < nproc; ++rank) {
     std::vector<std::string> environment = worker_environment(rank, nproc, port);
     std::vector<char*> envp = pointers(environment);
     pid_t pid = 0;
-    if (::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data()) != 0) {
-      for (pid_t started : workers) ::kill(started, SIGTERM);
+    const int spawned = ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), envp.data());
+    if (spawned != 0) {
+      ::posix_spawn_file_actions_destroy(&actions);
+      signal_workers(workers, SIGTERM);
       throw CliExit(1, "train: could not start worker rank " + std::to_string(rank));
     }
     workers.push_back(pid);
   }
+  ::posix_spawn_file_actions_destroy(&actions);
   std::cerr << "started " << nproc << " workers on 127.0.0.1:" << port << "\n";
   // Ctrl+C reaches the workers from the terminal; each stops after its step and rank 0 saves.
   ::signal(SIGINT, SIG_IGN);
   int failed_rank = -1;
   int failed_status = 0;
-  for (std::size_t left = workers.size(); left > 0; --left) {
+  Clock::time_point kill_at;
+  for (std::size_t left = workers.size(); left > 0;) {
     int status = 0;
-    const pid_t pid = ::wait(&status);
+    // Until a worker fails, wait; then poll, so a worker that ignores SIGTERM (hung) is killed.
+    const pid_t pid = ::waitpid(-1, &status, failed_rank < 0 ? 0 : WNOHANG);
     if (pid < 0) break;
+    if (pid == 0) {
+      if (Clock::now() >= kill_at) signal_workers(workers, SIGKILL);
+      std::this_thread::sleep_for(kStopPoll);
+      continue;
+    }
+    --left;
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     for (std::size_t rank = 0; rank < workers.size(); ++rank) {
       if (workers[rank] != pid) continue;
@@ -114,9 +146,10 @@ int launch_local_workers(int nproc) {
       if (!ok && failed_rank < 0) {
         failed_rank = static_cast<int>(rank);
         failed_status = status;
-        // The others would wait for it in their next collective until the timeout: stop them now.
-        for (pid_t other : workers)
-          if (other != 0) ::kill(other, SIGTERM);
+        // The others would wait for it in their next collective until the timeout: stop them now
+        // (SIGTERM: they stop after their step, rank 0 without saving a half-agreed state).
+        signal_workers(workers, SIGTERM);
+        kill_at = Clock::now() + kStopGrace;
       }
     }
   }

@@ -2,6 +2,9 @@
 // through torchrun's environment variables (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT).
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace t2i::cli {
 
 /// True inside a worker that torchrun or launch_local_workers() started: it must not launch again.
@@ -11,5 +14,9 @@ bool launched_as_worker();
 /// a free port) and waits for all. Returns 0 when every worker succeeded; otherwise stops the others
 /// and throws CliExit naming the first rank that failed.
 int launch_local_workers(int nproc);
+
+/// The same for `arguments` (after the program name) of this executable; `stdout_to_stderr`: the
+/// workers' standard output goes to standard error (the caller prints JSON on its own).
+int launch_local_workers(int nproc, const std::vector<std::string>& arguments, bool stdout_to_stderr);
 
 } // namespace t2i::cli

@@ -130,6 +130,19 @@ struct PresetOptions {
 /// 768-d random text embeddings, and the peak RSS.
 std::string train_json(const PresetOptions& options);
 
+/// One data-parallel training run that `t2i bench train --nproc` made (the CLI starts the
+/// processes): its process count and run folder.
+struct DataParallelRun {
+  int nproc = 1;
+  std::string run_dir;
+};
+
+/// Each run's images/s (the median step after the first, which warms up), seconds per step and
+/// gradient bytes all-reduced per rank per step (and how many while backward ran), read from its
+/// metrics; with a 1-process run, the scaling efficiency of the others:
+/// images/s ÷ (N × the 1-process images/s).
+std::string data_parallel_json(const std::vector<DataParallelRun>& runs);
+
 /// Seconds per image for `steps` DDIM steps with classifier-free guidance, after a one-step
 /// warm-up run, and the peak RSS.
 std::string sample_json(const PresetOptions& options);

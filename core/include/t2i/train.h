@@ -63,6 +63,10 @@ struct TrainOptions {
   int preview_every = 0;         ///< steps between sample-preview grids (0 = at each evaluation)
   runtime::Precision precision = runtime::Precision::Auto;  ///< bf16 autocast or fp32; Auto = the device's fastest
   bool activation_checkpointing = false;
+  /// Data-parallel runs: seconds a rank waits for the others (rendezvous, each collective) before
+  /// the run stops with an error naming the ranks that did not answer. A rank that dies is noticed
+  /// at once; this bounds a hang. Long enough for rank 0's evaluations (PyTorch's default).
+  int collective_timeout_seconds = 1800;
 };
 
 struct StepMetrics {
@@ -74,6 +78,8 @@ struct StepMetrics {
   double elapsed_seconds = 0;
   double eta_seconds = -1;       ///< -1 when unknown
   std::int64_t skipped_nonfinite = 0;
+  std::int64_t allreduce_bytes = 0;             ///< data-parallel runs: gradient bytes all-reduced per rank
+  std::int64_t allreduce_overlapped_bytes = 0;  ///< of which started while backward still ran
 };
 
 struct EvalMetrics {

@@ -10,12 +10,17 @@
 #include "model/unet.h"
 #include "sample/sampling.h"
 #include "t2i/model.h"
+#include "t2i/runs.h"
 #include "t2i/runtime.h"
 #include "train/adamw.h"
 #include "train/ema.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <optional>
+#include <stdexcept>
 
 namespace t2i::bench {
 namespace {
@@ -99,6 +104,36 @@ std::string train_json(const PresetOptions& options) {
   out["seconds_per_micro_batch"] = seconds;
   out["images_per_second"] = static_cast<double>(micro) / seconds;
   out["peak_rss_bytes"] = runtime::memory().peak_resident_bytes;
+  return out.dump(2);
+}
+
+std::string data_parallel_json(const std::vector<DataParallelRun>& runs) {
+  nlohmann::json out{{"benchmark", "train_data_parallel"},
+                     {"runtime", nlohmann::json::parse(runtime::to_json(runtime::report()))}};
+  std::optional<double> single;
+  for (const DataParallelRun& run : runs) {
+    const train::History history = train::read_history(run.run_dir);
+    if (history.steps.size() < 2) throw std::runtime_error(run.run_dir + ": fewer than 2 steps to measure");
+    std::vector<double> rates;
+    for (std::size_t i = 1; i < history.steps.size(); ++i) rates.push_back(history.steps[i].images_per_second);
+    std::nth_element(rates.begin(), rates.begin() + static_cast<std::ptrdiff_t>(rates.size() / 2), rates.end());
+    const double rate = rates[rates.size() / 2];
+    const nlohmann::json config = nlohmann::json::parse(history.config_json);
+    const double batch = config.at("preset").at("batch_size").get<double>();
+    nlohmann::json entry{{"nproc", run.nproc},
+                         {"preset", config.at("preset").at("name")},
+                         {"global_batch", batch},
+                         {"steps_measured", rates.size()},
+                         {"images_per_second", rate},
+                         {"seconds_per_step", batch / rate},
+                         {"allreduce_bytes_per_step", history.steps.back().allreduce_bytes},
+                         {"allreduce_overlapped_bytes_per_step", history.steps.back().allreduce_overlapped_bytes}};
+    if (run.nproc == 1) single = rate;
+    out["runs"].push_back(entry);
+  }
+  if (single)
+    for (nlohmann::json& entry : out["runs"])
+      entry["scaling_efficiency"] = entry["images_per_second"].get<double>() / (entry["nproc"].get<double>() * *single);
   return out.dump(2);
 }
 

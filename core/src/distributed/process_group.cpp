@@ -9,8 +9,10 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
+#include <thread>
 
 namespace t2i::distributed {
 namespace {
@@ -33,6 +35,18 @@ int integer(const char* name, int fallback) {
   throw std::runtime_error(std::string(name) + "=" + *text + " is not an integer");
 }
 
+// How long a failed rank waits for the others to answer the roll call. Ranks that hit a failure in
+// the same step arrive within the timeout of each other, and a rank that died at once; a few
+// seconds lets the ones already failing answer without delaying the error much.
+constexpr std::chrono::seconds kRollCallWait{5};
+constexpr std::chrono::milliseconds kRollCallPoll{100};
+
+std::string rank_list(const std::vector<int>& ranks) {
+  std::string text;
+  for (std::size_t i = 0; i < ranks.size(); ++i) text += (i == 0 ? "" : i + 1 == ranks.size() ? " and " : ", ") + std::to_string(ranks[i]);
+  return text;
+}
+
 } // namespace
 
 std::optional<Environment> environment_from_env() {
@@ -50,13 +64,15 @@ std::optional<Environment> environment_from_env() {
   e.backend = variable("T2I_DIST_BACKEND").value_or("");
   if (!e.backend.empty() && e.backend != "gloo" && e.backend != "nccl")
     throw std::runtime_error("T2I_DIST_BACKEND must be gloo or nccl, not " + e.backend);
-  e.timeout = std::chrono::seconds(integer("T2I_DIST_TIMEOUT", static_cast<int>(e.timeout.count())));
   return e;
 }
 
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::Store> roll_call;
   c10::intrusive_ptr<c10d::ProcessGroup> group;
+  std::vector<c10::intrusive_ptr<c10d::Work>> started;  ///< by start_allreduce_sum(), not yet waited for
+  std::string failure;  ///< why starting a collective failed: reported by wait_started()
 };
 
 ProcessGroup::ProcessGroup(const Environment& environment, const torch::Device& device)
@@ -71,6 +87,7 @@ ProcessGroup::ProcessGroup(const Environment& environment, const torch::Device& 
   auto tcp = c10::make_intrusive<c10d::TCPStore>(environment.master_addr, store_options);
   // The prefix keeps this group's keys apart from any other use of the store (torchrun's agent).
   impl_->store = c10::make_intrusive<c10d::PrefixStore>("t2i/default_pg", tcp);
+  impl_->roll_call = c10::make_intrusive<c10d::PrefixStore>("t2i/roll_call", tcp);
   if (backend_ == "nccl") {
 #ifdef USE_C10D_NCCL
     auto options = c10d::ProcessGroupNCCL::Options::create();
@@ -96,26 +113,83 @@ ProcessGroup::ProcessGroup(const Environment& environment, const torch::Device& 
 
 ProcessGroup::~ProcessGroup() = default;
 
-void ProcessGroup::allreduce_sum(std::vector<torch::Tensor>& tensors) {
-  std::vector<c10::intrusive_ptr<c10d::Work>> pending;
-  for (torch::Tensor& tensor : tensors) {
-    std::vector<at::Tensor> one{tensor};
-    pending.push_back(impl_->group->allreduce(one));
+void ProcessGroup::fail(const std::string& what, const std::exception& error) {
+  const std::string context = "rank " + std::to_string(rank()) + " of " + std::to_string(world_size()) + ": " + what +
+                              " failed (" + error.what() + ")";
+  std::vector<int> silent;
+  try {
+    impl_->roll_call->set(std::to_string(rank()), std::vector<std::uint8_t>{1});
+    for (int other = 0; other < world_size(); ++other) silent.push_back(other);
+    silent.erase(std::remove(silent.begin(), silent.end(), rank()), silent.end());
+    const auto deadline = std::chrono::steady_clock::now() + std::min<std::chrono::milliseconds>(kRollCallWait, environment_.timeout);
+    while (!silent.empty()) {
+      silent.erase(std::remove_if(silent.begin(), silent.end(),
+                                  [&](int other) { return impl_->roll_call->check({std::to_string(other)}); }),
+                   silent.end());
+      if (silent.empty() || std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(kRollCallPoll);
+    }
+  } catch (const std::exception&) {
+    if (rank() == 0) throw std::runtime_error(context);
+    throw std::runtime_error("rank 0 (host of the rendezvous store at " + environment_.master_addr + ":" +
+                             std::to_string(environment_.master_port) + ") is gone: it died, hangs or stopped; " + context);
   }
-  for (auto& work : pending) work->wait();
+  if (silent.empty()) throw std::runtime_error(context + "; every rank is still running");
+  throw std::runtime_error((silent.size() == 1 ? "rank " : "ranks ") + rank_list(silent) +
+                           " stopped answering (died or hangs); " + context);
+}
+
+void ProcessGroup::guarded(const std::string& what, const std::function<void()>& collective) {
+  try {
+    collective();
+  } catch (const std::exception& error) {
+    fail(what, error);
+  }
+}
+
+void ProcessGroup::allreduce_sum(std::vector<torch::Tensor>& tensors) {
+  for (const torch::Tensor& tensor : tensors) start_allreduce_sum(tensor);
+  wait_started();
+}
+
+void ProcessGroup::start_allreduce_sum(torch::Tensor tensor) {
+  // Called from gradient hooks inside backward: an error waits for wait_started(), so it does not
+  // unwind through the autograd engine.
+  if (!impl_->failure.empty()) return;
+  try {
+    std::vector<at::Tensor> one{std::move(tensor)};
+    impl_->started.push_back(impl_->group->allreduce(one));
+  } catch (const std::exception& error) {
+    impl_->failure = error.what();
+  }
+}
+
+void ProcessGroup::wait_started() {
+  guarded("all-reduce", [&] {
+    std::vector<c10::intrusive_ptr<c10d::Work>> started;
+    std::swap(started, impl_->started);
+    std::string failure;
+    std::swap(failure, impl_->failure);
+    for (auto& work : started) work->wait();
+    if (!failure.empty()) throw std::runtime_error(failure);
+  });
 }
 
 void ProcessGroup::broadcast(std::vector<torch::Tensor>& tensors, int root) {
-  c10d::BroadcastOptions options;
-  options.rootRank = root;
-  std::vector<c10::intrusive_ptr<c10d::Work>> pending;
-  for (torch::Tensor& tensor : tensors) {
-    std::vector<at::Tensor> one{tensor};
-    pending.push_back(impl_->group->broadcast(one, options));
-  }
-  for (auto& work : pending) work->wait();
+  guarded("broadcast", [&] {
+    c10d::BroadcastOptions options;
+    options.rootRank = root;
+    std::vector<c10::intrusive_ptr<c10d::Work>> pending;
+    for (torch::Tensor& tensor : tensors) {
+      std::vector<at::Tensor> one{tensor};
+      pending.push_back(impl_->group->broadcast(one, options));
+    }
+    for (auto& work : pending) work->wait();
+  });
 }
 
-void ProcessGroup::barrier() { impl_->group->barrier()->wait(); }
+void ProcessGroup::barrier() {
+  guarded("barrier", [&] { impl_->group->barrier()->wait(); });
+}
 
 } // namespace t2i::distributed

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,8 +25,8 @@ struct Environment {
 };
 
 /// RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT (torchrun's env:// variables), plus
-/// T2I_DIST_BACKEND and T2I_DIST_TIMEOUT (seconds). Nothing when WORLD_SIZE is unset or 1: a
-/// single process then trains exactly as before. Throws on inconsistent values.
+/// T2I_DIST_BACKEND. Nothing when WORLD_SIZE is unset or 1: a single process then trains exactly
+/// as before. Throws on inconsistent values. The timeout is the caller's (a run option).
 std::optional<Environment> environment_from_env();
 
 class ProcessGroup {
@@ -42,13 +43,26 @@ public:
   int local_rank() const { return environment_.local_rank; }
   const std::string& backend() const { return backend_; }
 
-  /// In place, every tensor its own collective, all in flight before the first wait.
+  /// In place, every tensor its own collective, all in flight before the first wait. A collective
+  /// that fails (a rank died: at once; a rank hangs: after the timeout) throws an error naming the
+  /// ranks that did not answer the roll call below.
   void allreduce_sum(std::vector<torch::Tensor>& tensors);
   void broadcast(std::vector<torch::Tensor>& tensors, int root = 0);
   void barrier();
 
+  /// Starts an all-reduce (sum) of `tensor` in place and returns at once: communication then runs
+  /// beside the caller's computation. wait_started() waits for every one started, failing as above.
+  void start_allreduce_sum(torch::Tensor tensor);
+  void wait_started();
+
 private:
   struct Impl;
+  /// Rethrows `error` of collective `what` with the ranks that are gone: every rank that hits a
+  /// failure answers a roll call in the store; those that do not answer within a few seconds died
+  /// or hang. Rank 0 hosts the store, so a store that cannot be reached names rank 0.
+  [[noreturn]] void fail(const std::string& what, const std::exception& error);
+  /// Runs `collective` (which waits for its work), turning a failure into fail()'s error.
+  void guarded(const std::string& what, const std::function<void()>& collective);
   Environment environment_;
   std::string backend_;
   std::unique_ptr<Impl> impl_;

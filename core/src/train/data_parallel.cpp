@@ -1,7 +1,5 @@
 #include "train/data_parallel.h"
 
-#include "distributed/gradient_buckets.h"
-
 #include <array>
 #include <stdexcept>
 
@@ -13,9 +11,10 @@ const std::array<const char*, 5> kStopReasons{"", "cancelled", "max steps", "tim
 
 } // namespace
 
-std::unique_ptr<DataParallel> DataParallel::from_environment(const torch::Device& device) {
-  const auto environment = distributed::environment_from_env();
+std::unique_ptr<DataParallel> DataParallel::from_environment(const torch::Device& device, std::chrono::seconds timeout) {
+  auto environment = distributed::environment_from_env();
   if (!environment) return nullptr;
+  environment->timeout = timeout;
   return std::make_unique<DataParallel>(std::make_unique<distributed::ProcessGroup>(*environment, device));
 }
 
@@ -40,8 +39,12 @@ void DataParallel::after_data() {
 
 void DataParallel::broadcast(const std::vector<torch::Tensor>& tensors) { distributed::broadcast_tensors(*group_, tensors); }
 
-double DataParallel::average(const std::vector<torch::Tensor>& parameters, double shard_loss) {
-  bytes_last_step_ = distributed::average_gradients(*group_, parameters);
+void DataParallel::share_gradients_of(std::vector<torch::Tensor> parameters, bool overlap) {
+  reducer_ = std::make_unique<distributed::GradientReducer>(*group_, std::move(parameters), overlap);
+}
+
+double DataParallel::average(double shard_loss) {
+  bytes_last_step_ = reducer_->finish();
   std::vector<torch::Tensor> loss{torch::full({1}, shard_loss, torch::kFloat64)};
   group_->allreduce_sum(loss);
   return loss[0].item<double>() / world_size();

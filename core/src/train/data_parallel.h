@@ -2,10 +2,12 @@
 // rank trains on, what it shares with the other ranks, and who decides when the run stops.
 #pragma once
 
+#include "distributed/gradient_buckets.h"
 #include "distributed/process_group.h"
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -18,7 +20,7 @@ namespace t2i::train {
 class DataParallel {
 public:
   /// The group torchrun's (or `t2i train --nproc`'s) environment describes; nothing for one process.
-  static std::unique_ptr<DataParallel> from_environment(const torch::Device& device);
+  static std::unique_ptr<DataParallel> from_environment(const torch::Device& device, std::chrono::seconds timeout);
 
   explicit DataParallel(std::unique_ptr<distributed::ProcessGroup> group) : group_(std::move(group)) {}
 
@@ -37,12 +39,19 @@ public:
   /// Rank 0's values, in place, on every rank (weights at start and on resume).
   void broadcast(const std::vector<torch::Tensor>& tensors);
 
-  /// Averages the gradients of `parameters` and the shard losses over the ranks: the global batch's
-  /// gradient and loss. Returns the mean loss.
-  double average(const std::vector<torch::Tensor>& parameters, double shard_loss);
+  /// The parameters whose gradients average() averages; `overlap`: share each bucket of them while
+  /// the last backward of a step still runs (off under activation checkpointing).
+  void share_gradients_of(std::vector<torch::Tensor> parameters, bool overlap);
 
-  /// Gradient bytes this rank all-reduced in its last step.
-  std::int64_t bytes_last_step() const { return bytes_last_step_; }
+  /// Just before the backward that completes a step's gradients.
+  void arm() { reducer_->arm(); }
+
+  /// Averages the gradients and the shard losses over the ranks: the global batch's gradient and
+  /// loss. Returns the mean loss.
+  double average(double shard_loss);
+
+  /// Gradient bytes this rank all-reduced in its last step, and how many of them while backward ran.
+  const distributed::GradientReducer::Bytes& bytes_last_step() const { return bytes_last_step_; }
 
   /// One decision for all ranks: rank 0's reason to stop (its clock, its evaluations), or
   /// "cancelled" when any rank was cancelled.
@@ -50,7 +59,8 @@ public:
 
 private:
   std::unique_ptr<distributed::ProcessGroup> group_;
-  std::int64_t bytes_last_step_ = 0;
+  std::unique_ptr<distributed::GradientReducer> reducer_;
+  distributed::GradientReducer::Bytes bytes_last_step_;
 };
 
 } // namespace t2i::train

@@ -193,6 +193,8 @@ History read_history(const std::string& run_dir) {
       m.images_per_second = e.value("images_per_second", 0.0);
       m.elapsed_seconds = e.value("elapsed", 0.0);
       m.skipped_nonfinite = e.value("skipped_nonfinite", std::int64_t{0});
+      m.allreduce_bytes = e.value("allreduce_bytes", std::int64_t{0});
+      m.allreduce_overlapped_bytes = e.value("allreduce_overlapped_bytes", std::int64_t{0});
       history.steps.push_back(m);
     } else if (kind == "eval") {
       EvalMetrics m;

@@ -11,7 +11,8 @@ torch::Tensor draw_text_drop(std::int64_t b, double p, torch::Generator& generat
 std::optional<double> accumulate_gradients(sample::TextToImageModel& model, const diffusion::DiffusionLoss& loss,
                                            const torch::Tensor& x_0, const std::vector<std::string>& captions,
                                            const diffusion::LossDraw& draw, const torch::Tensor& drop,
-                                           std::int64_t micro_batch, const job::CancelToken* cancel) {
+                                           std::int64_t micro_batch, const job::CancelToken* cancel,
+                                           const std::function<void()>& before_last_backward) {
   const std::int64_t b = x_0.size(0);
   const std::int64_t micro = std::max<std::int64_t>(1, micro_batch);
   const Denoiser denoiser = model.denoiser(/*ema=*/false);
@@ -25,6 +26,7 @@ std::optional<double> accumulate_gradients(sample::TextToImageModel& model, cons
     const diffusion::LossTerms terms = loss.evaluate(denoiser, x_0.slice(0, first, last), text, part);
     // Each micro-batch's mean weighs by its share of the batch, so the sum is the batch mean.
     const torch::Tensor share = terms.loss * (static_cast<double>(last - first) / static_cast<double>(b));
+    if (last == b && before_last_backward) before_last_backward();
     share.backward();
     batch_loss += share.item<double>();
   }

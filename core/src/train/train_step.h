@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,10 +24,13 @@ torch::Tensor draw_text_drop(std::int64_t b, double p, torch::Generator& generat
 /// (1/B) Σ_i w_i·mse_i over micro-batches of at most `micro_batch` samples: exactly the gradient
 /// of one batch of B (the draw and the drop mask are the batch's, sliced). Returns the batch
 /// loss, or nothing when `cancel` was set before a micro-batch (the gradients are then partial).
+/// `before_last_backward` runs just before the backward that completes the gradients (data
+/// parallelism starts sharing them as that backward produces them).
 std::optional<double> accumulate_gradients(sample::TextToImageModel& model, const diffusion::DiffusionLoss& loss,
                                            const torch::Tensor& x_0, const std::vector<std::string>& captions,
                                            const diffusion::LossDraw& draw, const torch::Tensor& drop,
-                                           std::int64_t micro_batch, const job::CancelToken* cancel = nullptr);
+                                           std::int64_t micro_batch, const job::CancelToken* cancel = nullptr,
+                                           const std::function<void()>& before_last_backward = {});
 
 /// Counts steps whose loss or gradient norm is not finite; `limit` of them in a row end the run.
 class NonFiniteGuard {

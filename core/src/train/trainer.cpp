@@ -73,7 +73,8 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"seed", o.seed}, {"keep_last", o.keep_last}, {"preview_every", o.preview_every},
           {"bf16", o.precision == runtime::Precision::Auto ? nlohmann::json("auto")
                                                            : nlohmann::json(o.precision == runtime::Precision::BFloat16)},
-          {"activation_checkpointing", o.activation_checkpointing}};
+          {"activation_checkpointing", o.activation_checkpointing},
+          {"collective_timeout_seconds", o.collective_timeout_seconds}};
 }
 
 // The inverse of options_json() for a run now in `run_dir`; a missing key keeps its default.
@@ -107,6 +108,7 @@ TrainOptions options_from_json(const nlohmann::json& j, const std::string& run_d
   if (const auto bf16 = j.find("bf16"); bf16 != j.end() && bf16->is_boolean())
     o.precision = bf16->get<bool>() ? runtime::Precision::BFloat16 : runtime::Precision::Float32;
   o.activation_checkpointing = j.value("activation_checkpointing", o.activation_checkpointing);
+  o.collective_timeout_seconds = j.value("collective_timeout_seconds", o.collective_timeout_seconds);
   return o;
 }
 
@@ -289,8 +291,9 @@ Run::StepOutcome Run::train_step() {
   optimizer_->zero_grad();
   // Ranks check for a stop together between steps (DataParallel::agree_stop): one that left a step
   // early would leave the others waiting in the gradient all-reduce.
-  const std::optional<double> batch_loss = accumulate_gradients(
-      *model_, *loss_, x_0, captions, draw, drop, preset_.max_batch_size, parallel_ ? nullptr : job_.cancel);
+  const std::optional<double> batch_loss =
+      accumulate_gradients(*model_, *loss_, x_0, captions, draw, drop, preset_.max_batch_size,
+                           parallel_ ? nullptr : job_.cancel, [this] { if (parallel_) parallel_->arm(); });
   if (!batch_loss) {
     optimizer_->zero_grad();
     generator_.set_state(generator_state);  // the unfinished step never happened
@@ -300,7 +303,7 @@ Run::StepOutcome Run::train_step() {
 
   std::vector<torch::Tensor> parameters;
   for (const auto& [name, p] : model_->trained_parameters()) parameters.push_back(p);
-  const double loss_sum = parallel_ ? parallel_->average(parameters, *batch_loss) : *batch_loss;
+  const double loss_sum = parallel_ ? parallel_->average(*batch_loss) : *batch_loss;
   const double grad_norm = torch::nn::utils::clip_grad_norm_(parameters, kGradClip);
   if (!nonfinite_.accept(loss_sum, grad_norm)) {
     optimizer_->zero_grad();
@@ -329,6 +332,10 @@ Run::StepOutcome Run::train_step() {
   m.images_per_second = static_cast<double>(b) / seconds;
   m.elapsed_seconds = elapsed();
   m.skipped_nonfinite = nonfinite_.total();
+  if (parallel_) {
+    m.allreduce_bytes = parallel_->bytes_last_step().total;
+    m.allreduce_overlapped_bytes = parallel_->bytes_last_step().overlapped;
+  }
   if (options_.max_steps > 0) m.eta_seconds = static_cast<double>(options_.max_steps - step_) * recent_step_seconds_;
   if (options_.max_minutes > 0) {
     const double left = options_.max_minutes * 60 - m.elapsed_seconds;
@@ -338,7 +345,10 @@ Run::StepOutcome Run::train_step() {
   nlohmann::json event{{"event", "step"}, {"step", m.step}, {"train_loss", m.train_loss}, {"lr", m.learning_rate},
                        {"grad_norm", m.grad_norm}, {"images_per_second", m.images_per_second},
                        {"elapsed", m.elapsed_seconds}, {"skipped_nonfinite", m.skipped_nonfinite}};
-  if (parallel_) event["allreduce_bytes"] = parallel_->bytes_last_step();
+  if (parallel_) {
+    event["allreduce_bytes"] = m.allreduce_bytes;
+    event["allreduce_overlapped_bytes"] = m.allreduce_overlapped_bytes;
+  }
   folder_.append_metrics(event);
   observer_.on_step(m);
   return StepOutcome::Done;
@@ -451,7 +461,7 @@ std::vector<torch::Tensor> Run::shared_tensors() const {
 
 Summary Run::execute() {
   // Rendezvous first: no rank writes anything before every rank has seen the folder as it was.
-  parallel_ = DataParallel::from_environment(device_);
+  parallel_ = DataParallel::from_environment(device_, std::chrono::seconds(options_.collective_timeout_seconds));
   if (parallel_)
     status("Rank " + std::to_string(parallel_->rank()) + " of " + std::to_string(parallel_->world_size()) +
            ": trains 1/" + std::to_string(parallel_->world_size()) + " of each batch" +
@@ -507,7 +517,12 @@ Summary Run::execute() {
   if (options_.precision != runtime::Precision::Auto) execution.precision = options_.precision;
   execution.checkpoint = options_.activation_checkpointing;
   model_->set_execution(execution);
-  if (parallel_) parallel_->broadcast(shared_tensors());
+  if (parallel_) {
+    parallel_->broadcast(shared_tensors());
+    std::vector<torch::Tensor> trained;
+    for (const auto& [name, p] : model_->trained_parameters()) trained.push_back(p);
+    parallel_->share_gradients_of(std::move(trained), !execution.checkpoint);
+  }
 
   AdamWOptions adam{preset_.training.learning_rate, preset_.training.beta1, preset_.training.beta2, 1e-8,
                     preset_.training.weight_decay};
