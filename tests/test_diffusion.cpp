@@ -463,6 +463,9 @@ private Q_SLOTS:
       const torch::Tensor eps_u = to_estimate(p, unconditional, x, alpha, sigma).epsilon;
       QVERIFY(torch::allclose(guided, w * eps_c + (1.0 - w) * eps_u, 1e-4, 1e-4));
     }
+    // Skipping the unconditional half at w = 1 loses nothing: there the guided formula is
+    // 1·f(z, c) + 0·f(z, ∅).
+    QVERIFY(torch::equal(guided_prediction(model, x, t, text, 1.0), 1.0 * conditional + 0.0 * unconditional));
   }
 
   void parameterisationsConvertExactly() {

@@ -9,6 +9,7 @@
 #include "model/flop_counter.h"
 #include "model/group_norm.h"
 #include "model/preset_config.h"
+#include "model/text_cache.h"
 #include "model/unet.h"
 #include "t2i/model.h"
 #include "t2i/runtime.h"
@@ -388,6 +389,114 @@ private Q_SLOTS:
     // The master weights stay fp32 and autocast does not leak out of the forward pass.
     for (const auto& parameter : unet->parameters()) QCOMPARE(parameter.scalar_type(), torch::kFloat32);
     QVERIFY(!AutocastState::current().cpu_enabled);
+  }
+
+  // A network frozen for sampling in bf16 stores its convolution and linear weights in bf16 once;
+  // autocast would have rounded the fp32 weights to the same bf16 values at every call, so the
+  // output is the autocast network's bit for bit, and as close to fp32 as bf16 allows.
+  void frozenBf16NetworkMatchesAutocast() {
+    UNet unet = make_unet(tiny_config());
+    unet->eval();
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(6);
+    const auto x = torch::randn({2, 3, 16, 16});
+    const auto t = torch::rand({2});
+    const auto text = random_text(2, 8, 20, 5);
+    const auto reference = unet->forward(x, t, text);
+    ExecutionOptions execution;
+    execution.precision = Precision::BFloat16;
+    execution.channels_last = true;
+    unet->set_execution(execution);
+    const auto autocast = unet->forward(x, t, text);
+    unet->freeze_for_sampling();
+    const auto frozen = unet->forward(x, t, text);
+    QCOMPARE(frozen.scalar_type(), torch::kFloat32);
+    QVERIFY2(torch::equal(frozen, autocast), qPrintable(QString::number(relative_error(frozen, autocast))));
+    const double error = relative_error(frozen, reference);
+    QVERIFY2(error < 0.03 && error > 0, qPrintable(QString::number(error)));
+    // Convolution (4-d) and linear (2-d) weights in bf16; the biases, the normalisations and the
+    // learned null text and key/value keep float32.
+    for (const auto& item : unet->named_parameters()) {
+      const auto& parameter = item.value();
+      QVERIFY(!parameter.requires_grad());
+      if (parameter.dim() == 4 || parameter.dim() == 2) QVERIFY2(parameter.scalar_type() == torch::kBFloat16, item.key().c_str());
+      if (parameter.dim() == 1 || item.key().find("null_") != std::string::npos)
+        QVERIFY2(parameter.scalar_type() == torch::kFloat32, item.key().c_str());
+    }
+    QVERIFY(!AutocastState::current().cpu_enabled);
+    // Its weights are bf16 now: it cannot be switched to fp32.
+    execution.precision = Precision::Float32;
+    QVERIFY_THROWS_EXCEPTION(std::logic_error, unet->set_execution(execution));
+  }
+
+  // Frozen in fp32 (a CPU without native bf16), the weights and the output stay as they were.
+  void frozenFp32NetworkKeepsItsWeights() {
+    UNet unet = make_unet(tiny_config());
+    unet->eval();
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(6);
+    const auto x = torch::randn({2, 3, 16, 16});
+    const auto t = torch::rand({2});
+    const auto text = random_text(2, 8, 20, 5);
+    const auto reference = unet->forward(x, t, text);
+    unet->freeze_for_sampling();
+    QVERIFY(torch::equal(unet->forward(x, t, text), reference));
+    for (const auto& parameter : unet->parameters()) {
+      QCOMPARE(parameter.scalar_type(), torch::kFloat32);
+      QVERIFY(!parameter.requires_grad());
+    }
+  }
+
+  // The text cache: the same output as without it, each cross-attention's keys and values computed
+  // once per text however many steps read them, computed again for another text, and never used
+  // where gradients flow.
+  void textCacheComputesKeysAndValuesOncePerText() {
+    UNet unet = make_unet(tiny_config());
+    unet->eval();
+    int64_t cross_attention_layers = 0;
+    for (const auto& module : unet->modules(/*include_self=*/false))
+      cross_attention_layers += module->as<CrossAttention>() != nullptr;
+    QCOMPARE(cross_attention_layers, int64_t{5});  // levels 1 and 2 down and up, and the middle
+    torch::manual_seed(8);
+    const auto x = torch::randn({2, 3, 16, 16});
+    const auto a = random_text(2, 8, 20, 5);
+    const auto b = random_text(2, 8, 20, 3);
+    TextCache cache;
+    {
+      torch::NoGradGuard no_grad;
+      for (int step = 0; step < 4; ++step) {
+        const auto t = torch::full({2}, 0.9 - 0.2 * step);
+        // A condition rebuilt at every step, as guidance stacks it: equal contents, new tensors.
+        const t2i::TextCondition same{a.embeddings.clone(), a.mask.clone(), a.drop.clone()};
+        QVERIFY(torch::equal(unet->forward(x, t, same, &cache), unet->forward(x, t, a)));
+      }
+      QCOMPARE(cache.kv_projections(), cross_attention_layers);
+      const auto t = torch::full({2}, 0.3);
+      QVERIFY(torch::equal(unet->forward(x, t, b, &cache), unet->forward(x, t, b)));
+      QVERIFY(torch::equal(unet->forward(x, t, b.dropped(), &cache), unet->forward(x, t, b.dropped())));
+      QCOMPARE(cache.kv_projections(), 3 * cross_attention_layers);
+    }
+    const auto t = torch::full({2}, 0.5);
+    (void)unet->forward(x, t, a, &cache);
+    QCOMPARE(cache.kv_projections(), 3 * cross_attention_layers);
+  }
+
+  // A whole guided sampling run with the run's text cache gives the images of the uncached network.
+  void samplingDenoiserSamplesLikeTheNetwork() {
+    UNet unet = make_unet(tiny_config());
+    unet->eval();
+    t2i::diffusion::SamplerOptions options;
+    options.steps = 6;
+    const auto sampler = t2i::diffusion::make_sampler(
+        t2i::diffusion::NoiseSchedule({t2i::diffusion::ScheduleKind::Cosine, 1000}), options);
+    torch::manual_seed(9);
+    t2i::diffusion::SampleRequest request;
+    request.text = random_text(2, 8, 20, 4);
+    request.seeds = {5, 6};
+    request.image_shape = {3, 16, 16};
+    const auto plain = sampler->sample(t2i::diffusion::classifier_free_guidance(as_denoiser(unet), 4.0), request);
+    const auto cached = sampler->sample(t2i::diffusion::classifier_free_guidance(as_sampling_denoiser(unet), 4.0), request);
+    QVERIFY(torch::equal(cached, plain));
   }
 
   void channelsLastMatchesContiguous() {

@@ -2,6 +2,7 @@
 #include "launch.h"
 
 #include "t2i/bench.h"
+#include "t2i/diffusion.h"
 #include "t2i/runtime.h"
 
 #include <unistd.h>
@@ -85,9 +86,14 @@ void add_bench_train(CLI::App& bench) {
     std::cout << (nproc->count() > 0 ? data_parallel_bench(*options, *parallel) : bench::train_json(*options)) << "\n";
   });
 
-  auto* sample = bench.add_subcommand("sample", "Seconds per guided image (DDIM), peak RSS");
+  auto* sample = bench.add_subcommand("sample", "Seconds per guided image, peak RSS");
   add_common(sample);
-  sample->add_option("--steps", options->steps, "DDIM steps")->check(CLI::Range(1, 10000))->capture_default_str();
+  sample->add_option("--steps", options->steps, "Sampling steps")->check(CLI::Range(1, 10000))->capture_default_str();
+  sample->add_option_function<std::string>(
+            "--sampler", [options](const std::string& name) { options->sampler = diffusion::parse_sampler_kind(name); },
+            "Sampler")
+      ->check(CLI::IsMember(diffusion::sampler_kind_names()))
+      ->default_str(diffusion::to_string(options->sampler));
   sample->add_option("--images", options->images, "Images sampled together")->check(CLI::Range(1, 1024));
   sample->add_option("--cfg", options->guidance, "Guidance scale")->check(CLI::Range(0.0, 100.0))->capture_default_str();
   sample->add_flag("--profile", options->profile,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "t2i/data.h"
+#include "t2i/diffusion.h"
 #include "t2i/runtime.h"
 #include "t2i/text.h"
 #include "t2i/train.h"
@@ -120,7 +121,8 @@ struct PresetOptions {
   std::string device = "cpu";
   int micro_batches = 2;     ///< timed micro-batches (train) after one warm-up
   int images = 1;            ///< images sampled together (sample)
-  int steps = 50;            ///< DDIM steps (sample)
+  int steps = 50;            ///< sampling steps (sample)
+  diffusion::SamplerKind sampler = diffusion::SamplerKind::Ddim;  ///< (sample)
   double guidance = 8.0;     ///< CFG scale (sample): guided steps run a batch of 2×images
   runtime::Precision precision = runtime::Precision::Auto;
   bool profile = false;      ///< sample: also profile a second run by category of operator, per step
@@ -143,8 +145,8 @@ struct DataParallelRun {
 /// images/s ÷ (N × the 1-process images/s).
 std::string data_parallel_json(const std::vector<DataParallelRun>& runs);
 
-/// Seconds per image for `steps` DDIM steps with classifier-free guidance, after a one-step
-/// warm-up run, and the peak RSS.
+/// Seconds per image for `steps` steps of the sampler with classifier-free guidance, after a
+/// one-step warm-up run, and the peak RSS. The network is set up and called as the Generator's.
 std::string sample_json(const PresetOptions& options);
 
 /// `overfit`: the paper's overfit-one-batch check (§7.1).

@@ -92,10 +92,8 @@ CrossAttentionImpl::CrossAttentionImpl(int64_t channels, int64_t cond_dim, int64
   null_kv_ = register_parameter("null_kv", torch::randn({2, heads, head_dim}));
 }
 
-torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& tokens,
-                                          const torch::Tensor& mask, AttentionBackend backend) {
-  const int64_t batch = x.size(0);
-  const auto q = split_heads(to_q_(to_tokens(norm_(x))), heads_);
+KeysValues CrossAttentionImpl::keys_values(const torch::Tensor& tokens, const torch::Tensor& mask) {
+  const int64_t batch = tokens.size(0);
   const auto kv = to_kv_(tokens).chunk(2, -1);
   auto k = split_heads(kv[0], heads_);
   auto v = split_heads(kv[1], heads_);
@@ -103,8 +101,15 @@ torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& x, const torch::T
   const auto null_kv = null_kv_.to(k.scalar_type()).unsqueeze(2);  // [2, heads, 1, d]
   k = torch::cat({null_kv[0].unsqueeze(0).expand({batch, heads_, 1, head_dim_}), k}, 2);
   v = torch::cat({null_kv[1].unsqueeze(0).expand({batch, heads_, 1, head_dim_}), v}, 2);
-  const auto key_mask = torch::cat({torch::ones({batch, 1}, mask.options()), mask}, 1);
-  const auto out = attention(q, k, v, key_mask, backend);
+  return {k, v, torch::cat({torch::ones({batch, 1}, mask.options()), mask}, 1)};
+}
+
+torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& tokens,
+                                          const torch::Tensor& mask, AttentionBackend backend, TextCache* cache) {
+  const auto q = split_heads(to_q_(to_tokens(norm_(x))), heads_);
+  const KeysValues text = cache != nullptr ? cache->keys_values(this, [&] { return keys_values(tokens, mask); })
+                                           : keys_values(tokens, mask);
+  const auto out = attention(q, text.k, text.v, text.key_mask, backend);
   return x + from_tokens(to_out_(merge_heads(out)), x);
 }
 

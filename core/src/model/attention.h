@@ -3,6 +3,7 @@
 #pragma once
 
 #include "model/group_norm.h"
+#include "model/text_cache.h"
 #include "model/unet_config.h"
 
 #include <torch/torch.h>
@@ -35,11 +36,14 @@ TORCH_MODULE(SelfAttention);
 class CrossAttentionImpl : public torch::nn::Module {
 public:
   CrossAttentionImpl(int64_t channels, int64_t cond_dim, int64_t heads, int64_t head_dim);
-  /// tokens [B, L, cond_dim], mask [B, L] bool (true at real tokens).
+  /// tokens [B, L, cond_dim], mask [B, L] bool (true at real tokens). With a cache, the keys and
+  /// values come from it (computed there once per text).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& tokens, const torch::Tensor& mask,
-                        AttentionBackend backend);
+                        AttentionBackend backend, TextCache* cache = nullptr);
 
 private:
+  KeysValues keys_values(const torch::Tensor& tokens, const torch::Tensor& mask);
+
   int64_t heads_, head_dim_;
   GroupNorm norm_{nullptr};
   torch::nn::Linear to_q_{nullptr}, to_kv_{nullptr}, to_out_{nullptr};

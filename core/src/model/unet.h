@@ -4,6 +4,7 @@
 
 #include "common/denoiser.h"
 #include "model/blocks.h"
+#include "model/text_cache.h"
 #include "model/text_conditioning.h"
 #include "model/time_embedding.h"
 #include "model/unet_config.h"
@@ -20,12 +21,20 @@ public:
 
   /// x_t [B, C, H, W] (H and W divisible by 2 per downsampling), t [B] in [0, 1], the text.
   /// Returns the prediction [B, C, H, W] in x_t's dtype, contiguous, whatever the execution options.
-  torch::Tensor forward(const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text);
+  /// Without gradients, a text cache supplies the text's share of the pass (see TextCache).
+  torch::Tensor forward(const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text,
+                        TextCache* text_cache = nullptr);
 
   const UNetConfig& config() const { return config_; }
   const ExecutionOptions& execution() const { return config_.execution; }
   /// Switches precision, memory layout, checkpointing or attention kernel; the weights stay.
   void set_execution(const ExecutionOptions& execution);
+  /// Sets up a network that only samples from now on: no parameter needs a gradient, and under
+  /// bf16 execution the convolutions' and linear layers' weights are stored in bf16, once. bf16
+  /// autocast re-casts fp32 weights that need no gradient at every call, and finds these already in
+  /// its dtype: the output is the autocast network's, bit for bit. The precision is then fixed;
+  /// biases and normalisations keep their float32 parameters.
+  void freeze_for_sampling();
 
   int64_t parameter_count() const;
 
@@ -33,6 +42,7 @@ private:
   torch::Tensor run(const LevelBlock& block, const torch::Tensor& x, const BlockConditioning& cond) const;
 
   UNetConfig config_;
+  bool bf16_weights_ = false;
   TimeEmbedding time_{nullptr};
   TextConditioning text_{nullptr};
   torch::nn::Conv2d init_conv_{nullptr};
@@ -48,5 +58,9 @@ TORCH_MODULE(UNet);
 
 /// The network as the diffusion engine's Denoiser.
 Denoiser as_denoiser(UNet unet);
+/// The network as a Denoiser for one sampling run: it computes the text's share of the pass once
+/// per text and reuses it at every step (its own TextCache), so the weights must not change while
+/// it is in use.
+Denoiser as_sampling_denoiser(UNet unet);
 
 } // namespace t2i::model

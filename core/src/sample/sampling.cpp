@@ -39,7 +39,7 @@ torch::Tensor sample_images(TextToImageModel& model, const std::vector<std::stri
   request.device = model.device();
   request.observer = observer;
   request.cancel = cancel;
-  const Denoiser guided = diffusion::classifier_free_guidance(model.denoiser(/*ema=*/true), settings.guidance);
+  const Denoiser guided = diffusion::classifier_free_guidance(model.sampling_denoiser(), settings.guidance);
   return sampler->sample(guided, request).to(torch::kCPU);
 }
 

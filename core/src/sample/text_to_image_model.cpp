@@ -95,6 +95,7 @@ std::unique_ptr<TextToImageModel> TextToImageModel::for_sampling(const model::Ch
                                                                  const torch::Device& device) {
   std::unique_ptr<TextToImageModel> m = from_checkpoint(checkpoint, origin, device);
   m->set_execution(model::default_execution(device.is_cuda() ? "cuda" : "cpu"));
+  m->ema_unet_->freeze_for_sampling();
   return m;
 }
 
@@ -207,6 +208,8 @@ TextCondition TextToImageModel::encode(const std::vector<std::string>& captions,
 }
 
 Denoiser TextToImageModel::denoiser(bool ema) const { return model::as_denoiser(ema ? ema_unet_ : unet_); }
+
+Denoiser TextToImageModel::sampling_denoiser() const { return model::as_sampling_denoiser(ema_unet_); }
 
 void TextToImageModel::set_train_mode(bool on) {
   unet_->train(on);

@@ -36,8 +36,9 @@ public:
                                                            const torch::Device& device);
 
   /// The model a checkpoint holds, set up to sample on `device` (the device's default execution:
-  /// bf16 where it is native). Every entry point that samples a checkpoint — the Generator, the
-  /// guidance analysis, the overfit benchmark — loads it here, so they sample alike.
+  /// bf16 where it is native; the EMA U-Net frozen for sampling, its weights in that precision). Every entry point
+  /// that samples a checkpoint — the Generator, the guidance analysis, the overfit benchmark —
+  /// loads it here, so they sample alike.
   static std::unique_ptr<TextToImageModel> for_sampling(const model::Checkpoint& checkpoint, const std::string& origin,
                                                         const torch::Device& device);
 
@@ -64,6 +65,9 @@ public:
   TextCondition encode(const std::vector<std::string>& captions, bool ema);
   /// The U-Net as a Denoiser: online or EMA weights.
   Denoiser denoiser(bool ema) const;
+  /// The EMA U-Net as a Denoiser for one sampling run, which computes the text's share of the
+  /// network once (model::as_sampling_denoiser): the weights must not change while it is in use.
+  Denoiser sampling_denoiser() const;
   void set_train_mode(bool on);
   void set_execution(const model::ExecutionOptions& execution);
   const model::ExecutionOptions& execution() const { return unet_->execution(); }
