@@ -97,6 +97,13 @@ void RunFolder::prune_checkpoints(int keep) const {
   }
 }
 
+int RunFolder::remove_abandoned_writes() const {
+  int removed = 0;
+  for (const char* sub : {"", "checkpoints", "previews"})
+    removed += io::remove_abandoned_temporaries((fs::path(root_) / sub).string());
+  return removed;
+}
+
 void RunFolder::write_config(const nlohmann::json& config) const {
   nlohmann::json stamped = config;
   io::stamp_document(config_format(), stamped);

@@ -41,6 +41,9 @@ public:
   std::optional<std::string> latest_checkpoint() const;
   /// Deletes all but the newest `keep` step checkpoints (best.safetensors is separate).
   void prune_checkpoints(int keep) const;
+  /// Deletes the temporary files that writes killed midway left in the run's folders (each as big
+  /// as what it was writing, a checkpoint at worst); returns how many.
+  int remove_abandoned_writes() const;
 
   /// Writes config.json atomically, stamped with its format version.
   void write_config(const nlohmann::json& config) const;

@@ -456,6 +456,8 @@ Summary Run::execute() {
     status("Rank " + std::to_string(parallel_->rank()) + " of " + std::to_string(parallel_->world_size()) +
            ": trains 1/" + std::to_string(parallel_->world_size()) + " of each batch" +
            (lead() ? "; writes the run folder" : ""));
+  if (const int removed = lead() ? folder_.remove_abandoned_writes() : 0; removed > 0)
+    status("Removed " + std::to_string(removed) + " unfinished file(s) that an interrupted run left in " + options_.run_dir);
   const auto existing = folder_.latest_checkpoint();
   if (!options_.resume && existing)
     throw std::runtime_error(options_.run_dir + " already holds checkpoints (" + *existing +
