@@ -129,6 +129,11 @@ void RunFolder::truncate_metrics_after(std::int64_t step) {
   io::write_file_atomically(metrics_path(), kept);
 }
 
+void RunFolder::clear_metrics() {
+  if (metrics_.is_open()) metrics_.close();
+  io::write_file_atomically(metrics_path(), "");
+}
+
 std::vector<nlohmann::json> read_metrics(const std::string& metrics_path) {
   std::vector<nlohmann::json> events;
   std::ifstream in(metrics_path);

@@ -52,6 +52,8 @@ public:
   void append_metrics(const nlohmann::json& event);
   /// Drops the events after `step` (a resumed run redoes them).
   void truncate_metrics_after(std::int64_t step);
+  /// Drops every event (a fresh run redoes the steps of one that died before its first checkpoint).
+  void clear_metrics();
 
 private:
   std::string root_;

@@ -489,6 +489,9 @@ Summary Run::execute() {
     restore(*resumed, *existing);
     if (lead()) folder_.truncate_metrics_after(step_);
   } else {
+    // Only a run that died before its first checkpoint leaves events in a folder a fresh run may
+    // use: this run redoes those steps, so they would be logged twice.
+    if (lead()) folder_.clear_metrics();
     // Module initialisation and dropout draw from the global generator: seed it so a run is reproducible.
     torch::manual_seed(options_.seed);
     build_model();
