@@ -60,7 +60,8 @@ private:
   std::ofstream metrics_;
 };
 
-/// Every event of a run's metrics.jsonl; malformed lines (a crash mid-write) are skipped.
+/// Every event of a run's metrics.jsonl. A torn last line (no newline: a crash mid-append) is
+/// skipped; any other line that is not a JSON object throws, naming the file and the line.
 std::vector<nlohmann::json> read_metrics(const std::string& metrics_path);
 
 } // namespace t2i::train
