@@ -16,10 +16,12 @@
 #include <nlohmann/json.hpp>
 
 #include <QDir>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 
 #include <filesystem>
+#include <tuple>
 
 namespace {
 
@@ -232,6 +234,82 @@ private Q_SLOTS:
     QCOMPARE(cliFid.at("count_a").get<std::int64_t>(), std::int64_t{2});
     QCOMPARE(cliFid.at("count_b").get<std::int64_t>(), std::int64_t{24});
     QCOMPARE(cliFid.at("fid").get<double>(), facadeFid.fid.fid);
+  }
+
+  // Prompts a new user may type: each gives an image, and what the model cannot take is named.
+  void hostilePromptsGiveImagesAndNameTheProblem() {
+    QTemporaryDir dir;
+    const QString checkpoint = trainOneStep(dir);
+    QVERIFY(!checkpoint.isEmpty());
+    const auto sample = [&](const QString& prompt, const QString& out) {
+      return runCli({"--threads", "1", "sample", "--checkpoint", checkpoint, "--prompt", prompt, "--steps", "2", "--seed", "1",
+                     "--out", dir.filePath(out)});
+    };
+    for (const QString& prompt : {QString(), QStringLiteral("\U0001F534\U0001F7E6\U0001F53A")}) {
+      const QString out = prompt.isEmpty() ? QStringLiteral("empty") : QStringLiteral("emoji");
+      const Run run = sample(prompt, out);
+      QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+      QVERIFY(QFileInfo::exists(dir.filePath(out + QStringLiteral("/image_0_seed1.png"))));
+    }
+    const Run longRun = sample(QStringLiteral("a red circle ").repeated(7693), QStringLiteral("long"));  // 100,009 characters
+    QVERIFY2(longRun.exitCode == 0, qPrintable(longRun.err));
+    QVERIFY2(longRun.err.contains(QStringLiteral("were truncated")), qPrintable(longRun.err));
+
+    // Bytes that are not UTF-8 cannot travel in a QString: the shell passes them.
+    QProcess shell;
+    shell.start(QStringLiteral("/bin/sh"),
+                {QStringLiteral("-c"), QStringLiteral("\"$0\" --threads 1 sample --checkpoint \"$1\" --prompt \"$(printf 'a red \\377\\376 circle')\" "
+                                                      "--steps 2 --seed 1 --out \"$2\""),
+                 t2i::test::cliPath(), checkpoint, dir.filePath(QStringLiteral("bytes"))});
+    QVERIFY(shell.waitForFinished(300000));
+    const QString err = QString::fromUtf8(shell.readAllStandardError());
+    QVERIFY2(shell.exitStatus() == QProcess::NormalExit && shell.exitCode() == 0, qPrintable(err));
+    QVERIFY2(err.contains(QStringLiteral("not valid UTF-8")), qPrintable(err));
+    QVERIFY(QFileInfo::exists(dir.filePath(QStringLiteral("bytes/image_0_seed1.png"))));
+  }
+
+  // Absurd settings are refused before any work, naming the setting.
+  void absurdParametersAreRefusedNamingThem() {
+    QTemporaryDir dir;
+    const QString checkpoint = trainOneStep(dir);
+    QVERIFY(!checkpoint.isEmpty());
+    const QList<QStringList> refused{{QStringLiteral("--steps"), QStringLiteral("0")},
+                                     {QStringLiteral("--steps"), QStringLiteral("1000000000")},
+                                     {QStringLiteral("--cfg"), QStringLiteral("-5")},
+                                     {QStringLiteral("--cfg"), QStringLiteral("1e6")},
+                                     {QStringLiteral("--n"), QStringLiteral("0")}};
+    for (const QStringList& setting : refused) {
+      const Run run = t2i::test::runCli(QStringList{QStringLiteral("sample"), QStringLiteral("--checkpoint"), checkpoint,
+                                                    QStringLiteral("--prompt"), QStringLiteral("a red circle"),
+                                                    QStringLiteral("--out"), dir.filePath(QStringLiteral("never"))} + setting);
+      QVERIFY2(run.exitCode > 0 && run.err.contains(setting.front()) && run.err.contains(QStringLiteral("not in range")),
+               qPrintable(setting.join(QLatin1Char(' ')) + QStringLiteral(": ") + run.err));
+    }
+    QVERIFY(!QFileInfo::exists(dir.filePath(QStringLiteral("never"))));
+
+    // Presets with an image size of 7 or a batch of 0: the field and its range are named.
+    for (const auto& [field, key, value] : {std::tuple<QString, std::string, int>{QStringLiteral("unet.image_size"), "image_size", 7},
+                                            {QStringLiteral("batch_size"), "batch_size", 0}}) {
+      nlohmann::json preset = t2i::test::tiny_preset_json();
+      (field.startsWith(QStringLiteral("unet.")) ? preset["unet"] : preset)[key] = value;
+      const std::string path = t2i::test::write_preset(dir, preset);
+      const Run run = runCli({"--threads", "1", "train", "--preset", q(path), "--demo", "--demo-images", "12", "--out",
+                              dir.filePath(QStringLiteral("refused")), "--max-steps", "1"});
+      QVERIFY2(run.exitCode > 0 && run.err.contains(field) && run.err.contains(QStringLiteral("out of range")), qPrintable(run.err));
+    }
+  }
+
+private:
+  /// A one-step run of the tiny preset in `dir`; its checkpoint, or empty (and a failure) when it fails.
+  static QString trainOneStep(const QTemporaryDir& dir) {
+    const std::string preset = t2i::test::write_preset(dir, t2i::test::tiny_preset_json());
+    const Run run = runCli({"--threads", "1", "train", "--preset", q(preset), "--demo", "--demo-images", "12", "--out",
+                            dir.filePath(QStringLiteral("run")), "--max-steps", "1", "--bf16", "off"});
+    if (run.exitCode != 0) {
+      QTest::qFail(qPrintable(run.err), __FILE__, __LINE__);
+      return {};
+    }
+    return dir.filePath(QStringLiteral("run/checkpoints/step_000000001.safetensors"));
   }
 };
 

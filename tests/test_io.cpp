@@ -2,6 +2,7 @@
 // safetensors round trips, sharded indexes, atomic saves, and damaged files that must give a
 // TensorFileError naming the file (never a crash); and the rest of the io foundation: hashes
 // and device names.
+#include "io/atomic_file.h"
 #include "io/device.h"
 #include "io/hash.h"
 #include "io/tensor_file.h"
@@ -15,6 +16,7 @@
 
 #include <linux/capability.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -593,6 +595,22 @@ private Q_SLOTS:
     QVERIFY(torch::equal(t2i::io::load_tensors(locked_file).at("w"), old_values));
     QVERIFY(QFile::setPermissions(locked, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
     QCOMPARE(QDir(locked).entryList(QDir::Files | QDir::Hidden), QStringList{QStringLiteral("weights.safetensors")});
+  }
+
+  // A writer killed mid-write leaves its temporary (<name>.tmp-<pid>-<n>) behind: only those of
+  // processes that are gone are removed; a running writer's (this process's) and other files stay.
+  void abandonedTemporariesOfDeadWritersAreRemoved() {
+    const pid_t child = fork();
+    if (child == 0) _exit(0);
+    QCOMPARE(waitpid(child, nullptr, 0), child);  // reaped: no process has its id now
+    QTemporaryDir dir;
+    const QString dead = QStringLiteral("w.safetensors.tmp-%1-0").arg(child);
+    const QString alive = QStringLiteral("w.safetensors.tmp-%1-3").arg(getpid());
+    for (const QString& name : {dead, alive, QStringLiteral("w.safetensors"), QStringLiteral("notes.tmp-draft")})
+      std::ofstream(path(dir.filePath(name))) << "x";
+    QCOMPARE(t2i::io::remove_abandoned_temporaries(path(dir.path())), 1);
+    QCOMPARE(QDir(dir.path()).entryList(QDir::Files, QDir::Name),
+             (QStringList{QStringLiteral("notes.tmp-draft"), QStringLiteral("w.safetensors"), alive}));
   }
 
   // Each scheme's values are stored in users' caches, manifests and PNG metadata: these are the

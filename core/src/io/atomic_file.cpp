@@ -3,15 +3,19 @@
 #include "io/byte_reader.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 namespace t2i::io {
 namespace {
+
+constexpr std::string_view kTemporaryMark = ".tmp-";
 
 std::string directory_of(const std::string& path) {
   const auto slash = path.find_last_of('/');
@@ -23,7 +27,7 @@ std::string directory_of(const std::string& path) {
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   static std::atomic<unsigned> counter{0};
-  temporary_ = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  temporary_ = path_ + std::string(kTemporaryMark) + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0) fail_with_errno("cannot create the temporary file " + temporary_);
 }
@@ -65,6 +69,26 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   AtomicFile file(path);
   file.write(bytes.data(), bytes.size());
   file.commit();
+}
+
+int remove_abandoned_temporaries(const std::string& directory) {
+  int removed = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
+    // <name>.tmp-<pid>-<counter>, as the constructor names them.
+    const std::string name = entry.path().filename().string();
+    const auto mark = name.rfind(kTemporaryMark);
+    if (mark == std::string::npos) continue;
+    long long pid = 0;
+    unsigned counter = 0;
+    char tail = 0;
+    if (std::sscanf(name.c_str() + mark + kTemporaryMark.size(), "%lld-%u%c", &pid, &counter, &tail) != 2 || pid <= 0)
+      continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // its writer may still be at work
+    std::error_code ignored;
+    if (std::filesystem::remove(entry.path(), ignored)) ++removed;
+  }
+  return removed;
 }
 
 void AtomicFile::fail_with_errno(const std::string& action) {

@@ -32,4 +32,9 @@ private:
 /// Replaces `path` with `bytes` through an AtomicFile.
 void write_file_atomically(const std::string& path, std::string_view bytes);
 
+/// Deletes the temporary files in `directory` that AtomicFiles of processes no longer running left
+/// behind (a writer killed mid-write cannot remove its own); a running writer's are kept. Returns
+/// how many it deleted.
+int remove_abandoned_temporaries(const std::string& directory);
+
 } // namespace t2i::io

@@ -97,6 +97,13 @@ void RunFolder::prune_checkpoints(int keep) const {
   }
 }
 
+int RunFolder::remove_abandoned_writes() const {
+  int removed = 0;
+  for (const char* sub : {"", "checkpoints", "previews"})
+    removed += io::remove_abandoned_temporaries((fs::path(root_) / sub).string());
+  return removed;
+}
+
 void RunFolder::write_config(const nlohmann::json& config) const {
   nlohmann::json stamped = config;
   io::stamp_document(config_format(), stamped);
@@ -122,13 +129,25 @@ void RunFolder::truncate_metrics_after(std::int64_t step) {
   io::write_file_atomically(metrics_path(), kept);
 }
 
+void RunFolder::clear_metrics() {
+  if (metrics_.is_open()) metrics_.close();
+  io::write_file_atomically(metrics_path(), "");
+}
+
 std::vector<nlohmann::json> read_metrics(const std::string& metrics_path) {
   std::vector<nlohmann::json> events;
   std::ifstream in(metrics_path);
   std::string line;
-  while (std::getline(in, line)) {
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
     auto event = nlohmann::json::parse(line, nullptr, false);
-    if (!event.is_discarded() && event.is_object()) events.push_back(std::move(event));
+    if (!event.is_discarded() && event.is_object()) {
+      events.push_back(std::move(event));
+    } else if (!in.eof()) {
+      // Only a process killed mid-append leaves a bad line, and then it is the last one and lacks
+      // its newline; anything else is damage the reader must not hide.
+      throw std::runtime_error(metrics_path + ": line " + std::to_string(number) +
+                               " is not a metrics event (the file is damaged)");
+    }
   }
   return events;
 }

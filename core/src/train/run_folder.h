@@ -41,6 +41,9 @@ public:
   std::optional<std::string> latest_checkpoint() const;
   /// Deletes all but the newest `keep` step checkpoints (best.safetensors is separate).
   void prune_checkpoints(int keep) const;
+  /// Deletes the temporary files that writes killed midway left in the run's folders (each as big
+  /// as what it was writing, a checkpoint at worst); returns how many.
+  int remove_abandoned_writes() const;
 
   /// Writes config.json atomically, stamped with its format version.
   void write_config(const nlohmann::json& config) const;
@@ -49,13 +52,16 @@ public:
   void append_metrics(const nlohmann::json& event);
   /// Drops the events after `step` (a resumed run redoes them).
   void truncate_metrics_after(std::int64_t step);
+  /// Drops every event (a fresh run redoes the steps of one that died before its first checkpoint).
+  void clear_metrics();
 
 private:
   std::string root_;
   std::ofstream metrics_;
 };
 
-/// Every event of a run's metrics.jsonl; malformed lines (a crash mid-write) are skipped.
+/// Every event of a run's metrics.jsonl. A torn last line (no newline: a crash mid-append) is
+/// skipped; any other line that is not a JSON object throws, naming the file and the line.
 std::vector<nlohmann::json> read_metrics(const std::string& metrics_path);
 
 } // namespace t2i::train

@@ -466,6 +466,8 @@ Summary Run::execute() {
     status("Rank " + std::to_string(parallel_->rank()) + " of " + std::to_string(parallel_->world_size()) +
            ": trains 1/" + std::to_string(parallel_->world_size()) + " of each batch" +
            (lead() ? "; writes the run folder" : ""));
+  if (const int removed = lead() ? folder_.remove_abandoned_writes() : 0; removed > 0)
+    status("Removed " + std::to_string(removed) + " unfinished file(s) that an interrupted run left in " + options_.run_dir);
   const auto existing = folder_.latest_checkpoint();
   if (!options_.resume && existing)
     throw std::runtime_error(options_.run_dir + " already holds checkpoints (" + *existing +
@@ -497,6 +499,9 @@ Summary Run::execute() {
     restore(*resumed, *existing);
     if (lead()) folder_.truncate_metrics_after(step_);
   } else {
+    // Only a run that died before its first checkpoint leaves events in a folder a fresh run may
+    // use: this run redoes those steps, so they would be logged twice.
+    if (lead()) folder_.clear_metrics();
     // Module initialisation and dropout draw from the global generator: seed it so a run is reproducible.
     torch::manual_seed(options_.seed);
     build_model();
