@@ -34,7 +34,7 @@ class TestMainWindow : public QObject {
   Q_OBJECT
 private Q_SLOTS:
   void initTestCase() {
-    QStandardPaths::setTestModeEnabled(true);
+    t2i::test::useOwnSettings();
     t2i::runtime::initialize();
   }
 

@@ -47,7 +47,7 @@ class TestPageLayout : public QObject {
   Q_OBJECT
 private Q_SLOTS:
   void initTestCase() {
-    QStandardPaths::setTestModeEnabled(true);
+    t2i::test::useOwnSettings();
     t2i::runtime::initialize();
   }
 

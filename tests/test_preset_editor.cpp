@@ -18,7 +18,6 @@
 #include <QLabel>
 #include <QSignalSpy>
 #include <QSpinBox>
-#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 
@@ -33,7 +32,7 @@ class TestPresetEditor : public QObject {
   Q_OBJECT
 private Q_SLOTS:
   void initTestCase() {
-    QStandardPaths::setTestModeEnabled(true);
+    t2i::test::useOwnSettings();
     runtime::initialize();
   }
 

@@ -257,7 +257,7 @@ private:
 
 private Q_SLOTS:
   void initTestCase() {
-    QStandardPaths::setTestModeEnabled(true);
+    t2i::test::useOwnSettings();
     t2i::runtime::initialize();
     QSettings().clear();
     QVERIFY(runs_.isValid());

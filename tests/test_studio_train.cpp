@@ -40,7 +40,6 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
-#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QtEndian>
@@ -109,7 +108,7 @@ class TestStudioTrain : public QObject {
   Q_OBJECT
 private Q_SLOTS:
   void initTestCase() {
-    QStandardPaths::setTestModeEnabled(true);
+    t2i::test::useOwnSettings();
     t2i::runtime::initialize();
     QVERIFY(folder_.isValid());
     QSettings().clear();

@@ -3,15 +3,23 @@
 #include "jobs/job_runner.h"
 #include "jobs/latest_frame.h"
 #include "settings.h"
+#include "test_support.h"
+
+#include "t2i/log.h"
 
 #include <QDateTime>
 #include <QFile>
 #include <QSignalSpy>
-#include <QStandardPaths>
+#include <QSettings>
 #include <QThread>
 #include <QtTest/QtTest>
 
+#include <spdlog/sinks/ringbuffer_sink.h>
+
+#include <memory>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 using t2i::ui::JobRunner;
 using t2i::ui::LatestFrame;
@@ -19,6 +27,8 @@ using t2i::ui::LatestFrame;
 class TestUiJobs : public QObject {
   Q_OBJECT
 private Q_SLOTS:
+  void initTestCase() { t2i::test::useOwnSettings(); }
+
   void jobRunsOnItsOwnNamedThread() {
     JobRunner runner;
     QSignalSpy finished(&runner, &JobRunner::finished);
@@ -102,7 +112,6 @@ private Q_SLOTS:
   }
 
   void settingsReachTheirFileFromAWorker() {
-    QStandardPaths::setTestModeEnabled(true);
     const t2i::ui::SettingKey<qlonglong> key("test/written", 0);
     const qlonglong value = QDateTime::currentMSecsSinceEpoch();  // not in the file from an earlier run
     const QString path = t2i::ui::settings::store::fileName();
@@ -110,10 +119,19 @@ private Q_SLOTS:
       QFile file(path);
       return file.open(QIODevice::ReadOnly) && file.readAll().contains(QByteArray("written=").append(QByteArray::number(value)));
     };
+    // The writer's failures reach the core log (JobRunner); none may name the settings file.
+    const auto errors = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100);
+    errors->set_level(spdlog::level::err);
+    t2i::log::add_sink(errors);
     key.setValue(value);
     QCOMPARE(key.value(), value);  // at once, in memory
     QVERIFY2(!fileHasIt(), "the GUI thread wrote the settings file itself");
     QTRY_VERIFY_WITH_TIMEOUT(fileHasIt(), 10000);
+    QTest::qWait(100);  // the worker's end reaches the GUI thread queued
+    t2i::log::remove_sink(errors);
+    const std::vector<std::string> lines = errors->last_formatted();
+    QVERIFY2(lines.empty(), lines.empty() ? "" : lines.front().c_str());
+    QCOMPARE(QSettings().status(), QSettings::NoError);
   }
 };
 

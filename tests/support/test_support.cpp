@@ -1,7 +1,11 @@
 #include "test_support.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QProcess>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QTemporaryDir>
 
 namespace t2i::test {
 
@@ -22,6 +26,16 @@ CliRun runCli(const QStringList& arguments, int timeoutMs) {
   run.out = QString::fromUtf8(process.readAllStandardOutput());
   run.err = QString::fromUtf8(process.readAllStandardError());
   return run;
+}
+
+void useOwnSettings() {
+  // Static: the studio's settings writer saves what is left when the application object is
+  // destroyed, at the end of main(), before this folder is removed.
+  static QTemporaryDir folder;
+  QVERIFY2(folder.isValid(), qPrintable(folder.errorString()));
+  QStandardPaths::setTestModeEnabled(true);
+  QCoreApplication::setOrganizationName(QStringLiteral("t2i-studio"));
+  QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, folder.path());
 }
 
 QString artifactsDir() { return QStringLiteral(T2I_TEST_ARTIFACTS_DIR); }

@@ -25,6 +25,13 @@ struct CliRun {
 /// Runs `t2i` with `arguments` to its end, killing it after `timeoutMs`.
 CliRun runCli(const QStringList& arguments, int timeoutMs = 600000);
 
+/// Gives this test process the studio's settings in a folder of its own, removed at exit. Named
+/// like the studio's (without an organization name every QSettings reports AccessError, so the
+/// studio's writer failed with "cannot write the settings file"), and apart from every other test
+/// process, so two test executables, or two checkouts running one, never share a settings file.
+/// Call first, before anything reads a setting.
+void useOwnSettings();
+
 } // namespace t2i::test
 
 /// Skips the current test, naming what is missing, when a shared-data path does not exist.
