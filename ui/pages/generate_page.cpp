@@ -529,12 +529,13 @@ void GeneratePage::setStatus(const QString& text, bool error) {
 QString GeneratePage::statusText() const { return status_->text(); }
 
 void GeneratePage::onModelLoaded(const QString& checkpoint, const t2i::sample::ModelInfo& info) {
-  modelInfo_->setText(tr("%1 preset · %2 M parameters · trained %3 steps · %4×%4 · text: %5")
-                          .arg(QString::fromStdString(info.preset))
-                          .arg(static_cast<double>(info.parameters) / 1e6, 0, 'f', 2)
-                          .arg(info.step)
-                          .arg(info.image_size)
-                          .arg(QString::fromStdString(info.text_encoder)));
+  loadedInfo_ = tr("%1 preset · %2 M parameters · trained %3 steps · %4×%4 · text: %5")
+                     .arg(QString::fromStdString(info.preset))
+                     .arg(static_cast<double>(info.parameters) / 1e6, 0, 'f', 2)
+                     .arg(info.step)
+                     .arg(info.image_size)
+                     .arg(QString::fromStdString(info.text_encoder));
+  modelInfo_->setText(loadedInfo_);
   guidance_->setPresetValue(info.default_guidance);
   steps_->setMaximum(info.max_steps > 0 ? std::min(kMaxSteps, info.max_steps) : kMaxSteps);
   if (checkpoint != loadedCheckpoint_) {
@@ -620,8 +621,19 @@ void GeneratePage::onJobFinished(bool cancelled) {
 void GeneratePage::onLoadFailed(const QString& message) {
   const bool pending = generatePending_;
   generatePending_ = false;
-  modelInfo_->setText(tr("Cannot load this checkpoint: %1").arg(message));
-  setStatus(tr("Cannot load the checkpoint: %1").arg(message), true);
+  if (loadedCheckpoint_.isEmpty() || loadedCheckpoint_ == checkpoint_->path()) {
+    modelInfo_->setText(tr("Cannot load this checkpoint: %1").arg(message));
+    setStatus(tr("Cannot load the checkpoint: %1").arg(message), true);
+  } else {
+    // The model loaded before stays in use (the sampling job still holds it): its checkpoint is
+    // chosen again, quietly, so Generate keeps working while the message says what was wrong.
+    {
+      const QSignalBlocker quiet(checkpoint_);
+      checkpoint_->setPath(loadedCheckpoint_);
+    }
+    modelInfo_->setText(loadedInfo_);
+    setStatus(tr("Cannot load the checkpoint: %1\nStill using %2.").arg(message, QFileInfo(loadedCheckpoint_).fileName()), true);
+  }
   if (pending) Q_EMIT generationFinished(false);
 }
 

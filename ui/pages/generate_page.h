@@ -157,6 +157,7 @@ private:
   QTimer* regenerateTimer_;
 
   QString loadedCheckpoint_;         ///< the checkpoint whose preset set the guidance default
+  QString loadedInfo_;               ///< modelInfo_'s line for loadedCheckpoint_
   GenerationSettings running_;       ///< what the current or last generation used
   bool autoRun_ = false;             ///< the current generation was started by the slider
   bool regeneratePending_ = false;
