@@ -194,6 +194,8 @@ void DataPage::setUpReportView() {
   reportView_->setHeaderLabels({tr("Dataset report"), tr("Value")});
   reportView_->setRootIsDecorated(true);
   reportView_->setUniformRowHeights(true);
+  // A skipped file's name is at the end of its path: cut the folder, not the name.
+  reportView_->setTextElideMode(Qt::ElideMiddle);
   reportView_->header()->setSectionResizeMode(0, QHeaderView::Stretch);
   reportView_->header()->setSectionResizeMode(1, QHeaderView::ResizeToContents);
   reportView_->header()->setStretchLastSection(false);
@@ -515,7 +517,8 @@ void DataPage::showReport(const data::DatasetReport& r) {
         addRow(files, tr("… and %1 more (see the log)").arg(count(r.skipped_files.size() - kMaxSkippedListed)), {});
         break;
       }
-      addRow(files, QString::fromStdString(file.file), QString::fromStdString(file.reason));
+      const QString path = QString::fromStdString(file.file);
+      addRow(files, path, QString::fromStdString(file.reason), path);
     }
   }
 
