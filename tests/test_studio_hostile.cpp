@@ -11,6 +11,7 @@
 
 #include "main_window.h"
 #include "settings.h"
+#include "data/thumbnail_model.h"
 #include "pages/data_page.h"
 #include "pages/generate_page.h"
 #include "pages/train_page.h"
@@ -318,6 +319,7 @@ private Q_SLOTS:
       QCOMPARE(built.images_usable, report.images_usable);
       QCOMPARE(built.skipped.corrupt, report.skipped.corrupt);
     }
+    QTRY_VERIFY(page->thumbnails()->loadedCount() > 0);  // the gallery decodes what it shows
     saveShot(&window, QStringLiteral("studio-data-broken-folder-built.png"));
   }
 
