@@ -22,8 +22,11 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
+#include <utility>
+#include <vector>
 
 using namespace t2i::model;
 using t2i::runtime::Precision;
@@ -656,6 +659,61 @@ private Q_SLOTS:
     QVERIFY2(input_error < 4e-3, qPrintable(QString::number(input_error)));
     QVERIFY(relative_error(parameters[0].grad().to(torch::kFloat64), weight64.grad()) < 1e-4);
     QVERIFY(relative_error(parameters[1].grad().to(torch::kFloat64), bias64.grad()) < 1e-4);
+  }
+
+  // The norm followed in one pass by SiLU, or by the time embedding's scale-and-shift and SiLU
+  // (a residual block's two uses), in bf16, against the same steps one after another through
+  // autograd in float64 on the same (rounded) inputs: the output and the gradients of the input,
+  // the norm's weight and bias, the scale and the shift.
+  void groupNormFollowUpMatchesFloat64_data() { groupNormMatchesFloat64InEveryLayout_data(); }
+
+  void groupNormFollowUpMatchesFloat64() {
+    QFETCH(bool, channelsLast);
+    QFETCH(int, batch);
+    torch::manual_seed(10);
+    GroupNorm norm(64);
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& parameter : norm->parameters()) parameter.normal_(0.5, 1.0);
+    }
+    const auto format = channelsLast ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+    const auto x = (torch::randn({batch, 64, 32, 32}) * 3 + 1).to(torch::kBFloat16).contiguous(format).requires_grad_(true);
+    const auto scale = (torch::randn({batch, 64, 1, 1}) * 0.5).to(torch::kBFloat16).requires_grad_(true);
+    const auto shift = torch::randn({batch, 64, 1, 1}).to(torch::kBFloat16).requires_grad_(true);
+    const auto grad_out = torch::randn({batch, 64, 32, 32}).to(torch::kBFloat16).contiguous(format);
+    const auto parameters = norm->parameters();
+    for (const bool scaled : {false, true}) {
+      for (auto tensor : {x, scale, shift, parameters[0], parameters[1]}) tensor.mutable_grad() = torch::Tensor();
+      const auto out = scaled ? norm(x, NormFollowUp{scale, shift, true}) : norm(x, NormFollowUp{{}, {}, true});
+      out.backward(grad_out);
+
+      const auto x64 = x.detach().to(torch::kFloat64).requires_grad_(true);
+      const auto weight64 = parameters[0].detach().to(torch::kFloat64).requires_grad_(true);
+      const auto bias64 = parameters[1].detach().to(torch::kFloat64).requires_grad_(true);
+      const auto scale64 = scale.detach().to(torch::kFloat64).requires_grad_(true);
+      const auto shift64 = shift.detach().to(torch::kFloat64).requires_grad_(true);
+      auto reference = torch::group_norm(x64, norm_groups(64), weight64, bias64, 1e-5);
+      if (scaled) reference = reference * (scale64 + 1) + shift64;
+      reference = reference * torch::sigmoid(reference);
+      reference.backward(grad_out.to(torch::kFloat64));
+
+      QCOMPARE(out.scalar_type(), torch::kBFloat16);
+      QCOMPARE(out.is_contiguous(format), true);
+      QCOMPARE(x.grad().scalar_type(), torch::kBFloat16);
+      QCOMPARE(x.grad().is_contiguous(format), true);
+      // The output and the input's gradient are rounded to bf16 once (2^-9); the norm's parameters'
+      // gradients stay in float32; the scale's and shift's come back in their dtype, bf16.
+      const double out_error = relative_error(out.to(torch::kFloat64), reference.detach());
+      const double input_error = relative_error(x.grad().to(torch::kFloat64), x64.grad());
+      QVERIFY2(out_error < 4e-3, qPrintable(QString::number(out_error)));
+      QVERIFY2(input_error < 4e-3, qPrintable(QString::number(input_error)));
+      QVERIFY(relative_error(parameters[0].grad().to(torch::kFloat64), weight64.grad()) < 1e-4);
+      QVERIFY(relative_error(parameters[1].grad().to(torch::kFloat64), bias64.grad()) < 1e-4);
+      if (scaled) {
+        QVERIFY(relative_error(scale.grad().to(torch::kFloat64), scale64.grad()) < 4e-3);
+        QVERIFY(relative_error(shift.grad().to(torch::kFloat64), shift64.grad()) < 4e-3);
+      }
+    }
   }
 
   // x·sigmoid(x) and its derivative sigmoid(x)·(1 + x·(1 − sigmoid(x))) in float64 against the
