@@ -774,6 +774,42 @@ private Q_SLOTS:
     }
   }
 
+  // With gradients, bf16 attention keeps only its logits and recomputes the softmax in backward:
+  // the gradients of q, k and v against autograd through the same attention in float64 on the
+  // same (rounded) inputs, within a few bf16 roundings as the forward is.
+  void bf16AttentionGradientsMatchFloat64() {
+    torch::manual_seed(16);
+    for (const int64_t keys : {65, 256}) {
+      const auto q = (torch::randn({2, 2, 24, 32}) * 2).to(torch::kBFloat16).requires_grad_(true);
+      const auto k = (torch::randn({2, 2, keys, 32}) * 2).to(torch::kBFloat16).requires_grad_(true);
+      const auto v = torch::randn({2, 2, keys, 32}).to(torch::kBFloat16).requires_grad_(true);
+      const auto grad_out = torch::randn({2, 2, 24, 32}).to(torch::kBFloat16);
+      const auto mask = torch::arange(keys).lt(keys - 7).unsqueeze(0).expand({2, keys});
+      for (const auto& key_mask : {mask, torch::Tensor()}) {
+        for (auto tensor : {q, k, v}) tensor.mutable_grad() = torch::Tensor();
+        const auto out = attention(q, k, v, key_mask, AttentionBackend::manual);
+        out.backward(grad_out);
+
+        const auto q64 = q.detach().to(torch::kFloat64).requires_grad_(true);
+        const auto k64 = k.detach().to(torch::kFloat64).requires_grad_(true);
+        const auto v64 = v.detach().to(torch::kFloat64).requires_grad_(true);
+        auto logits = q64.matmul(k64.transpose(-2, -1)) / std::sqrt(32.0);
+        if (key_mask.defined())
+          logits = logits.masked_fill(key_mask.logical_not().unsqueeze(1).unsqueeze(1), -std::numeric_limits<double>::infinity());
+        torch::softmax(logits, -1).matmul(v64).backward(grad_out.to(torch::kFloat64));
+
+        QCOMPARE(out.scalar_type(), torch::kBFloat16);
+        const std::vector<std::pair<torch::Tensor, torch::Tensor>> gradients{
+            {q.grad(), q64.grad()}, {k.grad(), k64.grad()}, {v.grad(), v64.grad()}};
+        for (const auto& [grad, expected] : gradients) {
+          QCOMPARE(grad.scalar_type(), torch::kBFloat16);
+          const double error = relative_error(grad.to(torch::kFloat64), expected);
+          QVERIFY2(error < 2e-2, qPrintable(QString::number(error)));
+        }
+      }
+    }
+  }
+
   void flopCounterCountsConvolutionsAndProducts() {
     torch::manual_seed(13);
     torch::nn::Conv2d conv(torch::nn::Conv2dOptions(2, 4, 3).padding(1));
