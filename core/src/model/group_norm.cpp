@@ -24,9 +24,9 @@ void scale_and_shift_(torch::Tensor& y, const torch::Tensor& scale, const torch:
 // added to the residual path's channels-last one (a strided add). Here the gradient is cast and
 // laid out in one copy, and the input's gradient comes back in the input's dtype and layout.
 // It keeps only the input, in its own dtype, for the backward and recomputes the normalised values
-// there (one more pass of the norm's kernel): autograd kept a float32 copy of the input, the
-// norm's output for SiLU or for the scale's product, and the scaled output for SiLU, each the size
-// of the feature map; and between the steps each value went to the input's precision and back.
+// there (one more pass of the norm's kernel): as separate steps, autograd also kept the norm's
+// output for SiLU or for the scale's product and the scaled output for SiLU, each the size of the
+// feature map, and between the steps each value went to the input's precision and back.
 struct Float32GroupNorm : torch::autograd::Function<Float32GroupNorm> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
                                const torch::Tensor& bias, const c10::optional<torch::Tensor>& scale,
