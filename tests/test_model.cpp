@@ -22,8 +22,11 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
+#include <utility>
+#include <vector>
 
 using namespace t2i::model;
 using t2i::runtime::Precision;
@@ -658,6 +661,61 @@ private Q_SLOTS:
     QVERIFY(relative_error(parameters[1].grad().to(torch::kFloat64), bias64.grad()) < 1e-4);
   }
 
+  // The norm followed in one pass by SiLU, or by the time embedding's scale-and-shift and SiLU
+  // (a residual block's two uses), in bf16, against the same steps one after another through
+  // autograd in float64 on the same (rounded) inputs: the output and the gradients of the input,
+  // the norm's weight and bias, the scale and the shift.
+  void groupNormFollowUpMatchesFloat64_data() { groupNormMatchesFloat64InEveryLayout_data(); }
+
+  void groupNormFollowUpMatchesFloat64() {
+    QFETCH(bool, channelsLast);
+    QFETCH(int, batch);
+    torch::manual_seed(10);
+    GroupNorm norm(64);
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& parameter : norm->parameters()) parameter.normal_(0.5, 1.0);
+    }
+    const auto format = channelsLast ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+    const auto x = (torch::randn({batch, 64, 32, 32}) * 3 + 1).to(torch::kBFloat16).contiguous(format).requires_grad_(true);
+    const auto scale = (torch::randn({batch, 64, 1, 1}) * 0.5).to(torch::kBFloat16).requires_grad_(true);
+    const auto shift = torch::randn({batch, 64, 1, 1}).to(torch::kBFloat16).requires_grad_(true);
+    const auto grad_out = torch::randn({batch, 64, 32, 32}).to(torch::kBFloat16).contiguous(format);
+    const auto parameters = norm->parameters();
+    for (const bool scaled : {false, true}) {
+      for (auto tensor : {x, scale, shift, parameters[0], parameters[1]}) tensor.mutable_grad() = torch::Tensor();
+      const auto out = scaled ? norm(x, NormFollowUp{scale, shift, true}) : norm(x, NormFollowUp{{}, {}, true});
+      out.backward(grad_out);
+
+      const auto x64 = x.detach().to(torch::kFloat64).requires_grad_(true);
+      const auto weight64 = parameters[0].detach().to(torch::kFloat64).requires_grad_(true);
+      const auto bias64 = parameters[1].detach().to(torch::kFloat64).requires_grad_(true);
+      const auto scale64 = scale.detach().to(torch::kFloat64).requires_grad_(true);
+      const auto shift64 = shift.detach().to(torch::kFloat64).requires_grad_(true);
+      auto reference = torch::group_norm(x64, norm_groups(64), weight64, bias64, 1e-5);
+      if (scaled) reference = reference * (scale64 + 1) + shift64;
+      reference = reference * torch::sigmoid(reference);
+      reference.backward(grad_out.to(torch::kFloat64));
+
+      QCOMPARE(out.scalar_type(), torch::kBFloat16);
+      QCOMPARE(out.is_contiguous(format), true);
+      QCOMPARE(x.grad().scalar_type(), torch::kBFloat16);
+      QCOMPARE(x.grad().is_contiguous(format), true);
+      // The output and the input's gradient are rounded to bf16 once (2^-9); the norm's parameters'
+      // gradients stay in float32; the scale's and shift's come back in their dtype, bf16.
+      const double out_error = relative_error(out.to(torch::kFloat64), reference.detach());
+      const double input_error = relative_error(x.grad().to(torch::kFloat64), x64.grad());
+      QVERIFY2(out_error < 4e-3, qPrintable(QString::number(out_error)));
+      QVERIFY2(input_error < 4e-3, qPrintable(QString::number(input_error)));
+      QVERIFY(relative_error(parameters[0].grad().to(torch::kFloat64), weight64.grad()) < 1e-4);
+      QVERIFY(relative_error(parameters[1].grad().to(torch::kFloat64), bias64.grad()) < 1e-4);
+      if (scaled) {
+        QVERIFY(relative_error(scale.grad().to(torch::kFloat64), scale64.grad()) < 4e-3);
+        QVERIFY(relative_error(shift.grad().to(torch::kFloat64), shift64.grad()) < 4e-3);
+      }
+    }
+  }
+
   // x·sigmoid(x) and its derivative sigmoid(x)·(1 + x·(1 − sigmoid(x))) in float64 against the
   // bf16 SiLU's value and gradient: one bf16 rounding each (2^-9 relative).
   void bf16SiluMatchesFloat64() {
@@ -712,6 +770,42 @@ private Q_SLOTS:
         QCOMPARE(manual.scalar_type(), torch::kBFloat16);
         const double error = ((manual.to(torch::kFloat64) - reference).abs().max() / reference.abs().max()).item<double>();
         QVERIFY2(error < 2e-2, qPrintable(QString::number(error)));
+      }
+    }
+  }
+
+  // With gradients, bf16 attention keeps only its logits and recomputes the softmax in backward:
+  // the gradients of q, k and v against autograd through the same attention in float64 on the
+  // same (rounded) inputs, within a few bf16 roundings as the forward is.
+  void bf16AttentionGradientsMatchFloat64() {
+    torch::manual_seed(16);
+    for (const int64_t keys : {65, 256}) {
+      const auto q = (torch::randn({2, 2, 24, 32}) * 2).to(torch::kBFloat16).requires_grad_(true);
+      const auto k = (torch::randn({2, 2, keys, 32}) * 2).to(torch::kBFloat16).requires_grad_(true);
+      const auto v = torch::randn({2, 2, keys, 32}).to(torch::kBFloat16).requires_grad_(true);
+      const auto grad_out = torch::randn({2, 2, 24, 32}).to(torch::kBFloat16);
+      const auto mask = torch::arange(keys).lt(keys - 7).unsqueeze(0).expand({2, keys});
+      for (const auto& key_mask : {mask, torch::Tensor()}) {
+        for (auto tensor : {q, k, v}) tensor.mutable_grad() = torch::Tensor();
+        const auto out = attention(q, k, v, key_mask, AttentionBackend::manual);
+        out.backward(grad_out);
+
+        const auto q64 = q.detach().to(torch::kFloat64).requires_grad_(true);
+        const auto k64 = k.detach().to(torch::kFloat64).requires_grad_(true);
+        const auto v64 = v.detach().to(torch::kFloat64).requires_grad_(true);
+        auto logits = q64.matmul(k64.transpose(-2, -1)) / std::sqrt(32.0);
+        if (key_mask.defined())
+          logits = logits.masked_fill(key_mask.logical_not().unsqueeze(1).unsqueeze(1), -std::numeric_limits<double>::infinity());
+        torch::softmax(logits, -1).matmul(v64).backward(grad_out.to(torch::kFloat64));
+
+        QCOMPARE(out.scalar_type(), torch::kBFloat16);
+        const std::vector<std::pair<torch::Tensor, torch::Tensor>> gradients{
+            {q.grad(), q64.grad()}, {k.grad(), k64.grad()}, {v.grad(), v64.grad()}};
+        for (const auto& [grad, expected] : gradients) {
+          QCOMPARE(grad.scalar_type(), torch::kBFloat16);
+          const double error = relative_error(grad.to(torch::kFloat64), expected);
+          QVERIFY2(error < 2e-2, qPrintable(QString::number(error)));
+        }
       }
     }
   }

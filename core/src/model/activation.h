@@ -1,4 +1,5 @@
-// SiLU for the U-Net's feature maps, fast in bf16 on the CPU.
+// SiLU for the U-Net's activations, fast in bf16 on the CPU. (The SiLU after a norm runs inside the
+// norm's own pass: GroupNorm's NormFollowUp.)
 #pragma once
 
 #include <torch/torch.h>

@@ -28,6 +28,45 @@ torch::Tensor merge_heads(const torch::Tensor& t) {
   return t.transpose(1, 2).reshape({t.size(0), t.size(2), -1});
 }
 
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// softmax(logits)·v for reduced-precision logits and values with gradients: the softmax in
+// float32, its weights rounded to the values' dtype for the product, as autograd would run it.
+// Autograd kept the float32 weights for the softmax's backward and their rounded copy for the
+// product's: three bytes per attention-map entry for every byte here. This keeps only the logits
+// (in their own dtype) and v, and recomputes the weights in backward from the logits with the
+// same kernel, so the gradients are autograd's. The maps are most of what a full-preset training
+// step holds at 32×32 with 256 text tokens, and their float32 temporaries decide its peak, so
+// both directions work through them one image at a time (the softmax is row by row either way).
+struct RecomputedSoftmaxProduct : torch::autograd::Function<RecomputedSoftmaxProduct> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& logits, const torch::Tensor& v) {
+    ctx->save_for_backward({logits, v});
+    auto weights = torch::empty(logits.sizes(), logits.options().dtype(v.scalar_type()));
+    for (int64_t i = 0; i < logits.size(0); ++i) weights[i].copy_(torch::softmax(logits[i], -1, torch::kFloat32));
+    return torch::matmul(weights, v);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& logits = saved[0];
+    const auto& v = saved[1];
+    const auto& grad_out = grads[0];
+    const bool need_logits = ctx->needs_input_grad(0), need_v = ctx->needs_input_grad(1);
+    torch::Tensor grad_logits = need_logits ? torch::empty_like(logits) : torch::Tensor();
+    torch::Tensor grad_v = need_v ? torch::empty_like(v) : torch::Tensor();
+    for (int64_t i = 0; i < logits.size(0); ++i) {
+      const auto weights32 = torch::softmax(logits[i], -1, torch::kFloat32);
+      if (need_v) grad_v[i].copy_(torch::matmul(weights32.to(v.scalar_type()).transpose(-2, -1), grad_out[i]));
+      if (need_logits) {
+        const auto grad_weights = torch::matmul(grad_out[i], v[i].transpose(-2, -1)).to(torch::kFloat32);
+        grad_logits[i].copy_(at::_softmax_backward_data(grad_weights, weights32, -1, torch::kFloat32));
+      }
+    }
+    return {grad_logits, grad_v};
+  }
+};
+
 torch::Tensor manual_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                const torch::Tensor& key_mask) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));  // Vaswani 2017, eq. 1
@@ -45,9 +84,10 @@ torch::Tensor manual_attention(const torch::Tensor& q, const torch::Tensor& k, c
   // 65 to 4096 keys), so casting the logits to fp32 and back would only add two passes over the
   // attention map. Training keeps it in fp32: the backward from bf16 weights moved the gradients
   // of a bf16 network by more than checkpointing's tolerance allows.
-  const bool backward = torch::GradMode::is_enabled() && logits.requires_grad();
-  const auto weights = (backward ? torch::softmax(logits, -1, torch::kFloat32) : torch::softmax(logits, -1)).to(v.scalar_type());
-  return torch::matmul(weights, v);
+  const bool backward = torch::GradMode::is_enabled() && (logits.requires_grad() || v.requires_grad());
+  if (!backward) return torch::matmul(torch::softmax(logits, -1).to(v.scalar_type()), v);
+  if (logits.scalar_type() != torch::kFloat32) return RecomputedSoftmaxProduct::apply(logits, v);
+  return torch::matmul(torch::softmax(logits, -1, torch::kFloat32).to(v.scalar_type()), v);
 }
 
 } // namespace

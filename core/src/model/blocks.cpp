@@ -23,11 +23,10 @@ ResBlockImpl::ResBlockImpl(int64_t in_channels, int64_t out_channels, int64_t ti
 }
 
 torch::Tensor ResBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& time_emb) {
-  auto h = conv1_(model::silu(norm1_(x)));
+  auto h = conv1_(norm1_(x, NormFollowUp{{}, {}, /*silu=*/true}));
   // Scale-and-shift from the time embedding (Nichol & Dhariwal 2021, "AdaGN").
-  const auto scale_shift = time_proj_(torch::silu(time_emb)).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
-  h = norm2_(h) * (scale_shift[0] + 1) + scale_shift[1];
-  h = conv2_(dropout_(model::silu(h)));
+  const auto scale_shift = time_proj_(model::silu(time_emb)).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
+  h = conv2_(dropout_(norm2_(h, NormFollowUp{scale_shift[0], scale_shift[1], /*silu=*/true})));
   return h + (skip_.is_empty() ? x : skip_(x));
 }
 

@@ -1,6 +1,5 @@
 #include "model/unet.h"
 
-#include "model/activation.h"
 #include "model/autocast.h"
 #include "model/checkpoint.h"
 #include "t2i/runtime.h"
@@ -223,7 +222,7 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x_t, const torch::Tensor& t
   }
 
   h = run(final_block_, torch::cat({h, init}, 1), cond);
-  const auto out = out_conv_(model::silu(out_norm_(h)));
+  const auto out = out_conv_(out_norm_(h, NormFollowUp{{}, {}, /*silu=*/true}));
   return out.to(x_t.scalar_type()).contiguous();
 }
 
