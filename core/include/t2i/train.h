@@ -82,7 +82,7 @@ struct StepMetrics {
   std::int64_t allreduce_overlapped_bytes = 0;  ///< of which started while backward still ran
   /// Data-parallel runs: each rank's images per second of its own computing (its shard over the
   /// time before it waits for the others), by rank; empty for one process.
-  std::vector<double> rank_images_per_second;
+  std::vector<double> rank_images_per_second = {};
 };
 
 struct EvalMetrics {
