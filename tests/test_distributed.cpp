@@ -12,6 +12,9 @@
 #include "model/checkpoint_file.h"
 #include "t2i/runs.h"
 
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <QMap>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
@@ -99,9 +102,11 @@ int free_port() {
 /// The training runs of one test: a tiny preset, one demo data cache, fixed seeds.
 class Runs {
 public:
-  explicit Runs(const QTemporaryDir& dir) : dir_(dir) {
+  /// `preset_changes`: keys of the tiny preset that a test sets otherwise.
+  explicit Runs(const QTemporaryDir& dir, const nlohmann::json& preset_changes = nlohmann::json::object()) : dir_(dir) {
     auto preset = t2i::test::tiny_preset_json();
     preset["eval_every"] = 2;  // checkpoints every 2 steps
+    preset.update(preset_changes);
     preset_ = QString::fromStdString(t2i::test::write_preset(dir, preset));
   }
 
@@ -122,10 +127,14 @@ public:
     QVERIFY2(run.exitCode == 0, qPrintable(run.out + run.err));
   }
 
-  /// One worker of `world` started by hand, as torchrun or a user on each machine would.
-  std::unique_ptr<QProcess> start_worker(int rank, int world, int port, const QString& out, const QStringList& extra) const {
+  /// One worker of `world` started by hand, as torchrun or a user on each machine would;
+  /// `variables`: more of the environment, NAME → value.
+  std::unique_ptr<QProcess> start_worker(int rank, int world, int port, const QString& out, const QStringList& extra,
+                                         const QMap<QString, QString>& variables = {}) const {
     auto process = std::make_unique<QProcess>();
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    for (auto variable = variables.begin(); variable != variables.end(); ++variable)
+      environment.insert(variable.key(), variable.value());
     environment.insert(QStringLiteral("RANK"), QString::number(rank));
     environment.insert(QStringLiteral("LOCAL_RANK"), QString::number(rank));
     environment.insert(QStringLiteral("WORLD_SIZE"), QString::number(world));
@@ -237,6 +246,40 @@ private Q_SLOTS:
     compare_losses(two, one, 4);
   }
 
+  // Validation P2 and FID at the same step of a 1- and a 2-process run: each rank evaluates its
+  // share (6 of 3 batches × 4 validation images, straddling a batch; 2 or 3 of 5 FID samples) with
+  // the single process's draws, and the reduced results equal the single process's up to the
+  // rounding of weights trained in another order.
+  void evaluationsSplitOverRanksMatchOneProcess() {
+    T2I_REQUIRE_SHARED_DATA("fid/inception-random/fid_inception_random_legacy.pth");
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const Runs runs(dir, {{"eval_val_steps", 3}});
+    const QStringList options{QStringLiteral("--max-steps"), QStringLiteral("2"), QStringLiteral("--inception"),
+                              t2i::test::sharedData(QStringLiteral("fid/inception-random/fid_inception_random_legacy.pth")),
+                              QStringLiteral("--fid-samples"), QStringLiteral("5")};
+    const QString one = runs.folder(QStringLiteral("one"));
+    const QString two = runs.folder(QStringLiteral("two"));
+    runs.train(one, options);
+    runs.train(two, options + QStringList{QStringLiteral("--nproc"), QStringLiteral("2")});
+    const auto single = t2i::train::read_history(one.toStdString()).evals;
+    const auto split = t2i::train::read_history(two.toStdString()).evals;
+    QCOMPARE(split.size(), std::size_t{1});
+    QCOMPARE(single.size(), std::size_t{1});
+    QCOMPARE(split[0].step, single[0].step);
+    qInfo("val P2: 1 process %.9g, 2 processes %.9g; FID: %.9g, %.9g", single[0].val_p2, split[0].val_p2,
+          single[0].fid.value_or(-1), split[0].fid.value_or(-1));
+    QVERIFY(std::abs(split[0].val_p2 - single[0].val_p2) <= kRelativeTolerance * std::abs(single[0].val_p2));
+    QVERIFY(single[0].fid && split[0].fid);
+    QVERIFY(std::abs(*split[0].fid - *single[0].fid) <= kRelativeTolerance * std::abs(*single[0].fid));
+    // Rank 0's metrics carry every rank's throughput; a single process has no ranks to list.
+    for (const auto& step : t2i::train::read_history(two.toStdString()).steps) {
+      QCOMPARE(step.rank_images_per_second.size(), std::size_t{2});
+      for (const double rate : step.rank_images_per_second) QVERIFY(rate > 0 && std::isfinite(rate));
+    }
+    for (const auto& step : t2i::train::read_history(one.toStdString()).steps) QVERIFY(step.rank_images_per_second.empty());
+  }
+
   void oneProcessCheckpointResumesOnTwo() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
@@ -270,6 +313,37 @@ private Q_SLOTS:
     }
     // The same processes doing the same sums in the same order: equal to the bit.
     compare_checkpoints(checkpoint_at(by_hand, 2), checkpoint_at(launched, 2), 0.0);
+  }
+
+  // torchrun's static rendezvous: its agent hosts the store on MASTER_PORT before the workers
+  // start and tells them so (TORCHELASTIC_USE_AGENT_STORE=True). Rank 0 then joins that store
+  // instead of listening on the taken port, and the workers train what --nproc trains.
+  void workersJoinTorchrunsAgentStore() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const Runs runs(dir);
+    const QString launched = runs.folder(QStringLiteral("nproc"));
+    const QString under_agent = runs.folder(QStringLiteral("agent"));
+    const QStringList steps{QStringLiteral("--max-steps"), QStringLiteral("2")};
+    runs.train(launched, steps + QStringList{QStringLiteral("--nproc"), QStringLiteral("2")});
+    const int port = free_port();
+    QVERIFY(port > 0);
+    c10d::TCPStoreOptions agent;
+    agent.port = static_cast<std::uint16_t>(port);
+    agent.isServer = true;
+    agent.waitWorkers = false;
+    const auto store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", agent);
+    const QMap<QString, QString> torchrun{{QStringLiteral("TORCHELASTIC_USE_AGENT_STORE"), QStringLiteral("True")},
+                                          {QStringLiteral("TORCHELASTIC_RESTART_COUNT"), QStringLiteral("0")}};
+    const auto rank0 = runs.start_worker(0, 2, port, under_agent, steps, torchrun);
+    const auto rank1 = runs.start_worker(1, 2, port, under_agent, steps, torchrun);
+    for (int rank = 0; rank < 2; ++rank) {
+      QProcess& worker = rank == 0 ? *rank0 : *rank1;
+      QVERIFY(worker.waitForFinished(kRunTimeoutMs));
+      QVERIFY2(worker.exitStatus() == QProcess::NormalExit && worker.exitCode() == 0,
+               qPrintable(text_of(runs.log(under_agent, rank))));
+    }
+    compare_checkpoints(checkpoint_at(under_agent, 2), checkpoint_at(launched, 2), 0.0);
   }
 
   // The reducer on a group of one (the mean is the gradient itself): with buckets of one layer,

@@ -37,6 +37,7 @@
 #include <QProcess>
 #include <QPushButton>
 #include <QRadioButton>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -460,6 +461,54 @@ private Q_SLOTS:
     QVERIFY(child<QPushButton>(page, "continueRun")->isEnabled());
     saveShot(window_.get(), QStringLiteral("studio-train-history.png"));
     window_.reset();
+  }
+
+  // Processes = 2 runs `t2i train --nproc 2` (the CLI's launcher): the page follows rank 0's run
+  // folder to the end and shows each process's throughput, and every rank's start line arrives.
+  void trainPageRunsTwoProcesses() {
+    if (t2i::runtime::available_cores() < 2) QSKIP("the Processes field goes up to the cores: this machine has one");
+    MainWindow window;
+    window.resize(1280, 860);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    child<QSpinBox>(window.findChild<DataPage*>(), "demoImages")->setValue(kDemoImages);
+    window.showPage(Page::Train);
+    auto* page = window.findChild<TrainPage*>();
+    QVERIFY(page);
+    page->session()->setCliProgram(t2i::test::cliPath());
+    PresetEditor* editor = page->presetEditor();
+    child<QSpinBox>(editor, "batch_size")->setValue(4);
+    child<QSpinBox>(editor, "max_batch_size")->setValue(4);
+    child<QSpinBox>(editor, "eval_every")->setValue(2);
+    child<QSpinBox>(editor, "eval_val_steps")->setValue(1);
+    child<QSpinBox>(page, "maxSteps")->setValue(3);
+    child<QSpinBox>(page, "threads")->setValue(2);
+    auto* processes = child<QSpinBox>(page, "processes");
+    QCOMPARE(processes->value(), 1);
+    QVERIFY(processes->toolTip().contains(QStringLiteral("2-core")));
+    processes->setValue(2);
+
+    QSignalSpy ended(page, &TrainPage::runEnded);
+    QSignalSpy status(page->session(), &TrainingSession::status);
+    QTest::mouseClick(child<QPushButton>(page, "startTraining"), Qt::LeftButton);
+    QVERIFY(page->isTraining());
+    QVERIFY(!child<QPushButton>(page, "pauseTraining")->isEnabled());  // the workers step together
+    QVERIFY(!processes->isEnabled());
+    QTRY_COMPARE_WITH_TIMEOUT(ended.count(), 1, kStepTimeoutMs);
+    QVERIFY2(child<QLabel>(page, "trainStatus")->text().contains(QStringLiteral("max steps")),
+             qPrintable(child<QLabel>(page, "trainStatus")->text()));
+    QCOMPARE(lastStep(page->curves()->lossPlot(), TrainingCurves::RawLoss), 3.0);
+    QVERIFY(!page->curves()->valPlot()->points(0).isEmpty());
+    const QString throughput = child<QLabel>(page, "throughputLabel")->text();
+    QVERIFY2(throughput.contains(QStringLiteral("per process")) && throughput.count(QLatin1Char(',')) >= 1,
+             qPrintable(throughput));
+    QStringList lines;
+    for (const QList<QVariant>& signal : status) lines << signal.at(0).toString();
+    for (const QString& rank : {QStringLiteral("Rank 0 of 2"), QStringLiteral("Rank 1 of 2")})
+      QVERIFY2(lines.filter(rank).size() >= 1, qPrintable(lines.join(QLatin1Char('\n'))));
+    QVERIFY(!checkpointsIn(page->runFolder()).isEmpty());
+    child<QScrollArea>(page, "trainSettings")->ensureWidgetVisible(processes);
+    saveShot(&window, QStringLiteral("studio-train-2-processes.png"));
   }
 
   void quittingDuringTrainingStopsSavesThenCloses() {

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -29,6 +30,19 @@ using Clock = std::chrono::steady_clock;
 // How long the other workers have to stop after one failed, before they are killed.
 constexpr std::chrono::seconds kStopGrace{10};
 constexpr std::chrono::milliseconds kStopPoll{100};
+
+// The running workers, for the SIGTERM handler: written before it is installed and only cleared
+// (a reaped worker's slot) afterwards.
+constexpr int kMaxWorkers = 256;  // --nproc's limit
+pid_t running_workers[kMaxWorkers] = {};
+volatile sig_atomic_t running_count = 0;
+
+/// SIGTERM to the launcher (the studio's Stop, a service manager) stops the run as Ctrl+C does:
+/// every worker is told, they agree to stop after their step and rank 0 saves.
+void pass_stop_on(int signal) {
+  for (sig_atomic_t i = 0; i < running_count; ++i)
+    if (running_workers[i] != 0) ::kill(running_workers[i], signal);
+}
 
 /// A port the kernel has just handed out on 127.0.0.1 and taken back: free, barring a race that
 /// the rendezvous then reports.
@@ -125,6 +139,10 @@ int launch_local_workers(int nproc, const std::vector<std::string>& arguments, b
   std::cerr << "started " << nproc << " workers on 127.0.0.1:" << port << "\n";
   // Ctrl+C reaches the workers from the terminal; each stops after its step and rank 0 saves.
   ::signal(SIGINT, SIG_IGN);
+  for (std::size_t rank = 0; rank < workers.size() && rank < static_cast<std::size_t>(kMaxWorkers); ++rank)
+    running_workers[rank] = workers[rank];
+  running_count = static_cast<sig_atomic_t>(std::min<std::size_t>(workers.size(), kMaxWorkers));
+  ::signal(SIGTERM, pass_stop_on);
   int failed_rank = -1;
   int failed_status = 0;
   Clock::time_point kill_at;
@@ -143,6 +161,7 @@ int launch_local_workers(int nproc, const std::vector<std::string>& arguments, b
     for (std::size_t rank = 0; rank < workers.size(); ++rank) {
       if (workers[rank] != pid) continue;
       workers[rank] = 0;
+      if (rank < static_cast<std::size_t>(kMaxWorkers)) running_workers[rank] = 0;
       if (!ok && failed_rank < 0) {
         failed_rank = static_cast<int>(rank);
         failed_status = status;

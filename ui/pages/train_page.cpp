@@ -18,6 +18,7 @@
 #include <QButtonGroup>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QDateTime>
 #include <QDir>
 #include <QEvent>
@@ -74,6 +75,15 @@ QString duration(double seconds) {
 QString number(double value) { return QLocale().toString(value, 'g', 4); }
 
 QString steps(std::int64_t n) { return QLocale().toString(static_cast<qlonglong>(n)); }
+
+/// " · per process 6.1, 6.0" for a run of several processes (rank order): a slow or oversubscribed
+/// one shows; nothing for one process.
+QString perProcessText(const std::vector<double>& images_per_second) {
+  if (images_per_second.empty()) return {};
+  QStringList rates;
+  for (const double rate : images_per_second) rates << QLocale().toString(rate, 'f', 1);
+  return QCoreApplication::translate("t2i::ui::TrainPage", " · per process %1").arg(rates.join(QStringLiteral(", ")));
+}
 
 /// Enlarges small grids by a whole factor without smoothing (32×32 samples stay sharp) and
 /// shrinks large ones smoothly, to fit a square of `side` pixels.
@@ -185,7 +195,7 @@ QWidget* TrainPage::createSettingsColumn() {
 
   QList<QWidget*> chain{runsFolder_, browseRuns_, maxSteps_, start_, pause_, stop_, openRun_, continueRun_, preset_, revertPreset_};
   chain << editor_->editors();
-  chain << QList<QWidget*>{device_, threads_, checkpointing_, learnedText_, t5Text_, t5Folder_, browseT5_,
+  chain << QList<QWidget*>{device_, threads_, processes_, checkpointing_, learnedText_, t5Text_, t5Folder_, browseT5_,
                            inception_, browseInception_, selection_};
   setTabChain(chain);
 
@@ -242,6 +252,15 @@ QWidget* TrainPage::createComputeGroup(QWidget* column) {
   threads_->setRange(0, std::max(1, runtime::available_cores()));
   threads_->setSpecialValueText(tr("all cores (%1)").arg(runtime::available_cores()));
   threads_->setToolTip(tr("CPU threads for LibTorch's intra-op parallelism."));
+  processes_ = new QSpinBox(compute);
+  processes_->setObjectName(QStringLiteral("processes"));
+  processes_->setRange(1, std::max(1, runtime::available_cores()));
+  processes_->setValue(1);
+  processes_->setToolTip(tr("Data-parallel worker processes on this machine (t2i train --nproc): each trains an "
+                            "equal share of every batch and they average their gradients, so the run is the one "
+                            "a single process makes. The threads above are shared among them. It pays on a "
+                            "machine with many cores or GPUs; on a 2-core machine it gains little. The batch "
+                            "size must divide by it, and such a run cannot pause."));
   checkpointing_ = new QCheckBox(tr("Activation checkpointing"), compute);
   checkpointing_->setObjectName(QStringLiteral("activationCheckpointing"));
   checkpointing_->setToolTip(tr("Recompute each block's activations during the backward pass instead of keeping "
@@ -255,6 +274,7 @@ QWidget* TrainPage::createComputeGroup(QWidget* column) {
   auto* fields = new QFormLayout(compute);
   fields->addRow(tr("De&vice:"), device_);
   fields->addRow(tr("&Threads:"), threads_);
+  fields->addRow(tr("P&rocesses:"), processes_);
   fields->addRow(checkpointing_);
   addTextEncoderRows(fields, compute);
   addInceptionRow(fields, compute);
@@ -434,7 +454,8 @@ QFormLayout* TrainPage::createFacts(QWidget* view) {
   statusLabel_->setWordWrap(true);
   for (QLabel* label : {datasetLabel_, stepLabel_, throughputLabel_, etaLabel_, earlyStopLabel_}) reserveLines(label, 1);
   for (QLabel* label : {runLabel_, bestLabel_, statusLabel_}) reserveLines(label, 2);
-  throughputLabel_->setToolTip(tr("Training images per second over the last steps."));
+  throughputLabel_->setToolTip(tr("Training images per second over the last steps; for a run of several processes, "
+                                  "also each process's own rate on its share of the batch."));
   earlyStopLabel_->setToolTip(tr("Steps left before early stopping if the validation P2 loss does not improve."));
 
   auto* facts = new QFormLayout;
@@ -649,7 +670,10 @@ bool TrainPage::launch(train::TrainOptions options) {
   runLabel_->setText(QDir::toNativeSeparators(runFolder_));
   settings::lastRun.setValue(runFolder_);
   lastStep_ = 0;
-  if (!session_->start(options)) return false;
+  // Several processes share the threads asked for (all cores when 0), at least one each.
+  const int processes = processes_->value();
+  const int threads = threads_->value() > 0 ? threads_->value() : runtime::available_cores();
+  if (!session_->start(options, processes, std::max(1, threads / processes))) return false;
   progress_->setRange(0, 0);
   progress_->setFormat(tr("starting…"));
   statusLabel_->setText(options.resume ? tr("Continuing from the latest checkpoint with the run's own preset…")
@@ -698,7 +722,8 @@ void TrainPage::onSteps(const std::vector<train::StepMetrics>& batch) {
     progress_->setFormat(tr("step %1").arg(steps(m.step)));
   }
   stepLabel_->setText(tr("step %1 · loss %2").arg(steps(m.step), number(m.train_loss)));
-  throughputLabel_->setText(tr("%1 images/s").arg(QLocale().toString(m.images_per_second, 'f', 1)));
+  throughputLabel_->setText(tr("%1 images/s").arg(QLocale().toString(m.images_per_second, 'f', 1)) +
+                            perProcessText(m.rank_images_per_second));
   etaLabel_->setText(target <= 0 && m.eta_seconds < 0 ? tr("no step limit: runs until stopped")
                                                     : tr("ETA %1").arg(duration(m.eta_seconds)));
 }
@@ -919,12 +944,12 @@ void TrainPage::updateEnabled() {
   const bool training = isTraining();
   const bool presetOk = presetLoaded_;
   start_->setEnabled(!training && presetOk);
-  pause_->setEnabled(training && !session_->stopRequested());
+  pause_->setEnabled(training && !session_->stopRequested() && !session_->isMultiProcess());
   stop_->setEnabled(training && !session_->stopRequested());
   openRun_->setEnabled(!training);
   continueRun_->setEnabled(!training && !runFolder_.isEmpty() && !latestCheckpoint_.isEmpty());
-  for (QWidget* w : std::initializer_list<QWidget*>{preset_, revertPreset_, editor_, device_, threads_, checkpointing_,
-                                                    learnedText_, t5Text_, inception_, browseInception_, selection_,
+  for (QWidget* w : std::initializer_list<QWidget*>{preset_, revertPreset_, editor_, device_, threads_, processes_,
+                                                    checkpointing_, learnedText_, t5Text_, inception_, browseInception_, selection_,
                                                     runsFolder_, browseRuns_, maxSteps_})
     w->setEnabled(!training && (w != editor_ || presetOk));
   t5Folder_->setEnabled(!training && t5Text_->isChecked());

@@ -160,6 +160,7 @@ private:
   QLabel* estimateLabel_;
   QComboBox* device_;
   QSpinBox* threads_;
+  QSpinBox* processes_;
   QCheckBox* checkpointing_;
   QRadioButton* learnedText_;
   QRadioButton* t5Text_;

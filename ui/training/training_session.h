@@ -2,7 +2,8 @@
 // "train" (through JobRunner), and its events come back to the GUI thread as signals. Steps
 // arrive in batches and previews and progress through one-slot mailboxes, so a fast trainer
 // never floods the event loop. Stop asks the trainer to finish the current step and write a
-// checkpoint; the GUI never waits for it.
+// checkpoint; the GUI never waits for it. A run of several processes goes to ProcessTraining
+// instead, which reports through the same signals.
 #pragma once
 
 #include "jobs/event_batch.h"
@@ -18,6 +19,8 @@
 
 namespace t2i::ui {
 
+class ProcessTraining;
+
 class TrainingSession : public QObject {
   Q_OBJECT
 public:
@@ -25,9 +28,14 @@ public:
   /// Stops a running trainer and waits for it (only when the owner is destroyed mid-run).
   ~TrainingSession() override;
 
-  /// Starts training; false (nothing started) while a run is going.
-  bool start(const train::TrainOptions& options);
+  /// Starts training; false (nothing started) while a run is going. `processes` > 1: that many
+  /// local data-parallel worker processes of `threads` threads each (through `t2i train --nproc`).
+  bool start(const train::TrainOptions& options, int processes = 1, int threads = 1);
   bool isRunning() const;
+  /// A run of several processes: it cannot pause (the workers step together).
+  bool isMultiProcess() const { return processes_ > 1; }
+  /// The `t2i` program that runs several processes (default: the one beside the studio).
+  void setCliProgram(const QString& program);
 
   /// Holds the trainer between steps, or lets it go on.
   void setPaused(bool paused);
@@ -58,6 +66,8 @@ private:
   EventBatch<train::StepMetrics> stepBatch_;
   train::Pause pause_{false};
   train::TrainOptions options_;
+  int processes_ = 1;
+  ProcessTraining* processTraining_;
   std::mutex summaryMutex_;
   train::Summary summary_;
   JobRunner runner_;  ///< last: destroyed (cancelled and joined) before what its job touches

@@ -65,7 +65,7 @@ struct TrainOptions {
   bool activation_checkpointing = false;
   /// Data-parallel runs: seconds a rank waits for the others (rendezvous, each collective) before
   /// the run stops with an error naming the ranks that did not answer. A rank that dies is noticed
-  /// at once; this bounds a hang. Long enough for rank 0's evaluations (PyTorch's default).
+  /// at once; this bounds a hang. Long enough for the evaluations and rank 0's previews (PyTorch's default).
   int collective_timeout_seconds = 1800;
 };
 
@@ -80,6 +80,9 @@ struct StepMetrics {
   std::int64_t skipped_nonfinite = 0;
   std::int64_t allreduce_bytes = 0;             ///< data-parallel runs: gradient bytes all-reduced per rank
   std::int64_t allreduce_overlapped_bytes = 0;  ///< of which started while backward still ran
+  /// Data-parallel runs: each rank's images per second of its own computing (its shard over the
+  /// time before it waits for the others), by rank; empty for one process.
+  std::vector<double> rank_images_per_second = {};
 };
 
 struct EvalMetrics {

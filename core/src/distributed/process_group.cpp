@@ -61,6 +61,8 @@ std::optional<Environment> environment_from_env() {
   e.master_addr = variable("MASTER_ADDR").value_or(e.master_addr);
   e.master_port = integer("MASTER_PORT", e.master_port);
   if (e.master_port <= 0 || e.master_port > 65535) throw std::runtime_error("MASTER_PORT out of range");
+  e.agent_store = variable("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
+  e.restart = integer("TORCHELASTIC_RESTART_COUNT", 0);
   e.backend = variable("T2I_DIST_BACKEND").value_or("");
   if (!e.backend.empty() && e.backend != "gloo" && e.backend != "nccl")
     throw std::runtime_error("T2I_DIST_BACKEND must be gloo or nccl, not " + e.backend);
@@ -80,14 +82,18 @@ ProcessGroup::ProcessGroup(const Environment& environment, const torch::Device& 
   backend_ = !environment.backend.empty() ? environment.backend : device.is_cuda() ? "nccl" : "gloo";
   c10d::TCPStoreOptions store_options;
   store_options.port = static_cast<std::uint16_t>(environment.master_port);
-  store_options.isServer = environment.rank == 0;
+  // Under torchrun the agent's store is on the port already (rank 0 could not listen there); the
+  // process group's own rendezvous then waits for every rank.
+  store_options.isServer = environment.rank == 0 && !environment.agent_store;
   store_options.numWorkers = static_cast<std::size_t>(environment.world_size);
-  store_options.waitWorkers = true;
+  store_options.waitWorkers = !environment.agent_store;
   store_options.timeout = environment.timeout;
   auto tcp = c10::make_intrusive<c10d::TCPStore>(environment.master_addr, store_options);
-  // The prefix keeps this group's keys apart from any other use of the store (torchrun's agent).
-  impl_->store = c10::make_intrusive<c10d::PrefixStore>("t2i/default_pg", tcp);
-  impl_->roll_call = c10::make_intrusive<c10d::PrefixStore>("t2i/roll_call", tcp);
+  // The prefix keeps this group's keys apart from any other use of the store (torchrun's agent),
+  // and from an earlier attempt's when torchrun restarts the workers in the same store.
+  const std::string prefix = "t2i/attempt_" + std::to_string(environment.restart) + "/";
+  impl_->store = c10::make_intrusive<c10d::PrefixStore>(prefix + "default_pg", tcp);
+  impl_->roll_call = c10::make_intrusive<c10d::PrefixStore>(prefix + "roll_call", tcp);
   if (backend_ == "nccl") {
 #ifdef USE_C10D_NCCL
     auto options = c10d::ProcessGroupNCCL::Options::create();

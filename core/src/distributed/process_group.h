@@ -22,10 +22,14 @@ struct Environment {
   int master_port = 29500;
   std::string backend;  ///< "gloo" or "nccl"; empty: NCCL on CUDA, Gloo otherwise
   std::chrono::seconds timeout{1800};  ///< rendezvous and every collective (PyTorch's default)
+  /// torchrun's agent already hosts the store at master_addr:master_port (its static rendezvous
+  /// sets TORCHELASTIC_USE_AGENT_STORE=True): every rank, rank 0 too, joins it as a client.
+  bool agent_store = false;
+  int restart = 0;  ///< torchrun's restart of the worker group (TORCHELASTIC_RESTART_COUNT)
 };
 
-/// RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT (torchrun's env:// variables), plus
-/// T2I_DIST_BACKEND. Nothing when WORLD_SIZE is unset or 1: a single process then trains exactly
+/// RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT (torchrun's env:// variables), with
+/// torchrun's TORCHELASTIC_USE_AGENT_STORE and TORCHELASTIC_RESTART_COUNT, plus T2I_DIST_BACKEND. Nothing when WORLD_SIZE is unset or 1: a single process then trains exactly
 /// as before. Throws on inconsistent values. The timeout is the caller's (a run option).
 std::optional<Environment> environment_from_env();
 

@@ -43,11 +43,18 @@ void DataParallel::share_gradients_of(std::vector<torch::Tensor> parameters, boo
   reducer_ = std::make_unique<distributed::GradientReducer>(*group_, std::move(parameters), overlap);
 }
 
-double DataParallel::average(double shard_loss) {
+double DataParallel::average(double shard_loss, double shard_seconds) {
   bytes_last_step_ = reducer_->finish();
-  std::vector<torch::Tensor> loss{torch::full({1}, shard_loss, torch::kFloat64)};
-  group_->allreduce_sum(loss);
-  return loss[0].item<double>() / world_size();
+  // [loss, seconds of rank 0, seconds of rank 1, …]: every rank adds its loss and fills its own
+  // time slot, so one small all-reduce carries both.
+  std::vector<torch::Tensor> shared{torch::zeros({1 + world_size()}, torch::kFloat64)};
+  auto values = shared[0].accessor<double, 1>();
+  values[0] = shard_loss;
+  values[1 + rank()] = shard_seconds;
+  group_->allreduce_sum(shared);
+  const auto reduced = shared[0].accessor<double, 1>();
+  rank_seconds_last_step_.assign(reduced.data() + 1, reduced.data() + 1 + world_size());
+  return reduced[0] / world_size();
 }
 
 std::optional<std::string> DataParallel::agree_stop(const std::optional<std::string>& lead_reason, bool cancelled) {

@@ -4,6 +4,7 @@
 
 #include "distributed/gradient_buckets.h"
 #include "distributed/process_group.h"
+#include "train/evaluation_share.h"
 
 #include <torch/torch.h>
 
@@ -47,11 +48,18 @@ public:
   void arm() { reducer_->arm(); }
 
   /// Averages the gradients and the shard losses over the ranks: the global batch's gradient and
-  /// loss. Returns the mean loss.
-  double average(double shard_loss);
+  /// loss. Returns the mean loss. `shard_seconds`, this rank's time computing its shard, travels
+  /// in the same all-reduce to every rank (rank_seconds_last_step()).
+  double average(double shard_loss, double shard_seconds);
+
+  /// Each rank's shard_seconds of the last step, by rank.
+  const std::vector<double>& rank_seconds_last_step() const { return rank_seconds_last_step_; }
 
   /// Gradient bytes this rank all-reduced in its last step, and how many of them while backward ran.
   const distributed::GradientReducer::Bytes& bytes_last_step() const { return bytes_last_step_; }
+
+  /// This rank's part in evaluations that every rank computes a share of.
+  EvaluationShare evaluation_share() const { return EvaluationShare(*group_); }
 
   /// One decision for all ranks: rank 0's reason to stop (its clock, its evaluations), or
   /// "cancelled" when any rank was cancelled.
@@ -61,6 +69,7 @@ private:
   std::unique_ptr<distributed::ProcessGroup> group_;
   std::unique_ptr<distributed::GradientReducer> reducer_;
   distributed::GradientReducer::Bytes bytes_last_step_;
+  std::vector<double> rank_seconds_last_step_;
 };
 
 } // namespace t2i::train

@@ -16,17 +16,24 @@ public:
 
   std::int64_t samples() const override { return samples_; }
 
-  FidScores score(const SampleBatch& generate) override {
+  FidScores score(const SampleBatch& generate, const EvaluationShare& share) override {
+    const auto [own_first, own_last] = share.range(samples_);
     std::vector<torch::Tensor> features;
     const std::int64_t batch = evaluator_->batch_size();
-    for (std::int64_t first = 0; first < samples_; first += batch) {
-      const torch::Tensor images = generate(first, std::min(batch, samples_ - first));
+    for (std::int64_t first = own_first; first < own_last; first += batch) {
+      const torch::Tensor images = generate(first, std::min(batch, own_last - first));
       // Generated images are in [−1, 1]; the Inception network takes [0, 1].
       features.push_back(evaluator_->features(((images.to(torch::kFloat32) + 1) / 2).clamp(0, 1)));
     }
+    // Every sample's row, this rank's filled and the others' zero: the sum over ranks gathers all
+    // rows, adding only zeros to each (KID needs the features themselves, not their moments).
+    torch::Tensor pooled = torch::zeros({samples_, eval::kInceptionFeatures}, torch::kFloat32);
+    if (!features.empty()) pooled.slice(0, own_first, own_last).copy_(torch::cat(features));
+    share.sum(pooled);
+    if (!share.lead()) return {};
     eval::KidOptions kid;
     kid.subset_size = std::min<std::int64_t>(kid.subset_size, samples_);
-    const eval::Score score = evaluator_->score(torch::cat(features), reference_, kid);
+    const eval::Score score = evaluator_->score(pooled, reference_, kid);
     FidScores result;
     result.fid = score.fid.fid;
     if (score.kid) result.kid = score.kid->mean;

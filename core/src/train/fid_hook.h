@@ -6,6 +6,7 @@
 
 #include "data/prepared_dataset.h"
 #include "eval/fid_evaluator.h"
+#include "train/evaluation_share.h"
 
 #include <torch/torch.h>
 
@@ -31,8 +32,9 @@ public:
   /// Samples to score per evaluation.
   virtual std::int64_t samples() const = 0;
   /// Scores the samples `generate` makes, batch by batch; an exception it throws (a cancelled
-  /// sampler) ends the pass.
-  virtual FidScores score(const SampleBatch& generate) = 0;
+  /// sampler) ends the pass. Data-parallel ranks each generate their `share` of the samples and
+  /// pool the features; the lead scores them (the others' scores are empty).
+  virtual FidScores score(const SampleBatch& generate, const EvaluationShare& share = {}) = 0;
 };
 
 /// The Inception statistics of a prepared split's images, read from `folder` when they were made

@@ -214,6 +214,7 @@ History read_history(const std::string& run_dir) {
       m.skipped_nonfinite = e.value("skipped_nonfinite", std::int64_t{0});
       m.allreduce_bytes = e.value("allreduce_bytes", std::int64_t{0});
       m.allreduce_overlapped_bytes = e.value("allreduce_overlapped_bytes", std::int64_t{0});
+      m.rank_images_per_second = e.value("rank_images_per_second", std::vector<double>{});
       history.steps.push_back(m);
     } else if (kind == "eval") {
       EvalMetrics m;

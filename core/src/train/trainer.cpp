@@ -142,6 +142,11 @@ private:
   bool paused() const { return pause_ != nullptr && pause_->load(); }
   /// Rank 0 of a data-parallel run, or the only process: the one that writes the run folder.
   bool lead() const { return !parallel_ || parallel_->rank() == 0; }
+  /// This rank's share of each evaluation (all of it for a single process).
+  EvaluationShare evaluation_share() const { return parallel_ ? parallel_->evaluation_share() : EvaluationShare(); }
+  /// What may cut an evaluation short: nothing for data-parallel ranks, whose evaluations are
+  /// collectives (they stop together at the next agree_stop instead).
+  const job::CancelToken* evaluation_cancel() const { return parallel_ ? nullptr : job_.cancel; }
   std::vector<torch::Tensor> shared_tensors() const;
 
   TrainOptions options_;
@@ -303,7 +308,8 @@ Run::StepOutcome Run::train_step() {
 
   std::vector<torch::Tensor> parameters;
   for (const auto& [name, p] : model_->trained_parameters()) parameters.push_back(p);
-  const double loss_sum = parallel_ ? parallel_->average(*batch_loss) : *batch_loss;
+  const double shard_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const double loss_sum = parallel_ ? parallel_->average(*batch_loss, shard_seconds) : *batch_loss;
   const double grad_norm = torch::nn::utils::clip_grad_norm_(parameters, kGradClip);
   if (!nonfinite_.accept(loss_sum, grad_norm)) {
     optimizer_->zero_grad();
@@ -335,6 +341,8 @@ Run::StepOutcome Run::train_step() {
   if (parallel_) {
     m.allreduce_bytes = parallel_->bytes_last_step().total;
     m.allreduce_overlapped_bytes = parallel_->bytes_last_step().overlapped;
+    for (const double rank_seconds : parallel_->rank_seconds_last_step())
+      m.rank_images_per_second.push_back(static_cast<double>(last - first) / rank_seconds);
   }
   if (options_.max_steps > 0) m.eta_seconds = static_cast<double>(options_.max_steps - step_) * recent_step_seconds_;
   if (options_.max_minutes > 0) {
@@ -348,6 +356,7 @@ Run::StepOutcome Run::train_step() {
   if (parallel_) {
     event["allreduce_bytes"] = m.allreduce_bytes;
     event["allreduce_overlapped_bytes"] = m.allreduce_overlapped_bytes;
+    event["rank_images_per_second"] = m.rank_images_per_second;
   }
   folder_.append_metrics(event);
   observer_.on_step(m);
@@ -357,7 +366,7 @@ Run::StepOutcome Run::train_step() {
 double Run::validation_loss() {
   const data::Split split = dataset_->images(data::Split::Val).empty() ? data::Split::Train : data::Split::Val;
   return validation_p2(*model_, *loss_, dataset_, split, preset_.eval_val_steps, preset_.batch_size,
-                       std::int64_t{preset_.max_batch_size} * 2, overfit_batch_, job_.cancel);
+                       std::int64_t{preset_.max_batch_size} * 2, overfit_batch_, evaluation_cancel(), evaluation_share());
 }
 
 void Run::preview() {
@@ -397,7 +406,7 @@ void Run::evaluate() {
   EvalMetrics m;
   m.step = step_;
   m.val_p2 = validation_loss();
-  if (cancelled()) return;
+  if (job::cancelled(evaluation_cancel())) return;
   if (fid_) {
     status("Computing FID on " + std::to_string(fid_->samples()) + " validation samples");
     // FID samples come from the validation captions with fixed seeds, so evaluations compare.
@@ -408,19 +417,20 @@ void Run::evaluate() {
     sample::SamplingSettings settings;
     settings.guidance = preset_.cond_scale;
     settings.steps = sample::sampling_steps_for(preset_, settings.steps);
+    const auto [own_first, own_last] = evaluation_share().range(fid_->samples());
     FidScores scores;
     try {
-      scores = fid_->score([&](std::int64_t first, std::int64_t count) {
+      scores = fid_->score([&, own_first = own_first, own_last = own_last](std::int64_t first, std::int64_t count) {
         std::vector<std::string> batch_prompts;
         std::vector<std::uint64_t> seeds;
         for (std::int64_t i = first; i < first + count; ++i) {
           batch_prompts.push_back(prompts[static_cast<size_t>(i) % prompts.size()]);
           seeds.push_back(static_cast<std::uint64_t>(i));
         }
-        torch::Tensor images = sample::sample_images(*model_, batch_prompts, seeds, settings, {}, job_.cancel);
-        job_.count("FID samples", first + count, fid_->samples());
+        torch::Tensor images = sample::sample_images(*model_, batch_prompts, seeds, settings, {}, evaluation_cancel());
+        job_.count("FID samples", first + count - own_first, own_last - own_first);
         return images;
-      });
+      }, evaluation_share());
     } catch (const diffusion::SamplingCancelled&) {
       return;  // stopped within a batch of samples: the run ends with a checkpoint, this evaluation unrecorded
     }
@@ -430,6 +440,7 @@ void Run::evaluate() {
   } else {
     m.fid_status = fid_status_;
   }
+  if (!lead()) return;  // the lead records the evaluation and keeps the best checkpoint
   m.improved = best_->record(step_, m.val_p2, m.fid);
   m.steps_without_improvement = best_->steps_without_improvement(step_);
   m.early_stop_in = best_->early_stop_in(step_);
@@ -552,11 +563,15 @@ Summary Run::execute() {
     overfit_batch_ = loader_->batch_at(0);
     loader_->stop();
   }
-  // FID stays on rank 0 (it samples with the EMA weights every rank holds equal).
+  // Every rank samples its share of FID's images. The reference statistics are cached beside the
+  // data, so they are made like it: by local rank 0 first, which ranks then wait for together.
   try {
-    if (lead())
-      fid_ = make_fid_hook(options_.inception_weights, options_.device, options_.fid_samples, *dataset_, cache_dir_,
-                           fid_status_, job_);
+    job::Context fid_job = job_;
+    fid_job.cancel = evaluation_cancel();
+    if (parallel_) parallel_->before_data();
+    fid_ = make_fid_hook(options_.inception_weights, options_.device, options_.fid_samples, *dataset_, cache_dir_,
+                         fid_status_, fid_job);
+    if (parallel_) parallel_->after_data();
   } catch (const eval::FidCancelled&) {
     summary.stop_reason = "cancelled";
     return summary;
@@ -599,13 +614,14 @@ Summary Run::execute() {
       reason = "data exhausted";
       break;
     }
-    if (outcome != StepOutcome::Done || !lead()) continue;
+    if (outcome != StepOutcome::Done) continue;
     if (evaluation_due()) evaluate();
-    if (preview_due() && !cancelled()) preview();
+    if (lead() && preview_due() && !cancelled()) preview();
   }
   // A run that ends between evaluations is evaluated once more, so its best checkpoint (and its
   // curves) include the last steps; a cancelled one stops at once.
-  if (lead() && !cancelled() && step_ > 0 && !evaluation_due()) evaluate();
+  const bool cancelled_run = parallel_ ? *reason == "cancelled" : cancelled();
+  if (!cancelled_run && step_ > 0 && !evaluation_due()) evaluate();
   if (lead() && last_checkpoint_ != folder_.checkpoint_path(step_)) save_checkpoint(false);
   summary.steps = step_;
   summary.stop_reason = *reason;

@@ -26,7 +26,8 @@ diffusion::DiffusionLoss p2_loss(const model::Preset& preset) {
 double validation_p2(sample::TextToImageModel& model, const diffusion::DiffusionLoss& loss,
                      const std::shared_ptr<const data::PreparedDataset>& dataset, data::Split split,
                      std::int64_t batches, std::int64_t batch_size, std::int64_t micro,
-                     const std::optional<data::Batch>& fixed, const job::CancelToken* cancel) {
+                     const std::optional<data::Batch>& fixed, const job::CancelToken* cancel,
+                     const EvaluationShare& share) {
   torch::NoGradGuard no_grad;
   torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(kValidationSeed);
   data::BatchOptions batch_options;
@@ -36,27 +37,34 @@ double validation_p2(sample::TextToImageModel& model, const diffusion::Diffusion
   std::optional<data::BatchLoader> validation;
   if (!fixed) validation.emplace(dataset, split, batch_options);
   const std::int64_t count_batches = fixed ? 1 : std::max<std::int64_t>(1, batches);
+  const std::int64_t per_batch = fixed ? fixed->images.size(0) : batch_size;
+  // This rank's items of all batches, numbered batch after batch.
+  const auto [own_first, own_last] = share.range(count_batches * per_batch);
   micro = std::max<std::int64_t>(1, micro);
-  double weighted_sum = 0;
-  std::int64_t count = 0;
+  std::vector<double> sums{0.0, 0.0};  // weighted loss, items
   for (std::int64_t k = 0; k < count_batches; ++k) {
     if (job::cancelled(cancel)) break;
     const data::Batch batch = fixed ? *fixed : validation->batch_at(k);
     const torch::Tensor x_0 = batch.images.to(model.device());
+    // Every batch's draw, evaluated or not: the generator then gives each item the noise and time
+    // a single process gives it.
     const diffusion::LossDraw draw = loss.draw(x_0, generator);
+    const std::int64_t begin = std::clamp(own_first - k * per_batch, std::int64_t{0}, x_0.size(0));
+    const std::int64_t end = std::clamp(own_last - k * per_batch, std::int64_t{0}, x_0.size(0));
     const auto indices = batch.caption_index.accessor<std::int64_t, 1>();
-    for (std::int64_t first = 0; first < x_0.size(0); first += micro) {
-      const std::int64_t last = std::min(x_0.size(0), first + micro);
+    for (std::int64_t first = begin; first < end; first += micro) {
+      const std::int64_t last = std::min(end, first + micro);
       std::vector<std::string> captions;
       for (std::int64_t i = first; i < last; ++i) captions.push_back(dataset->captions()[static_cast<size_t>(indices[i])]);
       const TextCondition text = model.encode(captions, /*ema=*/true);
       const diffusion::LossDraw part{draw.t.slice(0, first, last), draw.noise.slice(0, first, last)};
       const diffusion::LossTerms terms = loss.evaluate(model.denoiser(true), x_0.slice(0, first, last), text, part);
-      weighted_sum += terms.weighted.sum().item<double>();
-      count += last - first;
+      sums[0] += terms.weighted.sum().item<double>();
+      sums[1] += static_cast<double>(last - first);
     }
   }
-  return count > 0 ? weighted_sum / static_cast<double>(count) : std::nan("");
+  share.sum(sums);
+  return sums[1] > 0 ? sums[0] / sums[1] : std::nan("");
 }
 
 } // namespace t2i::train
