@@ -4,6 +4,7 @@
 #include "pages/data_page.h"
 #include "pages/page_intro.h"
 #include "pages/tab_order.h"
+#include "plots/loss_by_noise_view.h"
 #include "plots/metric_plot.h"
 #include "plots/training_curves.h"
 #include "settings.h"
@@ -397,6 +398,8 @@ QWidget* TrainPage::createRunView() {
   runTabs_ = new QTabWidget(view);
   runTabs_->setObjectName(QStringLiteral("runTabs"));
   runTabs_->addTab(curves_, tr("&Curves"));
+  lossByNoise_ = new LossByNoiseView(view);
+  runTabs_->addTab(lossByNoise_, tr("&Noise levels"));
   samplesTab_ = runTabs_->addTab(createSamples(), tr("Sa&mples"));
 
   auto* layout = new QVBoxLayout(view);
@@ -648,6 +651,7 @@ bool TrainPage::launch(train::TrainOptions options) {
   runFolder_ = QString::fromStdString(options.run_dir);
   runLabel_->setText(QDir::toNativeSeparators(runFolder_));
   settings::lastRun.setValue(runFolder_);
+  lossByNoise_->setRunFolder(runFolder_);
   lastStep_ = 0;
   if (!session_->start(options)) return false;
   progress_->setRange(0, 0);
@@ -705,6 +709,7 @@ void TrainPage::onSteps(const std::vector<train::StepMetrics>& batch) {
 
 void TrainPage::onEval(const train::EvalMetrics& eval) {
   curves_->addEval(eval);
+  lossByNoise_->reload();  // the trainer writes an evaluation's loss by noise level before reporting it
   best_.addEval(eval);
   bestLabel_->setText(best_.step() ? bestText() + (latestCheckpoint_.isEmpty()
                                                      ? QString()
@@ -813,6 +818,7 @@ void TrainPage::openRun(const QString& folder) {
     settings::lastRun.setValue(folder);
     runLabel_->setText(QDir::toNativeSeparators(folder));
     showHistory(*history);
+    lossByNoise_->setRunFolder(folder);
     updateEnabled();
     Q_EMIT runOpened(folder);
   });
