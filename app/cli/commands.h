@@ -35,6 +35,7 @@ void add_sample_command(CLI::App& app);
 void add_sampler_options(CLI::App* cmd, diffusion::SamplerKind& sampler, diffusion::ThresholdKind& thresholding);
 void add_bench_train(CLI::App& bench);
 void add_eval_command(CLI::App& app);
+void add_runs_command(CLI::App& app);
 
 /// The caption-file formats for help texts: "COCO captions JSON (…) (.json), …".
 std::string caption_formats_help();

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   t2i::cli::add_train_command(app);
   t2i::cli::add_sample_command(app);
   t2i::cli::add_eval_command(app);
+  t2i::cli::add_runs_command(app);
 
   try {
     app.parse(argc, argv);

@@ -4,6 +4,7 @@
 #include "pages/data_page.h"
 #include "pages/page_intro.h"
 #include "pages/tab_order.h"
+#include "plots/loss_by_noise_view.h"
 #include "plots/metric_plot.h"
 #include "plots/training_curves.h"
 #include "settings.h"
@@ -417,6 +418,8 @@ QWidget* TrainPage::createRunView() {
   runTabs_ = new QTabWidget(view);
   runTabs_->setObjectName(QStringLiteral("runTabs"));
   runTabs_->addTab(curves_, tr("&Curves"));
+  lossByNoise_ = new LossByNoiseView(view);
+  runTabs_->addTab(lossByNoise_, tr("&Noise levels"));
   samplesTab_ = runTabs_->addTab(createSamples(), tr("Sa&mples"));
 
   auto* layout = new QVBoxLayout(view);
@@ -669,6 +672,7 @@ bool TrainPage::launch(train::TrainOptions options) {
   runFolder_ = QString::fromStdString(options.run_dir);
   runLabel_->setText(QDir::toNativeSeparators(runFolder_));
   settings::lastRun.setValue(runFolder_);
+  lossByNoise_->setRunFolder(runFolder_);
   lastStep_ = 0;
   // Several processes share the threads asked for (all cores when 0), at least one each.
   const int processes = processes_->value();
@@ -730,6 +734,7 @@ void TrainPage::onSteps(const std::vector<train::StepMetrics>& batch) {
 
 void TrainPage::onEval(const train::EvalMetrics& eval) {
   curves_->addEval(eval);
+  lossByNoise_->reload();  // the trainer writes an evaluation's loss by noise level before reporting it
   best_.addEval(eval);
   bestLabel_->setText(best_.step() ? bestText() + (latestCheckpoint_.isEmpty()
                                                      ? QString()
@@ -838,6 +843,7 @@ void TrainPage::openRun(const QString& folder) {
     settings::lastRun.setValue(folder);
     runLabel_->setText(QDir::toNativeSeparators(folder));
     showHistory(*history);
+    lossByNoise_->setRunFolder(folder);
     updateEnabled();
     Q_EMIT runOpened(folder);
   });

@@ -33,6 +33,7 @@ namespace t2i::ui {
 
 class DataPage;
 class JobRunner;
+class LossByNoiseView;
 class PresetEditor;
 class TrainingCurves;
 class TrainingSession;
@@ -57,6 +58,7 @@ public:
   void setDataPage(DataPage* page);
 
   TrainingCurves* curves() const { return curves_; }
+  LossByNoiseView* lossByNoise() const { return lossByNoise_; }
   PresetEditor* presetEditor() const { return editor_; }
   TrainingSession* session() const { return session_; }
 
@@ -191,6 +193,7 @@ private:
   QLabel* earlyStopLabel_;
   QLabel* statusLabel_;
   TrainingCurves* curves_;
+  LossByNoiseView* lossByNoise_;
   QLabel* previewView_;
   QComboBox* previewStep_;
   QLabel* previewPrompts_;

@@ -20,6 +20,7 @@
 #include "train/evaluation_schedule.h"
 #include "train/ema.h"
 #include "train/fid_hook.h"
+#include "train/loss_by_noise.h"
 #include "train/run_folder.h"
 #include "train/train_step.h"
 #include "train/validation.h"
@@ -131,6 +132,7 @@ private:
   StepOutcome train_step();
   void evaluate();
   double validation_loss();
+  void record_loss_by_noise();
   void preview();
   std::optional<std::string> stop_reason() const;
   double elapsed() const { return elapsed_before_ + std::chrono::duration<double>(Clock::now() - started_).count(); }
@@ -165,6 +167,7 @@ private:
   std::unique_ptr<AdamW> optimizer_;
   std::unique_ptr<Ema> ema_;
   std::unique_ptr<diffusion::DiffusionLoss> loss_;
+  std::unique_ptr<TrainingLossBins> train_bins_;  ///< this process's training losses since the last evaluation
   std::unique_ptr<data::BatchLoader> loader_;
   std::optional<data::Batch> overfit_batch_;
   std::unique_ptr<FidHook> fid_;
@@ -296,9 +299,15 @@ Run::StepOutcome Run::train_step() {
   optimizer_->zero_grad();
   // Ranks check for a stop together between steps (DataParallel::agree_stop): one that left a step
   // early would leave the others waiting in the gradient all-reduce.
+  // Binned only once the step is applied: a cancelled or non-finite step never happened.
+  std::vector<diffusion::LossTerms> step_terms;
   const std::optional<double> batch_loss =
       accumulate_gradients(*model_, *loss_, x_0, captions, draw, drop, preset_.max_batch_size,
-                           parallel_ ? nullptr : job_.cancel, [this] { if (parallel_) parallel_->arm(); });
+                           parallel_ ? nullptr : job_.cancel, [this] { if (parallel_) parallel_->arm(); },
+                           [&step_terms](const diffusion::LossTerms& terms) {
+                             step_terms.push_back({terms.t.detach(), terms.mse.detach(), terms.weight.detach(),
+                                                   terms.weighted.detach(), torch::Tensor()});
+                           });
   if (!batch_loss) {
     optimizer_->zero_grad();
     generator_.set_state(generator_state);  // the unfinished step never happened
@@ -327,6 +336,7 @@ Run::StepOutcome Run::train_step() {
   optimizer_->step(lr);
   ema_->update();
   ++step_;
+  for (const diffusion::LossTerms& terms : step_terms) train_bins_->add(terms);
 
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   recent_step_seconds_ = recent_step_seconds_ == 0 ? seconds : 0.9 * recent_step_seconds_ + 0.1 * seconds;
@@ -369,6 +379,21 @@ double Run::validation_loss() {
                        std::int64_t{preset_.max_batch_size} * 2, overfit_batch_, evaluation_cancel(), evaluation_share());
 }
 
+// Loss by noise level (t2i/loss_by_noise.h) at step 0 and every evaluation, on rank 0 (like FID):
+// the training bins are rank 0's share of each batch, since summing the ranks' would cost a
+// collective of its own.
+void Run::record_loss_by_noise() {
+  if (!lead() || cancelled()) return;
+  LossByNoise event;
+  event.step = step_;
+  const data::Split split = dataset_->images(data::Split::Val).empty() ? data::Split::Train : data::Split::Val;
+  validation_by_noise(*model_, *loss_, dataset_, split, preset_.batch_size, std::int64_t{preset_.max_batch_size} * 2,
+                      overfit_batch_, event, job_.cancel);
+  if (cancelled()) return;
+  train_bins_->take(event);
+  folder_.append_metrics(to_json(event));
+}
+
 void Run::preview() {
   std::vector<std::string> prompts;
   if (overfit_batch_) {
@@ -407,6 +432,7 @@ void Run::evaluate() {
   m.step = step_;
   m.val_p2 = validation_loss();
   if (job::cancelled(evaluation_cancel())) return;
+  record_loss_by_noise();
   if (fid_) {
     status("Computing FID on " + std::to_string(fid_->samples()) + " validation samples");
     // FID samples come from the validation captions with fixed seeds, so evaluations compare.
@@ -552,6 +578,7 @@ Summary Run::execute() {
     resumed.reset();
   }
   loss_ = std::make_unique<diffusion::DiffusionLoss>(p2_loss(preset_));
+  train_bins_ = std::make_unique<TrainingLossBins>(loss_->schedule());
 
   data::BatchOptions batch_options;
   batch_options.batch_size = options_.overfit_one_batch ? options_.overfit_images : preset_.batch_size;
@@ -596,6 +623,7 @@ Summary Run::execute() {
     at::Generator global = at::detail::getDefaultCPUGenerator();
     global.set_state(resumed_global_rng_);
   }
+  if (step_ == 0 && !options_.resume) record_loss_by_noise();  // the untrained model's, the reference point
   started_ = Clock::now();
   const auto evaluation_due = [this] { return is_evaluation_step(step_, preset_.eval_every); };
   const auto preview_due = [&] {
