@@ -2,6 +2,7 @@
 // classifier-free guidance, watching every denoising step. Plain C++ types only.
 #pragma once
 
+#include "t2i/attention.h"
 #include "t2i/diffusion.h"
 #include "t2i/image.h"
 #include "t2i/job.h"
@@ -63,9 +64,11 @@ public:
 
   /// Generates one image per prompt: a job (t2i/job.h) counting "denoising" steps, which a
   /// cancel stops within one step, returning an empty vector. `on_step` (optional) sees the
-  /// images of every step.
+  /// images of every step. With `attention`, the cross-attention of every step is recorded there
+  /// (it costs memory: AttentionMaps::bytes); the images are the same either way.
   std::vector<Image> generate(const Request& request, const job::Context& job = {},
-                              const std::function<void(const StepView&)>& on_step = {});
+                              const std::function<void(const StepView&)>& on_step = {},
+                              AttentionMaps* attention = nullptr);
 
   /// The PNG text of image `index` of `request`: to_png_text(image_metadata(request, index, info())).
   std::map<std::string, std::string> metadata(const Request& request, std::size_t index) const;

@@ -32,10 +32,12 @@ diffusion::Prediction prediction(const model::Preset& preset);
 std::int64_t sampling_steps_for(const model::Preset& preset, std::int64_t wanted);
 
 /// Images [B, 3, S, S] in [−1, 1] (float32, CPU) for `prompts`, one seed each. Throws
-/// diffusion::SamplingCancelled when `cancel` is set.
+/// diffusion::SamplingCancelled when `cancel` is set. An attention observer sees the
+/// cross-attention of every step.
 torch::Tensor sample_images(TextToImageModel& model, const std::vector<std::string>& prompts,
                             const std::vector<std::uint64_t>& seeds, const SamplingSettings& settings,
-                            const diffusion::StepObserver& observer = {}, const job::CancelToken* cancel = nullptr);
+                            const diffusion::StepObserver& observer = {}, const job::CancelToken* cancel = nullptr,
+                            model::AttentionObserver* attention = nullptr);
 
 /// One image [3, H, W] in [−1, 1] as RGB8.
 Image to_image(const torch::Tensor& chw);
