@@ -88,7 +88,17 @@ private:
   std::shared_ptr<const Data> data_;
 };
 
-/// `base` with `map` laid over it in a heat colour map (dark red → yellow → white), `opacity` in [0, 1].
-Image heat_overlay(const Image& base, const Heatmap& map, double opacity);
+/// Writes the maps of image `image` into `folder` (created): <word>.png for every word of the
+/// prompt, the map over all steps laid over `base` (the generated image, enlarged to at least
+/// 256 pixels), all in one colour scale (its top is "legend_max" in the index); index.json naming the
+/// files, the steps, pieces, words, layers and where attention went (words, </s>, null key,
+/// padding) overall and per step; with `per_step`, step_NNN/<word>.png for every step too.
+/// Returns the files written. Throws naming the file and the problem.
+std::vector<std::string> write_attention_maps(const std::string& folder, const AttentionMaps& maps, int image,
+                                              const Image& base, bool per_step);
+
+/// `base` with `map` laid over it in a heat colour map (black → red → yellow → white for 0 →
+/// `legend_max`), `opacity` in [0, 1]. The map is read at the nearest point when sizes differ.
+Image heat_overlay(const Image& base, const Heatmap& map, double opacity, float legend_max);
 
 } // namespace t2i::sample

@@ -160,11 +160,11 @@ std::size_t AttentionMaps::bytes() const {
   return total;
 }
 
-Image heat_overlay(const Image& base, const Heatmap& map, double opacity) {
+Image heat_overlay(const Image& base, const Heatmap& map, double opacity, float legend_max) {
   if (map.width <= 0 || map.height <= 0 || map.values.size() != static_cast<std::size_t>(map.width) * static_cast<std::size_t>(map.height))
     throw std::invalid_argument("heat overlay: the map's values do not match its size");
   opacity = std::clamp(opacity, 0.0, 1.0);
-  const double top = map.max > 0 ? map.max : 1.0;
+  const double top = legend_max > 0 ? legend_max : 1.0;
   Image out = base;
   for (int y = 0; y < base.height; ++y)
     for (int x = 0; x < base.width; ++x) {
