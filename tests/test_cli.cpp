@@ -237,14 +237,24 @@ private Q_SLOTS:
   }
 
   // `sample --attention-maps`: a file per word (a word met twice gets two), an index whose words
-  // are the prompt's and whose shares sum to 1 at every step, and per-step maps on request.
+  // are the prompt's and whose shares sum to 1 at every step, and per-step maps on request;
+  // `--anatomy`: a series per step within its quantities' ranges.
   void sampleWritesAttentionMapsPerWord() {
     QTemporaryDir dir;
     const QString maps = dir.filePath(QStringLiteral("maps"));
     const Run run = runCli({"--threads", "1", "sample", "--checkpoint", q(std::string(T2I_SOURCE_DIR) + "/resources/demo/demo.safetensors"),
                             "--prompt", "a red circle above a blue square", "--steps", "4", "--seed", "2", "--sampler", "ddim",
-                            "--out", dir.filePath(QStringLiteral("out")), "--attention-maps", maps, "--attention-steps"});
+                            "--out", dir.filePath(QStringLiteral("out")), "--attention-maps", maps, "--attention-steps",
+                            "--anatomy", dir.filePath(QStringLiteral("anatomy.json"))});
     QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    const auto anatomy = nlohmann::json::parse(fileBytes(dir.filePath(QStringLiteral("anatomy.json"))).toStdString());
+    const auto& series = anatomy.at("images").at(0).at("series");
+    QCOMPARE(series.size(), std::size_t{4});
+    for (const auto& step : series) {
+      QVERIFY(std::abs(step.at("cosine").get<double>()) <= 1.0 + 1e-9);
+      QVERIFY(step.at("delta_rms").get<double>() > 0);
+      QVERIFY(step.at("clipped").get<double>() >= 0 && step.at("clipped").get<double>() <= 1);
+    }
     const auto index = nlohmann::json::parse(fileBytes(maps + QStringLiteral("/index.json")).toStdString());
     QCOMPARE(index.at("steps").get<int>(), 4);
     QVERIFY(index.contains("format_version"));

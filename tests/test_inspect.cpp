@@ -5,6 +5,7 @@
 #include "diffusion/sampler.h"
 #include "model/attention.h"
 #include "sample/attention_recorder.h"
+#include "sample/guidance_anatomy.h"
 #include "t2i/attention.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
@@ -41,17 +42,23 @@ t2i::TextCondition random_text(int64_t real) {
   return text;
 }
 
-torch::Tensor guided_ddim(t2i::model::UNet& unet, const t2i::TextCondition& text, t2i::model::AttentionObserver* observer) {
+const t2i::diffusion::NoiseSchedule kSchedule({t2i::diffusion::ScheduleKind::Cosine, 1000});
+
+// Six guided DDIM steps of the tiny U-Net for two images, recording what the probes given record.
+torch::Tensor guided_ddim(t2i::model::UNet& unet, const t2i::TextCondition& text, AttentionRecorder* attention,
+                          double w = 4.0, GuidanceAnatomyRecorder* anatomy = nullptr) {
   t2i::diffusion::SamplerOptions options;
   options.steps = 6;
-  const auto sampler = t2i::diffusion::make_sampler(
-      t2i::diffusion::NoiseSchedule({t2i::diffusion::ScheduleKind::Cosine, 1000}), options);
+  const auto sampler = t2i::diffusion::make_sampler(kSchedule, options);
   t2i::diffusion::SampleRequest request;
   request.text = text;
   request.seeds = {5, 6};
   request.image_shape = {3, 16, 16};
+  if (attention != nullptr) request.observer = [attention](const t2i::diffusion::StepReport&) { attention->end_step(); };
+  t2i::diffusion::GuidanceObserver halves;
+  if (anatomy != nullptr) halves = [anatomy](const t2i::diffusion::GuidanceReport& report) { anatomy->observe(report); };
   torch::NoGradGuard no_grad;
-  return sampler->sample(t2i::diffusion::classifier_free_guidance(t2i::model::as_sampling_denoiser(unet, observer), 4.0),
+  return sampler->sample(t2i::diffusion::classifier_free_guidance(t2i::model::as_sampling_denoiser(unet, attention), w, halves),
                          request);
 }
 
@@ -153,6 +160,7 @@ private Q_SLOTS:
       const double s = 0.1 * (step + 1);  // step 1: 0.1 and 0.3; step 2: 0.2 and 0.6
       recorder.cross_attention(&a, 4, 4, constant_rows(2, 2, 4, 5, 1, s));
       recorder.cross_attention(&b, 2, 2, constant_rows(2, 2, 2, 5, 1, 3 * s));
+      recorder.end_step();
     }
     const AttentionMaps maps = recorder.maps();
     QCOMPARE(maps.steps(), 2);
@@ -191,6 +199,7 @@ private Q_SLOTS:
     p[0][0][3][2] = 0.6;  // the bottom-right pixel gives 0.6 to the pieces' position 1 instead
     p[0][0][3][0] = 0.2;
     peaked.cross_attention(&a, 2, 2, p);
+    peaked.end_step();
     const Heatmap global = peaked.maps().map(all, {1});
     const Heatmap stretched = peaked.maps().map(all, {1}, AttentionNormalisation::PerToken);
     const float low = *std::min_element(global.values.begin(), global.values.end());
@@ -205,8 +214,55 @@ private Q_SLOTS:
     QVERIFY_THROWS_EXCEPTION(std::out_of_range, maps.map(all, {5}));
   }
 
-  // The shipped demo model: the same images with maps recorded, one recorded pass per step, and
-  // the prompt's words recovered from the pieces its tokenizer made.
+  // Guidance's anatomy: the guided noise is w·ε_c + (1 − w)·ε_u at every step, recording changes
+  // no image, and Δ, the cosine and the clipped share are what their definitions say.
+  void anatomyHoldsTheGuidanceIdentity() {
+    t2i::model::UNet unet = make_unet(tiny_unet_config());
+    unet->eval();
+    const auto text = random_text(4);
+    const torch::Tensor plain = guided_ddim(unet, text, nullptr);
+    GuidanceAnatomyRecorder recorder(kSchedule, t2i::diffusion::Prediction::Epsilon, {}, 4.0);
+    QVERIFY(torch::equal(guided_ddim(unet, text, nullptr, 4.0, &recorder), plain));
+    const GuidanceAnatomy anatomy = recorder.anatomy();
+    QCOMPARE(anatomy.steps(), 6);
+    QCOMPARE(anatomy.images(), 2);
+    const auto& data = recorder.data();
+    for (const auto& step : data.steps) {
+      const torch::Tensor combined = 4.0 * step.epsilon_conditional - 3.0 * step.epsilon_unconditional;
+      QVERIFY((step.epsilon_guided - combined).abs().max().item<double>() < 1e-6 * (1 + combined.abs().max().item<double>()));
+    }
+    const auto series = anatomy.series(1);
+    QCOMPARE(series.size(), std::size_t{6});
+    const auto& last = data.steps.back();
+    const torch::Tensor delta = last.epsilon_conditional[1] - last.epsilon_unconditional[1];
+    QVERIFY(std::abs(series.back().delta_rms - delta.square().mean().sqrt().item<double>()) < 1e-6);
+    const double cos = (last.epsilon_conditional[1] * last.epsilon_unconditional[1]).sum().item<double>() /
+                       (last.epsilon_conditional[1].norm() * last.epsilon_unconditional[1].norm()).item<double>();
+    QVERIFY(std::abs(series.back().cosine - cos) < 1e-5);
+    for (const auto& s : series) QVERIFY(s.clipped >= 0 && s.clipped <= 1 && s.delta_rms > 0);
+    const GuidanceRow row = anatomy.row(1, 6);
+    QCOMPARE(row.delta.width, 16);
+    QVERIFY(anatomy.delta_scale(1) > 0);
+  }
+
+  // At w = 1 the unconditional half runs only for the report: Δ is there, the image is w = 1's.
+  void anatomyAtGuidanceOneLeavesTheImage() {
+    t2i::model::UNet unet = make_unet(tiny_unet_config());
+    unet->eval();
+    const auto text = random_text(4);
+    const torch::Tensor plain = guided_ddim(unet, text, nullptr, 1.0);
+    GuidanceAnatomyRecorder anatomy(kSchedule, t2i::diffusion::Prediction::Epsilon, {}, 1.0);
+    AttentionRecorder attention(pieces(2, 4), 16);
+    QVERIFY(torch::equal(guided_ddim(unet, text, &attention, 1.0, &anatomy), plain));
+    for (const auto& step : anatomy.data().steps) QVERIFY(torch::equal(step.epsilon_guided, step.epsilon_conditional));
+    for (const auto& s : anatomy.anatomy().series(0)) QVERIFY(s.delta_rms > 0);
+    // The attention of both halves, each run on its own, is one step's.
+    QCOMPARE(attention.maps().steps(), 6);
+    QVERIFY(attention.maps().has_unconditional());
+  }
+
+  // The shipped demo model: the same images with maps and anatomy recorded, one recorded step per
+  // denoising step, and the prompt's words recovered from the pieces its tokenizer made.
   void generatorRecordsTheMapsOfItsImages() {
     Generator generator(std::string(T2I_SOURCE_DIR) + "/resources/demo/demo.safetensors");
     Request request;
@@ -216,9 +272,15 @@ private Q_SLOTS:
     request.sampler = t2i::diffusion::SamplerKind::Ddim;
     const auto plain = generator.generate(request);
     AttentionMaps maps;
-    const auto observed = generator.generate(request, {}, {}, &maps);
+    GuidanceAnatomy anatomy;
+    Probes probes;
+    probes.attention = &maps;
+    probes.guidance = &anatomy;
+    const auto observed = generator.generate(request, {}, {}, probes);
     QCOMPARE(observed.at(0).rgb, plain.at(0).rgb);
     QCOMPARE(maps.steps(), 8);
+    QCOMPARE(anatomy.steps(), 8);
+    QCOMPARE(anatomy.guidance(), request.guidance);
     QCOMPARE(maps.image_size(), generator.info().image_size);
     QCOMPARE(maps.pieces(0).back(), std::string("</s>"));
     std::vector<std::string> words;

@@ -21,6 +21,7 @@ void add_sample_command(CLI::App& app) {
     std::string out;
     std::string attention_maps;
     bool attention_steps = false;
+    std::string anatomy;
     sample::Request request;
   };
   auto args = std::make_shared<Args>();
@@ -43,6 +44,9 @@ void add_sample_command(CLI::App& app) {
                                "Also write where each word was attended to: <word>.png over all steps and index.json "
                                "into this folder (a subfolder per image when there are several)");
   cmd->add_flag("--attention-steps", args->attention_steps, "With --attention-maps, the maps of every step too")->needs(maps);
+  cmd->add_option("--anatomy", args->anatomy,
+                  "Also write guidance's anatomy per step as JSON: the size of eps(z,c) - eps(z,null), the cosine of "
+                  "the two predictions and the share of values thresholding clips");
 
   cmd->callback([args] {
     sample::Generator generator(args->checkpoint, args->device);
@@ -60,9 +64,17 @@ void add_sample_command(CLI::App& app) {
     if (error) throw CliExit(1, "cannot create " + args->out + ": " + error.message());
 
     sample::AttentionMaps attention;
+    sample::GuidanceAnatomy anatomy;
     const bool record = !args->attention_maps.empty();
-    const auto images = generator.generate(request, TerminalJob().context(), {}, record ? &attention : nullptr);
+    sample::Probes probes;
+    if (record) probes.attention = &attention;
+    if (!args->anatomy.empty()) probes.guidance = &anatomy;
+    const auto images = generator.generate(request, TerminalJob().context(), {}, probes);
     if (images.empty()) throw CliExit(130, "cancelled");
+    if (!args->anatomy.empty()) {
+      sample::write_guidance_anatomy(args->anatomy, anatomy, request.prompts);
+      std::cout << args->anatomy << "\n";
+    }
     for (size_t i = 0; i < images.size(); ++i) {
       const std::string stem = "image_" + std::to_string(i) + "_seed" + std::to_string(request.seeds[i]);
       const std::string path = (std::filesystem::path(args->out) / (stem + ".png")).string();

@@ -32,9 +32,11 @@ public:
   /// together at `image_size`.
   AttentionRecorder(std::vector<std::vector<std::string>> pieces, int image_size);
 
-  /// Every forward pass is one sampling step: a pass starts when the first layer comes again.
   void cross_attention(const void* layer, std::int64_t height, std::int64_t width,
                        const torch::Tensor& probabilities) override;
+  /// Closes a sampling step: the passes seen since the last one (the guided batch of both
+  /// halves, or each half on its own) are that step's rows.
+  void end_step();
 
   /// What was recorded, for the facade.
   AttentionMaps maps() const;
@@ -42,6 +44,7 @@ public:
 private:
   AttentionMaps::Data data_;
   std::map<const void*, std::size_t> layer_index_;
+  std::vector<std::vector<torch::Tensor>> pending_;  ///< [layer][pass] of the open step
 };
 
 } // namespace t2i::sample
