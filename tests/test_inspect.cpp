@@ -23,6 +23,8 @@ using t2i::test::tiny_unet_config;
 
 namespace {
 
+constexpr double kStored = 5e-4;  // the recorder keeps probabilities as float16: 3 significant digits
+
 const std::vector<std::string> kPieces = {"\xE2\x96\x81" "a", "\xE2\x96\x81" "red", "\xE2\x96\x81" "cir", "cle", "</s>"};
 
 // `images` texts of `real` pieces, </s> last.
@@ -79,9 +81,29 @@ class TestInspect : public QObject {
 private Q_SLOTS:
   void initTestCase() { t2i::runtime::initialize(); }
 
-  // Observing changes nothing in the images; every step and layer is seen once; each pixel's
-  // probabilities sum to 1 over the null key and the text, and masked positions get exactly 0.
-  void observedSamplingIsTheSameAndItsRowsSumToOne() {
+  // Each pixel's probabilities sum to 1 over the null key and the text, and masked positions get
+  // exactly 0, in every layer of every pass.
+  void observedRowsSumToOneAndMaskedKeysGetNothing() {
+    struct Check : t2i::model::AttentionObserver {
+      int calls = 0;
+      double worst_sum = 0, worst_masked = 0;
+      void cross_attention(const void*, std::int64_t, std::int64_t, const torch::Tensor& p) override {
+        ++calls;
+        worst_sum = std::max(worst_sum, (p.sum(3) - 1).abs().max().item<double>());
+        worst_masked = std::max(worst_masked, p.narrow(3, 1 + 4, 4).abs().max().item<double>());  // text positions 4–7
+      }
+    } check;
+    t2i::model::UNet unet = make_unet(tiny_unet_config());
+    unet->eval();
+    torch::NoGradGuard no_grad;
+    (void)t2i::model::as_sampling_denoiser(unet, &check)(torch::randn({2, 3, 16, 16}), torch::full({2}, 0.5), random_text(4));
+    QCOMPARE(check.calls, 5);
+    QVERIFY(check.worst_sum < 1e-5);
+    QCOMPARE(check.worst_masked, 0.0);
+  }
+
+  // Observing changes nothing in the images and every step and layer is recorded once.
+  void observedSamplingIsTheSame() {
     t2i::model::UNet unet = make_unet(tiny_unet_config());
     unet->eval();
     const auto text = random_text(4);
@@ -97,7 +119,7 @@ private Q_SLOTS:
       for (int layer = 0; layer < 5; ++layer)
         for (const bool conditional : {true, false}) {
           const AttentionShares s = maps.shares({0, step, std::nullopt, layer, std::nullopt, conditional});
-          QVERIFY(std::abs(s.words + s.end_token + s.null_key + s.padding - 1.0) < 1e-5);
+          QVERIFY(std::abs(s.words + s.end_token + s.null_key + s.padding - 1.0) < 1e-3);  // stored as float16
           QCOMPARE(s.padding, 0.0);
         }
 
@@ -179,16 +201,16 @@ private Q_SLOTS:
       return static_cast<double>(map.values[0]);
     };
     const AttentionSelection all;
-    QVERIFY(std::abs(value(all, {1}) - (0.1 + 0.3 + 0.2 + 0.6) / 4) < 1e-6);
-    QVERIFY(std::abs(value({0, 2, std::nullopt, std::nullopt, std::nullopt, true}, {1}) - 0.4) < 1e-6);
-    QVERIFY(std::abs(value({0, std::nullopt, 2, std::nullopt, std::nullopt, true}, {1}) - 0.45) < 1e-6);
-    QVERIFY(std::abs(value({0, 1, std::nullopt, 0, 1, true}, {1}) - 0.1) < 1e-6);
-    QVERIFY(std::abs(value(all, {1, 2}) - 0.3 / 2) < 1e-6);  // a word is the mean of its pieces
+    QVERIFY(std::abs(value(all, {1}) - (0.1 + 0.3 + 0.2 + 0.6) / 4) < kStored);
+    QVERIFY(std::abs(value({0, 2, std::nullopt, std::nullopt, std::nullopt, true}, {1}) - 0.4) < kStored);
+    QVERIFY(std::abs(value({0, std::nullopt, 2, std::nullopt, std::nullopt, true}, {1}) - 0.45) < kStored);
+    QVERIFY(std::abs(value({0, 1, std::nullopt, 0, 1, true}, {1}) - 0.1) < kStored);
+    QVERIFY(std::abs(value(all, {1, 2}) - 0.3 / 2) < kStored);  // a word is the mean of its pieces
     QCOMPARE(value(all, {0}), 0.0);
 
     const AttentionShares shares = maps.shares(all);
-    QVERIFY(std::abs(shares.words - 0.3) < 1e-6);
-    QVERIFY(std::abs(shares.null_key - 0.7) < 1e-6);
+    QVERIFY(std::abs(shares.words - 0.3) < kStored);
+    QVERIFY(std::abs(shares.null_key - 0.7) < kStored);
     QCOMPARE(shares.end_token, 0.0);
     QCOMPARE(shares.padding, 0.0);
 
@@ -287,7 +309,7 @@ private Q_SLOTS:
     for (const auto& word : maps.words(0)) words.push_back(word.text);
     QCOMPARE(words, (std::vector<std::string>{"a", "red", "circle", "above", "a", "blue", "square"}));
     const AttentionShares shares = maps.shares({});
-    QVERIFY(std::abs(shares.words + shares.end_token + shares.null_key + shares.padding - 1.0) < 1e-4);
+    QVERIFY(std::abs(shares.words + shares.end_token + shares.null_key + shares.padding - 1.0) < 1e-3);
     qInfo("recorded attention: %zu bytes for %d steps; shares: words %.3f, </s> %.3f, null %.3f", maps.bytes(),
           maps.steps(), shares.words, shares.end_token, shares.null_key);
   }

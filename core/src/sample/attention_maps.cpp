@@ -47,7 +47,7 @@ std::vector<std::pair<std::size_t, std::size_t>> covered(const Data& d, const At
 torch::Tensor rows_of(const Data& d, const AttentionSelection& s, std::size_t step, std::size_t layer) {
   const torch::Tensor& p = d.steps[step][layer];
   const torch::Tensor image = p[s.conditional ? s.image : d.images + s.image];  // [heads, side², C]
-  return s.head ? image[*s.head] : image.mean(0);
+  return s.head ? image[*s.head].to(torch::kFloat32) : image.to(torch::kFloat32).mean(0);
 }
 
 } // namespace

@@ -38,7 +38,7 @@ void AttentionRecorder::cross_attention(const void* layer, std::int64_t height, 
   if (kept < data_.text_positions)
     columns.push_back(torch::zeros({p.size(0), p.size(1), p.size(2), data_.text_positions - kept}, p.options()));
   columns.push_back(rest);
-  pending_[known->second].push_back(torch::cat(columns, 3));
+  pending_[known->second].push_back(torch::cat(columns, 3).to(torch::kHalf));
 }
 
 void AttentionRecorder::end_step() {

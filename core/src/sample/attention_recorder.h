@@ -20,8 +20,9 @@ struct AttentionMaps::Data {
   bool unconditional = false;  ///< rows images..2·images-1 hold guidance's unconditional half
   int text_positions = 0;      ///< text positions kept, from the first; the rest is summed as padding
   std::vector<AttentionLayer> layers;
-  /// [step][layer]: [rows, heads, side·side, 2 + text_positions] float32; per pixel the null key's
-  /// share, each kept text position's share, then the rest of the text's (padding) summed.
+  /// [step][layer]: [rows, heads, side·side, 2 + text_positions] float16 (half of float32's memory;
+  /// a probability keeps 3 significant digits); per pixel the null key's share, each kept text
+  /// position's share, then the rest of the text's (padding) summed.
   std::vector<std::vector<torch::Tensor>> steps;
   std::vector<std::vector<std::string>> pieces;  ///< per image, </s> last
 };
