@@ -236,6 +236,49 @@ private Q_SLOTS:
     QCOMPARE(cliFid.at("fid").get<double>(), facadeFid.fid.fid);
   }
 
+  // `sample --attention-maps`: a file per word (a word met twice gets two), an index whose words
+  // are the prompt's and whose shares sum to 1 at every step, and per-step maps on request;
+  // `--anatomy`: a series per step within its quantities' ranges.
+  void sampleWritesAttentionMapsPerWord() {
+    QTemporaryDir dir;
+    const QString maps = dir.filePath(QStringLiteral("maps"));
+    const Run run = runCli({"--threads", "1", "sample", "--checkpoint", q(std::string(T2I_SOURCE_DIR) + "/resources/demo/demo.safetensors"),
+                            "--prompt", "a red circle above a blue square", "--steps", "4", "--seed", "2", "--sampler", "ddim",
+                            "--out", dir.filePath(QStringLiteral("out")), "--attention-maps", maps, "--attention-steps",
+                            "--anatomy", dir.filePath(QStringLiteral("anatomy.json"))});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    const auto anatomy = nlohmann::json::parse(fileBytes(dir.filePath(QStringLiteral("anatomy.json"))).toStdString());
+    const auto& series = anatomy.at("images").at(0).at("series");
+    QCOMPARE(series.size(), std::size_t{4});
+    for (const auto& step : series) {
+      QVERIFY(std::abs(step.at("cosine").get<double>()) <= 1.0 + 1e-9);
+      QVERIFY(step.at("delta_rms").get<double>() > 0);
+      QVERIFY(step.at("clipped").get<double>() >= 0 && step.at("clipped").get<double>() <= 1);
+    }
+    const auto index = nlohmann::json::parse(fileBytes(maps + QStringLiteral("/index.json")).toStdString());
+    QCOMPARE(index.at("steps").get<int>(), 4);
+    QVERIFY(index.contains("format_version"));
+    std::vector<std::string> words;
+    for (const auto& word : index.at("words")) {
+      words.push_back(word.at("text").get<std::string>());
+      const QString file = q(word.at("file").get<std::string>());
+      QVERIFY2(QFileInfo::exists(maps + QLatin1Char('/') + file), qPrintable(file));
+      QVERIFY2(QFileInfo::exists(maps + QStringLiteral("/step_004/") + file), qPrintable(file));
+    }
+    QCOMPARE(words, (std::vector<std::string>{"a", "red", "circle", "above", "a", "blue", "square"}));
+    QVERIFY(QFileInfo::exists(maps + QStringLiteral("/a-2.png")));
+    QCOMPARE(index.at("per_step").size(), std::size_t{4});
+    for (const auto& step : index.at("per_step")) {
+      const auto& share = step.at("shares");
+      const double total = share.at("words").get<double>() + share.at("end_token").get<double>() +
+                           share.at("null_key").get<double>() + share.at("padding").get<double>();
+      QVERIFY2(std::abs(total - 1.0) < 1e-4, qPrintable(QString::number(total)));
+    }
+    const Run alone = runCli({"sample", "--checkpoint", q(std::string(T2I_SOURCE_DIR) + "/resources/demo/demo.safetensors"),
+                              "--prompt", "a red circle", "--out", dir.filePath(QStringLiteral("never")), "--attention-steps"});
+    QVERIFY2(alone.exitCode > 0 && alone.err.contains(QStringLiteral("--attention-maps")), qPrintable(alone.err));
+  }
+
   // Prompts a new user may type: each gives an image, and what the model cannot take is named.
   void hostilePromptsGiveImagesAndNameTheProblem() {
     QTemporaryDir dir;

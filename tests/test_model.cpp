@@ -15,6 +15,7 @@
 #include "t2i/runtime.h"
 
 #include "test_support.h"
+#include "tiny_unet.h"
 
 #include <QtTest/QtTest>
 
@@ -31,37 +32,10 @@
 using namespace t2i::model;
 using t2i::runtime::Precision;
 
+using t2i::test::make_unet;
+using t2i::test::tiny_unet_config;
+
 namespace {
-
-// Every feature on, small enough to run in milliseconds: three levels with self-attention at
-// the lowest, cross-attention at the two lower ones and in the middle.
-UNetConfig tiny_config() {
-  UNetConfig c;
-  c.image_size = 16;
-  c.dim = 16;
-  c.dim_mults = {1, 2, 2};
-  c.res_blocks = 1;
-  c.self_attention = {false, false, true};
-  c.cross_attention = {false, true, true};
-  c.middle_attention = true;
-  c.heads = 2;
-  c.head_dim = 8;
-  c.cond_dim = 24;
-  c.text_embed_dim = 20;
-  c.time_dim_mult = 2;
-  return c;
-}
-
-// The zero-initialised output conv makes the untrained network output exactly 0 and blocks
-// every gradient upstream; tests that compare outputs or need gradients give it weights.
-UNet make_unet(const UNetConfig& config, uint64_t seed = 1) {
-  torch::manual_seed(seed);
-  UNet unet(config);
-  torch::NoGradGuard no_grad;
-  for (auto& item : unet->named_parameters())
-    if (item.key().rfind("out_conv.", 0) == 0) item.value().normal_(0.0, 0.1);
-  return unet;
-}
 
 t2i::TextCondition caption(const torch::Tensor& tokens, int64_t padded_length, uint64_t padding_seed) {
   const int64_t length = tokens.size(0);
@@ -234,7 +208,7 @@ private Q_SLOTS:
   void untrainedNetworkPredictsZero() {
     torch::NoGradGuard no_grad;
     torch::manual_seed(0);
-    UNet unet(tiny_config());
+    UNet unet(tiny_unet_config());
     const auto out = unet->forward(torch::randn({2, 3, 16, 16}), torch::rand({2}), random_text(2, 6, 20, 3));
     QCOMPARE(out.abs().max().item<float>(), 0.0f);
   }
@@ -243,7 +217,7 @@ private Q_SLOTS:
   // only the text projection is; a batch mixing both reaches every parameter.
   void everyParameterReceivesAGradient() {
     for (const bool efficient : {false, true}) {
-      UNetConfig config = tiny_config();
+      UNetConfig config = tiny_unet_config();
       config.efficient = efficient;
       config.dropout = 0.1;
       UNet unet = make_unet(config);
@@ -270,7 +244,7 @@ private Q_SLOTS:
   }
 
   void paddingDoesNotChangeTheOutput() {
-    UNet unet = make_unet(tiny_config());
+    UNet unet = make_unet(tiny_unet_config());
     unet->eval();
     torch::NoGradGuard no_grad;
     torch::manual_seed(3);
@@ -290,7 +264,7 @@ private Q_SLOTS:
   }
 
   void nullTextAndDifferentTextsChangeTheOutput() {
-    UNet unet = make_unet(tiny_config());
+    UNet unet = make_unet(tiny_unet_config());
     unet->eval();
     torch::NoGradGuard no_grad;
     torch::manual_seed(4);
@@ -320,7 +294,7 @@ private Q_SLOTS:
 
   void checkpointingGivesTheSameGradients() {
     for (const auto precision : {Precision::Float32, Precision::BFloat16}) {
-      UNetConfig config = tiny_config();
+      UNetConfig config = tiny_unet_config();
       config.dropout = 0.2;  // checkpointing must replay the same dropout masks
       config.execution.precision = precision;
       UNet unet = make_unet(config);
@@ -373,7 +347,7 @@ private Q_SLOTS:
   }
 
   void bf16IsCloseToFp32() {
-    UNet unet = make_unet(tiny_config());
+    UNet unet = make_unet(tiny_unet_config());
     unet->eval();
     torch::NoGradGuard no_grad;
     torch::manual_seed(6);
@@ -398,7 +372,7 @@ private Q_SLOTS:
   // autocast would have rounded the fp32 weights to the same bf16 values at every call, so the
   // output is the autocast network's bit for bit, and as close to fp32 as bf16 allows.
   void frozenBf16NetworkMatchesAutocast() {
-    UNet unet = make_unet(tiny_config());
+    UNet unet = make_unet(tiny_unet_config());
     unet->eval();
     torch::NoGradGuard no_grad;
     torch::manual_seed(6);
@@ -434,7 +408,7 @@ private Q_SLOTS:
 
   // Frozen in fp32 (a CPU without native bf16), the weights and the output stay as they were.
   void frozenFp32NetworkKeepsItsWeights() {
-    UNet unet = make_unet(tiny_config());
+    UNet unet = make_unet(tiny_unet_config());
     unet->eval();
     torch::NoGradGuard no_grad;
     torch::manual_seed(6);
@@ -454,7 +428,7 @@ private Q_SLOTS:
   // once per text however many steps read them, computed again for another text, and never used
   // where gradients flow.
   void textCacheComputesKeysAndValuesOncePerText() {
-    UNet unet = make_unet(tiny_config());
+    UNet unet = make_unet(tiny_unet_config());
     unet->eval();
     int64_t cross_attention_layers = 0;
     for (const auto& module : unet->modules(/*include_self=*/false))
@@ -486,7 +460,7 @@ private Q_SLOTS:
 
   // A whole guided sampling run with the run's text cache gives the images of the uncached network.
   void samplingDenoiserSamplesLikeTheNetwork() {
-    UNet unet = make_unet(tiny_config());
+    UNet unet = make_unet(tiny_unet_config());
     unet->eval();
     t2i::diffusion::SamplerOptions options;
     options.steps = 6;
@@ -503,7 +477,7 @@ private Q_SLOTS:
   }
 
   void channelsLastMatchesContiguous() {
-    UNet unet = make_unet(tiny_config());
+    UNet unet = make_unet(tiny_unet_config());
     unet->eval();
     torch::NoGradGuard no_grad;
     torch::manual_seed(6);

@@ -96,6 +96,8 @@ void add_bench_train(CLI::App& bench) {
       ->default_str(diffusion::to_string(options->sampler));
   sample->add_option("--images", options->images, "Images sampled together")->check(CLI::Range(1, 1024));
   sample->add_option("--cfg", options->guidance, "Guidance scale")->check(CLI::Range(0.0, 100.0))->capture_default_str();
+  sample->add_flag("--probes", options->probes,
+                   "Also time a run that records the attention maps and guidance anatomy (cost against a plain step)");
   sample->add_flag("--profile", options->profile,
                    "Also profile a second run by category of operator, per step (JSON, and a table on stderr)");
   sample->callback([options] {

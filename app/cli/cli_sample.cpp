@@ -19,6 +19,9 @@ void add_sample_command(CLI::App& app) {
     std::optional<std::uint64_t> seed;
     int n = 1;
     std::string out;
+    std::string attention_maps;
+    bool attention_steps = false;
+    std::string anatomy;
     sample::Request request;
   };
   auto args = std::make_shared<Args>();
@@ -37,6 +40,13 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--n", args->n, "Images per prompt")->check(CLI::Range(1, 10000))->capture_default_str();
   cmd->add_option("--device", args->device, "cpu or cuda[:N]")->capture_default_str();
   cmd->add_option("--out", args->out, "Output folder")->required();
+  auto* maps = cmd->add_option("--attention-maps", args->attention_maps,
+                               "Also write where each word was attended to: <word>.png over all steps and index.json "
+                               "into this folder (a subfolder per image when there are several)");
+  cmd->add_flag("--attention-steps", args->attention_steps, "With --attention-maps, the maps of every step too")->needs(maps);
+  cmd->add_option("--anatomy", args->anatomy,
+                  "Also write guidance's anatomy per step as JSON: the size of eps(z,c) - eps(z,null), the cosine of "
+                  "the two predictions and the share of values thresholding clips");
 
   cmd->callback([args] {
     sample::Generator generator(args->checkpoint, args->device);
@@ -53,13 +63,28 @@ void add_sample_command(CLI::App& app) {
     std::filesystem::create_directories(args->out, error);
     if (error) throw CliExit(1, "cannot create " + args->out + ": " + error.message());
 
-    const auto images = generator.generate(request, TerminalJob().context());
+    sample::AttentionMaps attention;
+    sample::GuidanceAnatomy anatomy;
+    const bool record = !args->attention_maps.empty();
+    sample::Probes probes;
+    if (record) probes.attention = &attention;
+    if (!args->anatomy.empty()) probes.guidance = &anatomy;
+    const auto images = generator.generate(request, TerminalJob().context(), {}, probes);
     if (images.empty()) throw CliExit(130, "cancelled");
+    if (!args->anatomy.empty()) {
+      sample::write_guidance_anatomy(args->anatomy, anatomy, request.prompts);
+      std::cout << args->anatomy << "\n";
+    }
     for (size_t i = 0; i < images.size(); ++i) {
-      const std::string path =
-          (std::filesystem::path(args->out) / ("image_" + std::to_string(i) + "_seed" + std::to_string(request.seeds[i]) + ".png")).string();
+      const std::string stem = "image_" + std::to_string(i) + "_seed" + std::to_string(request.seeds[i]);
+      const std::string path = (std::filesystem::path(args->out) / (stem + ".png")).string();
       sample::write_png(path, images[i], generator.metadata(request, i));
       std::cout << path << "\n";
+      if (!record) continue;
+      const std::filesystem::path maps_dir =
+          images.size() == 1 ? std::filesystem::path(args->attention_maps) : std::filesystem::path(args->attention_maps) / stem;
+      sample::write_attention_maps(maps_dir.string(), attention, static_cast<int>(i), images[i], args->attention_steps);
+      std::cout << (maps_dir / "index.json").string() << "\n";
     }
   });
 

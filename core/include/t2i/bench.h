@@ -126,6 +126,7 @@ struct PresetOptions {
   double guidance = 8.0;     ///< CFG scale (sample): guided steps run a batch of 2×images
   runtime::Precision precision = runtime::Precision::Auto;
   bool profile = false;      ///< sample: also profile a second run by category of operator, per step
+  bool probes = false;       ///< sample: also time a run recording attention maps and guidance anatomy
 };
 
 /// Training images/s at the preset's micro-batch (forward, backward, AdamW and EMA), with

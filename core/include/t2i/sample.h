@@ -2,7 +2,9 @@
 // classifier-free guidance, watching every denoising step. Plain C++ types only.
 #pragma once
 
+#include "t2i/attention.h"
 #include "t2i/diffusion.h"
+#include "t2i/guidance_anatomy.h"
 #include "t2i/image.h"
 #include "t2i/job.h"
 #include "t2i/train.h"
@@ -51,6 +53,12 @@ struct ModelInfo {
   std::string hash;               ///< content hash of the checkpoint file
 };
 
+/// What a generation records besides its images, where given (each costs memory: see bytes()).
+struct Probes {
+  AttentionMaps* attention = nullptr;  ///< cross-attention token maps of every step
+  GuidanceAnatomy* guidance = nullptr; ///< both halves of guidance at every step
+};
+
 class Generator {
 public:
   /// Loads a checkpoint (EMA weights) onto a device. Throws naming the file and the problem.
@@ -63,9 +71,10 @@ public:
 
   /// Generates one image per prompt: a job (t2i/job.h) counting "denoising" steps, which a
   /// cancel stops within one step, returning an empty vector. `on_step` (optional) sees the
-  /// images of every step.
+  /// images of every step. `probes` are filled with what they record; the images are the same
+  /// with or without them.
   std::vector<Image> generate(const Request& request, const job::Context& job = {},
-                              const std::function<void(const StepView&)>& on_step = {});
+                              const std::function<void(const StepView&)>& on_step = {}, const Probes& probes = {});
 
   /// The PNG text of image `index` of `request`: to_png_text(image_metadata(request, index, info())).
   std::map<std::string, std::string> metadata(const Request& request, std::size_t index) const;

@@ -8,6 +8,8 @@
 #include "io/device.h"
 #include "model/preset_config.h"
 #include "model/unet.h"
+#include "sample/attention_recorder.h"
+#include "sample/guidance_anatomy.h"
 #include "sample/sampling.h"
 #include "t2i/model.h"
 #include "t2i/runs.h"
@@ -171,6 +173,26 @@ std::string sample_json(const PresetOptions& options) {
   out["seconds_per_image"] = seconds / static_cast<double>(request.seeds.size());
   out["seconds_per_step"] = seconds / options.steps;
   out["peak_rss_bytes"] = runtime::memory().peak_resident_bytes;
+  if (options.probes) {  // what looking inside costs: the same run recording both probes
+    std::vector<std::string> pieces;
+    for (std::int64_t i = 0; i + 1 < kBenchTokens; ++i) pieces.push_back("\xE2\x96\x81w" + std::to_string(i));
+    pieces.push_back("</s>");
+    sample::AttentionRecorder attention(std::vector<std::vector<std::string>>(request.seeds.size(), pieces),
+                                        static_cast<int>(s));
+    sample::GuidanceAnatomyRecorder anatomy(sample::noise_schedule(b.preset), sample::prediction(b.preset),
+                                            sampler_options.thresholding, options.guidance);
+    diffusion::SampleRequest observed = request;
+    observed.observer = [&](const diffusion::StepReport&) { attention.end_step(); };
+    const auto probed = diffusion::classifier_free_guidance(
+        model::as_sampling_denoiser(b.unet, &attention), options.guidance,
+        [&](const diffusion::GuidanceReport& report) { anatomy.observe(report); });
+    const auto probed_start = Clock::now();
+    (void)sampler->sample(probed, observed);
+    const double probed_seconds = seconds_since(probed_start);
+    out["probes"] = {{"seconds_per_step", probed_seconds / options.steps},
+                     {"ratio_to_plain_step", probed_seconds / seconds},
+                     {"attention_bytes_per_image", attention.maps().bytes() / request.seeds.size()}};
+  }
   if (options.profile) {  // a second run, so that the profiler's overhead stays out of the timing
     CategoryProfiler profiler;
     profiler.run([&] { (void)sampler->sample(guided(), request); });

@@ -5,20 +5,31 @@
 namespace t2i::diffusion {
 
 torch::Tensor guided_prediction(const Denoiser& model, const torch::Tensor& x_t, const torch::Tensor& t,
-                                const TextCondition& text, double w) {
-  if (w == 1.0) return model(x_t, t, text);
+                                const TextCondition& text, double w, const GuidanceObserver& observer) {
+  if (w == 1.0) {
+    const torch::Tensor conditional = model(x_t, t, text);
+    if (observer) {
+      const torch::Tensor c = conditional.to(torch::kFloat32);
+      const torch::Tensor unconditional = model(x_t, t, text.dropped()).to(torch::kFloat32);
+      observer({x_t, t, c, unconditional, c});
+    }
+    return conditional;
+  }
   const torch::Tensor both = model(torch::cat({x_t, x_t}), torch::cat({t, t}), TextCondition::cat(text, text.dropped()));
   // w > 1 amplifies the halves' difference: combine in at least float32, not in a bf16 output.
   const auto halves = both.to(at::promote_types(both.scalar_type(), torch::kFloat32)).chunk(2, 0);
   const torch::Tensor& conditional = halves[0];
   const torch::Tensor& unconditional = halves[1];
   // f̃ = w·f(z, c) + (1 − w)·f(z, ∅)  (the paper's §5.4)
-  return w * conditional + (1.0 - w) * unconditional;
+  const torch::Tensor guided = w * conditional + (1.0 - w) * unconditional;
+  if (observer) observer({x_t, t, conditional, unconditional, guided});
+  return guided;
 }
 
-Denoiser classifier_free_guidance(Denoiser model, double w) {
-  return [model = std::move(model), w](const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text) {
-    return guided_prediction(model, x_t, t, text, w);
+Denoiser classifier_free_guidance(Denoiser model, double w, GuidanceObserver observer) {
+  return [model = std::move(model), w, observer = std::move(observer)](const torch::Tensor& x_t, const torch::Tensor& t,
+                                                                      const TextCondition& text) {
+    return guided_prediction(model, x_t, t, text, w, observer);
   };
 }
 

@@ -8,14 +8,28 @@
 
 #include "common/denoiser.h"
 
+#include <functional>
+
 namespace t2i::diffusion {
 
-/// One guided prediction. The conditional and unconditional halves run as one batch of 2B
-/// (text and text.dropped()); w = 1 runs only the conditional half.
-torch::Tensor guided_prediction(const Denoiser& model, const torch::Tensor& x_t, const torch::Tensor& t,
-                                const TextCondition& text, double w);
+/// Both halves of one guided prediction and what guidance made of them, in the network's
+/// parameterisation (float32).
+struct GuidanceReport {
+  const torch::Tensor& x_t;
+  const torch::Tensor& t;
+  const torch::Tensor& conditional;    ///< f(z, c)
+  const torch::Tensor& unconditional;  ///< f(z, ∅)
+  const torch::Tensor& guided;         ///< f̃, what the sampler receives
+};
+using GuidanceObserver = std::function<void(const GuidanceReport&)>;
 
-/// The model wrapped as a denoiser that applies guidance scale w.
-Denoiser classifier_free_guidance(Denoiser model, double w);
+/// One guided prediction. The conditional and unconditional halves run as one batch of 2B
+/// (text and text.dropped()); w = 1 runs only the conditional half, and with an observer the
+/// unconditional half on its own too, which leaves the prediction as it is without one.
+torch::Tensor guided_prediction(const Denoiser& model, const torch::Tensor& x_t, const torch::Tensor& t,
+                                const TextCondition& text, double w, const GuidanceObserver& observer = {});
+
+/// The model wrapped as a denoiser that applies guidance scale w (and shows `observer` each step's halves).
+Denoiser classifier_free_guidance(Denoiser model, double w, GuidanceObserver observer = {});
 
 } // namespace t2i::diffusion

@@ -68,7 +68,7 @@ struct RecomputedSoftmaxProduct : torch::autograd::Function<RecomputedSoftmaxPro
 };
 
 torch::Tensor manual_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                               const torch::Tensor& key_mask) {
+                               const torch::Tensor& key_mask, torch::Tensor* probabilities) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));  // Vaswani 2017, eq. 1
   auto logits = torch::matmul(q * scale, k.transpose(-2, -1));
   // The mask as an added bias of 0 or −∞, in place: the product's backward does not read its
@@ -85,7 +85,11 @@ torch::Tensor manual_attention(const torch::Tensor& q, const torch::Tensor& k, c
   // attention map. Training keeps it in fp32: the backward from bf16 weights moved the gradients
   // of a bf16 network by more than checkpointing's tolerance allows.
   const bool backward = torch::GradMode::is_enabled() && (logits.requires_grad() || v.requires_grad());
-  if (!backward) return torch::matmul(torch::softmax(logits, -1).to(v.scalar_type()), v);
+  if (!backward) {
+    const auto weights = torch::softmax(logits, -1).to(v.scalar_type());
+    if (probabilities != nullptr) *probabilities = weights;
+    return torch::matmul(weights, v);
+  }
   if (logits.scalar_type() != torch::kFloat32) return RecomputedSoftmaxProduct::apply(logits, v);
   return torch::matmul(torch::softmax(logits, -1, torch::kFloat32).to(v.scalar_type()), v);
 }
@@ -95,8 +99,9 @@ torch::Tensor manual_attention(const torch::Tensor& q, const torch::Tensor& k, c
 bool sdpa_available() { return TORCH_VERSION_MAJOR >= 2; }
 
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        const torch::Tensor& key_mask, AttentionBackend backend) {
-  const bool use_sdpa = backend == AttentionBackend::sdpa || (backend == AttentionBackend::automatic && sdpa_available());
+                        const torch::Tensor& key_mask, AttentionBackend backend, torch::Tensor* probabilities) {
+  const bool use_sdpa = probabilities == nullptr &&
+                        (backend == AttentionBackend::sdpa || (backend == AttentionBackend::automatic && sdpa_available()));
 #if TORCH_VERSION_MAJOR >= 2
   if (use_sdpa) {
     c10::optional<torch::Tensor> mask;
@@ -106,7 +111,7 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
 #else
   if (use_sdpa) throw std::runtime_error("attention: scaled_dot_product_attention needs LibTorch 2.0 or later");
 #endif
-  return manual_attention(q, k, v, key_mask);
+  return manual_attention(q, k, v, key_mask, probabilities);
 }
 
 SelfAttentionImpl::SelfAttentionImpl(int64_t channels, int64_t heads, int64_t head_dim)
@@ -145,11 +150,15 @@ KeysValues CrossAttentionImpl::keys_values(const torch::Tensor& tokens, const to
 }
 
 torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& tokens,
-                                          const torch::Tensor& mask, AttentionBackend backend, TextCache* cache) {
+                                          const torch::Tensor& mask, AttentionBackend backend, TextCache* cache,
+                                          AttentionObserver* observer) {
   const auto q = split_heads(to_q_(to_tokens(norm_(x))), heads_);
   const KeysValues text = cache != nullptr ? cache->keys_values(this, [&] { return keys_values(tokens, mask); })
                                            : keys_values(tokens, mask);
-  const auto out = attention(q, text.k, text.v, text.key_mask, backend);
+  const bool observed = observer != nullptr && !torch::GradMode::is_enabled();
+  torch::Tensor probabilities;
+  const auto out = attention(q, text.k, text.v, text.key_mask, backend, observed ? &probabilities : nullptr);
+  if (observed) observer->cross_attention(this, x.size(2), x.size(3), probabilities.to(torch::kFloat32));
   return x + from_tokens(to_out_(merge_heads(out)), x);
 }
 

@@ -2,6 +2,7 @@
 // cross-attention from the pixels to the text tokens (Saharia 2022, §2.3).
 #pragma once
 
+#include "model/attention_observer.h"
 #include "model/group_norm.h"
 #include "model/text_cache.h"
 #include "model/unet_config.h"
@@ -12,8 +13,11 @@ namespace t2i::model {
 
 /// softmax(q kᵀ / √d) v for q [B, H, Lq, d], k and v [B, H, Lk, d]; key_mask [B, Lk] bool (true =
 /// attend) or undefined. Every query must have at least one key left. Returns [B, H, Lq, d].
+/// With `probabilities` and without gradients, the weights [B, H, Lq, Lk] go there too (always
+/// computed explicitly then).
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        const torch::Tensor& key_mask, AttentionBackend backend);
+                        const torch::Tensor& key_mask, AttentionBackend backend,
+                        torch::Tensor* probabilities = nullptr);
 
 /// True when this LibTorch has scaled_dot_product_attention (2.0 and later).
 bool sdpa_available();
@@ -37,9 +41,10 @@ class CrossAttentionImpl : public torch::nn::Module {
 public:
   CrossAttentionImpl(int64_t channels, int64_t cond_dim, int64_t heads, int64_t head_dim);
   /// tokens [B, L, cond_dim], mask [B, L] bool (true at real tokens). With a cache, the keys and
-  /// values come from it (computed there once per text).
+  /// values come from it (computed there once per text). An observer sees the attention
+  /// probabilities (sampling only: without gradients).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& tokens, const torch::Tensor& mask,
-                        AttentionBackend backend, TextCache* cache = nullptr);
+                        AttentionBackend backend, TextCache* cache = nullptr, AttentionObserver* observer = nullptr);
 
 private:
   KeysValues keys_values(const torch::Tensor& tokens, const torch::Tensor& mask);

@@ -43,7 +43,7 @@ LevelBlockImpl::LevelBlockImpl(int64_t in_channels, int64_t out_channels, const 
 torch::Tensor LevelBlockImpl::forward(const torch::Tensor& x, const BlockConditioning& cond) {
   auto h = res_(x, cond.time_emb);
   if (!self_attn_.is_empty()) h = self_attn_(h, cond.attention);
-  if (!cross_attn_.is_empty()) h = cross_attn_(h, cond.text_tokens, cond.text_mask, cond.attention, cond.text_cache);
+  if (!cross_attn_.is_empty()) h = cross_attn_(h, cond.text_tokens, cond.text_mask, cond.attention, cond.text_cache, cond.attention_observer);
   return h;
 }
 

@@ -31,6 +31,7 @@ struct BlockConditioning {
   torch::Tensor text_mask;    ///< [B, L] bool
   AttentionBackend attention = AttentionBackend::automatic;
   TextCache* text_cache = nullptr;  ///< the sampling run's text keys and values, or none
+  AttentionObserver* attention_observer = nullptr;  ///< sees the cross-attention while sampling, or none
 };
 
 /// One step of a level: a residual block, then self- and/or cross-attention where the level has

@@ -152,7 +152,8 @@ int64_t UNetImpl::parameter_count() const {
 
 torch::Tensor UNetImpl::run(const LevelBlock& block, const torch::Tensor& x, const BlockConditioning& cond) const {
   const std::shared_ptr<LevelBlockImpl> impl = block.ptr();
-  if (!config_.execution.checkpoint) return impl->forward(x, cond);
+  // Without gradients there is nothing to recompute, and the pass keeps its text cache and observer.
+  if (!config_.execution.checkpoint || !torch::GradMode::is_enabled()) return impl->forward(x, cond);
   std::vector<torch::Tensor> inputs{x, cond.time_emb};
   if (impl->reads_text()) {
     inputs.push_back(cond.text_tokens);
@@ -172,7 +173,7 @@ torch::Tensor UNetImpl::run(const LevelBlock& block, const torch::Tensor& x, con
 }
 
 torch::Tensor UNetImpl::forward(const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text,
-                                TextCache* text_cache) {
+                                TextCache* text_cache, AttentionObserver* attention_observer) {
   const auto& c = config_;
   if (x_t.dim() != 4 || x_t.size(1) != c.channels)
     throw std::runtime_error("U-Net: x_t must be [B, " + std::to_string(c.channels) + ", H, W], got " +
@@ -194,7 +195,8 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x_t, const torch::Tensor& t
   if (cache != nullptr) cache->use(text);
   const TextContext context =
       cache != nullptr ? cache->context([&] { return text_(text, batch, device); }) : text_(text, batch, device);
-  BlockConditioning cond{time_(t.to(device)) + context.pooled, context.tokens, context.mask, c.execution.attention, cache};
+  BlockConditioning cond{time_(t.to(device)) + context.pooled, context.tokens, context.mask, c.execution.attention, cache,
+                         attention_observer};
 
   auto h = init_conv_(x);
   const auto init = h;
@@ -232,10 +234,10 @@ Denoiser as_denoiser(UNet unet) {
   };
 }
 
-Denoiser as_sampling_denoiser(UNet unet) {
-  return [impl = unet.ptr(), cache = std::make_shared<TextCache>()](const torch::Tensor& x_t, const torch::Tensor& t,
-                                                                    const TextCondition& text) {
-    return impl->forward(x_t, t, text, cache.get());
+Denoiser as_sampling_denoiser(UNet unet, AttentionObserver* attention_observer) {
+  return [impl = unet.ptr(), cache = std::make_shared<TextCache>(), attention_observer](
+             const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text) {
+    return impl->forward(x_t, t, text, cache.get(), attention_observer);
   };
 }
 

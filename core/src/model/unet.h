@@ -21,9 +21,10 @@ public:
 
   /// x_t [B, C, H, W] (H and W divisible by 2 per downsampling), t [B] in [0, 1], the text.
   /// Returns the prediction [B, C, H, W] in x_t's dtype, contiguous, whatever the execution options.
-  /// Without gradients, a text cache supplies the text's share of the pass (see TextCache).
+  /// Without gradients, a text cache supplies the text's share of the pass (see TextCache) and an
+  /// observer sees every cross-attention layer's probabilities.
   torch::Tensor forward(const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text,
-                        TextCache* text_cache = nullptr);
+                        TextCache* text_cache = nullptr, AttentionObserver* attention_observer = nullptr);
 
   const UNetConfig& config() const { return config_; }
   const ExecutionOptions& execution() const { return config_.execution; }
@@ -60,7 +61,7 @@ TORCH_MODULE(UNet);
 Denoiser as_denoiser(UNet unet);
 /// The network as a Denoiser for one sampling run: it computes the text's share of the pass once
 /// per text and reuses it at every step (its own TextCache), so the weights must not change while
-/// it is in use.
-Denoiser as_sampling_denoiser(UNet unet);
+/// it is in use. An observer, when given, sees its cross-attention at every call.
+Denoiser as_sampling_denoiser(UNet unet, AttentionObserver* attention_observer = nullptr);
 
 } // namespace t2i::model

@@ -6,16 +6,35 @@
 #include "io/device.h"
 #include "io/hash.h"
 #include "model/checkpoint_file.h"
+#include "sample/attention_recorder.h"
+#include "sample/guidance_anatomy.h"
 #include "sample/sampling.h"
 #include "sample/text_to_image_model.h"
 #include "t2i/diffusion.h"
 
+#include <optional>
 #include <stdexcept>
 
 namespace t2i::sample {
 
+namespace {
+
 /// What Generator::generate counts (t2i/job.h).
 constexpr const char* kDenoising = "denoising";
+
+// Each prompt's pieces as the model reads them, </s> last.
+std::vector<std::vector<std::string>> prompt_pieces(const TextToImageModel& model, const std::vector<std::string>& prompts) {
+  std::vector<std::vector<std::string>> out;
+  for (const auto& prompt : prompts) {
+    std::vector<std::string> pieces;
+    for (const std::int64_t id : model.tokenizer().encode(prompt, model.max_text_length()).ids)
+      pieces.push_back(model.tokenizer().piece(id));
+    out.push_back(std::move(pieces));
+  }
+  return out;
+}
+
+} // namespace
 
 struct Generator::Impl {
   std::unique_ptr<TextToImageModel> model;
@@ -44,7 +63,7 @@ Generator::~Generator() = default;
 const ModelInfo& Generator::info() const { return impl_->info; }
 
 std::vector<Image> Generator::generate(const Request& request, const job::Context& job,
-                                       const std::function<void(const StepView&)>& on_step) {
+                                       const std::function<void(const StepView&)>& on_step, const Probes& probes) {
   if (request.prompts.empty()) return {};
   if (request.seeds.size() != request.prompts.size())
     throw std::invalid_argument("give one seed per prompt (" + std::to_string(request.prompts.size()) + " prompts, " +
@@ -59,7 +78,18 @@ std::vector<Image> Generator::generate(const Request& request, const job::Contex
   settings.thresholding.kind = request.thresholding;
   settings.thresholding.percentile = request.threshold_percentile;
 
+  std::optional<AttentionRecorder> attention;
+  if (probes.attention != nullptr) attention.emplace(prompt_pieces(*impl_->model, request.prompts), impl_->info.image_size);
+  std::optional<GuidanceAnatomyRecorder> anatomy;
+  if (probes.guidance != nullptr)
+    anatomy.emplace(noise_schedule(impl_->model->preset()), prediction(impl_->model->preset()), settings.thresholding,
+                    settings.guidance);
+  SamplingProbes sampling_probes;
+  if (attention) sampling_probes.attention = &*attention;
+  if (anatomy) sampling_probes.guidance = [&](const diffusion::GuidanceReport& report) { anatomy->observe(report); };
+
   const diffusion::StepObserver observer = [&](const diffusion::StepReport& report) {
+    if (attention) attention->end_step();
     job.count(kDenoising, report.index + 1, report.total);
     if (!on_step) return;
     StepView view;
@@ -73,7 +103,10 @@ std::vector<Image> Generator::generate(const Request& request, const job::Contex
     on_step(view);
   };
   try {
-    const torch::Tensor images = sample_images(*impl_->model, request.prompts, request.seeds, settings, observer, job.cancel);
+    const torch::Tensor images =
+        sample_images(*impl_->model, request.prompts, request.seeds, settings, observer, job.cancel, sampling_probes);
+    if (attention) *probes.attention = attention->maps();
+    if (anatomy) *probes.guidance = anatomy->anatomy();
     std::vector<Image> out;
     for (std::int64_t i = 0; i < images.size(0); ++i) out.push_back(to_image(images[i]));
     return out;

@@ -21,7 +21,8 @@ std::int64_t sampling_steps_for(const model::Preset& preset, std::int64_t wanted
 
 torch::Tensor sample_images(TextToImageModel& model, const std::vector<std::string>& prompts,
                             const std::vector<std::uint64_t>& seeds, const SamplingSettings& settings,
-                            const diffusion::StepObserver& observer, const job::CancelToken* cancel) {
+                            const diffusion::StepObserver& observer, const job::CancelToken* cancel,
+                            const SamplingProbes& probes) {
   torch::NoGradGuard no_grad;
   diffusion::SamplerOptions options;
   options.kind = settings.sampler;
@@ -39,7 +40,7 @@ torch::Tensor sample_images(TextToImageModel& model, const std::vector<std::stri
   request.device = model.device();
   request.observer = observer;
   request.cancel = cancel;
-  const Denoiser guided = diffusion::classifier_free_guidance(model.sampling_denoiser(), settings.guidance);
+  const Denoiser guided = diffusion::classifier_free_guidance(model.sampling_denoiser(probes.attention), settings.guidance, probes.guidance);
   return sampler->sample(guided, request).to(torch::kCPU);
 }
 

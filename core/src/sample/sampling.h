@@ -5,6 +5,7 @@
 
 #include "t2i/job.h"
 
+#include "diffusion/guidance.h"
 #include "diffusion/sampler.h"
 #include "sample/text_to_image_model.h"
 #include "t2i/sample.h"
@@ -24,6 +25,12 @@ struct SamplingSettings {
   diffusion::Thresholding thresholding;
 };
 
+/// What a sampling run shows besides each step's images; off unless set.
+struct SamplingProbes {
+  model::AttentionObserver* attention = nullptr;  ///< every cross-attention layer of every network pass
+  diffusion::GuidanceObserver guidance;            ///< both halves of every guided prediction
+};
+
 /// The model's noise schedule and parameterisation, as its preset defines them.
 diffusion::NoiseSchedule noise_schedule(const model::Preset& preset);
 diffusion::Prediction prediction(const model::Preset& preset);
@@ -32,10 +39,11 @@ diffusion::Prediction prediction(const model::Preset& preset);
 std::int64_t sampling_steps_for(const model::Preset& preset, std::int64_t wanted);
 
 /// Images [B, 3, S, S] in [−1, 1] (float32, CPU) for `prompts`, one seed each. Throws
-/// diffusion::SamplingCancelled when `cancel` is set.
+/// diffusion::SamplingCancelled when `cancel` is set. Probes see inside every step.
 torch::Tensor sample_images(TextToImageModel& model, const std::vector<std::string>& prompts,
                             const std::vector<std::uint64_t>& seeds, const SamplingSettings& settings,
-                            const diffusion::StepObserver& observer = {}, const job::CancelToken* cancel = nullptr);
+                            const diffusion::StepObserver& observer = {}, const job::CancelToken* cancel = nullptr,
+                            const SamplingProbes& probes = {});
 
 /// One image [3, H, W] in [−1, 1] as RGB8.
 Image to_image(const torch::Tensor& chw);

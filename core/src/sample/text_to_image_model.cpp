@@ -209,7 +209,11 @@ TextCondition TextToImageModel::encode(const std::vector<std::string>& captions,
 
 Denoiser TextToImageModel::denoiser(bool ema) const { return model::as_denoiser(ema ? ema_unet_ : unet_); }
 
-Denoiser TextToImageModel::sampling_denoiser() const { return model::as_sampling_denoiser(ema_unet_); }
+Denoiser TextToImageModel::sampling_denoiser(model::AttentionObserver* attention_observer) const {
+  return model::as_sampling_denoiser(ema_unet_, attention_observer);
+}
+
+const text::Tokenizer& TextToImageModel::tokenizer() const { return t5_ ? t5_->tokenizer() : ema_learned_->tokenizer(); }
 
 void TextToImageModel::set_train_mode(bool on) {
   unet_->train(on);

@@ -67,7 +67,10 @@ public:
   Denoiser denoiser(bool ema) const;
   /// The EMA U-Net as a Denoiser for one sampling run, which computes the text's share of the
   /// network once (model::as_sampling_denoiser): the weights must not change while it is in use.
-  Denoiser sampling_denoiser() const;
+  /// An observer, when given, sees its cross-attention at every step.
+  Denoiser sampling_denoiser(model::AttentionObserver* attention_observer = nullptr) const;
+  /// The tokenizer whose pieces the model reads (the text positions cross-attention attends to).
+  const text::Tokenizer& tokenizer() const;
   void set_train_mode(bool on);
   void set_execution(const model::ExecutionOptions& execution);
   const model::ExecutionOptions& execution() const { return unet_->execution(); }
