@@ -421,10 +421,10 @@ void DataPage::sourceChanged() {
 
 void DataPage::showBuiltCaches() {
   if (job_->isRunning()) return;
-  const std::string cacheDir = dataSpec(presetImageSize()).cache_dir;
-  if (cacheDir.empty() || !train::caches_built(cacheDir)) return;
+  const train::TrainOptions options = prepareOptions();
+  if (options.data.cache_dir.empty() || !train::caches_built(options.data.cache_dir)) return;
   // Reading a finished cache takes about a second and brings back its report and gallery.
-  if (job_->prepare(prepareOptions())) {
+  if (job_->prepare(options)) {
     status_->setText(tr("Opening the caches built earlier for %1…").arg(datasetDescription()));
     updateEnabled();
   }

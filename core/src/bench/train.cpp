@@ -119,13 +119,13 @@ std::string data_parallel_json(const std::vector<DataParallelRun>& runs) {
     std::nth_element(rates.begin(), rates.begin() + static_cast<std::ptrdiff_t>(rates.size() / 2), rates.end());
     const double rate = rates[rates.size() / 2];
     const nlohmann::json config = nlohmann::json::parse(history.config_json);
-    const double batch = config.at("preset").at("batch_size").get<double>();
+    const int batch = config.at("preset").at("batch_size").get<int>();
     nlohmann::json entry{{"nproc", run.nproc},
                          {"preset", config.at("preset").at("name")},
                          {"global_batch", batch},
                          {"steps_measured", rates.size()},
                          {"images_per_second", rate},
-                         {"seconds_per_step", batch / rate},
+                         {"seconds_per_step", static_cast<double>(batch) / rate},
                          {"allreduce_bytes_per_step", history.steps.back().allreduce_bytes},
                          {"allreduce_overlapped_bytes_per_step", history.steps.back().allreduce_overlapped_bytes}};
     if (run.nproc == 1) single = rate;

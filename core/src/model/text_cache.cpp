@@ -8,11 +8,11 @@ bool same_tensor(const torch::Tensor& a, const torch::Tensor& b) {
   return !a.defined() || (a.sizes() == b.sizes() && a.scalar_type() == b.scalar_type() && torch::equal(a, b));
 }
 
+torch::Tensor copy_of(const torch::Tensor& t) { return t.defined() ? t.clone() : t; }
+
 // By contents, not identity: classifier-free guidance stacks the prompts and their unconditional
 // counterparts anew at every step. The texts are a few tokens, so comparing them costs nothing
 // beside a network evaluation.
-torch::Tensor copy_of(const torch::Tensor& t) { return t.defined() ? t.clone() : t; }
-
 bool same_text(const TextCondition& a, const TextCondition& b) {
   return same_tensor(a.embeddings, b.embeddings) && same_tensor(a.mask, b.mask) && same_tensor(a.drop, b.drop);
 }
