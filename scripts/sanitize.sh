@@ -23,4 +23,8 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_retur
 export LSAN_OPTIONS=suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$root/tests/sanitizers/ubsan.supp
 cd "$build_dir"
-ctest --output-on-failure --timeout 1800 -LE gui "$@"
+start=$(date +%s)
+status=0
+ctest --output-on-failure --timeout 1800 -LE gui "$@" || status=$?
+echo "sanitizer tests: $(( $(date +%s) - start )) s"
+exit $status
