@@ -11,12 +11,12 @@ seconds=${1:-20}
 build_dir=${BUILD_DIR:-$root/build-fuzz}
 shared=${T2I_SHARED_DATA:-$root/../shared/data}
 all="fuzz_safetensors fuzz_shard_index fuzz_pickle fuzz_torch_save fuzz_zip fuzz_preset fuzz_checkpoint_meta
-     fuzz_coco_json fuzz_csv fuzz_jsonl fuzz_png_text fuzz_image_decode"
+     fuzz_coco_json fuzz_csv fuzz_jsonl fuzz_png_text fuzz_image_decode fuzz_tokenizer"
 targets=${FUZZ_TARGETS:-$all}
 
 "$root/scripts/install-deps.sh" --fuzz >/dev/null || exit 1
 cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DT2I_FUZZ=ON >/dev/null || exit 1
+  -DT2I_FUZZ=ON -DT2I_SHARED_DATA="$shared" >/dev/null || exit 1
 start=$(date +%s)
 cmake --build "$build_dir" --target fuzz_all --parallel "${JOBS:-$(nproc)}" || exit 1
 echo "fuzz build: $(( $(date +%s) - start )) s"
@@ -35,12 +35,18 @@ seeds() {
     fuzz_csv) echo "$root/tests/fuzz/seeds/csv" ;;
     fuzz_jsonl) echo "$root/tests/fuzz/seeds/jsonl $fixtures/run/metrics.jsonl" ;;
     fuzz_png_text|fuzz_image_decode) echo "$fixtures/sample.png $fixtures/image-cache/red.png $fixtures/image-cache/broken.png $(ls "$shared"/coco-mini/val2017/*.jpg 2>/dev/null | head -3)" ;;
+    fuzz_tokenizer) echo "$root/tests/fuzz/seeds/tokenizer" ;;
   esac
 }
 
 failed=0
 summary=""
 for target in $targets; do
+  # The tokenizer target reads T5's SentencePiece model from the shared data (never copied here).
+  if [ "$target" = fuzz_tokenizer ] && [ ! -f "$shared/t5/spiece.model" ]; then
+    summary+="$target: skipped, no $shared/t5/spiece.model"$'\n'
+    continue
+  fi
   binary=$build_dir/tests/fuzz/$target
   regression=$root/tests/fuzz/corpus/$target
   work=$build_dir/fuzz-corpus/$target

@@ -12,6 +12,31 @@ namespace {
 
 namespace fs = std::filesystem;
 
+#if defined(__SANITIZE_ADDRESS__)
+#define T2I_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define T2I_ADDRESS_SANITIZER 1
+#endif
+#endif
+
+// RTLD_DEEPBIND: SentencePiece's references resolve to its own protobuf first.
+void* open_deep_bound(const std::string& path) {
+  constexpr int flags = RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND;
+#ifdef T2I_ADDRESS_SANITIZER
+  // AddressSanitizer's dlopen refuses RTLD_DEEPBIND (google/sanitizers#611): a deep-bound library
+  // could reach libc's malloc before the sanitizer's. The module of a sanitizer build lists the
+  // shared sanitizer runtime ahead of libc (gcc does so by itself, clang with -shared-libasan), so
+  // its own lookup scope finds the sanitizer's allocator first and libc's dlopen is safe to call.
+  using Dlopen = void* (*)(const char*, int);
+  static const auto libc_dlopen =
+      reinterpret_cast<Dlopen>(::dlsym(::dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD), "dlopen"));
+  return libc_dlopen(path.c_str(), flags);
+#else
+  return ::dlopen(path.c_str(), flags);
+#endif
+}
+
 // Where to look, in order: an explicit override, the installed layout beside the running
 // executable, the build tree.
 std::vector<std::string> module_candidates() {
@@ -31,8 +56,7 @@ const SentencePieceApi* open_module() {
       tried += "\n  " + path + ": absent";
       continue;
     }
-    // RTLD_DEEPBIND: SentencePiece's references resolve to its own protobuf first.
-    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    void* handle = open_deep_bound(path);
     if (handle == nullptr) {
       tried += "\n  " + path + ": " + ::dlerror();
       continue;
