@@ -69,19 +69,6 @@ diffusion::DiffusionLoss p2_loss(const diffusion::ScheduleSpec& spec) {
   return diffusion::DiffusionLoss(diffusion::NoiseSchedule(spec), options);
 }
 
-train::TrainOptions tiny_run(const std::string& preset_path, const std::string& run_dir, const std::string& cache_dir) {
-  train::TrainOptions options;
-  options.preset = preset_path;
-  options.data.demo = true;
-  options.data.demo_images = 48;
-  options.data.cache_dir = cache_dir;
-  options.run_dir = run_dir;
-  options.precision = runtime::Precision::Float32;  // the fp32 reference path: bit-exact comparisons
-  options.seed = 7;
-  options.max_steps = 7;
-  return options;
-}
-
 bool same(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
@@ -217,7 +204,9 @@ private Q_SLOTS:
     std::vector<std::vector<train::LossByNoise>> runs;
     for (const char* name : {"a", "b"}) {
       train::Observer quiet;
-      train::run(tiny_run(preset, dir.filePath(QString::fromLatin1(name)).toStdString(), cache), quiet);
+      train::TrainOptions options = test::tiny_demo_run(preset, dir.filePath(QString::fromLatin1(name)).toStdString(), cache);
+      options.max_steps = 7;
+      train::run(options, quiet);
       runs.push_back(train::read_loss_by_noise(dir.filePath(QString::fromLatin1(name)).toStdString()));
     }
     const auto& a = runs[0];

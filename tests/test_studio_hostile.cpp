@@ -6,6 +6,7 @@
 // The broken folder holds 3,000 images in the suite; T2I_HOSTILE_IMAGES=100000 runs the full-size
 // folder of the issue by hand (its timings are printed).
 #include "stall_meter.h"
+#include "studio_support.h"
 #include "test_support.h"
 #include "tiny_preset.h"
 
@@ -59,24 +60,13 @@
 
 using namespace t2i::ui;
 
+using t2i::test::child;
+using t2i::test::saveShot;
+
 namespace {
 
 constexpr int kJobTimeoutMs = 600'000;  // a hang guard for the 100k folder on a loaded 2-core machine
 constexpr int kGenerateTimeoutMs = 120'000;
-
-template <typename T>
-T* child(QObject* parent, const char* name) {
-  T* found = parent->findChild<T*>(QString::fromLatin1(name));
-  if (found == nullptr) qWarning("no child named %s", name);
-  return found;
-}
-
-void saveShot(QWidget* widget, const QString& name) {
-  QCoreApplication::processEvents();
-  const QString path = t2i::test::artifactsDir() + QLatin1Char('/') + name;
-  QVERIFY2(widget->grab().save(path), qPrintable(path));
-  qInfo("screenshot: %s", qPrintable(path));
-}
 
 /// What the broken folder holds, by the reason the dataset report gives.
 struct FolderCounts {

@@ -4,6 +4,7 @@
 // FID pass. The GUI event loop is timed throughout: the longest stall is printed and bounded
 // (t2i::test::kGuiStallBoundMs).
 #include "stall_meter.h"
+#include "studio_support.h"
 #include "test_support.h"
 
 #include "data/thumbnail_model.h"
@@ -51,6 +52,9 @@
 
 using namespace t2i::ui;
 
+using t2i::test::child;
+using t2i::test::saveShot;
+
 namespace {
 
 constexpr int kDemoImages = 48;
@@ -58,19 +62,6 @@ constexpr int kStepTimeoutMs = 300'000;  // a hang guard: the first steps took 1
 /// From Stop to the run's end while FID samples are drawn: the trainer stops within the batch of
 /// samples in flight (one denoising step), then saves a checkpoint.
 constexpr int kStopDuringFidMs = 10'000;
-
-template <typename T>
-T* child(QObject* parent, const char* name) {
-  T* found = parent->findChild<T*>(QString::fromLatin1(name));
-  if (found == nullptr) qWarning("no child named %s", name);
-  return found;
-}
-
-void saveShot(QWidget* widget, const QString& name) {
-  QCoreApplication::processEvents();
-  const QString path = t2i::test::artifactsDir() + QLatin1Char('/') + name;
-  QVERIFY2(widget->grab().save(path), qPrintable(path));
-}
 
 QStringList checkpointsIn(const QString& run) {
   return QDir(run + QStringLiteral("/checkpoints")).entryList({QStringLiteral("*.safetensors")}, QDir::Files);

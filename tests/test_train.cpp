@@ -44,19 +44,8 @@ using namespace t2i;
 namespace {
 
 using t2i::test::tiny_preset_json;
+using t2i::test::tiny_demo_run;
 using t2i::test::write_preset;
-
-train::TrainOptions tiny_run(const std::string& preset_path, const std::string& run_dir, const std::string& cache_dir) {
-  train::TrainOptions options;
-  options.preset = preset_path;
-  options.data.demo = true;
-  options.data.demo_images = 48;
-  options.data.cache_dir = cache_dir;
-  options.run_dir = run_dir;
-  options.precision = runtime::Precision::Float32;  // the fp32 reference path: bit-exact comparisons
-  options.seed = 7;
-  return options;
-}
 
 struct Recorder : train::Observer {
   std::vector<train::StepMetrics> steps;
@@ -377,7 +366,7 @@ private Q_SLOTS:
     nlohmann::json preset = tiny_preset_json();
     preset["training"]["learning_rate"] = 1e-30;
     preset["early_stop"] = 10;
-    auto options = tiny_run(write_preset(dir, preset), dir.filePath(QStringLiteral("run")).toStdString(),
+    auto options = tiny_demo_run(write_preset(dir, preset), dir.filePath(QStringLiteral("run")).toStdString(),
                             dir.filePath(QStringLiteral("cache")).toStdString());
     options.max_steps = 40;
     Recorder events;
@@ -458,14 +447,14 @@ private Q_SLOTS:
     const std::string preset = write_preset(dir, tiny_preset_json());
     const std::string cache = dir.filePath(QStringLiteral("cache")).toStdString();
     Recorder straight_events;
-    auto straight = tiny_run(preset, dir.filePath(QStringLiteral("straight")).toStdString(), cache);
+    auto straight = tiny_demo_run(preset, dir.filePath(QStringLiteral("straight")).toStdString(), cache);
     straight.max_steps = 12;
     const train::Summary a = train::run(straight, straight_events);
     QCOMPARE(a.steps, std::int64_t{12});
     QCOMPARE(a.stop_reason, std::string("max steps"));
     QVERIFY(!straight_events.evals.empty());
 
-    auto split = tiny_run(preset, dir.filePath(QStringLiteral("split")).toStdString(), cache);
+    auto split = tiny_demo_run(preset, dir.filePath(QStringLiteral("split")).toStdString(), cache);
     split.max_steps = 6;
     Recorder first_half;
     QCOMPARE(train::run(split, first_half).steps, std::int64_t{6});
@@ -491,7 +480,7 @@ private Q_SLOTS:
   void existingRunIsNotOverwritten() {
     QTemporaryDir dir;
     const std::string preset = write_preset(dir, tiny_preset_json());
-    auto options = tiny_run(preset, dir.filePath(QStringLiteral("run")).toStdString(), dir.filePath(QStringLiteral("cache")).toStdString());
+    auto options = tiny_demo_run(preset, dir.filePath(QStringLiteral("run")).toStdString(), dir.filePath(QStringLiteral("cache")).toStdString());
     options.max_steps = 1;
     train::Observer quiet;
     train::run(options, quiet);
@@ -508,7 +497,7 @@ private Q_SLOTS:
     const std::string preset = write_preset(dir, tiny_preset_json());
     const std::string cache = dir.filePath(QStringLiteral("cache")).toStdString();
     Recorder without;
-    auto plain = tiny_run(preset, dir.filePath(QStringLiteral("plain")).toStdString(), cache);
+    auto plain = tiny_demo_run(preset, dir.filePath(QStringLiteral("plain")).toStdString(), cache);
     plain.max_steps = 5;
     train::run(plain, without);
     QVERIFY(!without.evals.empty());
@@ -518,7 +507,7 @@ private Q_SLOTS:
     // The network's structure with random weights: the hook's plumbing, not a meaningful score.
     T2I_REQUIRE_SHARED_DATA("fid/inception-random/fid_inception_random_legacy.pth");
     Recorder with;
-    auto scored = tiny_run(preset, dir.filePath(QStringLiteral("scored")).toStdString(), cache);
+    auto scored = tiny_demo_run(preset, dir.filePath(QStringLiteral("scored")).toStdString(), cache);
     scored.max_steps = 5;
     scored.inception_weights = t2i::test::sharedData(QStringLiteral("fid/inception-random/fid_inception_random_legacy.pth")).toStdString();
     scored.fid_samples = 4;
@@ -573,7 +562,7 @@ private Q_SLOTS:
     QTemporaryDir dir;
     nlohmann::json preset = tiny_preset_json();
     preset["diffusion_steps"] = 8;
-    auto options = tiny_run(write_preset(dir, preset), dir.filePath(QStringLiteral("run")).toStdString(),
+    auto options = tiny_demo_run(write_preset(dir, preset), dir.filePath(QStringLiteral("run")).toStdString(),
                             dir.filePath(QStringLiteral("cache")).toStdString());
     options.max_steps = 5;
     options.inception_weights = t2i::test::sharedData(QStringLiteral("fid/inception-random/fid_inception_random_legacy.pth")).toStdString();
@@ -595,7 +584,7 @@ private Q_SLOTS:
     const std::string cache = dir.filePath(QStringLiteral("cache")).toStdString();
     std::map<bool, std::vector<train::EvalMetrics>> evals;
     for (const bool bf16 : {false, true}) {
-      auto options = tiny_run(preset_path, dir.filePath(bf16 ? QStringLiteral("bf16") : QStringLiteral("fp32")).toStdString(), cache);
+      auto options = tiny_demo_run(preset_path, dir.filePath(bf16 ? QStringLiteral("bf16") : QStringLiteral("fp32")).toStdString(), cache);
       options.precision = bf16 ? runtime::Precision::BFloat16 : runtime::Precision::Float32;
       options.overfit_one_batch = true;
       options.overfit_images = 4;
@@ -637,7 +626,7 @@ private Q_SLOTS:
     fs::create_symlink(t2i::test::sharedData(QStringLiteral("t5/spiece.model")).toStdString(), t5 / "spiece.model");
 
     const std::string cache = dir.filePath(QStringLiteral("cache")).toStdString();
-    auto options = tiny_run(write_preset(dir, tiny_preset_json()), dir.filePath(QStringLiteral("run")).toStdString(), cache);
+    auto options = tiny_demo_run(write_preset(dir, tiny_preset_json()), dir.filePath(QStringLiteral("run")).toStdString(), cache);
     options.t5_dir = t5.string();
     options.max_steps = 5;
     Recorder events;
@@ -677,7 +666,7 @@ private Q_SLOTS:
     T2I_REQUIRE_SHARED_DATA("fid/inception-random/fid_inception_random_legacy.pth");
     QTemporaryDir dir;
     const std::string preset = write_preset(dir, tiny_preset_json());
-    auto options = tiny_run(preset, dir.filePath(QStringLiteral("run")).toStdString(), dir.filePath(QStringLiteral("cache")).toStdString());
+    auto options = tiny_demo_run(preset, dir.filePath(QStringLiteral("run")).toStdString(), dir.filePath(QStringLiteral("cache")).toStdString());
     options.max_steps = 10;
     options.inception_weights = t2i::test::sharedData(QStringLiteral("fid/inception-random/fid_inception_random_legacy.pth")).toStdString();
     options.fid_samples = 40;  // several of the evaluator's batches
@@ -743,7 +732,7 @@ private Q_SLOTS:
 
   void overfitCheckRefusesABatchLargerThanTheTrainingSplit() {
     QTemporaryDir dir;
-    auto options = tiny_run(write_preset(dir, tiny_preset_json()), dir.filePath(QStringLiteral("run")).toStdString(),
+    auto options = tiny_demo_run(write_preset(dir, tiny_preset_json()), dir.filePath(QStringLiteral("run")).toStdString(),
                             dir.filePath(QStringLiteral("cache")).toStdString());
     options.data.demo_images = 8;  // split 6/1/1
     options.overfit_one_batch = true;
@@ -763,7 +752,7 @@ private Q_SLOTS:
   void cancelLeavesAResumableCheckpoint() {
     QTemporaryDir dir;
     const std::string preset = write_preset(dir, tiny_preset_json());
-    auto options = tiny_run(preset, dir.filePath(QStringLiteral("run")).toStdString(), dir.filePath(QStringLiteral("cache")).toStdString());
+    auto options = tiny_demo_run(preset, dir.filePath(QStringLiteral("run")).toStdString(), dir.filePath(QStringLiteral("cache")).toStdString());
     job::CancelToken cancel;
     job::Context job;
     job.cancel = &cancel;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include "t2i/model.h"
+#include "t2i/runtime.h"
+#include "t2i/train.h"
 
 #include <QTemporaryDir>
 
@@ -36,6 +38,21 @@ inline nlohmann::json tiny_preset_json() {
   preset["text_encoder"]["kind"] = "learned";
   preset["text_encoder"]["learned"] = {{"layers", 1}, {"width", 32}, {"heads", 2}, {"vocab_size", 120}};
   return preset;
+}
+
+/// A few-step run of `preset_path` on the demo dataset (48 images), seeded, on the fp32 reference
+/// path so that runs compare bit for bit.
+inline train::TrainOptions tiny_demo_run(const std::string& preset_path, const std::string& run_dir,
+                                         const std::string& cache_dir) {
+  train::TrainOptions options;
+  options.preset = preset_path;
+  options.data.demo = true;
+  options.data.demo_images = 48;
+  options.data.cache_dir = cache_dir;
+  options.run_dir = run_dir;
+  options.precision = runtime::Precision::Float32;
+  options.seed = 7;
+  return options;
 }
 
 /// Writes `preset` into `dir` as tiny-test.json and returns its path.
