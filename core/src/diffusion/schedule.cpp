@@ -146,12 +146,17 @@ double NoiseSchedule::find_sampling_start() const {
     while (step > 0 && lambda(time_of_step(step)) < kMinSamplingLogSnr) --step;
     return time_of_step(step);
   }
-  if (lambda(1.0) >= kMinSamplingLogSnr) return 1.0;
-  // λ(t) falls monotonically in t: bisect for λ(t) = kMinSamplingLogSnr.
+  return continuous_time_of_log_snr(kMinSamplingLogSnr);
+}
+
+double NoiseSchedule::continuous_time_of_log_snr(double target) const {
+  const auto lambda = [this](double t) { return log_snr(torch::full({}, t, float64())).item<double>(); };
+  if (lambda(1.0) >= target) return 1.0;
+  // λ(t) falls monotonically in t: bisect for λ(t) = target, down to float64's resolution.
   double low = 0.0, high = 1.0;
   for (int i = 0; i < 60; ++i) {
     const double middle = (low + high) / 2;
-    (lambda(middle) >= kMinSamplingLogSnr ? low : high) = middle;
+    (lambda(middle) >= target ? low : high) = middle;
   }
   return low;
 }

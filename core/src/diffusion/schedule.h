@@ -69,6 +69,10 @@ public:
   /// x̂₀ = (x_t − σ ε̂)/α would multiply the network's error in ε̂ by ~2·10⁴.
   double sampling_start() const { return sampling_start_; }
 
+  /// The latest continuous time whose log-SNR is at least λ (λ(t) falls as t grows), found by
+  /// bisection; 1 when even λ(1) is. For a discrete schedule it is the continuous bound between steps.
+  double continuous_time_of_log_snr(double lambda) const;
+
   /// The most sampling steps a discrete schedule gives (the steps from sampling_start() down);
   /// 0 for a continuous one, which takes any number.
   int64_t max_sampling_steps() const;

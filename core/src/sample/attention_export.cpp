@@ -71,20 +71,30 @@ std::vector<std::string> write_attention_maps(const std::string& folder, const A
   const auto words = maps.words(image);
   AttentionSelection all;
   all.image = image;
-  // One colour scale for every file, so that a weakly attended word looks weak (per-map scales
-  // make every word's map look alike).
-  float legend_max = 0;
-  for (const auto& word : words) legend_max = std::max(legend_max, maps.map(all, word.pieces).max);
+  // Every word's map once: over all steps, then (with per_step) at each step.
+  const auto words_at = [&](const AttentionSelection& selection) {
+    std::vector<Heatmap> out;
+    for (const auto& word : words) out.push_back(maps.map(selection, word.pieces));
+    return out;
+  };
+  const std::vector<Heatmap> aggregate = words_at(all);
+  std::vector<std::vector<Heatmap>> by_step;
   for (int step = 1; per_step && step <= maps.steps(); ++step) {
     AttentionSelection one = all;
     one.step = step;
-    for (const auto& word : words) legend_max = std::max(legend_max, maps.map(one, word.pieces).max);
+    by_step.push_back(words_at(one));
   }
+  // One colour scale for every file, so that a weakly attended word looks weak (per-map scales
+  // make every word's map look alike).
+  float legend_max = 0;
+  for (const Heatmap& map : aggregate) legend_max = std::max(legend_max, map.max);
+  for (const auto& step : by_step)
+    for (const Heatmap& map : step) legend_max = std::max(legend_max, map.max);
 
   const Image background = enlarged(base, std::max(1, kMinimumSide / std::max(1, base.width)));
   std::vector<std::string> written;
-  const auto write_map = [&](const fs::path& path, const AttentionSelection& selection, const std::vector<int>& pieces) {
-    data::write_png(path.string(), heat_overlay(background, maps.map(selection, pieces), kOverlayOpacity, legend_max), {});
+  const auto write_map = [&](const fs::path& path, const Heatmap& map) {
+    data::write_png(path.string(), heat_overlay(background, map, kOverlayOpacity, legend_max), {});
     written.push_back(path.string());
   };
 
@@ -104,11 +114,10 @@ std::vector<std::string> write_attention_maps(const std::string& folder, const A
   index["normalisation"] = "global: each pixel's share of attention";
   index["legend_max"] = legend_max;
   for (std::size_t w = 0; w < words.size(); ++w) {
-    write_map(fs::path(folder) / (stems[w] + ".png"), all, words[w].pieces);
-    const Heatmap map = maps.map(all, words[w].pieces);
-    const auto [low, high] = std::minmax_element(map.values.begin(), map.values.end());
+    write_map(fs::path(folder) / (stems[w] + ".png"), aggregate[w]);
+    const auto& values = aggregate[w].values;
     index["words"].push_back({{"text", words[w].text}, {"pieces", words[w].pieces}, {"file", stems[w] + ".png"},
-                              {"min", *low}, {"max", *high}});
+                              {"min", *std::min_element(values.begin(), values.end())}, {"max", aggregate[w].max}});
   }
   index["shares"] = shares_json(maps.shares(all));
   for (int step = 1; step <= maps.steps(); ++step) {
@@ -119,7 +128,8 @@ std::vector<std::string> write_attention_maps(const std::string& folder, const A
       const fs::path step_dir = fs::path(folder) / step_folder(step);
       fs::create_directories(step_dir, error);
       if (error) throw std::runtime_error(step_dir.string() + ": cannot create the folder: " + error.message());
-      for (std::size_t w = 0; w < words.size(); ++w) write_map(step_dir / (stems[w] + ".png"), one, words[w].pieces);
+      for (std::size_t w = 0; w < words.size(); ++w)
+        write_map(step_dir / (stems[w] + ".png"), by_step[static_cast<std::size_t>(step - 1)][w]);
       entry["folder"] = step_folder(step);
     }
     index["per_step"].push_back(entry);

@@ -52,6 +52,8 @@ void GuidanceAnatomyRecorder::observe(const diffusion::GuidanceReport& report) {
   // Thresholding leaves a clipped value at ±1 (static) or ±s/s (dynamic); without it, the values
   // outside [−1, 1] are what it would clip.
   step.clipped = step.x0_guided.abs().ge(1.0f - 1e-6f).flatten(1).to(torch::kFloat64).mean(1);
+  const torch::Tensor delta_max = (c.epsilon - u.epsilon).abs().flatten(1).amax(1);
+  data_.delta_max = data_.delta_max.defined() ? torch::maximum(data_.delta_max, delta_max) : delta_max;
   data_.steps.push_back(std::move(step));
 }
 
@@ -96,10 +98,7 @@ std::vector<GuidanceStep> GuidanceAnatomy::series(int image) const {
 
 float GuidanceAnatomy::delta_scale(int image) const {
   check_image(*this, image);
-  float scale = 0;
-  for (const auto& s : data_->steps)
-    scale = std::max(scale, (s.epsilon_conditional[image] - s.epsilon_unconditional[image]).abs().max().item<float>());
-  return scale;
+  return data_->delta_max[image].item<float>();
 }
 
 GuidanceRow GuidanceAnatomy::row(int image, int step) const {

@@ -24,6 +24,7 @@ struct GuidanceAnatomy::Data {
     torch::Tensor clipped;  ///< [B] share of the guided x̂₀'s values at the bound
   };
   std::vector<Step> steps;
+  torch::Tensor delta_max;  ///< [B] the largest |Δ| of each image over the steps so far
 };
 
 class GuidanceAnatomyRecorder {

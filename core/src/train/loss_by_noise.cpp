@@ -15,20 +15,9 @@ namespace {
 
 constexpr std::uint64_t kLossByNoiseSeed = 20262;  // fixes the validation subset and its noise across evaluations
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr int kBisections = 60;                    // halves [0, 1] down to float64's resolution
 
 double log_snr_at(const diffusion::NoiseSchedule& schedule, double t) {
   return schedule.log_snr(torch::full({}, t, torch::kFloat64)).item<double>();
-}
-
-// The continuous time whose log-SNR is λ (λ(t) falls monotonically in t).
-double bisect_time(const diffusion::NoiseSchedule& schedule, double lambda) {
-  double low = 0.0, high = 1.0;
-  for (int i = 0; i < kBisections; ++i) {
-    const double middle = (low + high) / 2;
-    (log_snr_at(schedule, middle) >= lambda ? low : high) = middle;
-  }
-  return (low + high) / 2;
 }
 
 // The step time of a discrete schedule whose log-SNR is nearest λ.
@@ -160,7 +149,8 @@ std::vector<NoiseLevelPoint> validation_levels(const diffusion::NoiseSchedule& s
   std::vector<NoiseLevelPoint> levels;
   for (int k = 0; k < count; ++k) {
     const double target = range.low + (range.high - range.low) * (k + 0.5) / count;
-    const double t = schedule.is_discrete() ? nearest_step_time(schedule, target) : bisect_time(schedule, target);
+    const double t = schedule.is_discrete() ? nearest_step_time(schedule, target)
+                                            : schedule.continuous_time_of_log_snr(target);
     levels.push_back({t, log_snr_at(schedule, t)});
   }
   return levels;

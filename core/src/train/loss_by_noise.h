@@ -1,7 +1,6 @@
 // Loss by noise level (t2i/loss_by_noise.h) inside the trainer: the schedule's log-SNR range cut
 // into equal bins, the training losses summed per bin as the steps compute them, and the
-// deterministic validation at fixed levels. Times come from the one schedule (its log_snr); the
-// inverse, a level's time, is searched on it here.
+// deterministic validation at fixed levels. Times and their log-SNR come from the one schedule.
 #pragma once
 
 #include "t2i/job.h"
@@ -72,7 +71,7 @@ struct NoiseLevelPoint {
 
 /// `count` levels at the centres of equal slices of log_snr_range(), lowest log-SNR first; each is
 /// the schedule time whose log-SNR is nearest (a discrete schedule's step, or the continuous
-/// time found by bisection).
+/// time NoiseSchedule::continuous_time_of_log_snr finds).
 std::vector<NoiseLevelPoint> validation_levels(const diffusion::NoiseSchedule& schedule, int count = kValidationNoiseLevels);
 
 /// Mean P2-weighted and unweighted loss per level of `denoiser` on x₀ [N, …] with `noise` (shaped

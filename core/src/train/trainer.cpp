@@ -132,6 +132,10 @@ private:
   StepOutcome train_step();
   void evaluate();
   double validation_loss();
+  /// The split evaluations and previews read: validation, or training when it holds no validation images.
+  data::Split validation_split() const {
+    return dataset_->images(data::Split::Val).empty() ? data::Split::Train : data::Split::Val;
+  }
   void record_loss_by_noise();
   void preview();
   std::optional<std::string> stop_reason() const;
@@ -374,8 +378,7 @@ Run::StepOutcome Run::train_step() {
 }
 
 double Run::validation_loss() {
-  const data::Split split = dataset_->images(data::Split::Val).empty() ? data::Split::Train : data::Split::Val;
-  return validation_p2(*model_, *loss_, dataset_, split, preset_.eval_val_steps, preset_.batch_size,
+  return validation_p2(*model_, *loss_, dataset_, validation_split(), preset_.eval_val_steps, preset_.batch_size,
                        std::int64_t{preset_.max_batch_size} * 2, overfit_batch_, evaluation_cancel(), evaluation_share());
 }
 
@@ -386,8 +389,7 @@ void Run::record_loss_by_noise() {
   if (!lead() || cancelled()) return;
   LossByNoise event;
   event.step = step_;
-  const data::Split split = dataset_->images(data::Split::Val).empty() ? data::Split::Train : data::Split::Val;
-  validation_by_noise(*model_, *loss_, dataset_, split, preset_.batch_size, std::int64_t{preset_.max_batch_size} * 2,
+  validation_by_noise(*model_, *loss_, dataset_, validation_split(), preset_.batch_size, std::int64_t{preset_.max_batch_size} * 2,
                       overfit_batch_, event, job_.cancel);
   if (cancelled()) return;
   train_bins_->take(event);
@@ -401,8 +403,7 @@ void Run::preview() {
     for (std::int64_t i = 0; i < indices.size(0) && static_cast<int>(prompts.size()) < kPreviewImages; ++i)
       prompts.push_back(dataset_->captions()[static_cast<size_t>(indices[i])]);
   } else {
-    const data::Split split = dataset_->images(data::Split::Val).empty() ? data::Split::Train : data::Split::Val;
-    for (const auto& image : dataset_->images(split)) {
+    for (const auto& image : dataset_->images(validation_split())) {
       if (static_cast<int>(prompts.size()) >= kPreviewImages) break;
       if (!image.captions.empty()) prompts.push_back(dataset_->captions()[image.captions.front()]);
     }
