@@ -372,6 +372,7 @@ QWidget* GeneratePage::createFilmstripBox(QWidget* area) {
   insidePanels_ = new InsidePanels(area);
   auto* tabs = new QTabWidget(area);
   tabs->setObjectName(QStringLiteral("stepsAndHistory"));
+  tabs->setElideMode(Qt::ElideRight);  // four tabs' full names would widen the page past 1280×720
   tabs->addTab(steps, tr("Denoising, from noise (left) to image (right)"));
   tabs->addTab(insidePanels_->attentionTab(), tr("Attention"));
   tabs->addTab(insidePanels_->anatomyTab(), tr("Guidance"));

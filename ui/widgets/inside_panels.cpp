@@ -27,21 +27,32 @@ namespace {
 constexpr int kOverlayEdge = 128;
 constexpr int kAnatomyEdge = 64;
 constexpr int kDefaultOpacityPercent = 60;
+constexpr int kComboCharacters = 8;
+constexpr int kPlotMinimumWidth = 140;
 // The legend bar's size on screen.
 constexpr QSize kLegendSize(128, 10);
 
-QLabel* placeholder(const QString& text, QWidget* parent) {
-  auto* label = new QLabel(text, parent);
+/// Fills `tab` with a stack showing `text` until a page with something to show is added and chosen.
+QStackedWidget* placeholderStack(QWidget* tab, const QString& text) {
+  auto* label = new QLabel(text, tab);
   label->setWordWrap(true);
   label->setAlignment(Qt::AlignCenter);
   label->setEnabled(false);
-  return label;
+  auto* stack = new QStackedWidget(tab);
+  stack->addWidget(label);
+  auto* layout = new QVBoxLayout(tab);
+  layout->setContentsMargins(4, 4, 4, 4);
+  layout->addWidget(stack);
+  return stack;
 }
 
 QComboBox* combo(const char* name, const QString& tip, QWidget* parent) {
   auto* box = new QComboBox(parent);
   box->setObjectName(QString::fromLatin1(name));
   box->setToolTip(tip);
+  // Narrow when the page is: the Generate page must fit a 1280×720 screen.
+  box->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  box->setMinimumContentsLength(kComboCharacters);
   return box;
 }
 
@@ -71,10 +82,8 @@ InsidePanels::InsidePanels(QWidget* parent) : QObject(parent), renderer_(new Ins
 QWidget* InsidePanels::createAttentionTab(QWidget* parent) {
   auto* tab = new CompactTab(parent);
   tab->setObjectName(QStringLiteral("attentionTab"));
-  attentionStack_ = new QStackedWidget(tab);
-  attentionStack_->addWidget(placeholder(tr("Tick “Look inside” and generate to see where each word of the prompt "
-                                            "was attended to."),
-                                         tab));
+  attentionStack_ = placeholderStack(
+      tab, tr("Tick “Look inside” and generate to see where each word of the prompt was attended to."));
 
   overlay_ = new PixelImageView(tab);
   overlay_->setObjectName(QStringLiteral("attentionOverlay"));
@@ -91,10 +100,6 @@ QWidget* InsidePanels::createAttentionTab(QWidget* parent) {
   row->addWidget(createAttentionControls(content));
   row->addWidget(overlayStack_, 1);
   attentionStack_->addWidget(content);
-
-  auto* layout = new QVBoxLayout(tab);
-  layout->setContentsMargins(4, 4, 4, 4);
-  layout->addWidget(attentionStack_);
   return tab;
 }
 
@@ -118,9 +123,9 @@ QWidget* InsidePanels::createAttentionControls(QWidget* parent) {
   connect(chips_, &QButtonGroup::idClicked, this, [this] { requestRender(); });
 
   stepMode_ = combo("attentionStepMode", tr("The step the scrubber shows, or every step summed (DAAM)"), panel);
-  stepMode_->addItems({tr("at the scrubber's step"), tr("over all steps")});
+  stepMode_->addItems({tr("this step"), tr("all steps")});
   half_ = combo("attentionHalf", tr("Which half of classifier-free guidance attended"), panel);
-  half_->addItems({tr("conditional (c)"), tr("unconditional (∅)")});
+  half_->addItems({tr("c (prompt)"), tr("∅ (no prompt)")});
   normalisation_ = combo("attentionNormalisation",
                          tr("Global: the share of each pixel's attention the word gets (words compare); "
                             "per word: each map stretched to its own top (shows shape, hides strength)"),
@@ -187,10 +192,8 @@ QWidget* InsidePanels::createAttentionControls(QWidget* parent) {
 QWidget* InsidePanels::createAnatomyTab(QWidget* parent) {
   auto* tab = new CompactTab(parent);
   tab->setObjectName(QStringLiteral("anatomyTab"));
-  anatomyStack_ = new QStackedWidget(tab);
-  anatomyStack_->addWidget(placeholder(tr("Tick “Look inside” and generate with guidance to see what each half of "
-                                          "classifier-free guidance predicted at every step."),
-                                       tab));
+  anatomyStack_ = placeholderStack(tab, tr("Tick “Look inside” and generate to see what each half of "
+                                           "classifier-free guidance predicted at every step."));
 
   auto* content = new QWidget(tab);
   auto* images = new QGridLayout;
@@ -211,14 +214,19 @@ QWidget* InsidePanels::createAnatomyTab(QWidget* parent) {
 
   deltaPlot_ = new CurvePlot(tr("‖Δ‖"), tr("RMS"), content);
   deltaPlot_->setObjectName(QStringLiteral("deltaPlot"));
-  deltaPlot_->addCurve(tr("‖ε_c − ε_u‖"), QColor(200, 40, 40));
+  deltaPlot_->addCurve(tr("ε_c − ε_u"), QColor(200, 40, 40));
   cosinePlot_ = new CurvePlot(tr("cos(ε_c, ε_u)"), tr("cosine"), content);
   cosinePlot_->setObjectName(QStringLiteral("cosinePlot"));
-  cosinePlot_->addCurve(tr("cosine"), QColor(40, 90, 200));
+  cosinePlot_->addCurve(tr("cos"), QColor(40, 90, 200));
   clippedPlot_ = new CurvePlot(tr("Clipped"), tr("share"), content);
   clippedPlot_->setObjectName(QStringLiteral("clippedPlot"));
-  clippedPlot_->addCurve(tr("clipped x̂₀ values"), QColor(40, 140, 60));
-  for (CurvePlot* plot : {deltaPlot_, cosinePlot_, clippedPlot_}) plot->setXTickCount(2);  // narrow charts
+  clippedPlot_->addCurve(tr("x̂₀"), QColor(40, 140, 60));
+  // Three narrow charts: few ticks, and no minimum width from their headings, which are wider
+  // than the page leaves them on a 1280×720 screen.
+  for (CurvePlot* plot : {deltaPlot_, cosinePlot_, clippedPlot_}) {
+    plot->setXTickCount(2);
+    plot->setMinimumWidth(kPlotMinimumWidth);
+  }
 
   auto* row = new QHBoxLayout(content);
   row->setContentsMargins(0, 0, 0, 0);
@@ -227,10 +235,6 @@ QWidget* InsidePanels::createAnatomyTab(QWidget* parent) {
   row->addWidget(cosinePlot_, 1);
   row->addWidget(clippedPlot_, 1);
   anatomyStack_->addWidget(content);
-
-  auto* layout = new QVBoxLayout(tab);
-  layout->setContentsMargins(4, 4, 4, 4);
-  layout->addWidget(anatomyStack_);
   return tab;
 }
 
@@ -297,7 +301,7 @@ void InsidePanels::fillFilters() {
   resolution_->clear();
   layer_->clear();
   head_->clear();
-  resolution_->addItem(tr("all resolutions"));
+  resolution_->addItem(tr("all sizes"));
   for (const int side : maps_.resolutions()) resolution_->addItem(QStringLiteral("%1×%1").arg(side), side);
   layer_->addItem(tr("all layers"));
   int heads = 0;
@@ -306,7 +310,7 @@ void InsidePanels::fillFilters() {
     layer_->addItem(tr("layer %1 (%2×%2)").arg(i + 1).arg(layer.side), i);
     heads = std::max(heads, layer.heads);
   }
-  head_->addItem(tr("mean of heads"));
+  head_->addItem(tr("all heads"));
   for (int h = 0; h < heads; ++h) head_->addItem(tr("head %1").arg(h + 1), h);
   const bool bothHalves = maps_.empty() || maps_.has_unconditional();
   if (!bothHalves) half_->setCurrentIndex(0);
