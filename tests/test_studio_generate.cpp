@@ -3,6 +3,7 @@
 // (curves against the core's values, x_t under both schedules). References are independent of
 // the pages: the sampling facade called directly, the diffusion facade's curves and the P2 closed
 // form.
+#include "layout_check.h"
 #include "stall_meter.h"
 #include "test_support.h"
 
@@ -14,11 +15,14 @@
 #include "sampling/comparison.h"
 #include "sampling/generation_settings.h"
 #include "sampling/image_conversion.h"
+#include "sampling/inside_renderer.h"
 #include "settings.h"
 #include "widgets/checkpoint_picker.h"
+#include "widgets/curve_plot.h"
 #include "widgets/filmstrip.h"
 #include "widgets/generation_history.h"
 #include "widgets/guidance_slider.h"
+#include "widgets/inside_panels.h"
 #include "widgets/labelled_image_grid.h"
 #include "widgets/pixel_image_view.h"
 
@@ -30,7 +34,9 @@
 
 #include <QCheckBox>
 #include <QClipboard>
+#include <QAbstractButton>
 #include <QComboBox>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QLineEdit>
@@ -45,6 +51,7 @@
 #include <QSignalSpy>
 #include <QSlider>
 #include <QSpinBox>
+#include <QStackedWidget>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 
@@ -53,12 +60,14 @@
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <variant>
 
 using t2i::diffusion::ScheduleKind;
 using t2i::ui::ComparePage;
 using t2i::ui::GeneratePage;
+using t2i::ui::InsideView;
 using t2i::ui::SchedulesPage;
 
 namespace {
@@ -250,6 +259,38 @@ private:
     return s.request();
   }
 
+  /// `window` at `size` showing its Generate page with the test checkpoint loaded; null when
+  /// the window or the model does not come up.
+  GeneratePage* generatePageIn(t2i::ui::MainWindow& window, QSize size) {
+    window.resize(size);
+    window.show();
+    if (!QTest::qWaitForWindowExposed(&window)) return nullptr;
+    window.showPage(t2i::ui::Page::Generate);
+    auto* page = qobject_cast<GeneratePage*>(window.pageWidget(t2i::ui::Page::Generate));
+    if (page == nullptr) return nullptr;
+    page->checkpointPicker()->setPath(checkpoint_);
+    const bool loaded = QTest::qWaitFor([page] { return !child<QLabel>(page, "modelInfo")->text().isEmpty(); }, 60000);
+    return loaded ? page : nullptr;
+  }
+
+  /// Waits until the page's Inside panels show a view that satisfies `wanted`.
+  bool waitForInside(GeneratePage& page, const std::function<bool(const InsideView&)>& wanted) {
+    QElapsedTimer clock;
+    clock.start();
+    while (clock.elapsed() < 60000) {
+      if (!page.insidePanels()->renderer()->isBusy() && wanted(page.insidePanels()->shownView())) return true;
+      QTest::qWait(20);
+    }
+    return false;
+  }
+
+  /// The screenshot directory of this helper's Inside panels.
+  static QString shotPath(const QString& name) {
+    const QString dir = t2i::test::artifactsDir() + QStringLiteral("/inside");
+    QDir().mkpath(dir);
+    return dir + QLatin1Char('/') + name;
+  }
+
   QImage referenceImage(const t2i::sample::Request& request) {
     const auto images = reference_->generate(request);
     return images.empty() ? QImage() : t2i::ui::toQImage(images.front());
@@ -376,6 +417,245 @@ private Q_SLOTS:
     QCOMPARE(child<QComboBox>(&page, "promptBox")->itemText(0), kPrompt);
     page.copyToClipboard();
     QVERIFY(samePixels(QGuiApplication::clipboard()->image(), final));
+  }
+
+  void insideShowsAttentionAndGuidance() {
+    requireCheckpoint();
+    using t2i::sample::AttentionNormalisation;
+    GeneratePage page;
+    openGeneratePage(page);
+    QVector<bool> onGuiThread;
+    connect(page.insidePanels()->renderer(), &t2i::ui::InsideRenderer::rendered, this,
+            [&](const InsideView& view) { onGuiThread << view.renderedOnGuiThread; });
+    constexpr int kSteps = 10;
+    const std::uint64_t seed = 3;
+    fill(page, kPrompt, QString::number(seed), 5.0, kSteps, QStringLiteral("ddim"));
+
+    // Off by default: nothing is recorded, the tabs say how to turn it on.
+    auto* toggle = child<QCheckBox>(&page, "insideToggle");
+    QVERIFY(!toggle->isChecked());
+    QVERIFY(generateAndWait(page));
+    QVERIFY(page.findChild<QAbstractButton*>(QStringLiteral("chip0")) == nullptr);
+    QVERIFY(page.insidePanels()->shownView().overlays.isEmpty());
+
+    toggle->click();
+    child<QTabWidget>(&page, "stepsAndHistory")->setCurrentWidget(page.insidePanels()->attentionTab());
+    QVERIFY(generateAndWait(page));
+    const QImage final = page.result(0);
+    // The same generation through the facade, recording its own maps and anatomy: the reference.
+    t2i::sample::AttentionMaps maps;
+    t2i::sample::GuidanceAnatomy anatomy;
+    const auto images = reference_->generate(request(kPrompt, seed, 5.0, kSteps, QStringLiteral("ddim")), {}, {},
+                                             t2i::sample::Probes{&maps, &anatomy});
+    QVERIFY(samePixels(final, t2i::ui::toQImage(images.front())));
+    const std::vector<t2i::sample::AttentionWord> words = maps.words(0);
+    // The GUI-thread gap is measured while the page renders; the test's own reference maps are
+    // computed on this thread too and are not the page's stall.
+    t2i::test::StallMeter stall;
+    const auto expectedOverlay = [&](t2i::sample::AttentionSelection selection, int word, double opacity) {
+      QImage expected;
+      stall.exclude([&] {
+        const t2i::sample::Heatmap map = maps.map(selection, words[static_cast<std::size_t>(word)].pieces, AttentionNormalisation::Global);
+        expected = t2i::ui::toQImage(t2i::sample::heat_overlay(t2i::ui::fromQImage(final), map, opacity, map.max));
+      });
+      return expected;
+    };
+
+    // The prompt's words are chips; </s> is not one.
+    int red = -1;
+    for (int i = 0; i < static_cast<int>(words.size()); ++i) {
+      auto* chip = child<QAbstractButton>(&page, qPrintable(QStringLiteral("chip%1").arg(i)));
+      QCOMPARE(chip->text(), QString::fromStdString(words[static_cast<std::size_t>(i)].text));
+      if (chip->text() == QStringLiteral("red")) red = i;
+    }
+    QVERIFY(red >= 0);
+    QVERIFY(page.findChild<QAbstractButton*>(QStringLiteral("chip%1").arg(words.size())) == nullptr);
+
+    stall.start();
+    auto* overlay = child<t2i::ui::PixelImageView>(&page, "attentionOverlay");
+    QTest::mouseClick(child<QAbstractButton>(&page, qPrintable(QStringLiteral("chip%1").arg(red))), Qt::LeftButton);
+    QVERIFY(waitForInside(page, [&](const InsideView& v) { return v.query.word == red && !v.overlays.isEmpty(); }));
+    t2i::sample::AttentionSelection atLast;
+    atLast.step = kSteps;
+    QVERIFY(!samePixels(overlay->image(), final));
+    QVERIFY(samePixels(overlay->image(), expectedOverlay(atLast, red, 0.6)));
+    // The legend's top is the map's largest value.
+    const float top = maps.map(atLast, words[static_cast<std::size_t>(red)].pieces).max;
+    QCOMPARE(page.insidePanels()->shownView().legendMax, top);
+    QVERIFY(child<QLabel>(&page, "attentionLegend")->text().contains(QString::number(top, 'g', 3)));
+    // </s>, the null key and padding are numbers, and every share is counted once.
+    const t2i::sample::AttentionShares shares = page.insidePanels()->shownView().shares;
+    QVERIFY(std::abs(shares.words + shares.end_token + shares.null_key + shares.padding - 1.0) < 1e-4);
+    QVERIFY(child<QLabel>(&page, "attentionShares")->text().contains(QStringLiteral("</s>")));
+
+    // Opacity: the whole map.
+    auto* opacity = child<QSlider>(&page, "attentionOpacity");
+    QTest::keyClick(opacity, Qt::Key_End);
+    QVERIFY(waitForInside(page, [&](const InsideView& v) { return v.query.opacity == 1.0; }));
+    QVERIFY(samePixels(overlay->image(), expectedOverlay(atLast, red, 1.0)));
+
+    // The scrubber moves the map and the anatomy row to its step.
+    auto* conditional = child<t2i::ui::PixelImageView>(&page, "anatomyConditional");
+    const QImage conditionalAtLast = conditional->image();
+    QVERIFY(samePixels(conditionalAtLast, t2i::ui::toQImage(anatomy.row(0, kSteps).conditional)));
+    page.scrubber()->setValue(3);
+    QVERIFY(waitForInside(page, [&](const InsideView& v) { return v.query.selection.step == 3; }));
+    t2i::sample::AttentionSelection atThree;
+    atThree.step = 3;
+    QVERIFY(samePixels(overlay->image(), expectedOverlay(atThree, red, 1.0)));
+    QVERIFY(!samePixels(overlay->image(), expectedOverlay(atLast, red, 1.0)));
+    const t2i::sample::GuidanceRow rowThree = anatomy.row(0, 3);
+    QVERIFY(samePixels(conditional->image(), t2i::ui::toQImage(rowThree.conditional)));
+    QVERIFY(samePixels(child<t2i::ui::PixelImageView>(&page, "anatomyUnconditional")->image(), t2i::ui::toQImage(rowThree.unconditional)));
+    QVERIFY(samePixels(child<t2i::ui::PixelImageView>(&page, "anatomyGuided")->image(), t2i::ui::toQImage(rowThree.guided)));
+    QVERIFY(samePixels(child<t2i::ui::PixelImageView>(&page, "anatomyDelta")->image(), t2i::ui::toQImage(rowThree.delta)));
+    QVERIFY(!samePixels(conditional->image(), conditionalAtLast));
+
+    // The unconditional half.
+    auto* half = child<QComboBox>(&page, "attentionHalf");
+    QVERIFY(half->isEnabled());
+    half->setCurrentIndex(1);
+    QVERIFY(waitForInside(page, [&](const InsideView& v) { return !v.query.selection.conditional; }));
+    t2i::sample::AttentionSelection unconditional = atThree;
+    unconditional.conditional = false;
+    QVERIFY(samePixels(overlay->image(), expectedOverlay(unconditional, red, 1.0)));
+    half->setCurrentIndex(0);
+
+    // A resolution filter.
+    auto* resolution = child<QComboBox>(&page, "attentionResolution");
+    QCOMPARE(resolution->count(), 1 + static_cast<int>(maps.resolutions().size()));
+    resolution->setCurrentIndex(resolution->count() - 1);
+    QVERIFY(waitForInside(page, [&](const InsideView& v) { return v.query.selection.resolution && v.query.selection.conditional; }));
+    t2i::sample::AttentionSelection smallest = atThree;
+    smallest.resolution = maps.resolutions().back();
+    QVERIFY(samePixels(overlay->image(), expectedOverlay(smallest, red, 1.0)));
+    resolution->setCurrentIndex(0);
+
+    // The aggregate over every step (DAAM).
+    child<QComboBox>(&page, "attentionStepMode")->setCurrentIndex(1);
+    QVERIFY(waitForInside(page, [&](const InsideView& v) { return !v.query.selection.step && !v.query.selection.resolution; }));
+    QVERIFY(samePixels(overlay->image(), expectedOverlay({}, red, 1.0)));
+
+    // All words: small multiples, one per word, in one colour scale.
+    QTest::mouseClick(child<QAbstractButton>(&page, "allWordsChip"), Qt::LeftButton);
+    QVERIFY(waitForInside(page, [&](const InsideView& v) { return v.query.word == t2i::ui::InsideQuery::kAllWords; }));
+    auto* grid = child<t2i::ui::LabelledImageGrid>(&page, "attentionGrid");
+    QCOMPARE(grid->columnCount(), static_cast<int>(words.size()));
+    QCOMPARE(grid->columnLabels().at(red), QStringLiteral("red"));
+    QVERIFY(grid->isVisible());
+    const qint64 stallMs = stall.stop();
+    qInfo("Inside: longest GUI-thread gap while maps were computed: %lld ms", static_cast<long long>(stallMs));
+
+    // The plots: one point per step, the anatomy's series.
+    const auto series = anatomy.series(0);
+    const QVector<QPointF> delta = child<t2i::ui::CurvePlot>(&page, "deltaPlot")->points(0);
+    QCOMPARE(delta.size(), kSteps);
+    QCOMPARE(child<t2i::ui::CurvePlot>(&page, "cosinePlot")->points(0).size(), kSteps);
+    QCOMPARE(child<t2i::ui::CurvePlot>(&page, "clippedPlot")->points(0).size(), kSteps);
+    for (const auto& step : series) {
+      const auto found = std::find_if(delta.begin(), delta.end(), [&](const QPointF& p) { return p.x() == step.t; });
+      QVERIFY(found != delta.end());
+      QCOMPARE(found->y(), step.delta_rms);
+    }
+    // Every picture was made off the GUI thread.
+    QVERIFY(!onGuiThread.isEmpty());
+    QVERIFY(!onGuiThread.contains(true));
+
+  }
+
+  void insideHalfToggleNeedsTheUnconditionalHalf() {
+    requireCheckpoint();
+    // Attention alone at guidance 1 runs only the conditional half: the toggle says why it is off.
+    t2i::sample::AttentionMaps maps;
+    reference_->generate(request(kPrompt, 2, 1.0, 4, QStringLiteral("ddim")), {}, {}, t2i::sample::Probes{&maps, nullptr});
+    QVERIFY(!maps.has_unconditional());
+    QWidget host;
+    t2i::ui::InsidePanels panels(&host);
+    auto* half = child<QComboBox>(&host, "attentionHalf");
+    panels.setGeneration(maps, {}, {QImage(32, 32, QImage::Format_RGB888)}, 4);
+    QVERIFY(!half->isEnabled());
+    QVERIFY(half->toolTip().contains(QStringLiteral("Guidance was 1")));
+    QCOMPARE(panels.query().selection.conditional, true);
+    // With both halves recorded it is on.
+    t2i::sample::AttentionMaps both;
+    reference_->generate(request(kPrompt, 2, 3.0, 4, QStringLiteral("ddim")), {}, {}, t2i::sample::Probes{&both, nullptr});
+    QVERIFY(both.has_unconditional());
+    panels.setGeneration(both, {}, {QImage(32, 32, QImage::Format_RGB888)}, 4);
+    QVERIFY(half->isEnabled());
+  }
+
+  void insideTabsLookRight() {
+    requireCheckpoint();
+    t2i::ui::MainWindow window;
+    GeneratePage* page = generatePageIn(window, QSize(1200, 660));  // its default size on a screen large enough
+    QVERIFY(page);
+    fill(*page, kPrompt, QStringLiteral("7"), 5.0, 20, QStringLiteral("ddim"));
+    child<QCheckBox>(page, "insideToggle")->setChecked(true);
+    QVERIFY(generateAndWait(*page));
+    auto* tabs = child<QTabWidget>(page, "stepsAndHistory");
+    tabs->setCurrentWidget(page->insidePanels()->attentionTab());
+    QTest::mouseClick(child<QAbstractButton>(page, "chip1"), Qt::LeftButton);
+    page->scrubber()->setValue(12);
+    QVERIFY(waitForInside(*page, [](const InsideView& v) { return v.query.word == 1 && v.query.selection.step == 12; }));
+    QVERIFY(window.grab().save(shotPath(QStringLiteral("attention-word.png"))));
+    QCOMPARE(t2i::test::layoutProblems(page), QStringList());
+    QTest::mouseClick(child<QAbstractButton>(page, "allWordsChip"), Qt::LeftButton);
+    QVERIFY(waitForInside(*page, [](const InsideView& v) { return v.query.word == t2i::ui::InsideQuery::kAllWords; }));
+    QVERIFY(window.grab().save(shotPath(QStringLiteral("attention-all-words.png"))));
+    QCOMPARE(t2i::test::layoutProblems(page), QStringList());
+    tabs->setCurrentWidget(page->insidePanels()->anatomyTab());
+    QCoreApplication::processEvents();
+    QVERIFY(window.grab().save(shotPath(QStringLiteral("guidance-anatomy.png"))));
+    QCOMPARE(t2i::test::layoutProblems(page), QStringList());
+    // Nothing is squeezed below what it needs at the default size.
+    QVERIFY2(page->minimumSizeHint().height() <= page->height(),
+             qPrintable(QStringLiteral("needs %1 px, has %2").arg(page->minimumSizeHint().height()).arg(page->height())));
+  }
+
+  void freezeNoiseKeepsTheSeedAtAnotherScale() {
+    requireCheckpoint();
+    GeneratePage page;
+    openGeneratePage(page);
+    fill(page, kPrompt, QStringLiteral("0"), 5.0, 10, QStringLiteral("ddpm"));
+    child<QCheckBox>(&page, "randomSeed")->setChecked(true);
+    child<QCheckBox>(&page, "freezeNoise")->setChecked(true);
+    QVERIFY(generateAndWait(page));
+    const std::uint64_t seed = child<QLineEdit>(&page, "seedEdit")->text().toULongLong();
+    QVERIFY(samePixels(page.result(0), referenceImage(request(kPrompt, seed, 5.0, 10, QStringLiteral("ddpm")))));
+
+    // A new seed each time, yet the slider re-renders the same noise at the new scale.
+    QSignalSpy finished(&page, &GeneratePage::generationFinished);
+    QTest::keyClick(page.guidanceSlider()->slider(), Qt::Key_Right);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, kGenerateTimeoutMs);
+    QVERIFY(finished.first().first().toBool());
+    QCOMPARE(child<QLineEdit>(&page, "seedEdit")->text().toULongLong(), seed);
+    QVERIFY(samePixels(page.result(0), referenceImage(request(kPrompt, seed, 5.5, 10, QStringLiteral("ddpm")))));
+
+    // Generate itself still draws a new seed.
+    QVERIFY(generateAndWait(page));
+    QVERIFY(child<QLineEdit>(&page, "seedEdit")->text().toULongLong() != seed);
+  }
+
+  void aCutPromptIsSaidBesideIt() {
+    requireCheckpoint();
+    GeneratePage page;
+    openGeneratePage(page);
+    QStringList many;
+    for (int i = 0; i < 40; ++i) many << (i % 2 == 0 ? QStringLiteral("red") : QStringLiteral("circle"));
+    const QString longPrompt = many.join(QLatin1Char(' '));
+    const t2i::text::Tokenized read = reference_->tokenize(longPrompt.toStdString());
+    QVERIFY(read.truncated);
+    auto* note = child<QLabel>(&page, "promptNote");
+    fill(page, longPrompt, QStringLiteral("1"), 5.0, 2, QStringLiteral("ddim"));
+    QVERIFY(generateAndWait(page));
+    QVERIFY(note->isVisible());
+    QVERIFY2(note->text().contains(QStringLiteral("reads %1 tokens").arg(read.ids.size())), qPrintable(note->text()));
+    QVERIFY(page.grab().save(shotPath(QStringLiteral("prompt-cut.png"))));
+
+    fill(page, kPrompt, QStringLiteral("1"), 5.0, 2, QStringLiteral("ddim"));
+    QVERIFY(!reference_->tokenize(kPrompt.toStdString()).truncated);
+    QVERIFY(generateAndWait(page));
+    QVERIFY(!note->isVisible());
   }
 
   void cancelStopsMidway() {
@@ -1036,15 +1316,8 @@ private Q_SLOTS:
   void screenshotsOfEachPage() {
     requireCheckpoint();
     t2i::ui::MainWindow window;
-    window.resize(1280, 860);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-
-    window.showPage(t2i::ui::Page::Generate);
-    auto* generate = qobject_cast<GeneratePage*>(window.pageWidget(t2i::ui::Page::Generate));
+    GeneratePage* generate = generatePageIn(window, QSize(1280, 860));
     QVERIFY(generate);
-    generate->checkpointPicker()->setPath(checkpoint_);
-    QTRY_VERIFY_WITH_TIMEOUT(!child<QLabel>(generate, "modelInfo")->text().isEmpty(), 60000);
     fill(*generate, kPrompt, QStringLiteral("7"), 5.0, 50, QStringLiteral("ddim"));
     QVERIFY(generateAndWait(*generate));
     generate->scrubber()->setValue(20);

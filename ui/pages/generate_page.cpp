@@ -9,6 +9,7 @@
 #include "widgets/filmstrip.h"
 #include "widgets/generation_history.h"
 #include "widgets/guidance_slider.h"
+#include "widgets/inside_panels.h"
 #include "widgets/pixel_image_view.h"
 #include "widgets/sampler_choices.h"
 
@@ -79,7 +80,7 @@ GeneratePage::GeneratePage(QWidget* parent) : JobPage(parent), job_(new Sampling
   regenerateTimer_->setInterval(kRegenerateDelayMs);
   connect(regenerateTimer_, &QTimer::timeout, this, [this] {
     if (!isGenerating()) {
-      autoRun_ = generate();
+      regenerate();
     } else if (autoRun_) {
       regeneratePending_ = true;
       job_->cancel();
@@ -89,6 +90,8 @@ GeneratePage::GeneratePage(QWidget* parent) : JobPage(parent), job_(new Sampling
   connect(job_, &SamplingJob::status, this, [this](const QString& text) { setStatus(text); });
   connect(job_, &SamplingJob::modelLoaded, this, &GeneratePage::onModelLoaded);
   connect(job_, &SamplingJob::stepReached, this, &GeneratePage::onStep);
+  connect(job_, &SamplingJob::promptsRead, this,
+          [this](int, const std::vector<t2i::text::Tokenized>& prompts) { onPromptsRead(prompts); });
   connect(job_, &SamplingJob::taskFinished, this, &GeneratePage::onTaskFinished);
   connect(job_, &SamplingJob::finished, this, &GeneratePage::onJobFinished);
   connect(job_, &SamplingJob::failed, this, &GeneratePage::onJobFailed);
@@ -158,6 +161,12 @@ void GeneratePage::addPromptRows(QFormLayout* form, QWidget* panel) {
   prompt_->setToolTip(tr("The text the image should show; earlier prompts are in the list"));
   connect(prompt_->lineEdit(), &QLineEdit::returnPressed, this, [this] { generate(); });
   form->addRow(tr("Prompt"), prompt_);
+  promptNote_ = new QLabel(panel);
+  promptNote_->setObjectName(QStringLiteral("promptNote"));
+  promptNote_->setWordWrap(true);
+  promptNote_->setStyleSheet(QStringLiteral("color: #b35c00;"));
+  promptNote_->hide();
+  form->addRow(QString(), promptNote_);
 
   guidance_ = new GuidanceSlider(panel);
   guidance_->setObjectName(QStringLiteral("guidance"));
@@ -220,6 +229,17 @@ void GeneratePage::addSeedRows(QFormLayout* form, QWidget* panel) {
   autoRegenerate_->setChecked(true);
   autoRegenerate_->setToolTip(tr("With a fixed seed, moving the slider re-runs the same image at the new scale"));
   form->addRow(QString(), autoRegenerate_);
+
+  freezeNoise_ = new QCheckBox(tr("Freeze noise"), panel);
+  freezeNoise_->setObjectName(QStringLiteral("freezeNoise"));
+  freezeNoise_->setToolTip(tr("Moving the guidance slider re-renders with the same seed, even with a new seed each "
+                              "time: the same x_T and the same noise at every step, so only the scale differs"));
+  form->addRow(QString(), freezeNoise_);
+  inside_ = new QCheckBox(tr("Look inside: attention and guidance"), panel);
+  inside_->setObjectName(QStringLiteral("insideToggle"));
+  inside_->setToolTip(tr("Record every step's cross-attention maps and both halves of guidance, shown in the "
+                         "Attention and Guidance tabs below (off: nothing is recorded)"));
+  form->addRow(QString(), inside_);
 }
 
 QLayout* GeneratePage::createRunControls(QWidget* panel) {
@@ -349,9 +369,13 @@ QWidget* GeneratePage::createFilmstripBox(QWidget* area) {
 
   // The history shares the filmstrip's place: on a 720-pixel screen a row below it would leave
   // the live views too little height.
+  insidePanels_ = new InsidePanels(area);
   auto* tabs = new QTabWidget(area);
   tabs->setObjectName(QStringLiteral("stepsAndHistory"));
+  tabs->setElideMode(Qt::ElideRight);  // four tabs' full names would widen the page past 1280×720
   tabs->addTab(steps, tr("Denoising, from noise (left) to image (right)"));
+  tabs->addTab(insidePanels_->attentionTab(), tr("Attention"));
+  tabs->addTab(insidePanels_->anatomyTab(), tr("Guidance"));
   tabs->addTab(history_, tr("History"));
   return tabs;
 }
@@ -447,7 +471,11 @@ void GeneratePage::stopJobs() {
   job_->cancel();
 }
 
-bool GeneratePage::generate() {
+bool GeneratePage::generate() { return startGeneration(false); }
+
+void GeneratePage::regenerate() { autoRun_ = startGeneration(freezeNoise_->isChecked()); }
+
+bool GeneratePage::startGeneration(bool keepSeed) {
   regenerateTimer_->stop();
   autoRun_ = false;
   if (job_->isLoading()) {
@@ -468,7 +496,7 @@ bool GeneratePage::generate() {
     setStatus(tr("Type a prompt first."), true);
     return false;
   }
-  if (randomSeed_->isChecked()) seed_->setText(QString::number(QRandomGenerator::global()->generate()));
+  if (randomSeed_->isChecked() && !keepSeed) seed_->setText(QString::number(QRandomGenerator::global()->generate()));
   rememberPrompt(prompt);
   running_ = settings();
   seeds_.clear();
@@ -484,6 +512,8 @@ bool GeneratePage::generate() {
   lastStep_ = 0;
   noisyView_->clear();
   predictedView_->clear();
+  insidePanels_->clear();
+  promptNote_->hide();
   scrubber_->setRange(1, running_.steps);
   scrubber_->setValue(1);
   scrubberLabel_->clear();
@@ -491,7 +521,7 @@ bool GeneratePage::generate() {
   progress_->setFormat(tr("step %v of %m"));
   progress_->setValue(0);
   clock_.start();
-  if (!job_->run({SamplingTask{running_.checkpoint, running_.request()}}, true)) {
+  if (!job_->run({SamplingTask{running_.checkpoint, running_.request(), inside_->isChecked()}}, true)) {
     setStatus(tr("The sampler is busy; try again in a moment."), true);
     return false;
   }
@@ -558,6 +588,23 @@ void GeneratePage::onStep(const StepFrame& frame) {
   scrubber_->setValue(frame.step);
 }
 
+void GeneratePage::onPromptsRead(const std::vector<t2i::text::Tokenized>& prompts) {
+  if (prompts.empty() || !prompts.front().truncated) {
+    promptNote_->hide();
+    return;
+  }
+  // The pieces the model kept, </s> last: the note quotes the words it stopped after.
+  const t2i::text::Tokenized& read = prompts.front();
+  QString kept;
+  for (std::size_t i = 0; i + 1 < read.pieces.size(); ++i) kept += QString::fromStdString(read.pieces[i]);
+  kept.replace(QStringLiteral("▁"), QStringLiteral(" "));
+  const QStringList words = kept.simplified().split(QLatin1Char(' '));
+  promptNote_->setText(tr("Too long: the model reads %1 tokens, so the prompt was cut after “…%2”.")
+                           .arg(read.ids.size())
+                           .arg(words.mid(std::max(0, static_cast<int>(words.size()) - 3)).join(QLatin1Char(' '))));
+  promptNote_->show();
+}
+
 void GeneratePage::showStepFrame(const StepFrame& frame) {
   const int index = std::min(selected_, static_cast<int>(frame.xt.size()) - 1);
   if (index < 0) return;
@@ -585,6 +632,7 @@ void GeneratePage::fillFilmstrip(int upToStep) {
 void GeneratePage::showStep(int step) {
   const std::optional<StepFrame> frame = job_->recordedStep(step);
   if (frame) showStepFrame(*frame);
+  insidePanels_->showStep(step);
 }
 
 void GeneratePage::onTaskFinished(const TaskResult& result) {
@@ -594,6 +642,7 @@ void GeneratePage::onTaskFinished(const TaskResult& result) {
   progress_->setValue(running_.steps);
   fillFilmstrip(running_.steps);
   showResults();
+  insidePanels_->setGeneration(result.attention, result.anatomy, results_, running_.steps);
   if (!results_.isEmpty()) history_->add(results_.first(), running_);
   log::core()->info("generated {} in {:.1f} s", GenerationHistory::describe(running_).toStdString(), lastSeconds_);
   const int steps = std::max(1, running_.steps);
@@ -614,7 +663,7 @@ void GeneratePage::onJobFinished(bool cancelled) {
   Q_EMIT generationFinished(completed);
   if (regeneratePending_) {
     regeneratePending_ = false;
-    autoRun_ = generate();
+    regenerate();
   }
 }
 
@@ -646,8 +695,8 @@ void GeneratePage::onJobFailed(const QString& message) {
 
 void GeneratePage::onGuidanceMoved() {
   const bool idleOrAuto = !isGenerating() || autoRun_;
-  if (autoRegenerate_->isChecked() && !randomSeed_->isChecked() && !results_.isEmpty() && idleOrAuto)
-    regenerateTimer_->start();
+  const bool sameSeed = freezeNoise_->isChecked() || (autoRegenerate_->isChecked() && !randomSeed_->isChecked());
+  if (sameSeed && !results_.isEmpty() && idleOrAuto) regenerateTimer_->start();
 }
 
 void GeneratePage::showResults() {
@@ -681,6 +730,7 @@ void GeneratePage::selectResult(int index) {
   if (haveRecording_ && !isGenerating()) {
     filmstripFilled_ = 0;
     fillFilmstrip(running_.steps);
+    insidePanels_->selectImage(index);
     showStep(scrubber_->value());
   }
 }
@@ -708,6 +758,7 @@ void GeneratePage::restoreFromHistory(const QImage& image, const GenerationSetti
   results_ = {image};
   metadata_.clear();
   haveRecording_ = false;
+  insidePanels_->clear();
   seeds_ = {settings.seed};
   selected_ = 0;
   showResults();
@@ -749,6 +800,7 @@ bool GeneratePage::openPng(const QString& path) {
   results_ = {toQImage(image)};
   metadata_ = {text};
   haveRecording_ = false;
+  insidePanels_->clear();
   seeds_.clear();
   selected_ = 0;
   if (restored) {

@@ -34,6 +34,7 @@ class CheckpointPicker;
 class Filmstrip;
 class GenerationHistory;
 class GuidanceSlider;
+class InsidePanels;
 class PixelImageView;
 
 class GeneratePage : public JobPage {
@@ -82,6 +83,7 @@ public:
   PixelImageView* noisyView() const { return noisyView_; }
   PixelImageView* predictedView() const { return predictedView_; }
   CheckpointPicker* checkpointPicker() const { return checkpoint_; }
+  InsidePanels* insidePanels() const { return insidePanels_; }
 
 Q_SIGNALS:
   /// A generation ended: `completed` is false when it was cancelled or failed.
@@ -110,11 +112,17 @@ private:
   void setStatus(const QString& text, bool error = false);
   void onModelLoaded(const QString& checkpoint, const t2i::sample::ModelInfo& info);
   void onStep(const StepFrame& frame);
+  void onPromptsRead(const std::vector<t2i::text::Tokenized>& prompts);
   void onTaskFinished(const TaskResult& result);
   void onJobFinished(bool cancelled);
   void onJobFailed(const QString& message);
   void onLoadFailed(const QString& message);
   void onGuidanceMoved();
+  /// Starts a generation; `keepSeed` keeps the seed shown even when "new each time" is ticked
+  /// (Freeze noise: the slider re-renders the same trajectory at another scale).
+  bool startGeneration(bool keepSeed);
+  /// The slider's re-run at the new scale.
+  void regenerate();
   void showStep(int step);
   void showStepFrame(const StepFrame& frame);
   void fillFilmstrip(int upToStep);
@@ -138,6 +146,9 @@ private:
   QCheckBox* randomSeed_;
   QSpinBox* images_;
   QCheckBox* autoRegenerate_;
+  QCheckBox* freezeNoise_;
+  QCheckBox* inside_;
+  QLabel* promptNote_;
   QPushButton* generate_;
   QPushButton* cancel_;
   QProgressBar* progress_;
@@ -154,6 +165,7 @@ private:
   QLabel* scrubberLabel_;
   Filmstrip* filmstrip_;
   GenerationHistory* history_;
+  InsidePanels* insidePanels_;
   QTimer* regenerateTimer_;
 
   QString loadedCheckpoint_;         ///< the checkpoint whose preset set the guidance default

@@ -101,10 +101,16 @@ bool SamplingJob::run(const QVector<SamplingTask>& tasks, bool recordSteps) {
       const t2i::sample::ModelInfo info = model->info();
       postToGui([this, checkpoint = task.checkpoint, info] { Q_EMIT modelLoaded(checkpoint, info); });
       if (job.cancelled()) return;
+      std::vector<t2i::text::Tokenized> read;
+      for (const std::string& prompt : task.request.prompts) read.push_back(model->tokenize(prompt));
+      postToGui([this, index, read] { Q_EMIT promptsRead(index, read); });
       {
         std::lock_guard<std::mutex> lock(mutex_);
         recording_.clear();
       }
+      TaskResult result;
+      t2i::sample::Probes probes;
+      if (task.probes) probes = {&result.attention, &result.anatomy};
       const auto start = std::chrono::steady_clock::now();
       const auto images = model->generate(
           task.request, job,
@@ -115,9 +121,9 @@ bool SamplingJob::run(const QVector<SamplingTask>& tasks, bool recordSteps) {
               recording_.push_back(frame);
             }
             latest_.post(std::move(frame));
-          });
+          },
+          probes);
       if (job.cancelled() || images.empty()) return;
-      TaskResult result;
       result.task = index;
       result.checkpoint = task.checkpoint;
       result.request = task.request;

@@ -26,6 +26,8 @@ namespace t2i::ui {
 struct SamplingTask {
   QString checkpoint;
   t2i::sample::Request request;
+  /// Record what happens inside the model (attention maps, guidance anatomy); off costs nothing.
+  bool probes = false;
 };
 
 /// One denoising step of every image of a task, as Qt images.
@@ -46,6 +48,9 @@ struct TaskResult {
   QVector<QImage> images;
   std::vector<std::map<std::string, std::string>> metadata;  ///< PNG text of each image
   double seconds = 0;  ///< sampling only, after the model was loaded
+  /// What the task's probes recorded (empty without SamplingTask::probes).
+  t2i::sample::AttentionMaps attention;
+  t2i::sample::GuidanceAnatomy anatomy;
 };
 
 class SamplingJob : public QObject {
@@ -74,6 +79,8 @@ Q_SIGNALS:
   void status(const QString& message);
   void modelLoaded(const QString& checkpoint, const t2i::sample::ModelInfo& info);
   void loadFailed(const QString& message);
+  /// How the model reads each prompt of task `task`, before its first step.
+  void promptsRead(int task, const std::vector<t2i::text::Tokenized>& prompts);
   void stepReached(const t2i::ui::StepFrame& frame);
   void taskFinished(const t2i::ui::TaskResult& result);
   /// A run ended (not a load): `cancelled` tells whether cancel() was called meanwhile.

@@ -63,6 +63,8 @@ void CurvePlot::setMarker(double t) {
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
+void CurvePlot::setXTickCount(int count) { plot_->xAxis->ticker()->setTickCount(count); }
+
 std::pair<double, double> CurvePlot::paddedRange(double lower, double upper) {
   const double magnitude = std::max({std::abs(lower), std::abs(upper), 1e-12});
   const double pad = upper - lower > 1e-6 * magnitude ? (upper - lower) * 0.05 : magnitude * 0.1;

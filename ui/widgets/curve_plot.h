@@ -27,6 +27,8 @@ public:
   QVector<QPointF> points(int curve) const;
   /// Moves the marker line to `t`.
   void setMarker(double t);
+  /// About how many ticks the t axis shows (fewer for a narrow chart, so labels do not collide).
+  void setXTickCount(int count);
   /// Fits the y axis to the curves (called after setCurve).
   void rescale();
 

@@ -7,6 +7,7 @@
 #include "t2i/guidance_anatomy.h"
 #include "t2i/image.h"
 #include "t2i/job.h"
+#include "t2i/text.h"
 #include "t2i/train.h"
 
 #include <cstdint>
@@ -68,6 +69,10 @@ public:
   Generator& operator=(const Generator&) = delete;
 
   const ModelInfo& info() const;
+
+  /// How the model reads `prompt`: its pieces, </s> last, and whether the text was cut to the
+  /// model's token limit (the studio says so beside the prompt).
+  text::Tokenized tokenize(const std::string& prompt) const;
 
   /// Generates one image per prompt: a job (t2i/job.h) counting "denoising" steps, which a
   /// cancel stops within one step, returning an empty vector. `on_step` (optional) sees the

@@ -11,6 +11,7 @@
 #include "sample/sampling.h"
 #include "sample/text_to_image_model.h"
 #include "t2i/diffusion.h"
+#include "text/tokenizer.h"
 
 #include <optional>
 #include <stdexcept>
@@ -22,15 +23,21 @@ namespace {
 /// What Generator::generate counts (t2i/job.h).
 constexpr const char* kDenoising = "denoising";
 
+// A prompt as the model reads it: cut to its text length, </s> last.
+text::Tokenized tokenized(const TextToImageModel& model, const std::string& prompt) {
+  const text::TokenIds encoded = model.tokenizer().encode(prompt, model.max_text_length());
+  text::Tokenized out;
+  out.ids = encoded.ids;
+  out.truncated = encoded.truncated;
+  out.invalid_utf8 = encoded.invalid_utf8;
+  for (const std::int64_t id : encoded.ids) out.pieces.push_back(model.tokenizer().piece(id));
+  return out;
+}
+
 // Each prompt's pieces as the model reads them, </s> last.
 std::vector<std::vector<std::string>> prompt_pieces(const TextToImageModel& model, const std::vector<std::string>& prompts) {
   std::vector<std::vector<std::string>> out;
-  for (const auto& prompt : prompts) {
-    std::vector<std::string> pieces;
-    for (const std::int64_t id : model.tokenizer().encode(prompt, model.max_text_length()).ids)
-      pieces.push_back(model.tokenizer().piece(id));
-    out.push_back(std::move(pieces));
-  }
+  for (const auto& prompt : prompts) out.push_back(tokenized(model, prompt).pieces);
   return out;
 }
 
@@ -61,6 +68,8 @@ Generator::Generator(const std::string& checkpoint, const std::string& device) :
 Generator::~Generator() = default;
 
 const ModelInfo& Generator::info() const { return impl_->info; }
+
+text::Tokenized Generator::tokenize(const std::string& prompt) const { return tokenized(*impl_->model, prompt); }
 
 std::vector<Image> Generator::generate(const Request& request, const job::Context& job,
                                        const std::function<void(const StepView&)>& on_step, const Probes& probes) {
