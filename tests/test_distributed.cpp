@@ -30,6 +30,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -385,6 +386,78 @@ private Q_SLOTS:
         QCOMPARE(reduced[i].defined(), expected[i].defined());
         if (expected[i].defined()) QVERIFY(torch::equal(reduced[i], expected[i]));
       }
+    }
+  }
+
+  // The wrapper hands the backend what it takes (Gloo: dense CPU tensors) and puts each result
+  // back into the caller's tensor. Two ranks, threads of this process, sum and broadcast strided
+  // views of larger buffers: each view holds the result in its own storage, and the buffer's
+  // elements between them keep their values (handed whole to Gloo, the buffer's first elements
+  // would have been summed instead). Collectives on CUDA tensors, NCCL's, need a CUDA LibTorch:
+  // this build can only check that the group communicates on the device it names.
+  void collectivesPutResultsIntoTheCallersTensors() {
+    t2i::distributed::Environment environment;
+    environment.world_size = 2;
+    environment.master_port = free_port();
+    environment.timeout = std::chrono::seconds(60);
+    QVERIFY(environment.master_port > 0);
+    struct Rank {
+      torch::Tensor summed_buffer, summed, broadcast_buffer, broadcast;
+      std::string device, error;
+    };
+    Rank ranks[2];
+    const auto work = [&](int rank) {
+      Rank& r = ranks[rank];
+      try {
+        t2i::distributed::Environment own = environment;
+        own.rank = own.local_rank = rank;
+        t2i::distributed::ProcessGroup group(own, torch::Device(torch::kCPU));
+        r.device = group.device().str();
+        r.summed_buffer = torch::arange(8, torch::kFloat64) * (rank + 1);
+        r.summed = r.summed_buffer.slice(0, 1, 8, 2);  // elements 1, 3, 5, 7
+        r.broadcast_buffer = torch::arange(12, torch::kInt64).view({3, 4}) + 100 * rank;
+        r.broadcast = r.broadcast_buffer.slice(1, 0, 4, 2).t();  // columns 0 and 2, transposed
+        std::vector<torch::Tensor> sums{r.summed};
+        group.allreduce_sum(sums);
+        std::vector<torch::Tensor> roots{r.broadcast};
+        group.broadcast(roots, 0);
+        group.barrier();
+      } catch (const std::exception& error) {
+        r.error = error.what();
+      }
+    };
+    std::thread other(work, 1);
+    work(0);
+    other.join();
+    const torch::Tensor base = torch::arange(8, torch::kFloat64);
+    for (int rank = 0; rank < 2; ++rank) {
+      const Rank& r = ranks[rank];
+      QVERIFY2(r.error.empty(), r.error.c_str());
+      QCOMPARE(QString::fromStdString(r.device), QStringLiteral("cpu"));
+      QVERIFY(torch::equal(r.summed, base.slice(0, 1, 8, 2) * 3));                      // 1× + 2×
+      QVERIFY(torch::equal(r.summed_buffer.slice(0, 0, 8, 2), base.slice(0, 0, 8, 2) * (rank + 1)));
+      const torch::Tensor root = torch::arange(12, torch::kInt64).view({3, 4});
+      QVERIFY(torch::equal(r.broadcast, root.slice(1, 0, 4, 2).t()));
+      QVERIFY(torch::equal(r.broadcast_buffer.slice(1, 1, 4, 2), root.slice(1, 1, 4, 2) + 100 * rank));
+    }
+  }
+
+  // One GPU per local process: a CUDA device without an index narrows to the local rank's; NCCL
+  // is refused, with the way out named, for a run that does not train on CUDA.
+  void ranksTrainOnTheirOwnDevice() {
+    using t2i::distributed::rank_device;
+    QCOMPARE(rank_device(torch::Device(torch::kCUDA), 1), torch::Device(torch::kCUDA, 1));
+    QCOMPARE(rank_device(torch::Device(torch::kCUDA, 0), 1), torch::Device(torch::kCUDA, 0));
+    QCOMPARE(rank_device(torch::Device(torch::kCPU), 1), torch::Device(torch::kCPU));
+    t2i::distributed::Environment environment;
+    environment.world_size = 2;
+    environment.backend = "nccl";
+    environment.master_port = free_port();
+    try {
+      t2i::distributed::ProcessGroup group(environment, torch::Device(torch::kCPU));
+      QFAIL("NCCL accepted a CPU run");
+    } catch (const std::runtime_error& error) {
+      QVERIFY2(std::string(error.what()).find("T2I_DIST_BACKEND=gloo") != std::string::npos, error.what());
     }
   }
 

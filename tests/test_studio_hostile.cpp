@@ -1,6 +1,6 @@
 // Hostile inputs in the studio, tried as a new user would (issue 21): an image folder where 30% of
 // the files are broken, a COCO file whose captions name unknown images, weights that do not fit
-// their model, absurd prompts, settings and presets. Each gets a message naming the problem, the
+// their model (to generate with, or in a run to continue), absurd prompts, settings and presets. Each gets a message naming the problem, the
 // same as the command line's; nothing crashes; the page stays usable and the GUI responsive.
 //
 // The broken folder holds 3,000 images in the suite; T2I_HOSTILE_IMAGES=100000 runs the full-size
@@ -23,11 +23,14 @@
 #include "t2i/data.h"
 #include "t2i/log.h"
 #include "t2i/model.h"
+#include "t2i/runs.h"
 #include "t2i/runtime.h"
+#include "t2i/train.h"
 
 #include <QBuffer>
 #include <QClipboard>
 #include <QComboBox>
+#include <QDirIterator>
 #include <QElapsedTimer>
 #include <QGuiApplication>
 #include <QImage>
@@ -54,6 +57,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -170,6 +174,30 @@ void writeReshaped(const QString& from, const QString& to, const QString& name, 
   QFile out(to);
   QVERIFY(out.open(QIODevice::WriteOnly));
   QVERIFY(out.write(size + json + bytes.mid(8 + headerSize)) > 0);
+}
+
+/// The first four-dimensional tensor (a convolution's weight) in the safetensors file `path`, by
+/// name, and its shape.
+std::pair<QString, QJsonArray> convolutionIn(const QString& path) {
+  QFile in(path);
+  if (!in.open(QIODevice::ReadOnly)) return {};
+  const QByteArray size = in.read(8);
+  const QJsonObject header = QJsonDocument::fromJson(in.read(qFromLittleEndian<qint64>(size.constData()))).object();
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const QJsonArray shape = it.value().toObject().value(QStringLiteral("shape")).toArray();
+    if (shape.size() == 4) return {it.key(), shape};
+  }
+  return {};
+}
+
+/// Every file under `folder` with its bytes, by path relative to it.
+QMap<QString, QByteArray> filesUnder(const QString& folder) {
+  QMap<QString, QByteArray> files;
+  for (QDirIterator it(folder, QDir::Files | QDir::Hidden, QDirIterator::Subdirectories); it.hasNext();) {
+    QFile file(it.next());
+    if (file.open(QIODevice::ReadOnly)) files[QDir(folder).relativeFilePath(file.fileName())] = file.readAll();
+  }
+  return files;
 }
 
 /// Clicks `button` on `page` (and `then`, when given, at once after it) and waits until the
@@ -376,6 +404,60 @@ private Q_SLOTS:
     setPrompt(page, QStringLiteral("a red circle"));
     QVERIFY(generateAndWait(page));
     QVERIFY(!page.result(0).isNull());
+  }
+
+  // Continuing a run whose latest checkpoint holds a weight of the wrong shape (as another preset's
+  // would): the Train page fails with the command line's message, naming the checkpoint, the tensor
+  // and both shapes, and the run folder keeps every byte (no metrics line, checkpoint or file lost).
+  void continuingARunWithWrongShapeWeightsLosesNothing() {
+    QTemporaryDir dir;
+    MainWindow window;
+    window.resize(1280, 860);
+    auto* dataPage = window.findChild<DataPage*>();
+    child<QSpinBox>(dataPage, "demoImages")->setValue(48);
+    const nlohmann::json preset = t2i::test::tiny_preset_json();
+    const QString run = dir.filePath(QStringLiteral("run"));
+    QVERIFY(QDir().mkpath(run));
+    const QString presetFile = QDir(run).filePath(QStringLiteral("preset.json"));
+    std::ofstream(presetFile.toStdString()) << preset.dump(2);
+    // The run the page would have started: its data as the Data page describes it, so that only
+    // the weights stand in the way of continuing it.
+    t2i::train::TrainOptions options = t2i::test::tiny_demo_run(presetFile.toStdString(),
+                                                                run.toStdString(), std::string());
+    options.data = dataPage->dataSpec(preset.at("unet").at("image_size").get<int>());
+    options.max_steps = 1;
+    t2i::train::Observer quiet;
+    t2i::train::run(options, quiet);
+    const auto checkpoints = t2i::train::step_checkpoints(run.toStdString());
+    QCOMPARE(checkpoints.size(), std::size_t{1});
+    const QString checkpoint = QString::fromStdString(checkpoints.back().path);
+    const auto [tensor, shape] = convolutionIn(checkpoint);
+    QVERIFY2(!tensor.isEmpty(), qPrintable(checkpoint));
+    const QJsonArray flat{shape[0], shape[1].toInt() * shape[2].toInt() * shape[3].toInt()};
+    writeReshaped(checkpoint, checkpoint + QStringLiteral(".tmp"), tensor, flat);
+    QVERIFY(QFile::remove(checkpoint) && QFile::rename(checkpoint + QStringLiteral(".tmp"), checkpoint));
+    const QMap<QString, QByteArray> before = filesUnder(run);
+
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.showPage(Page::Train);
+    auto* page = window.findChild<TrainPage*>();
+    QSignalSpy opened(page, &TrainPage::runOpened);
+    page->openRun(run);
+    QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, kJobTimeoutMs);
+    QVERIFY(clickAndWait(page, child<QPushButton>(page, "continueRun")));
+    const QString message = child<QLabel>(page, "trainStatus")->text();
+    const auto text = [](const QJsonArray& dims) -> QString {
+      QStringList parts;
+      for (const QJsonValue& dim : dims) parts << QString::number(dim.toInt());
+      return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
+    };
+    for (const QString& part : QStringList{QStringLiteral("Training failed"), checkpoint, tensor, text(flat), text(shape)})
+      QVERIFY2(message.contains(part), qPrintable(part + QStringLiteral(" not in: ") + message));
+    QVERIFY(!page->isTraining());
+    QVERIFY(child<QPushButton>(page, "continueRun")->isEnabled());
+    QVERIFY(filesUnder(run) == before);
+    saveShot(&window, QStringLiteral("studio-train-wrong-shape.png"));
   }
 
   // Prompts a new user may paste: empty is refused with a hint; 100k characters, bytes that are

@@ -22,6 +22,7 @@
 
 #include "t2i/data.h"
 #include "t2i/model.h"
+#include "t2i/runs.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 
@@ -454,6 +455,38 @@ private Q_SLOTS:
     window_.reset();
   }
 
+  // The charts throttle their redraws while steps stream in; the run's end is drawn at once, so
+  // the page never shows a finished run one step and one evaluation short (as a screenshot taken
+  // right after a multi-process run's end did, its last metrics line having come in the last read).
+  void trainPageDrawsTheLastStepWhenTheRunEnds() {
+    MainWindow window;
+    window.showPage(Page::Train);
+    auto* page = window.findChild<TrainPage*>();
+    QVERIFY(page);
+    TrainingCurves* curves = page->curves();
+    curves->clear();
+    std::vector<t2i::train::StepMetrics> steps(3);
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      steps[i].step = static_cast<std::int64_t>(i) + 1;
+      steps[i].train_loss = 0.5;
+    }
+    Q_EMIT page->session()->steps(steps);
+    Q_EMIT page->session()->evaluated(evaluation(2, 0.4, 30, true));
+    QTRY_VERIFY(curves->lossPlot()->drawnSteps().second >= 3.0);  // the throttled redraw
+    t2i::train::StepMetrics last;
+    last.step = 4;
+    last.train_loss = 0.25;
+    Q_EMIT page->session()->steps({last});
+    Q_EMIT page->session()->evaluated(evaluation(4, 0.3, 20, true));
+    t2i::train::Summary summary;
+    summary.steps = 4;
+    summary.stop_reason = "max steps";
+    Q_EMIT page->session()->ended(summary);
+    QVERIFY(curves->lossPlot()->drawnSteps().second >= 4.0);
+    QVERIFY(curves->valPlot()->drawnSteps().second >= 4.0);
+    QVERIFY(curves->fidPlot()->drawnSteps().second >= 4.0);
+  }
+
   // Processes = 2 runs `t2i train --nproc 2` (the CLI's launcher): the page follows rank 0's run
   // folder to the end and shows each process's throughput, and every rank's start line arrives.
   void trainPageRunsTwoProcesses() {
@@ -488,8 +521,20 @@ private Q_SLOTS:
     QTRY_COMPARE_WITH_TIMEOUT(ended.count(), 1, kStepTimeoutMs);
     QVERIFY2(child<QLabel>(page, "trainStatus")->text().contains(QStringLiteral("max steps")),
              qPrintable(child<QLabel>(page, "trainStatus")->text()));
-    QCOMPARE(lastStep(page->curves()->lossPlot(), TrainingCurves::RawLoss), 3.0);
-    QVERIFY(!page->curves()->valPlot()->points(0).isEmpty());
+    // The charts hold and show metrics.jsonl's last step and evaluation as soon as the run has
+    // ended, not one throttled redraw later (a screenshot then showed the step before).
+    const t2i::train::History history = t2i::train::read_history(page->runFolder().toStdString());
+    QVERIFY(!history.steps.empty() && !history.evals.empty());
+    QCOMPARE(history.steps.back().step, std::int64_t{3});
+    const QVector<QPointF> losses = page->curves()->lossPlot()->points(TrainingCurves::RawLoss);
+    QVERIFY(!losses.isEmpty());
+    QCOMPARE(losses.last(), QPointF(3.0, history.steps.back().train_loss));
+    QVERIFY(page->curves()->lossPlot()->drawnSteps().second >= 3.0);
+    const QVector<QPointF> evals = page->curves()->valPlot()->points(0);
+    QVERIFY(!evals.isEmpty());
+    const auto lastEval = static_cast<double>(history.evals.back().step);
+    QCOMPARE(evals.last(), QPointF(lastEval, history.evals.back().val_p2));
+    QVERIFY(page->curves()->valPlot()->drawnSteps().second >= lastEval);
     const QString throughput = child<QLabel>(page, "throughputLabel")->text();
     QVERIFY2(throughput.contains(QStringLiteral("per process")) && throughput.count(QLatin1Char(',')) >= 1,
              qPrintable(throughput));

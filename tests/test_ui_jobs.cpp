@@ -1,28 +1,91 @@
 // Worker-thread plumbing of the studio: jobs run off the GUI thread, report back queued, cancel;
-// settings reach their file from a worker.
+// settings reach their file from a worker; a run other processes write is followed from a worker,
+// reading only what its metrics.jsonl gained.
 #include "jobs/job_runner.h"
 #include "jobs/latest_frame.h"
 #include "settings.h"
+#include "training/run_follower.h"
 #include "test_support.h"
 
 #include "t2i/log.h"
 
 #include <QDateTime>
+#include <QDir>
 #include <QFile>
 #include <QSignalSpy>
 #include <QSettings>
+#include <QTemporaryDir>
 #include <QThread>
 #include <QtTest/QtTest>
 
 #include <spdlog/sinks/ringbuffer_sink.h>
 
+#include <cstdio>
+#include <fstream>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 using t2i::ui::JobRunner;
 using t2i::ui::LatestFrame;
+using t2i::ui::RunFollower;
+
+namespace {
+
+std::string stepLine(std::int64_t step, double loss = 0.5) {
+  return "{\"event\":\"step\",\"step\":" + std::to_string(step) + ",\"train_loss\":" + std::to_string(loss) + "}\n";
+}
+
+void append(const QString& path, const std::string& text) {
+  std::ofstream(path.toStdString(), std::ios::app | std::ios::binary) << text;
+}
+
+/// A RunFollower on a run folder with what its reads saw: the steps it emitted, in order, and
+/// for each read the thread it ran on and the offset it read from.
+struct Followed {
+  explicit Followed(const QTemporaryDir& dir) : metrics(dir.filePath(QStringLiteral("metrics.jsonl"))), polled(&follower, &RunFollower::polled) {
+    follower.setReader([this](const std::string& run, const t2i::train::MetricsPosition& since, bool images) {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        threads.push_back(QThread::currentThread());
+        offsets.push_back(since.offset);
+      }
+      return RunFollower::read(run, since, images);
+    });
+    QObject::connect(&follower, &RunFollower::steps, [this](const std::vector<t2i::train::StepMetrics>& batch) {
+      batches.push_back(batch.size());
+      for (const auto& m : batch) steps.push_back(m.step);
+    });
+  }
+  /// One poll, read to its end: false when it did not end or failed.
+  bool poll() {
+    follower.poll();
+    return polled.wait(60000) && polled.last().at(0).toString().isEmpty();
+  }
+  std::uint64_t lastOffset() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return offsets.back();
+  }
+
+  QString metrics;
+  RunFollower follower;
+  QSignalSpy polled;
+  std::mutex mutex;
+  std::vector<QThread*> threads;
+  std::vector<std::uint64_t> offsets;
+  std::vector<std::int64_t> steps;
+  std::vector<std::size_t> batches;
+};
+
+std::vector<std::int64_t> range(std::int64_t first, std::int64_t last) {
+  std::vector<std::int64_t> steps;
+  for (std::int64_t step = first; step <= last; ++step) steps.push_back(step);
+  return steps;
+}
+
+} // namespace
 
 class TestUiJobs : public QObject {
   Q_OBJECT
@@ -132,6 +195,76 @@ private Q_SLOTS:
     const std::vector<std::string> lines = errors->last_formatted();
     QVERIFY2(lines.empty(), lines.empty() ? "" : lines.front().c_str());
     QCOMPARE(QSettings().status(), QSettings::NoError);
+  }
+
+  // metrics.jsonl appended in pieces, one line split over two polls: every step comes out once, in
+  // order, the split one when its newline has arrived; each read starts where the last complete
+  // line ended, and none runs on the GUI thread.
+  void followerEmitsEachAppendedStepOnce() {
+    QTemporaryDir dir;
+    Followed run(dir);
+    run.follower.begin(dir.path().toStdString(), /*shown=*/false);
+    QVERIFY(run.poll());  // no metrics.jsonl yet: nothing, no error
+    const std::string first = stepLine(1) + stepLine(2) + stepLine(3);
+    append(run.metrics, first);
+    QVERIFY(run.poll());
+    const std::string split = stepLine(4);
+    append(run.metrics, split.substr(0, 12));
+    QVERIFY(run.poll());
+    QCOMPARE(run.lastOffset(), std::uint64_t{first.size()});
+    QCOMPARE(run.steps, range(1, 3));
+    append(run.metrics, split.substr(12) + stepLine(5));
+    QVERIFY(run.poll());
+    QCOMPARE(run.lastOffset(), std::uint64_t{first.size()});
+    append(run.metrics, "{\"event\":\"eval\",\"step\":5,\"val_p2\":0.25}\n" + stepLine(6));
+    QVERIFY(run.poll());
+    QCOMPARE(run.lastOffset(), std::uint64_t{first.size() + split.size() + stepLine(5).size()});
+    QCOMPARE(run.steps, range(1, 6));
+    QCOMPARE(run.follower.summary().steps, std::int64_t{6});
+    for (QThread* thread : run.threads) QVERIFY(thread != QThread::currentThread());
+  }
+
+  // After a long run's 50,000 lines, one more line is one read of that line: the read starts at the
+  // old end and emits a batch of one step.
+  void followerReadsOnlyWhatALongRunAppended() {
+    QTemporaryDir dir;
+    Followed run(dir);
+    std::string history;
+    for (std::int64_t step = 1; step <= 50000; ++step) history += stepLine(step);
+    append(run.metrics, history);
+    run.follower.begin(dir.path().toStdString(), /*shown=*/false);
+    QVERIFY(run.poll());
+    QCOMPARE(run.steps.size(), std::size_t{50000});
+    append(run.metrics, stepLine(50001));
+    QVERIFY(run.poll());
+    QCOMPARE(run.lastOffset(), std::uint64_t{history.size()});
+    QCOMPARE(run.batches.back(), std::size_t{1});
+    QCOMPARE(run.steps.size(), std::size_t{50001});
+    QCOMPARE(run.steps.back(), std::int64_t{50001});
+  }
+
+  // A continued run: the page shows the history already, so the first read emits nothing; the
+  // trainer then rewrites metrics.jsonl without the steps after its checkpoint (4) and redoes
+  // them: only the redone steps come out, once.
+  void followerOfAContinuedRunEmitsOnlyTheRedoneSteps() {
+    QTemporaryDir dir;
+    Followed run(dir);
+    QVERIFY(QDir(dir.path()).mkpath(QStringLiteral("checkpoints")));
+    append(dir.filePath(QStringLiteral("checkpoints/step_000000004.safetensors")), "not read");
+    std::string kept;
+    for (std::int64_t step = 1; step <= 4; ++step) kept += stepLine(step);
+    append(run.metrics, kept + stepLine(5) + stepLine(6));
+    run.follower.begin(dir.path().toStdString(), /*shown=*/true);
+    QVERIFY(run.poll());
+    QVERIFY(run.steps.empty());
+    const QString rewritten = dir.filePath(QStringLiteral("metrics.jsonl.new"));
+    append(rewritten, kept + stepLine(5, 0.25) + stepLine(6, 0.25));
+    QVERIFY(std::rename(rewritten.toUtf8().constData(), run.metrics.toUtf8().constData()) == 0);
+    QVERIFY(run.poll());
+    QCOMPARE(run.steps, range(5, 6));
+    append(run.metrics, stepLine(7));
+    QVERIFY(run.poll());
+    QCOMPARE(run.steps, range(5, 7));
   }
 };
 

@@ -793,6 +793,7 @@ void TrainPage::onProgress(const ProgressFrame& frame) {
 }
 
 void TrainPage::onEnded(const train::Summary& summary) {
+  curves_->drawNow();
   pause_->setChecked(false);
   pause_->setText(tr("Pause"));
   progress_->setRange(0, 1);
@@ -813,6 +814,7 @@ void TrainPage::onEnded(const train::Summary& summary) {
 }
 
 void TrainPage::onFailed(const QString& message) {
+  curves_->drawNow();
   pause_->setChecked(false);
   pause_->setText(tr("Pause"));
   progress_->setRange(0, 1);

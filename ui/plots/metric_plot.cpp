@@ -241,6 +241,10 @@ void MetricPlot::flushRedraw() const {
   redraw();
 }
 
+std::pair<double, double> MetricPlot::drawnSteps() const {
+  return {plot_->xAxis->range().lower, plot_->xAxis->range().upper};
+}
+
 void MetricPlot::redraw() const {
   bool any[2] = {false, false};
   for (QCPGraph* graph : graphs_) {

@@ -9,6 +9,8 @@
 #include <QVector>
 #include <QWidget>
 
+#include <utility>
+
 class QCheckBox;
 class QCustomPlot;
 class QCPGraph;
@@ -61,6 +63,11 @@ public:
   /// The chart widget itself, for mouse events in tests.
   QWidget* chartWidget() const;
 
+  /// Runs a pending redraw now, so geometry, exports and the screen reflect every point added.
+  void flushRedraw() const;
+  /// The steps the x axis spans as last drawn: points added since wait for the throttled redraw.
+  std::pair<double, double> drawnSteps() const;
+
 private:
   struct Nearest {
     QCPGraph* graph = nullptr;
@@ -73,8 +80,6 @@ private:
   void showChartOrNote();
   /// Rescales and repaints; const because it changes only the chart, not the data.
   void redraw() const;
-  /// Runs a pending redraw now, so geometry and exports reflect every point added.
-  void flushRedraw() const;
   void onMouseMove(QMouseEvent* event);
   void exportPngInteractive();
   void exportCsvInteractive();

@@ -99,6 +99,10 @@ void TrainingCurves::setHistory(const train::History& history) {
   for (const train::EvalMetrics& eval : history.evals) addEval(eval);
 }
 
+void TrainingCurves::drawNow() const {
+  for (const MetricPlot* plot : {loss_, val_, fid_}) plot->flushRedraw();
+}
+
 void TrainingCurves::setFidHint(const QString& hint) {
   if (!fidSeen_) fid_->setNote(hint);
 }

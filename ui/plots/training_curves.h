@@ -46,6 +46,9 @@ public:
   void addSteps(const std::vector<train::StepMetrics>& steps);
   void addEval(const train::EvalMetrics& eval);
   void setHistory(const train::History& history);
+  /// Draws every chart's points now instead of at the throttle's next redraw: a run's end shows
+  /// its last step and evaluation as soon as the page says it ended.
+  void drawNow() const;
 
   /// What the FID chart says while it has no points: set from the run's options before the
   /// first evaluation (e.g. that no Inception weights are configured).

@@ -1,14 +1,10 @@
 #include "training/process_training.h"
 
-#include "t2i/runs.h"
 #include "t2i/runtime.h"
 
 #include <QCoreApplication>
 #include <QDir>
-#include <QImage>
 #include <QTimer>
-
-#include <algorithm>
 
 namespace t2i::ui {
 namespace {
@@ -56,21 +52,27 @@ QStringList trainArguments(const train::TrainOptions& o, int processes, int thre
 
 ProcessTraining::ProcessTraining(QObject* parent)
     : QObject(parent), program_(QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("t2i"))),
-      process_(new QProcess(this)), poll_(new QTimer(this)) {
+      process_(new QProcess(this)), poll_(new QTimer(this)), follower_(new RunFollower(this)) {
   process_->setProcessChannelMode(QProcess::MergedChannels);
   poll_->setInterval(kFollowIntervalMs);
-  connect(poll_, &QTimer::timeout, this, &ProcessTraining::follow);
+  connect(poll_, &QTimer::timeout, follower_, &RunFollower::poll);
+  connect(follower_, &RunFollower::steps, this, &ProcessTraining::steps);
+  connect(follower_, &RunFollower::evaluated, this, &ProcessTraining::evaluated);
+  connect(follower_, &RunFollower::previewed, this, &ProcessTraining::previewed);
+  connect(follower_, &RunFollower::checkpointSaved, this, &ProcessTraining::checkpointSaved);
+  connect(follower_, &RunFollower::polled, this, &ProcessTraining::onPolled);
   connect(process_, &QProcess::readyRead, this, &ProcessTraining::readOutput);
   connect(process_, &QProcess::finished, this, &ProcessTraining::finish);
   connect(process_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
     if (error != QProcess::FailedToStart) return;
     poll_->stop();
+    phase_ = Phase::Idle;
     Q_EMIT failed(tr("cannot start %1: %2").arg(QDir::toNativeSeparators(program_), process_->errorString()));
   });
 }
 
 ProcessTraining::~ProcessTraining() {
-  if (!isRunning()) return;
+  if (process_->state() == QProcess::NotRunning) return;
   disconnect(process_, nullptr, this, nullptr);
   process_->terminate();
   if (!process_->waitForFinished(60'000)) process_->kill();
@@ -78,67 +80,48 @@ ProcessTraining::~ProcessTraining() {
 
 bool ProcessTraining::start(const train::TrainOptions& options, int processes, int threads) {
   if (isRunning()) return false;
-  runDir_ = options.run_dir;
-  stepsSeen_ = evalsSeen_ = previewsSeen_ = 0;
-  latestCheckpoint_.clear();
-  bestCheckpoint_.clear();
-  bestStep_.reset();
+  arguments_ = trainArguments(options, processes, threads);
   pending_.clear();
   lastLines_.clear();
   stopReason_.clear();
   stopRequested_ = false;
-  // A continued run's earlier history is the page's already (it opened the run): follow from here.
-  if (options.resume) {
-    try {
-      const train::History history = train::read_history(runDir_);
-      stepsSeen_ = history.steps.size();
-      evalsSeen_ = history.evals.size();
-      previewsSeen_ = history.previews.size();
-      latestCheckpoint_ = history.latest_checkpoint;
-      bestCheckpoint_ = history.best_checkpoint;
-      bestStep_ = history.best_step;
-    } catch (const std::exception&) {
-      // The launcher reports a folder it cannot resume.
-    }
+  // A continued run's earlier history is the page's already (it opened the run): follow from its
+  // present end, read before the launcher may rewrite the file.
+  follower_->begin(options.run_dir, options.resume);
+  if (!options.resume) {
+    launch();
+    return true;
   }
-  process_->start(program_, trainArguments(options, processes, threads));
-  poll_->start();
+  phase_ = Phase::Priming;
+  follower_->poll();
   return true;
 }
 
-void ProcessTraining::stop() {
-  if (!isRunning() || stopRequested_) return;
-  stopRequested_ = true;
-  process_->terminate();
+void ProcessTraining::launch() {
+  phase_ = Phase::Running;
+  process_->start(program_, arguments_);
+  poll_->start();
 }
 
-void ProcessTraining::follow() {
-  train::History history;
-  try {
-    history = train::read_history(runDir_);
-  } catch (const std::exception&) {
-    return;  // not a run folder yet: the workers are still starting
+void ProcessTraining::stop() {
+  if (stopRequested_ || !isRunning() || phase_ == Phase::Finishing) return;
+  stopRequested_ = true;
+  if (phase_ == Phase::Running) process_->terminate();
+}
+
+void ProcessTraining::onPolled(const QString& error) {
+  if (phase_ == Phase::Priming && !stopRequested_) {
+    launch();  // also when the folder could not be read: the launcher says why it cannot continue it
+  } else if (phase_ == Phase::Priming) {
+    phase_ = Phase::Idle;
+    train::Summary summary = follower_->summary();
+    summary.stop_reason = "cancelled";
+    Q_EMIT ended(summary);
+  } else if (phase_ == Phase::Finishing) {
+    conclude(error);
   }
-  if (history.steps.size() > stepsSeen_) {
-    const std::vector<train::StepMetrics> fresh(history.steps.begin() + static_cast<std::ptrdiff_t>(stepsSeen_),
-                                                history.steps.end());
-    Q_EMIT steps(fresh);
-    stepsSeen_ = history.steps.size();
-  }
-  for (; evalsSeen_ < history.evals.size(); ++evalsSeen_) Q_EMIT evaluated(history.evals[evalsSeen_]);
-  for (; previewsSeen_ < history.previews.size(); ++previewsSeen_) {
-    const auto& [step, path] = history.previews[previewsSeen_];
-    Q_EMIT previewed(PreviewFrame{step, QImage(text(path)), {}});
-  }
-  if (!history.latest_checkpoint.empty() && history.latest_checkpoint != latestCheckpoint_) {
-    latestCheckpoint_ = history.latest_checkpoint;
-    Q_EMIT checkpointSaved(text(latestCheckpoint_), false);
-  }
-  if (!history.best_checkpoint.empty() && (history.best_checkpoint != bestCheckpoint_ || history.best_step != bestStep_)) {
-    bestCheckpoint_ = history.best_checkpoint;
-    bestStep_ = history.best_step;
-    Q_EMIT checkpointSaved(text(bestCheckpoint_), true);
-  }
+  // While the run goes, a read that fails (a damaged line) is retried at the next poll; the last
+  // read's failure is reported.
 }
 
 void ProcessTraining::readOutput() {
@@ -159,26 +142,25 @@ void ProcessTraining::readOutput() {
 void ProcessTraining::finish(int exitCode, QProcess::ExitStatus exitStatus) {
   poll_->stop();
   readOutput();
-  follow();
-  if (exitStatus != QProcess::NormalExit || exitCode != 0) {
-    Q_EMIT failed(lastLines_.isEmpty() ? tr("the training processes stopped with status %1").arg(exitCode)
+  exitCode_ = exitCode;
+  exitStatus_ = exitStatus;
+  phase_ = Phase::Finishing;
+  follower_->poll();
+}
+
+void ProcessTraining::conclude(const QString& readError) {
+  phase_ = Phase::Idle;
+  if (exitStatus_ != QProcess::NormalExit || exitCode_ != 0) {
+    Q_EMIT failed(lastLines_.isEmpty() ? tr("the training processes stopped with status %1").arg(exitCode_)
                                        : lastLines_.join(QLatin1Char('\n')));
     return;
   }
-  train::Summary summary;
-  train::History history;
-  try {
-    history = train::read_history(runDir_);
-  } catch (const std::exception& error) {
-    Q_EMIT failed(QString::fromUtf8(error.what()));
+  if (!readError.isEmpty()) {
+    Q_EMIT failed(readError);
     return;
   }
-  if (!history.steps.empty()) summary.steps = history.steps.back().step;
+  train::Summary summary = follower_->summary();
   summary.stop_reason = stopReason_.toStdString();
-  summary.best_checkpoint = history.best_checkpoint;
-  summary.last_checkpoint = history.latest_checkpoint;
-  for (const train::EvalMetrics& eval : history.evals)
-    if (history.best_step && eval.step == *history.best_step) summary.best_val_p2 = eval.val_p2;
   Q_EMIT ended(summary);
 }
 

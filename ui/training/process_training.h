@@ -1,12 +1,13 @@
 // A data-parallel run of several local processes started from the studio. It goes through the
 // CLI's own launcher, `t2i train --nproc N` (the path a terminal user takes, so the studio has no
-// launcher of its own): rank 0 writes the run folder, which this follows (metrics.jsonl's steps,
-// evaluations and previews, the checkpoints), and every rank's status lines come through the
-// launcher's output. Stop sends the launcher SIGTERM, which it passes on to every worker: they
+// launcher of its own): rank 0 writes the run folder, which a RunFollower reads off the GUI thread
+// (metrics.jsonl's steps, evaluations and previews, the checkpoints), and every rank's status lines
+// come through the launcher's output. Stop sends the launcher SIGTERM, which it passes on to every worker: they
 // agree to stop after the current step and rank 0 saves a checkpoint.
 #pragma once
 
 #include "jobs/job_runner.h"
+#include "training/run_follower.h"
 
 #include "t2i/train.h"
 
@@ -14,7 +15,6 @@
 #include <QProcess>
 #include <QStringList>
 
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,9 +36,11 @@ public:
   void setProgram(const QString& program) { program_ = program; }
   const QString& program() const { return program_; }
 
-  /// Starts the launcher; false (nothing started) while a run is going.
+  /// Starts the launcher (a continued run's once its folder's present end is read); false
+  /// (nothing started) while a run is going.
   bool start(const train::TrainOptions& options, int processes, int threads);
-  bool isRunning() const { return process_->state() != QProcess::NotRunning; }
+  /// From start() until ended() or failed(): the launcher and the last read of the folder.
+  bool isRunning() const { return phase_ != Phase::Idle; }
   void stop();
   bool stopRequested() const { return stopRequested_; }
 
@@ -52,21 +54,27 @@ Q_SIGNALS:
   void failed(const QString& message);
 
 private:
-  /// Emits what the run folder holds beyond what was emitted already.
-  void follow();
+  enum class Phase {
+    Idle,
+    Priming,    ///< reading where a continued run's folder ends, before the launcher starts
+    Running,    ///< the launcher runs; the folder is polled
+    Finishing,  ///< the launcher ended; reading what it wrote last
+  };
+  void launch();
+  void onPolled(const QString& error);
   void readOutput();
   void finish(int exitCode, QProcess::ExitStatus exitStatus);
+  /// ended() or failed(), once the folder is read to its end.
+  void conclude(const QString& readError);
 
   QString program_;
   QProcess* process_;
   QTimer* poll_;
-  std::string runDir_;
-  std::size_t stepsSeen_ = 0;
-  std::size_t evalsSeen_ = 0;
-  std::size_t previewsSeen_ = 0;
-  std::string latestCheckpoint_;
-  std::string bestCheckpoint_;
-  std::optional<std::int64_t> bestStep_;
+  RunFollower* follower_;
+  Phase phase_ = Phase::Idle;
+  QStringList arguments_;
+  int exitCode_ = 0;
+  QProcess::ExitStatus exitStatus_ = QProcess::NormalExit;
   QByteArray pending_;     ///< output after its last full line
   QStringList lastLines_;  ///< the latest output lines, for a failure's message
   QString stopReason_;     ///< from rank 0's closing line

@@ -51,6 +51,28 @@ struct History {
 /// Reads a run folder (metrics.jsonl, previews/, checkpoints/). Throws when `run_dir` is not a run.
 History read_history(const std::string& run_dir);
 
+/// How far a reader following a run has read its metrics.jsonl.
+struct MetricsPosition {
+  std::uint64_t offset = 0;  ///< the byte after the last complete line read
+  std::string last_line;     ///< that line, newline included: tells a rewritten file from a grown one
+};
+
+/// The events metrics.jsonl gained since `since`, for following a run while it trains.
+struct MetricsUpdate {
+  std::vector<StepMetrics> steps;
+  std::vector<EvalMetrics> evals;
+  std::vector<std::pair<std::int64_t, std::string>> previews;  ///< (step, PNG path)
+  MetricsPosition position;  ///< where the next read starts
+  /// The file no longer begins with what `since` read (a resumed run rewrote it without the
+  /// steps it redoes): the events are the whole file's.
+  bool restarted = false;
+};
+
+/// Reads only what was appended to `run_dir`'s metrics.jsonl after `since`, complete lines only:
+/// a line still being written waits for the next read. Nothing, at `since`, while the file does
+/// not exist yet. Throws, naming the file, on a damaged line.
+MetricsUpdate read_metrics_update(const std::string& run_dir, const MetricsPosition& since);
+
 /// The options `run_dir`'s run was last trained with, ready to resume it: `run_dir` and `resume`
 /// set, paths inside the folder resolved against where it is now. Throws naming the folder when
 /// it holds no checkpoint, or the checkpoint when it cannot be read.

@@ -47,7 +47,20 @@ std::string rank_list(const std::vector<int>& ranks) {
   return text;
 }
 
+/// Puts each collective's result into the tensor the caller gave, where the backend was handed a
+/// copy of it (ProcessGroup::handed()).
+void copy_results(std::vector<std::pair<torch::Tensor, torch::Tensor>>& results) {
+  torch::NoGradGuard no_grad;
+  for (auto& [given, copy] : results) given.copy_(copy);
+  results.clear();
+}
+
 } // namespace
+
+torch::Device rank_device(const torch::Device& requested, int local_rank) {
+  if (!requested.is_cuda() || requested.has_index()) return requested;
+  return torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(local_rank));
+}
 
 std::optional<Environment> environment_from_env() {
   Environment e;
@@ -74,12 +87,19 @@ struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> roll_call;
   c10::intrusive_ptr<c10d::ProcessGroup> group;
   std::vector<c10::intrusive_ptr<c10d::Work>> started;  ///< by start_allreduce_sum(), not yet waited for
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> started_results;  ///< their copies to bring back
   std::string failure;  ///< why starting a collective failed: reported by wait_started()
 };
 
 ProcessGroup::ProcessGroup(const Environment& environment, const torch::Device& device)
-    : environment_(environment), impl_(std::make_unique<Impl>()) {
+    : environment_(environment), device_(torch::kCPU), impl_(std::make_unique<Impl>()) {
   backend_ = !environment.backend.empty() ? environment.backend : device.is_cuda() ? "nccl" : "gloo";
+  if (backend_ == "nccl") {
+    if (!device.is_cuda())
+      throw std::runtime_error("NCCL communicates between CUDA devices, and this run trains on " + device.str() +
+                               ": set T2I_DIST_BACKEND=gloo");
+    device_ = rank_device(device, environment.local_rank);
+  }
   c10d::TCPStoreOptions store_options;
   store_options.port = static_cast<std::uint16_t>(environment.master_port);
   // Under torchrun the agent's store is on the port already (rank 0 could not listen there); the
@@ -163,7 +183,7 @@ void ProcessGroup::start_allreduce_sum(torch::Tensor tensor) {
   // unwind through the autograd engine.
   if (!impl_->failure.empty()) return;
   try {
-    std::vector<at::Tensor> one{std::move(tensor)};
+    std::vector<at::Tensor> one{handed(tensor, impl_->started_results)};
     impl_->started.push_back(impl_->group->allreduce(one));
   } catch (const std::exception& error) {
     impl_->failure = error.what();
@@ -176,8 +196,11 @@ void ProcessGroup::wait_started() {
     std::swap(started, impl_->started);
     std::string failure;
     std::swap(failure, impl_->failure);
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> results;
+    std::swap(results, impl_->started_results);
     for (auto& work : started) work->wait();
     if (!failure.empty()) throw std::runtime_error(failure);
+    copy_results(results);
   });
 }
 
@@ -186,16 +209,31 @@ void ProcessGroup::broadcast(std::vector<torch::Tensor>& tensors, int root) {
     c10d::BroadcastOptions options;
     options.rootRank = root;
     std::vector<c10::intrusive_ptr<c10d::Work>> pending;
-    for (torch::Tensor& tensor : tensors) {
-      std::vector<at::Tensor> one{tensor};
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> results;
+    for (const torch::Tensor& tensor : tensors) {
+      std::vector<at::Tensor> one{handed(tensor, results)};
       pending.push_back(impl_->group->broadcast(one, options));
     }
     for (auto& work : pending) work->wait();
+    copy_results(results);
   });
 }
 
 void ProcessGroup::barrier() {
-  guarded("barrier", [&] { impl_->group->barrier()->wait(); });
+  c10d::BarrierOptions options;
+  // NCCL's barrier is an all-reduce on a device; without one named it guesses rank % GPUs, which
+  // need not be this rank's GPU.
+  if (device_.is_cuda()) options.device_ids = {device_.index()};
+  guarded("barrier", [&] { impl_->group->barrier(options)->wait(); });
+}
+
+torch::Tensor ProcessGroup::handed(const torch::Tensor& tensor,
+                                   std::vector<std::pair<torch::Tensor, torch::Tensor>>& results) const {
+  if (tensor.device() == device_ && tensor.is_contiguous()) return tensor;
+  torch::NoGradGuard no_grad;
+  torch::Tensor copy = tensor.to(device_, tensor.scalar_type(), /*non_blocking=*/false, /*copy=*/true, c10::MemoryFormat::Contiguous);
+  results.emplace_back(tensor, copy);
+  return copy;
 }
 
 } // namespace t2i::distributed

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace t2i::distributed {
@@ -28,6 +29,10 @@ struct Environment {
   int restart = 0;  ///< torchrun's restart of the worker group (TORCHELASTIC_RESTART_COUNT)
 };
 
+/// The device a rank trains on: a CUDA device without an index becomes the one of this rank's
+/// local rank (one GPU per local process, as torchrun's LOCAL_RANK means); others stay as asked.
+torch::Device rank_device(const torch::Device& requested, int local_rank);
+
 /// RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT (torchrun's env:// variables), with
 /// torchrun's TORCHELASTIC_USE_AGENT_STORE and TORCHELASTIC_RESTART_COUNT, plus T2I_DIST_BACKEND. Nothing when WORLD_SIZE is unset or 1: a single process then trains exactly
 /// as before. Throws on inconsistent values. The timeout is the caller's (a run option).
@@ -36,7 +41,8 @@ std::optional<Environment> environment_from_env();
 class ProcessGroup {
 public:
   /// Rendezvous: rank 0 hosts the TCPStore at master_addr:master_port; every rank must join within
-  /// the timeout, or this throws naming the missing workers' count.
+  /// the timeout, or this throws naming the missing workers' count. `device`: where this rank
+  /// trains (rank_device()); NCCL, chosen for CUDA, communicates there, Gloo on the CPU.
   ProcessGroup(const Environment& environment, const torch::Device& device);
   ~ProcessGroup();
   ProcessGroup(const ProcessGroup&) = delete;
@@ -46,7 +52,13 @@ public:
   int world_size() const { return environment_.world_size; }
   int local_rank() const { return environment_.local_rank; }
   const std::string& backend() const { return backend_; }
+  /// Where the backend takes its tensors: the rank's CUDA device for NCCL, the CPU for Gloo.
+  const torch::Device& device() const { return device_; }
 
+  /// Every collective below takes tensors of any device and layout: one that is not dense on
+  /// device() travels as a copy there, and the result is copied back into it when its collective
+  /// is waited for. Callers keep their tensors where they compute them (CPU sums, GPU gradients).
+  ///
   /// In place, every tensor its own collective, all in flight before the first wait. A collective
   /// that fails (a rank died: at once; a rank hangs: after the timeout) throws an error naming the
   /// ranks that did not answer the roll call below.
@@ -67,8 +79,12 @@ private:
   [[noreturn]] void fail(const std::string& what, const std::exception& error);
   /// Runs `collective` (which waits for its work), turning a failure into fail()'s error.
   void guarded(const std::string& what, const std::function<void()>& collective);
+  /// What the backend is handed for `tensor`: itself when it is dense on device(), else a dense
+  /// copy there, remembered in `results` so copy_results() can bring the result back.
+  torch::Tensor handed(const torch::Tensor& tensor, std::vector<std::pair<torch::Tensor, torch::Tensor>>& results) const;
   Environment environment_;
   std::string backend_;
+  torch::Device device_;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -15,7 +15,8 @@ std::unique_ptr<DataParallel> DataParallel::from_environment(const torch::Device
   auto environment = distributed::environment_from_env();
   if (!environment) return nullptr;
   environment->timeout = timeout;
-  return std::make_unique<DataParallel>(std::make_unique<distributed::ProcessGroup>(*environment, device));
+  const torch::Device own = distributed::rank_device(device, environment->local_rank);
+  return std::make_unique<DataParallel>(std::make_unique<distributed::ProcessGroup>(*environment, own), own);
 }
 
 std::pair<std::int64_t, std::int64_t> DataParallel::shard(std::int64_t batch) const {

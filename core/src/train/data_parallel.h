@@ -20,12 +20,16 @@ namespace t2i::train {
 
 class DataParallel {
 public:
-  /// The group torchrun's (or `t2i train --nproc`'s) environment describes; nothing for one process.
+  /// The group torchrun's (or `t2i train --nproc`'s) environment describes, for a run asked to
+  /// train on `device`; nothing for one process.
   static std::unique_ptr<DataParallel> from_environment(const torch::Device& device, std::chrono::seconds timeout);
 
-  explicit DataParallel(std::unique_ptr<distributed::ProcessGroup> group) : group_(std::move(group)) {}
+  DataParallel(std::unique_ptr<distributed::ProcessGroup> group, const torch::Device& device)
+      : group_(std::move(group)), device_(device) {}
 
   int rank() const { return group_->rank(); }
+  /// Where this rank trains: the device asked for, a CUDA one narrowed to this rank's GPU.
+  const torch::Device& device() const { return device_; }
   int world_size() const { return group_->world_size(); }
 
   /// [first, last) of a global batch of `batch` samples that this rank trains on: contiguous
@@ -67,6 +71,7 @@ public:
 
 private:
   std::unique_ptr<distributed::ProcessGroup> group_;
+  torch::Device device_;
   std::unique_ptr<distributed::GradientReducer> reducer_;
   distributed::GradientReducer::Bytes bytes_last_step_;
   std::vector<double> rank_seconds_last_step_;

@@ -19,9 +19,8 @@ void EvaluationShare::sum(std::vector<double>& values) const {
 
 void EvaluationShare::sum(torch::Tensor& tensor) const {
   if (group_ == nullptr) return;
-  std::vector<torch::Tensor> tensors{tensor.contiguous()};
+  std::vector<torch::Tensor> tensors{tensor};
   group_->allreduce_sum(tensors);
-  tensor = tensors[0];
 }
 
 } // namespace t2i::train

@@ -29,6 +29,86 @@ std::string step_name(std::int64_t step) {
   return name;
 }
 
+/// The events of the complete lines of `text`, which starts at byte `offset` of `path`.
+struct MetricsLines {
+  std::vector<nlohmann::json> events;
+  std::uint64_t end = 0;  ///< the byte after the last complete line
+  std::string last_line;  ///< that line, newline included; empty when there is none
+};
+
+/// Parses metrics.jsonl's lines. A last line without its newline is one still being written, or
+/// one a process killed mid-append left: a follower leaves it for its next read; read whole
+/// (`whole_file`), it counts when it is an event and is skipped when it is not. Any other line that
+/// is not a JSON object is damage the reader must not hide: it throws, naming the file and the line.
+MetricsLines parse_metrics(const std::string& text, std::uint64_t offset, const std::string& path, bool whole_file) {
+  MetricsLines lines;
+  lines.end = offset;
+  std::size_t start = 0;
+  for (std::size_t number = 1; start < text.size(); ++number) {
+    const std::size_t newline = text.find('\n', start);
+    const bool complete = newline != std::string::npos;
+    if (!complete && !whole_file) break;
+    const std::size_t end = complete ? newline : text.size();
+    auto event = nlohmann::json::parse(text.begin() + static_cast<std::ptrdiff_t>(start),
+                                       text.begin() + static_cast<std::ptrdiff_t>(end), nullptr, false);
+    const bool valid = !event.is_discarded() && event.is_object();
+    if (!valid && complete)
+      throw std::runtime_error(path + ": " +
+                               (offset == 0 ? "line " + std::to_string(number)
+                                            : "the line at byte " + std::to_string(offset + start)) +
+                               " is not a metrics event (the file is damaged)");
+    if (valid) lines.events.push_back(std::move(event));
+    if (complete) {
+      lines.last_line = text.substr(start, newline + 1 - start);
+      lines.end = offset + newline + 1;
+    }
+    start = end + 1;
+  }
+  return lines;
+}
+
+/// Whether the file `in` reads still holds, just before `since.offset`, the line read last there.
+bool continues(std::ifstream& in, const MetricsPosition& since) {
+  if (since.offset == 0) return true;
+  if (since.last_line.size() > since.offset) return false;
+  std::string there(since.last_line.size(), '\0');
+  in.seekg(static_cast<std::streamoff>(since.offset - since.last_line.size()));
+  return in.read(there.data(), static_cast<std::streamsize>(there.size())) && there == since.last_line;
+}
+
+/// One metrics.jsonl event into the list of its kind.
+void add_event(const RunFolder& folder, const nlohmann::json& e, std::vector<StepMetrics>& steps,
+               std::vector<EvalMetrics>& evals, std::vector<std::pair<std::int64_t, std::string>>& previews) {
+  const std::string kind = e.value("event", "");
+  if (kind == "step") {
+    StepMetrics m;
+    m.step = e.value("step", std::int64_t{0});
+    m.train_loss = e.value("train_loss", 0.0);
+    m.learning_rate = e.value("lr", 0.0);
+    m.grad_norm = e.value("grad_norm", 0.0);
+    m.images_per_second = e.value("images_per_second", 0.0);
+    m.elapsed_seconds = e.value("elapsed", 0.0);
+    m.skipped_nonfinite = e.value("skipped_nonfinite", std::int64_t{0});
+    m.allreduce_bytes = e.value("allreduce_bytes", std::int64_t{0});
+    m.allreduce_overlapped_bytes = e.value("allreduce_overlapped_bytes", std::int64_t{0});
+    m.rank_images_per_second = e.value("rank_images_per_second", std::vector<double>{});
+    steps.push_back(m);
+  } else if (kind == "eval") {
+    EvalMetrics m;
+    m.step = e.value("step", std::int64_t{0});
+    m.val_p2 = e.value("val_p2", 0.0);
+    if (e.contains("fid")) m.fid = e.at("fid").get<double>();
+    if (e.contains("kid")) m.kid = e.at("kid").get<double>();
+    m.fid_status = e.value("fid_status", "");
+    m.improved = e.value("improved", false);
+    m.steps_without_improvement = e.value("steps_without_improvement", std::int64_t{0});
+    m.early_stop_in = e.value("early_stop_in", std::int64_t{-1});
+    evals.push_back(m);
+  } else if (kind == "preview") {
+    previews.emplace_back(e.value("step", std::int64_t{0}), folder.resolve(e.value("path", "")));
+  }
+}
+
 } // namespace
 
 RunFolder::RunFolder(std::string root, bool create) : root_(std::move(root)) {
@@ -135,21 +215,28 @@ void RunFolder::clear_metrics() {
 }
 
 std::vector<nlohmann::json> read_metrics(const std::string& metrics_path) {
-  std::vector<nlohmann::json> events;
-  std::ifstream in(metrics_path);
-  std::string line;
-  for (std::size_t number = 1; std::getline(in, line); ++number) {
-    auto event = nlohmann::json::parse(line, nullptr, false);
-    if (!event.is_discarded() && event.is_object()) {
-      events.push_back(std::move(event));
-    } else if (!in.eof()) {
-      // Only a process killed mid-append leaves a bad line, and then it is the last one and lacks
-      // its newline; anything else is damage the reader must not hide.
-      throw std::runtime_error(metrics_path + ": line " + std::to_string(number) +
-                               " is not a metrics event (the file is damaged)");
-    }
-  }
-  return events;
+  std::ifstream in(metrics_path, std::ios::binary);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return parse_metrics(text, 0, metrics_path, /*whole_file=*/true).events;
+}
+
+MetricsUpdate read_metrics_update(const std::string& run_dir, const MetricsPosition& since) {
+  const RunFolder folder(run_dir, /*create=*/false);
+  MetricsUpdate update;
+  update.position = since;
+  // One stream for the check and the read: a file replaced in between is not read at the old offset.
+  std::ifstream in(folder.metrics_path(), std::ios::binary);
+  if (!in) return update;  // the run has not written its first event yet
+  update.restarted = !continues(in, since);
+  const std::uint64_t from = update.restarted ? 0 : since.offset;
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(from));
+  const std::string appended{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  MetricsLines lines = parse_metrics(appended, from, folder.metrics_path(), /*whole_file=*/false);
+  for (const nlohmann::json& event : lines.events) add_event(folder, event, update.steps, update.evals, update.previews);
+  if (update.restarted) update.position = {};
+  if (!lines.last_line.empty()) update.position = {lines.end, std::move(lines.last_line)};
+  return update;
 }
 
 bool is_run_folder(const std::string& folder) {
@@ -201,36 +288,8 @@ History read_history(const std::string& run_dir) {
   if (!fs::exists(folder.metrics_path()) && !fs::exists(folder.config_path()))
     throw std::runtime_error(run_dir + " is not a training run folder (no metrics.jsonl or config.json)");
   History history;
-  for (const auto& e : read_metrics(folder.metrics_path())) {
-    const std::string kind = e.value("event", "");
-    if (kind == "step") {
-      StepMetrics m;
-      m.step = e.value("step", std::int64_t{0});
-      m.train_loss = e.value("train_loss", 0.0);
-      m.learning_rate = e.value("lr", 0.0);
-      m.grad_norm = e.value("grad_norm", 0.0);
-      m.images_per_second = e.value("images_per_second", 0.0);
-      m.elapsed_seconds = e.value("elapsed", 0.0);
-      m.skipped_nonfinite = e.value("skipped_nonfinite", std::int64_t{0});
-      m.allreduce_bytes = e.value("allreduce_bytes", std::int64_t{0});
-      m.allreduce_overlapped_bytes = e.value("allreduce_overlapped_bytes", std::int64_t{0});
-      m.rank_images_per_second = e.value("rank_images_per_second", std::vector<double>{});
-      history.steps.push_back(m);
-    } else if (kind == "eval") {
-      EvalMetrics m;
-      m.step = e.value("step", std::int64_t{0});
-      m.val_p2 = e.value("val_p2", 0.0);
-      if (e.contains("fid")) m.fid = e.at("fid").get<double>();
-      if (e.contains("kid")) m.kid = e.at("kid").get<double>();
-      m.fid_status = e.value("fid_status", "");
-      m.improved = e.value("improved", false);
-      m.steps_without_improvement = e.value("steps_without_improvement", std::int64_t{0});
-      m.early_stop_in = e.value("early_stop_in", std::int64_t{-1});
-      history.evals.push_back(m);
-    } else if (kind == "preview") {
-      history.previews.emplace_back(e.value("step", std::int64_t{0}), folder.resolve(e.value("path", "")));
-    }
-  }
+  for (const nlohmann::json& event : read_metrics(folder.metrics_path()))
+    add_event(folder, event, history.steps, history.evals, history.previews);
   std::ifstream config(folder.config_path());
   if (config) history.config_json.assign(std::istreambuf_iterator<char>(config), std::istreambuf_iterator<char>());
   if (fs::exists(folder.best_checkpoint_path())) history.best_checkpoint = folder.best_checkpoint_path();

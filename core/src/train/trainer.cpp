@@ -500,10 +500,12 @@ std::vector<torch::Tensor> Run::shared_tensors() const {
 Summary Run::execute() {
   // Rendezvous first: no rank writes anything before every rank has seen the folder as it was.
   parallel_ = DataParallel::from_environment(device_, std::chrono::seconds(options_.collective_timeout_seconds));
-  if (parallel_)
+  if (parallel_) {
+    device_ = parallel_->device();
     status("Rank " + std::to_string(parallel_->rank()) + " of " + std::to_string(parallel_->world_size()) +
-           ": trains 1/" + std::to_string(parallel_->world_size()) + " of each batch" +
-           (lead() ? "; writes the run folder" : ""));
+             ": trains 1/" + std::to_string(parallel_->world_size()) + " of each batch" +
+             (lead() ? "; writes the run folder" : ""));
+  }
   if (const int removed = lead() ? folder_.remove_abandoned_writes() : 0; removed > 0)
     status("Removed " + std::to_string(removed) + " unfinished file(s) that an interrupted run left in " + options_.run_dir);
   const auto existing = folder_.latest_checkpoint();
