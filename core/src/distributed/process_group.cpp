@@ -116,6 +116,9 @@ ProcessGroup::ProcessGroup(const Environment& environment, const torch::Device& 
   impl_->roll_call = c10::make_intrusive<c10d::PrefixStore>(prefix + "roll_call", tcp);
   if (backend_ == "nccl") {
 #ifdef USE_C10D_NCCL
+    // LibTorch 1.13's NCCL group applies the timeout only in blocking-wait mode; without it a hung
+    // rank blocks the others forever instead of failing their wait. A user's own setting wins.
+    setenv("NCCL_BLOCKING_WAIT", "1", /*overwrite=*/0);
     auto options = c10d::ProcessGroupNCCL::Options::create();
     options->timeout = environment.timeout;
     impl_->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, environment.rank, environment.world_size, options);
