@@ -18,14 +18,23 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace t2i::ui {
 
 /// One request to one checkpoint.
 struct SamplingTask {
+  SamplingTask() = default;
+  SamplingTask(QString checkpointPath, t2i::sample::Request sampled)
+      : checkpoint(std::move(checkpointPath)), request(std::move(sampled)) {}
+
   QString checkpoint;
   t2i::sample::Request request;
+  /// With `swap.from` set, a word swap of the request's one prompt instead of a plain generation
+  /// (Generator::swap_word): the result's images are wordSwapRow's (comparison.h), its metadata
+  /// A's and B's.
+  t2i::sample::WordSwap swap;
 };
 
 /// One denoising step of every image of a task, as Qt images.
