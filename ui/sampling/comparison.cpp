@@ -150,12 +150,9 @@ std::variant<SingleTaskComparison, QString> SingleTaskComparison::plan(const Com
     }
   }
   for (const double w : *scales) c.rows_ << tr("w = %1").arg(formatScale(w));
-  for (const int step : c.steps_) c.columns_ << tr("x̂₀ at step %1").arg(step);
-  c.title_ = tr("\"%1\" · one trajectory (seed %2), %3, %4 steps")
-                 .arg(prompt)
-                 .arg(seeds->first())
-                 .arg(form.samplerLabel)
-                 .arg(form.steps);
+  // Short labels: a trajectory grid is a few columns wide and the grid elides what does not fit.
+  for (const int step : c.steps_) c.columns_ << tr("step %1 of %2").arg(step).arg(form.steps);
+  c.title_ = tr("x₀ predicted, seed %1").arg(seeds->first());
   return c;
 }
 
