@@ -279,6 +279,59 @@ private Q_SLOTS:
     QVERIFY2(alone.exitCode > 0 && alone.err.contains(QStringLiteral("--attention-maps")), qPrintable(alone.err));
   }
 
+  // `--trajectory`: one batch of the --cfg scales, written as scale × step grids whose tiles are
+  // the images of `t2i sample` at each scale alone; `--swap`: A, B, their difference and both
+  // word maps, B the plain image of the swapped prompt without injection; mistakes are named.
+  void sampleWritesATrajectoryGridAndAWordSwap() {
+    QTemporaryDir dir;
+    const std::string demo = std::string(T2I_SOURCE_DIR) + "/resources/demo/demo.safetensors";
+    const QString grid = dir.filePath(QStringLiteral("grid"));
+    const Run run = runCli({"--threads", "1", "sample", "--checkpoint", q(demo), "--prompt", "a red circle above a blue square",
+                            "--steps", "4", "--seed", "2", "--trajectory", "--cfg", "1,5", "--grid-steps", "2,4", "--out", grid});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    t2i::sample::Generator generator(demo);
+    const int side = generator.info().image_size;
+    const t2i::Image x0 = t2i::sample::read_png(QString(grid + QStringLiteral("/trajectory_x0.png")).toStdString());
+    QCOMPARE(x0.width, 2 * side + 2);
+    QCOMPARE(x0.height, 2 * side + 2);
+    QVERIFY(QFileInfo::exists(grid + QStringLiteral("/trajectory_xt.png")));
+    t2i::sample::Request request;
+    request.prompts = {"a red circle above a blue square"};
+    request.seeds = {2};
+    request.steps = 4;
+    request.guidance = 5;
+    const t2i::Image five = t2i::sample::read_png(QString(grid + QStringLiteral("/image_w5.png")).toStdString());
+    QCOMPARE(five.rgb, generator.generate(request).at(0).rgb);
+    // The bottom-right tile (w = 5, step 4) is that generation's x̂₀ at its last step.
+    t2i::Image last;
+    generator.generate(request, {}, [&](const t2i::sample::StepView& view) { last = view.x0_pred.front(); });
+    for (int y = 0; y < side; ++y)
+      for (int x = 0; x < side; ++x)
+        for (int c = 0; c < 3; ++c) QCOMPARE(x0.at(side + 2 + x, side + 2 + y)[c], last.at(x, y)[c]);
+
+    const QString swap = dir.filePath(QStringLiteral("swap"));
+    const Run swapped = runCli({"--threads", "1", "sample", "--checkpoint", q(demo), "--prompt", "a red circle above a blue square",
+                                "--steps", "4", "--seed", "2", "--cfg", "5", "--swap", "red=green", "--out", swap});
+    QVERIFY2(swapped.exitCode == 0, qPrintable(swapped.err));
+    for (const char* file : {"/a.png", "/b.png", "/difference.png", "/maps_a/red.png", "/maps_b/green.png"})
+      QVERIFY2(QFileInfo::exists(swap + QLatin1String(file)), file);
+    request.prompts = {"a green circle above a blue square"};
+    QCOMPARE(t2i::sample::read_png(QString(swap + QStringLiteral("/b.png")).toStdString()).rgb, generator.generate(request).at(0).rgb);
+
+    const QList<std::pair<QStringList, QString>> refused{
+        {{QStringLiteral("--swap"), QStringLiteral("purple=green")}, QStringLiteral("purple")},
+        {{QStringLiteral("--swap"), QStringLiteral("red")}, QStringLiteral("FROM=TO")},
+        {{QStringLiteral("--cfg"), QStringLiteral("1,5")}, QStringLiteral("--trajectory")},
+        {{QStringLiteral("--inject-attention"), QStringLiteral("0.5")}, QStringLiteral("--swap")}};
+    for (const auto& [setting, named] : refused) {
+      const Run bad = t2i::test::runCli(QStringList{QStringLiteral("sample"), QStringLiteral("--checkpoint"), q(demo),
+                                                    QStringLiteral("--prompt"), QStringLiteral("a red circle"),
+                                                    QStringLiteral("--steps"), QStringLiteral("2"),
+                                                    QStringLiteral("--out"), dir.filePath(QStringLiteral("bad"))} + setting);
+      QVERIFY2(bad.exitCode > 0 && bad.err.contains(named), qPrintable(setting.join(QLatin1Char(' ')) + QStringLiteral(": ") + bad.err));
+    }
+  }
+
   // Prompts a new user may type: each gives an image, and what the model cannot take is named.
   void hostilePromptsGiveImagesAndNameTheProblem() {
     QTemporaryDir dir;

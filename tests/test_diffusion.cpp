@@ -92,6 +92,34 @@ struct TwoFacedModel {
   }
 };
 
+/// A text-sensitive optimal denoiser: data N(0.3, 0.4²) for kept text, N(−0.2, 0.5²) for dropped text.
+Denoiser two_data_denoiser(const NoiseSchedule& schedule) {
+  const Denoiser conditional = gaussian_data_denoiser(schedule, 0.3, 0.4, Prediction::Epsilon);
+  const Denoiser unconditional = gaussian_data_denoiser(schedule, -0.2, 0.5, Prediction::Epsilon);
+  return [=](const torch::Tensor& x, const torch::Tensor& t, const TextCondition& text) {
+    return torch::where(text.drop.view({-1, 1, 1, 1}), unconditional(x, t, text), conditional(x, t, text));
+  };
+}
+
+/// A request whose texts are kept (not dropped), so guidance has two different halves.
+SampleRequest kept_text_request(std::vector<std::uint64_t> seeds) {
+  SampleRequest request = request_for(std::move(seeds), {3, 8, 8});
+  request.text.drop = torch::zeros({static_cast<int64_t>(request.seeds.size())}, torch::kBool);
+  return request;
+}
+
+/// Every noise draw of a sampling run, with its step (−1 = x_T).
+struct NoiseLog {
+  std::vector<int64_t> steps;
+  std::vector<torch::Tensor> draws;
+  void watch(SampleRequest& request) {
+    request.noise_observer = [this](int64_t step, const torch::Tensor& draw) {
+      steps.push_back(step);
+      draws.push_back(draw.clone());
+    };
+  }
+};
+
 } // namespace
 
 class TestDiffusion : public QObject {
@@ -659,6 +687,71 @@ private Q_SLOTS:
       const torch::Tensor first = sampler->sample(model, request_for({9, 3}, {3, 16, 16}));
       QVERIFY2(torch::equal(alone[0], among[2]), to_string(kind).c_str());
       QVERIFY2(torch::equal(alone[0], first[0]), to_string(kind).c_str());
+    }
+  }
+
+  // The frozen trajectory: with DDPM two guidance scales share x_T and every noise draw, which
+  // are the seed's own stream (x_T is torch.randn from a generator seeded with it), one draw per
+  // step but the last, whatever shares the batch; the images differ.
+  void ddpmScalesShareXTAndEveryNoiseDraw() {
+    const NoiseSchedule schedule = discrete(ScheduleKind::Cosine, 200);
+    const Denoiser model = two_data_denoiser(schedule);
+    const auto sampler = make_sampler(schedule, sampler_options(SamplerKind::Ddpm, 12));
+    NoiseLog at3, at8, paired;
+    SampleRequest request = kept_text_request({21});
+    at3.watch(request);
+    const torch::Tensor image3 = sampler->sample(classifier_free_guidance(model, 3.0), request);
+    at8.watch(request);
+    const torch::Tensor image8 = sampler->sample(classifier_free_guidance(model, 8.0), request);
+    SampleRequest pair = kept_text_request({21, 22});
+    paired.watch(pair);
+    sampler->sample(classifier_free_guidance(model, 3.0), pair);
+
+    std::vector<int64_t> expected_steps{-1};
+    for (int64_t k = 0; k < 11; ++k) expected_steps.push_back(k);  // the last move lands on the clean data
+    QCOMPARE(at3.steps, expected_steps);
+    QCOMPARE(at8.steps, expected_steps);
+    QCOMPARE(paired.steps, expected_steps);
+    torch::Generator stream = generator(21);
+    QVERIFY(torch::equal(at3.draws.front()[0], torch::randn({3, 8, 8}, stream)));
+    for (std::size_t i = 0; i < at3.draws.size(); ++i) {
+      QVERIFY(torch::equal(at3.draws[i], at8.draws[i]));
+      QVERIFY(torch::equal(at3.draws[i][0], paired.draws[i][0]));
+    }
+    QVERIFY(!torch::equal(image3, image8));
+  }
+
+  // Per-image scales in one batch: row b is exactly the prediction (and the sampled image) of a
+  // run at w[b] alone, for every sampler; equal scales are the single-scale path itself.
+  void perImageScalesMatchSeparateRuns() {
+    TwoFacedModel net;
+    const Denoiser faced = net.denoiser();
+    const torch::Tensor x = torch::randn({4, 2, 4, 4}, generator(6));
+    const torch::Tensor t = torch::full({4}, 0.4);
+    TextCondition text = TextCondition::none(4);
+    text.drop = torch::zeros({4}, torch::kBool);
+    const std::vector<double> scales{1, 3, 5, 8};
+    const torch::Tensor rows = guided_prediction(faced, x, t, text, scales);
+    for (int64_t b = 0; b < 4; ++b) {
+      const std::size_t i = static_cast<std::size_t>(b);
+      QVERIFY(torch::equal(rows[b], guided_prediction(faced, x, t, text, scales[i])[b]));
+    }
+    net.batches.clear();
+    QVERIFY(torch::equal(guided_prediction(faced, x, t, text, std::vector<double>(4, 1.0)), guided_prediction(faced, x, t, text, 1.0)));
+    QCOMPARE(net.batches, (std::vector<int64_t>{4, 4}));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, guided_prediction(faced, x, t, text, std::vector<double>{1, 3}));
+
+    const NoiseSchedule schedule = discrete(ScheduleKind::Cosine, 200);
+    const Denoiser model = two_data_denoiser(schedule);
+    for (const SamplerKind kind : every_sampler()) {
+      SamplerOptions options = sampler_options(kind, 10, Prediction::Epsilon, 0.6);
+      options.thresholding = Thresholding{ThresholdKind::Dynamic, 0.995};
+      const auto sampler = make_sampler(schedule, options);
+      const torch::Tensor batch = sampler->sample(classifier_free_guidance(model, scales), kept_text_request({5, 5, 5, 5}));
+      for (std::size_t i = 0; i < scales.size(); ++i) {
+        const torch::Tensor alone = sampler->sample(classifier_free_guidance(model, scales[i]), kept_text_request({5}));
+        QVERIFY2(torch::equal(batch[static_cast<int64_t>(i)], alone[0]), to_string(kind).c_str());
+      }
     }
   }
 

@@ -4,6 +4,7 @@
 #include "diffusion/guidance.h"
 #include "diffusion/sampler.h"
 #include "model/attention.h"
+#include "sample/attention_injection.h"
 #include "sample/attention_recorder.h"
 #include "sample/guidance_anatomy.h"
 #include "t2i/attention.h"
@@ -13,9 +14,11 @@
 #include "test_support.h"
 #include "tiny_unet.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <QtTest/QtTest>
 
 #include <cmath>
+#include <functional>
 
 using namespace t2i::sample;
 using t2i::test::make_unet;
@@ -46,9 +49,11 @@ t2i::TextCondition random_text(int64_t real) {
 
 const t2i::diffusion::NoiseSchedule kSchedule({t2i::diffusion::ScheduleKind::Cosine, 1000});
 
-// Six guided DDIM steps of the tiny U-Net for two images, recording what the probes given record.
-torch::Tensor guided_ddim(t2i::model::UNet& unet, const t2i::TextCondition& text, AttentionRecorder* attention,
-                          double w = 4.0, GuidanceAnatomyRecorder* anatomy = nullptr) {
+// Six guided DDIM steps of the tiny U-Net for two images, `observer` in the cross-attention and
+// `end_step` called after every step.
+torch::Tensor ddim_observed(t2i::model::UNet& unet, const t2i::TextCondition& text, t2i::model::AttentionObserver* observer,
+                            const std::function<void()>& end_step, double w = 4.0,
+                            const t2i::diffusion::GuidanceObserver& halves = {}) {
   t2i::diffusion::SamplerOptions options;
   options.steps = 6;
   const auto sampler = t2i::diffusion::make_sampler(kSchedule, options);
@@ -56,13 +61,55 @@ torch::Tensor guided_ddim(t2i::model::UNet& unet, const t2i::TextCondition& text
   request.text = text;
   request.seeds = {5, 6};
   request.image_shape = {3, 16, 16};
-  if (attention != nullptr) request.observer = [attention](const t2i::diffusion::StepReport&) { attention->end_step(); };
-  t2i::diffusion::GuidanceObserver halves;
-  if (anatomy != nullptr) halves = [anatomy](const t2i::diffusion::GuidanceReport& report) { anatomy->observe(report); };
+  if (end_step) request.observer = [&](const t2i::diffusion::StepReport&) { end_step(); };
   torch::NoGradGuard no_grad;
-  return sampler->sample(t2i::diffusion::classifier_free_guidance(t2i::model::as_sampling_denoiser(unet, attention), w, halves),
+  return sampler->sample(t2i::diffusion::classifier_free_guidance(t2i::model::as_sampling_denoiser(unet, observer), w, halves),
                          request);
 }
+
+// ddim_observed recording what the probes given record.
+torch::Tensor guided_ddim(t2i::model::UNet& unet, const t2i::TextCondition& text, AttentionRecorder* attention,
+                          double w = 4.0, GuidanceAnatomyRecorder* anatomy = nullptr) {
+  t2i::diffusion::GuidanceObserver halves;
+  if (anatomy != nullptr) halves = [anatomy](const t2i::diffusion::GuidanceReport& report) { anatomy->observe(report); };
+  std::function<void()> end_step;
+  if (attention != nullptr) end_step = [attention] { attention->end_step(); };
+  return ddim_observed(unet, text, attention, end_step, w, halves);
+}
+
+// ddim_observed with `injection` in the cross-attention, handing `recorder` what the layers used.
+torch::Tensor injected_ddim(t2i::model::UNet& unet, const t2i::TextCondition& text, AttentionInjection& injection,
+                            AttentionRecorder& recorder) {
+  injection.pass_to(&recorder);
+  return ddim_observed(unet, text, &injection, [&] {
+    injection.end_step();
+    recorder.end_step();
+  });
+}
+
+// Every recorded map of one half at one step, each text position and layer in turn, concatenated.
+std::vector<float> all_maps(const AttentionMaps& maps, int step, bool conditional) {
+  std::vector<float> out;
+  for (int image = 0; image < maps.images(); ++image)
+    for (int layer = 0; layer < static_cast<int>(maps.layers().size()); ++layer)
+      for (int piece = 0; piece < static_cast<int>(maps.pieces(image).size()); ++piece) {
+        const auto values = maps.map({image, step, std::nullopt, layer, std::nullopt, conditional}, {piece}).values;
+        out.insert(out.end(), values.begin(), values.end());
+      }
+  return out;
+}
+
+// Request for the demo model: `prompt`, seed 3, 8 DDPM steps.
+Request demo_request(const std::string& prompt, double guidance = 5.0) {
+  Request request;
+  request.prompts = {prompt};
+  request.seeds = {3};
+  request.steps = 8;
+  request.guidance = guidance;
+  return request;
+}
+
+std::string demo_model() { return std::string(T2I_SOURCE_DIR) + "/resources/demo/demo.safetensors"; }
 
 // Recorded probabilities of one layer: [rows, heads, side², 2 + text positions] with every pixel
 // giving `share` to text position `position` and the rest to the null key.
@@ -281,6 +328,149 @@ private Q_SLOTS:
     // The attention of both halves, each run on its own, is one step's.
     QCOMPARE(attention.maps().steps(), 6);
     QVERIFY(attention.maps().has_unconditional());
+  }
+
+  // Prompt-to-Prompt's injection on the tiny U-Net: text B is text A with position 1 changed.
+  // Injecting nothing leaves B's image exactly; injecting A into A leaves A's; injecting A into B
+  // makes B's conditional attention A's at exactly the injected steps and leaves the
+  // unconditional half B's own. With the same seeds, both halves see the same x_T at step 1, so
+  // the unconditional attention of step 1 is the same without any injection (same noise).
+  void injectionUsesTheFirstPromptsAttention() {
+    t2i::model::UNet unet = make_unet(tiny_unet_config());
+    unet->eval();
+    const t2i::TextCondition text_a = random_text(4);
+    t2i::TextCondition text_b = text_a;
+    text_b.embeddings = text_a.embeddings.clone();
+    text_b.embeddings.select(1, 1).copy_(torch::randn({2, 20}, at::make_generator<at::CPUGeneratorImpl>(9)));
+    AttentionRecorder plain_a(pieces(2, 4), 16), plain_b(pieces(2, 4), 16);
+    const torch::Tensor image_a = guided_ddim(unet, text_a, &plain_a);
+    const torch::Tensor image_b = guided_ddim(unet, text_b, &plain_b);
+    QVERIFY(!torch::equal(image_a, image_b));
+    QCOMPARE(all_maps(plain_b.maps(), 1, false), all_maps(plain_a.maps(), 1, false));
+    QVERIFY(all_maps(plain_b.maps(), 1, true) != all_maps(plain_a.maps(), 1, true));
+
+    bool storing_changed_a = false;
+    const auto run = [&](const t2i::TextCondition& target, int steps, AttentionRecorder& recorder) {
+      AttentionInjection injection(2);
+      AttentionRecorder source(pieces(2, 4), 16);
+      storing_changed_a = storing_changed_a || !torch::equal(injected_ddim(unet, text_a, injection, source), image_a);
+      injection.inject_first(steps);
+      return injected_ddim(unet, target, injection, recorder);
+    };
+    AttentionRecorder none(pieces(2, 4), 16), self(pieces(2, 4), 16), all(pieces(2, 4), 16), half(pieces(2, 4), 16);
+    QVERIFY(torch::equal(run(text_b, 0, none), image_b));
+    QVERIFY(torch::equal(run(text_a, 6, self), image_a));
+    const torch::Tensor injected = run(text_b, 6, all);
+    QVERIFY(!torch::equal(injected, image_a) && !torch::equal(injected, image_b));
+    for (int step = 1; step <= 6; ++step) QCOMPARE(all_maps(all.maps(), step, true), all_maps(plain_a.maps(), step, true));
+    QVERIFY(all_maps(all.maps(), 6, false) != all_maps(plain_a.maps(), 6, false));  // the unconditional half is B's own
+    run(text_b, 3, half);
+    for (int step = 1; step <= 3; ++step) QCOMPARE(all_maps(half.maps(), step, true), all_maps(plain_a.maps(), step, true));
+    QVERIFY(all_maps(half.maps(), 4, true) != all_maps(plain_a.maps(), 4, true));
+    QVERIFY(!storing_changed_a);
+
+    // A text of another length cannot take A's attention.
+    t2i::TextCondition longer;
+    longer.embeddings = torch::randn({2, 9, 20});
+    longer.mask = torch::ones({2, 9}, torch::kBool);
+    longer.drop = torch::zeros({2}, torch::kBool);
+    AttentionInjection injection(2);
+    AttentionRecorder ignored(pieces(2, 4), 16), ignored_too(pieces(2, 4), 16);
+    injected_ddim(unet, text_a, injection, ignored);
+    injection.inject_first(6);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, injected_ddim(unet, longer, injection, ignored_too));
+  }
+
+  // One frozen trajectory at 1, 3, 5 and 8 in one batch on the demo model: every cell (x̂₀ and
+  // x_t at a step) and every final image is the one a separate generation at that scale alone
+  // gives (w = 1 to within rounding, see below); a batch of two seeds gives each seed's image alone.
+  void scaleStepGridCellsAreSeparateGenerations() {
+    Generator generator(demo_model());
+    const Request request = demo_request("a red circle above a blue square");
+    const std::vector<int> steps{1, 5, 8};
+    QCOMPARE(evenly_spaced_steps(50, 5), (std::vector<int>{10, 20, 30, 40, 50}));
+    QCOMPARE(evenly_spaced_steps(3, 5), (std::vector<int>{1, 2, 3}));
+    const TrajectoryGrid grid = scale_step_grid(generator, request, kTrajectoryScales, steps);
+    QCOMPARE(grid.images.size(), kTrajectoryScales.size());
+    for (std::size_t row = 0; row < kTrajectoryScales.size(); ++row) {
+      Request alone = request;
+      alone.guidance = kTrajectoryScales[row];
+      std::vector<t2i::Image> x0(steps.size()), xt(steps.size());
+      const auto images = generator.generate(alone, {}, [&](const StepView& view) {
+        for (std::size_t column = 0; column < steps.size(); ++column)
+          if (steps[column] == view.step) {
+            x0[column] = view.x0_pred.front();
+            xt[column] = view.x_t.front();
+          }
+      });
+      if (kTrajectoryScales[row] != 1.0) {
+        QCOMPARE(grid.images[row].rgb, images.front().rgb);
+        for (std::size_t column = 0; column < steps.size(); ++column) {
+          QCOMPARE(grid.x0_pred[row][column].rgb, x0[column].rgb);
+          QCOMPARE(grid.x_t[row][column].rgb, xt[column].rgb);
+        }
+        continue;
+      }
+      // w = 1 alone runs only the conditional half, a network pass of one image, which LibTorch's
+      // CPU kernels round differently from the batch (passes of 2 or more images agree bit for
+      // bit, as the other rows and the two-seed batch below show). The noise is the same, so the
+      // trajectories stay within a few grey levels; x̂₀ of the first steps divides by α ≈ 0 and
+      // shows the rounding larger.
+      const auto largest_difference = [](const t2i::Image& a, const t2i::Image& b) {
+        int worst = 0;
+        for (std::size_t i = 0; i < a.rgb.size(); ++i) worst = std::max(worst, std::abs(int(a.rgb[i]) - int(b.rgb[i])));
+        return worst;
+      };
+      QCOMPARE(grid.x_t[row][0].rgb, xt[0].rgb);
+      int worst = largest_difference(grid.images[row], images.front());
+      for (std::size_t column = 0; column < steps.size(); ++column)
+        worst = std::max(worst, largest_difference(grid.x_t[row][column], xt[column]));
+      qInfo("w = 1 in the batch against w = 1 alone: x_t and the image differ by at most %d grey levels", worst);
+      QVERIFY(worst <= 4);
+    }
+    QVERIFY(grid.images[2].rgb != grid.images[3].rgb);  // 5 and 8 differ only by the scale
+    QCOMPARE(grid.x_t[0][0].rgb, grid.x_t[3][0].rgb);   // step 1: every scale starts from the same x_T
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, scale_step_grid(generator, request, kTrajectoryScales, {9}));
+
+    Request pair = request;
+    pair.prompts = {request.prompts.front(), request.prompts.front()};
+    pair.seeds = {3, 11};
+    const auto both = generator.generate(pair);
+    Request second = request;
+    second.seeds = {11};
+    QCOMPARE(both.at(0).rgb, generator.generate(request).at(0).rgb);
+    QCOMPARE(both.at(1).rgb, generator.generate(second).at(0).rgb);
+  }
+
+  // Word swap on the demo model: without injection B is exactly the plain generation of B;
+  // swapping a word for itself with full injection gives exactly A; full injection makes B's
+  // conditional maps A's. The swapped words are found among the maps' words.
+  void wordSwapKeepsTheNoiseAndInjectsAttention() {
+    Generator generator(demo_model());
+    const Request request = demo_request("a red circle above a blue square");
+    const WordSwapResult plain = generator.swap_word(request, {"red", "green", 0.0});
+    QCOMPARE(plain.prompt_b, std::string("a green circle above a blue square"));
+    QCOMPARE(plain.a.rgb, generator.generate(request).at(0).rgb);
+    QCOMPARE(plain.b.rgb, generator.generate(demo_request(plain.prompt_b)).at(0).rgb);
+    QCOMPARE(plain.injected_steps, 0);
+    QCOMPARE(plain.maps_a.words(0).at(static_cast<std::size_t>(plain.word_a)).text, std::string("red"));
+    QCOMPARE(plain.maps_b.words(0).at(static_cast<std::size_t>(plain.word_b)).text, std::string("green"));
+    for (std::size_t i = 0; i < plain.difference.rgb.size(); ++i)
+      QCOMPARE(static_cast<int>(plain.difference.rgb[i]), std::abs(int(plain.a.rgb[i]) - int(plain.b.rgb[i])));
+    QCOMPARE(all_maps(plain.maps_b, 1, false), all_maps(plain.maps_a, 1, false));  // same x_T, same empty text
+
+    const WordSwapResult self = generator.swap_word(request, {"red", "red", 1.0});
+    QCOMPARE(self.b.rgb, self.a.rgb);
+    const WordSwapResult injected = generator.swap_word(request, {"red", "green", 1.0});
+    QCOMPARE(injected.injected_steps, 8);
+    QCOMPARE(injected.a.rgb, plain.a.rgb);
+    QVERIFY(injected.b.rgb != plain.b.rgb);
+    for (int step = 1; step <= 8; ++step) QCOMPARE(all_maps(injected.maps_b, step, true), all_maps(injected.maps_a, step, true));
+    QCOMPARE(generator.swap_word(request, {"red", "green", 0.4}).injected_steps, 3);
+
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, generator.swap_word(request, {"purple", "green", 0.0}));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, generator.swap_word(request, {"re", "green", 0.0}));  // not a whole word
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, generator.swap_word(request, {"red", "xylophonequartz", 0.5}));
   }
 
   // The shipped demo model: the same images with maps and anatomy recorded, one recorded step per

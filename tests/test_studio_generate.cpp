@@ -240,6 +240,31 @@ private:
     QTRY_VERIFY_WITH_TIMEOUT(!child<QLabel>(&page, "modelInfo")->text().isEmpty(), 60000);
   }
 
+  /// A Compare page on the test checkpoint in `mode`: the test prompt, `seed`, 10 steps of the
+  /// default sampler with dynamic thresholding.
+  void openComparePage(ComparePage& page, t2i::ui::CompareMode mode, const QString& seed) {
+    page.resize(1200, 800);
+    page.checkpointA()->setPath(checkpoint_);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    selectData(child<QComboBox>(&page, "compareSampler"),
+               QString::fromStdString(t2i::diffusion::to_string(t2i::diffusion::kDefaultSampler)));
+    selectData(child<QComboBox>(&page, "compareThresholding"), QStringLiteral("dynamic"));
+    auto* modes = child<QComboBox>(&page, "compareMode");
+    modes->setCurrentIndex(modes->findData(static_cast<int>(mode)));
+    setLineEdit(child<QLineEdit>(&page, "comparePrompt"), kPrompt);
+    setLineEdit(child<QLineEdit>(&page, "seedsEdit"), seed);
+    child<QSpinBox>(&page, "compareSteps")->setValue(10);
+  }
+
+  /// The Compare form as the other tests expect it (the page saves it when it closes).
+  static void restoreCompareDefaults(ComparePage& page) {
+    auto* modes = child<QComboBox>(&page, "compareMode");
+    modes->setCurrentIndex(modes->findData(static_cast<int>(t2i::ui::CompareMode::ScalesBySeeds)));
+    setLineEdit(child<QLineEdit>(&page, "scalesEdit"), QStringLiteral("5, 8"));
+    setLineEdit(child<QLineEdit>(&page, "seedsEdit"), QStringLiteral("0"));
+  }
+
   bool generateAndWait(GeneratePage& page) {
     QSignalSpy finished(&page, &GeneratePage::generationFinished);
     QTest::mouseClick(child<QPushButton>(&page, "generateButton"), Qt::LeftButton);
@@ -1197,6 +1222,109 @@ private Q_SLOTS:
     QCOMPARE(read.text(QStringLiteral("guidance scales")).count(QStringLiteral("w = 5")), 4);
     QCOMPARE(read.text(QStringLiteral("prompt")), kPrompt);
     QVERIFY(grid->render().save(t2i::test::artifactsDir() + QStringLiteral("/studio-compare-grid.png")));
+  }
+
+  // One frozen trajectory: the scales (rows) sampled as one batch, x̂₀ at the chosen steps
+  // (columns); each cell is the x̂₀ a generation at that scale alone shows at that step.
+  void compareOneTrajectoryScaleByStep() {
+    requireCheckpoint();
+    ComparePage page;
+    openComparePage(page, t2i::ui::CompareMode::Trajectory, QStringLiteral("4"));
+    if (QTest::currentTestFailed()) return;
+    const auto restore = qScopeGuard([&page] { restoreCompareDefaults(page); });
+    QCOMPARE(child<QLineEdit>(&page, "scalesEdit")->text(), QStringLiteral("1, 3, 5, 8"));  // the paper's scales
+    QVERIFY(child<QLineEdit>(&page, "gridStepsEdit")->isEnabled());
+    QVERIFY(!child<QLineEdit>(&page, "swapEdit")->isEnabled());
+    const QString defaultSampler = QString::fromStdString(t2i::diffusion::to_string(t2i::diffusion::kDefaultSampler));
+    setLineEdit(child<QLineEdit>(&page, "gridStepsEdit"), QStringLiteral("2, 5, 10"));
+    QSignalSpy finished(&page, &ComparePage::comparisonFinished);
+    QTest::mouseClick(child<QPushButton>(&page, "compareButton"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, kGenerateTimeoutMs);
+    QVERIFY(finished.first().first().toBool());
+
+    t2i::ui::LabelledImageGrid* grid = page.grid();
+    QCOMPARE(grid->rowLabels(), (QStringList{QStringLiteral("w = 1"), QStringLiteral("w = 3"), QStringLiteral("w = 5"),
+                                             QStringLiteral("w = 8")}));
+    QCOMPARE(grid->columnCount(), 3);
+    QVERIFY(grid->columnLabels().at(1).contains(QStringLiteral("step 5")));
+    const std::vector<double> scales{1, 3, 5, 8};
+    // Row w = 1 is left out: alone it runs a network pass of one image, which rounds differently
+    // (test_inspect's scaleStepGridCellsAreSeparateGenerations bounds that difference).
+    for (int row = 1; row < 4; ++row) {
+      QVector<QImage> x0(3);
+      reference_->generate(request(kPrompt, 4, scales[static_cast<std::size_t>(row)], 10, defaultSampler), {},
+                           [&](const t2i::sample::StepView& view) {
+                             const int column = view.step == 2 ? 0 : view.step == 5 ? 1 : view.step == 10 ? 2 : -1;
+                             if (column >= 0) x0[column] = t2i::ui::toQImage(view.x0_pred.front());
+                           });
+      for (int column = 0; column < 3; ++column) QVERIFY(samePixels(grid->image(row, column), x0[column]));
+    }
+    QVERIFY(!samePixels(grid->image(2, 2), grid->image(3, 2)));  // 5 against 8, the same trajectory otherwise
+
+    QTemporaryDir dir;
+    const QString exported = dir.filePath(QStringLiteral("trajectory.png"));
+    QVERIFY(page.exportPng(exported));
+    const QImage read(exported, "PNG");
+    QCOMPARE(read.text(QStringLiteral("guidance scales")), QStringLiteral("w = 1; w = 3; w = 5; w = 8"));
+    QCOMPARE(read.text(QStringLiteral("seeds")), QStringLiteral("4"));
+    QVERIFY(page.grab().save(t2i::test::artifactsDir() + QStringLiteral("/compare-trajectory.png")));
+
+    setLineEdit(child<QLineEdit>(&page, "gridStepsEdit"), QStringLiteral("2, 11"));
+    QVERIFY(!page.compare());
+    QVERIFY(page.statusText().startsWith(QStringLiteral("Steps shown")));
+  }
+
+  // Word swap: A, B (the same seed), |A − B| and both words' maps; no injection gives exactly the
+  // plain B, and swapping a word for itself with the slider at 100% gives exactly A.
+  void compareWordSwapWithInjection() {
+    requireCheckpoint();
+    ComparePage page;
+    openComparePage(page, t2i::ui::CompareMode::WordSwap, QStringLiteral("2"));
+    if (QTest::currentTestFailed()) return;
+    const auto restore = qScopeGuard([&page] { restoreCompareDefaults(page); });
+    QVERIFY(child<QLineEdit>(&page, "swapEdit")->isEnabled());
+    QVERIFY(!child<QLineEdit>(&page, "gridStepsEdit")->isEnabled());
+    setLineEdit(child<QLineEdit>(&page, "scalesEdit"), QStringLiteral("5"));
+    const QString defaultSampler = QString::fromStdString(t2i::diffusion::to_string(t2i::diffusion::kDefaultSampler));
+    setLineEdit(child<QLineEdit>(&page, "swapEdit"), QStringLiteral("red=green"));
+    auto* slider = child<QSlider>(&page, "injectSlider");
+    QTest::keyClick(slider, Qt::Key_Home);
+    QSignalSpy finished(&page, &ComparePage::comparisonFinished);
+    QTest::mouseClick(child<QPushButton>(&page, "compareButton"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, kGenerateTimeoutMs);
+    QVERIFY2(finished.first().first().toBool(), qPrintable(page.statusText()));
+
+    t2i::ui::LabelledImageGrid* grid = page.grid();
+    QCOMPARE(grid->columnCount(), 5);
+    QVERIFY(grid->isComplete());
+    const QImage a = referenceImage(request(kPrompt, 2, 5.0, 10, defaultSampler));
+    QVERIFY(samePixels(grid->image(0, 0), a));
+    QVERIFY(samePixels(grid->image(0, 1),
+                       referenceImage(request(QStringLiteral("a green circle above a blue square"), 2, 5.0, 10, defaultSampler))));
+    QVERIFY(!samePixels(grid->image(0, 1), a));
+    QVERIFY(!samePixels(grid->image(0, 3), a));  // the word's map laid over A
+    QVERIFY(page.grab().save(t2i::test::artifactsDir() + QStringLiteral("/compare-word-swap.png")));
+
+    // Full injection: B's layers attend as A's did; with the word swapped for itself, B is A.
+    QTest::keyClick(slider, Qt::Key_End);
+    QVERIFY(child<QLabel>(&page, "injectLabel")->text().contains(QStringLiteral("100%")));
+    QTest::mouseClick(child<QPushButton>(&page, "compareButton"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, kGenerateTimeoutMs);
+    QVERIFY(finished.last().first().toBool());
+    const QImage injected = grid->image(0, 1);
+    QVERIFY(!samePixels(injected, grid->image(0, 0)));
+    QVERIFY(page.grab().save(t2i::test::artifactsDir() + QStringLiteral("/compare-word-swap-injected.png")));
+    setLineEdit(child<QLineEdit>(&page, "swapEdit"), QStringLiteral("red=red"));
+    QTest::mouseClick(child<QPushButton>(&page, "compareButton"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 3, kGenerateTimeoutMs);
+    QVERIFY(samePixels(grid->image(0, 1), grid->image(0, 0)));
+
+    // A word the prompt lacks is named.
+    setLineEdit(child<QLineEdit>(&page, "swapEdit"), QStringLiteral("purple=green"));
+    QTest::mouseClick(child<QPushButton>(&page, "compareButton"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 4, kGenerateTimeoutMs);
+    QVERIFY(!finished.last().first().toBool());
+    QVERIFY2(page.statusText().contains(QStringLiteral("purple")), qPrintable(page.statusText()));
   }
 
   void schedulesShowTheCoreCurvesAndNoisedImages() {

@@ -5,9 +5,84 @@
 
 #include <filesystem>
 #include <iostream>
+#include <locale>
+#include <sstream>
+#include <stdexcept>
 #include <random>
 
 namespace t2i::cli {
+
+namespace {
+
+std::string in(const std::string& folder, const std::string& name) { return (std::filesystem::path(folder) / name).string(); }
+
+std::string scale_label(double w) {
+  std::ostringstream text;
+  text.imbue(std::locale::classic());
+  text << w;
+  return text.str();
+}
+
+// --trajectory: the scale × step grids of one frozen trajectory and each scale's image.
+void write_trajectory(sample::Generator& generator, const sample::Request& request, const std::vector<double>& scales,
+                      std::vector<int> steps, const std::string& out) {
+  if (steps.empty()) steps = sample::evenly_spaced_steps(request.steps, 5);
+  const sample::TrajectoryGrid grid = sample::scale_step_grid(generator, request, scales, steps, TerminalJob().context());
+  if (grid.images.empty()) throw CliExit(130, "cancelled");
+  sample::ImageMetadata metadata = sample::image_metadata(request, 0, generator.info());
+  metadata.guidance = scales.front();
+  metadata.grid_seeds = request.seeds;
+  metadata.grid_guidance = scales;
+  const auto write_grid = [&](const std::vector<std::vector<Image>>& cells, const std::string& name) {
+    std::vector<Image> tiles;
+    for (const auto& row : cells) tiles.insert(tiles.end(), row.begin(), row.end());
+    const std::string path = in(out, name);
+    sample::write_png(path, sample::image_grid(tiles, static_cast<int>(steps.size())), sample::to_png_text(metadata));
+    std::cout << path << "\n";
+  };
+  write_grid(grid.x0_pred, "trajectory_x0.png");
+  write_grid(grid.x_t, "trajectory_xt.png");
+  std::cout << "rows: guidance";
+  for (const double w : scales) std::cout << " " << scale_label(w);
+  std::cout << "; columns: step";
+  for (const int step : steps) std::cout << " " << step;
+  std::cout << " of " << request.steps << "\n";
+  for (std::size_t row = 0; row < scales.size(); ++row) {
+    sample::Request alone = request;
+    alone.guidance = scales[row];
+    const std::string path = in(out, "image_w" + scale_label(scales[row]) + ".png");
+    sample::write_png(path, grid.images[row], generator.metadata(alone, 0));
+    std::cout << path << "\n";
+  }
+}
+
+// --swap FROM=TO: both images, their difference and both images' word maps.
+void write_word_swap(sample::Generator& generator, const sample::Request& request, const std::string& swap_text,
+                     double inject, const std::string& out) {
+  const std::size_t equals = swap_text.find('=');
+  if (equals == std::string::npos) throw CliExit(2, "--swap: give FROM=TO, e.g. red=blue");
+  const sample::WordSwap swap{swap_text.substr(0, equals), swap_text.substr(equals + 1), inject};
+  sample::WordSwapResult result;
+  try {
+    result = generator.swap_word(request, swap, TerminalJob().context());
+  } catch (const std::invalid_argument& error) {
+    throw CliExit(2, std::string("--swap: ") + error.what());
+  }
+  if (result.a.rgb.empty() || result.b.rgb.empty()) throw CliExit(130, "cancelled");
+  sample::Request b = request;
+  b.prompts = {result.prompt_b};
+  sample::write_png(in(out, "a.png"), result.a, generator.metadata(request, 0));
+  sample::write_png(in(out, "b.png"), result.b, generator.metadata(b, 0));
+  sample::write_png(in(out, "difference.png"), result.difference);
+  for (const char* name : {"a.png", "b.png", "difference.png"}) std::cout << in(out, name) << "\n";
+  sample::write_attention_maps(in(out, "maps_a"), result.maps_a, 0, result.a, false);
+  sample::write_attention_maps(in(out, "maps_b"), result.maps_b, 0, result.b, false);
+  std::cout << in(out, "maps_a/index.json") << "\n" << in(out, "maps_b/index.json") << "\n";
+  std::cout << "A: " << result.prompt_a << "\nB: " << result.prompt_b << "\nA's attention injected into B for "
+            << result.injected_steps << " of " << request.steps << " steps\n";
+}
+
+} // namespace
 
 void add_sample_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("sample", "Generate images from prompts with a trained checkpoint");
@@ -15,13 +90,17 @@ void add_sample_command(CLI::App& app) {
     std::string checkpoint;
     std::string device = "cpu";
     std::vector<std::string> prompts;
-    std::optional<double> cfg;
+    std::vector<double> cfg;
     std::optional<std::uint64_t> seed;
     int n = 1;
     std::string out;
     std::string attention_maps;
     bool attention_steps = false;
     std::string anatomy;
+    bool trajectory = false;
+    std::vector<int> grid_steps;
+    std::string swap;
+    double inject = 0;
     sample::Request request;
   };
   auto args = std::make_shared<Args>();
@@ -29,7 +108,10 @@ void add_sample_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--prompt", args->prompts, "Prompt (repeat for several)")->required();
-  cmd->add_option("--cfg", args->cfg, "Guidance scale w (default: the preset's cond scale; 1 = off)")
+  cmd->add_option("--cfg", args->cfg,
+                  "Guidance scale w (default: the preset's cond scale; 1 = off); with --trajectory the scales, "
+                  "comma-separated (default 1,3,5,8)")
+      ->delimiter(',')
       ->check(CLI::Range(0.0, 100.0));
   cmd->add_option("--steps", args->request.steps, "Denoising steps")->check(CLI::Range(1, 10000))->capture_default_str();
   add_sampler_options(cmd, args->request.sampler, args->request.thresholding);
@@ -48,10 +130,32 @@ void add_sample_command(CLI::App& app) {
                   "Also write guidance's anatomy per step as JSON: the size of eps(z,c) - eps(z,null), the cosine of "
                   "the two predictions and the share of values thresholding clips");
 
+  auto* trajectory = cmd->add_flag("--trajectory", args->trajectory,
+                                   "One frozen trajectory: the prompt and seed at every --cfg scale in one batch (the "
+                                   "same x_T and noise draws), writing trajectory_x0.png and trajectory_xt.png (rows: "
+                                   "the scales; columns: --grid-steps) and each scale's image");
+  cmd->add_option("--grid-steps", args->grid_steps, "With --trajectory, the steps shown, comma-separated (default: 5 evenly spaced)")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber)
+      ->needs(trajectory);
+  auto* swap = cmd->add_option("--swap", args->swap,
+                               "Word swap on one frozen trajectory: FROM=TO (e.g. red=blue) samples the prompt and the "
+                               "prompt with FROM replaced with the same seed, writing a.png, b.png, difference.png and "
+                               "both images' word maps (maps_a/, maps_b/)")
+                   ->excludes(trajectory);
+  cmd->add_option("--inject-attention", args->inject,
+                  "With --swap, the fraction of the steps in which B uses A's cross-attention (Prompt-to-Prompt); "
+                  "the prompts must have as many text pieces")
+      ->check(CLI::Range(0.0, 1.0))
+      ->needs(swap);
+
   cmd->callback([args] {
+    if (args->cfg.size() > 1 && !args->trajectory) throw CliExit(2, "--cfg: several scales need --trajectory");
+    if ((args->trajectory || !args->swap.empty()) && (args->prompts.size() != 1 || args->n != 1))
+      throw CliExit(2, std::string(args->trajectory ? "--trajectory" : "--swap") + " samples one prompt (no --n)");
     sample::Generator generator(args->checkpoint, args->device);
     sample::Request request = args->request;
-    request.guidance = args->cfg.value_or(generator.info().default_guidance);
+    request.guidance = args->cfg.empty() ? generator.info().default_guidance : args->cfg.front();
     const std::uint64_t first_seed = args->seed.value_or(std::random_device{}());
     for (const auto& prompt : args->prompts) {
       for (int i = 0; i < args->n; ++i) {
@@ -62,6 +166,10 @@ void add_sample_command(CLI::App& app) {
     std::error_code error;
     std::filesystem::create_directories(args->out, error);
     if (error) throw CliExit(1, "cannot create " + args->out + ": " + error.message());
+
+    if (args->trajectory) return write_trajectory(generator, request, !args->cfg.empty() ? args->cfg : sample::kTrajectoryScales,
+                                                  args->grid_steps, args->out);
+    if (!args->swap.empty()) return write_word_swap(generator, request, args->swap, args->inject, args->out);
 
     sample::AttentionMaps attention;
     sample::GuidanceAnatomy anatomy;

@@ -521,7 +521,11 @@ bool GeneratePage::startGeneration(bool keepSeed) {
   progress_->setFormat(tr("step %v of %m"));
   progress_->setValue(0);
   clock_.start();
-  if (!job_->run({SamplingTask{running_.checkpoint, running_.request(), inside_->isChecked()}}, true)) {
+  SamplingTask task;
+  task.checkpoint = running_.checkpoint;
+  task.request = running_.request();
+  task.probes = inside_->isChecked();
+  if (!job_->run({task}, true)) {
     setStatus(tr("The sampler is busy; try again in a moment."), true);
     return false;
   }

@@ -1,8 +1,11 @@
 #include "comparison.h"
 
 #include "sampling/checkpoints.h"
+#include "sampling/image_conversion.h"
 
 #include <QRegularExpression>
+
+#include <algorithm>
 
 namespace t2i::ui {
 namespace {
@@ -96,6 +99,83 @@ t2i::sample::ImageMetadata Comparison::gridMetadata(const t2i::sample::ModelInfo
     if (severalCheckpoints_) m.grid_checkpoints.push_back(task.checkpoint.toStdString());
   }
   return m;
+}
+
+std::variant<SingleTaskComparison, QString> SingleTaskComparison::plan(const ComparisonForm& form) {
+  const QString prompt = form.prompt.trimmed();
+  const auto scales = parseScales(form.scales);
+  const auto seeds = parseSeeds(form.seeds);
+  if (prompt.isEmpty()) return tr("Type a prompt first.");
+  if (!scales)
+    return tr("Guidance scales: 1 to %1 numbers between 0 and %2, e.g. \"1, 3, 5, 8\".").arg(kMaxCompareScales).arg(kMaxCompareScale);
+  if (!seeds) return tr("Seeds: a whole number, e.g. \"0\".");
+  if (form.checkpoints.isEmpty() || form.checkpoints.first().isEmpty()) return tr("Choose a checkpoint first.");
+
+  SingleTaskComparison c;
+  c.mode_ = form.mode;
+  c.task_.checkpoint = form.checkpoints.first();
+  t2i::sample::Request& request = c.task_.request;
+  request.prompts = {prompt.toStdString()};
+  request.seeds = {seeds->first()};
+  request.guidance = scales->first();
+  request.steps = form.steps;
+  request.sampler = diffusion::parse_sampler_kind(form.sampler.toStdString());
+  request.thresholding = diffusion::parse_threshold_kind(form.thresholding.toStdString());
+  if (form.mode == CompareMode::WordSwap) {
+    const QStringList words = form.swap.split(QLatin1Char('='));
+    if (words.size() != 2 || words[0].trimmed().isEmpty() || words[1].trimmed().isEmpty())
+      return tr("Word swap: type the word and its replacement, e.g. \"red=blue\".");
+    c.rows_ << tr("seed %1").arg(seeds->first());
+    c.task_.swap = t2i::sample::WordSwap{words[0].trimmed().toStdString(), words[1].trimmed().toStdString(), form.inject};
+    const QString from = words[0].trimmed(), to = words[1].trimmed();
+    c.columns_ << tr("A: %1").arg(from) << tr("B: %1").arg(to) << tr("|A − B|") << tr("\"%1\" in A").arg(from)
+               << tr("\"%1\" in B").arg(to);
+    c.title_ = tr("\"%1\", %2 → %3 · w = %4, A's attention in %5% of the steps")
+                   .arg(prompt, from, to, formatScale(scales->first()))
+                   .arg(qRound(form.inject * 100));
+    return c;
+  }
+
+  request.prompts.assign(static_cast<std::size_t>(scales->size()), prompt.toStdString());
+  request.seeds.assign(static_cast<std::size_t>(scales->size()), seeds->first());
+  request.scales.assign(scales->begin(), scales->end());
+  if (form.gridSteps.trimmed().isEmpty()) {
+    for (const int step : t2i::sample::evenly_spaced_steps(form.steps, 5)) c.steps_ << step;
+  } else {
+    for (const QString& item : splitList(form.gridSteps)) {
+      bool ok = false;
+      const int step = item.toInt(&ok);
+      if (!ok || step < 1 || step > form.steps) return tr("Steps shown: numbers from 1 to %1, e.g. \"10, 25, 50\".").arg(form.steps);
+      c.steps_ << step;
+    }
+  }
+  for (const double w : *scales) c.rows_ << tr("w = %1").arg(formatScale(w));
+  // Short labels: a trajectory grid is a few columns wide and the grid elides what does not fit.
+  for (const int step : c.steps_) c.columns_ << tr("step %1 of %2").arg(step).arg(form.steps);
+  c.title_ = tr("x₀ predicted, seed %1").arg(seeds->first());
+  return c;
+}
+
+t2i::sample::ImageMetadata SingleTaskComparison::gridMetadata(const t2i::sample::ModelInfo& model) const {
+  t2i::sample::ImageMetadata m = t2i::sample::image_metadata(task_.request, 0, model);
+  m.grid_seeds = {task_.request.seeds.front()};
+  m.grid_guidance = task_.request.scales;
+  return m;
+}
+
+QVector<QImage> wordSwapRow(const t2i::sample::WordSwapResult& swap) {
+  QVector<QImage> row{toQImage(swap.a), toQImage(swap.b), toQImage(swap.difference)};
+  const auto word_map = [](const t2i::sample::AttentionMaps& maps, int word) {
+    return maps.map({}, maps.words(0).at(static_cast<std::size_t>(word)).pieces);
+  };
+  if (swap.word_a < 0 || swap.word_b < 0) return row;  // a word the tokenizer did not keep whole: no map
+  const t2i::sample::Heatmap a = word_map(swap.maps_a, swap.word_a);
+  const t2i::sample::Heatmap b = word_map(swap.maps_b, swap.word_b);
+  const float legend = std::max({a.max, b.max, 1e-6f});
+  constexpr double kOpacity = 0.6;
+  row << toQImage(t2i::sample::heat_overlay(swap.a, a, kOpacity, legend))
+      << toQImage(t2i::sample::heat_overlay(swap.b, b, kOpacity, legend));
+  return row;
 }
 
 ComparisonForm formFromMetadata(const t2i::sample::ImageMetadata& m, const ComparisonForm& current) {

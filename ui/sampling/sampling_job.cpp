@@ -1,5 +1,6 @@
 #include "sampling_job.h"
 
+#include "comparison.h"
 #include "image_conversion.h"
 
 #include "settings.h"
@@ -112,27 +113,36 @@ bool SamplingJob::run(const QVector<SamplingTask>& tasks, bool recordSteps) {
       t2i::sample::Probes probes;
       if (task.probes) probes = {&result.attention, &result.anatomy};
       const auto start = std::chrono::steady_clock::now();
-      const auto images = model->generate(
-          task.request, job,
-          [&](const t2i::sample::StepView& view) {
-            StepFrame frame = toFrame(index, view);
-            if (recordSteps) {
-              std::lock_guard<std::mutex> lock(mutex_);
-              recording_.push_back(frame);
-            }
-            latest_.post(std::move(frame));
-          },
-          probes);
-      if (job.cancelled() || images.empty()) return;
       result.task = index;
       result.checkpoint = task.checkpoint;
       result.request = task.request;
       result.model = info;
-      result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      for (std::size_t i = 0; i < images.size(); ++i) {
-        result.images << toQImage(images[i]);
-        result.metadata.push_back(model->metadata(task.request, i));
+      if (!task.swap.from.empty()) {
+        const t2i::sample::WordSwapResult swapped = model->swap_word(task.request, task.swap, job);
+        if (job.cancelled() || swapped.b.rgb.empty()) return;
+        result.images = wordSwapRow(swapped);
+        t2i::sample::Request b = task.request;
+        b.prompts = {swapped.prompt_b};
+        result.metadata = {model->metadata(task.request, 0), model->metadata(b, 0)};
+      } else {
+        const auto images = model->generate(
+            task.request, job,
+            [&](const t2i::sample::StepView& view) {
+              StepFrame frame = toFrame(index, view);
+              if (recordSteps) {
+                std::lock_guard<std::mutex> lock(mutex_);
+                recording_.push_back(frame);
+              }
+              latest_.post(std::move(frame));
+            },
+            probes);
+        if (job.cancelled() || images.empty()) return;
+        for (std::size_t i = 0; i < images.size(); ++i) {
+          result.images << toQImage(images[i]);
+          result.metadata.push_back(model->metadata(task.request, i));
+        }
       }
+      result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       postToGui([this, result] { Q_EMIT taskFinished(result); });
     }
   });

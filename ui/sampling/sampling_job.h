@@ -28,6 +28,10 @@ struct SamplingTask {
   t2i::sample::Request request;
   /// Record what happens inside the model (attention maps, guidance anatomy); off costs nothing.
   bool probes = false;
+  /// With `swap.from` set, a word swap of the request's one prompt instead of a plain generation
+  /// (Generator::swap_word): the result's images are wordSwapRow's (comparison.h), its metadata
+  /// A's and B's.
+  t2i::sample::WordSwap swap;
 };
 
 /// One denoising step of every image of a task, as Qt images.

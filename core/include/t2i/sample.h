@@ -24,6 +24,9 @@ struct Request {
   std::vector<std::string> prompts;      ///< one image per prompt (repeat a prompt for several seeds)
   std::vector<std::uint64_t> seeds;      ///< one per prompt; the same seed gives the same image
   double guidance = 5.0;                 ///< classifier-free guidance scale w (1 = off)
+  /// One guidance scale per prompt instead of `guidance`, all sampled as one batch (one seed at
+  /// several scales is one frozen trajectory seen at each); empty = `guidance` for every prompt.
+  std::vector<double> scales;
   int steps = 50;
   diffusion::SamplerKind sampler = diffusion::kDefaultSampler;
   double eta = 0.0;                      ///< DDIM stochasticity
@@ -54,6 +57,41 @@ struct ModelInfo {
   std::string hash;               ///< content hash of the checkpoint file
 };
 
+/// A word swap on one frozen trajectory (Prompt-to-Prompt, Hertz et al. 2022): prompt A and prompt
+/// B, A with `from` replaced by `to`, sampled with the same seed, so the same x_T and noise draws.
+struct WordSwap {
+  std::string from;   ///< a word of prompt A (every whole-word occurrence is replaced)
+  std::string to;
+  /// The fraction f of the steps in which B's cross-attention uses A's conditional attention
+  /// probabilities instead of its own (P2P's cross_replace_steps: the first ⌊f·N⌋ steps); 0 = the
+  /// same noise only. Needs B's text to have as many pieces as A's.
+  double inject = 0;
+};
+
+struct WordSwapResult {
+  std::string prompt_a, prompt_b;
+  Image a, b;               ///< empty when cancelled
+  Image difference;         ///< |A − B| per channel
+  AttentionMaps maps_a, maps_b;  ///< each generation's token maps (B's as its layers used them)
+  int word_a = -1, word_b = -1;  ///< the swapped word's index in maps_a.words(0) / maps_b.words(0), −1 if not one word there
+  int injected_steps = 0;
+};
+
+/// The guidance scales the paper compares: the default rows of a scale × step grid.
+inline const std::vector<double> kTrajectoryScales{1, 3, 5, 8};
+
+/// One frozen trajectory seen at several guidance scales (rows) and steps (columns).
+struct TrajectoryGrid {
+  std::vector<double> scales;               ///< rows
+  std::vector<int> steps;                   ///< columns, 1-based sampling steps
+  std::vector<std::vector<Image>> x0_pred;  ///< [row][column]: the estimate of the clean image at that step
+  std::vector<std::vector<Image>> x_t;      ///< [row][column]: the noisy image the network saw there
+  std::vector<Image> images;                ///< [row]: the final image; empty when cancelled
+};
+
+/// `count` steps of `total` evenly spread, the last one `total` (e.g. 5 of 50: 10, 20, 30, 40, 50).
+std::vector<int> evenly_spaced_steps(int total, int count);
+
 /// What a generation records besides its images, where given (each costs memory: see bytes()).
 struct Probes {
   AttentionMaps* attention = nullptr;  ///< cross-attention token maps of every step
@@ -80,6 +118,11 @@ public:
   /// with or without them.
   std::vector<Image> generate(const Request& request, const job::Context& job = {},
                               const std::function<void(const StepView&)>& on_step = {}, const Probes& probes = {});
+
+  /// Word swap (WordSwap): `request`'s one prompt (A) and seed, and B. Throws
+  /// std::invalid_argument when `from` is not a word of A or, when injecting, B's text has another
+  /// number of pieces than A's.
+  WordSwapResult swap_word(const Request& request, const WordSwap& swap, const job::Context& job = {});
 
   /// The PNG text of image `index` of `request`: to_png_text(image_metadata(request, index, info())).
   std::map<std::string, std::string> metadata(const Request& request, std::size_t index) const;
@@ -112,6 +155,16 @@ struct ImageMetadata {
   std::vector<double> grid_guidance;
   std::vector<std::string> grid_checkpoints;
 };
+
+/// `request`'s one prompt and seed at each of `scales` as ONE batch (every row shares x_T and every
+/// noise draw: the paper's 5-vs-8 comparison made exact), keeping x̂₀ and x_t at `steps` (1-based,
+/// at most request.steps). Throws std::invalid_argument for a request of several prompts, no
+/// scales or a step out of range.
+TrajectoryGrid scale_step_grid(Generator& generator, const Request& request, const std::vector<double>& scales,
+                               const std::vector<int>& steps, const job::Context& job = {});
+
+/// Equal-sized images laid out row by row with `columns` columns and a 2-pixel white gap.
+Image image_grid(const std::vector<Image>& images, int columns);
 
 /// The metadata of image `index` of `request`, made by the model `model` describes.
 ImageMetadata image_metadata(const Request& request, std::size_t index, const ModelInfo& model);

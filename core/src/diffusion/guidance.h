@@ -9,6 +9,7 @@
 #include "common/denoiser.h"
 
 #include <functional>
+#include <vector>
 
 namespace t2i::diffusion {
 
@@ -29,7 +30,16 @@ using GuidanceObserver = std::function<void(const GuidanceReport&)>;
 torch::Tensor guided_prediction(const Denoiser& model, const torch::Tensor& x_t, const torch::Tensor& t,
                                 const TextCondition& text, double w, const GuidanceObserver& observer = {});
 
+/// One guided prediction with image b of the batch at scale w[b] (one trajectory at several scales
+/// in one batch). Scales all equal are the single-scale prediction above, bit for bit; otherwise
+/// both halves run as one batch of 2B and row b is w[b]·f(z, c) + (1 − w[b])·f(z, ∅), the same
+/// arithmetic (float32 scales) as a run at w[b] alone.
+torch::Tensor guided_prediction(const Denoiser& model, const torch::Tensor& x_t, const torch::Tensor& t,
+                                const TextCondition& text, const std::vector<double>& w);
+
 /// The model wrapped as a denoiser that applies guidance scale w (and shows `observer` each step's halves).
 Denoiser classifier_free_guidance(Denoiser model, double w, GuidanceObserver observer = {});
+/// The model wrapped as a denoiser that guides image b at scale w[b] (the batch must have w.size() images).
+Denoiser classifier_free_guidance(Denoiser model, std::vector<double> w);
 
 } // namespace t2i::diffusion

@@ -39,11 +39,14 @@ torch::Tensor Sampler::sample(const Denoiser& model, const SampleRequest& reques
   const auto batch = static_cast<int64_t>(request.seeds.size());
   log::core()->debug("diffusion: {} sampling of {} images in {} steps", to_string(options_.kind), batch, total);
 
-  SeededNoise noise(request.seeds);
+  int64_t k = -1;  // the step whose move draws; −1 while x_T is drawn
+  NoiseObserver noise_observer;
+  if (request.noise_observer) noise_observer = [&](const torch::Tensor& draw) { request.noise_observer(k, draw); };
+  SeededNoise noise(request.seeds, noise_observer);
   torch::Tensor x = noise.draw(request.image_shape, request.device);  // x_T ~ N(0, I)
   std::optional<NoiseLevel> previous_level;
   torch::Tensor previous_x_0;
-  for (int64_t k = 0; k < total; ++k) {
+  for (k = 0; k < total; ++k) {
     if (job::cancelled(request.cancel)) throw SamplingCancelled();
     const NoiseLevel& from = levels[static_cast<std::size_t>(k)];
     const torch::Tensor t = torch::full({batch}, from.t, torch::TensorOptions().dtype(torch::kFloat32).device(request.device));

@@ -59,6 +59,8 @@ struct SampleRequest {
   torch::Device device = torch::kCPU;
   StepObserver observer;             ///< optional
   const job::CancelToken* cancel = nullptr;  ///< optional; checked before every network evaluation
+  /// Optional: sees every noise draw with its step (−1 for x_T, k for the draw of step k's move).
+  std::function<void(int64_t step, const torch::Tensor& draw)> noise_observer;
 };
 
 /// One move from level `from` to the earlier level `to`, given the network's estimate at `from`.

@@ -157,8 +157,12 @@ torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& x, const torch::T
                                            : keys_values(tokens, mask);
   const bool observed = observer != nullptr && !torch::GradMode::is_enabled();
   torch::Tensor probabilities;
-  const auto out = attention(q, text.k, text.v, text.key_mask, backend, observed ? &probabilities : nullptr);
-  if (observed) observer->cross_attention(this, x.size(2), x.size(3), probabilities.to(torch::kFloat32));
+  torch::Tensor out = attention(q, text.k, text.v, text.key_mask, backend, observed ? &probabilities : nullptr);
+  if (observed) {
+    const torch::Tensor used = observer->replace(this, probabilities);
+    if (!used.is_same(probabilities)) out = torch::matmul(used, text.v);
+    observer->cross_attention(this, x.size(2), x.size(3), used.to(torch::kFloat32));
+  }
   return x + from_tokens(to_out_(merge_heads(out)), x);
 }
 

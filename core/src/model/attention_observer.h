@@ -18,6 +18,13 @@ public:
   /// same object at every pass, so the layers' order of appearance in a pass is their order.
   virtual void cross_attention(const void* layer, std::int64_t height, std::int64_t width,
                                const torch::Tensor& probabilities) = 0;
+  /// The probabilities the layer uses, asked before cross_attention (which then sees them):
+  /// `probabilities` themselves [B, heads, height·width, 1 + L] in the layer's dtype, or a
+  /// tensor of that shape and dtype to use instead (Prompt-to-Prompt's attention injection).
+  virtual torch::Tensor replace(const void* layer, const torch::Tensor& probabilities) {
+    (void)layer;
+    return probabilities;
+  }
 };
 
 } // namespace t2i::model

@@ -7,12 +7,14 @@
 #include "io/hash.h"
 #include "model/checkpoint_file.h"
 #include "sample/attention_recorder.h"
+#include "sample/generator_impl.h"
 #include "sample/guidance_anatomy.h"
 #include "sample/sampling.h"
 #include "sample/text_to_image_model.h"
 #include "t2i/diffusion.h"
 #include "text/tokenizer.h"
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 
@@ -43,11 +45,6 @@ std::vector<std::vector<std::string>> prompt_pieces(const TextToImageModel& mode
 
 } // namespace
 
-struct Generator::Impl {
-  std::unique_ptr<TextToImageModel> model;
-  ModelInfo info;
-};
-
 Generator::Generator(const std::string& checkpoint, const std::string& device) : impl_(std::make_unique<Impl>()) {
   const torch::Device target = io::parse_device(device);
   const model::Checkpoint stored = model::read_checkpoint(checkpoint);
@@ -73,14 +70,27 @@ text::Tokenized Generator::tokenize(const std::string& prompt) const { return to
 
 std::vector<Image> Generator::generate(const Request& request, const job::Context& job,
                                        const std::function<void(const StepView&)>& on_step, const Probes& probes) {
+  return impl_->run(request, job, on_step, probes, nullptr);
+}
+
+std::vector<Image> Generator::Impl::run(const Request& request, const job::Context& job,
+                                        const std::function<void(const StepView&)>& on_step, const Probes& probes,
+                                        AttentionInjection* injection) {
   if (request.prompts.empty()) return {};
   if (request.seeds.size() != request.prompts.size())
     throw std::invalid_argument("give one seed per prompt (" + std::to_string(request.prompts.size()) + " prompts, " +
                                 std::to_string(request.seeds.size()) + " seeds)");
   if (request.steps < 1) throw std::invalid_argument("steps must be at least 1");
-  if (!(request.guidance >= 0 && request.guidance <= 100)) throw std::invalid_argument("guidance scale must be in [0, 100]");
+  const auto valid_scale = [](double w) { return w >= 0 && w <= 100; };
+  if (!valid_scale(request.guidance)) throw std::invalid_argument("guidance scale must be in [0, 100]");
+  if (!request.scales.empty() && request.scales.size() != request.prompts.size())
+    throw std::invalid_argument("give one guidance scale per prompt (" + std::to_string(request.prompts.size()) +
+                                " prompts, " + std::to_string(request.scales.size()) + " scales)");
+  if (!std::all_of(request.scales.begin(), request.scales.end(), valid_scale))
+    throw std::invalid_argument("guidance scales must be in [0, 100]");
   SamplingSettings settings;
   settings.guidance = request.guidance;
+  settings.scales = request.scales;
   settings.sampler = request.sampler;
   settings.steps = request.steps;
   settings.eta = request.eta;
@@ -88,17 +98,21 @@ std::vector<Image> Generator::generate(const Request& request, const job::Contex
   settings.thresholding.percentile = request.threshold_percentile;
 
   std::optional<AttentionRecorder> attention;
-  if (probes.attention != nullptr) attention.emplace(prompt_pieces(*impl_->model, request.prompts), impl_->info.image_size);
+  if (probes.attention != nullptr) attention.emplace(prompt_pieces(*model, request.prompts), info.image_size);
   std::optional<GuidanceAnatomyRecorder> anatomy;
   if (probes.guidance != nullptr)
-    anatomy.emplace(noise_schedule(impl_->model->preset()), prediction(impl_->model->preset()), settings.thresholding,
-                    settings.guidance);
+    anatomy.emplace(noise_schedule(model->preset()), prediction(model->preset()), settings.thresholding, settings.guidance);
   SamplingProbes sampling_probes;
   if (attention) sampling_probes.attention = &*attention;
   if (anatomy) sampling_probes.guidance = [&](const diffusion::GuidanceReport& report) { anatomy->observe(report); };
+  if (injection != nullptr) {  // the injection first, then the recorder sees what the layers used
+    injection->pass_to(sampling_probes.attention);
+    sampling_probes.attention = injection;
+  }
 
   const diffusion::StepObserver observer = [&](const diffusion::StepReport& report) {
     if (attention) attention->end_step();
+    if (injection != nullptr) injection->end_step();
     job.count(kDenoising, report.index + 1, report.total);
     if (!on_step) return;
     StepView view;
@@ -113,7 +127,7 @@ std::vector<Image> Generator::generate(const Request& request, const job::Contex
   };
   try {
     const torch::Tensor images =
-        sample_images(*impl_->model, request.prompts, request.seeds, settings, observer, job.cancel, sampling_probes);
+        sample_images(*model, request.prompts, request.seeds, settings, observer, job.cancel, sampling_probes);
     if (attention) *probes.attention = attention->maps();
     if (anatomy) *probes.guidance = anatomy->anatomy();
     std::vector<Image> out;
@@ -122,6 +136,10 @@ std::vector<Image> Generator::generate(const Request& request, const job::Contex
   } catch (const diffusion::SamplingCancelled&) {
     return {};
   }
+}
+
+std::vector<std::vector<std::string>> Generator::Impl::pieces(const std::vector<std::string>& prompts) const {
+  return prompt_pieces(*model, prompts);
 }
 
 std::map<std::string, std::string> Generator::metadata(const Request& request, std::size_t index) const {

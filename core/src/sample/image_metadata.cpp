@@ -162,7 +162,7 @@ ImageMetadata image_metadata(const Request& request, std::size_t index, const Mo
   ImageMetadata m;
   m.prompt = request.prompts.at(index);
   m.seed = request.seeds.at(index);
-  m.guidance = request.guidance;
+  m.guidance = request.scales.empty() ? request.guidance : request.scales.at(index);
   m.steps = request.steps;
   m.sampler = request.sampler;
   m.eta = request.eta;

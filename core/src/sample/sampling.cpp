@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 namespace t2i::sample {
 
@@ -40,7 +41,12 @@ torch::Tensor sample_images(TextToImageModel& model, const std::vector<std::stri
   request.device = model.device();
   request.observer = observer;
   request.cancel = cancel;
-  const Denoiser guided = diffusion::classifier_free_guidance(model.sampling_denoiser(probes.attention), settings.guidance, probes.guidance);
+  const Denoiser network = model.sampling_denoiser(probes.attention);
+  if (!settings.scales.empty() && probes.guidance)
+    throw std::invalid_argument("guidance anatomy records one guidance scale, not one per image");
+  const Denoiser guided = settings.scales.empty()
+                              ? diffusion::classifier_free_guidance(network, settings.guidance, probes.guidance)
+                              : diffusion::classifier_free_guidance(network, settings.scales);
   return sampler->sample(guided, request).to(torch::kCPU);
 }
 
@@ -56,23 +62,27 @@ Image to_image(const torch::Tensor& chw) {
 }
 
 Image image_grid(const torch::Tensor& images, int columns) {
+  std::vector<Image> tiles;
+  for (std::int64_t i = 0; i < images.size(0); ++i) tiles.push_back(to_image(images[i]));
+  return image_grid(tiles, columns);
+}
+
+Image image_grid(const std::vector<Image>& images, int columns) {
   constexpr int kGap = 2;
-  const int count = static_cast<int>(images.size(0));
+  if (images.empty()) return {};
+  const int count = static_cast<int>(images.size());
   columns = std::max(1, std::min(columns, count));
   const int rows = (count + columns - 1) / columns;
-  const int h = static_cast<int>(images.size(2));
-  const int w = static_cast<int>(images.size(3));
-  Image grid;
-  grid.width = columns * w + (columns - 1) * kGap;
-  grid.height = rows * h + (rows - 1) * kGap;
-  grid.rgb.assign(static_cast<size_t>(grid.width) * static_cast<size_t>(grid.height) * 3, 255);
+  const int h = images.front().height;
+  const int w = images.front().width;
+  Image grid(columns * w + (columns - 1) * kGap, rows * h + (rows - 1) * kGap);
+  std::fill(grid.rgb.begin(), grid.rgb.end(), std::uint8_t{255});
   for (int i = 0; i < count; ++i) {
-    const Image tile = to_image(images[i]);
+    const Image& tile = images[static_cast<std::size_t>(i)];
+    if (tile.width != w || tile.height != h) throw std::invalid_argument("image grid: the images differ in size");
     const int x0 = (i % columns) * (w + kGap);
     const int y0 = (i / columns) * (h + kGap);
-    for (int y = 0; y < h; ++y)
-      std::memcpy(&grid.rgb[(static_cast<size_t>(y0 + y) * static_cast<size_t>(grid.width) + static_cast<size_t>(x0)) * 3],
-                  &tile.rgb[static_cast<size_t>(y) * static_cast<size_t>(w) * 3], static_cast<size_t>(w) * 3);
+    for (int y = 0; y < h; ++y) std::memcpy(grid.at(x0, y0 + y), tile.at(0, y), static_cast<size_t>(w) * 3);
   }
   return grid;
 }

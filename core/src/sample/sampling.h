@@ -19,6 +19,7 @@ namespace t2i::sample {
 
 struct SamplingSettings {
   double guidance = 5.0;  ///< w; 1 = no guidance
+  std::vector<double> scales;  ///< one w per image instead of `guidance` (one batch, several scales); empty = none
   diffusion::SamplerKind sampler = diffusion::kDefaultSampler;
   std::int64_t steps = 50;
   double eta = 0.0;
@@ -47,7 +48,7 @@ torch::Tensor sample_images(TextToImageModel& model, const std::vector<std::stri
 
 /// One image [3, H, W] in [−1, 1] as RGB8.
 Image to_image(const torch::Tensor& chw);
-/// Images [B, 3, H, W] in [−1, 1] laid out in a grid with `columns` columns and a 2-pixel gap.
+/// Images [B, 3, H, W] in [−1, 1] laid out as image_grid (t2i/sample.h) lays them out.
 Image image_grid(const torch::Tensor& images, int columns);
 
 } // namespace t2i::sample
