@@ -234,14 +234,12 @@ void ProbeGalleryView::showCurrent() {
     return;
   }
   const std::int64_t step = gallery_->evaluations[static_cast<std::size_t>(evaluation())].step;
-  const QImage* sheet = sheets_.object(step);
+  const Image* sheet = sheets_.object(step);
   if (sheet == nullptr) {
     loadSheet(evaluation());  // shows it when read
     return;
   }
-  const int size = gallery_->image_size;
-  const int column = recorded() + (kind() == train::ProbeImage::Noisy ? static_cast<int>(gallery_->recorded_steps.size()) : 0);
-  shown_ = sheet->copy(column * size, probe() * size, size, size);
+  shown_ = toQImage(train::probe_tile(*gallery_, *sheet, probe(), static_cast<std::size_t>(recorded()), kind()));
   image_->setImage(shown_);
   image_->setCaption(caption());
   Q_EMIT tileShown();
@@ -249,17 +247,17 @@ void ProbeGalleryView::showCurrent() {
 
 void ProbeGalleryView::loadSheet(int evaluation) {
   if (sheetReader_->isRunning()) return;  // its finish shows the current choice, loading it then
-  auto sheet = std::make_shared<QImage>();
+  auto sheet = std::make_shared<Image>();
   const std::int64_t step = gallery_->evaluations[static_cast<std::size_t>(evaluation)].step;
   disconnect(sheetReader_, &JobRunner::finished, this, nullptr);
   connect(sheetReader_, &JobRunner::finished, this, [this, sheet, step](bool cancelled) {
-    if (cancelled || sheet->isNull()) return;
-    const int kilobytes = static_cast<int>(sheet->sizeInBytes() / 1024) + 1;
-    sheets_.insert(step, new QImage(std::move(*sheet)), kilobytes);
+    if (cancelled || sheet->rgb.empty()) return;
+    const auto kilobytes = static_cast<qsizetype>(sheet->rgb.size() / 1024) + 1;
+    sheets_.insert(step, new Image(std::move(*sheet)), kilobytes);
     showCurrent();
   });
   sheetReader_->start(QStringLiteral("probe sheet"), [sheet, gallery = *gallery_, evaluation](const job::Context&) {
-    *sheet = toQImage(train::read_probe_sheet(gallery, static_cast<std::size_t>(evaluation)));
+    *sheet = train::read_probe_sheet(gallery, static_cast<std::size_t>(evaluation));
   });
 }
 

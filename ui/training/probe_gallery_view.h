@@ -75,7 +75,7 @@ private:
   QString folder_;
   bool reloadPending_ = false;
   std::optional<train::ProbeGallery> gallery_;
-  QCache<qint64, QImage> sheets_;  ///< by training step
+  QCache<qint64, Image> sheets_;  ///< by training step
   QImage shown_;
 
   QComboBox* probeBox_;
