@@ -266,7 +266,8 @@ GalleryGrid gallery_grid(const ProbeGallery& gallery, const GalleryGridOptions& 
     for (const int p : probes) {
       const Probe it = gallery.probe(p);
       char label[64];
-      std::snprintf(label, sizeof label, "#%d W=%g S=%llu", p, it.guidance, static_cast<unsigned long long>(it.seed));
+      // "P" rather than "#", which the 3×5 font draws like an "H".
+      std::snprintf(label, sizeof label, "P%d W=%g S=%llu", p, it.guidance, static_cast<unsigned long long>(it.seed));
       row_labels.push_back(label);
     }
   } else {
@@ -276,7 +277,7 @@ GalleryGrid gallery_grid(const ProbeGallery& gallery, const GalleryGridOptions& 
   const std::string title =
       training ? kind_text(options.kind) + " AT SAMPLING STEP " + step_text(gallery.recorded_steps[last], gallery.sampling_steps) +
                      " - COLUMNS: TRAINING STEP"
-               : "PROBE #" + std::to_string(probe) + " " + kind_text(options.kind) + " - ROWS: TRAINING STEP - COLUMNS: SAMPLING STEP";
+               : "PROBE " + std::to_string(probe) + " " + kind_text(options.kind) + " - ROWS: TRAINING STEP - COLUMNS: SAMPLING STEP";
 
   GalleryGrid grid;
   grid.scale = std::max(1, (kMinimumCell + gallery.image_size - 1) / gallery.image_size);
