@@ -165,7 +165,7 @@ private Q_SLOTS:
     const std::string latest = latest_step_checkpoint(run);
     QCOMPARE(stored_step(latest), step + 3);
     const auto meta = raw_checkpoint_meta(latest);
-    QCOMPARE(meta.at("format_version").get<std::string>(), std::string("2.0"));
+    QCOMPARE(meta.at("format_version").get<std::string>(), std::string("2.1"));
     QCOMPARE(meta.at("written_by").get<std::string>(), std::string("t2i-studio ") + kVersion);
 
     // Its metrics, old and new, still read (and plot): every step once, previews found here.
@@ -176,7 +176,7 @@ private Q_SLOTS:
     for (const auto& [preview_step, path] : history.previews)
       QVERIFY2(fs::exists(path) && path.rfind(run, 0) == 0, path.c_str());
     const auto config = nlohmann::json::parse(history.config_json);
-    QCOMPARE(config.at("format_version").get<std::string>(), std::string("2.0"));
+    QCOMPARE(config.at("format_version").get<std::string>(), std::string("2.1"));
     QVERIFY(!config.at("options").contains("run_dir"));
   }
 

@@ -1,15 +1,20 @@
 // `t2i runs show RUN [--loss-by-noise]`: what a run folder holds, read through the run-folder
 // API (t2i/runs.h): its preset, steps, last measurements and best checkpoint; and its loss by
 // noise level (t2i/loss_by_noise.h) as tables over evaluations.
+// `t2i runs gallery RUN --out grid.png`: its probe gallery (t2i/probe_gallery.h) as a labelled grid.
 #include "commands.h"
 
 #include "t2i/loss_by_noise.h"
+#include "t2i/probe_gallery.h"
 #include "t2i/runs.h"
+#include "t2i/sample.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <stdexcept>
 #include <iostream>
 
 namespace t2i::cli {
@@ -81,6 +86,36 @@ void print_loss_by_noise(const std::string& run_dir) {
              train::loss_grid(events, train::LossGridSource::Divergence));
 }
 
+struct GalleryRequest {
+  std::string run_dir;
+  std::string out;
+  std::string axis = "training";
+  int probe = -1;  ///< -1: every probe
+  bool noisy = false;
+};
+
+void write_gallery(const GalleryRequest& request) {
+  const auto gallery = train::read_probe_gallery(request.run_dir);
+  if (!gallery)
+    throw std::runtime_error(request.run_dir + " has no probe gallery (trained with --no-probes, or by a version without one)");
+  train::GalleryGridOptions options;
+  options.axis = request.axis == "training" ? train::GalleryAxis::Training : train::GalleryAxis::Denoising;
+  if (request.probe >= 0) options.probe = request.probe;
+  options.kind = request.noisy ? train::ProbeImage::Noisy : train::ProbeImage::Estimate;
+  const train::GalleryGrid grid = train::gallery_grid(*gallery, options);
+  std::map<std::string, std::string> text{{"run", request.run_dir}, {"step_axis", request.axis}};
+  std::cout << "probes (" << gallery->sampler << ", " << gallery->sampling_steps << " steps, thresholding "
+            << gallery->thresholding << "):\n";
+  for (int p = 0; p < gallery->probe_count(); ++p) {
+    std::cout << "  " << gallery->probe_label(p) << "\n";
+    text["probe_" + std::to_string(p)] = gallery->probe_label(p);
+  }
+  sample::write_png(request.out, grid.image, text);
+  std::cout << "wrote " << request.out << ": " << grid.rows << " x " << grid.columns << " cells, "
+            << gallery->evaluations.size() << " evaluations (steps " << gallery->evaluations.front().step << " to "
+            << gallery->evaluations.back().step << ")\n";
+}
+
 } // namespace
 
 void add_runs_command(CLI::App& app) {
@@ -95,6 +130,22 @@ void add_runs_command(CLI::App& app) {
     print_summary(*run_dir);
     if (*by_noise) print_loss_by_noise(*run_dir);
   });
+
+  auto* gallery = runs->add_subcommand(
+      "gallery", "A run's probe gallery as a labelled grid PNG: the same probes (prompt, seed, guidance) sampled at "
+                 "step 0 and every evaluation, with x0 and x_t kept at 10 denoising steps");
+  auto request = std::make_shared<GalleryRequest>();
+  gallery->add_option("run", request->run_dir, "The run folder")->required()->check(CLI::ExistingDirectory);
+  gallery->add_option("--out", request->out, "The grid PNG to write")->required();
+  gallery->add_option("--step-axis", request->axis,
+                      "Columns over training steps (rows: probes, each at the final denoising step) or over "
+                      "denoising steps (rows: training steps, one probe)")
+      ->check(CLI::IsMember({"training", "denoising"}))
+      ->capture_default_str();
+  gallery->add_option("--probe", request->probe, "Only this probe (its number, as listed); needed with --step-axis denoising")
+      ->check(CLI::NonNegativeNumber);
+  gallery->add_flag("--xt", request->noisy, "The noisy images x_t instead of the model's estimates x0");
+  gallery->callback([request] { write_gallery(*request); });
 }
 
 } // namespace t2i::cli

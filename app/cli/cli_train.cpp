@@ -97,6 +97,8 @@ train::TrainOptions resumed_options(const CLI::App& cmd, const train::TrainOptio
   from_flags("--seed", [&] { options.seed = given.seed; });
   from_flags("--keep", [&] { options.keep_last = given.keep_last; });
   from_flags("--preview-every", [&] { options.preview_every = given.preview_every; });
+  from_flags("--probe-prompt", [&] { options.probe_prompts = given.probe_prompts; });
+  from_flags("--no-probes", [&] { options.probe_gallery = given.probe_gallery; });
   from_flags("--bf16", [&] { options.precision = given.precision; });
   from_flags("--checkpointing", [&] { options.activation_checkpointing = given.activation_checkpointing; });
   from_flags("--timeout", [&] { options.collective_timeout_seconds = given.collective_timeout_seconds; });
@@ -150,6 +152,12 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--keep", options->keep_last, "Step checkpoints kept besides the best")->check(CLI::Range(1, 1000));
   cmd->add_option("--preview-every", options->preview_every, "Steps between preview grids (0: at each evaluation)")
       ->check(CLI::Range(0, 1 << 30));
+  auto no_probes = std::make_shared<bool>(false);
+  cmd->add_option("--probe-prompt", options->probe_prompts,
+                  "A probe prompt besides the validation captions (repeat for more): the probe gallery samples "
+                  "each with 2 seeds at guidance 1, 4 and 7 at step 0 and every evaluation (`t2i runs gallery`)")
+      ->allow_extra_args(false);
+  cmd->add_flag("--no-probes", *no_probes, "Keep no probe gallery (it costs sampling time at every evaluation)");
   cmd->add_option("--bf16", *bf16, "bf16 autocast: auto, on or off")->check(CLI::IsMember({"auto", "on", "off"}));
   cmd->add_flag("--checkpointing", options->activation_checkpointing, "Recompute activations in backward (less memory)");
   cmd->add_option("--timeout", options->collective_timeout_seconds,
@@ -164,13 +172,14 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
 
-  cmd->callback([cmd, options, select, bf16, nproc] {
+  cmd->callback([cmd, options, select, bf16, nproc, no_probes] {
     if (*nproc > 1 && !launched_as_worker()) {
       launch_local_workers(*nproc);
       return;
     }
     options->selection = *select == "p2" ? train::Selection::ValP2 : train::Selection::ValP2AndFid;
     if (*bf16 != "auto") options->precision = *bf16 == "on" ? runtime::Precision::BFloat16 : runtime::Precision::Float32;
+    options->probe_gallery = !*no_probes;
     if (options->resume) {
       *options = resumed_options(*cmd, *options);
     } else if (!options->data.demo && options->data.annotations.empty()) {

@@ -5,6 +5,7 @@
 #include "pages/page_intro.h"
 #include "pages/tab_order.h"
 #include "plots/loss_by_noise_view.h"
+#include "training/probe_gallery_view.h"
 #include "plots/metric_plot.h"
 #include "plots/training_curves.h"
 #include "settings.h"
@@ -420,6 +421,8 @@ QWidget* TrainPage::createRunView() {
   runTabs_->addTab(curves_, tr("&Curves"));
   lossByNoise_ = new LossByNoiseView(view);
   runTabs_->addTab(lossByNoise_, tr("&Noise levels"));
+  probeGallery_ = new ProbeGalleryView(view);
+  runTabs_->addTab(probeGallery_, tr("Pro&bes"));
   samplesTab_ = runTabs_->addTab(createSamples(), tr("Sa&mples"));
 
   auto* layout = new QVBoxLayout(view);
@@ -673,6 +676,7 @@ bool TrainPage::launch(train::TrainOptions options) {
   runLabel_->setText(QDir::toNativeSeparators(runFolder_));
   settings::lastRun.setValue(runFolder_);
   lossByNoise_->setRunFolder(runFolder_);
+  probeGallery_->setRunFolder(runFolder_);
   lastStep_ = 0;
   // Several processes share the threads asked for (all cores when 0), at least one each.
   const int processes = processes_->value();
@@ -735,6 +739,7 @@ void TrainPage::onSteps(const std::vector<train::StepMetrics>& batch) {
 void TrainPage::onEval(const train::EvalMetrics& eval) {
   curves_->addEval(eval);
   lossByNoise_->reload();  // the trainer writes an evaluation's loss by noise level before reporting it
+  probeGallery_->reload();  // and its probe sheet
   best_.addEval(eval);
   bestLabel_->setText(best_.step() ? bestText() + (latestCheckpoint_.isEmpty()
                                                      ? QString()
@@ -846,6 +851,7 @@ void TrainPage::openRun(const QString& folder) {
     runLabel_->setText(QDir::toNativeSeparators(folder));
     showHistory(*history);
     lossByNoise_->setRunFolder(folder);
+    probeGallery_->setRunFolder(folder);
     updateEnabled();
     Q_EMIT runOpened(folder);
   });

@@ -34,6 +34,7 @@ namespace t2i::ui {
 class DataPage;
 class JobRunner;
 class LossByNoiseView;
+class ProbeGalleryView;
 class PresetEditor;
 class TrainingCurves;
 class TrainingSession;
@@ -59,6 +60,7 @@ public:
 
   TrainingCurves* curves() const { return curves_; }
   LossByNoiseView* lossByNoise() const { return lossByNoise_; }
+  ProbeGalleryView* probeGallery() const { return probeGallery_; }
   PresetEditor* presetEditor() const { return editor_; }
   TrainingSession* session() const { return session_; }
 
@@ -194,6 +196,7 @@ private:
   QLabel* statusLabel_;
   TrainingCurves* curves_;
   LossByNoiseView* lossByNoise_;
+  ProbeGalleryView* probeGallery_;
   QLabel* previewView_;
   QComboBox* previewStep_;
   QLabel* previewPrompts_;

@@ -45,6 +45,8 @@ QStringList trainArguments(const train::TrainOptions& o, int processes, int thre
                 : o.precision == runtime::Precision::BFloat16 ? QStringLiteral("on")
                                                               : QStringLiteral("off"));
   if (o.activation_checkpointing) arguments << QStringLiteral("--checkpointing");
+  if (!o.probe_gallery) arguments << QStringLiteral("--no-probes");
+  for (const std::string& prompt : o.probe_prompts) arguments << QStringLiteral("--probe-prompt") << text(prompt);
   arguments << QStringLiteral("--timeout") << QString::number(o.collective_timeout_seconds) << QStringLiteral("--nproc")
             << QString::number(processes) << QStringLiteral("--threads") << QString::number(threads);
   return arguments;

@@ -61,6 +61,9 @@ struct TrainOptions {
   std::uint64_t seed = 0;
   int keep_last = 3;             ///< checkpoints kept besides the best
   int preview_every = 0;         ///< steps between sample-preview grids (0 = at each evaluation)
+  /// The probe gallery (t2i/probe_gallery.h), sampled at step 0 and every evaluation.
+  bool probe_gallery = true;
+  std::vector<std::string> probe_prompts;  ///< probe prompts besides the validation captions
   runtime::Precision precision = runtime::Precision::Auto;  ///< bf16 autocast or fp32; Auto = the device's fastest
   bool activation_checkpointing = false;
   /// Data-parallel runs: seconds a rank waits for the others (rendezvous, each collective) before

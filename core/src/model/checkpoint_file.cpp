@@ -10,9 +10,10 @@ constexpr const char* kMetaKey = "t2i";
 
 // 1.0 (t2i-studio 0.1.0) marked itself with "format": kCheckpointFormat instead of a version and
 // stored the run folder's absolute path among the options. 2.0 stores the preset as the preset
-// writer writes it, and no path into the run folder, so a moved run resumes.
+// writer writes it, and no path into the run folder, so a moved run resumes. 2.1 adds the
+// optional options probe_gallery and probe_prompts (absent: a gallery of the default probes).
 const io::JsonFormat& checkpoint_format() {
-  static const io::JsonFormat format{"checkpoint", {2, 0}, {[](nlohmann::json& meta) {
+  static const io::JsonFormat format{"checkpoint", {2, 1}, {[](nlohmann::json& meta) {
                                                             meta.erase("format");
                                                             if (meta.contains("options") && meta["options"].is_object())
                                                               meta["options"].erase("run_dir");

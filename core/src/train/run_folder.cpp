@@ -17,9 +17,10 @@ namespace t2i::train {
 namespace {
 
 // config.json is the run's record for people and tools; the program itself resumes from the
-// checkpoints, so it only writes this format (2.0: versioned, no absolute path into the run).
+// checkpoints, so it only writes this format (2.0: versioned, no absolute path into the run;
+// 2.1: the options' optional probe_gallery and probe_prompts).
 const io::JsonFormat& config_format() {
-  static const io::JsonFormat format{"run config", {2, 0}, {}};
+  static const io::JsonFormat format{"run config", {2, 1}, {}};
   return format;
 }
 
@@ -114,7 +115,7 @@ void add_event(const RunFolder& folder, const nlohmann::json& e, std::vector<Ste
 RunFolder::RunFolder(std::string root, bool create) : root_(std::move(root)) {
   if (!create) return;
   std::error_code error;
-  for (const char* sub : {"", "checkpoints", "previews", "data"}) {
+  for (const char* sub : {"", "checkpoints", "previews", "probes", "data"}) {
     fs::create_directories(fs::path(root_) / sub, error);
     if (error) throw std::runtime_error("cannot create the run folder " + (fs::path(root_) / sub).string() + ": " + error.message());
   }
@@ -132,6 +133,13 @@ std::string RunFolder::best_checkpoint_path() const { return (fs::path(root_) / 
 
 std::string RunFolder::preview_path(std::int64_t step) const {
   return (fs::path(root_) / "previews" / (step_name(step) + ".png")).string();
+}
+
+std::string RunFolder::probes_dir() const { return (fs::path(root_) / "probes").string(); }
+std::string RunFolder::probe_index_path() const { return (fs::path(root_) / "probes" / "index.json").string(); }
+
+std::string RunFolder::probe_sheet_path(std::int64_t step) const {
+  return (fs::path(root_) / "probes" / (step_name(step) + ".png")).string();
 }
 
 std::string RunFolder::relative(const std::string& path) const {
@@ -179,7 +187,7 @@ void RunFolder::prune_checkpoints(int keep) const {
 
 int RunFolder::remove_abandoned_writes() const {
   int removed = 0;
-  for (const char* sub : {"", "checkpoints", "previews"})
+  for (const char* sub : {"", "checkpoints", "previews", "probes"})
     removed += io::remove_abandoned_temporaries((fs::path(root_) / sub).string());
   return removed;
 }

@@ -1,5 +1,6 @@
 // The folder of one training run and everything in it: config.json, metrics.jsonl,
-// previews/step_<N>.png and checkpoints/step_<N>.safetensors plus best.safetensors.
+// previews/step_<N>.png, probes/ (the probe gallery, t2i/probe_gallery.h) and
+// checkpoints/step_<N>.safetensors plus best.safetensors.
 // One owner for the layout, so the CLI, the trainer and the studio's run history agree.
 #pragma once
 
@@ -25,6 +26,10 @@ public:
   std::string checkpoint_path(std::int64_t step) const;
   std::string best_checkpoint_path() const;
   std::string preview_path(std::int64_t step) const;
+  std::string probes_dir() const;
+  std::string probe_index_path() const;
+  /// The probe gallery's sheet of training step `step`, inside probes_dir().
+  std::string probe_sheet_path(std::int64_t step) const;
   std::string data_dir() const;
 
   /// `path` relative to the root when it lies inside the folder (what the run's files store, so

@@ -21,6 +21,7 @@
 #include "train/ema.h"
 #include "train/fid_hook.h"
 #include "train/loss_by_noise.h"
+#include "train/probe_gallery.h"
 #include "train/run_folder.h"
 #include "train/train_step.h"
 #include "train/validation.h"
@@ -38,7 +39,7 @@ namespace t2i::train {
 namespace {
 
 constexpr int kMaxNonFiniteInARow = 5;        // K consecutive non-finite losses stop the run
-constexpr int kPreviewImages = 8;
+constexpr std::size_t kPreviewImages = 8;
 constexpr std::int64_t kPreviewSteps = 25;
 constexpr double kGradClip = 1.0;
 
@@ -72,6 +73,7 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"selection", o.selection == Selection::ValP2 ? "p2" : "p2+fid"}, {"max_steps", o.max_steps},
           {"max_minutes", o.max_minutes}, {"overfit_one_batch", o.overfit_one_batch}, {"overfit_images", o.overfit_images},
           {"seed", o.seed}, {"keep_last", o.keep_last}, {"preview_every", o.preview_every},
+          {"probe_gallery", o.probe_gallery}, {"probe_prompts", o.probe_prompts},
           {"bf16", o.precision == runtime::Precision::Auto ? nlohmann::json("auto")
                                                            : nlohmann::json(o.precision == runtime::Precision::BFloat16)},
           {"activation_checkpointing", o.activation_checkpointing},
@@ -106,6 +108,8 @@ TrainOptions options_from_json(const nlohmann::json& j, const std::string& run_d
   o.seed = j.value("seed", o.seed);
   o.keep_last = j.value("keep_last", o.keep_last);
   o.preview_every = j.value("preview_every", o.preview_every);
+  o.probe_gallery = j.value("probe_gallery", o.probe_gallery);
+  o.probe_prompts = j.value("probe_prompts", o.probe_prompts);
   if (const auto bf16 = j.find("bf16"); bf16 != j.end() && bf16->is_boolean())
     o.precision = bf16->get<bool>() ? runtime::Precision::BFloat16 : runtime::Precision::Float32;
   o.activation_checkpointing = j.value("activation_checkpointing", o.activation_checkpointing);
@@ -137,6 +141,11 @@ private:
     return dataset_->images(data::Split::Val).empty() ? data::Split::Train : data::Split::Val;
   }
   void record_loss_by_noise();
+  /// The first `count` captions of the evaluation split (of the overfit batch when there is one):
+  /// the prompts of previews and probes.
+  std::vector<std::string> fixed_prompts(std::size_t count) const;
+  void start_probe_gallery();
+  void record_probes();
   void preview();
   std::optional<std::string> stop_reason() const;
   double elapsed() const { return elapsed_before_ + std::chrono::duration<double>(Clock::now() - started_).count(); }
@@ -175,6 +184,7 @@ private:
   std::unique_ptr<data::BatchLoader> loader_;
   std::optional<data::Batch> overfit_batch_;
   std::unique_ptr<FidHook> fid_;
+  std::unique_ptr<ProbeRecorder> probes_;  ///< the lead's, when the run keeps a probe gallery
   std::unique_ptr<DataParallel> parallel_;
   std::string fid_status_;
 
@@ -396,18 +406,42 @@ void Run::record_loss_by_noise() {
   folder_.append_metrics(to_json(event));
 }
 
-void Run::preview() {
+std::vector<std::string> Run::fixed_prompts(std::size_t count) const {
   std::vector<std::string> prompts;
   if (overfit_batch_) {
     const auto indices = overfit_batch_->caption_index.accessor<std::int64_t, 1>();
-    for (std::int64_t i = 0; i < indices.size(0) && static_cast<int>(prompts.size()) < kPreviewImages; ++i)
+    for (std::int64_t i = 0; i < indices.size(0) && prompts.size() < count; ++i)
       prompts.push_back(dataset_->captions()[static_cast<size_t>(indices[i])]);
   } else {
     for (const auto& image : dataset_->images(validation_split())) {
-      if (static_cast<int>(prompts.size()) >= kPreviewImages) break;
+      if (prompts.size() >= count) break;
       if (!image.captions.empty()) prompts.push_back(dataset_->captions()[image.captions.front()]);
     }
   }
+  return prompts;
+}
+
+// Probes are sampled like previews (same sampler steps), by the process that writes the folder.
+void Run::start_probe_gallery() {
+  if (!lead() || !options_.probe_gallery) return;
+  std::vector<std::string> prompts = fixed_prompts(kProbeCaptions);
+  prompts.insert(prompts.end(), options_.probe_prompts.begin(), options_.probe_prompts.end());
+  std::string note;
+  probes_ = std::make_unique<ProbeRecorder>(
+      folder_, plan_probe_gallery(std::move(prompts), sample::sampling_steps_for(preset_, kPreviewSteps), preset_.unet.image_size),
+      options_.resume ? std::optional<std::int64_t>(step_) : std::nullopt, note);
+  if (!note.empty()) status(note);
+}
+
+void Run::record_probes() {
+  if (!probes_ || cancelled()) return;
+  status("Sampling the probe gallery at step " + std::to_string(step_) + " (" +
+         std::to_string(probes_->gallery().probe_count()) + " probes)");
+  probes_->record(*model_, step_, job_.cancel);
+}
+
+void Run::preview() {
+  const std::vector<std::string> prompts = fixed_prompts(kPreviewImages);
   std::vector<std::uint64_t> seeds;
   for (size_t i = 0; i < prompts.size(); ++i) seeds.push_back(i);
   sample::SamplingSettings settings;
@@ -434,6 +468,7 @@ void Run::evaluate() {
   m.val_p2 = validation_loss();
   if (job::cancelled(evaluation_cancel())) return;
   record_loss_by_noise();
+  record_probes();
   if (fid_) {
     status("Computing FID on " + std::to_string(fid_->samples()) + " validation samples");
     // FID samples come from the validation captions with fixed seeds, so evaluations compare.
@@ -618,6 +653,7 @@ Summary Run::execute() {
                         {"manifest_hash", dataset_->manifest_hash()}};
   if (parallel_) config["world_size"] = parallel_->world_size();
   if (lead()) folder_.write_config(config);
+  start_probe_gallery();
   status("Training " + preset_.name + " (" + std::to_string(model_->parameter_count()) + " parameters, " +
          runtime::to_string(execution.precision) + (execution.channels_last ? ", channels-last" : "") + ") on " +
          device_.str() + "; FID: " + (fid_ ? "on" : fid_status_));
@@ -626,7 +662,10 @@ Summary Run::execute() {
     at::Generator global = at::detail::getDefaultCPUGenerator();
     global.set_state(resumed_global_rng_);
   }
-  if (step_ == 0 && !options_.resume) record_loss_by_noise();  // the untrained model's, the reference point
+  if (step_ == 0 && !options_.resume) {  // the untrained model's, the reference point
+    record_loss_by_noise();
+    record_probes();
+  }
   started_ = Clock::now();
   const auto evaluation_due = [this] { return is_evaluation_step(step_, preset_.eval_every); };
   const auto preview_due = [&] {

@@ -1,0 +1,94 @@
+// The Train page's probe gallery (t2i/probe_gallery.h): one probe (prompt, seed, guidance) at a
+// chosen training step and denoising step, with two sliders to scrub both axes, an x̂₀ / x_t
+// toggle, and "play", which steps through the evaluations at a fixed denoising step. The index and
+// the sheets are read on worker threads; a few recent sheets stay in memory. Reading the index
+// again (after an evaluation of a running run) shows the new evaluations, following the newest
+// when it was shown.
+#pragma once
+
+#include "t2i/probe_gallery.h"
+
+#include <QCache>
+#include <QImage>
+#include <QString>
+#include <QWidget>
+
+#include <optional>
+
+class QComboBox;
+class QLabel;
+class QPushButton;
+class QRadioButton;
+class QSlider;
+class QTimer;
+
+namespace t2i::ui {
+
+class JobRunner;
+class PixelImageView;
+
+class ProbeGalleryView : public QWidget {
+  Q_OBJECT
+public:
+  explicit ProbeGalleryView(QWidget* parent = nullptr);
+
+  /// Reads `folder`'s gallery in the background and shows it (an empty folder clears).
+  void setRunFolder(const QString& folder);
+  /// Reads the index again (after an evaluation has added a sheet).
+  void reload();
+  const std::optional<train::ProbeGallery>& gallery() const { return gallery_; }
+
+  int evaluation() const;  ///< index into gallery()->evaluations
+  int recorded() const;    ///< index into gallery()->recorded_steps
+  int probe() const;
+  train::ProbeImage kind() const;
+  void setEvaluation(int index);
+  void setRecorded(int index);
+  void setProbe(int probe);
+  void setKind(train::ProbeImage kind);
+
+  bool isPlaying() const;
+  /// Playing steps through the evaluations at the shown denoising step, one per tick once its
+  /// image is shown, and stops at the last; play from the last starts again at the first.
+  void setPlaying(bool playing);
+  /// One step of play: the next evaluation (stopping at the last).
+  void advancePlay();
+
+  /// The tile shown now, as the gallery holds it (unscaled); null until its sheet has been read.
+  QImage shownTile() const { return shown_; }
+  QString caption() const;
+
+Q_SIGNALS:
+  /// The index was read (and the controls set up for it).
+  void galleryShown();
+  /// The tile of the current choice is on screen.
+  void tileShown();
+
+private:
+  void rebuild();
+  void showCurrent();
+  void loadSheet(int evaluation);
+  void updateLabels();
+
+  JobRunner* indexReader_;
+  JobRunner* sheetReader_;
+  QString folder_;
+  bool reloadPending_ = false;
+  std::optional<train::ProbeGallery> gallery_;
+  QCache<qint64, Image> sheets_;  ///< by training step
+  QImage shown_;
+
+  QComboBox* probeBox_;
+  QSlider* training_;
+  QLabel* trainingLabel_;
+  QSlider* denoising_;
+  QLabel* denoisingLabel_;
+  QRadioButton* estimate_;
+  QRadioButton* noisy_;
+  QPushButton* play_;
+  QTimer* playTimer_;
+  PixelImageView* image_;
+  QLabel* note_;
+};
+
+} // namespace t2i::ui
