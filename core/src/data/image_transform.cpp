@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 namespace t2i::data {
@@ -134,6 +135,29 @@ Image resize_and_center_crop(const Image& image, int size) {
     std::uint8_t* dst = out.at(0, y);
     for (std::size_t i = 0; i < row_floats; ++i) dst[i] = static_cast<std::uint8_t>(std::clamp(acc[i] + 0.5f, 0.0f, 255.0f));
   }
+  return out;
+}
+
+Image enlarged(const Image& image, int factor) {
+  Image out(image.width * factor, image.height * factor);
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x) std::memcpy(out.at(x, y), image.at(x / factor, y / factor), 3);
+  return out;
+}
+
+void paste(Image& into, const Image& tile, int x, int y) {
+  if (x < 0 || y < 0 || x + tile.width > into.width || y + tile.height > into.height)
+    throw std::invalid_argument("paste: the tile does not fit at that place");
+  for (int row = 0; row < tile.height; ++row)
+    std::memcpy(into.at(x, y + row), tile.at(0, row), static_cast<std::size_t>(tile.width) * 3);
+}
+
+Image crop(const Image& image, int x, int y, int width, int height) {
+  if (x < 0 || y < 0 || width < 0 || height < 0 || x + width > image.width || y + height > image.height)
+    throw std::invalid_argument("crop: the rectangle lies outside the image");
+  Image out(width, height);
+  for (int row = 0; row < height; ++row)
+    std::memcpy(out.at(0, row), image.at(x, y + row), static_cast<std::size_t>(width) * 3);
   return out;
 }
 

@@ -1,6 +1,7 @@
 // Token maps as files (t2i/attention.h: write_attention_maps), for `t2i sample --attention-maps`.
 #include "t2i/attention.h"
 
+#include "data/image_transform.h"
 #include "data/png_write.h"
 #include "io/atomic_file.h"
 #include "io/format_version.h"
@@ -20,21 +21,6 @@ namespace {
 const io::JsonFormat kIndexFormat{"attention maps index", {1, 0}, {}};
 constexpr double kOverlayOpacity = 0.6;
 constexpr int kMinimumSide = 256;  // a 32×32 or 64×64 map is too small to read in an image viewer
-
-// `image` enlarged `factor` times, each pixel a block.
-Image enlarged(const Image& image, int factor) {
-  Image out;
-  out.width = image.width * factor;
-  out.height = image.height * factor;
-  out.rgb.resize(static_cast<std::size_t>(out.width) * static_cast<std::size_t>(out.height) * 3);
-  for (int y = 0; y < out.height; ++y)
-    for (int x = 0; x < out.width; ++x)
-      for (std::size_t c = 0; c < 3; ++c)
-        out.rgb[(static_cast<std::size_t>(y) * static_cast<std::size_t>(out.width) + static_cast<std::size_t>(x)) * 3 + c] =
-            image.rgb[(static_cast<std::size_t>(y / factor) * static_cast<std::size_t>(image.width) +
-                       static_cast<std::size_t>(x / factor)) * 3 + c];
-  return out;
-}
 
 // A file name for a word: its ASCII letters, digits, '-' and '_' (others become '_'); a word
 // met again gets "-2", "-3", …
@@ -91,7 +77,7 @@ std::vector<std::string> write_attention_maps(const std::string& folder, const A
   for (const auto& step : by_step)
     for (const Heatmap& map : step) legend_max = std::max(legend_max, map.max);
 
-  const Image background = enlarged(base, std::max(1, kMinimumSide / std::max(1, base.width)));
+  const Image background = data::enlarged(base, std::max(1, kMinimumSide / std::max(1, base.width)));
   std::vector<std::string> written;
   const auto write_map = [&](const fs::path& path, const Heatmap& map) {
     data::write_png(path.string(), heat_overlay(background, map, kOverlayOpacity, legend_max), {});

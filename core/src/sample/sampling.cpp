@@ -1,5 +1,6 @@
 #include "sample/sampling.h"
 
+#include "data/image_transform.h"
 #include "diffusion/guidance.h"
 
 #include <algorithm>
@@ -82,7 +83,7 @@ Image image_grid(const std::vector<Image>& images, int columns) {
     if (tile.width != w || tile.height != h) throw std::invalid_argument("image grid: the images differ in size");
     const int x0 = (i % columns) * (w + kGap);
     const int y0 = (i / columns) * (h + kGap);
-    for (int y = 0; y < h; ++y) std::memcpy(grid.at(x0, y0 + y), tile.at(0, y), static_cast<size_t>(w) * 3);
+    data::paste(grid, tile, x0, y0);
   }
   return grid;
 }

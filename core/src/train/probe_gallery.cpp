@@ -4,6 +4,7 @@
 #include "t2i/runs.h"
 
 #include "data/image_decode.h"
+#include "data/image_transform.h"
 #include "data/png_write.h"
 #include "diffusion/sampler.h"
 #include "io/atomic_file.h"
@@ -17,7 +18,6 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -38,20 +38,6 @@ constexpr int kLabelScale = 2;                  // the label font's pixels per f
 constexpr int kPad = 6;
 constexpr int kMinimumCell = 64;                // grid cells are enlarged to at least this edge
 constexpr std::array<std::uint8_t, 3> kInk{0, 0, 0};
-
-/// Copies `tile` (size²) into `sheet` at tile column `column`, row `row`.
-void paste(Image& sheet, const Image& tile, int column, int row) {
-  const int size = tile.width;
-  for (int y = 0; y < size; ++y)
-    std::memcpy(sheet.at(column * size, row * size + y), tile.at(0, y), static_cast<std::size_t>(size) * 3);
-}
-
-/// `tile` enlarged `scale` times into `image` at (x, y).
-void paste_enlarged(Image& image, const Image& tile, int x, int y, int scale) {
-  for (int ty = 0; ty < tile.height * scale; ++ty)
-    for (int tx = 0; tx < tile.width * scale; ++tx)
-      std::memcpy(image.at(x + tx, y + ty), tile.at(tx / scale, ty / scale), 3);
-}
 
 std::string step_text(int recorded_step, int total) { return std::to_string(recorded_step) + "/" + std::to_string(total); }
 
@@ -151,8 +137,8 @@ bool ProbeRecorder::record(sample::TextToImageModel& model, std::int64_t step, c
       times[static_cast<std::size_t>(k)] = report.t;
       for (std::int64_t i = 0; i < report.x_t.size(0); ++i) {
         const int probe = static_cast<int>(i) * scales + s;
-        paste(sheet, sample::to_image(report.x_0[i]), k, probe);
-        paste(sheet, sample::to_image(report.x_t[i]), k_count + k, probe);
+        data::paste(sheet, sample::to_image(report.x_0[i]), k * size, probe * size);
+        data::paste(sheet, sample::to_image(report.x_t[i]), (k_count + k) * size, probe * size);
       }
     };
     try {
@@ -239,10 +225,7 @@ Image read_probe_sheet(const ProbeGallery& gallery, std::size_t evaluation) {
 Image probe_tile(const ProbeGallery& gallery, const Image& sheet, int probe, std::size_t recorded, ProbeImage kind) {
   const int size = gallery.image_size;
   const int column = static_cast<int>(recorded) + (kind == ProbeImage::Noisy ? static_cast<int>(gallery.recorded_steps.size()) : 0);
-  Image tile(size, size);
-  for (int y = 0; y < size; ++y)
-    std::memcpy(tile.at(0, y), sheet.at(column * size, probe * size + y), static_cast<std::size_t>(size) * 3);
-  return tile;
+  return data::crop(sheet, column * size, probe * size, size, size);
 }
 
 GalleryGrid gallery_grid(const ProbeGallery& gallery, const GalleryGridOptions& options) {
@@ -307,12 +290,13 @@ GalleryGrid gallery_grid(const ProbeGallery& gallery, const GalleryGridOptions& 
     const Image sheet = read_probe_sheet(gallery, e);
     if (training) {
       for (int r = 0; r < grid.rows; ++r)
-        paste_enlarged(grid.image, probe_tile(gallery, sheet, probes[static_cast<std::size_t>(r)], last, options.kind),
-                       grid.left + static_cast<int>(e) * (cell + grid.gap), grid.top + r * (cell + grid.gap), grid.scale);
+        data::paste(grid.image,
+                    data::enlarged(probe_tile(gallery, sheet, probes[static_cast<std::size_t>(r)], last, options.kind), grid.scale),
+                    grid.left + static_cast<int>(e) * (cell + grid.gap), grid.top + r * (cell + grid.gap));
     } else {
       for (int c = 0; c < grid.columns; ++c)
-        paste_enlarged(grid.image, probe_tile(gallery, sheet, probe, static_cast<std::size_t>(c), options.kind),
-                       grid.left + c * (cell + grid.gap), grid.top + static_cast<int>(e) * (cell + grid.gap), grid.scale);
+        data::paste(grid.image, data::enlarged(probe_tile(gallery, sheet, probe, static_cast<std::size_t>(c), options.kind), grid.scale),
+                    grid.left + c * (cell + grid.gap), grid.top + static_cast<int>(e) * (cell + grid.gap));
     }
   }
   return grid;
