@@ -37,17 +37,12 @@ std::string right(const std::string& text, std::size_t width) {
   return std::string(text.size() < width ? width - text.size() : 0, ' ') + text;
 }
 
-std::string preset_name(const std::string& config_json) {
-  const nlohmann::json config = nlohmann::json::parse(config_json, nullptr, false);
-  if (!config.is_object() || !config.contains("preset") || !config["preset"].is_object()) return "unknown";
-  return config["preset"].value("name", "unknown");
-}
-
 void print_summary(const std::string& run_dir) {
   const train::History history = train::read_history(run_dir);
+  const train::RunSummary summary = train::summarize_run(run_dir);
   std::cout << "run          " << run_dir << "\n"
-            << "preset       " << preset_name(history.config_json) << "\n"
-            << "steps        " << (history.steps.empty() ? 0 : history.steps.back().step) << "\n";
+            << "preset       " << summary.preset << "\n"
+            << "steps        " << summary.steps << " (" << train::to_string(summary.status) << ")\n";
   if (!history.steps.empty()) {
     const train::StepMetrics& last = history.steps.back();
     std::cout << "last step    train loss " << number(last.train_loss) << ", lr " << number(last.learning_rate)
@@ -59,7 +54,7 @@ void print_summary(const std::string& run_dir) {
     std::cout << "last eval    step " << last.step << ": val P2 " << number(last.val_p2) << ", FID "
               << (last.fid ? number(*last.fid) : "unavailable") << ", KID " << (last.kid ? number(*last.kid) : "-") << "\n";
   }
-  const auto best = train::best_checkpoint(run_dir);
+  const auto& best = summary.best;
   std::cout << "best         " << (best ? "step " + std::to_string(best->step) + ": " + best->path : std::string("none")) << "\n"
             << "latest       " << (history.latest_checkpoint.empty() ? "none" : history.latest_checkpoint) << "\n";
 }
@@ -161,10 +156,13 @@ void print_table(const std::vector<std::vector<std::string>>& rows, bool numbers
       widths[c] = std::max(widths[c], row[c].size());
     }
   for (const auto& row : rows) {
-    for (std::size_t c = 0; c < row.size(); ++c)
-      std::cout << (c == 0 || !numbers ? (c == 0 ? "" : "  ") + row[c] + std::string(widths[c] - row[c].size(), ' ')
-                                       : "  " + right(row[c], widths[c]));
-    std::cout << "\n";
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      const std::string padding(widths[c] - row[c].size(), ' ');
+      line += (c > 0 ? "  " : "") + (c > 0 && numbers ? padding + row[c] : row[c] + padding);
+    }
+    line.erase(line.find_last_not_of(' ') + 1);  // no padding after the last cell
+    std::cout << line << "\n";
   }
 }
 
