@@ -1,6 +1,7 @@
 // The `t2i` executable as a user runs it: its informational commands, and the chain a user
 // runs headless (make the demo data, train, sample, export, evaluate, FID), each output checked
 // against what the core's facade gives for the same request.
+#include "run_fixture.h"
 #include "test_support.h"
 #include "tiny_preset.h"
 
@@ -393,6 +394,62 @@ private Q_SLOTS:
                               dir.filePath(QStringLiteral("refused")), "--max-steps", "1"});
       QVERIFY2(run.exitCode > 0 && run.err.contains(field) && run.err.contains(QStringLiteral("out of range")), qPrintable(run.err));
     }
+  }
+
+  void runsListAndCompareTabulateRunsAndNameProblems() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    t2i::test::write_runs_folder(root);
+
+    Run run = runCli({"runs", "list", q(root), "--json"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    const auto listed = nlohmann::json::parse(run.out.toStdString());
+    std::vector<std::string> names;
+    for (const auto& r : listed.at("runs")) names.push_back(r.at("name").get<std::string>());
+    QCOMPARE(names, (std::vector<std::string>{"alpha", "beta", "gamma"}));
+    QCOMPARE(listed.at("skipped").size(), size_t{3});
+    // alpha selects by P2 and FID: step 30 (step 20 has the lower P2 but a worse FID).
+    QCOMPARE(listed.at("runs")[0].at("best").at("step").get<int>(), 30);
+    QCOMPARE(listed.at("runs")[0].at("best").at("fid").get<double>(), 90.0);
+    QCOMPARE(listed.at("runs")[2].at("status").get<std::string>(), std::string("interrupted"));
+
+    run = runCli({"runs", "list", q(root)});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    QVERIFY2(run.out.contains(QStringLiteral("3 runs in")) && run.out.contains(QStringLiteral("skipped 3 folders")) &&
+                 run.out.contains(QStringLiteral("step 30 (p2+fid)")),
+             qPrintable(run.out));
+
+    const QString alpha = q(root + "/alpha");
+    const QString beta = q(root + "/beta");
+    run = runCli({"runs", "compare", alpha, beta, "--json"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    const auto compared = nlohmann::json::parse(run.out.toStdString());
+    QCOMPARE(compared.at("metrics").at("last val P2"), nlohmann::json({0.44, 0.35}));
+    QCOMPARE(compared.at("metrics").at("best step"), nlohmann::json({30.0, 20.0}));
+    QCOMPARE(compared.at("metrics").at("last KID"), nlohmann::json({nullptr, 0.01}));
+    std::vector<std::string> fields;
+    for (const auto& [field, values] : compared.at("config_differences").items()) fields.push_back(field);
+    QCOMPARE(fields, (std::vector<std::string>{"options.max_steps", "options.seed", "options.selection",
+                                               "preset.training.learning_rate"}));
+
+    run = runCli({"runs", "compare", alpha, beta});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    QVERIFY2(run.out.contains(QStringLiteral("config differences (4)")) &&
+                 run.out.contains(QStringLiteral("preset.training.learning_rate")),
+             qPrintable(run.out));
+
+    // Errors name the path and the problem.
+    run = runCli({"runs", "list", q(root + "/no-such-folder")});
+    QVERIFY(run.exitCode != 0);
+    QVERIFY2(run.err.contains(q(root + "/no-such-folder: no such folder")), qPrintable(run.err));
+    run = runCli({"runs", "compare", alpha, q(root + "/notes")});
+    QVERIFY(run.exitCode != 0);
+    QVERIFY2(run.err.contains(q(root + "/notes is not a training run folder")), qPrintable(run.err));
+    run = runCli({"runs", "compare", alpha, q(root + "/damaged")});
+    QVERIFY(run.exitCode != 0);
+    QVERIFY2(run.err.contains(q(root + "/damaged/metrics.jsonl: line 2")), qPrintable(run.err));
+    run = runCli({"runs", "compare", alpha});
+    QVERIFY(run.exitCode != 0);
   }
 
 private:

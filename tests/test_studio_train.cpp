@@ -768,6 +768,70 @@ private Q_SLOTS:
     QVERIFY(!QFileInfo::exists(old));
   }
 
+  // "Compare with…" draws a second run's curves over the shown one's, read from its folder off
+  // the GUI thread, with both runs named in the legends; clearing removes them.
+  void trainPageOverlaysAComparedRunsCurves() {
+    const QString shown = writeScriptedRun(QStringLiteral("run-a"), R"({"event":"step","step":1,"train_loss":0.9}
+{"event":"step","step":2,"train_loss":0.7}
+{"event":"eval","step":2,"val_p2":0.5,"fid":80.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
+{"event":"step","step":3,"train_loss":0.6}
+{"event":"step","step":4,"train_loss":0.5}
+{"event":"eval","step":4,"val_p2":0.4,"fid":70.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
+)");
+    const QString other = writeScriptedRun(QStringLiteral("run-b"), R"({"event":"step","step":1,"train_loss":1.2}
+{"event":"step","step":2,"train_loss":1.0}
+{"event":"eval","step":2,"val_p2":0.8,"fid":95.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
+{"event":"step","step":3,"train_loss":0.95}
+{"event":"step","step":4,"train_loss":0.9}
+{"event":"eval","step":4,"val_p2":0.7,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
+{"event":"step","step":5,"train_loss":0.85}
+{"event":"step","step":6,"train_loss":0.8}
+{"event":"eval","step":6,"val_p2":0.65,"fid":85.0,"improved":true,"steps_without_improvement":0,"early_stop_in":-1,"fid_status":""}
+)");
+    TrainPage page;
+    page.resize(1280, 860);
+    QSignalSpy opened(&page, &TrainPage::runOpened);
+    page.openRun(shown);
+    QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, kStepTimeoutMs);
+    TrainingCurves* curves = page.curves();
+    QCOMPARE(curves->valPlot()->seriesCount(), 1);
+    QVERIFY(!child<QPushButton>(&page, "clearComparison")->isEnabled());
+
+    QSignalSpy compared(&page, &TrainPage::comparisonShown);
+    page.compareWith(other);
+    QTRY_COMPARE_WITH_TIMEOUT(compared.count(), 1, kStepTimeoutMs);
+    QVERIFY(curves->hasComparison());
+    QCOMPARE(curves->valPlot()->seriesCount(), 2);
+    QCOMPARE(curves->lossPlot()->seriesCount(), 3);
+    QCOMPARE(curves->fidPlot()->seriesCount(), 3);
+    // The second run's values, as its metrics.jsonl above has them; the shown run's are untouched.
+    QCOMPARE(curves->valPlot()->points(TrainingCurves::kComparedValP2),
+             (QVector<QPointF>{{2, 0.8}, {4, 0.7}, {6, 0.65}}));
+    QCOMPARE(curves->fidPlot()->points(TrainingCurves::kComparedFid), (QVector<QPointF>{{2, 95.0}, {6, 85.0}}));
+    QCOMPARE(curves->valPlot()->points(0), (QVector<QPointF>{{2, 0.5}, {4, 0.4}}));
+    // The smoothed loss, by the bias-corrected EMA: its first point is the first loss itself.
+    const QVector<QPointF> loss = curves->lossPlot()->points(TrainingCurves::kComparedLoss);
+    QCOMPARE(loss.size(), 6);
+    QCOMPARE(loss.first(), QPointF(1, 1.2));
+    const double w = TrainingCurves::kSmoothing;
+    QVERIFY(qFuzzyCompare(loss[1].y(), (w * (1 - w) * 1.2 + (1 - w) * 1.0) / (1 - w * w)));
+    QCOMPARE(curves->valPlot()->seriesName(0), QStringLiteral("run-a: val P2"));
+    QCOMPARE(curves->valPlot()->seriesName(TrainingCurves::kComparedValP2), QStringLiteral("run-b: val P2"));
+    QVERIFY(child<QPushButton>(&page, "clearComparison")->isEnabled());
+    curves->drawNow();
+    page.show();
+    saveShot(&page, QStringLiteral("studio-train-compare.png"));
+
+    child<QPushButton>(&page, "clearComparison")->click();
+    QVERIFY(!curves->hasComparison());
+    QCOMPARE(curves->valPlot()->seriesCount(), 1);
+    QCOMPARE(curves->lossPlot()->seriesCount(), 2);
+    QCOMPARE(curves->fidPlot()->seriesCount(), 2);
+    QCOMPARE(curves->valPlot()->seriesName(0), QStringLiteral("val P2"));
+    QCOMPARE(curves->valPlot()->points(0), (QVector<QPointF>{{2, 0.5}, {4, 0.4}}));
+    QVERIFY(!child<QPushButton>(&page, "clearComparison")->isEnabled());
+  }
+
 private:
   /// `images` demo scenes of 16 px written as a captions file and an images folder under `root`.
   static t2i::data::DemoDataset smallCaptionsDataset(const QString& root, int images) {

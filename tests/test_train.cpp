@@ -1,5 +1,6 @@
 // Training engine: accumulation, optimizer and EMA against references, checkpoints, exact resume,
 // fault handling, and the sampling facade's PNG metadata.
+#include "run_fixture.h"
 #include "test_support.h"
 #include "tiny_preset.h"
 
@@ -68,6 +69,32 @@ std::uint32_t crc32(const std::string& bytes) {
     for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
   }
   return crc ^ 0xFFFFFFFFu;
+}
+
+/// A run's evaluation events, read straight from its metrics.jsonl.
+std::vector<nlohmann::json> evaluations_in(const std::string& run_dir) {
+  std::vector<nlohmann::json> evals;
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto event = nlohmann::json::parse(line);
+    if (event.at("event") == "eval") evals.push_back(event);
+  }
+  return evals;
+}
+
+/// The best evaluation by design.md §7's rule, applied to the log: a lower validation P2 than the
+/// best so far and, selecting by P2 and FID, a FID no worse than the last one compared with.
+nlohmann::json best_evaluation(const std::vector<nlohmann::json>& evals, bool with_fid) {
+  nlohmann::json best;
+  std::optional<double> best_fid;
+  for (const nlohmann::json& e : evals) {
+    const double p2 = e.at("val_p2").get<double>();
+    if (!best.is_null() && !(p2 < best.at("val_p2").get<double>())) continue;
+    if (with_fid && e.contains("fid") && best_fid && e.at("fid").get<double>() > *best_fid) continue;
+    best = e;
+    if (e.contains("fid")) best_fid = e.at("fid").get<double>();
+  }
+  return best;
 }
 
 void expect_same_tensors(const io::TensorMap& a, const io::TensorMap& b, const std::string& prefix) {
@@ -440,6 +467,93 @@ private Q_SLOTS:
     QVERIFY(!train::best_checkpoint(run));
     QVERIFY(!train::read_history(run).best_step);
     QCOMPARE(train::offered_checkpoint(run)->step, std::int64_t{100});
+  }
+
+  void runsFolderListsItsRunsWithTheBestByTheirOwnRule() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    test::write_runs_folder(root);
+    const train::RunListing listing = train::read_runs(root);
+
+    std::vector<std::string> names;
+    for (const train::RunSummary& run : listing.runs) names.push_back(run.name);
+    QCOMPARE(names, (std::vector<std::string>{"alpha", "beta", "gamma"}));
+    QCOMPARE(listing.skipped.size(), size_t{3});
+    const auto reason = [&](const std::string& name) {
+      for (const train::SkippedFolder& skipped : listing.skipped)
+        if (fs::path(skipped.path).filename() == name) return skipped.reason;
+      return std::string("not skipped");
+    };
+    QVERIFY2(reason("broken").find(root + "/broken/config.json") != std::string::npos, reason("broken").c_str());
+    QVERIFY2(reason("damaged").find("metrics.jsonl: line 2") != std::string::npos, reason("damaged").c_str());
+    QVERIFY2(reason("notes").find("not a training run") != std::string::npos, reason("notes").c_str());
+
+    for (const train::RunSummary& run : listing.runs) {
+      const auto evals = evaluations_in(run.path);
+      const nlohmann::json best = best_evaluation(evals, run.selection == "p2+fid");
+      QVERIFY(run.best);
+      QCOMPARE(run.best->step, best.at("step").get<std::int64_t>());
+      QCOMPARE(*run.best_val_p2, best.at("val_p2").get<double>());
+      QCOMPARE(run.best_fid.has_value(), best.contains("fid"));
+      QCOMPARE(*run.last_val_p2, evals.back().at("val_p2").get<double>());
+      QCOMPARE(*run.wall_seconds, 0.5 * static_cast<double>(run.steps));
+    }
+    // The rule matters: by P2 alone alpha's best would be step 20, whose FID is worse.
+    QCOMPARE(listing.runs[0].best->step, std::int64_t{30});
+    QCOMPARE(best_evaluation(evaluations_in(listing.runs[0].path), false).at("step").get<int>(), 20);
+    QCOMPARE(*listing.runs[0].lowest_fid, 90.0);
+    QVERIFY(!listing.runs[0].last_kid);
+    QCOMPARE(*listing.runs[1].last_kid, 0.01);
+    QCOMPARE(listing.runs[0].preset, std::string("tiny-test"));
+    QCOMPARE(listing.runs[0].steps, std::int64_t{40});
+    QCOMPARE(listing.runs[0].status, train::RunStatus::Finished);
+    QCOMPARE(listing.runs[1].status, train::RunStatus::Stopped);
+    QCOMPARE(listing.runs[2].status, train::RunStatus::Interrupted);
+
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, train::read_runs(root + "/no-such-folder"));
+  }
+
+  void comparedRunsTabulateTheirMetricsAndConfigDifferences() {
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    test::write_runs_folder(root);
+    const std::vector<std::string> runs{root + "/alpha", root + "/beta"};
+    const train::RunComparison comparison = train::compare_runs(runs);
+    QCOMPARE(comparison.runs.size(), size_t{2});
+    const auto row = [&](const std::string& name) {
+      for (const train::MetricRow& r : comparison.metrics)
+        if (r.name == name) return r.values;
+      return std::vector<std::optional<double>>{};
+    };
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+      const auto evals = evaluations_in(runs[r]);
+      const nlohmann::json best = best_evaluation(evals, r == 0);
+      QCOMPARE(*row("last val P2")[r], evals.back().at("val_p2").get<double>());
+      QCOMPARE(*row("last eval step")[r], evals.back().at("step").get<double>());
+      QCOMPARE(*row("best step")[r], best.at("step").get<double>());
+      QCOMPARE(*row("best val P2")[r], best.at("val_p2").get<double>());
+      std::optional<double> lowest_fid;
+      std::optional<double> last_kid;
+      for (const nlohmann::json& e : evals) {
+        if (e.contains("fid")) lowest_fid = std::min(e.at("fid").get<double>(), lowest_fid.value_or(1e300));
+        if (e.contains("kid")) last_kid = e.at("kid").get<double>();
+      }
+      QCOMPARE(row("lowest FID")[r], lowest_fid);
+      QCOMPARE(row("last KID")[r], last_kid);
+    }
+    QCOMPARE(row("steps"), (std::vector<std::optional<double>>{40.0, 30.0}));
+
+    std::vector<std::string> fields;
+    for (const train::ConfigDifference& difference : comparison.config_differences) {
+      fields.push_back(difference.field);
+      QCOMPARE(difference.values.size(), size_t{2});
+      QVERIFY(difference.values[0] != difference.values[1]);
+    }
+    QCOMPARE(fields, (std::vector<std::string>{"options.max_steps", "options.seed", "options.selection",
+                                               "preset.training.learning_rate"}));
+    QCOMPARE(comparison.config_differences.back().values[1], std::string("0.00035"));
+
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, train::compare_runs({root + "/alpha", root + "/notes"}));
   }
 
   void resumeIsExact() {

@@ -132,7 +132,7 @@ void reserveLines(QLabel* label, int lines) {
 
 TrainPage::TrainPage(QWidget* parent)
     : JobPage(parent), session_(new TrainingSession(this)), estimator_(new JobRunner(this)),
-      historyReader_(new JobRunner(this)), estimateDelay_(new QTimer(this)) {
+      historyReader_(new JobRunner(this)), comparisonReader_(new JobRunner(this)), estimateDelay_(new QTimer(this)) {
   auto* splitter = new QSplitter(this);
   splitter->addWidget(createSettingsColumn());
   splitter->addWidget(createRunView());
@@ -195,7 +195,8 @@ QWidget* TrainPage::createSettingsColumn() {
   restoreSettings();
   connectSettings();
 
-  QList<QWidget*> chain{runsFolder_, browseRuns_, maxSteps_, start_, pause_, stop_, openRun_, continueRun_, preset_, revertPreset_};
+  QList<QWidget*> chain{runsFolder_, browseRuns_, maxSteps_, start_, pause_, stop_, openRun_, continueRun_, compareRun_, clearComparison_,
+                          preset_, revertPreset_};
   chain << editor_->editors();
   chain << QList<QWidget*>{device_, threads_, processes_, checkpointing_, learnedText_, t5Text_, t5Folder_, browseT5_,
                            inception_, browseInception_, selection_};
@@ -340,6 +341,7 @@ QWidget* TrainPage::createRunGroup(QWidget* column) {
   createRunButtons(run);
   runForm->addRow(buttonRow({start_, pause_, stop_}));
   runForm->addRow(buttonRow({openRun_, continueRun_}));
+  runForm->addRow(buttonRow({compareRun_, clearComparison_}));
   return run;
 }
 
@@ -361,6 +363,12 @@ void TrainPage::createRunButtons(QWidget* group) {
   continueRun_ = new QPushButton(tr("Continue run"), group);
   continueRun_->setObjectName(QStringLiteral("continueRun"));
   continueRun_->setToolTip(tr("Resume the shown run exactly from its latest checkpoint."));
+  compareRun_ = new QPushButton(tr("Compare with…"), group);
+  compareRun_->setObjectName(QStringLiteral("compareRun"));
+  compareRun_->setToolTip(tr("Draw another run's loss, validation P2 and FID curves over the shown run's."));
+  clearComparison_ = new QPushButton(tr("Clear comparison"), group);
+  clearComparison_->setObjectName(QStringLiteral("clearComparison"));
+  clearComparison_->setToolTip(tr("Remove the compared run's curves."));
 }
 
 void TrainPage::restoreSettings() {
@@ -410,6 +418,8 @@ void TrainPage::connectSettings() {
   connect(stop_, &QPushButton::clicked, this, &TrainPage::stop);
   connect(openRun_, &QPushButton::clicked, this, &TrainPage::browseOpenRun);
   connect(continueRun_, &QPushButton::clicked, this, &TrainPage::continueRun);
+  connect(compareRun_, &QPushButton::clicked, this, &TrainPage::browseCompareRun);
+  connect(clearComparison_, &QPushButton::clicked, this, &TrainPage::clearComparison);
 }
 
 QWidget* TrainPage::createRunView() {
@@ -865,6 +875,40 @@ void TrainPage::openRun(const QString& folder) {
   });
 }
 
+void TrainPage::browseCompareRun() {
+  const QString folder = QFileDialog::getExistingDirectory(this, tr("Compare with run folder"), runsRoot());
+  if (!folder.isEmpty()) compareWith(folder);
+}
+
+void TrainPage::compareWith(const QString& folder) {
+  if (runFolder_.isEmpty() || comparisonReader_->isRunning()) return;
+  auto history = std::make_shared<train::History>();
+  disconnect(comparisonReader_, nullptr, this, nullptr);
+  // The run shown when the reading started: another one opened meanwhile is not compared with it.
+  connect(comparisonReader_, &JobRunner::finished, this, [this, history, folder, shown = runFolder_] {
+    if (shown == runFolder_) {
+      curves_->showComparison(QFileInfo(shown).fileName(), QFileInfo(folder).fileName(), *history);
+      statusLabel_->setText(tr("Compared with %1").arg(QDir::toNativeSeparators(folder)));
+    }
+    updateEnabled();
+    if (shown == runFolder_) Q_EMIT comparisonShown(folder);
+  });
+  connect(comparisonReader_, &JobRunner::failed, this, [this](const QString& message) {
+    statusLabel_->setText(tr("Cannot compare with the run: %1").arg(message));
+    updateEnabled();
+  });
+  statusLabel_->setText(tr("Reading %1…").arg(QDir::toNativeSeparators(folder)));
+  updateEnabled();
+  comparisonReader_->start(QStringLiteral("comparison"), [history, path = folder.toStdString()](const job::Context&) {
+    *history = train::read_history(path);
+  });
+}
+
+void TrainPage::clearComparison() {
+  curves_->clearComparison();
+  updateEnabled();
+}
+
 void TrainPage::showHistory(const train::History& history) {
   curves_->setHistory(history);
   latestCheckpoint_ = QString::fromStdString(history.latest_checkpoint);
@@ -962,6 +1006,8 @@ void TrainPage::updateEnabled() {
   stop_->setEnabled(training && !session_->stopRequested());
   openRun_->setEnabled(!training);
   continueRun_->setEnabled(!training && !runFolder_.isEmpty() && !latestCheckpoint_.isEmpty());
+  compareRun_->setEnabled(!runFolder_.isEmpty() && !comparisonReader_->isRunning());
+  clearComparison_->setEnabled(curves_->hasComparison());
   for (QWidget* w : std::initializer_list<QWidget*>{preset_, revertPreset_, editor_, device_, threads_, processes_,
                                                     checkpointing_, learnedText_, t5Text_, inception_, browseInception_, selection_,
                                                     runsFolder_, browseRuns_, maxSteps_})

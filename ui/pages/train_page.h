@@ -2,7 +2,8 @@
 // peak-memory estimate), the device, text encoder and Inception weights; start, pause, resume
 // and stop a run; watch the training loss, validation P2 loss and FID live with throughput,
 // ETA, best checkpoint, early-stopping countdown and the latest preview grid; open a finished
-// run to see its curves and previews, and continue it from its last checkpoint.
+// run to see its curves and previews, and continue it from its last checkpoint; draw another
+// run's curves over the shown run's to compare them.
 #pragma once
 
 #include "pages/job_page.h"
@@ -90,6 +91,10 @@ public Q_SLOTS:
   void openRun(const QString& folder);
   /// Continues the current or opened run from its latest checkpoint.
   void continueRun();
+  /// Reads another run folder's history in the background and draws its curves over the shown run's.
+  void compareWith(const QString& folder);
+  /// Removes the compared run's curves.
+  void clearComparison();
 
 Q_SIGNALS:
   void presetNameChanged(const QString& name);
@@ -97,6 +102,8 @@ Q_SIGNALS:
   void runOpened(const QString& folder);
   /// A run ended (stopped, finished, or failed).
   void runEnded();
+  /// Another run's curves are drawn over the shown run's.
+  void comparisonShown(const QString& folder);
 
 private:
   QWidget* createSettingsColumn();
@@ -146,6 +153,7 @@ private:
   void updateEnabled();
   void saveSettings() const;
   void browseOpenRun();
+  void browseCompareRun();
   /// The runs folder as the field shows it (saved or not), or its default when empty.
   QString runsRoot() const;
   QString deviceName() const;
@@ -154,6 +162,7 @@ private:
   TrainingSession* session_;
   JobRunner* estimator_;
   JobRunner* historyReader_;
+  JobRunner* comparisonReader_;
   QTimer* estimateDelay_;
   bool estimateStale_ = false;
 
@@ -181,6 +190,8 @@ private:
   QPushButton* stop_;
   QPushButton* openRun_;
   QPushButton* continueRun_;
+  QPushButton* compareRun_;
+  QPushButton* clearComparison_;
 
   // Run view.
   QTabWidget* runTabs_;

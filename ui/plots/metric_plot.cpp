@@ -116,6 +116,20 @@ int MetricPlot::seriesCount() const { return static_cast<int>(graphs_.size()); }
 
 QString MetricPlot::seriesName(int series) const { return graphs_.at(series)->name(); }
 
+void MetricPlot::setSeriesName(int series, const QString& name) {
+  graphs_.at(series)->setName(name);
+  scheduleRedraw();
+}
+
+void MetricPlot::removeSeries(int series) {
+  plot_->removeGraph(graphs_.at(series));
+  graphs_.remove(series);
+  plot_->legend->setVisible(graphs_.size() > 1);
+  tracer_->setVisible(false);
+  hover_->clear();
+  scheduleRedraw();
+}
+
 void MetricPlot::addPoint(int series, double step, double value) {
   if (!std::isfinite(value)) return;
   graphs_.at(series)->addData(step, value);

@@ -33,6 +33,10 @@ public:
   int addSeries(const QString& name, const QColor& color, Style style = Style::Line, Axis axis = Axis::Left);
   int seriesCount() const;
   QString seriesName(int series) const;
+  /// Renames a series (its legend entry and hover text).
+  void setSeriesName(int series, const QString& name);
+  /// Removes a series and its points; the series after it move down one index.
+  void removeSeries(int series);
 
   void addPoint(int series, double step, double value);
   void setPoints(int series, const QVector<QPointF>& points);

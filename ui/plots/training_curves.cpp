@@ -4,6 +4,8 @@
 
 #include <QGridLayout>
 
+#include <utility>
+
 namespace t2i::ui {
 
 double Smoother::add(double value) {
@@ -15,6 +17,26 @@ double Smoother::add(double value) {
 void Smoother::reset() {
   average_ = 0;
   correction_ = 1;
+}
+
+namespace {
+// The compared run's colour in every chart: apart from the shown run's blue, orange, green and purple.
+const QColor kComparedColor(40, 40, 40);
+
+QString smoothedName() { return TrainingCurves::tr("smoothed (EMA %1)").arg(TrainingCurves::kSmoothing); }
+} // namespace
+
+RunCurves runCurves(const train::History& history) {
+  RunCurves curves;
+  Smoother smoother(TrainingCurves::kSmoothing);
+  for (const train::StepMetrics& m : history.steps)
+    curves.smoothedLoss << QPointF(static_cast<double>(m.step), smoother.add(m.train_loss));
+  for (const train::EvalMetrics& eval : history.evals) {
+    const auto step = static_cast<double>(eval.step);
+    curves.valP2 << QPointF(step, eval.val_p2);
+    if (eval.fid) curves.fid << QPointF(step, *eval.fid);
+  }
+  return curves;
 }
 
 TrainingCurves::TrainingCurves(QWidget* parent)
@@ -32,7 +54,7 @@ TrainingCurves::TrainingCurves(QWidget* parent)
                       "better; paper §5.6), and KID, which is unbiased when few images are compared."));
 
   loss_->addSeries(tr("train loss"), QColor(160, 190, 230), MetricPlot::Style::Line);
-  loss_->addSeries(tr("smoothed (EMA %1)").arg(kSmoothing), QColor(20, 80, 180), MetricPlot::Style::Line);
+  loss_->addSeries(smoothedName(), QColor(20, 80, 180), MetricPlot::Style::Line);
   val_->addSeries(tr("val P2"), QColor(200, 90, 20), MetricPlot::Style::LineAndDots);
   fid_->addSeries(tr("FID"), QColor(40, 140, 60), MetricPlot::Style::LineAndDots);
   fid_->addSeries(tr("KID"), QColor(140, 60, 160), MetricPlot::Style::LineAndDots, MetricPlot::Axis::Right);
@@ -48,6 +70,7 @@ TrainingCurves::TrainingCurves(QWidget* parent)
 }
 
 void TrainingCurves::clear() {
+  clearComparison();
   for (MetricPlot* plot : {loss_, val_, fid_}) plot->clearPoints();
   smoother_.reset();
   lastStep_ = -1;
@@ -61,6 +84,7 @@ void TrainingCurves::addSteps(const std::vector<train::StepMetrics>& steps) {
       // A resumed run redoes the steps after its checkpoint: drop the old ones and restart the
       // smoothing from what is left.
       for (MetricPlot* plot : {loss_, val_, fid_}) plot->removeFrom(step);
+      drawComparison();
       smoother_.reset();
       for (const QPointF& p : loss_->points(RawLoss)) smoother_.add(p.y());
     }
@@ -97,6 +121,42 @@ void TrainingCurves::setHistory(const train::History& history) {
   clear();
   addSteps(history.steps);
   for (const train::EvalMetrics& eval : history.evals) addEval(eval);
+}
+
+void TrainingCurves::showComparison(const QString& shownRun, const QString& otherRun, const train::History& other) {
+  clearComparison();
+  comparison_ = runCurves(other);
+  nameShownSeries(shownRun);
+  loss_->addSeries(otherRun + QStringLiteral(": ") + smoothedName(), kComparedColor);
+  val_->addSeries(otherRun + QStringLiteral(": ") + tr("val P2"), kComparedColor, MetricPlot::Style::LineAndDots);
+  fid_->addSeries(otherRun + QStringLiteral(": ") + tr("FID"), kComparedColor, MetricPlot::Style::LineAndDots);
+  drawComparison();
+}
+
+void TrainingCurves::clearComparison() {
+  if (!comparison_) return;
+  comparison_.reset();
+  loss_->removeSeries(kComparedLoss);
+  val_->removeSeries(kComparedValP2);
+  fid_->removeSeries(kComparedFid);
+  nameShownSeries({});
+}
+
+void TrainingCurves::drawComparison() const {
+  if (!comparison_) return;
+  loss_->setPoints(kComparedLoss, comparison_->smoothedLoss);
+  val_->setPoints(kComparedValP2, comparison_->valP2);
+  fid_->setPoints(kComparedFid, comparison_->fid);
+}
+
+void TrainingCurves::nameShownSeries(const QString& run) {
+  const QString prefix = run.isEmpty() ? QString() : run + QStringLiteral(": ");
+  // The compared run's series come after the shown run's, so their index is the shown ones' count.
+  const std::initializer_list<std::pair<MetricPlot*, int>> plots{{loss_, kComparedLoss}, {val_, kComparedValP2}, {fid_, kComparedFid}};
+  for (const auto& [plot, shown] : plots)
+    for (int series = 0; series < shown; ++series)
+      plot->setSeriesName(series, prefix + plot->seriesName(series).mid(shownPrefix_.size()));
+  shownPrefix_ = prefix;
 }
 
 void TrainingCurves::drawNow() const {

@@ -4,6 +4,9 @@
 
 #include "t2i/runs.h"
 
+#include <QPointF>
+#include <QString>
+#include <QVector>
 #include <QWidget>
 
 #include <optional>
@@ -27,6 +30,16 @@ private:
   double correction_ = 1;
 };
 
+/// A run's curves as the charts draw them, for drawing another run over the one shown.
+struct RunCurves {
+  QVector<QPointF> smoothedLoss;  ///< the training loss smoothed as the live chart smooths it
+  QVector<QPointF> valP2;
+  QVector<QPointF> fid;
+};
+
+/// The curves of a run's history.
+RunCurves runCurves(const train::History& history);
+
 class TrainingCurves : public QWidget {
   Q_OBJECT
 public:
@@ -42,6 +55,7 @@ public:
   MetricPlot* valPlot() const { return val_; }
   MetricPlot* fidPlot() const { return fid_; }
 
+  /// Removes every point, and the comparison.
   void clear();
   void addSteps(const std::vector<train::StepMetrics>& steps);
   void addEval(const train::EvalMetrics& eval);
@@ -49,6 +63,17 @@ public:
   /// Draws every chart's points now instead of at the throttle's next redraw: a run's end shows
   /// its last step and evaluation as soon as the page says it ended.
   void drawNow() const;
+
+  /// Draws `other`'s curves (smoothed loss, validation P2, FID) over the shown run's, in a colour
+  /// of their own, each chart's legend naming both runs; replaces an earlier comparison.
+  void showComparison(const QString& shownRun, const QString& otherRun, const train::History& other);
+  /// Removes the compared run's curves and the run names from the legends.
+  void clearComparison();
+  bool hasComparison() const { return comparison_.has_value(); }
+  /// The compared run's series in the loss, validation and FID charts (valid while hasComparison()).
+  static constexpr int kComparedLoss = 2;
+  static constexpr int kComparedValP2 = 1;
+  static constexpr int kComparedFid = 2;
 
   /// What the FID chart says while it has no points: set from the run's options before the
   /// first evaluation (e.g. that no Inception weights are configured).
@@ -59,12 +84,19 @@ public:
   static QString fidUnavailableNote(const QString& status);
 
 private:
+  /// Puts the compared run's points back (after the shown run's resumed steps were removed).
+  void drawComparison() const;
+  /// Prefixes each of the shown run's series names with `run`; an empty `run` restores them.
+  void nameShownSeries(const QString& run);
+
   MetricPlot* loss_;
   MetricPlot* val_;
   MetricPlot* fid_;
   Smoother smoother_{kSmoothing};
   double lastStep_ = -1;
   bool fidSeen_ = false;
+  std::optional<RunCurves> comparison_;
+  QString shownPrefix_;  ///< "<run>: " before the shown run's series names while comparing
 };
 
 } // namespace t2i::ui
