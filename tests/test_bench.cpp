@@ -138,6 +138,33 @@ private Q_SLOTS:
     for (const char* row : {"convolution", "attention softmax", "casts and copies", "EMA", "all operators"})
       QVERIFY2(table.find(row) != std::string::npos, row);
   }
+
+  void modelBenchmarkFeedsASuperResolutionStage() {
+    // A stage adds to the base network only its input convolution's low-resolution channels and
+    // the aug embedding's two linear layers: parameters and counted FLOPs grow by exactly those.
+    QTemporaryDir dir;
+    auto preset = test::tiny_preset_json();
+    bench::ModelOptions options;
+    options.modes = {"fp32"};
+    options.repeats = 1;
+    options.kernels = false;
+    options.batch = 2;
+    options.preset = test::write_preset(dir, preset);
+    const auto base = nlohmann::json::parse(bench::model_json(options));
+    preset["unet"]["low_res_size"] = 16;
+    options.preset = test::write_preset(dir, preset);
+    const auto stage = nlohmann::json::parse(bench::model_json(options));
+    QCOMPARE(stage.at("low_res_size").get<int>(), 16);
+    QCOMPARE(base.at("low_res_size").get<int>(), 0);
+
+    const double side = 32, dim = 16, time_dim = 4 * 16, channels = 3;
+    const double extra_parameters = channels * dim * 9 + (dim * time_dim + time_dim) + (time_dim * time_dim + time_dim);
+    QCOMPARE(stage.at("parameters").get<double>() - base.at("parameters").get<double>(), extra_parameters);
+    // 2 FLOPs per multiply-add: the 3×3 convolution over 3 more channels, and aug's MLP.
+    const double extra_flops = 2 * side * side * dim * channels * 9 + 2 * (dim * time_dim + time_dim * time_dim);
+    const double measured = (stage.at("forward_gflop_per_image").get<double>() - base.at("forward_gflop_per_image").get<double>()) * 1e9;
+    QVERIFY2(std::abs(measured - extra_flops) <= 1e-6 * extra_flops, qPrintable(QStringLiteral("%1 vs %2").arg(measured).arg(extra_flops)));
+  }
 };
 
 QTEST_GUILESS_MAIN(TestBench)

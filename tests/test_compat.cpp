@@ -60,6 +60,7 @@ struct Recorder : train::Observer {
 };
 
 using test::CliRun;
+using test::expect_error;
 using test::runCli;
 
 std::string read_file(const fs::path& path) {
@@ -89,15 +90,6 @@ std::string patched_image_cache(const QTemporaryDir& dir, const char* name,
 const std::map<std::string, std::string> kSampleKeys{
     {"prompt", "a red circle above a blue square"}, {"seed", "3"}, {"cfg", "5"}, {"steps", "8"}, {"sampler", "ddim"},
     {"thresholding", "dynamic"}, {"preset", "tiny-demo"}, {"software", "t2i-studio"}};
-
-void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    QFAIL("no error");
-  } catch (const std::exception& e) {
-    for (const auto& part : parts) QVERIFY2(std::string(e.what()).find(part) != std::string::npos, e.what());
-  }
-}
 
 } // namespace
 
@@ -358,6 +350,21 @@ private Q_SLOTS:
     // Another program's text is not this format, whatever it says.
     const std::map<std::string, std::string> other{{"software", "GIMP"}, {"format_version", "7.0"}};
     QVERIFY(sample::upgrade_metadata(other, "other.png") == other);
+  }
+
+  void preset20ReadsAsTheBaseModelItWas() {
+    // demo.json as format 2.0 wrote it, before 2.1 added the super-resolution fields: it reads
+    // as the same base model, every new field at its default.
+    const auto path = fs::path(T2I_SOURCE_DIR) / "tests" / "fixtures" / "preset-2.0" / "demo-preset.json";
+    const model::PresetReading reading = model::read_preset(read_file(path), path.string());
+    QVERIFY(reading.warnings.empty());
+    const model::Preset& old = reading.preset;
+    QVERIFY(!old.super_resolution());
+    QCOMPARE(old.unet.low_res_size, 0);
+    QVERIFY(!old.unet.skip_scale);
+    QVERIFY(old.unet.level_res_blocks.empty());
+    QCOMPARE(old.training.aug_max, 0.999);
+    QCOMPARE(model::preset_to_json(old), model::preset_to_json(model::find_preset("demo")));
   }
 
   void presetsShowAndSchema() {

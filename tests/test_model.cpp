@@ -1,5 +1,6 @@
 // The U-Net, its text conditioning and its presets: shapes, parameter budgets (Table 1),
 // gradient flow, padding invariance, CFG's null text, checkpointing, bf16, attention kernels.
+#include "diffusion/forward_process.h"
 #include "diffusion/guidance.h"
 #include "diffusion/sampler.h"
 #include "model/activation.h"
@@ -11,6 +12,7 @@
 #include "model/preset_config.h"
 #include "model/text_cache.h"
 #include "model/unet.h"
+#include "io/tensor_file.h"
 #include "t2i/model.h"
 #include "t2i/runtime.h"
 
@@ -21,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -32,6 +35,7 @@
 using namespace t2i::model;
 using t2i::runtime::Precision;
 
+using t2i::test::expect_error;
 using t2i::test::make_unet;
 using t2i::test::tiny_unet_config;
 
@@ -102,6 +106,57 @@ torch::Tensor naive_attention(const torch::Tensor& q, const torch::Tensor& k, co
   return out;
 }
 
+// The base U-Nets as the code before the super-resolution stage computed them (the file was
+// written by main at c36f3fc): the SR options must leave their initialisation and forward pass
+// exactly where they were, or saved checkpoints would sample differently.
+const std::string kBaseGolden = std::string(T2I_SOURCE_DIR) + "/tests/fixtures/unet/base-unets.safetensors";
+
+std::vector<std::pair<std::string, UNetConfig>> golden_configs() {
+  const UNetConfig demo = unet_config(find_preset("demo"));
+  UNetConfig efficient = demo;
+  efficient.efficient = true;
+  return {{"demo", demo}, {"demo_efficient", efficient}};
+}
+
+// The output on fixed inputs, and every parameter's sum (initialisation order), named.
+std::pair<t2i::io::TensorMap, t2i::io::Metadata> golden_of(const std::string& name, const UNetConfig& config) {
+  torch::NoGradGuard no_grad;
+  UNet unet = make_unet(config, 1);
+  torch::manual_seed(2);
+  const auto x = torch::randn({2, config.channels, config.image_size, config.image_size});
+  const auto t = torch::rand({2});
+  const auto text = random_text(2, 8, config.text_embed_dim, 5);
+  std::vector<torch::Tensor> sums;
+  std::string parameters;
+  for (const auto& item : unet->named_parameters()) {
+    sums.push_back(item.value().to(torch::kFloat64).sum());
+    parameters += item.key() + c10::str(item.value().sizes()) + ";";
+  }
+  return {{{name + "/output", unet->forward(x, t, text)}, {name + "/parameter_sums", torch::stack(sums)}},
+          {{name + "/parameters", parameters}}};
+}
+
+// A super-resolution stage's inputs: x_t at the stage's size, and a low-resolution image
+// upsampled to it with its augmentation level.
+struct SrInputs {
+  torch::Tensor x, t, low_res;
+  t2i::TextCondition text;
+  LowResCondition condition;
+};
+
+SrInputs sr_inputs(const UNetConfig& c, int64_t batch, uint64_t seed) {
+  torch::manual_seed(static_cast<int64_t>(seed));
+  SrInputs in;
+  in.x = torch::randn({batch, c.channels, c.image_size, c.image_size});
+  in.t = torch::rand({batch});
+  in.low_res = torch::rand({batch, c.channels, c.low_res_size, c.low_res_size}) * 2 - 1;
+  in.condition = {upsample_low_res(in.low_res, c.image_size), torch::full({batch}, 0.2)};
+  in.text = random_text(batch, 8, c.text_embed_dim, 5);
+  return in;
+}
+
+double max_difference(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
 // A preset file edited by `edit`, written into `dir`.
 QString edited_preset(const QTemporaryDir& dir, const std::function<void(nlohmann::json&)>& edit) {
   const auto source = find_preset("small").path;
@@ -132,9 +187,200 @@ class TestModel : public QObject {
 private Q_SLOTS:
   void initTestCase() { t2i::runtime::initialize(); }
 
+  // ---- the super-resolution stage (issue 27)
+
+  void baseUNetsAreWhatTheyWereBeforeTheSrStage() {
+    const t2i::io::TensorMap golden = t2i::io::load_tensors(kBaseGolden);
+    const t2i::io::Metadata names = t2i::io::load_safetensors_metadata(kBaseGolden);
+    for (const auto& [name, config] : golden_configs()) {
+      const auto [tensors, metadata] = golden_of(name, config);
+      QCOMPARE(metadata.at(name + "/parameters"), names.at(name + "/parameters"));  // names, shapes, order
+      QVERIFY2(torch::equal(tensors.at(name + "/parameter_sums"), golden.at(name + "/parameter_sums")), name.c_str());
+      // Bit for bit on the machine that wrote the file; another CPU's kernels may round the last
+      // bits differently, while any change to the network moves the output by O(1).
+      const auto& expected = golden.at(name + "/output");
+      QVERIFY2(max_difference(tensors.at(name + "/output"), expected) <= 1e-5 * expected.abs().max().item<double>(), name.c_str());
+    }
+  }
+
+  void srPresetsLoadAndTheirLowResSizeIsChecked() {
+    const Preset demo = find_preset("sr-demo");
+    QVERIFY(demo.super_resolution());
+    QCOMPARE(demo.unet.low_res_size, 32);
+    QCOMPARE(demo.unet.image_size, 64);
+    const Preset sr256 = find_preset("sr256");
+    QCOMPARE(sr256.unet.low_res_size, 64);
+    QCOMPARE(sr256.unet.image_size, 256);
+    QVERIFY(sr256.unet.efficient && sr256.unet.skip_scale);
+    QCOMPARE(sr256.unet.level_res_blocks, (std::vector<int>{2, 4, 8, 8}));
+    QVERIFY(!find_preset("demo").super_resolution());
+
+    QTemporaryDir dir;  // small is 64×64
+    expect_load_error(edited_preset(dir, [](auto& j) { j["unet"]["low_res_size"] = 64; }), "unet",
+                      "low_res_size 64 must be smaller than image_size (64) and divide it");
+    expect_load_error(edited_preset(dir, [](auto& j) { j["unet"]["low_res_size"] = 24; }), "unet",
+                      "low_res_size 24 must be smaller than image_size (64) and divide it");
+    expect_load_error(edited_preset(dir, [](auto& j) { j["unet"]["level_res_blocks"] = {1, 2}; }), "unet",
+                      "level_res_blocks must be empty or have one entry per level (3)");
+    QCOMPARE(load_preset(edited_preset(dir, [](auto& j) { j["unet"]["low_res_size"] = 16; }).toStdString()).unet.low_res_size, 16);
+  }
+
+  void srPresetIsRefusedWhereABaseModelIsNeeded() {
+    expect_error([] { require_base_preset(find_preset("sr-demo"), "training"); },
+                 {"preset sr-demo is a super-resolution stage (32→64); it needs a low-resolution input", "training"});
+    require_base_preset(find_preset("demo"), "training");  // no throw
+
+    UNet unet(unet_config(find_preset("sr-demo")));
+    expect_error([&] { (void)as_denoiser(unet); }, {"super-resolution stage (32→64)", "needs the low-resolution image"});
+    const SrInputs in = sr_inputs(unet->config(), 1, 3);
+    expect_error([&] { (void)unet->forward(in.x, in.t, in.text); }, {"super-resolution stage (32→64)", "augmentation level"});
+    UNet base(tiny_unet_config());
+    expect_error([&] { (void)base->forward(torch::zeros({1, 3, 16, 16}), in.t, random_text(1, 4, 20, 2),
+                                           LowResCondition{torch::zeros({1, 3, 16, 16}), torch::zeros({1})}); },
+                 {"base model", "no low-resolution image"});
+    expect_error([&] { (void)unet->forward(in.x, in.t, in.text, LowResCondition{in.low_res, in.condition.aug}); },
+                 {"shaped like x_t"});
+  }
+
+  void srUNetEveryParameterGetsAGradient() {
+    const UNetConfig config = unet_config(find_preset("sr-demo"));
+    UNet unet = make_unet(config);
+    SrInputs in = sr_inputs(config, 2, 4);
+    in.text.drop = torch::tensor({false, true});  // one caption and the null text: every text parameter
+    unet->forward(in.x, in.t, in.text, in.condition).square().mean().backward();
+    std::set<std::string> with_gradient;
+    for (const auto& item : unet->named_parameters())
+      if (item.value().grad().defined() && item.value().grad().abs().sum().item<double>() > 0) with_gradient.insert(item.key());
+    QCOMPARE(with_gradient, all_parameters(unet));
+    QVERIFY(with_gradient.count("aug.fc1.weight") == 1);
+    QCOMPARE(unet->named_parameters()["init_conv.weight"].size(1), int64_t{6});  // x_t and the low-resolution image
+  }
+
+  void srUNetOutputsTheHighResolutionShape() {
+    torch::NoGradGuard no_grad;
+    const UNetConfig config = unet_config(find_preset("sr-demo"));
+    UNet unet = make_unet(config);
+    const SrInputs in = sr_inputs(config, 2, 5);
+    QCOMPARE(in.low_res.sizes().vec(), (std::vector<int64_t>{2, 3, 32, 32}));
+    const auto out = unet->forward(in.x, in.t, in.text, in.condition);
+    QCOMPARE(out.sizes().vec(), (std::vector<int64_t>{2, 3, 64, 64}));
+    QVERIFY(out.isfinite().all().item<bool>());
+  }
+
+  void srUNetReadsAugAndTheLowResImage() {
+    torch::NoGradGuard no_grad;
+    const UNetConfig config = unet_config(find_preset("sr-demo"));
+    UNet unet = make_unet(config);
+    unet->eval();
+    const SrInputs in = sr_inputs(config, 2, 6);
+    const auto out = unet->forward(in.x, in.t, in.text, in.condition);
+    QCOMPARE(max_difference(unet->forward(in.x, in.t, in.text, in.condition), out), 0.0);  // deterministic
+    const double scale = out.abs().max().item<double>();
+    QVERIFY(scale > 0);
+
+    LowResCondition other_aug = in.condition;
+    other_aug.aug = torch::full({2}, 0.7);
+    QVERIFY(max_difference(unet->forward(in.x, in.t, in.text, other_aug), out) > 1e-3 * scale);
+
+    LowResCondition other_image = in.condition;
+    other_image.image = upsample_low_res(in.low_res.flip({3}), config.image_size);
+    QVERIFY(max_difference(unet->forward(in.x, in.t, in.text, other_image), out) > 1e-3 * scale);
+  }
+
+  void srDenoiserRepeatsTheLowResForGuidance() {
+    torch::NoGradGuard no_grad;
+    const UNetConfig config = unet_config(find_preset("sr-demo"));
+    UNet unet = make_unet(config);
+    unet->eval();
+    const SrInputs in = sr_inputs(config, 2, 7);
+    // Classifier-free guidance stacks [conditional; unconditional]: the same two low-res images twice.
+    const auto both_text = t2i::TextCondition::cat(in.text, in.text.dropped());
+    const auto x = torch::cat({in.x, in.x}), t = torch::cat({in.t, in.t});
+    const LowResCondition stacked{torch::cat({in.condition.image, in.condition.image}), torch::cat({in.condition.aug, in.condition.aug})};
+    const auto expected = unet->forward(x, t, both_text, stacked);
+    QCOMPARE(max_difference(as_denoiser(unet, in.condition)(x, t, both_text), expected), 0.0);
+    QCOMPARE(max_difference(as_sampling_denoiser(unet, in.condition)(x, t, both_text), expected), 0.0);
+  }
+
+  void skipScaleChangesThePassNotTheParameters() {
+    // The 1/√2 is a constant on the skips: the same weights, a different pass (with it off, the
+    // golden test above pins the pass).
+    torch::NoGradGuard no_grad;
+    UNetConfig plain = tiny_unet_config();
+    UNetConfig scaled = plain;
+    scaled.skip_scale = true;
+    UNet a = make_unet(plain, 3), b = make_unet(scaled, 3);
+    QCOMPARE(a->parameter_count(), b->parameter_count());
+    torch::manual_seed(8);
+    const auto x = torch::randn({1, 3, 16, 16});
+    const auto t = torch::rand({1});
+    const auto text = random_text(1, 4, 20, 3);
+    QVERIFY(max_difference(a->forward(x, t, text), b->forward(x, t, text)) > 1e-4);
+  }
+
+  void levelResBlocksSetTheBlocksOfEachLevel() {
+    UNetConfig uniform = tiny_unet_config();
+    uniform.res_blocks = 2;
+    UNetConfig listed = tiny_unet_config();
+    listed.res_blocks = 5;
+    listed.level_res_blocks = {2, 2, 2};
+    QCOMPARE(UNet(listed)->parameter_count(), UNet(uniform)->parameter_count());
+    listed.level_res_blocks = {1, 2, 3};
+    std::set<std::string> blocks;
+    for (const auto& item : UNet(listed)->named_parameters()) {
+      const std::string key = item.key();
+      if (key.rfind("down", 0) == 0 && key.find("_downsample") == std::string::npos) blocks.insert(key.substr(0, key.find('.')));
+    }
+    QCOMPARE(blocks, (std::set<std::string>{"down0_0", "down1_0", "down1_1", "down2_0", "down2_1", "down2_2"}));
+  }
+
+  void upsampleLowResIsBicubicAtPixelCentres() {
+    // The reference: Keys' cubic convolution (a = −0.75, as image resizers use), written out. With
+    // align_corners = false, output pixel i samples the input at x = (i + ½)/2 − ½; taps beyond
+    // the border repeat the edge pixel.
+    const auto keys = [](double s) {
+      const double a = -0.75;
+      s = std::abs(s);
+      return s <= 1 ? (a + 2) * s * s * s - (a + 3) * s * s + 1 : s < 2 ? a * (s * s * s - 5 * s * s + 8 * s - 4) : 0.0;
+    };
+    const int64_t low = 8;
+    const auto ramp = [](int64_t j) { return 0.1 * static_cast<double>(j) - 0.35 + (j == 3 ? 0.2 : 0.0); };
+    auto row = torch::empty({low}, torch::kFloat64);
+    for (int64_t j = 0; j < low; ++j) row[j] = ramp(j);
+    const auto image = row.view({1, 1, 1, low}).expand({1, 3, low, low}).to(torch::kFloat32);
+    const auto up = upsample_low_res(image, 2 * low).to(torch::kFloat64);
+    QCOMPARE(up.sizes().vec(), (std::vector<int64_t>{1, 3, 16, 16}));
+    for (int64_t i = 0; i < 2 * low; ++i) {
+      const double x = (static_cast<double>(i) + 0.5) / 2.0 - 0.5;
+      const double left = std::floor(x);
+      double expected = 0;
+      for (int k = -1; k <= 2; ++k)
+        expected += keys(x - left - k) * ramp(std::clamp<int64_t>(static_cast<int64_t>(left) + k, 0, low - 1));
+      QVERIFY2(std::abs(up[0][1][5][i].item<double>() - expected) < 1e-6, qPrintable(QString::number(i)));
+    }
+    // Bicubic's overshoot at a hard edge is clamped to the data range.
+    const auto edge = torch::cat({-torch::ones({1, 1, low, low / 2}), torch::ones({1, 1, low, low / 2})}, 3);
+    const auto enlarged = upsample_low_res(edge, 4 * low);
+    QCOMPARE(enlarged.max().item<double>(), 1.0);
+    QCOMPARE(enlarged.min().item<double>(), -1.0);
+  }
+
+  void augmentationAtZeroIsTheUpsampledImage() {
+    // Noise conditioning augmentation is the stage's forward process on the upsampled image,
+    // x_aug = α_aug·x + σ_aug·ε (§2.3): at aug = 0 the network sees the clean enlargement.
+    const Preset preset = find_preset("sr-demo");
+    const t2i::diffusion::NoiseSchedule schedule({t2i::diffusion::ScheduleKind::Cosine, preset.diffusion_steps});
+    torch::manual_seed(9);
+    const auto low = torch::rand({2, 3, 32, 32}) * 2 - 1;
+    const auto up = upsample_low_res(low, 64);
+    const auto augmented = t2i::diffusion::q_sample(schedule, up, torch::zeros({2}), torch::randn_like(up));
+    QCOMPARE(max_difference(augmented, up), 0.0);
+    QVERIFY(max_difference(t2i::diffusion::q_sample(schedule, up, torch::full({2}, 0.2), torch::randn_like(up)), up) > 0.01);
+  }
+
   void presetsLoadAndAreListed() {
     const auto names = list_presets();
-    for (const char* name : {"small", "base", "large", "full", "demo"}) {
+    for (const char* name : {"small", "base", "large", "full", "demo", "sr-demo", "sr256"}) {
       QVERIFY2(std::find(names.begin(), names.end(), name) != names.end(), name);
       const Preset preset = find_preset(name);
       QCOMPARE(preset.name, std::string(name));
@@ -923,7 +1169,7 @@ private Q_SLOTS:
     };
     count(written);
     QCOMPARE(leaves, preset_schema().size() + 1);  // every field, plus format_version
-    QCOMPARE(written.at("format_version").get<std::string>(), std::string("2.0"));
+    QCOMPARE(written.at("format_version").get<std::string>(), std::string("2.1"));
     for (const PresetField& field : preset_schema()) {
       QVERIFY2(!field.label.empty() && !field.help.empty(), field.key.c_str());
       QVERIFY2(field.required || field.nullable || !std::holds_alternative<std::monostate>(field.fallback), field.key.c_str());

@@ -28,7 +28,7 @@ void add_info_command(CLI::App& app) {
   });
   auto* show = presets->add_subcommand("show", "Print a preset with every default filled in (the current format)");
   auto name = std::make_shared<std::string>();
-  show->add_option("name", *name, "Preset name (small, base, large, full, demo) or preset file")->required();
+  show->add_option("name", *name, "Preset name (small, base, large, full, demo, sr-demo, sr256) or preset file")->required();
   show->callback([name] { std::cout << model::preset_to_json(model::find_preset(*name)); });
   presets->add_subcommand("schema", "Print the preset format's field table (Markdown)")->callback([] {
     std::cout << model::preset_schema_markdown();

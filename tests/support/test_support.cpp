@@ -42,4 +42,14 @@ QString artifactsDir() { return QStringLiteral(T2I_TEST_ARTIFACTS_DIR); }
 
 QString cliPath() { return QStringLiteral(T2I_CLI_PATH); }
 
+void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts) {
+  try {
+    action();
+  } catch (const std::exception& e) {
+    for (const auto& part : parts) QVERIFY2(std::string(e.what()).find(part) != std::string::npos, e.what());
+    return;
+  }
+  QFAIL("no error");
+}
+
 } // namespace t2i::test

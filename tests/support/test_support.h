@@ -4,6 +4,10 @@
 #include <QString>
 #include <QtTest/QtTest>
 
+#include <functional>
+#include <string>
+#include <vector>
+
 namespace t2i::test {
 
 /// Absolute path of a file or folder inside ../shared/data (the T2I_SHARED_DATA cache variable).
@@ -31,6 +35,9 @@ CliRun runCli(const QStringList& arguments, int timeoutMs = 600000);
 /// process, so two test executables, or two checkouts running one, never share a settings file.
 /// Call first, before anything reads a setting.
 void useOwnSettings();
+
+/// Fails the test unless `action` throws an exception whose message holds every one of `parts`.
+void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts);
 
 } // namespace t2i::test
 

@@ -1,6 +1,7 @@
 // The model a user chooses, as the UI and the CLI see it (namespace and folder: model):
 // - Presets: a model size and its training recipe as data (presets/*.json). small/base/large/full
-//   reproduce Table 1 of the paper; demo is a 32×32 model for a laptop CPU.
+//   reproduce Table 1 of the paper; demo is a 32×32 model for a laptop CPU; sr-demo (32→64) and
+//   sr256 (64→256) are super-resolution stages of a cascade (paper §2.4).
 // - The preset format as one table: every field's name, type, default, range, unit, meaning (in
 //   the paper's terms) and the Table 1 column it reproduces. The loader, the validator, the JSON
 //   writer, the U-Net configuration, `t2i presets schema` and the studio's preset editor are all
@@ -33,6 +34,9 @@ struct PresetUNet {
   int time_dim_mult = 4;
   double dropout = 0.0;
   bool efficient = false;
+  bool skip_scale = false;
+  std::vector<int> level_res_blocks;  ///< per level; empty: res_blocks at every level
+  int low_res_size = 0;               ///< a super-resolution stage's input side; 0: a base model
 };
 
 struct PresetTraining {
@@ -47,6 +51,7 @@ struct PresetTraining {
   std::string objective = "eps";     ///< "eps", "x0" or "v"
   double cond_drop_prob = 0.1;  ///< probability of training with the text dropped (CFG)
   int warmup_steps = 0;         ///< steps over which the learning rate rises linearly from 0 (optional)
+  double aug_max = 0.999;       ///< super-resolution stages: aug ~ U[0, aug_max] in training (diffusion time)
 };
 
 struct PresetTextEncoder {
@@ -73,13 +78,21 @@ struct Preset {
   int eval_every = 100;           ///< "eval every epochs" (steps between evaluations)
   int eval_val_steps = 100;       ///< "eval val steps": validation batches per evaluation
   double cond_scale = 5.0;        ///< "cond scale": classifier-free guidance weight w
+  double sample_aug = 0.2;        ///< super-resolution stages: the augmentation level they sample at
   std::optional<int> early_stop;  ///< "early stops": steps without a better validation loss before stopping
   std::optional<double> paper_parameters;  ///< "total parameters" as reported
 
   PresetUNet unet;
   PresetTraining training;
   PresetTextEncoder text_encoder;
+
+  bool super_resolution() const { return unet.low_res_size > 0; }
 };
+
+/// Throws, naming the preset, when `preset` is a super-resolution stage: for the code that trains
+/// or samples base models, until cascades do ("preset sr-demo is a super-resolution stage
+/// (32→64); it needs a low-resolution input …").
+void require_base_preset(const Preset& preset, const std::string& what);
 
 /// Loads and validates a preset file. Throws std::runtime_error naming the file and the field
 /// (missing, wrong type, out of range, unknown).
@@ -106,10 +119,12 @@ std::vector<std::string> list_presets();
 
 
 /// The preset format this build writes. Files without "format_version" are 1.0 (t2i-studio
-/// 0.1.0: every field present, optional ones as null); 2.0 made fields optional with defaults.
+/// 0.1.0: every field present, optional ones as null); 2.0 made fields optional with defaults;
+/// 2.1 added the super-resolution fields (unet.low_res_size, unet.skip_scale,
+/// unet.level_res_blocks, sample_aug, training.aug_max), whose defaults are 2.0's base models.
 /// A newer minor version only adds optional fields, which this build ignores with a warning.
 inline constexpr int kPresetFormatMajor = 2;
-inline constexpr int kPresetFormatMinor = 0;
+inline constexpr int kPresetFormatMinor = 1;
 
 /// A field's value; std::monostate is null (an optional Table 1 entry left empty, "–").
 using PresetValue = std::variant<std::monostate, bool, std::int64_t, double, std::string, std::vector<std::int64_t>,

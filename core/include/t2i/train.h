@@ -127,12 +127,14 @@ using Pause = std::atomic<bool>;
 struct ResourceEstimate {
   std::int64_t parameters = 0;   ///< trainable parameters (U-Net, plus the text encoder when learned)
   std::uint64_t peak_bytes = 0;  ///< estimated peak resident memory of training
+  std::uint64_t sample_peak_bytes = 0;  ///< estimated peak resident memory of sampling one image with guidance
   std::string breakdown;         ///< how the peak is made up (weights, optimiser, EMA, activations, caches)
 };
 
 /// Sizes the model `preset` describes with the options' text encoder (without training it) and
 /// estimates training's peak memory from the micro-batch, image size, precision and
-/// checkpointing. Throws like run().
+/// checkpointing, and sampling's from the network alone. Super-resolution stages included (their
+/// parameters and activations at their own resolution). Throws like run().
 ResourceEstimate estimate_resources(const model::Preset& preset, const TrainOptions& options);
 
 /// A usable image of a prepared dataset, for browsing.

@@ -9,6 +9,7 @@
 #include "model/unet.h"
 #include "t2i/model.h"
 #include "t2i/runtime.h"
+#include "t2i/train.h"
 #include "train/adamw.h"
 #include "train/ema.h"
 
@@ -50,6 +51,7 @@ void reset_peak_memory() { std::ofstream("/proc/self/clear_refs") << "5"; }
 struct Inputs {
   torch::Tensor x, t, target;
   TextCondition text;
+  LowResCondition low_res;  ///< a super-resolution stage's: an upsampled image and its aug level
 };
 
 // A micro-batch shaped like training's: captions of ~20 tokens padded to the preset's length.
@@ -63,6 +65,10 @@ Inputs make_inputs(const UNetConfig& config, int64_t batch, int64_t text_length)
   const auto real = std::min<int64_t>(text_length, 20);
   in.text.mask = torch::arange(text_length).lt(real).unsqueeze(0).expand({batch, text_length}).clone();
   in.text.drop = torch::zeros({batch}, torch::kBool);
+  if (config.super_resolution()) {
+    const auto small = torch::rand({batch, config.channels, config.low_res_size, config.low_res_size}) * 2 - 1;
+    in.low_res = {upsample_low_res(small, config.image_size), torch::rand({batch})};
+  }
   return in;
 }
 
@@ -80,7 +86,7 @@ nlohmann::json profile_training(UNet& unet, const Inputs& in, int repeats) {
   train::AdamW optimizer(named, train::AdamWOptions{});
   train::Ema ema(averaged, online, 0.9999);  // the decay does not change the work
   torch::Tensor loss;
-  const auto forward = [&] { loss = torch::mse_loss(unet->forward(in.x, in.t, in.text), in.target); };
+  const auto forward = [&] { loss = torch::mse_loss(unet->forward(in.x, in.t, in.text, in.low_res), in.target); };
   const auto backward = [&] { loss.backward(); };
   const auto step = [&] {
     {
@@ -119,16 +125,16 @@ nlohmann::json run_mode(UNet& unet, const Mode& mode, bool channels_last, const 
   std::vector<double> forward_times;
   {
     torch::NoGradGuard no_grad;
-    (void)unet->forward(in.x, in.t, in.text);
+    (void)unet->forward(in.x, in.t, in.text, in.low_res);
     for (int i = 0; i < repeats; ++i)
-      forward_times.push_back(seconds_of([&] { (void)unet->forward(in.x, in.t, in.text); }));
+      forward_times.push_back(seconds_of([&] { (void)unet->forward(in.x, in.t, in.text, in.low_res); }));
   }
 
   unet->train();
   torch::optim::AdamW optimizer(unet->parameters(), torch::optim::AdamWOptions(1e-4).betas({0.9, 0.99}));
   const auto forward_backward = [&] {
     optimizer.zero_grad();
-    torch::mse_loss(unet->forward(in.x, in.t, in.text), in.target).backward();
+    torch::mse_loss(unet->forward(in.x, in.t, in.text, in.low_res), in.target).backward();
   };
   FlopCount executed;
   {
@@ -199,7 +205,7 @@ std::string model_json(const ModelOptions& options) {
   {
     torch::NoGradGuard no_grad;
     FlopCounter counter;
-    (void)unet->forward(in.x, in.t, in.text);
+    (void)unet->forward(in.x, in.t, in.text, in.low_res);
     forward = counter.count();
   }
   const auto defaults = default_execution("cpu");
@@ -209,6 +215,7 @@ std::string model_json(const ModelOptions& options) {
       {"runtime", nlohmann::json::parse(runtime::to_json(runtime::report()))},
       {"parameters", unet->parameter_count()},
       {"image_size", config.image_size},
+      {"low_res_size", config.low_res_size},
       {"micro_batch", batch},
       {"text_length", text_length},
       {"forward_gflop_per_image", forward.total() / static_cast<double>(batch) / 1e9},
@@ -217,6 +224,17 @@ std::string model_json(const ModelOptions& options) {
       {"default_execution_cpu", to_string(defaults.precision) + (defaults.channels_last ? ", channels-last" : "")},
       {"plain_conv_3x3_8x128x64x64", plain_conv}};
   if (preset.paper_parameters) result["paper_parameters"] = *preset.paper_parameters;
+  {
+    // What the studio estimates before a run, to set beside the measured peaks: training at the
+    // preset's micro-batch in fp32 with the learned text encoder, and sampling one guided image.
+    train::TrainOptions estimated;
+    estimated.precision = runtime::Precision::Float32;
+    const train::ResourceEstimate estimate = train::estimate_resources(preset, estimated);
+    result["estimate"] = {{"micro_batch", preset.max_batch_size},
+                          {"train_peak_bytes", estimate.peak_bytes},
+                          {"sample_peak_bytes", estimate.sample_peak_bytes},
+                          {"breakdown", estimate.breakdown}};
+  }
   nlohmann::json by_mode = nlohmann::json::object();
   for (const auto& mode : modes) by_mode[mode.name] = run_mode(unet, mode, options.channels_last, in, repeats, plain_conv, options.profile);
   result["modes"] = by_mode;

@@ -41,6 +41,7 @@ struct BenchModel {
 
 BenchModel build(const PresetOptions& options) {
   BenchModel b{model::find_preset(options.preset), io::parse_device(options.device), model::UNet{nullptr}, {}};
+  model::require_base_preset(b.preset, "bench train");
   b.unet = model::UNet(model::unet_config(b.preset, kBenchTextWidth));
   b.unet->to(b.device);
   b.execution = model::default_execution(b.device.is_cuda() ? "cuda" : "cpu");

@@ -183,6 +183,11 @@ std::vector<Row> make_rows() {
                      .table1("cond scale").editable()
                      .help("Classifier-free guidance weight for previews and FID samples, ε̃ = w·ε(z, c) + (1 − w)·ε(z) "
                            "(paper §5.4; 5 or 8 in the paper; 1 turns guidance off)."));
+  rows.push_back(Row("sample_aug", Type::Number, "Sampling aug level").at(&Preset::sample_aug).range(0, 1).decimals(3)
+                     .fallback(0.2)
+                     .help("Super-resolution stages: the noise augmentation level aug (a diffusion time in [0, 1], see "
+                           "training.aug_max) of the low-resolution input when sampling: previews, FID samples, and a "
+                           "cascade's default (paper §2.3; imagen-pytorch samples at 0.2). Base models ignore it."));
   rows.push_back(Row("early_stop", Type::Integer, "Early stop").at(&Preset::early_stop).range(1, kHuge).nullable()
                      .table1("early stops").unit("steps").editable()
                      .help("Stop after this many steps without a better validation P2 loss (5000 base, 20k large, "
@@ -239,6 +244,20 @@ std::vector<Row> make_rows() {
   rows.push_back(Row("unet.efficient", Type::Boolean, "Efficient U-Net").at(unet, &U::efficient).fallback(false)
                      .unet_member(&UNetConfig::efficient)
                      .help("Imagen's Efficient U-Net: downsample before the residual blocks of each level."));
+  rows.push_back(Row("unet.skip_scale", Type::Boolean, "Skip scaling 1/√2").at(unet, &U::skip_scale).fallback(false)
+                     .unet_member(&UNetConfig::skip_scale)
+                     .help("Scale the skip connections by 1/√2 before the up path concatenates them (Efficient U-Net, "
+                           "paper Appendix B.1)."));
+  rows.push_back(Row("unet.level_res_blocks", Type::IntegerList, "Residual blocks by level").at(unet, &U::level_res_blocks)
+                     .range(1, 16).fallback(std::vector<std::int64_t>{}).unet_member(&UNetConfig::level_res_blocks)
+                     .help("Per level, highest resolution first: residual blocks there, overriding res_blocks (the "
+                           "Efficient U-Net puts more at the low resolutions, paper Appendix B.1). Empty: res_blocks "
+                           "at every level."));
+  rows.push_back(Row("unet.low_res_size", Type::Integer, "Low-resolution input").at(unet, &U::low_res_size).range(0, 1024)
+                     .fallback(std::int64_t{0}).unit("px").unet_member(&UNetConfig::low_res_size)
+                     .help("0: a base model (text → image). Otherwise a super-resolution stage (paper §2.4): the side of "
+                           "the images it enlarges to image_size (smaller, and dividing it), which it reads "
+                           "upsampled, noise-augmented and concatenated with x_t."));
 
   using R = PresetTraining;
   const auto training = &Preset::training;
@@ -272,6 +291,12 @@ std::vector<Row> make_rows() {
   rows.push_back(Row("training.warmup_steps", Type::Integer, "Warm-up").at(training, &R::warmup_steps).range(0, 100000000)
                      .nullable().fallback(std::int64_t{0}).unit("steps")
                      .help("Steps over which the learning rate rises linearly from 0 (null or 0: none)."));
+  rows.push_back(Row("training.aug_max", Type::Number, "Max aug level").at(training, &R::aug_max).range(0, 1).decimals(3)
+                     .fallback(0.999)
+                     .help("Super-resolution stages: noise conditioning augmentation (paper §2.3) noises the upsampled "
+                           "low-resolution input to x_aug = α_aug·x + σ_aug·ε with the stage's own schedule, at a "
+                           "diffusion time aug ~ U[0, aug_max] per image, and aug is an input of the network "
+                           "(imagen-pytorch: 0.999). Base models ignore it."));
 
   using E = PresetTextEncoder;
   const auto text = &Preset::text_encoder;
@@ -510,6 +535,13 @@ PresetReading read_preset(const std::string& json_text, const std::string& origi
     throw std::runtime_error(origin + ": field 'unet': " + e.what());
   }
   return reading;
+}
+
+void require_base_preset(const Preset& preset, const std::string& what) {
+  if (!preset.super_resolution()) return;
+  throw std::runtime_error("preset " + preset.name + " is a super-resolution stage (" + std::to_string(preset.unet.low_res_size) +
+                           "→" + std::to_string(preset.unet.image_size) + "); it needs a low-resolution input, and " + what +
+                           " takes base models only (text → image)");
 }
 
 Preset load_preset(const std::string& path) {

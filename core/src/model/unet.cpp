@@ -4,6 +4,7 @@
 #include "model/checkpoint.h"
 #include "t2i/runtime.h"
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -12,6 +13,23 @@ namespace {
 
 [[noreturn]] void invalid(const std::string& field, const std::string& problem) {
   throw std::runtime_error("U-Net configuration: " + field + " " + problem);
+}
+
+const double kSkipScale = 1.0 / std::sqrt(2.0);
+
+std::string stage_name(const UNetConfig& c) {
+  return "a super-resolution stage (" + std::to_string(c.low_res_size) + "→" + std::to_string(c.image_size) + ")";
+}
+
+// k copies of the low-resolution condition for a batch of k·N stacked as CFG stacks it.
+LowResCondition repeated_for(const LowResCondition& low_res, int64_t batch) {
+  const int64_t n = low_res.image.size(0);
+  if (n == 0 || batch % n != 0)
+    throw std::runtime_error("U-Net: a batch of " + std::to_string(batch) + " images for " + std::to_string(n) +
+                             " low-resolution images");
+  if (batch == n) return low_res;
+  const std::vector<int64_t> repeat_image{batch / n, 1, 1, 1};
+  return {low_res.image.repeat(repeat_image), low_res.aug.repeat({batch / n})};
 }
 
 } // namespace
@@ -40,6 +58,10 @@ void UNetConfig::validate() const {
   for (const auto mult : dim_mults)
     if (mult < 1) invalid("dim_mults", "must be positive");
   if (res_blocks < 1) invalid("res_blocks", "must be at least 1");
+  if (!level_res_blocks.empty() && static_cast<int64_t>(level_res_blocks.size()) != levels())
+    invalid("level_res_blocks", "must be empty or have one entry per level (" + std::to_string(levels()) + ")");
+  for (const auto blocks : level_res_blocks)
+    if (blocks < 1) invalid("level_res_blocks", "must be at least 1 at every level");
   if (static_cast<int64_t>(self_attention.size()) != levels())
     invalid("self_attention", "must have one entry per level (" + std::to_string(levels()) + ")");
   if (static_cast<int64_t>(cross_attention.size()) != levels())
@@ -53,6 +75,10 @@ void UNetConfig::validate() const {
   const int64_t halvings = efficient ? levels() : levels() - 1;
   if (halvings >= 31 || image_size % (int64_t{1} << halvings) != 0)
     invalid("image_size", "must be divisible by 2^" + std::to_string(halvings) + " (one halving per level)");
+  if (low_res_size < 0) invalid("low_res_size", "must be 0 (a base model) or positive");
+  if (super_resolution() && (low_res_size >= image_size || image_size % low_res_size != 0))
+    invalid("low_res_size", std::to_string(low_res_size) + " must be smaller than image_size (" + std::to_string(image_size) +
+                                ") and divide it");
 }
 
 UNetImpl::UNetImpl(UNetConfig config) : config_(std::move(config)) {
@@ -61,7 +87,9 @@ UNetImpl::UNetImpl(UNetConfig config) : config_(std::move(config)) {
   const int64_t last = c.levels() - 1;
   time_ = register_module("time", TimeEmbedding(c.dim, c.time_dim()));
   text_ = register_module("text", TextConditioning(c.text_embed_dim, c.cond_dim, c.time_dim()));
-  init_conv_ = register_module("init_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.channels, c.dim, 3).padding(1)));
+  // Stages only: a base network registers, and draws initial weights for, what it always did.
+  if (c.super_resolution()) aug_ = register_module("aug", TimeEmbedding(c.dim, c.time_dim()));
+  init_conv_ = register_module("init_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.input_channels(), c.dim, 3).padding(1)));
 
   int64_t width = c.dim;
   for (int64_t level = 0; level <= last; ++level) {
@@ -73,7 +101,7 @@ UNetImpl::UNetImpl(UNetConfig config) : config_(std::move(config)) {
       width = out;
     }
     down_.emplace_back();
-    for (int64_t b = 0; b < c.res_blocks; ++b) {
+    for (int64_t b = 0; b < c.blocks_at(level); ++b) {
       down_.back().push_back(register_module(
           "down" + name + "_" + std::to_string(b),
           LevelBlock(width, out, c, c.self_attention[index], c.cross_attention[index])));
@@ -91,7 +119,7 @@ UNetImpl::UNetImpl(UNetConfig config) : config_(std::move(config)) {
     const int64_t out = c.level_width(level);
     const auto name = std::to_string(level);
     const auto index = static_cast<size_t>(level);
-    for (int64_t b = 0; b < c.res_blocks; ++b) {
+    for (int64_t b = 0; b < c.blocks_at(level); ++b) {
       up_[index].push_back(register_module(
           "up" + name + "_" + std::to_string(b),
           LevelBlock(width + out, out, c, c.self_attention[index], c.cross_attention[index])));
@@ -174,6 +202,12 @@ torch::Tensor UNetImpl::run(const LevelBlock& block, const torch::Tensor& x, con
 
 torch::Tensor UNetImpl::forward(const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text,
                                 TextCache* text_cache, AttentionObserver* attention_observer) {
+  return forward(x_t, t, text, LowResCondition{}, text_cache, attention_observer);
+}
+
+torch::Tensor UNetImpl::forward(const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text,
+                                const LowResCondition& low_res, TextCache* text_cache,
+                                AttentionObserver* attention_observer) {
   const auto& c = config_;
   if (x_t.dim() != 4 || x_t.size(1) != c.channels)
     throw std::runtime_error("U-Net: x_t must be [B, " + std::to_string(c.channels) + ", H, W], got " +
@@ -185,17 +219,31 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x_t, const torch::Tensor& t
   const int64_t batch = x_t.size(0);
   if (t.dim() != 1 || t.size(0) != batch)
     throw std::runtime_error("U-Net: t must be [" + std::to_string(batch) + "], got " + c10::str(t.sizes()));
+  if (c.super_resolution() && !low_res.defined())
+    throw std::runtime_error("U-Net: this network is " + stage_name(c) +
+                             "; it needs the low-resolution image and its augmentation level");
+  if (!c.super_resolution() && low_res.defined())
+    throw std::runtime_error("U-Net: this network is a base model; it takes no low-resolution image");
+  if (low_res.defined() && (low_res.image.sizes() != x_t.sizes() || low_res.aug.dim() != 1 || low_res.aug.size(0) != batch))
+    throw std::runtime_error("U-Net: the upsampled low-resolution image must be shaped like x_t " + c10::str(x_t.sizes()) +
+                             " and aug must be [" + std::to_string(batch) + "], got " + c10::str(low_res.image.sizes()) +
+                             " and " + c10::str(low_res.aug.sizes()));
 
   const auto device = x_t.device();
   AutocastScope autocast(device.type(), c.execution.precision == runtime::Precision::BFloat16);
-  const auto x = c.execution.channels_last ? x_t.contiguous(torch::MemoryFormat::ChannelsLast) : x_t;
+  // The stage sees x_t and the low-resolution image side by side, channel-wise (§2.4).
+  const auto input = low_res.defined() ? torch::cat({x_t, low_res.image.to(x_t.scalar_type())}, 1) : x_t;
+  const auto x = c.execution.channels_last ? input.contiguous(torch::MemoryFormat::ChannelsLast) : input;
 
   // With gradients the text's share is part of the graph: computed in every pass, never cached.
   TextCache* cache = torch::GradMode::is_enabled() ? nullptr : text_cache;
   if (cache != nullptr) cache->use(text);
   const TextContext context =
       cache != nullptr ? cache->context([&] { return text_(text, batch, device); }) : text_(text, batch, device);
-  BlockConditioning cond{time_(t.to(device)) + context.pooled, context.tokens, context.mask, c.execution.attention, cache,
+  // The augmentation level conditions every block as t does: its embedding joins the time's (§2.3).
+  auto time_emb = time_(t.to(device));
+  if (low_res.defined()) time_emb = time_emb + aug_(low_res.aug.to(device));
+  BlockConditioning cond{time_emb + context.pooled, context.tokens, context.mask, c.execution.attention, cache,
                          attention_observer};
 
   auto h = init_conv_(x);
@@ -217,7 +265,9 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x_t, const torch::Tensor& t
   size_t upsample = 0;
   for (int64_t level = c.levels() - 1; level >= 0; --level) {
     for (const auto& block : up_[static_cast<size_t>(level)]) {
-      h = run(block, torch::cat({h, skips.back()}, 1), cond);
+      // Efficient U-Net: skips scaled by 1/√2 (Saharia 2022, Appendix B.1).
+      const auto skip = c.skip_scale ? skips.back() * kSkipScale : skips.back();
+      h = run(block, torch::cat({h, skip}, 1), cond);
       skips.pop_back();
     }
     if (c.efficient || level > 0) h = upsample_[upsample++](h);
@@ -228,16 +278,42 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x_t, const torch::Tensor& t
   return out.to(x_t.scalar_type()).contiguous();
 }
 
+namespace {
+
+void require_base_model(const UNet& unet) {
+  if (unet->config().super_resolution())
+    throw std::runtime_error("U-Net: this network is " + stage_name(unet->config()) +
+                             "; it needs the low-resolution image to denoise");
+}
+
+} // namespace
+
 Denoiser as_denoiser(UNet unet) {
+  require_base_model(unet);
   return [impl = unet.ptr()](const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text) {
     return impl->forward(x_t, t, text);
   };
 }
 
 Denoiser as_sampling_denoiser(UNet unet, AttentionObserver* attention_observer) {
+  require_base_model(unet);
   return [impl = unet.ptr(), cache = std::make_shared<TextCache>(), attention_observer](
              const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text) {
     return impl->forward(x_t, t, text, cache.get(), attention_observer);
+  };
+}
+
+Denoiser as_denoiser(UNet unet, LowResCondition low_res) {
+  return [impl = unet.ptr(), low_res = std::move(low_res)](const torch::Tensor& x_t, const torch::Tensor& t,
+                                                           const TextCondition& text) {
+    return impl->forward(x_t, t, text, repeated_for(low_res, x_t.size(0)));
+  };
+}
+
+Denoiser as_sampling_denoiser(UNet unet, LowResCondition low_res, AttentionObserver* attention_observer) {
+  return [impl = unet.ptr(), low_res = std::move(low_res), cache = std::make_shared<TextCache>(), attention_observer](
+             const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text) {
+    return impl->forward(x_t, t, text, repeated_for(low_res, x_t.size(0)), cache.get(), attention_observer);
   };
 }
 

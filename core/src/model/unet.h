@@ -1,9 +1,10 @@
-// Imagen's base text-to-image U-Net (Saharia 2022 §2.3 and Appendix B; the residual/attention
-// layout of Nichol & Dhariwal 2021), as a t2i::Denoiser.
+// Imagen's text-to-image U-Nets (Saharia 2022 §2.3–2.4 and Appendix B; the residual/attention
+// layout of Nichol & Dhariwal 2021), base model or super-resolution stage, as a t2i::Denoiser.
 #pragma once
 
 #include "common/denoiser.h"
 #include "model/blocks.h"
+#include "model/low_res.h"
 #include "model/text_cache.h"
 #include "model/text_conditioning.h"
 #include "model/time_embedding.h"
@@ -25,6 +26,12 @@ public:
   /// observer sees every cross-attention layer's probabilities.
   torch::Tensor forward(const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text,
                         TextCache* text_cache = nullptr, AttentionObserver* attention_observer = nullptr);
+  /// A super-resolution stage's pass: also the low-resolution image (upsampled to x_t's size and
+  /// noise-augmented) and its augmentation level, which is embedded like t and added to the time
+  /// embedding. A base network refuses a low-resolution input, a stage refuses to run without one.
+  torch::Tensor forward(const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text,
+                        const LowResCondition& low_res, TextCache* text_cache = nullptr,
+                        AttentionObserver* attention_observer = nullptr);
 
   const UNetConfig& config() const { return config_; }
   const ExecutionOptions& execution() const { return config_.execution; }
@@ -45,6 +52,7 @@ private:
   UNetConfig config_;
   bool bf16_weights_ = false;
   TimeEmbedding time_{nullptr};
+  TimeEmbedding aug_{nullptr};  ///< super-resolution stages only: the augmentation level's embedding
   TextConditioning text_{nullptr};
   torch::nn::Conv2d init_conv_{nullptr};
   std::vector<std::vector<LevelBlock>> down_, up_;  ///< [level][block]
@@ -57,11 +65,18 @@ private:
 };
 TORCH_MODULE(UNet);
 
-/// The network as the diffusion engine's Denoiser.
+/// The network as the diffusion engine's Denoiser. A super-resolution stage needs the overloads
+/// below; given one here, throws saying so.
 Denoiser as_denoiser(UNet unet);
 /// The network as a Denoiser for one sampling run: it computes the text's share of the pass once
 /// per text and reuses it at every step (its own TextCache), so the weights must not change while
 /// it is in use. An observer, when given, sees its cross-attention at every call.
 Denoiser as_sampling_denoiser(UNet unet, AttentionObserver* attention_observer = nullptr);
+
+/// A super-resolution stage as a Denoiser of the images `low_res` enlarges ([N, …]). Called with
+/// a batch of k·N (classifier-free guidance stacks [conditional; unconditional]), it repeats the
+/// low-resolution condition k times in that order.
+Denoiser as_denoiser(UNet unet, LowResCondition low_res);
+Denoiser as_sampling_denoiser(UNet unet, LowResCondition low_res, AttentionObserver* attention_observer = nullptr);
 
 } // namespace t2i::model

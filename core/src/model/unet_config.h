@@ -27,14 +27,18 @@ ExecutionOptions default_execution(const std::string& device_type);
 
 std::string to_string(AttentionBackend backend);
 
-/// Imagen's base U-Net (Saharia 2022 §2.3/Appendix B, after Nichol & Dhariwal 2021), sized by
-/// these numbers. Levels run from the highest resolution to the lowest.
+/// Imagen's U-Nets (Saharia 2022 §2.3/Appendix B, after Nichol & Dhariwal 2021), sized by these
+/// numbers: the base model (text → image), or with `low_res_size` a super-resolution stage (text
+/// and a low-resolution image → image, §2.4). Levels run from the highest resolution to the lowest.
 struct UNetConfig {
   int64_t image_size = 64;
   int64_t channels = 3;                     ///< image channels in and out
   int64_t dim = 32;                         ///< width of the first level
   std::vector<int64_t> dim_mults{1, 2, 4};  ///< width of level i = dim * dim_mults[i]
   int64_t res_blocks = 2;                   ///< residual blocks per level (down path; up path the same)
+  /// Per level, residual blocks overriding res_blocks (the Efficient U-Net puts more of them at
+  /// the low resolutions, Appendix B.1); empty: res_blocks at every level.
+  std::vector<int64_t> level_res_blocks;
   std::vector<bool> self_attention{false, false, true};   ///< per level: self-attention after each block
   std::vector<bool> cross_attention{false, true, true};   ///< per level: cross-attention after each block
   bool middle_attention = true;             ///< self- and cross-attention in the middle block
@@ -45,11 +49,25 @@ struct UNetConfig {
   int64_t time_dim_mult = 4;                ///< time embedding width = dim * time_dim_mult
   double dropout = 0.0;
   bool efficient = false;                   ///< Imagen's Efficient U-Net: downsample before the blocks
+  /// Skip connections scaled by 1/√2 before the up path concatenates them (Efficient U-Net,
+  /// Appendix B.1). Its own flag, not implied by `efficient`: efficient base models trained
+  /// without it must keep computing what they computed.
+  bool skip_scale = false;
+  /// A super-resolution stage: the side of the low-resolution image it enlarges (32 for 32→64);
+  /// 0 for a base model. The stage reads that image upsampled to image_size (upsample_low_res)
+  /// and noise-augmented to level `aug`, concatenated with x_t, and `aug` itself (§2.3).
+  int64_t low_res_size = 0;
   ExecutionOptions execution;
 
   int64_t levels() const { return static_cast<int64_t>(dim_mults.size()); }
   int64_t level_width(int64_t level) const { return dim * dim_mults[static_cast<size_t>(level)]; }
   int64_t time_dim() const { return dim * time_dim_mult; }
+  int64_t blocks_at(int64_t level) const {
+    return level_res_blocks.empty() ? res_blocks : level_res_blocks[static_cast<size_t>(level)];
+  }
+  bool super_resolution() const { return low_res_size > 0; }
+  /// Channels of the first convolution's input: x_t, and the low-resolution image beside it.
+  int64_t input_channels() const { return super_resolution() ? 2 * channels : channels; }
   /// Side of the feature maps of a level's blocks.
   int64_t level_resolution(int64_t level) const { return image_size >> (efficient ? level + 1 : level); }
 

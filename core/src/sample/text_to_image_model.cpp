@@ -47,7 +47,9 @@ io::Metadata metadata_from_json(const nlohmann::json& j) {
 } // namespace
 
 TextToImageModel::TextToImageModel(model::Preset preset, std::string preset_json, const torch::Device& device)
-    : preset_(std::move(preset)), preset_json_(std::move(preset_json)), device_(device) {}
+    : preset_(std::move(preset)), preset_json_(std::move(preset_json)), device_(device) {
+  model::require_base_preset(preset_, "a text-to-image model");
+}
 
 void TextToImageModel::build_unet(std::int64_t text_width) {
   const model::UNetConfig config = model::unet_config(preset_, text_width);

@@ -562,6 +562,7 @@ Summary Run::execute() {
   } else {
     preset_ = model::find_preset(options_.preset);
   }
+  model::require_base_preset(preset_, "training");
   preset_json_ = model::preset_to_json(preset_);
 
   Summary summary;
