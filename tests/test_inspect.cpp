@@ -475,6 +475,66 @@ private Q_SLOTS:
 
   // The shipped demo model: the same images with maps and anatomy recorded, one recorded step per
   // denoising step, and the prompt's words recovered from the pieces its tokenizer made.
+  // Issue 25, deliverable 5: how Look inside showed an image travels in its PNG text. The keys
+  // and spellings below are written out by hand, as a reader of the file sees them.
+  void inspectionSettingsReadBackFromPngText() {
+    ImageMetadata m;
+    m.prompt = "a red circle above a blue square";
+    m.seed = 9;
+    ImageInspection inspection;
+    inspection.look_inside = true;
+    inspection.freeze_noise = true;
+    inspection.words = ImageInspection::Words::One;
+    inspection.word = "red";
+    inspection.attention.step = 7;
+    inspection.attention.resolution = 8;
+    inspection.attention.head = 2;
+    inspection.attention.conditional = false;
+    inspection.normalisation = AttentionNormalisation::PerToken;
+    inspection.opacity = 0.35;
+    m.inspection = inspection;
+    std::map<std::string, std::string> text = to_png_text(m);
+    const std::map<std::string, std::string> expected{
+        {"look_inside", "on"}, {"freeze_noise", "on"}, {"attention_words", "one"}, {"attention_word", "red"},
+        {"attention_step", "7"}, {"attention_resolution", "8"}, {"attention_layer", "all"}, {"attention_head", "2"},
+        {"attention_half", "unconditional"}, {"attention_normalisation", "per word"}, {"attention_opacity", "0.35"},
+        {"format_version", "1.2"}};
+    for (const auto& [key, value] : expected) QCOMPARE(QString::fromStdString(text.at(key)), QString::fromStdString(value));
+
+    const auto read = read_image_metadata(text, "inside.png");
+    QVERIFY(read && read->inspection);
+    const ImageInspection& back = *read->inspection;
+    QVERIFY(back.look_inside && back.freeze_noise);
+    QVERIFY(back.words == ImageInspection::Words::One);
+    QCOMPARE(back.word, std::string("red"));
+    QCOMPARE(back.attention.step, std::optional<int>(7));
+    QCOMPARE(back.attention.resolution, std::optional<int>(8));
+    QVERIFY(!back.attention.layer);
+    QCOMPARE(back.attention.head, std::optional<int>(2));
+    QVERIFY(!back.attention.conditional);
+    QVERIFY(back.normalisation == AttentionNormalisation::PerToken);
+    QCOMPARE(back.opacity, 0.35);
+
+    // Unknown or out-of-range values keep the defaults; the rest still reads.
+    text["attention_half"] = "sideways";
+    text["attention_opacity"] = "7";
+    text["attention_step"] = "0";
+    text["attention_words"] = "many";
+    const auto odd = read_image_metadata(text, "odd.png");
+    QVERIFY(odd && odd->inspection);
+    QVERIFY(odd->inspection->attention.conditional);
+    QCOMPARE(odd->inspection->opacity, ImageInspection{}.opacity);
+    QVERIFY(!odd->inspection->attention.step);
+    QVERIFY(odd->inspection->words == ImageInspection::Words::None);
+    QCOMPARE(odd->inspection->attention.resolution, std::optional<int>(8));
+
+    // An image saved without them (1.1 and older, or the CLI) has none, and writes none.
+    m.inspection.reset();
+    text = to_png_text(m);
+    QVERIFY(text.count("look_inside") == 0 && text.count("attention_word") == 0);
+    QVERIFY(!read_image_metadata(text, "plain.png")->inspection);
+  }
+
   void generatorRecordsTheMapsOfItsImages() {
     Generator generator(std::string(T2I_SOURCE_DIR) + "/resources/demo/demo.safetensors");
     Request request;

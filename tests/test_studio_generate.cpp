@@ -352,6 +352,13 @@ private Q_SLOTS:
     qInfo("checkpoint: %s (%s)", qPrintable(checkpoint_), shipped_ ? "shipped demo model" : "tiny, trained here");
   }
 
+  // Every test starts with the toggles the page remembers at their defaults, whatever the one
+  // before left.
+  void init() {
+    t2i::ui::settings::generateLookInside.reset();
+    t2i::ui::settings::generateFreezeNoise.reset();
+  }
+
   void filmstripSpacesStepsEvenly() {
     using t2i::ui::Filmstrip;
     const QList<int> fifty = Filmstrip::evenlySpacedSteps(50);
@@ -586,6 +593,83 @@ private Q_SLOTS:
     QVERIFY(!onGuiThread.isEmpty());
     QVERIFY(!onGuiThread.contains(true));
 
+  }
+
+  // A saved PNG carries how Look inside showed it (issue 25, deliverable 5): opening it restores
+  // the toggles and the controls at once, and the word and filters once a generation has
+  // recordings again. The two toggles are also remembered between launches.
+  void savedPngRestoresHowLookInsideShowedIt() {
+    requireCheckpoint();
+    QTemporaryDir dir;
+    const QString saved = dir.filePath(QStringLiteral("inside.png"));
+    const auto chipNamed = [](GeneratePage& page, const QString& word) -> QAbstractButton* {
+      for (QAbstractButton* chip : page.findChildren<QAbstractButton*>())
+        if (chip->objectName().startsWith(QStringLiteral("chip")) && chip->text() == word) return chip;
+      return nullptr;
+    };
+    int head = -1;
+    {
+      GeneratePage page;
+      openGeneratePage(page);
+      fill(page, kPrompt, QStringLiteral("5"), 5.0, 6, QStringLiteral("ddim"));
+      child<QCheckBox>(&page, "insideToggle")->setChecked(true);
+      child<QCheckBox>(&page, "freezeNoise")->setChecked(true);
+      QVERIFY(generateAndWait(page));
+      QAbstractButton* red = chipNamed(page, QStringLiteral("red"));
+      QVERIFY(red);
+      QTest::mouseClick(red, Qt::LeftButton);
+      child<QComboBox>(&page, "attentionNormalisation")->setCurrentIndex(1);
+      child<QComboBox>(&page, "attentionHalf")->setCurrentIndex(1);
+      child<QComboBox>(&page, "attentionStepMode")->setCurrentIndex(1);
+      auto* heads = child<QComboBox>(&page, "attentionHead");
+      QVERIFY(heads->count() > 2);
+      heads->setCurrentIndex(heads->count() - 1);
+      head = heads->currentData().toInt();
+      child<QSlider>(&page, "attentionOpacity")->setValue(35);
+      QVERIFY2(page.savePng(saved), qPrintable(page.statusText()));
+    }
+
+    // What any PNG reader sees (Qt's, not the core's reader).
+    const QImage independent(saved, "PNG");
+    const std::map<QString, QString> expected{
+        {QStringLiteral("look_inside"), QStringLiteral("on")},
+        {QStringLiteral("freeze_noise"), QStringLiteral("on")},
+        {QStringLiteral("attention_words"), QStringLiteral("one")},
+        {QStringLiteral("attention_word"), QStringLiteral("red")},
+        {QStringLiteral("attention_step"), QStringLiteral("all")},
+        {QStringLiteral("attention_resolution"), QStringLiteral("all")},
+        {QStringLiteral("attention_head"), QString::number(head)},
+        {QStringLiteral("attention_half"), QStringLiteral("unconditional")},
+        {QStringLiteral("attention_normalisation"), QStringLiteral("per word")},
+        {QStringLiteral("attention_opacity"), QStringLiteral("0.35")},
+        {QStringLiteral("prompt"), kPrompt}};
+    for (const auto& [key, value] : expected) QCOMPARE(independent.text(key), value);
+
+    GeneratePage page;
+    openGeneratePage(page);
+    auto* inside = child<QCheckBox>(&page, "insideToggle");
+    auto* freeze = child<QCheckBox>(&page, "freezeNoise");
+    QVERIFY(inside->isChecked() && freeze->isChecked());  // remembered from the page before
+    inside->setChecked(false);
+    freeze->setChecked(false);
+    child<QComboBox>(&page, "attentionNormalisation")->setCurrentIndex(0);
+    QVERIFY(page.openPng(saved));
+    QVERIFY(inside->isChecked() && freeze->isChecked());
+    QCOMPARE(child<QComboBox>(&page, "attentionNormalisation")->currentIndex(), 1);
+    QCOMPARE(child<QComboBox>(&page, "attentionHalf")->currentIndex(), 1);
+    QCOMPARE(child<QComboBox>(&page, "attentionStepMode")->currentIndex(), 1);
+    QCOMPARE(child<QSlider>(&page, "attentionOpacity")->value(), 35);
+    // Not shown yet, and saved again as it was restored.
+    QCOMPARE(page.inspection().word, std::string("red"));
+    QCOMPARE(page.inspection().attention.head, std::optional<int>(head));
+
+    QVERIFY(generateAndWait(page));
+    QVERIFY(waitForInside(page, [&](const InsideView& v) {
+      return v.query.word >= 0 && v.query.selection.head == head && !v.query.selection.conditional &&
+             !v.query.selection.step && v.query.normalisation == t2i::sample::AttentionNormalisation::PerToken;
+    }));
+    QVERIFY(chipNamed(page, QStringLiteral("red"))->isChecked());
+    QCOMPARE(child<QComboBox>(&page, "attentionHead")->currentData().toInt(), head);
   }
 
   void insideHalfToggleNeedsTheUnconditionalHalf() {

@@ -143,6 +143,8 @@ const SettingKey<qulonglong> generateSeed{"generate/seed", 0};
 const SettingKey<bool> generateRandomSeed{"generate/randomSeed", false};
 const SettingKey<int> generateImages{"generate/images", 1};
 const SettingKey<bool> generateAutoRegenerate{"generate/autoRegenerate", true};
+const SettingKey<bool> generateFreezeNoise{"generate/freezeNoise", false};
+const SettingKey<bool> generateLookInside{"generate/lookInside", false};
 
 const SettingKey<QString> comparePrompt{"compare/prompt", QStringLiteral("a red circle above a blue square")};
 const SettingKey<QString> compareScales{"compare/scales", QStringLiteral("5, 8")};

@@ -84,6 +84,8 @@ extern const SettingKey<qulonglong> generateSeed;
 extern const SettingKey<bool> generateRandomSeed;
 extern const SettingKey<int> generateImages;
 extern const SettingKey<bool> generateAutoRegenerate;        ///< re-run when the guidance slider moves
+extern const SettingKey<bool> generateFreezeNoise;           ///< the slider re-renders the same trajectory
+extern const SettingKey<bool> generateLookInside;            ///< record attention maps and guidance anatomy
 
 // Compare page.
 extern const SettingKey<QString> comparePrompt;

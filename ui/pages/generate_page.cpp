@@ -391,6 +391,8 @@ void GeneratePage::loadSettings() {
   randomSeed_->setChecked(settings::generateRandomSeed.value());
   images_->setValue(settings::generateImages.value());
   autoRegenerate_->setChecked(settings::generateAutoRegenerate.value());
+  freezeNoise_->setChecked(settings::generateFreezeNoise.value());
+  inside_->setChecked(settings::generateLookInside.value());
   updateThresholdControls();
 }
 
@@ -407,6 +409,8 @@ void GeneratePage::saveSettings() const {
   settings::generateRandomSeed.setValue(randomSeed_->isChecked());
   settings::generateImages.setValue(images_->value());
   settings::generateAutoRegenerate.setValue(autoRegenerate_->isChecked());
+  settings::generateFreezeNoise.setValue(freezeNoise_->isChecked());
+  settings::generateLookInside.setValue(inside_->isChecked());
 }
 
 void GeneratePage::showEvent(QShowEvent* event) {
@@ -427,7 +431,15 @@ GenerationSettings GeneratePage::settings() const {
   s.thresholding = thresholding_->currentData().toString();
   s.percentile = percentile_->value();
   s.images = images_->value();
+  s.inspection = inspection();
   return s;
+}
+
+t2i::sample::ImageInspection GeneratePage::inspection() const {
+  t2i::sample::ImageInspection i = insidePanels_->inspection();
+  i.look_inside = inside_->isChecked();
+  i.freeze_noise = freezeNoise_->isChecked();
+  return i;
 }
 
 void GeneratePage::applySettings(const GenerationSettings& s) {
@@ -442,6 +454,11 @@ void GeneratePage::applySettings(const GenerationSettings& s) {
   selectComboData(thresholding_, s.thresholding);
   percentile_->setValue(s.percentile);
   updateThresholdControls();
+  if (s.inspection) {
+    inside_->setChecked(s.inspection->look_inside);
+    freezeNoise_->setChecked(s.inspection->freeze_noise);
+    insidePanels_->restore(*s.inspection);
+  }
 }
 
 void GeneratePage::updateThresholdControls() {
@@ -745,8 +762,13 @@ bool GeneratePage::savePng(const QString& path, int scale) {
     return false;
   }
   const std::size_t index = static_cast<std::size_t>(selected_);
-  const std::map<std::string, std::string> text = index < metadata_.size() ? metadata_[index] : std::map<std::string, std::string>{};
+  std::map<std::string, std::string> text = index < metadata_.size() ? metadata_[index] : std::map<std::string, std::string>{};
   try {
+    // The image is saved as the page shows it: with how Look inside showed it.
+    if (auto made = t2i::sample::read_image_metadata(text, path.toStdString())) {
+      made->inspection = inspection();
+      text = t2i::sample::to_png_text(*made);
+    }
     t2i::sample::write_png(path.toStdString(), fromQImage(enlarged(results_.at(selected_), scale)), text);
   } catch (const std::exception& e) {
     setStatus(tr("Cannot save: %1").arg(QString::fromUtf8(e.what())), true);

@@ -48,6 +48,8 @@ public:
 
   /// The controls' current settings (the seed as shown, even when "random" is ticked).
   GenerationSettings settings() const;
+  /// How Look inside shows the images now (saved into their PNGs' metadata).
+  t2i::sample::ImageInspection inspection() const;
   /// Sets the controls (the seed becomes fixed) without starting a generation.
   void applySettings(const GenerationSettings& settings);
 

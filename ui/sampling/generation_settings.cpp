@@ -28,6 +28,7 @@ t2i::sample::ImageMetadata toImageMetadata(const GenerationSettings& s) {
   m.thresholding = diffusion::parse_threshold_kind(s.thresholding.toStdString());
   m.threshold_percentile = s.percentile;
   m.checkpoint = s.checkpoint.toStdString();
+  m.inspection = s.inspection;
   return m;
 }
 
@@ -43,6 +44,7 @@ GenerationSettings fromImageMetadata(const t2i::sample::ImageMetadata& m) {
   s.thresholding = QString::fromStdString(diffusion::to_string(m.thresholding));
   s.percentile = m.threshold_percentile;
   s.images = 1;
+  s.inspection = m.inspection;
   return s;
 }
 

@@ -25,6 +25,8 @@ struct GenerationSettings {
   QString thresholding = QStringLiteral("dynamic");
   double percentile = 0.995;
   int images = 1;
+  /// How Look inside showed the images; none for images saved before it was recorded.
+  std::optional<t2i::sample::ImageInspection> inspection;
 
   /// `images` copies of the prompt with consecutive seeds from `seed`.
   t2i::sample::Request request() const;

@@ -19,6 +19,8 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <cmath>
+#include <utility>
 
 namespace t2i::ui {
 namespace {
@@ -251,6 +253,7 @@ void InsidePanels::setGeneration(const t2i::sample::AttentionMaps& maps, const t
   anatomyStack_->setCurrentIndex(anatomy.empty() ? 0 : 1);
   fillChips();
   fillFilters();
+  applyWanted();
   plotSeries();
   requestRender();
 }
@@ -333,6 +336,61 @@ void InsidePanels::plotSeries() {
   cosinePlot_->setCurve(0, t, cosine);
   clippedPlot_->setCurve(0, t, clipped);
   for (CurvePlot* plot : {deltaPlot_, cosinePlot_, clippedPlot_}) plot->rescale();
+}
+
+namespace {
+
+// Selects the item of `box` holding `value`, or the first ("all …") when there is none.
+void selectFilter(QComboBox* box, const std::optional<int>& value) {
+  const int index = value ? box->findData(*value) : -1;
+  box->setCurrentIndex(std::max(index, 0));
+}
+
+} // namespace
+
+void InsidePanels::restore(const t2i::sample::ImageInspection& inspection) {
+  {
+    const QSignalBlocker blockStep(stepMode_), blockHalf(half_), blockNormalisation(normalisation_),
+        blockOpacity(opacity_);
+    stepMode_->setCurrentIndex(inspection.attention.step ? 0 : 1);
+    half_->setCurrentIndex(inspection.attention.conditional ? 0 : 1);
+    normalisation_->setCurrentIndex(inspection.normalisation == t2i::sample::AttentionNormalisation::Global ? 0 : 1);
+    opacity_->setValue(static_cast<int>(std::lround(inspection.opacity * 100)));
+  }
+  wanted_ = inspection;
+  applyWanted();
+  requestRender();
+}
+
+void InsidePanels::applyWanted() {
+  if (!wanted_ || maps_.empty() || image_ >= maps_.images()) return;
+  const t2i::sample::ImageInspection wanted = *std::exchange(wanted_, std::nullopt);
+  const QSignalBlocker blockResolution(resolution_), blockLayer(layer_), blockHead(head_);
+  selectFilter(resolution_, wanted.attention.resolution);
+  selectFilter(layer_, wanted.attention.layer);
+  selectFilter(head_, wanted.attention.head);
+  int chip = -1;
+  if (wanted.words == t2i::sample::ImageInspection::Words::All) chip = allWordsId_;
+  const std::vector<t2i::sample::AttentionWord> words = maps_.words(image_);
+  if (wanted.words == t2i::sample::ImageInspection::Words::One)
+    for (std::size_t i = 0; i < words.size(); ++i)
+      if (chip < 0 && words[i].text == wanted.word) chip = static_cast<int>(i);
+  if (chip >= 0) chips_->button(chip)->setChecked(true);
+}
+
+t2i::sample::ImageInspection InsidePanels::inspection() const {
+  // Restored but not shown yet (no recordings since): what was restored stands.
+  if (wanted_) return *wanted_;
+  const InsideQuery q = query();
+  t2i::sample::ImageInspection inspection;
+  inspection.attention = q.selection;
+  inspection.attention.image = 0;
+  using Words = t2i::sample::ImageInspection::Words;
+  inspection.words = q.word == InsideQuery::kNoWord ? Words::None : q.word == InsideQuery::kAllWords ? Words::All : Words::One;
+  if (inspection.words == Words::One) inspection.word = maps_.words(image_).at(static_cast<std::size_t>(q.word)).text;
+  inspection.normalisation = q.normalisation;
+  inspection.opacity = q.opacity;
+  return inspection;
 }
 
 InsideQuery InsidePanels::query() const {

@@ -8,8 +8,11 @@
 #pragma once
 
 #include "sampling/inside_renderer.h"
+#include "t2i/sample.h"
 
 #include <QObject>
+
+#include <optional>
 
 class QButtonGroup;
 class QComboBox;
@@ -45,6 +48,12 @@ public:
 
   /// The query the controls describe now.
   InsideQuery query() const;
+  /// The controls as an image's metadata records them (its look_inside and freeze_noise are the
+  /// page's, left false here).
+  t2i::sample::ImageInspection inspection() const;
+  /// Sets the controls to `inspection`. The word and the filters that the shown generation does
+  /// not have wait for one that has them (an image just opened has no recordings yet).
+  void restore(const t2i::sample::ImageInspection& inspection);
   /// The last view shown, and the renderer making them (for tests).
   const InsideView& shownView() const { return shown_; }
   InsideRenderer* renderer() const { return renderer_; }
@@ -55,6 +64,7 @@ private:
   QWidget* createAnatomyTab(QWidget* parent);
   void fillChips();
   void fillFilters();
+  void applyWanted();
   void plotSeries();
   void requestRender();
   void showView(const InsideView& view);
@@ -68,6 +78,8 @@ private:
   int image_ = 0;
   int step_ = 0;
   InsideView shown_;
+  /// What restore() asked for, applied again whenever new recordings fill the chips and filters.
+  std::optional<t2i::sample::ImageInspection> wanted_;
 
   QWidget* attentionTab_;
   QStackedWidget* attentionStack_;

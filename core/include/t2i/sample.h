@@ -132,6 +132,19 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
+/// How the Generate page's "Look inside" showed an image when it was saved, so that opening the
+/// image shows it the same way again (PNG metadata 1.2; absent from older images).
+struct ImageInspection {
+  enum class Words { None, One, All };
+  bool look_inside = false;
+  bool freeze_noise = false;
+  Words words = Words::None;    ///< no map, one word's map, or every word's side by side
+  std::string word;             ///< the word laid over the image, with Words::One
+  AttentionSelection attention;  ///< which attention was shown; its `image` is not recorded
+  AttentionNormalisation normalisation = AttentionNormalisation::Global;
+  double opacity = 0.6;         ///< of the map over the image, in [0, 1]
+};
+
 /// How an image was made, as the text metadata of the PNGs t2i-studio writes records it. This
 /// struct and its two conversions below own the metadata's keys: `t2i sample`, the Generate page
 /// and the Compare page write and read PNGs only through them.
@@ -154,6 +167,7 @@ struct ImageMetadata {
   std::vector<std::uint64_t> grid_seeds;
   std::vector<double> grid_guidance;
   std::vector<std::string> grid_checkpoints;
+  std::optional<ImageInspection> inspection;
 };
 
 /// `request`'s one prompt and seed at each of `scales` as ONE batch (every row shares x_T and every

@@ -14,11 +14,11 @@ namespace t2i::sample {
 namespace {
 
 // The text metadata's format. 1.0 is t2i-studio 0.1.0's keys, without version keys; 1.1 added
-// only "format_version" and "written_by". The grid keys are optional and were already in 0.1.0's
-// Compare exports. A later major version that renames or redefines a key adds the step that
-// upgrades the one before it.
+// only "format_version" and "written_by"; 1.2 the optional inspection keys. The grid keys are
+// optional and were already in 0.1.0's Compare exports. A later major version that renames or
+// redefines a key adds the step that upgrades the one before it.
 const io::JsonFormat& metadata_format() {
-  static const io::JsonFormat format{"image metadata", {1, 1}, {}};
+  static const io::JsonFormat format{"image metadata", {1, 2}, {}};
   return format;
 }
 
@@ -42,6 +42,25 @@ constexpr const char* kPreset = "preset";
 constexpr const char* kGridSeeds = "seeds";
 constexpr const char* kGridGuidance = "guidance scales";
 constexpr const char* kGridCheckpoints = "checkpoints";
+// The inspection keys (ImageInspection): written only when the image was saved with them.
+constexpr const char* kLookInside = "look_inside";
+constexpr const char* kFreezeNoise = "freeze_noise";
+constexpr const char* kAttentionWords = "attention_words";
+constexpr const char* kAttentionWord = "attention_word";
+constexpr const char* kAttentionStep = "attention_step";
+constexpr const char* kAttentionResolution = "attention_resolution";
+constexpr const char* kAttentionLayer = "attention_layer";
+constexpr const char* kAttentionHead = "attention_head";
+constexpr const char* kAttentionHalf = "attention_half";
+constexpr const char* kAttentionNormalisation = "attention_normalisation";
+constexpr const char* kAttentionOpacity = "attention_opacity";
+// The value of an attention filter that selects everything (an absent std::optional).
+constexpr const char* kEvery = "all";
+// How ImageInspection's choices are spelled, in enum order.
+const std::vector<std::string> kWordsNames{"none", "one", "all"};
+const std::vector<std::string> kHalfNames{"unconditional", "conditional"};
+const std::vector<std::string> kNormalisationNames{"global", "per word"};
+const std::vector<std::string> kSwitchNames{"off", "on"};
 // How the grid keys separate their items ("0, 1"; "w = 5; w = 8"; one checkpoint path a line)
 // and label a guidance scale, as 0.1.0's Compare export did for people reading the PNG.
 constexpr const char* kSeedSeparator = ", ";
@@ -156,6 +175,65 @@ void read_grid(const std::map<std::string, std::string>& text, ImageMetadata& m)
     m.grid_checkpoints = split(*checkpoints, std::string(1, kCheckpointSeparator));
 }
 
+std::string optional_number(const std::optional<int>& value) {
+  return value ? std::to_string(*value) : std::string(kEvery);
+}
+
+void write_inspection(const ImageInspection& i, std::map<std::string, std::string>& text) {
+  text[kLookInside] = kSwitchNames.at(i.look_inside);
+  text[kFreezeNoise] = kSwitchNames.at(i.freeze_noise);
+  text[kAttentionWords] = kWordsNames.at(static_cast<std::size_t>(i.words));
+  if (i.words == ImageInspection::Words::One) text[kAttentionWord] = i.word;
+  text[kAttentionStep] = optional_number(i.attention.step);
+  text[kAttentionResolution] = optional_number(i.attention.resolution);
+  text[kAttentionLayer] = optional_number(i.attention.layer);
+  text[kAttentionHead] = optional_number(i.attention.head);
+  text[kAttentionHalf] = kHalfNames.at(i.attention.conditional);
+  text[kAttentionNormalisation] = kNormalisationNames.at(static_cast<std::size_t>(i.normalisation));
+  text[kAttentionOpacity] = general(i.opacity);
+}
+
+// Sets `field` to the index of `key`'s value among `names`, when it is one of them.
+template <typename Field>
+void read_choice(const std::map<std::string, std::string>& text, const char* key,
+                 const std::vector<std::string>& names, Field& field) {
+  if (const std::string* value = find(text, key))
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (*value == names[i]) field = static_cast<Field>(i);
+}
+
+// An attention filter: "all", or a number `valid` accepts (anything else keeps the field).
+template <typename Valid>
+void read_filter(const std::map<std::string, std::string>& text, const char* key, std::optional<int>& field,
+                 Valid valid) {
+  if (const std::string* value = find(text, key)) {
+    if (*value == kEvery) field.reset();
+    else if (const auto number = parse<int>(*value); number && valid(*number)) field = *number;
+  }
+}
+
+// The inspection keys, when the image has them ("look_inside" marks them); a value out of range or
+// unknown keeps ImageInspection's default.
+std::optional<ImageInspection> read_inspection(const std::map<std::string, std::string>& text) {
+  if (find(text, kLookInside) == nullptr) return std::nullopt;
+  ImageInspection i;
+  read_choice(text, kLookInside, kSwitchNames, i.look_inside);
+  read_choice(text, kFreezeNoise, kSwitchNames, i.freeze_noise);
+  read_choice(text, kAttentionWords, kWordsNames, i.words);
+  if (i.words == ImageInspection::Words::One) {
+    read_text(text, kAttentionWord, i.word);
+    if (i.word.empty()) i.words = ImageInspection::Words::None;
+  }
+  read_filter(text, kAttentionStep, i.attention.step, [](int step) { return step >= 1; });
+  read_filter(text, kAttentionResolution, i.attention.resolution, [](int side) { return side >= 1; });
+  read_filter(text, kAttentionLayer, i.attention.layer, [](int layer) { return layer >= 0; });
+  read_filter(text, kAttentionHead, i.attention.head, [](int head) { return head >= 0; });
+  read_choice(text, kAttentionHalf, kHalfNames, i.attention.conditional);
+  read_choice(text, kAttentionNormalisation, kNormalisationNames, i.normalisation);
+  read_number(text, kAttentionOpacity, i.opacity, [](double opacity) { return opacity >= 0 && opacity <= 1; });
+  return i;
+}
+
 } // namespace
 
 ImageMetadata image_metadata(const Request& request, std::size_t index, const ModelInfo& model) {
@@ -190,6 +268,7 @@ std::map<std::string, std::string> to_png_text(const ImageMetadata& m) {
                                           {kPreset, m.preset},
                                           {kSoftwareKey, kSoftware}};
   write_grid(m, text);
+  if (m.inspection) write_inspection(*m.inspection, text);
   nlohmann::json version;
   io::stamp_document(metadata_format(), version);
   for (const auto& field : version.items()) text[field.key()] = field.value().get<std::string>();
@@ -221,6 +300,7 @@ std::optional<ImageMetadata> read_image_metadata(const std::map<std::string, std
   m.grid_guidance.clear();
   m.grid_checkpoints.clear();
   read_grid(text, m);
+  m.inspection = read_inspection(text);
   return m;
 }
 
