@@ -20,6 +20,7 @@
 
 #include <spdlog/sinks/ringbuffer_sink.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -142,6 +143,23 @@ private Q_SLOTS:
     QVERIFY(runner.start(QStringLiteral("chained"), [&](const t2i::job::Context&) { ++runs; }));
     QTRY_COMPARE(runs.load(), 3);
     QCOMPARE(restarted, (QList<bool>{true, true}));
+  }
+
+  // A job started between a worker's return and its queued finished() had that finished() taken
+  // for its own (test_studio_train's dataPageAndCliPrepareShareOneCache flaked on it): until
+  // finished() is emitted the runner is busy.
+  void aJobRunsUntilItsOutcomeIsDelivered() {
+    JobRunner runner;
+    QSignalSpy finished(&runner, &JobRunner::finished);
+    std::atomic<QThread*> worker{nullptr};
+    QVERIFY(runner.start(QStringLiteral("short"), [&](const t2i::job::Context&) { worker = QThread::currentThread(); }));
+    while (worker.load() == nullptr) QThread::yieldCurrentThread();
+    QVERIFY(worker.load()->wait());  // the worker has returned; no event has been processed since
+    QVERIFY(runner.isRunning());
+    QVERIFY(!runner.start(QStringLiteral("second"), [](const t2i::job::Context&) {}));
+    QCOMPARE(finished.count(), 0);
+    QTRY_COMPARE(finished.count(), 1);
+    QVERIFY(!runner.isRunning());
   }
 
   void destroyingTheRunnerCancelsAndJoins() {
