@@ -151,7 +151,7 @@ void ProbeGalleryView::rebuild() {
   if (!gallery_)
     note_->setText(folder_.isEmpty() ? QString()
                                      : tr("No probe gallery: the run keeps one from step 0 unless trained with --no-probes "
-                                          "(runs trained before galleries have none)."));
+                                          "or the Probe gallery box off (runs trained before galleries have none)."));
   else if (evaluations == 0)
     note_->setText(tr("No probes sampled yet: the first are sampled at step 0."));
   else
