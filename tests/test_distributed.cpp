@@ -113,12 +113,14 @@ public:
 
   QString folder(const QString& name) const { return dir_.filePath(name); }
 
+  /// No probe gallery: rank 0 alone samples it, which the other ranks wait for at every evaluation,
+  /// and test_probe_gallery tests it.
   QStringList arguments(const QString& out, const QStringList& extra) const {
     return QStringList{QStringLiteral("train"), QStringLiteral("--preset"), preset_, QStringLiteral("--demo"),
                        QStringLiteral("--demo-images"), QStringLiteral("24"), QStringLiteral("--cache"),
                        dir_.filePath(QStringLiteral("data")), QStringLiteral("--out"), out, QStringLiteral("--seed"),
                        QStringLiteral("5"), QStringLiteral("--bf16"), QStringLiteral("off"), QStringLiteral("--keep"),
-                       QStringLiteral("10"), QStringLiteral("--threads"), QStringLiteral("1")} +
+                       QStringLiteral("10"), QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--no-probes")} +
            extra;
   }
 

@@ -38,6 +38,7 @@ private Q_SLOTS:
     options.data.cache_dir = folder_.filePath(QStringLiteral("cache")).toStdString();
     options.run_dir = run_.toStdString();
     options.max_steps = 12;  // evaluations at steps 0, 5, 10 and 12
+    options.probe_gallery = false;  // not looked at here
     t2i::train::Observer quiet;
     t2i::train::run(options, quiet);
   }

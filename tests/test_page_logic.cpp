@@ -37,6 +37,7 @@ private Q_SLOTS:
     form.selection = t2i::train::Selection::ValP2AndFid;
     form.maxSteps = 1234;
     form.activationCheckpointing = true;
+    form.probeGallery = false;
     t2i::train::DataSpec data;
     data.demo = true;
     data.demo_images = 77;
@@ -48,6 +49,7 @@ private Q_SLOTS:
     QVERIFY(options.selection == t2i::train::Selection::ValP2AndFid);
     QCOMPARE(options.max_steps, std::int64_t{1234});
     QVERIFY(options.activation_checkpointing);
+    QVERIFY(!options.probe_gallery);
     QVERIFY(options.data.demo);
     QCOMPARE(options.data.demo_images, 77);
   }
@@ -58,6 +60,12 @@ private Q_SLOTS:
     QCOMPARE(trainOptions(TrainForm{}, std::nullopt).max_steps, std::int64_t{TrainForm{}.maxSteps});
     QVERIFY(unlimitedStepsText(10).contains(QStringLiteral("early stopping")));
     QVERIFY(unlimitedStepsText(std::nullopt).contains(QStringLiteral("until stopped")));
+  }
+
+  // As with `t2i train`: the gallery is on unless turned off.
+  void newRunsKeepAProbeGalleryByDefault() {
+    QVERIFY(trainOptions(TrainForm{}, std::nullopt).probe_gallery);
+    QCOMPARE(trainOptions(TrainForm{}, std::nullopt).probe_gallery, t2i::train::TrainOptions{}.probe_gallery);
   }
 
   void learnedTextEncoderIgnoresTheT5Folder() {

@@ -61,6 +61,7 @@ class TestProbeGallery : public QObject {
   std::string trainRun(const char* name, std::int64_t max_steps) {
     train::TrainOptions options = test::tiny_demo_run(preset_, runPath(name), cache_);
     options.max_steps = max_steps;
+    options.probe_gallery = true;
     options.probe_prompts = {kUserPrompt};
     train::Observer quiet;
     train::run(options, quiet);

@@ -55,6 +55,7 @@ private Q_SLOTS:
     train::TrainOptions options = t2i::test::tiny_demo_run(t2i::test::write_preset(folder_, t2i::test::tiny_preset_json()),
                                                            run_.toStdString(), folder_.filePath(QStringLiteral("cache")).toStdString());
     options.max_steps = 12;  // evaluations at steps 0, 5, 10 and 12
+    options.probe_gallery = true;
     train::Observer quiet;
     train::run(options, quiet);
   }

@@ -340,6 +340,7 @@ private Q_SLOTS:
       options.run_dir = QString(runs_.path() + QStringLiteral("/tiny")).toStdString();
       options.max_steps = 3;
       options.seed = 1;
+      options.probe_gallery = false;  // only the checkpoint is used
       t2i::train::Observer observer;
       try {
         const t2i::train::Summary summary = t2i::train::run(options, observer);

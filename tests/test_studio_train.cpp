@@ -22,10 +22,12 @@
 
 #include "t2i/data.h"
 #include "t2i/model.h"
+#include "t2i/probe_gallery.h"
 #include "t2i/runs.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QCryptographicHash>
 #include <QDir>
@@ -89,6 +91,10 @@ void writeCheckpointHeader(const QString& path, std::int64_t step) {
   QVERIFY(file.open(QIODevice::WriteOnly));
   QCOMPARE(file.write(bytes + header), static_cast<qint64>(bytes.size() + header.size()));
 }
+
+/// Turns the Train page's probe gallery off for a test that does not look at it (test_probe_gallery_view
+/// does): sampling its probes at step 0 and at every evaluation would be most of a tiny run's time.
+void turnProbesOff(QWidget* page) { child<QCheckBox>(page, "probeGallery")->setChecked(false); }
 
 double lastStep(const MetricPlot* plot, int series) {
   const QVector<QPointF> points = plot->points(series);
@@ -354,6 +360,7 @@ private Q_SLOTS:
     child<QSpinBox>(editor, "eval_every")->setValue(2);
     child<QSpinBox>(editor, "eval_val_steps")->setValue(1);
     child<QSpinBox>(page, "maxSteps")->setValue(200);
+    turnProbesOff(page);
     QVERIFY(editor->isModified());
     QCOMPARE(editor->preset().batch_size, 4);
     QVERIFY(!child<QSpinBox>(editor, "batch_size")->toolTip().isEmpty());
@@ -404,6 +411,7 @@ private Q_SLOTS:
     const QString run = page->runFolder();
     QVERIFY(QDir(run).exists());
     QVERIFY2(!checkpointsIn(run).isEmpty(), qPrintable(run));
+    QVERIFY(!t2i::train::read_probe_gallery(run.toStdString()).has_value());  // as the box said
     QVERIFY(child<QLabel>(page, "trainStatus")->text().contains(QStringLiteral("cancelled")));
     const double stoppedAt = lastStep(page->curves()->lossPlot(), TrainingCurves::RawLoss);
     QVERIFY(stoppedAt >= 3);
@@ -507,6 +515,7 @@ private Q_SLOTS:
     child<QSpinBox>(editor, "eval_val_steps")->setValue(1);
     child<QSpinBox>(page, "maxSteps")->setValue(3);
     child<QSpinBox>(page, "threads")->setValue(2);
+    turnProbesOff(page);
     auto* processes = child<QSpinBox>(page, "processes");
     QCOMPARE(processes->value(), 1);
     QVERIFY(processes->toolTip().contains(QStringLiteral("2-core")));
@@ -557,6 +566,7 @@ private Q_SLOTS:
     child<QSpinBox>(page->presetEditor(), "batch_size")->setValue(4);
     child<QSpinBox>(page->presetEditor(), "max_batch_size")->setValue(4);
     child<QSpinBox>(page, "maxSteps")->setValue(200);
+    turnProbesOff(page);
     QTest::mouseClick(child<QPushButton>(page, "startTraining"), Qt::LeftButton);
     QVERIFY(page->isTraining());
     QTRY_VERIFY_WITH_TIMEOUT(!page->curves()->lossPlot()->points(TrainingCurves::RawLoss).isEmpty(), kStepTimeoutMs);
@@ -591,6 +601,7 @@ private Q_SLOTS:
     child<QSpinBox>(editor, "eval_every")->setValue(2);
     child<QSpinBox>(editor, "eval_val_steps")->setValue(1);
     child<QSpinBox>(page, "maxSteps")->setValue(6);
+    turnProbesOff(page);
     child<QLineEdit>(page, "inceptionWeights")
         ->setText(t2i::test::sharedData(QStringLiteral("fid/inception-random/fid_inception_random_legacy.pth")));
 

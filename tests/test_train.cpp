@@ -13,6 +13,7 @@
 #include "sample/text_to_image_model.h"
 #include "t2i/data.h"
 #include "t2i/model.h"
+#include "t2i/probe_gallery.h"
 #include "t2i/runs.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
@@ -36,6 +37,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -589,6 +591,31 @@ private Q_SLOTS:
     QCOMPARE(history.steps.size(), size_t{12});  // the resumed run replaced nothing and lost nothing
     QVERIFY(!history.evals.empty());
     QVERIFY(!history.latest_checkpoint.empty());
+  }
+
+  // The probe gallery samples with its own seeds, before the first step and at each evaluation
+  // before its checkpoint: a run with it trains exactly as one without, so the tests that train
+  // without it (for time, tiny_demo_run) test the training of a default run.
+  void probeGalleryLeavesTheTrainingAsItWas() {
+    QTemporaryDir dir;
+    const std::string preset = write_preset(dir, tiny_preset_json());
+    const std::string cache = dir.filePath(QStringLiteral("cache")).toStdString();
+    std::map<bool, std::string> checkpoints;
+    std::map<bool, Recorder> events;
+    for (const bool gallery : {false, true}) {
+      auto options = tiny_demo_run(preset, dir.filePath(gallery ? QStringLiteral("gallery") : QStringLiteral("plain")).toStdString(), cache);
+      options.max_steps = 2;
+      options.probe_gallery = gallery;
+      checkpoints[gallery] = train::run(options, events[gallery]).last_checkpoint;
+      QCOMPARE(train::read_probe_gallery(options.run_dir).has_value(), gallery);
+    }
+    QCOMPARE(events[true].steps.size(), events[false].steps.size());
+    for (std::size_t i = 0; i < events[true].steps.size(); ++i)
+      QCOMPARE(events[true].steps[i].train_loss, events[false].steps[i].train_loss);
+    const auto plain = io::load_tensors(checkpoints[false]);
+    const auto with_gallery = io::load_tensors(checkpoints[true]);
+    for (const char* prefix : {"unet/", "ema_unet/", "optim/", "text_encoder.", "ema_text_encoder.", "rng/"})
+      expect_same_tensors(plain, with_gallery, prefix);
   }
 
   void existingRunIsNotOverwritten() {

@@ -1,6 +1,8 @@
 // Worker-thread plumbing of the studio: jobs run off the GUI thread, report back queued, cancel;
+// a view's reloads while one reads coalesce into one more read;
 // settings reach their file from a worker; a run other processes write is followed from a worker,
 // reading only what its metrics.jsonl gained.
+#include "jobs/coalescing_reload.h"
 #include "jobs/job_runner.h"
 #include "jobs/latest_frame.h"
 #include "settings.h"
@@ -20,14 +22,17 @@
 
 #include <spdlog/sinks/ringbuffer_sink.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+using t2i::ui::CoalescingReload;
 using t2i::ui::JobRunner;
 using t2i::ui::LatestFrame;
 using t2i::ui::RunFollower;
@@ -142,6 +147,76 @@ private Q_SLOTS:
     QVERIFY(runner.start(QStringLiteral("chained"), [&](const t2i::job::Context&) { ++runs; }));
     QTRY_COMPARE(runs.load(), 3);
     QCOMPARE(restarted, (QList<bool>{true, true}));
+  }
+
+  // A job started between a worker's return and its queued finished() had that finished() taken
+  // for its own (test_studio_train's dataPageAndCliPrepareShareOneCache flaked on it): until
+  // finished() is emitted the runner is busy.
+  void aJobRunsUntilItsOutcomeIsDelivered() {
+    JobRunner runner;
+    QSignalSpy finished(&runner, &JobRunner::finished);
+    std::atomic<QThread*> worker{nullptr};
+    QVERIFY(runner.start(QStringLiteral("short"), [&](const t2i::job::Context&) { worker = QThread::currentThread(); }));
+    while (worker.load() == nullptr) QThread::yieldCurrentThread();
+    QVERIFY(worker.load()->wait());  // the worker has returned; no event has been processed since
+    QVERIFY(runner.isRunning());
+    QVERIFY(!runner.start(QStringLiteral("second"), [](const t2i::job::Context&) {}));
+    QCOMPARE(finished.count(), 0);
+    QTRY_COMPARE(finished.count(), 1);
+    QVERIFY(!runner.isRunning());
+  }
+
+  void reloadsDuringAReadCoalesceIntoOneReadOfTheNewest() {
+    std::promise<void> open;
+    const std::shared_future<void> gate = open.get_future().share();
+    std::atomic<int> reading{0};
+    std::atomic<int> mostAtOnce{0};
+    std::atomic<int> reads{0};
+    QList<int> landed;
+    QStringList failures;
+    CoalescingReload<int> reload(
+        QStringLiteral("reload"), [&](int value) { landed << value; }, [&](const QString& message) { failures << message; });
+    const auto readOf = [&](int value) {
+      return [&, value] {
+        const int now = ++reading;
+        int most = mostAtOnce.load();
+        while (now > most && !mostAtOnce.compare_exchange_weak(most, now)) {
+        }
+        gate.wait();
+        ++reads;
+        --reading;
+        return value;
+      };
+    };
+    reload.request(readOf(1));  // reads at once, held at the gate
+    reload.request(readOf(2));  // waits
+    reload.request(readOf(3));  // replaces 2: the newest request is the one read
+    QVERIFY(reload.isRunning());
+    open.set_value();
+    QTRY_COMPARE(landed, (QList<int>{1, 3}));
+    QTRY_VERIFY(!reload.isRunning());
+    QCOMPARE(reads.load(), 2);
+    QCOMPARE(mostAtOnce.load(), 1);
+    reload.request(readOf(4));  // idle: reads at once
+    QTRY_COMPARE(landed, (QList<int>{1, 3, 4}));
+    QVERIFY(failures.isEmpty());
+  }
+
+  void aFailedReadStillStartsTheWaitingOne() {
+    std::promise<void> open;
+    const std::shared_future<void> gate = open.get_future().share();
+    QList<int> landed;
+    QStringList failures;
+    CoalescingReload<int> reload(
+        QStringLiteral("reload"), [&](int value) { landed << value; }, [&](const QString& message) { failures << message; });
+    reload.request([gate]() -> int {
+      gate.wait();
+      throw std::runtime_error("unreadable: /run/metrics.jsonl");
+    });
+    reload.request([] { return 5; });
+    open.set_value();
+    QTRY_COMPARE(landed, (QList<int>{5}));
+    QCOMPARE(failures, (QStringList{QStringLiteral("unreadable: /run/metrics.jsonl")}));
   }
 
   void destroyingTheRunnerCancelsAndJoins() {

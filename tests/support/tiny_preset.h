@@ -41,7 +41,9 @@ inline nlohmann::json tiny_preset_json() {
 }
 
 /// A few-step run of `preset_path` on the demo dataset (48 images), seeded, on the fp32 reference
-/// path so that runs compare bit for bit.
+/// path so that runs compare bit for bit, without the probe gallery: sampling its probes at every
+/// evaluation is most of a tiny run's time, and only the gallery's own tests
+/// (test_probe_gallery, test_probe_gallery_view) turn it on.
 inline train::TrainOptions tiny_demo_run(const std::string& preset_path, const std::string& run_dir,
                                          const std::string& cache_dir) {
   train::TrainOptions options;
@@ -52,6 +54,7 @@ inline train::TrainOptions tiny_demo_run(const std::string& preset_path, const s
   options.run_dir = run_dir;
   options.precision = runtime::Precision::Float32;
   options.seed = 7;
+  options.probe_gallery = false;
   return options;
 }
 

@@ -24,8 +24,6 @@ JobRunner::~JobRunner() {
   delete thread_;
 }
 
-bool JobRunner::isRunning() const { return thread_ != nullptr && thread_->isRunning(); }
-
 void JobRunner::cancel() { cancel_.cancel(); }
 
 void JobRunner::report(const job::Progress& event) {
@@ -60,12 +58,12 @@ bool JobRunner::start(const QString& name, Work work) {
       error = tr("unknown error");
     }
     // Queued to the runner's (GUI) thread: listeners never run on the worker.
-    QThread* self = QThread::currentThread();
     QMetaObject::invokeMethod(
         this,
-        [this, error, self] {
+        [this, error] {
           // The worker is past its last line: join it so a listener may start the next job.
-          if (self == thread_) thread_->wait();
+          thread_->wait();
+          running_ = false;
           if (error.isEmpty()) {
             Q_EMIT finished(cancel_.requested());
           } else {
@@ -76,6 +74,7 @@ bool JobRunner::start(const QString& name, Work work) {
         Qt::QueuedConnection);
   });
   thread_->setObjectName(name);
+  running_ = true;
   thread_->start(QThread::LowPriority);
   Q_EMIT started(name);
   return true;

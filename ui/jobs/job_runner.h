@@ -48,7 +48,10 @@ public:
   /// Starts `work` on a new thread called `name`. Returns false (and starts nothing) while a
   /// job is still running.
   bool start(const QString& name, Work work);
-  bool isRunning() const;
+  /// From start() until finished() or failed() is emitted: a job whose thread has returned but
+  /// whose outcome is still queued counts as running, so no second job starts in between and
+  /// has the first one's outcome reported as its own.
+  bool isRunning() const { return running_; }
   /// Asks the running job to stop; finished() or failed() follows when it has.
   void cancel();
   bool cancelRequested() const { return cancel_.requested(); }
@@ -67,6 +70,7 @@ private:
   void report(const job::Progress& event);
 
   QThread* thread_ = nullptr;
+  bool running_ = false;  ///< GUI thread only
   job::CancelToken cancel_;
   job::Context context_;
   LatestFrame<ProgressFrame> progressFrame_;

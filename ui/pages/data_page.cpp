@@ -373,6 +373,9 @@ void DataPage::inspect() {
 
 void DataPage::buildCaches() {
   saveSettings();
+  // The build shows the caches it built: a reopen still pending from the last change of source
+  // would only open them again afterwards, and hold the job slot a next build needs.
+  reload_->stop();
   if (job_->prepare(prepareOptions())) {
     status_->setText(tr("Preparing %1 for the %2 preset…").arg(datasetDescription(), presetName()));
     updateEnabled();

@@ -195,8 +195,8 @@ QWidget* TrainPage::createSettingsColumn() {
   restoreSettings();
   connectSettings();
 
-  QList<QWidget*> chain{runsFolder_, browseRuns_, maxSteps_, start_, pause_, stop_, openRun_, continueRun_, compareRun_, clearComparison_,
-                          preset_, revertPreset_};
+  QList<QWidget*> chain{runsFolder_, browseRuns_, maxSteps_, keepProbes_, start_, pause_, stop_, openRun_, continueRun_,
+                        compareRun_, clearComparison_, preset_, revertPreset_};
   chain << editor_->editors();
   chain << QList<QWidget*>{device_, threads_, processes_, checkpointing_, learnedText_, t5Text_, t5Folder_, browseT5_,
                            inception_, browseInception_, selection_};
@@ -335,9 +335,15 @@ QWidget* TrainPage::createRunGroup(QWidget* column) {
   maxSteps_->setValue(kDefaultMaxSteps);
   maxSteps_->setToolTip(tr("Optimiser steps to train for (a continued run counts from its start). 0 trains until "
                            "early stopping, or until you stop it when the preset has none."));
+  keepProbes_ = new QCheckBox(tr("Probe gallery"), run);
+  keepProbes_->setObjectName(QStringLiteral("probeGallery"));
+  keepProbes_->setChecked(true);
+  keepProbes_->setToolTip(tr("Sample fixed probes (prompts × seeds × guidance scales) at step 0 and at every "
+                             "evaluation, for the Probes tab. It costs sampling time at each evaluation."));
   auto* runForm = new QFormLayout(run);
   runForm->addRow(buddyLabel(tr("R&uns folder:"), runsFolder_), fieldWithButton(runsFolder_, browseRuns_));
   runForm->addRow(tr("&Max steps:"), maxSteps_);
+  runForm->addRow(keepProbes_);
   createRunButtons(run);
   runForm->addRow(buttonRow({start_, pause_, stop_}));
   runForm->addRow(buttonRow({openRun_, continueRun_}));
@@ -562,6 +568,7 @@ TrainForm TrainPage::form() const {
   form.selection = static_cast<train::Selection>(selection_->currentData().toInt());
   form.maxSteps = maxSteps_->value();
   form.activationCheckpointing = checkpointing_->isChecked();
+  form.probeGallery = keepProbes_->isChecked();
   return form;
 }
 
@@ -1010,7 +1017,7 @@ void TrainPage::updateEnabled() {
   clearComparison_->setEnabled(curves_->hasComparison());
   for (QWidget* w : std::initializer_list<QWidget*>{preset_, revertPreset_, editor_, device_, threads_, processes_,
                                                     checkpointing_, learnedText_, t5Text_, inception_, browseInception_, selection_,
-                                                    runsFolder_, browseRuns_, maxSteps_})
+                                                    runsFolder_, browseRuns_, maxSteps_, keepProbes_})
     w->setEnabled(!training && (w != editor_ || presetOk));
   t5Folder_->setEnabled(!training && t5Text_->isChecked());
   browseT5_->setEnabled(!training);

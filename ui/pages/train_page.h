@@ -185,6 +185,7 @@ private:
   QLineEdit* runsFolder_;
   QPushButton* browseRuns_;
   QSpinBox* maxSteps_;
+  QCheckBox* keepProbes_;  ///< whether a new run keeps a probe gallery
   QPushButton* start_;
   QPushButton* pause_;
   QPushButton* stop_;

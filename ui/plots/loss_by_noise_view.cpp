@@ -1,6 +1,5 @@
 #include "plots/loss_by_noise_view.h"
 
-#include "jobs/job_runner.h"
 #include "plots/chart_frame.h"
 #include "plots/metric_plot.h"
 
@@ -19,7 +18,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 
 namespace t2i::ui {
 namespace {
@@ -52,7 +50,14 @@ QString sourceName(train::LossGridSource source) {
 } // namespace
 
 LossByNoiseView::LossByNoiseView(QWidget* parent)
-    : QWidget(parent), reader_(new JobRunner(this)), sourceBox_(new QComboBox(this)),
+    : QWidget(parent),
+      reader_(
+          QStringLiteral("loss by noise"), [this](std::vector<train::LossByNoise> events) { setEvents(std::move(events)); },
+          [this](const QString& message) {
+            note_->setText(tr("Cannot read the loss by noise level: %1").arg(message));
+            note_->setVisible(true);
+          }),
+      sourceBox_(new QComboBox(this)),
       relativeBox_(new QCheckBox(tr("Relative to step 0"), this)), heatmap_(new QCustomPlot(this)),
       weight_(new QCustomPlot(this)), hover_(new QLabel(this)), note_(new QLabel(this)),
       levels_(new MetricPlot(tr("Val P2 by level"), tr("val P2"), this)),
@@ -138,10 +143,6 @@ LossByNoiseView::LossByNoiseView(QWidget* parent)
   layout->addLayout(maps, 3);
   layout->addLayout(lines, 2);
 
-  connect(reader_, &JobRunner::failed, this, [this](const QString& message) {
-    note_->setText(tr("Cannot read the loss by noise level: %1").arg(message));
-    note_->setVisible(true);
-  });
   rebuild();
 }
 
@@ -153,22 +154,9 @@ void LossByNoiseView::setRunFolder(const QString& folder) {
 
 void LossByNoiseView::reload() {
   if (folder_.isEmpty()) return;
-  if (reader_->isRunning()) {
-    reloadPending_ = true;  // read again once the running read is shown: it may predate the new event
-    return;
-  }
-  auto events = std::make_shared<std::vector<train::LossByNoise>>();
-  disconnect(reader_, &JobRunner::finished, this, nullptr);
-  connect(reader_, &JobRunner::finished, this, [this, events] {
-    setEvents(std::move(*events));
-    if (reloadPending_) {
-      reloadPending_ = false;
-      reload();
-    }
-  });
   // A run just started has no metrics yet: nothing to show rather than an error.
-  reader_->start(QStringLiteral("loss by noise"), [events, path = folder_.toStdString()](const job::Context&) {
-    if (train::is_run_folder(path)) *events = train::read_loss_by_noise(path);
+  reader_.request([path = folder_.toStdString()] {
+    return train::is_run_folder(path) ? train::read_loss_by_noise(path) : std::vector<train::LossByNoise>{};
   });
 }
 

@@ -6,6 +6,8 @@
 // train::loss_grid(); this widget only draws them.
 #pragma once
 
+#include "jobs/coalescing_reload.h"
+
 #include "t2i/loss_by_noise.h"
 
 #include <QString>
@@ -23,7 +25,6 @@ class QMouseEvent;
 
 namespace t2i::ui {
 
-class JobRunner;
 class MetricPlot;
 
 class LossByNoiseView : public QWidget {
@@ -69,9 +70,8 @@ private:
   void drawLines();
   void onMouseMove(QMouseEvent* event);
 
-  JobRunner* reader_;
+  CoalescingReload<std::vector<train::LossByNoise>> reader_;
   QString folder_;
-  bool reloadPending_ = false;
   std::vector<train::LossByNoise> events_;
   train::LossGrid grid_;
   train::LossGridSource source_ = train::LossGridSource::ValidationP2;

@@ -31,7 +31,16 @@ int last(int count) { return std::max(0, count - 1); }
 } // namespace
 
 ProbeGalleryView::ProbeGalleryView(QWidget* parent)
-    : QWidget(parent), indexReader_(new JobRunner(this)), sheetReader_(new JobRunner(this)),
+    : QWidget(parent),
+      indexReader_(
+          QStringLiteral("probe gallery"),
+          [this](std::optional<train::ProbeGallery> gallery) {
+            gallery_ = std::move(gallery);
+            rebuild();
+            Q_EMIT galleryShown();
+          },
+          [this](const QString& message) { note_->setText(tr("Cannot read the probe gallery: %1").arg(message)); }),
+      sheetReader_(new JobRunner(this)),
       sheets_(kCachedSheetKilobytes), probeBox_(new QComboBox(this)), training_(new QSlider(Qt::Horizontal, this)),
       trainingLabel_(new QLabel(this)), denoising_(new QSlider(Qt::Horizontal, this)), denoisingLabel_(new QLabel(this)),
       estimate_(new QRadioButton(tr("x̂₀ (the model's estimate)"), this)), noisy_(new QRadioButton(tr("x_t (noisy)"), this)),
@@ -75,8 +84,6 @@ ProbeGalleryView::ProbeGalleryView(QWidget* parent)
   connect(playTimer_, &QTimer::timeout, this, [this] {
     if (!sheetReader_->isRunning()) advancePlay();
   });
-  connect(indexReader_, &JobRunner::failed, this,
-          [this](const QString& message) { note_->setText(tr("Cannot read the probe gallery: %1").arg(message)); });
   connect(sheetReader_, &JobRunner::failed, this,
           [this](const QString& message) { note_->setText(tr("Cannot read a probe sheet: %1").arg(message)); });
 
@@ -114,24 +121,10 @@ void ProbeGalleryView::setRunFolder(const QString& folder) {
 
 void ProbeGalleryView::reload() {
   if (folder_.isEmpty()) return;
-  if (indexReader_->isRunning()) {
-    reloadPending_ = true;  // read again once the running read is shown: it may predate the new evaluation
-    return;
-  }
-  auto read = std::make_shared<std::optional<train::ProbeGallery>>();
-  disconnect(indexReader_, &JobRunner::finished, this, nullptr);
-  connect(indexReader_, &JobRunner::finished, this, [this, read] {
-    gallery_ = std::move(*read);
-    rebuild();
-    Q_EMIT galleryShown();
-    if (reloadPending_) {
-      reloadPending_ = false;
-      reload();
-    }
-  });
   // A run just started may have no folder contents yet: nothing to show rather than an error.
-  indexReader_->start(QStringLiteral("probe gallery"), [read, path = folder_.toStdString()](const job::Context&) {
-    if (train::is_run_folder(path)) *read = train::read_probe_gallery(path);
+  indexReader_.request([path = folder_.toStdString()]() -> std::optional<train::ProbeGallery> {
+    if (!train::is_run_folder(path)) return std::nullopt;
+    return train::read_probe_gallery(path);
   });
 }
 
@@ -158,7 +151,7 @@ void ProbeGalleryView::rebuild() {
   if (!gallery_)
     note_->setText(folder_.isEmpty() ? QString()
                                      : tr("No probe gallery: the run keeps one from step 0 unless trained with --no-probes "
-                                          "(runs trained before galleries have none)."));
+                                          "or the Probe gallery box off (runs trained before galleries have none)."));
   else if (evaluations == 0)
     note_->setText(tr("No probes sampled yet: the first are sampled at step 0."));
   else

@@ -6,6 +6,8 @@
 // when it was shown.
 #pragma once
 
+#include "jobs/coalescing_reload.h"
+
 #include "t2i/probe_gallery.h"
 
 #include <QCache>
@@ -24,7 +26,6 @@ class QTimer;
 
 namespace t2i::ui {
 
-class JobRunner;
 class PixelImageView;
 
 class ProbeGalleryView : public QWidget {
@@ -70,10 +71,9 @@ private:
   void loadSheet(int evaluation);
   void updateLabels();
 
-  JobRunner* indexReader_;
+  CoalescingReload<std::optional<train::ProbeGallery>> indexReader_;
   JobRunner* sheetReader_;
   QString folder_;
-  bool reloadPending_ = false;
   std::optional<train::ProbeGallery> gallery_;
   QCache<qint64, Image> sheets_;  ///< by training step
   QImage shown_;

@@ -16,6 +16,7 @@ train::TrainOptions trainOptions(const TrainForm& form, const std::optional<trai
   options.selection = form.selection;
   options.max_steps = form.maxSteps;
   options.activation_checkpointing = form.activationCheckpointing;
+  options.probe_gallery = form.probeGallery;
   return options;
 }
 

@@ -25,6 +25,7 @@ struct TrainForm {
   train::Selection selection = train::Selection::ValP2;
   int maxSteps = kDefaultMaxSteps;  ///< 0: until early stopping (or, without it, until stopped)
   bool activationCheckpointing = false;
+  bool probeGallery = true;       ///< the probe gallery (t2i train --no-probes turns it off)
 };
 
 /// The trainer's options for the form; `data` is the Data page's dataset when there is one.

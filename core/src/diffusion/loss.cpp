@@ -20,14 +20,16 @@ DiffusionLoss::DiffusionLoss(NoiseSchedule schedule, LossOptions options)
     throw std::runtime_error("diffusion/loss: min-SNR needs γ > 0, got " + std::to_string(options_.min_snr_gamma));
 }
 
+torch::Tensor p2_weight(const torch::Tensor& snr, double k, double gamma) {
+  return (k + snr).pow(-gamma);  // w = 1/(k + SNR)^γ  (Choi et al. 2022; the paper's §5.5)
+}
+
 torch::Tensor DiffusionLoss::weight(const torch::Tensor& t) const {
   const torch::Tensor snr = schedule_.snr(t);
   torch::Tensor w;
   switch (options_.weighting) {
     case Weighting::Simple: w = torch::ones_like(snr); break;  // Ho et al. 2020, eq. 14
-    case Weighting::P2:
-      w = (options_.p2_k + snr).pow(-options_.p2_gamma);  // w = 1/(k + SNR(t))^γ  (Choi et al. 2022; the paper's §5.5)
-      break;
+    case Weighting::P2: w = p2_weight(snr, options_.p2_k, options_.p2_gamma); break;
     case Weighting::MinSnr: {
       const torch::Tensor clipped = snr.clamp_max(options_.min_snr_gamma);  // min(SNR(t), γ)  (Hang et al. 2023)
       switch (options_.prediction) {

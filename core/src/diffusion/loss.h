@@ -37,6 +37,9 @@ struct LossTerms {
   torch::Tensor loss;      ///< scalar mean of `weighted`: what training minimises (differentiable)
 };
 
+/// The P2 weight of each SNR: w = 1/(k + SNR)^γ  (Choi et al. 2022; the paper's §5.5).
+torch::Tensor p2_weight(const torch::Tensor& snr, double k, double gamma);
+
 class DiffusionLoss {
 public:
   /// Throws for P2 with k ≤ 0 and γ > 0 (unbounded weights), a negative P2 γ, or min-SNR γ ≤ 0.

@@ -260,7 +260,9 @@ std::vector<LossByNoise> read_loss_by_noise(const std::string& run_dir) {
   return events;
 }
 
-double p2_weight_at(double log_snr, double k, double gamma) { return std::pow(k + std::exp(log_snr), -gamma); }
+double p2_weight_at(double log_snr, double k, double gamma) {
+  return diffusion::p2_weight(torch::full({}, std::exp(log_snr), torch::kFloat64), k, gamma).item<double>();
+}
 
 std::vector<double> divergence(const LossByNoise& e) {
   std::vector<double> out;
