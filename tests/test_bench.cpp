@@ -55,6 +55,7 @@ private Q_SLOTS:
         {"aten::native_group_norm", OpCategory::Normalisation},
         {"aten::native_group_norm_backward", OpCategory::Normalisation},
         {"aten::layer_norm", OpCategory::Normalisation},
+        {"t2i::group_norm", OpCategory::Normalisation},
         {"aten::silu", OpCategory::Elementwise},
         {"aten::silu_", OpCategory::Elementwise},
         {"aten::silu_backward", OpCategory::Elementwise},
