@@ -2,6 +2,8 @@
 // known before a run starts (t2i/train.h).
 #include "t2i/train.h"
 
+#include "train/resource_estimate.h"
+
 #include "model/preset_config.h"
 #include "model/unet.h"
 #include "text/learned_encoder.h"
@@ -16,10 +18,21 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr double kMiB = 1024.0 * 1024.0;
-constexpr std::uint64_t kRuntimeBytes = 350ull << 20;  // LibTorch, Qt and the process itself, measured at idle
-// Tensors a residual block keeps for its backward pass, in multiples of its output (GroupNorm,
-// SiLU, two convolutions, scale-and-shift, the residual): counted from the block's forward.
-constexpr double kSavedPerBlock = 9.0;
+
+// Fitted to `t2i bench model --modes bf16|fp32 --batch 1|2|4|8|32` on demo, small and full
+// (peak RSS, 2026-12-07; within 6% of each): the peaks grow linearly with the micro-batch, and
+// what is left at no images grows with the parameters.
+constexpr double kRuntimeBytes = 200.0 * kMiB;  // the intercept: LibTorch and the process, no tensors
+// fp32 weights, gradients and AdamW's two moments (16 bytes), and under bf16 autocast the bf16
+// weight copies it caches for the pass and their bf16 gradients.
+constexpr double kStateBytesFp32 = 16.0;
+constexpr double kStateBytesBf16 = 19.0;
+constexpr double kEmaBytes = 4.0;  // the trainer's averaged fp32 copy
+// Bytes held per value of every block's output (width × pixels, per level and block) at the
+// backward's peak: the saved inputs of the norms, convolutions and activations and the
+// gradients in flight.
+constexpr double kFeatureBytesFp32 = 74.0;
+constexpr double kFeatureBytesBf16 = 32.0;
 
 std::uint64_t folder_bytes(const std::string& folder) {
   std::uint64_t bytes = 0;
@@ -32,6 +45,28 @@ std::uint64_t folder_bytes(const std::string& folder) {
 }
 
 } // namespace
+
+TrainingMemory training_memory(const model::UNetConfig& unet, std::int64_t text_length, std::int64_t parameters,
+                               std::int64_t micro_batch, bool bf16, bool checkpointing, bool ema) {
+  // Per image: every block's output values, and the attention maps' logits (heads × queries × keys,
+  // the null key included) kept in the activations' precision where a level attends.
+  const double blocks = static_cast<double>(2 * unet.res_blocks + 1);
+  double features = 0, maps = 0;
+  for (std::int64_t level = 0; level < unet.levels(); ++level) {
+    const double tokens = static_cast<double>(unet.level_resolution(level) * unet.level_resolution(level));
+    const auto index = static_cast<size_t>(level);
+    features += blocks * static_cast<double>(unet.level_width(level)) * tokens;
+    if (unet.self_attention[index]) maps += blocks * static_cast<double>(unet.heads) * tokens * tokens;
+    if (unet.cross_attention[index]) maps += blocks * static_cast<double>(unet.heads) * tokens * static_cast<double>(text_length + 1);
+  }
+  double per_image = features * (bf16 ? kFeatureBytesBf16 : kFeatureBytesFp32) + maps * (bf16 ? 2.0 : 4.0);
+  if (checkpointing) per_image /= blocks;  // one block's activations live at a time
+  TrainingMemory memory;
+  memory.state = static_cast<double>(parameters) * ((bf16 ? kStateBytesBf16 : kStateBytesFp32) + (ema ? kEmaBytes : 0.0));
+  memory.activations = per_image * static_cast<double>(micro_batch);
+  memory.runtime = kRuntimeBytes;
+  return memory;
+}
 
 ResourceEstimate estimate_resources(const model::Preset& preset, const TrainOptions& options) {
   std::int64_t text_width = preset.text_encoder.learned_width;
@@ -54,36 +89,23 @@ ResourceEstimate estimate_resources(const model::Preset& preset, const TrainOpti
 
   ResourceEstimate estimate;
   estimate.parameters = unet_parameters + text_parameters;
-  // fp32 weights, gradients, AdamW's two moments and the EMA copy: five copies of every parameter.
-  const double state = 5.0 * 4.0 * static_cast<double>(estimate.parameters);
-
-  // Saved activations per image: every block's output, times what the block keeps, per level,
-  // plus the attention maps (heads × tokens²) where a level attends.
-  const bool bf16 = options.precision == runtime::Precision::BFloat16;
-  const double bytes_per_value = bf16 ? 3.0 : 4.0;  // bf16 autocast keeps fp32 copies of some inputs
-  const double blocks = static_cast<double>(2 * unet.res_blocks + 1);
-  double values = 0;
-  for (std::int64_t level = 0; level < unet.levels(); ++level) {
-    const double r = static_cast<double>(unet.level_resolution(level));
-    const double tokens = r * r;
-    values += blocks * kSavedPerBlock * static_cast<double>(unet.level_width(level)) * tokens;
-    if (unet.self_attention[static_cast<size_t>(level)]) values += blocks * 2.0 * static_cast<double>(unet.heads) * tokens * tokens;
-    if (unet.cross_attention[static_cast<size_t>(level)])
-      values += blocks * 2.0 * static_cast<double>(unet.heads) * tokens * static_cast<double>(preset.max_text_length);
-  }
-  if (options.activation_checkpointing) values /= blocks;  // one block's activations live at a time
-  const double micro = static_cast<double>(options.overfit_one_batch ? std::min(options.overfit_images, preset.max_batch_size)
-                                                                      : preset.max_batch_size);
-  const double activations = values * bytes_per_value * micro;
+  const bool bf16 = options.precision == runtime::Precision::BFloat16 ||
+                    (options.precision == runtime::Precision::Auto &&
+                     model::default_execution("cpu").precision == runtime::Precision::BFloat16);
+  const std::int64_t micro = options.overfit_one_batch ? std::min(options.overfit_images, preset.max_batch_size)
+                                                       : preset.max_batch_size;
+  const TrainingMemory memory = training_memory(unet, preset.max_text_length, estimate.parameters, micro, bf16,
+                                                options.activation_checkpointing, /*ema=*/true);
   const double t5 = static_cast<double>(t5_bytes);
-  estimate.peak_bytes = kRuntimeBytes + static_cast<std::uint64_t>(state + activations + t5);
+  estimate.peak_bytes = memory.peak_bytes() + t5_bytes;
 
   std::ostringstream text;
   text.precision(0);
-  text << std::fixed << "weights, gradients, AdamW moments and EMA " << state / kMiB << " MiB; activations of a "
-       << micro << "-image micro-batch " << activations / kMiB << " MiB" << (options.activation_checkpointing ? " (checkpointed)" : "");
+  text << std::fixed << "weights, gradients, AdamW moments and EMA " << memory.state / kMiB << " MiB; activations of a "
+       << micro << "-image micro-batch " << memory.activations / kMiB << " MiB"
+       << (options.activation_checkpointing ? " (checkpointed)" : "");
   if (t5_bytes > 0) text << "; frozen T5 weights " << t5 / kMiB << " MiB";
-  text << "; runtime " << static_cast<double>(kRuntimeBytes) / kMiB << " MiB";
+  text << "; runtime " << memory.runtime / kMiB << " MiB";
   estimate.breakdown = text.str();
   return estimate;
 }
