@@ -55,6 +55,7 @@ private Q_SLOTS:
         {"aten::native_group_norm", OpCategory::Normalisation},
         {"aten::native_group_norm_backward", OpCategory::Normalisation},
         {"aten::layer_norm", OpCategory::Normalisation},
+        {"t2i::group_norm", OpCategory::Normalisation},
         {"aten::silu", OpCategory::Elementwise},
         {"aten::silu_", OpCategory::Elementwise},
         {"aten::silu_backward", OpCategory::Elementwise},
@@ -137,6 +138,12 @@ private Q_SLOTS:
     const std::string table = bench::profile_tables(text);
     for (const char* row : {"convolution", "attention softmax", "casts and copies", "EMA", "all operators"})
       QVERIFY2(table.find(row) != std::string::npos, row);
+    // The memory estimate beside the measured peak. For a tiny network both are mostly the
+    // process itself, so this holds the estimate's scale (bytes, not MiB; the runtime counted
+    // once), not its fit for the presets (which bench model on demo, small and full checks).
+    const auto& fp32 = json.at("modes").at("fp32");
+    const double ratio = fp32.at("estimated_peak_rss_bytes").get<double>() / fp32.at("peak_rss_bytes").get<double>();
+    QVERIFY2(ratio > 0.5 && ratio < 2.0, qPrintable(QString::number(ratio)));
   }
 
   void modelBenchmarkFeedsASuperResolutionStage() {

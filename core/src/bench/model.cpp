@@ -12,6 +12,7 @@
 #include "t2i/train.h"
 #include "train/adamw.h"
 #include "train/ema.h"
+#include "train/resource_estimate.h"
 
 #include <ATen/record_function.h>
 #include <nlohmann/json.hpp>
@@ -166,7 +167,13 @@ nlohmann::json run_mode(UNet& unet, const Mode& mode, bool channels_last, const 
       {"train_images_per_s", batch / (train_s + step_s)},
       {"train_gflop_per_image_executed", executed.total() / batch / 1e9},
       {"train_gflops", train_gflops},
-      {"peak_rss_bytes", runtime::memory().peak_resident_bytes}};
+      {"peak_rss_bytes", runtime::memory().peak_resident_bytes},
+      // What the Train page's estimate says for this step (without the trainer's EMA copy, which
+      // this benchmark does not keep): the two side by side keep the estimate honest.
+      {"estimated_peak_rss_bytes",
+       train::training_memory(unet->config(), in.text.embeddings.size(1), unet->parameter_count(), in.x.size(0),
+                              mode.precision == runtime::Precision::BFloat16, mode.checkpoint, /*ema=*/false)
+           .peak_bytes()}};
   if (plain_conv.contains(conv_key)) {
     const double conv_gflops = plain_conv.at(conv_key).at("gflops").get<double>();
     result["plain_conv"] = conv_key;

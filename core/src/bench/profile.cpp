@@ -144,6 +144,8 @@ const char* to_string(OpCategory category) { return names_of(category).key; }
 std::optional<OpCategory> op_category(std::string_view name) {
   if (name == kOptimizerScope) return OpCategory::Optimizer;
   if (name == kEmaScope) return OpCategory::Ema;
+  // The project's own kernels record themselves under aten's names for the same work.
+  if (name.substr(0, 5) == "t2i::") return aten_category(name.substr(5));
   if (name.substr(0, 6) != "aten::") return std::nullopt;
   return aten_category(bare_op(name));
 }

@@ -30,7 +30,8 @@ inline constexpr const char* kOptimizerScope = "t2i::optimizer";
 inline constexpr const char* kEmaScope = "t2i::ema";
 
 /// The category of a profiled operator or scope by its name ("aten::mkldnn_convolution",
-/// "aten::_to_copy", "t2i::optimizer"), or nullopt for those with no kind of work of their own
+/// "aten::_to_copy", "t2i::optimizer", or a kernel of the project's own such as
+/// "t2i::group_norm"), or nullopt for those with no kind of work of their own
 /// (views, allocations, random numbers, autograd's bookkeeping, unknown operators): their self
 /// time counts toward the nearest caller that has a category, else toward Other. Elementwise
 /// covers activations, arithmetic, comparisons and the sums and means of gradients and losses.

@@ -1,5 +1,11 @@
 #include "model/group_norm.h"
 
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
+
+#include <cmath>
+#include <vector>
+
 namespace t2i::model {
 namespace {
 
@@ -10,6 +16,115 @@ constexpr double kEps = 1e-5;
 
 bool reduced_precision_cpu(const torch::Tensor& x) {
   return x.is_cpu() && (x.scalar_type() == torch::kBFloat16 || x.scalar_type() == torch::kHalf);
+}
+
+// Pixels per block of the fused kernel's passes: a fixed split, so the statistics are summed in
+// the same order whatever the thread count or batch size (bit-identical images either way).
+constexpr int64_t kBlockPixels = 64;
+
+// Per group of image n of a [N, P, C] bf16 map, the sum of x − center (or of its square) over
+// the group's values, center one value per [N, C]: per channel over each block of pixels in
+// float32, then over the blocks and the group's channels in double, always in the same order.
+template <bool kSquare>
+std::vector<double> group_sums(const c10::BFloat16* x, int64_t n, int64_t pixels, int64_t channels, int64_t groups,
+                               const std::vector<float>& center) {
+  const int64_t blocks = (pixels + kBlockPixels - 1) / kBlockPixels;
+  std::vector<float> partial(static_cast<size_t>(n * blocks * channels), 0.0f);
+  at::parallel_for(0, n * blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t index = begin; index < end; ++index) {
+      const int64_t image = index / blocks, block = index % blocks;
+      float* sums = partial.data() + index * channels;
+      const float* m = center.data() + image * channels;
+      const int64_t last = std::min(pixels, (block + 1) * kBlockPixels);
+      for (int64_t p = block * kBlockPixels; p < last; ++p) {
+        const c10::BFloat16* row = x + (image * pixels + p) * channels;
+        for (int64_t c = 0; c < channels; ++c) {
+          const float d = static_cast<float>(row[c]) - m[c];
+          sums[c] += kSquare ? d * d : d;
+        }
+      }
+    }
+  });
+  const int64_t per_group = channels / groups;
+  std::vector<double> out(static_cast<size_t>(n * groups), 0.0);
+  for (int64_t image = 0; image < n; ++image)
+    for (int64_t block = 0; block < blocks; ++block)
+      for (int64_t c = 0; c < channels; ++c)
+        out[static_cast<size_t>(image * groups + c / per_group)] += partial[static_cast<size_t>((image * blocks + block) * channels + c)];
+  return out;
+}
+
+// Group norm, scale-and-shift and SiLU of a bf16 channels-last CPU map in one pass over the output,
+// and two over the input for the statistics (mean, then the variance about it: no cancellation).
+// LibTorch 1.13's path cast the map to float32, normalised it, scaled, shifted and activated it in
+// place and cast it back: six passes and a float32 copy. Each value here goes through float32
+// once, y = silu((x − μ)·a + b) with a = γ·rstd·(1 + scale) and b = β·(1 + scale) + shift
+// (Wu & He 2018, eq. 1; Nichol & Dhariwal 2021's AdaGN), and is rounded to bf16 once.
+// Returns y, and the mean and 1/σ per [N, groups] as native_group_norm does.
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> fused_group_norm_bf16(
+    const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias, const c10::optional<torch::Tensor>& scale,
+    const c10::optional<torch::Tensor>& shift, int64_t groups, bool silu) {
+  RECORD_FUNCTION("t2i::group_norm", std::vector<c10::IValue>({input}));
+  const auto x_map = input.contiguous(torch::MemoryFormat::ChannelsLast);
+  const int64_t n = x_map.size(0), channels = x_map.size(1), pixels = x_map.numel() / (n * channels);
+  const int64_t per_group = channels / groups;
+  const c10::BFloat16* x = x_map.data_ptr<c10::BFloat16>();
+  const double count = static_cast<double>(pixels * per_group);
+
+  std::vector<float> mean(static_cast<size_t>(n * channels), 0.0f);  // each channel's group mean
+  const std::vector<double> sums = group_sums<false>(x, n, pixels, channels, groups, mean);
+  auto mean_out = torch::empty({n, groups});
+  auto rstd_out = torch::empty({n, groups});
+  for (int64_t g = 0; g < n * groups; ++g) {
+    const auto m = static_cast<float>(sums[static_cast<size_t>(g)] / count);
+    mean_out.data_ptr<float>()[g] = m;
+    const int64_t image = g / groups, first = image * channels + (g % groups) * per_group;
+    std::fill(mean.begin() + first, mean.begin() + first + per_group, m);
+  }
+  const std::vector<double> squares = group_sums<true>(x, n, pixels, channels, groups, mean);
+
+  const auto w = weight.to(torch::kFloat32).contiguous();
+  const auto b = bias.to(torch::kFloat32).contiguous();
+  const auto s = scale ? (*scale).to(torch::kFloat32).reshape({n, channels}).contiguous() : torch::Tensor();
+  const auto t = shift ? (*shift).to(torch::kFloat32).reshape({n, channels}).contiguous() : torch::Tensor();
+  std::vector<float> a(static_cast<size_t>(n * channels)), offset(static_cast<size_t>(n * channels));
+  float* rstd = rstd_out.data_ptr<float>();
+  for (int64_t image = 0; image < n; ++image)
+    for (int64_t c = 0; c < channels; ++c) {
+      const int64_t g = image * groups + c / per_group;
+      rstd[g] = static_cast<float>(1.0 / std::sqrt(squares[static_cast<size_t>(g)] / count + kEps));
+      const size_t i = static_cast<size_t>(image * channels + c);
+      const double gain = s.defined() ? 1.0 + s.data_ptr<float>()[i] : 1.0;
+      a[i] = static_cast<float>(w.data_ptr<float>()[c] * rstd[g] * gain);
+      offset[i] = static_cast<float>(b.data_ptr<float>()[c] * gain + (t.defined() ? t.data_ptr<float>()[i] : 0.0));
+    }
+
+  auto y_map = torch::empty_like(x_map, torch::MemoryFormat::ChannelsLast);
+  c10::BFloat16* y = y_map.data_ptr<c10::BFloat16>();
+  const int64_t blocks = (pixels + kBlockPixels - 1) / kBlockPixels;
+  at::parallel_for(0, n * blocks, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> values(static_cast<size_t>(kBlockPixels * channels));
+    for (int64_t index = begin; index < end; ++index) {
+      const int64_t image = index / blocks, block = index % blocks;
+      const int64_t first = block * kBlockPixels, last = std::min(pixels, first + kBlockPixels);
+      const int64_t size = (last - first) * channels;
+      const c10::BFloat16* in = x + (image * pixels + first) * channels;
+      const float* m = mean.data() + image * channels;
+      const float* gain = a.data() + image * channels;
+      const float* add = offset.data() + image * channels;
+      for (int64_t p = 0; p < last - first; ++p)
+        for (int64_t c = 0; c < channels; ++c)
+          values[static_cast<size_t>(p * channels + c)] = (static_cast<float>(in[p * channels + c]) - m[c]) * gain[c] + add[c];
+      // LibTorch's own (vectorised) SiLU on the block, still in float32.
+      if (silu) {
+        torch::Tensor block_values = torch::from_blob(values.data(), {size});
+        torch::silu_(block_values);
+      }
+      c10::BFloat16* out = y + (image * pixels + first) * channels;
+      for (int64_t i = 0; i < size; ++i) out[i] = c10::BFloat16(values[static_cast<size_t>(i)]);
+    }
+  });
+  return {y_map, mean_out, rstd_out};
 }
 
 // y·(1 + scale) + shift, in place on a float32 y.
@@ -31,15 +146,20 @@ struct Float32GroupNorm : torch::autograd::Function<Float32GroupNorm> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
                                const torch::Tensor& bias, const c10::optional<torch::Tensor>& scale,
                                const c10::optional<torch::Tensor>& shift, int64_t groups, bool silu) {
+    ctx->saved_data["groups"] = groups;
+    ctx->saved_data["silu"] = silu;
     const auto format = x.suggest_memory_format();
+    if (x.scalar_type() == torch::kBFloat16 && format == torch::MemoryFormat::ChannelsLast) {
+      auto [y, mean, rstd] = fused_group_norm_bf16(x, weight, bias, scale, shift, groups, silu);
+      ctx->save_for_backward({x, weight, bias, mean, rstd, scale.value_or(torch::Tensor()), shift.value_or(torch::Tensor())});
+      return y;
+    }
     const auto x32 = x.to(torch::kFloat32, false, false, format);
     const int64_t n = x.size(0), channels = x.size(1);
     auto [y, mean, rstd] = at::native_group_norm(x32, weight, bias, n, channels, x.numel() / (n * channels), groups, kEps);
     if (scale) scale_and_shift_(y, *scale, *shift);
     if (silu) y = torch::silu_(y);
     ctx->save_for_backward({x, weight, bias, mean, rstd, scale.value_or(torch::Tensor()), shift.value_or(torch::Tensor())});
-    ctx->saved_data["groups"] = groups;
-    ctx->saved_data["silu"] = silu;
     return y.to(x.scalar_type(), false, false, format);
   }
 
