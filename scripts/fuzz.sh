@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-20}
 build_dir=${BUILD_DIR:-$root/build-fuzz}
 shared=${T2I_SHARED_DATA:-$root/../shared/data}
-all="fuzz_safetensors fuzz_shard_index fuzz_pickle fuzz_torch_save fuzz_zip fuzz_preset fuzz_checkpoint_meta
+all="fuzz_safetensors fuzz_shard_index fuzz_pickle fuzz_torch_save fuzz_zip fuzz_preset fuzz_cascade fuzz_checkpoint_meta
      fuzz_coco_json fuzz_csv fuzz_jsonl fuzz_png_text fuzz_image_decode fuzz_tokenizer"
 targets=${FUZZ_TARGETS:-$all}
 
@@ -30,6 +30,7 @@ seeds() {
     fuzz_pickle|fuzz_torch_save) echo "$shared/torch-pickle/statedict_legacy.pth $shared/torch-pickle/statedict_zip.pth $shared/torch-pickle/statedict_nested_zip.pth $shared/torch-pickle/statedict_plaindict_zip.pth" ;;
     fuzz_zip) echo "$shared/torch-pickle/statedict_zip.pth $shared/torch-pickle/statedict_nested_zip.pth" ;;
     fuzz_preset) echo "$root/presets/small.json $root/presets/demo.json $fixtures/tiny-demo.json" ;;
+    fuzz_cascade) echo "$root/tests/fuzz/seeds/cascade" ;;
     fuzz_checkpoint_meta) echo "$fixtures/run/config.json" ;;
     fuzz_coco_json) echo "$shared/coco-mini/annotations/captions_val2017.json" ;;
     fuzz_csv) echo "$root/tests/fuzz/seeds/csv" ;;

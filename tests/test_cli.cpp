@@ -22,6 +22,7 @@
 #include <QtTest/QtTest>
 
 #include <filesystem>
+#include <fstream>
 #include <tuple>
 
 namespace {
@@ -107,6 +108,32 @@ private Q_SLOTS:
     QVERIFY2(loud.exitCode == 0 && quiet.exitCode == 0, qPrintable(loud.err + quiet.err));
     QVERIFY2(loud.err.contains(QStringLiteral("[info]")), qPrintable(loud.err));
     QVERIFY2(!quiet.err.contains(QStringLiteral("[info]")), qPrintable(quiet.err));
+  }
+
+  void dataPrepareCachesEverySizeOfSizes() {
+    // `data prepare --sizes 16,32`: S = 16 names the manifest's cache, 32 gets its own beside it.
+    QTemporaryDir dir;
+    const auto at = [&](const char* name) { return dir.filePath(QString::fromLatin1(name)); };
+    Run run = runCli({"data", "make-demo", "--out", at("demo"), "--n", "8", "--size", "32", "-q"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    const QString annotations = at("demo/annotations/captions_demo.json");
+    const QString images = at("demo/images");
+    run = runCli({"data", "prepare", "--annotations", annotations, "--images", images, "--out", at("p"), "--sizes", "16,32"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    QVERIFY2(run.out.contains(at("p/images-s32.t2icache")), qPrintable(run.out));
+    std::ifstream file(at("p/manifest.json").toStdString());
+    const nlohmann::json document = nlohmann::json::parse(file);
+    QCOMPARE(document.at("image_size").get<int>(), 16);
+    QCOMPARE(document.at("extra_caches").at(0).at("image_size").get<int>(), 32);
+    QCOMPARE(document.at("extra_caches").at(0).at("file").get<std::string>(), std::string("images-s32.t2icache"));
+
+    // --size and --sizes say the same thing twice; a size given twice is refused by prepare.
+    run = runCli({"data", "prepare", "--annotations", annotations, "--images", images, "--out", at("q"), "--size", "16", "--sizes", "16,32"});
+    QVERIFY(run.exitCode != 0);
+    QVERIFY2(run.err.contains(QStringLiteral("--sizes")), qPrintable(run.err));
+    run = runCli({"data", "prepare", "--annotations", annotations, "--images", images, "--out", at("q"), "--sizes", "16,16"});
+    QVERIFY(run.exitCode != 0);
+    QVERIFY2(run.err.contains(QStringLiteral("image size 16 is given twice")), qPrintable(run.err));
   }
 
   void unknownCommandFailsWithMessage() {

@@ -7,6 +7,7 @@
 #include "data/exif_orientation.h"
 #include "data/image_cache.h"
 #include "data/image_decode.h"
+#include "data/image_pairs.h"
 #include "data/image_transform.h"
 #include "data/png_write.h"
 #include "data/prepared_dataset.h"
@@ -862,6 +863,107 @@ private Q_SLOTS:
     QVERIFY(cancelled.cancelled);
     QVERIFY(!fs::exists(cancelled.manifest_file));
     VERIFY_CONTAINS(error_of([&] { t2i::data::PreparedDataset::open(path_in(dir, "cache")); }), "manifest.json: cannot open manifest");
+  }
+
+  void preparedSizesGiveAlignedBoxAveragedPairs() {
+    // Demo images drawn at 64×64 are cached at 32 (S) and 64; at 64 the cache holds the PNG's own
+    // pixels (the resize is the identity at scale 1), so each pair's low image must be the plain
+    // 2×2 block average of the decoded PNG, computed here pixel by pixel.
+    QTemporaryDir dir;
+    t2i::data::DemoOptions demo;
+    demo.images = 12;
+    demo.image_size = 64;
+    const auto dataset = t2i::data::make_demo_dataset(path_in(dir, "demo"), demo);
+    t2i::data::PrepareOptions options;
+    options.image_size = 32;
+    options.extra_sizes = {64};
+    const auto prepared = t2i::data::prepare({dataset.source}, path_in(dir, "cache"), options);
+    QCOMPARE(prepared.extra_cache_files, std::vector<std::string>{path_in(dir, "cache/images-s64.t2icache")});
+    const auto data = t2i::data::PreparedDataset::open(path_in(dir, "cache"));
+    QCOMPARE(data->image_sizes(), (std::vector<int>{32, 64}));
+    QCOMPARE(data->cache(64).image_size(), 64);
+    QCOMPARE(data->cache(32).path(), data->cache().path());
+    VERIFY_CONTAINS(error_of([&] { (void)data->cache(128); }), "no images cached at size 128 (prepared at 32, 64)");
+
+    const auto& train = data->images(t2i::data::Split::Train);
+    const std::vector<std::size_t> positions{3, 0, train.size() - 1};
+    const t2i::data::ImagePairs pairs = t2i::data::image_pairs(*data, t2i::data::Split::Train, positions, 64, 32);
+    QCOMPARE(pairs.high.sizes(), (torch::IntArrayRef{3, 3, 64, 64}));
+    QCOMPARE(pairs.low.sizes(), (torch::IntArrayRef{3, 3, 32, 32}));
+    for (std::size_t i = 0; i < positions.size(); ++i) {
+      const Image png = t2i::data::decode_image_file(dataset.source.images_dir + "/" + train[positions[i]].file_name);
+      QCOMPARE(png.width, 64);
+      const torch::Tensor high_image = pairs.high[static_cast<std::int64_t>(i)];
+      const torch::Tensor low_image = pairs.low[static_cast<std::int64_t>(i)];
+      const auto high = high_image.accessor<float, 3>();
+      const auto low = low_image.accessor<float, 3>();
+      double worst_high = 0, worst_low = 0;
+      for (int c = 0; c < 3; ++c)
+        for (int y = 0; y < 64; ++y)
+          for (int x = 0; x < 64; ++x) worst_high = std::max(worst_high, std::abs(high[c][y][x] - (png.at(x, y)[c] / 127.5 - 1.0)));
+      for (int c = 0; c < 3; ++c)
+        for (int y = 0; y < 32; ++y)
+          for (int x = 0; x < 32; ++x) {
+            double sum = 0;
+            for (int v = 0; v < 2; ++v)
+              for (int u = 0; u < 2; ++u) sum += png.at(2 * x + u, 2 * y + v)[c];
+            worst_low = std::max(worst_low, std::abs(low[c][y][x] - (sum / 4 / 127.5 - 1.0)));
+          }
+      QVERIFY2(worst_high < 1e-6, QByteArray::number(worst_high).constData());
+      QVERIFY2(worst_low < 1e-6, QByteArray::number(worst_low).constData());
+    }
+
+    // A loader reading the 64 cache gives the same images as the pairs, position for position.
+    t2i::data::BatchOptions batch_options;
+    batch_options.batch_size = 4;
+    batch_options.image_size = 64;
+    batch_options.prefetch = 0;
+    t2i::data::BatchLoader loader(data, t2i::data::Split::Train, batch_options);
+    const t2i::data::Batch batch = loader.batch_at(0);
+    QCOMPARE(batch.images.size(-1), std::int64_t{64});
+    std::vector<std::size_t> batch_positions;
+    for (std::int64_t i = 0; i < 4; ++i) batch_positions.push_back(static_cast<std::size_t>(batch.image_index[i].item<std::int64_t>()));
+    QVERIFY(torch::equal(t2i::data::image_pairs(*data, t2i::data::Split::Train, batch_positions, 64, 32).high, batch.images));
+
+    VERIFY_CONTAINS(error_of([&] { t2i::data::image_pairs(*data, t2i::data::Split::Train, {0}, 64, 24); }),
+                    "24 does not divide the image size 64");
+    VERIFY_CONTAINS(error_of([&] { t2i::data::image_pairs(*data, t2i::data::Split::Train, {train.size()}, 64, 32); }),
+                    "does not exist");
+
+    // Preparing again reuses both caches; the extra size does not change the manifest's hash.
+    QVERIFY(t2i::data::prepare({dataset.source}, path_in(dir, "cache"), options).reused);
+    options.extra_sizes.clear();
+    const auto single = t2i::data::prepare({dataset.source}, path_in(dir, "single"), options);
+    QCOMPARE(single.manifest_hash, prepared.manifest_hash);
+  }
+
+  void singleSizePreparedFoldersStillLoad() {
+    // A folder prepared at one size, its manifest stamped 1.1 as before extra caches existed:
+    // it opens as before, with S its only size.
+    QTemporaryDir dir;
+    t2i::data::DemoOptions demo;
+    demo.images = 8;
+    const auto dataset = t2i::data::make_demo_dataset(path_in(dir, "demo"), demo);
+    t2i::data::PrepareOptions options;
+    options.image_size = 16;
+    const auto prepared = t2i::data::prepare({dataset.source}, path_in(dir, "cache"), options);
+    std::vector<std::uint8_t> bytes = read_bytes(prepared.manifest_file);
+    std::string text(bytes.begin(), bytes.end());
+    QVERIFY(!contains(text, "extra_caches"));
+    const auto version = text.find("\"format_version\": \"1.2\"");
+    QVERIFY(version != std::string::npos);
+    text.replace(version, 23, "\"format_version\": \"1.1\"");
+    t2i::test::write_file(prepared.manifest_file, text);
+    const auto data = t2i::data::PreparedDataset::open(path_in(dir, "cache"));
+    QCOMPARE(data->image_sizes(), std::vector<int>{16});
+    QCOMPARE(data->manifest_hash(), prepared.manifest_hash);
+    VERIFY_CONTAINS(error_of([&] { (void)data->cache(32); }), "no images cached at size 32 (prepared at 16)");
+
+    // An extra cache gone missing is named when the folder opens.
+    options.extra_sizes = {32};
+    const auto two = t2i::data::prepare({dataset.source}, path_in(dir, "two"), options);
+    std::filesystem::remove(two.extra_cache_files[0]);
+    VERIFY_CONTAINS(error_of([&] { t2i::data::PreparedDataset::open(path_in(dir, "two")); }), "images-s32.t2icache");
   }
 
   void batchesAreDeterministic() {

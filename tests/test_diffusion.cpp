@@ -4,12 +4,14 @@
 #include "diffusion/forward_process.h"
 #include "diffusion/gaussian_denoiser.h"
 #include "diffusion/guidance.h"
+#include "diffusion/noise_augmentation.h"
 #include "diffusion/loss.h"
 #include "diffusion/parameterization.h"
 #include "diffusion/per_sample.h"
 #include "diffusion/sampler.h"
 #include "diffusion/ddim_sampler.h"
 #include "diffusion/schedule.h"
+#include "diffusion/seeded_noise.h"
 #include "diffusion/thresholding.h"
 #include "t2i/diffusion.h"
 #include "t2i/runtime.h"
@@ -339,6 +341,65 @@ private Q_SLOTS:
       VERIFY_NEAR(x_t[b].var().item<double>(), level.sigma * level.sigma,
                   5 * level.sigma * level.sigma * std::sqrt(2.0 / double(n)), "q_sample variance");
     }
+  }
+
+  void noiseAugmentationAtZeroIsTheCleanUpsampledImage() {
+    // The conditioning at aug = 0 is the upsampled image bit for bit, on both kinds of schedule.
+    auto gen = generator(3);
+    const torch::Tensor low = torch::rand({2, 3, 8, 8}, gen) * 2 - 1;
+    const torch::Tensor up = upsample_low_res(low, 16);
+    QCOMPARE(up.sizes(), (torch::IntArrayRef{2, 3, 16, 16}));
+    QVERIFY(up.min().item<double>() >= -1.0 && up.max().item<double>() <= 1.0);
+    for (const NoiseSchedule& schedule : {discrete(ScheduleKind::Cosine, 1000), continuous(ScheduleKind::Cosine)}) {
+      SeededNoise noise({1, 2});
+      QVERIFY(torch::equal(augment_low_res(schedule, up, fixed_aug_levels(2, 0.0, torch::kCPU), noise), up));
+    }
+    // A constant image stays constant through the resize (bicubic weights sum to one).
+    QVERIFY(torch::allclose(upsample_low_res(torch::full({1, 3, 4, 4}, 0.25), 12), torch::full({1, 3, 12, 12}, 0.25), 0, 1e-6));
+  }
+
+  void noiseAugmentationHasTheForwardProcessMoments() {
+    // z = α_a x + σ_a ε over 20,000 draws (200 seeds × 100 pixels) of a constant image x = 0.6 at
+    // aug a = 0.3: the sample mean is within 5 standard errors of α_a x (σ_a/√n), the sample
+    // variance within 5 standard errors of σ_a² (σ_a² √(2/n)), α_a and σ_a from the schedule.
+    const NoiseSchedule schedule = discrete(ScheduleKind::Cosine, 1000);
+    const double aug = 0.3, x = 0.6;
+    constexpr int64_t seeds = 200, pixels = 100;
+    std::vector<std::uint64_t> seed_list;
+    for (std::uint64_t s = 0; s < static_cast<std::uint64_t>(seeds); ++s) seed_list.push_back(1000 + s);
+    SeededNoise noise(seed_list);
+    const torch::Tensor up = torch::full({seeds, 1, 10, 10}, x);
+    const torch::Tensor z = augment_low_res(schedule, up, fixed_aug_levels(seeds, aug, torch::kCPU), noise).to(torch::kFloat64);
+    const NoiseLevel level = schedule.level(aug);
+    const double n = static_cast<double>(seeds * pixels);
+    VERIFY_NEAR(z.mean().item<double>(), level.alpha * x, 5 * level.sigma / std::sqrt(n), "augmented mean");
+    VERIFY_NEAR(z.var().item<double>(), level.sigma * level.sigma, 5 * level.sigma * level.sigma * std::sqrt(2.0 / n),
+                "augmented variance");
+
+    // The same seeds give the same conditioning; another seed another one.
+    SeededNoise again(seed_list);
+    QVERIFY(torch::equal(augment_low_res(schedule, up, fixed_aug_levels(seeds, aug, torch::kCPU), again).to(torch::kFloat64), z));
+    SeededNoise first({1000}), other({1001});
+    const torch::Tensor one = up.narrow(0, 0, 1);
+    const torch::Tensor levels = fixed_aug_levels(1, aug, torch::kCPU);
+    QVERIFY(torch::equal(augment_low_res(schedule, one, levels, first), z.narrow(0, 0, 1).to(torch::kFloat32)));
+    QVERIFY(!torch::equal(augment_low_res(schedule, one, levels, other), z.narrow(0, 0, 1).to(torch::kFloat32)));
+  }
+
+  void trainingAugLevelsCoverTheirRangeAndNoMore() {
+    auto gen = generator(11);
+    const double aug_max = 0.4;
+    const torch::Tensor drawn = sample_aug_levels(20000, aug_max, gen);
+    QCOMPARE(drawn.scalar_type(), torch::kFloat32);
+    const torch::Tensor levels = drawn.to(torch::kFloat64);
+    QVERIFY(levels.min().item<double>() >= 0.0);
+    QVERIFY(levels.max().item<double>() <= aug_max);
+    // Uniform on [0, aug_max]: each tenth of the range holds 2,000 ± 5·√(2000·0.9) draws.
+    const torch::Tensor counts = torch::histc(levels, 10, 0.0, aug_max);
+    for (int64_t k = 0; k < 10; ++k) VERIFY_NEAR(value_at(counts, k), 2000.0, 5 * std::sqrt(2000.0 * 0.9), "draws per tenth");
+    QVERIFY(torch::equal(sample_aug_levels(4, 0.0, gen), torch::zeros({4})));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, sample_aug_levels(4, 1.5, gen));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, fixed_aug_levels(4, -0.1, torch::kCPU));
   }
 
   void posteriorMatchesClosedForm() {

@@ -6,6 +6,7 @@
 #include "model/attention.h"
 #include "sample/attention_injection.h"
 #include "sample/attention_recorder.h"
+#include "sample/cascade_file.h"
 #include "sample/guidance_anatomy.h"
 #include "t2i/attention.h"
 #include "t2i/runtime.h"
@@ -18,6 +19,8 @@
 #include <QtTest/QtTest>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 
 using namespace t2i::sample;
@@ -25,6 +28,13 @@ using t2i::test::make_unet;
 using t2i::test::tiny_unet_config;
 
 namespace {
+
+void write_text(const std::filesystem::path& path, const std::string& text) { std::ofstream(path) << text; }
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
 
 constexpr double kStored = 5e-4;  // the recorder keeps probabilities as float16: 3 significant digits
 
@@ -562,6 +572,99 @@ private Q_SLOTS:
     QVERIFY(std::abs(shares.words + shares.end_token + shares.null_key + shares.padding - 1.0) < 1e-3);
     qInfo("recorded attention: %zu bytes for %d steps; shares: words %.3f, </s> %.3f, null %.3f", maps.bytes(),
           maps.steps(), shares.words, shares.end_token, shares.null_key);
+  }
+
+  // The cascade file (t2i/sample.h): a document of checkpoints and per-stage settings.
+  void cascadeFileRoundTripsAndResolvesRelativePaths() {
+    QTemporaryDir dir;
+    const std::filesystem::path root(dir.path().toStdString());
+    std::filesystem::create_directories(root / "runs");
+    for (const char* name : {"runs/base.pt", "runs/sr.pt"}) std::ofstream(root / name) << "x";
+    write_text(root / "c.json", R"({"format_version": "1.0", "stages": [
+        {"checkpoint": "runs/base.pt", "guidance": 5, "steps": 40, "sampler": "ddim"},
+        {"checkpoint": "runs/../runs/sr.pt", "guidance": 2.5, "steps": 20, "sampler": "dpmpp", "aug": 0.25},
+        {"checkpoint": ")" + (root / "runs/sr.pt").string() + R"("}]})");
+    const t2i::sample::Cascade cascade = t2i::sample::read_cascade((root / "c.json").string());
+    QCOMPARE(cascade.stages.size(), std::size_t{3});
+    QCOMPARE(cascade.stages[0].checkpoint, (root / "runs/base.pt").string());
+    QCOMPARE(cascade.stages[1].checkpoint, (root / "runs/sr.pt").string());
+    QCOMPARE(cascade.stages[2].checkpoint, (root / "runs/sr.pt").string());
+    QCOMPARE(*cascade.stages[0].guidance, 5.0);
+    QCOMPARE(*cascade.stages[0].steps, 40);
+    QVERIFY(*cascade.stages[0].sampler == t2i::diffusion::SamplerKind::Ddim);
+    QVERIFY(!cascade.stages[0].aug);
+    QCOMPARE(*cascade.stages[1].aug, 0.25);
+    QVERIFY(*cascade.stages[1].sampler == t2i::diffusion::SamplerKind::DpmSolverPP);
+    QVERIFY(!cascade.stages[2].guidance && !cascade.stages[2].steps && !cascade.stages[2].sampler && !cascade.stages[2].aug);
+
+    // What the writer writes reads back as the same cascade, with paths inside the folder
+    // written relative to it, so the folder can move.
+    const std::string written = (root / "written.json").string();
+    t2i::sample::write_cascade(cascade, written);
+    QVERIFY(t2i::sample::read_cascade(written) == cascade);
+    QVERIFY(read_text(written).find("\"runs/sr.pt\"") != std::string::npos);
+    const std::filesystem::path moved = root.string() + "-moved";
+    std::filesystem::rename(root, moved);
+    QCOMPARE(t2i::sample::read_cascade((moved / "written.json").string()).stages[1].checkpoint, (moved / "runs/sr.pt").string());
+    std::filesystem::rename(moved, root);
+  }
+
+  void hostileCascadeFilesNameTheFileAndTheProblem_data() {
+    QTest::addColumn<QByteArray>("text");
+    QTest::addColumn<QByteArray>("message");
+    const auto row = [](const char* name, const QByteArray& text, const char* message) {
+      QTest::newRow(name) << text << QByteArray(message);
+    };
+    const QByteArray base = R"({"checkpoint": "base.pt"})";
+    const auto two = [&](const char* sr) -> QByteArray { return QByteArray(R"({"stages": [)") + base + ", " + sr + "]}"; };
+    row("not json", "{\"stages\": [", "not valid JSON");
+    row("not an object", "[1, 2]", "expected a JSON object, got array");
+    row("no stages", "{}", "stages: missing");
+    row("stages not a list", R"({"stages": {"checkpoint": "base.pt"}})", "stages: expected an array, got object");
+    row("base only", QByteArray(R"({"stages": [)") + base + "]}", "needs the base stage and at least one super-resolution stage, got 1");
+    row("unknown top key", R"({"stages": [], "stage": 1})", "stage: unknown key");
+    row("unknown stage key", two(R"({"checkpoint": "sr.pt", "guidnace": 3})"), "stages[1].guidnace: unknown key");
+    row("stage not object", two("\"sr.pt\""), "stages[1]: expected an object, got string");
+    row("no checkpoint", two(R"({"steps": 3})"), "stages[1].checkpoint: missing");
+    row("checkpoint number", two(R"({"checkpoint": 7})"), "stages[1].checkpoint: expected a string, got number 7");
+    row("nonexistent checkpoint", two(R"({"checkpoint": "gone.pt"})"), "stages[1].checkpoint: no checkpoint file");
+    row("guidance text", two(R"({"checkpoint": "sr.pt", "guidance": "high"})"), "stages[1].guidance: expected a number, got string");
+    row("negative steps", two(R"({"checkpoint": "sr.pt", "steps": -3})"),
+        "stages[1].steps: expected an integer in [1, 100000], got number -3");
+    row("fractional steps", two(R"({"checkpoint": "sr.pt", "steps": 2.5})"),
+        "stages[1].steps: expected an integer in [1, 100000], got number 2.5");
+    row("unknown sampler", two(R"({"checkpoint": "sr.pt", "sampler": "euler"})"),
+        "stages[1].sampler: unknown sampler 'euler' (expected ddpm|ddim|dpmpp)");
+    row("aug out of range", two(R"({"checkpoint": "sr.pt", "aug": 1.5})"), "stages[1].aug: 1.5 is out of range [0.0, 1.0]");
+    row("aug on the base", R"({"stages": [{"checkpoint": "base.pt", "aug": 0.1}, {"checkpoint": "sr.pt"}]})",
+        "stages[0].aug: the base stage has no low-resolution input to augment");
+    row("newer major", R"({"format_version": "2.0", "stages": []})", "cascade format 2.0");
+  }
+
+  void hostileCascadeFilesNameTheFileAndTheProblem() {
+    QFETCH(QByteArray, text);
+    QFETCH(QByteArray, message);
+    QTemporaryDir dir;
+    const std::filesystem::path root(dir.path().toStdString());
+    for (const char* name : {"base.pt", "sr.pt"}) std::ofstream(root / name) << "x";
+    const std::string path = (root / "cascade.json").string();
+    write_text(path, text.toStdString());
+    try {
+      t2i::sample::read_cascade(path);
+      QFAIL("accepted");
+    } catch (const std::runtime_error& e) {
+      const std::string what = e.what();
+      QVERIFY2(what.rfind(path + ": ", 0) == 0, what.c_str());
+      QVERIFY2(what.find(message.toStdString()) != std::string::npos, what.c_str());
+    }
+  }
+
+  void newerMinorCascadeSkipsUnknownKeys() {
+    const t2i::sample::Cascade cascade = t2i::sample::parse_cascade(
+        R"({"format_version": "1.3", "stages": [{"checkpoint": "a.pt", "seed_offset": 1}, {"checkpoint": "/b.pt"}], "notes": ""})",
+        "c.json", "/runs", false);
+    QCOMPARE(cascade.stages[0].checkpoint, std::string("/runs/a.pt"));
+    QCOMPARE(cascade.stages[1].checkpoint, std::string("/b.pt"));
   }
 };
 

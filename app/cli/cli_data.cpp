@@ -79,21 +79,31 @@ void add_data_command(CLI::App& app) {
                       "Folder of dataset caches (the studio's cache folder): the cache goes where the studio's Data "
                       "page looks for this dataset, so either reuses what the other built")
       ->excludes(out_option);
-  prepare->add_option("--size", *image_size, "Image size S: shorter side resized to S, centre crop S x S")->check(CLI::Range(1, 4096));
-  prepare->callback([prepare_options, image_size, out, cache_root] {
+  auto* size_option =
+      prepare->add_option("--size", *image_size, "Image size S: shorter side resized to S, centre crop S x S")->check(CLI::Range(1, 4096));
+  auto sizes = std::make_shared<std::vector<int>>();
+  prepare->add_option("--sizes", *sizes,
+                      "Several sizes, e.g. 32,64 for a 32->64 super-resolution stage: the first is S (it names the "
+                      "folder and the model trains at it), each other one gets a cache of the same images beside it")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 4096))
+      ->excludes(size_option);
+  prepare->callback([prepare_options, image_size, sizes, out, cache_root] {
     if (out->empty() && cache_root->empty()) throw CliExit(2, "data prepare: give --out FOLDER or --cache-root FOLDER");
     data::PrepareOptions options;
-    options.image_size = *image_size;
+    options.image_size = sizes->empty() ? *image_size : sizes->front();
+    if (!sizes->empty()) options.extra_sizes.assign(sizes->begin() + 1, sizes->end());
     options.split.max_images = prepare_options->max_images;
     options.split.seed = prepare_options->seed;
     const std::vector<data::Source> sources = sources_of(*prepare_options);
     const std::string folder =
-        out->empty() ? data::prepared_folder(data::cache_folder(*cache_root, sources, options.split, *image_size)) : *out;
+        out->empty() ? data::prepared_folder(data::cache_folder(*cache_root, sources, options.split, options.image_size)) : *out;
     const data::PrepareResult result = data::prepare(sources, folder, options, TerminalJob().context());
     if (result.cancelled) throw CliExit(130, "interrupted; run the same command again to resume");
     std::cout << data::to_text(result.report);
-    std::cout << "cache     " << result.cache_file << (result.reused ? " (reused)" : "") << "\n"
-              << "manifest  " << result.manifest_file << " (hash " << result.manifest_hash << ")\n";
+    std::cout << "cache     " << result.cache_file << (result.reused ? " (reused)" : "") << "\n";
+    for (const std::string& file : result.extra_cache_files) std::cout << "cache     " << file << "\n";
+    std::cout << "manifest  " << result.manifest_file << " (hash " << result.manifest_hash << ")\n";
     if (result.images_decoded > 0)
       std::cout << "decoded   " << result.images_decoded << " images in " << result.decode_seconds << " s\n";
   });

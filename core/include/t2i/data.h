@@ -136,6 +136,10 @@ DatasetReport inspect(const std::vector<Source>& sources, const InspectOptions& 
 
 struct PrepareOptions {
   int image_size = 64;                   ///< S: shorter side resized to S, centre crop S×S
+  /// Further sizes the same images are cached at, each in a cache of its own beside the first
+  /// (e.g. {64} with S = 32: the base model trains at 32, its super-resolution stage at 64).
+  /// An image is used only when it is usable at every size.
+  std::vector<int> extra_sizes;
   SplitOptions split;
   TokenCounter count_tokens;             ///< for the report; empty = count_words
   std::string token_unit;
@@ -145,12 +149,13 @@ struct PrepareOptions {
 struct PrepareResult {
   std::string cache_dir;
   std::string cache_file;                ///< images.t2icache: uint8 S×S×3 images, memory-mapped by training
+  std::vector<std::string> extra_cache_files;  ///< one per PrepareOptions::extra_sizes, in order
   std::string manifest_file;             ///< manifest.json: the split, the captions, the cache's identity
   std::string report_file;               ///< report.json
   std::string manifest_hash;             ///< 16 hex digits identifying the split's content and S;
                                          ///< checkpoints store it
   bool cancelled = false;                ///< stopped early; running prepare again resumes
-  bool reused = false;                   ///< the cache was already complete for this source list and S
+  bool reused = false;                   ///< every cache was already complete for this source list and size
   std::size_t images_decoded = 0;        ///< images decoded by this call
   double decode_seconds = 0;             ///< time spent building the cache in this call
   DatasetReport report;

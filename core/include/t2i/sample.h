@@ -199,6 +199,37 @@ std::optional<ImageMetadata> read_image_metadata(const std::map<std::string, std
 /// Generator loads it like any checkpoint. Throws naming the file and the problem.
 void export_for_sampling(const std::string& checkpoint, const std::string& out, bool fp16);
 
+/// One stage of a cascade (Imagen's base model, then super-resolution stages). The optional
+/// settings override the checkpoint's defaults for that stage.
+struct CascadeStage {
+  std::string checkpoint;                         ///< resolved: relative paths against the cascade file's folder
+  std::optional<double> guidance;                 ///< classifier-free guidance scale w, ≥ 0
+  std::optional<int> steps;                       ///< sampling steps, ≥ 1
+  std::optional<diffusion::SamplerKind> sampler;
+  std::optional<double> aug;                      ///< super-resolution stages only: the noise
+                                                  ///< conditioning augmentation level in [0, 1]
+};
+
+/// A cascade file: {"format_version": "1.0", "stages": [{"checkpoint": PATH, "guidance": w,
+/// "steps": n, "sampler": "ddpm|ddim|dpmpp", "aug": a}, …]}, the base stage first and at least one
+/// super-resolution stage after it; every key but "checkpoint" optional.
+struct Cascade {
+  std::vector<CascadeStage> stages;
+};
+
+inline bool operator==(const CascadeStage& a, const CascadeStage& b) {
+  return a.checkpoint == b.checkpoint && a.guidance == b.guidance && a.steps == b.steps && a.sampler == b.sampler && a.aug == b.aug;
+}
+inline bool operator==(const Cascade& a, const Cascade& b) { return a.stages == b.stages; }
+
+/// Reads and validates a cascade file; every checkpoint must exist. Throws std::runtime_error
+/// naming the file and the problem ("FILE: stages[1].steps: expected an integer ≥ 1, got -3").
+Cascade read_cascade(const std::string& path);
+
+/// Writes `cascade` to `path` atomically; checkpoints inside the file's folder are written
+/// relative to it (the folder can move), others absolute. read_cascade gives `cascade` back.
+void write_cascade(const Cascade& cascade, const std::string& path);
+
 /// Writes an RGB8 PNG with tEXt metadata, atomically. Throws naming the file on failure.
 void write_png(const std::string& path, const Image& image, const std::map<std::string, std::string>& text = {});
 

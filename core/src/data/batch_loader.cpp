@@ -18,7 +18,8 @@ constexpr std::uint64_t kSampleStream = 0x73616d706c657331ULL;
 } // namespace
 
 BatchLoader::BatchLoader(std::shared_ptr<const PreparedDataset> data, Split split, const BatchOptions& options)
-    : data_(std::move(data)), images_(data_->images(split)), options_(options), next_index_(options.first_batch) {
+    : data_(std::move(data)), images_(data_->images(split)), options_(options),
+      cache_(data_->cache(options.image_size > 0 ? options.image_size : data_->image_size())), next_index_(options.first_batch) {
   if (images_.empty()) throw DataError(std::string("the ") + to_string(split) + " split is empty");
   if (options_.batch_size < 1) throw DataError("batch size must be at least 1");
   if (options_.first_batch < 0) throw DataError("first batch must be non-negative");
@@ -60,7 +61,7 @@ std::size_t BatchLoader::sample_position(std::int64_t j, std::vector<std::size_t
 }
 
 Batch BatchLoader::make_batch(std::int64_t index, std::vector<std::size_t>& permutation, std::int64_t& permutation_epoch) const {
-  const int size = data_->image_size();
+  const int size = cache_.image_size();
   const std::int64_t b = options_.batch_size;
   Batch batch;
   batch.index = index;
@@ -80,7 +81,7 @@ Batch BatchLoader::make_batch(std::int64_t index, std::vector<std::size_t>& perm
     captions[i] = static_cast<std::int64_t>(image.captions[rng.below(image.captions.size())]);
     const bool flip = options_.horizontal_flip && (rng.next() & 1) != 0;
     positions[i] = static_cast<std::int64_t>(position);
-    to_signed_unit_chw(data_->cache().pixels(image.slot), size, size, flip, pixels + static_cast<std::size_t>(i) * plane_floats);
+    to_signed_unit_chw(cache_.pixels(image.slot), size, size, flip, pixels + static_cast<std::size_t>(i) * plane_floats);
   }
   return batch;
 }

@@ -29,6 +29,9 @@ namespace t2i::data {
 
 struct BatchOptions {
   int batch_size = 32;
+  /// Which of the dataset's caches the images come from (PreparedDataset::image_sizes); 0 = S. A
+  /// super-resolution stage reads its output size and box_downsample()s the input (image_pairs.h).
+  int image_size = 0;
   std::uint64_t seed = 0;
   bool shuffle = true;            ///< reshuffle every epoch; false walks the split in manifest order
   bool horizontal_flip = false;   ///< random mirror; off by default since captions say "left"/"right"
@@ -38,7 +41,7 @@ struct BatchOptions {
 };
 
 struct Batch {
-  torch::Tensor images;           ///< [B, 3, S, S] float32 in [−1, 1]
+  torch::Tensor images;           ///< [B, 3, S, S] float32 in [−1, 1] (S: BatchOptions::image_size)
   torch::Tensor caption_index;    ///< [B] int64: indices into PreparedDataset::captions()
   torch::Tensor image_index;      ///< [B] int64: positions in the split
   std::int64_t index = 0;         ///< the batch's position in the stream
@@ -47,7 +50,7 @@ struct Batch {
 
 class BatchLoader {
 public:
-  /// Throws DataError when the split is empty or batch_size < 1.
+  /// Throws DataError when the split is empty, batch_size < 1 or no cache has options.image_size.
   BatchLoader(std::shared_ptr<const PreparedDataset> data, Split split, const BatchOptions& options);
   /// Stops the background thread and waits for it (at most one batch's work).
   ~BatchLoader();
@@ -77,6 +80,7 @@ private:
   std::shared_ptr<const PreparedDataset> data_;
   const std::vector<ManifestImage>& images_;
   BatchOptions options_;
+  const ImageCache& cache_;  ///< the cache at options_.image_size
 
   std::int64_t next_index_;
   std::mutex mutex_;

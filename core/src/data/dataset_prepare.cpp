@@ -7,6 +7,7 @@
 
 #include "t2i/log.h"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace t2i::data {
@@ -15,6 +16,13 @@ PrepareResult prepare(const std::vector<Source>& sources, const std::string& cac
                       const job::Context& job) {
   validate(options.split);
   if (options.image_size <= 0) throw DataError("prepare: image size must be positive");
+  std::vector<int> image_sizes{options.image_size};
+  for (int size : options.extra_sizes) {
+    if (size <= 0) throw DataError("prepare: image size must be positive, got " + std::to_string(size));
+    if (std::find(image_sizes.begin(), image_sizes.end(), size) != image_sizes.end())
+      throw DataError("prepare: image size " + std::to_string(size) + " is given twice");
+    image_sizes.push_back(size);
+  }
   const std::vector<CaptionSet> sets = load_sources(sources);
 
   // The subset: the first N captioned images in the seed's order.
@@ -44,15 +52,27 @@ PrepareResult prepare(const std::vector<Source>& sources, const std::string& cac
   // Until the cache is complete again the old manifest may not describe it.
   std::filesystem::remove(result.manifest_file, error);
 
+  for (int size : options.extra_sizes) result.extra_cache_files.push_back((dir / extra_cache_file_name(size)).string());
+
   CacheBuildOptions build;
   build.threads = options.threads;
-  const CacheBuildResult built = build_image_cache(result.cache_file, cache_sources, options.image_size, build, job);
-  for (std::size_t i = 0; i < chosen.size(); ++i) chosen[i].status = built.statuses[i];
-  result.reused = built.outcome == CacheBuildResult::Outcome::Reused;
-  result.images_decoded = built.decoded;
-  result.decode_seconds = built.seconds;
-  if (!built.complete) {
+  // One cache per size, the same slots in each; an image is usable when it is at every size.
+  std::vector<CacheBuildResult> builds;
+  result.reused = true;
+  for (std::size_t k = 0; k < image_sizes.size(); ++k) {
+    const std::string& file = k == 0 ? result.cache_file : result.extra_cache_files[k - 1];
+    builds.push_back(build_image_cache(file, cache_sources, image_sizes[k], build, job));
+    const CacheBuildResult& built = builds.back();
+    for (std::size_t i = 0; i < chosen.size(); ++i)
+      if (k == 0 || chosen[i].status == SlotStatus::Ok) chosen[i].status = built.statuses[i];
+    result.reused = result.reused && built.outcome == CacheBuildResult::Outcome::Reused;
+    result.images_decoded += built.decoded;
+    result.decode_seconds += built.seconds;
+    if (!built.complete) break;
+  }
+  if (!builds.back().complete) {
     result.cancelled = true;
+    result.reused = false;
     result.report = build_report(sets, chosen, options.split, SplitSizes{}, options.count_tokens, options.token_unit);
     result.report.cancelled = true;
     return result;
@@ -68,7 +88,9 @@ PrepareResult prepare(const std::vector<Source>& sources, const std::string& cac
   manifest.options = options.split;
   manifest.sources = sources;
   manifest.cache_file = kCacheFileName;
-  manifest.cache_source_hash = built.source_hash;
+  manifest.cache_source_hash = builds[0].source_hash;
+  for (std::size_t k = 1; k < image_sizes.size(); ++k)
+    manifest.extra_caches.push_back(ManifestCache{image_sizes[k], extra_cache_file_name(image_sizes[k]), builds[k].source_hash});
   const std::size_t ends[3] = {sizes.train, sizes.train + sizes.val, usable.size()};
   std::size_t split_index = 0;
   for (std::size_t k = 0; k < usable.size(); ++k) {

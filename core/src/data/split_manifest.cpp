@@ -67,10 +67,11 @@ std::string Manifest::hash() const {
 
 namespace {
 // 1.1 added only the version fields; it still writes 1.0's "version": 1, so t2i-studio 0.1.0
-// reads these manifests too. (The content hash keeps its own salt: it names the data, not the
-// file format.)
+// reads these manifests too. 1.2 adds the optional "extra_caches" (the images at further
+// sizes), which older readers skip. (The content hash keeps its own salt: it names the data, not
+// the file format.)
 const io::JsonFormat& manifest_format() {
-  static const io::JsonFormat format{"data manifest", {1, 1}, {}};
+  static const io::JsonFormat format{"data manifest", {1, 2}, {}};
   return format;
 }
 } // namespace
@@ -90,6 +91,12 @@ void write_manifest(const Manifest& manifest, const std::string& path) {
     sources.push_back({{"annotations", source.annotations}, {"images_dir", source.images_dir}});
   root["sources"] = std::move(sources);
   root["cache"] = {{"file", manifest.cache_file}, {"source_hash", io::hex64(manifest.cache_source_hash)}};
+  if (!manifest.extra_caches.empty()) {
+    json extra = json::array();
+    for (const ManifestCache& cache : manifest.extra_caches)
+      extra.push_back({{"image_size", cache.image_size}, {"file", cache.file}, {"source_hash", io::hex64(cache.source_hash)}});
+    root["extra_caches"] = std::move(extra);
+  }
   root["captions"] = manifest.captions;
   json splits = json::object();
   for (Split s : kSplits) {
@@ -132,6 +139,10 @@ Manifest read_manifest(const std::string& path) {
       m.sources.push_back(Source{source.at("annotations").get<std::string>(), source.at("images_dir").get<std::string>()});
     m.cache_file = root.at("cache").at("file").get<std::string>();
     m.cache_source_hash = std::stoull(root.at("cache").at("source_hash").get<std::string>(), nullptr, 16);
+    if (const auto extra = root.find("extra_caches"); extra != root.end())
+      for (const json& cache : *extra)
+        m.extra_caches.push_back(ManifestCache{cache.at("image_size").get<int>(), cache.at("file").get<std::string>(),
+                                               std::stoull(cache.at("source_hash").get<std::string>(), nullptr, 16)});
     m.captions = root.at("captions").get<std::vector<std::string>>();
     for (Split s : kSplits) {
       for (const json& image : root.at("splits").at(to_string(s))) {

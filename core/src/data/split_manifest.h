@@ -41,12 +41,23 @@ struct ManifestImage {
   std::vector<std::size_t> captions;  ///< indices into Manifest::captions
 };
 
+/// A cache of the same images at another size (the higher resolution of a super-resolution stage).
+struct ManifestCache {
+  int image_size = 0;
+  std::string file;                   ///< relative to the manifest's folder
+  std::uint64_t source_hash = 0;      ///< its cache_source_hash
+};
+
 struct Manifest {
   int image_size = 0;
   SplitOptions options;
   std::vector<Source> sources;
   std::string cache_file;                          ///< relative to the manifest's folder
   std::uint64_t cache_source_hash = 0;
+  /// The same slots cached at further sizes; optional on read (format 1.2 added it). Not part of
+  /// hash(): the images and their split are the same, so a model trained before they were added
+  /// still matches.
+  std::vector<ManifestCache> extra_caches;
   std::vector<std::string> captions;               ///< every caption of every split's images
   std::array<std::vector<ManifestImage>, 3> splits;  ///< indexed by Split
 

@@ -50,6 +50,16 @@ VersionCheck upgrade_document(const JsonFormat& format, nlohmann::json& document
   return check;
 }
 
+VersionCheck parse_document(const JsonFormat& format, const std::string& text, const std::string& origin,
+                            nlohmann::json& document) {
+  try {
+    document = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw std::runtime_error(origin + ": not valid JSON: " + e.what());
+  }
+  return upgrade_document(format, document, origin);
+}
+
 void stamp_document(const JsonFormat& format, nlohmann::json& document) {
   document["format_version"] = format.current.text();
   document["written_by"] = writer_name();

@@ -54,6 +54,11 @@ std::string newer_version_message(const std::string& format_name, const FormatVe
 /// "format_version" and "written_by" so the caller sees only the fields of the current layout.
 VersionCheck upgrade_document(const JsonFormat& format, nlohmann::json& document, const std::string& origin);
 
+/// A document of `format` read from text: parsed into `document` (throws "ORIGIN: not valid JSON:
+/// …"), then upgrade_document.
+VersionCheck parse_document(const JsonFormat& format, const std::string& text, const std::string& origin,
+                            nlohmann::json& document);
+
 /// The two fields every written document starts with: {"format_version", "written_by"}.
 void stamp_document(const JsonFormat& format, nlohmann::json& document);
 
