@@ -19,6 +19,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <QtTest/QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -341,6 +342,37 @@ private Q_SLOTS:
       VERIFY_NEAR(x_t[b].var().item<double>(), level.sigma * level.sigma,
                   5 * level.sigma * level.sigma * std::sqrt(2.0 / double(n)), "q_sample variance");
     }
+  }
+
+  void upsampleLowResIsBicubicAtPixelCentres() {
+    // The reference: Keys' cubic convolution (a = −0.75, as image resizers use), written out. With
+    // align_corners = false, output pixel i samples the input at x = (i + ½)/2 − ½; taps beyond
+    // the border repeat the edge pixel.
+    const auto keys = [](double s) {
+      const double a = -0.75;
+      s = std::abs(s);
+      return s <= 1 ? (a + 2) * s * s * s - (a + 3) * s * s + 1 : s < 2 ? a * (s * s * s - 5 * s * s + 8 * s - 4) : 0.0;
+    };
+    const int64_t low = 8;
+    const auto ramp = [](int64_t j) { return 0.1 * static_cast<double>(j) - 0.35 + (j == 3 ? 0.2 : 0.0); };
+    auto row = torch::empty({low}, torch::kFloat64);
+    for (int64_t j = 0; j < low; ++j) row[j] = ramp(j);
+    const auto image = row.view({1, 1, 1, low}).expand({1, 3, low, low}).to(torch::kFloat32);
+    const auto up = upsample_low_res(image, 2 * low).to(torch::kFloat64);
+    QCOMPARE(up.sizes().vec(), (std::vector<int64_t>{1, 3, 16, 16}));
+    for (int64_t i = 0; i < 2 * low; ++i) {
+      const double x = (static_cast<double>(i) + 0.5) / 2.0 - 0.5;
+      const double left = std::floor(x);
+      double expected = 0;
+      for (int k = -1; k <= 2; ++k)
+        expected += keys(x - left - k) * ramp(std::clamp<int64_t>(static_cast<int64_t>(left) + k, 0, low - 1));
+      QVERIFY2(std::abs(up[0][1][5][i].item<double>() - expected) < 1e-6, qPrintable(QString::number(i)));
+    }
+    // Bicubic's overshoot at a hard edge is clamped to the data range.
+    const auto edge = torch::cat({-torch::ones({1, 1, low, low / 2}), torch::ones({1, 1, low, low / 2})}, 3);
+    const auto enlarged = upsample_low_res(edge, 4 * low);
+    QCOMPARE(enlarged.max().item<double>(), 1.0);
+    QCOMPARE(enlarged.min().item<double>(), -1.0);
   }
 
   void noiseAugmentationAtZeroIsTheCleanUpsampledImage() {

@@ -2,6 +2,7 @@
 // gradient flow, padding invariance, CFG's null text, checkpointing, bf16, attention kernels.
 #include "diffusion/forward_process.h"
 #include "diffusion/guidance.h"
+#include "diffusion/noise_augmentation.h"
 #include "diffusion/sampler.h"
 #include "model/activation.h"
 #include "model/attention.h"
@@ -150,7 +151,7 @@ SrInputs sr_inputs(const UNetConfig& c, int64_t batch, uint64_t seed) {
   in.x = torch::randn({batch, c.channels, c.image_size, c.image_size});
   in.t = torch::rand({batch});
   in.low_res = torch::rand({batch, c.channels, c.low_res_size, c.low_res_size}) * 2 - 1;
-  in.condition = {upsample_low_res(in.low_res, c.image_size), torch::full({batch}, 0.2)};
+  in.condition = {t2i::diffusion::upsample_low_res(in.low_res, c.image_size), torch::full({batch}, 0.2)};
   in.text = random_text(batch, 8, c.text_embed_dim, 5);
   return in;
 }
@@ -283,7 +284,7 @@ private Q_SLOTS:
     QVERIFY(max_difference(unet->forward(in.x, in.t, in.text, other_aug), out) > 1e-3 * scale);
 
     LowResCondition other_image = in.condition;
-    other_image.image = upsample_low_res(in.low_res.flip({3}), config.image_size);
+    other_image.image = t2i::diffusion::upsample_low_res(in.low_res.flip({3}), config.image_size);
     QVERIFY(max_difference(unet->forward(in.x, in.t, in.text, other_image), out) > 1e-3 * scale);
   }
 
@@ -332,50 +333,6 @@ private Q_SLOTS:
       if (key.rfind("down", 0) == 0 && key.find("_downsample") == std::string::npos) blocks.insert(key.substr(0, key.find('.')));
     }
     QCOMPARE(blocks, (std::set<std::string>{"down0_0", "down1_0", "down1_1", "down2_0", "down2_1", "down2_2"}));
-  }
-
-  void upsampleLowResIsBicubicAtPixelCentres() {
-    // The reference: Keys' cubic convolution (a = −0.75, as image resizers use), written out. With
-    // align_corners = false, output pixel i samples the input at x = (i + ½)/2 − ½; taps beyond
-    // the border repeat the edge pixel.
-    const auto keys = [](double s) {
-      const double a = -0.75;
-      s = std::abs(s);
-      return s <= 1 ? (a + 2) * s * s * s - (a + 3) * s * s + 1 : s < 2 ? a * (s * s * s - 5 * s * s + 8 * s - 4) : 0.0;
-    };
-    const int64_t low = 8;
-    const auto ramp = [](int64_t j) { return 0.1 * static_cast<double>(j) - 0.35 + (j == 3 ? 0.2 : 0.0); };
-    auto row = torch::empty({low}, torch::kFloat64);
-    for (int64_t j = 0; j < low; ++j) row[j] = ramp(j);
-    const auto image = row.view({1, 1, 1, low}).expand({1, 3, low, low}).to(torch::kFloat32);
-    const auto up = upsample_low_res(image, 2 * low).to(torch::kFloat64);
-    QCOMPARE(up.sizes().vec(), (std::vector<int64_t>{1, 3, 16, 16}));
-    for (int64_t i = 0; i < 2 * low; ++i) {
-      const double x = (static_cast<double>(i) + 0.5) / 2.0 - 0.5;
-      const double left = std::floor(x);
-      double expected = 0;
-      for (int k = -1; k <= 2; ++k)
-        expected += keys(x - left - k) * ramp(std::clamp<int64_t>(static_cast<int64_t>(left) + k, 0, low - 1));
-      QVERIFY2(std::abs(up[0][1][5][i].item<double>() - expected) < 1e-6, qPrintable(QString::number(i)));
-    }
-    // Bicubic's overshoot at a hard edge is clamped to the data range.
-    const auto edge = torch::cat({-torch::ones({1, 1, low, low / 2}), torch::ones({1, 1, low, low / 2})}, 3);
-    const auto enlarged = upsample_low_res(edge, 4 * low);
-    QCOMPARE(enlarged.max().item<double>(), 1.0);
-    QCOMPARE(enlarged.min().item<double>(), -1.0);
-  }
-
-  void augmentationAtZeroIsTheUpsampledImage() {
-    // Noise conditioning augmentation is the stage's forward process on the upsampled image,
-    // x_aug = α_aug·x + σ_aug·ε (§2.3): at aug = 0 the network sees the clean enlargement.
-    const Preset preset = find_preset("sr-demo");
-    const t2i::diffusion::NoiseSchedule schedule({t2i::diffusion::ScheduleKind::Cosine, preset.diffusion_steps});
-    torch::manual_seed(9);
-    const auto low = torch::rand({2, 3, 32, 32}) * 2 - 1;
-    const auto up = upsample_low_res(low, 64);
-    const auto augmented = t2i::diffusion::q_sample(schedule, up, torch::zeros({2}), torch::randn_like(up));
-    QCOMPARE(max_difference(augmented, up), 0.0);
-    QVERIFY(max_difference(t2i::diffusion::q_sample(schedule, up, torch::full({2}, 0.2), torch::randn_like(up)), up) > 0.01);
   }
 
   void presetsLoadAndAreListed() {

@@ -4,6 +4,7 @@
 
 #include "bench/profile.h"
 #include "bench/timing.h"
+#include "diffusion/noise_augmentation.h"
 #include "model/flop_counter.h"
 #include "model/preset_config.h"
 #include "model/unet.h"
@@ -68,7 +69,7 @@ Inputs make_inputs(const UNetConfig& config, int64_t batch, int64_t text_length)
   in.text.drop = torch::zeros({batch}, torch::kBool);
   if (config.super_resolution()) {
     const auto small = torch::rand({batch, config.channels, config.low_res_size, config.low_res_size}) * 2 - 1;
-    in.low_res = {upsample_low_res(small, config.image_size), torch::rand({batch})};
+    in.low_res = {diffusion::upsample_low_res(small, config.image_size), torch::rand({batch})};
   }
   return in;
 }

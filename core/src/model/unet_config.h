@@ -54,7 +54,7 @@ struct UNetConfig {
   /// without it must keep computing what they computed.
   bool skip_scale = false;
   /// A super-resolution stage: the side of the low-resolution image it enlarges (32 for 32→64);
-  /// 0 for a base model. The stage reads that image upsampled to image_size (upsample_low_res)
+  /// 0 for a base model. The stage reads that image upsampled to image_size (diffusion::upsample_low_res)
   /// and noise-augmented to level `aug`, concatenated with x_t, and `aug` itself (§2.3).
   int64_t low_res_size = 0;
   ExecutionOptions execution;
