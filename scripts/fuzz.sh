@@ -14,9 +14,8 @@ all="fuzz_safetensors fuzz_shard_index fuzz_pickle fuzz_torch_save fuzz_zip fuzz
      fuzz_coco_json fuzz_csv fuzz_jsonl fuzz_png_text fuzz_image_decode fuzz_tokenizer"
 targets=${FUZZ_TARGETS:-$all}
 
-"$root/scripts/install-deps.sh" --fuzz >/dev/null || exit 1
-cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DT2I_FUZZ=ON -DT2I_SHARED_DATA="$shared" >/dev/null || exit 1
+source "$root/scripts/clang-sanitized-build.sh"
+configure_clang_sanitized_build "$build_dir" "$shared" || exit 1
 start=$(date +%s)
 cmake --build "$build_dir" --target fuzz_all --parallel "${JOBS:-$(nproc)}" || exit 1
 echo "fuzz build: $(( $(date +%s) - start )) s"
