@@ -764,9 +764,12 @@ bool GeneratePage::savePng(const QString& path, int scale) {
   const std::size_t index = static_cast<std::size_t>(selected_);
   std::map<std::string, std::string> text = index < metadata_.size() ? metadata_[index] : std::map<std::string, std::string>{};
   try {
-    // The image is saved as the page shows it: with how Look inside showed it.
-    if (auto made = t2i::sample::read_image_metadata(text, path.toStdString())) {
-      made->inspection = inspection();
+    // With Look inside or Freeze noise on, the image is saved with how the page shows it (with
+    // both off those settings change nothing, and the PNG keeps the CLI's keys alone).
+    const t2i::sample::ImageInspection shown = inspection();
+    auto made = t2i::sample::read_image_metadata(text, path.toStdString());
+    if (made && (shown.look_inside || shown.freeze_noise)) {
+      made->inspection = shown;
       text = t2i::sample::to_png_text(*made);
     }
     t2i::sample::write_png(path.toStdString(), fromQImage(enlarged(results_.at(selected_), scale)), text);
