@@ -543,6 +543,12 @@ private Q_SLOTS:
     text = to_png_text(m);
     QVERIFY(text.count("look_inside") == 0 && text.count("attention_word") == 0);
     QVERIFY(!read_image_metadata(text, "plain.png")->inspection);
+    // As the previous version (1.1) wrote it: the same keys, stamped 1.1.
+    text["format_version"] = "1.1";
+    const auto previous = read_image_metadata(text, "previous.png");
+    QVERIFY(previous && !previous->inspection);
+    QCOMPARE(previous->prompt, m.prompt);
+    QCOMPARE(previous->seed, m.seed);
   }
 
   void generatorRecordsTheMapsOfItsImages() {

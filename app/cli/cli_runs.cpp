@@ -39,7 +39,7 @@ std::string right(const std::string& text, std::size_t width) {
 
 void print_summary(const std::string& run_dir) {
   const train::History history = train::read_history(run_dir);
-  const train::RunSummary summary = train::summarize_run(run_dir);
+  const train::RunSummary summary = train::summarize_run(run_dir, history);
   std::cout << "run          " << run_dir << "\n"
             << "preset       " << summary.preset << "\n"
             << "steps        " << summary.steps << " (" << train::to_string(summary.status) << ")\n";

@@ -767,11 +767,11 @@ bool GeneratePage::savePng(const QString& path, int scale) {
     // With Look inside or Freeze noise on, the image is saved with how the page shows it (with
     // both off those settings change nothing, and the PNG keeps the CLI's keys alone).
     const t2i::sample::ImageInspection shown = inspection();
-    auto made = t2i::sample::read_image_metadata(text, path.toStdString());
-    if (made && (shown.look_inside || shown.freeze_noise)) {
-      made->inspection = shown;
-      text = t2i::sample::to_png_text(*made);
-    }
+    if (shown.look_inside || shown.freeze_noise)
+      if (auto made = t2i::sample::read_image_metadata(text, path.toStdString())) {
+        made->inspection = shown;
+        text = t2i::sample::to_png_text(*made);
+      }
     t2i::sample::write_png(path.toStdString(), fromQImage(enlarged(results_.at(selected_), scale)), text);
   } catch (const std::exception& e) {
     setStatus(tr("Cannot save: %1").arg(QString::fromUtf8(e.what())), true);

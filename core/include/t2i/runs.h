@@ -107,6 +107,8 @@ struct RunSummary {
 /// Reads one run's summary. Throws, naming the folder or file and the problem, when it is not a
 /// run, its config.json is not JSON, or its metrics.jsonl is damaged.
 RunSummary summarize_run(const std::string& run_dir);
+/// The same from the run's history already read (read_history(run_dir)).
+RunSummary summarize_run(const std::string& run_dir, const History& history);
 
 /// A folder under a runs folder that is not listed, and why.
 struct SkippedFolder {

@@ -60,6 +60,11 @@ VersionCheck parse_document(const JsonFormat& format, const std::string& text, c
   return upgrade_document(format, document, origin);
 }
 
+std::string describe_json(const nlohmann::json& value) {
+  const std::string text = value.dump();
+  return std::string(value.type_name()) + " " + (text.size() > 40 ? text.substr(0, 40) + "…" : text);
+}
+
 void stamp_document(const JsonFormat& format, nlohmann::json& document) {
   document["format_version"] = format.current.text();
   document["written_by"] = writer_name();

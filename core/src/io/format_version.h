@@ -59,6 +59,10 @@ VersionCheck upgrade_document(const JsonFormat& format, nlohmann::json& document
 VersionCheck parse_document(const JsonFormat& format, const std::string& text, const std::string& origin,
                             nlohmann::json& document);
 
+/// A JSON value as an error message quotes it: its type and its first 40 characters
+/// ("string \"sr.pt\"", "array [1,2]").
+std::string describe_json(const nlohmann::json& value);
+
 /// The two fields every written document starts with: {"format_version", "written_by"}.
 void stamp_document(const JsonFormat& format, nlohmann::json& document);
 

@@ -329,11 +329,6 @@ io::JsonFormat preset_format() {
   return {"preset", {kPresetFormatMajor, kPresetFormatMinor}, {[](json&) {}}};
 }
 
-std::string describe(const json& value) {
-  const auto text = value.dump();
-  return std::string(value.type_name()) + " " + (text.size() > 40 ? text.substr(0, 40) + "…" : text);
-}
-
 // A bound as people write it: 100 rather than 100.0, 1e-06 as the shortest exact text.
 std::string number_text(double value) {
   if (std::abs(value) < 1e15 && value == std::floor(value)) return std::to_string(static_cast<long long>(value));
@@ -356,7 +351,7 @@ public:
     while (true) {
       const auto dot = key.find('.', start);
       const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-      if (!node->is_object()) fail(key.substr(0, start == 0 ? 0 : start - 1), std::string("expected an object, got ") + describe(*node));
+      if (!node->is_object()) fail(key.substr(0, start == 0 ? 0 : start - 1), std::string("expected an object, got ") + io::describe_json(*node));
       const auto found = node->find(part);
       if (found == node->end()) return nullptr;
       node = &*found;
@@ -371,17 +366,17 @@ public:
     switch (field.type) {
       case FieldType::Integer: return integer(key, field, v);
       case FieldType::Number: {
-        if (!v.is_number()) fail(key, std::string("expected a number, got ") + describe(v));
+        if (!v.is_number()) fail(key, std::string("expected a number, got ") + io::describe_json(v));
         const double number = v.get<double>();
         if (!in_range(field, number)) fail(key, v.dump() + " is out of range " + field.allowed());
         return number;
       }
       case FieldType::Boolean:
-        if (!v.is_boolean()) fail(key, std::string("expected true or false, got ") + describe(v));
+        if (!v.is_boolean()) fail(key, std::string("expected true or false, got ") + io::describe_json(v));
         return v.get<bool>();
       case FieldType::Text:
       case FieldType::Choice: {
-        if (!v.is_string()) fail(key, std::string("expected a string, got ") + describe(v));
+        if (!v.is_string()) fail(key, std::string("expected a string, got ") + io::describe_json(v));
         const auto text = v.get<std::string>();
         if (field.type == FieldType::Choice &&
             std::find(field.choices.begin(), field.choices.end(), text) == field.choices.end())
@@ -389,18 +384,18 @@ public:
         return text;
       }
       case FieldType::IntegerList: {
-        if (!v.is_array()) fail(key, std::string("expected an array, got ") + describe(v));
+        if (!v.is_array()) fail(key, std::string("expected an array, got ") + io::describe_json(v));
         std::vector<std::int64_t> items;
         for (size_t i = 0; i < v.size(); ++i)
           items.push_back(std::get<std::int64_t>(integer(key + "[" + std::to_string(i) + "]", field, v[i])));
         return items;
       }
       case FieldType::BooleanList: {
-        if (!v.is_array()) fail(key, std::string("expected an array, got ") + describe(v));
+        if (!v.is_array()) fail(key, std::string("expected an array, got ") + io::describe_json(v));
         std::vector<bool> items;
         for (size_t i = 0; i < v.size(); ++i) {
           if (!v[i].is_boolean())
-            fail(key + "[" + std::to_string(i) + "]", std::string("expected true or false, got ") + describe(v[i]));
+            fail(key + "[" + std::to_string(i) + "]", std::string("expected true or false, got ") + io::describe_json(v[i]));
           items.push_back(v[i].get<bool>());
         }
         return items;
@@ -428,7 +423,7 @@ private:
   }
 
   PresetValue integer(const std::string& key, const PresetField& field, const json& v) const {
-    if (!v.is_number_integer()) fail(key, std::string("expected an integer, got ") + describe(v));
+    if (!v.is_number_integer()) fail(key, std::string("expected an integer, got ") + io::describe_json(v));
     const auto number = v.get<long long>();
     if (!in_range(field, static_cast<double>(number))) fail(key, std::to_string(number) + " is out of range " + field.allowed());
     return std::int64_t{number};
@@ -496,7 +491,7 @@ PresetReading read_preset(const std::string& json_text, const std::string& origi
   } catch (const json::parse_error& e) {
     throw std::runtime_error(origin + ": not valid JSON: " + e.what());
   }
-  if (!document.is_object()) throw std::runtime_error(origin + ": expected an object, got " + describe(document));
+  if (!document.is_object()) throw std::runtime_error(origin + ": expected an object, got " + io::describe_json(document));
   const io::VersionCheck version = io::upgrade_document(preset_format(), document, origin);
 
   Reader reader(origin, schema);

@@ -25,11 +25,6 @@ const io::JsonFormat& cascade_format() {
 
 constexpr const char* kStageKeys[] = {"checkpoint", "guidance", "steps", "sampler", "aug"};
 
-std::string describe(const json& value) {
-  const std::string text = value.dump();
-  return std::string(value.type_name()) + " " + (text.size() > 40 ? text.substr(0, 40) + "…" : text);
-}
-
 // Reads one cascade document; every error names the file and the key.
 class StageReader {
 public:
@@ -47,7 +42,7 @@ public:
   }
 
   double number(const std::string& key, const json& value, double min, double max) const {
-    if (!value.is_number()) fail(key, "expected a number, got " + describe(value));
+    if (!value.is_number()) fail(key, "expected a number, got " + io::describe_json(value));
     const double number = value.get<double>();
     if (!(number >= min && number <= max)) fail(key, value.dump() + " is out of range [" + json(min).dump() + ", " + json(max).dump() + "]");
     return number;
@@ -55,12 +50,12 @@ public:
 
   int positive_integer(const std::string& key, const json& value) const {
     if (!value.is_number_integer() || value.get<long long>() < 1 || value.get<long long>() > 100000)
-      fail(key, "expected an integer in [1, 100000], got " + describe(value));
+      fail(key, "expected an integer in [1, 100000], got " + io::describe_json(value));
     return static_cast<int>(value.get<long long>());
   }
 
   std::string text(const std::string& key, const json& value) const {
-    if (!value.is_string()) fail(key, "expected a string, got " + describe(value));
+    if (!value.is_string()) fail(key, "expected a string, got " + io::describe_json(value));
     return value.get<std::string>();
   }
 
@@ -71,7 +66,7 @@ private:
 
 CascadeStage read_stage(const StageReader& reader, const std::string& key, const json& stage, const fs::path& folder,
                         bool is_base, bool check_files) {
-  if (!stage.is_object()) reader.fail(key, "expected an object, got " + describe(stage));
+  if (!stage.is_object()) reader.fail(key, "expected an object, got " + io::describe_json(stage));
   for (const auto& item : stage.items())
     if (std::find(std::begin(kStageKeys), std::end(kStageKeys), item.key()) == std::end(kStageKeys))
       reader.unknown_key(key + "." + item.key());
@@ -129,7 +124,7 @@ Cascade parse_cascade(const std::string& json_text, const std::string& origin, c
     if (item.key() != "stages") reader.unknown_key(item.key());
   const auto stages = document.find("stages");
   if (stages == document.end()) reader.fail("stages", "missing (a list of stages, the base model first)");
-  if (!stages->is_array()) reader.fail("stages", "expected an array, got " + describe(*stages));
+  if (!stages->is_array()) reader.fail("stages", "expected an array, got " + io::describe_json(*stages));
   if (stages->size() < 2)
     reader.fail("stages", "needs the base stage and at least one super-resolution stage, got " + std::to_string(stages->size()));
   Cascade cascade;

@@ -134,8 +134,9 @@ std::string to_string(RunStatus status) {
   return "unknown";
 }
 
-RunSummary summarize_run(const std::string& run_dir) {
-  const History history = read_history(run_dir);
+RunSummary summarize_run(const std::string& run_dir) { return summarize_run(run_dir, read_history(run_dir)); }
+
+RunSummary summarize_run(const std::string& run_dir, const History& history) {
   return summary_of(history, parse_config(history, run_dir), run_dir);
 }
 
