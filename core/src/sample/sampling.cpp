@@ -2,6 +2,7 @@
 
 #include "data/image_transform.h"
 #include "diffusion/guidance.h"
+#include "diffusion/noise_augmentation.h"
 
 #include <algorithm>
 #include <cstring>
@@ -19,6 +20,25 @@ diffusion::Prediction prediction(const model::Preset& preset) { return diffusion
 std::int64_t sampling_steps_for(const model::Preset& preset, std::int64_t wanted) {
   const diffusion::NoiseSchedule schedule = noise_schedule(preset);
   return schedule.is_discrete() ? std::min(wanted, schedule.max_sampling_steps()) : wanted;
+}
+
+model::LowResCondition low_res_condition(const TextToImageModel& model, const SamplingSettings& settings,
+                                         const std::vector<std::uint64_t>& seeds) {
+  const model::Preset& preset = model.preset();
+  if (!preset.super_resolution() || !settings.low_res.defined()) return {};
+  const auto batch = static_cast<std::int64_t>(seeds.size());
+  const std::int64_t side = preset.unet.low_res_size;
+  const torch::Tensor& low = settings.low_res;
+  if (low.dim() != 4 || low.size(0) != batch || low.size(1) != 3 || low.size(2) != side || low.size(3) != side)
+    throw std::invalid_argument("super-resolution stage " + preset.name + ": expected " + std::to_string(batch) + " low-resolution images of " +
+                                std::to_string(side) + "×" + std::to_string(side) + ", got a tensor of shape " + c10::str(low.sizes()));
+  const torch::Tensor up = diffusion::upsample_low_res(low.to(model.device(), torch::kFloat32), model.image_size());
+  const torch::Tensor aug = diffusion::fixed_aug_levels(batch, settings.aug.value_or(preset.sample_aug), model.device());
+  // Another stream than x_T's and the sampler's: a fixed odd constant (2^64/φ) mixed into each seed.
+  std::vector<std::uint64_t> aug_seeds;
+  for (const std::uint64_t seed : seeds) aug_seeds.push_back(seed ^ 0x9E3779B97F4A7C15ULL);
+  diffusion::SeededNoise noise(aug_seeds);
+  return {diffusion::augment_low_res(noise_schedule(preset), up, aug, noise), aug};
 }
 
 torch::Tensor sample_images(TextToImageModel& model, const std::vector<std::string>& prompts,
@@ -42,7 +62,7 @@ torch::Tensor sample_images(TextToImageModel& model, const std::vector<std::stri
   request.device = model.device();
   request.observer = observer;
   request.cancel = cancel;
-  const Denoiser network = model.sampling_denoiser(probes.attention);
+  const Denoiser network = model.sampling_denoiser(probes.attention, low_res_condition(model, settings, seeds));
   if (!settings.scales.empty() && probes.guidance)
     throw std::invalid_argument("guidance anatomy records one guidance scale, not one per image");
   const Denoiser guided = settings.scales.empty()

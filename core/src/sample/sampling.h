@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,11 @@ struct SamplingSettings {
   std::int64_t steps = 50;
   double eta = 0.0;
   diffusion::Thresholding thresholding;
+  /// Super-resolution stages only: the images they enlarge, [B, 3, s, s] in [−1, 1] (one per
+  /// prompt, s the stage's low_res_size), and the fixed noise-augmentation level they sample at
+  /// (a diffusion time in [0, 1], Imagen §2.3; unset: the preset's sample_aug).
+  torch::Tensor low_res;
+  std::optional<double> aug;
 };
 
 /// What a sampling run shows besides each step's images; off unless set.
@@ -38,6 +44,12 @@ diffusion::Prediction prediction(const model::Preset& preset);
 /// `wanted` sampling steps, or all the steps a short discrete schedule gives when that is fewer
 /// (its sampling starts below step T, so even T can be too many); continuous time takes any number.
 std::int64_t sampling_steps_for(const model::Preset& preset, std::int64_t wanted);
+
+/// The super-resolution condition of one sampling run: `settings.low_res` enlarged to the stage's
+/// size and noised to `settings.aug` with noise drawn from streams of their own, seeded by `seeds`
+/// (so a seed gives the same conditioning whatever shares its batch). Undefined for a base model.
+model::LowResCondition low_res_condition(const TextToImageModel& model, const SamplingSettings& settings,
+                                         const std::vector<std::uint64_t>& seeds);
 
 /// Images [B, 3, S, S] in [−1, 1] (float32, CPU) for `prompts`, one seed each. Throws
 /// diffusion::SamplingCancelled when `cancel` is set. Probes see inside every step.

@@ -47,9 +47,7 @@ io::Metadata metadata_from_json(const nlohmann::json& j) {
 } // namespace
 
 TextToImageModel::TextToImageModel(model::Preset preset, std::string preset_json, const torch::Device& device)
-    : preset_(std::move(preset)), preset_json_(std::move(preset_json)), device_(device) {
-  model::require_base_preset(preset_, "a text-to-image model");
-}
+    : preset_(std::move(preset)), preset_json_(std::move(preset_json)), device_(device) {}
 
 void TextToImageModel::build_unet(std::int64_t text_width) {
   const model::UNetConfig config = model::unet_config(preset_, text_width);
@@ -209,10 +207,26 @@ TextCondition TextToImageModel::encode(const std::vector<std::string>& captions,
   return condition;
 }
 
-Denoiser TextToImageModel::denoiser(bool ema) const { return model::as_denoiser(ema ? ema_unet_ : unet_); }
+void TextToImageModel::check_low_res(const model::LowResCondition& low_res) const {
+  if (preset_.super_resolution() && !low_res.defined())
+    throw std::invalid_argument("preset " + preset_.name + " is a super-resolution stage (" +
+                                std::to_string(preset_.unet.low_res_size) + "→" + std::to_string(image_size()) +
+                                "): it needs the low-resolution images it enlarges (run it after a base model, in a cascade)");
+  if (!preset_.super_resolution() && low_res.defined())
+    throw std::invalid_argument("preset " + preset_.name + " is a base model: it takes no low-resolution image");
+}
 
-Denoiser TextToImageModel::sampling_denoiser(model::AttentionObserver* attention_observer) const {
-  return model::as_sampling_denoiser(ema_unet_, attention_observer);
+Denoiser TextToImageModel::denoiser(bool ema, const model::LowResCondition& low_res) const {
+  check_low_res(low_res);
+  const model::UNet& unet = ema ? ema_unet_ : unet_;
+  return low_res.defined() ? model::as_denoiser(unet, low_res) : model::as_denoiser(unet);
+}
+
+Denoiser TextToImageModel::sampling_denoiser(model::AttentionObserver* attention_observer,
+                                             const model::LowResCondition& low_res) const {
+  check_low_res(low_res);
+  return low_res.defined() ? model::as_sampling_denoiser(ema_unet_, low_res, attention_observer)
+                           : model::as_sampling_denoiser(ema_unet_, attention_observer);
 }
 
 const text::Tokenizer& TextToImageModel::tokenizer() const { return t5_ ? t5_->tokenizer() : ema_learned_->tokenizer(); }

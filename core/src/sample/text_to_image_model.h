@@ -5,6 +5,7 @@
 
 #include "common/denoiser.h"
 #include "model/checkpoint_file.h"
+#include "model/low_res.h"
 #include "model/unet.h"
 #include "t2i/model.h"
 #include "text/embedding_cache.h"
@@ -63,12 +64,14 @@ public:
   /// Encodes captions for the online (trained) or the EMA networks. With the learned encoder the
   /// online encoding carries gradients when grad mode is on.
   TextCondition encode(const std::vector<std::string>& captions, bool ema);
-  /// The U-Net as a Denoiser: online or EMA weights.
-  Denoiser denoiser(bool ema) const;
+  /// The U-Net as a Denoiser: online or EMA weights. A super-resolution stage needs the
+  /// low-resolution condition of the images it denoises; a base model takes none.
+  Denoiser denoiser(bool ema, const model::LowResCondition& low_res = {}) const;
   /// The EMA U-Net as a Denoiser for one sampling run, which computes the text's share of the
   /// network once (model::as_sampling_denoiser): the weights must not change while it is in use.
-  /// An observer, when given, sees its cross-attention at every step.
-  Denoiser sampling_denoiser(model::AttentionObserver* attention_observer = nullptr) const;
+  /// An observer, when given, sees its cross-attention at every step. `low_res` as for denoiser().
+  Denoiser sampling_denoiser(model::AttentionObserver* attention_observer = nullptr,
+                             const model::LowResCondition& low_res = {}) const;
   /// The tokenizer whose pieces the model reads (the text positions cross-attention attends to).
   const text::Tokenizer& tokenizer() const;
   void set_train_mode(bool on);
@@ -87,6 +90,8 @@ public:
 private:
   TextToImageModel(model::Preset preset, std::string preset_json, const torch::Device& device);
   void build_unet(std::int64_t text_width);
+  /// Throws unless a super-resolution stage gets a low-resolution condition and a base model none.
+  void check_low_res(const model::LowResCondition& low_res) const;
 
   model::Preset preset_;
   std::string preset_json_;
