@@ -96,6 +96,23 @@ private Q_SLOTS:
     QCOMPARE(json.value(QStringLiteral("blas_is_reference")).toBool(true), false);
   }
 
+  void openmpWaitsSleepUnlessTheUserChoseOtherwise() {
+    // The suite itself runs with OMP_WAIT_POLICY=PASSIVE; here the CLI starts without it, and once
+    // with a user's own choice, which it must keep.
+    const auto policyOf = [](const QString& inherited) {
+      QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+      environment.remove(QStringLiteral("OMP_WAIT_POLICY"));
+      if (!inherited.isEmpty()) environment.insert(QStringLiteral("OMP_WAIT_POLICY"), inherited);
+      QProcess process;
+      process.setProcessEnvironment(environment);
+      process.start(t2i::test::cliPath(), {QStringLiteral("info"), QStringLiteral("--json")});
+      if (!process.waitForFinished(120000) || process.exitCode() != 0) return QStringLiteral("(failed)");
+      return QJsonDocument::fromJson(process.readAllStandardOutput()).object().value(QStringLiteral("openmp_wait_policy")).toString();
+    };
+    QCOMPARE(policyOf(QString()), QStringLiteral("PASSIVE"));
+    QCOMPARE(policyOf(QStringLiteral("ACTIVE")), QStringLiteral("ACTIVE"));
+  }
+
   void globalOptionsGoBeforeOrAfterTheSubcommand() {
     for (const Run& run : {runCli({"--threads", "1", "info", "--json"}), runCli({"info", "--json", "--threads", "1"})}) {
       QVERIFY2(run.exitCode == 0, qPrintable(run.err));

@@ -10,6 +10,7 @@
 #include <iostream>
 
 int main(int argc, char** argv) {
+  t2i::runtime::restart_with_passive_openmp_waits(argv);
   CLI::App app{"t2i: train, sample and evaluate small Imagen-style text-to-image diffusion models", "t2i"};
   app.set_version_flag("--version", std::string(t2i::kProjectName) + " " + t2i::kVersion);
   app.require_subcommand(1);

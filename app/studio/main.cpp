@@ -37,6 +37,7 @@ void installLogSinks() {
 } // namespace
 
 int main(int argc, char** argv) {
+  t2i::runtime::restart_with_passive_openmp_waits(argv);
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("t2i-studio"));
   QApplication::setOrganizationName(QStringLiteral("t2i-studio"));

@@ -29,7 +29,17 @@ struct Report {
   bool blas_is_reference = false;    ///< true when only the slow netlib reference BLAS is loaded
   bool cpu_bf16 = false;             ///< the CPU has native bf16 (AVX512-BF16 or AMX): bf16 is the fast path
   std::string cpu_isa;               ///< the widest vector ISA the CPU reports, e.g. "avx512+amx"
+  std::string openmp_wait_policy;    ///< OMP_WAIT_POLICY as this process started with it; empty = unset
 };
+
+/// LibTorch's OpenMP threads (libgomp) spin while they wait for work unless OMP_WAIT_POLICY says
+/// PASSIVE. When another process holds a core, a spinning thread starves the partner it waits
+/// for: two threads sampled 50x slower than one on a loaded 2-core machine. libgomp reads the
+/// variable once, before main, so a program that wants sleeping waits must restart itself with
+/// it set. Call first thing in main: when OMP_WAIT_POLICY is unset it sets PASSIVE and replaces
+/// the process with the same program and arguments (/proc/self/exe). It returns when the
+/// variable was already set (a user's choice is kept) or when the restart failed.
+void restart_with_passive_openmp_waits(char** argv);
 
 /// Cores available to this process (CPU affinity), at least 1.
 int available_cores();

@@ -11,7 +11,9 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <sched.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -99,6 +101,13 @@ int available_cores() {
   return hardware > 0 ? static_cast<int>(hardware) : 1;
 }
 
+void restart_with_passive_openmp_waits(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+  execv("/proc/self/exe", argv);
+  unsetenv("OMP_WAIT_POLICY");  // the restart failed: libgomp kept its default, and report() must say that
+}
+
 Report initialize(int threads) {
   const int wanted = threads > 0 ? threads : available_cores();
   if (torch::get_num_threads() != wanted) torch::set_num_threads(wanted);
@@ -119,6 +128,7 @@ Report report() {
   }
   r.intra_op_threads = torch::get_num_threads();
   r.cpu_cores = available_cores();
+  if (const char* policy = std::getenv("OMP_WAIT_POLICY")) r.openmp_wait_policy = policy;
   r.blas = detect_blas(r.blas_is_reference);
   const std::string flags = cpu_flags();
   const bool amx = has_flag(flags, "amx_bf16");
@@ -139,6 +149,9 @@ std::string to_text(const Report& r) {
   for (const auto& device : r.devices) out << " " << device;
   out << "\n";
   out << "Threads:    " << r.intra_op_threads << " intra-op (of " << r.cpu_cores << " cores)\n";
+  out << "OpenMP:     "
+      << (r.openmp_wait_policy.empty() ? "spinning waits (OMP_WAIT_POLICY unset)" : "OMP_WAIT_POLICY=" + r.openmp_wait_policy)
+      << "\n";
   out << "BLAS:       " << r.blas << "\n";
   out << "CPU:        " << r.cpu_isa << (r.cpu_bf16 ? ", native bf16 (bf16 autocast is the fast path)" : "")
       << "\n";
@@ -149,7 +162,8 @@ std::string to_json(const Report& r) {
   nlohmann::json j{{"torch_version", r.torch_version}, {"devices", r.devices},
                    {"intra_op_threads", r.intra_op_threads}, {"cpu_cores", r.cpu_cores},
                    {"blas", r.blas}, {"blas_is_reference", r.blas_is_reference},
-                   {"cpu_bf16", r.cpu_bf16}, {"cpu_isa", r.cpu_isa}};
+                   {"cpu_bf16", r.cpu_bf16}, {"cpu_isa", r.cpu_isa},
+                   {"openmp_wait_policy", r.openmp_wait_policy}};
   return j.dump();
 }
 
