@@ -38,6 +38,7 @@ private Q_SLOTS:
     form.maxSteps = 1234;
     form.activationCheckpointing = true;
     form.probeGallery = false;
+    form.probePrompts = QStringList{QStringLiteral("a red circle"), QStringLiteral("two green squares")};
     t2i::train::DataSpec data;
     data.demo = true;
     data.demo_images = 77;
@@ -50,8 +51,16 @@ private Q_SLOTS:
     QCOMPARE(options.max_steps, std::int64_t{1234});
     QVERIFY(options.activation_checkpointing);
     QVERIFY(!options.probe_gallery);
+    QVERIFY(options.probe_prompts == (std::vector<std::string>{"a red circle", "two green squares"}));
     QVERIFY(options.data.demo);
     QCOMPARE(options.data.demo_images, 77);
+  }
+
+  void probePromptsAreTheNonEmptyLinesTrimmed() {
+    QCOMPARE(probePromptLines(QStringLiteral("  a red circle \n\n\t\ntwo green squares\r\n")),
+             (QStringList{QStringLiteral("a red circle"), QStringLiteral("two green squares")}));
+    QVERIFY(probePromptLines(QString()).isEmpty());
+    QVERIFY(trainOptions(TrainForm{}, std::nullopt).probe_prompts.empty());
   }
 
   // A new run has an end by default; 0 says what ends it, which depends on the preset.

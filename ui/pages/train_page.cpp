@@ -19,6 +19,7 @@
 
 #include <QButtonGroup>
 #include <QCheckBox>
+#include <QPlainTextEdit>
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QDateTime>
@@ -195,7 +196,7 @@ QWidget* TrainPage::createSettingsColumn() {
   restoreSettings();
   connectSettings();
 
-  QList<QWidget*> chain{runsFolder_, browseRuns_, maxSteps_, keepProbes_, start_, pause_, stop_, openRun_, continueRun_,
+  QList<QWidget*> chain{runsFolder_, browseRuns_, maxSteps_, keepProbes_, probePrompts_, start_, pause_, stop_, openRun_, continueRun_,
                         compareRun_, clearComparison_, preset_, revertPreset_};
   chain << editor_->editors();
   chain << QList<QWidget*>{device_, threads_, processes_, checkpointing_, learnedText_, t5Text_, t5Folder_, browseT5_,
@@ -340,10 +341,18 @@ QWidget* TrainPage::createRunGroup(QWidget* column) {
   keepProbes_->setChecked(true);
   keepProbes_->setToolTip(tr("Sample fixed probes (prompts × seeds × guidance scales) at step 0 and at every "
                              "evaluation, for the Probes tab. It costs sampling time at each evaluation."));
+  probePrompts_ = new QPlainTextEdit(run);
+  probePrompts_->setObjectName(QStringLiteral("probePrompts"));
+  probePrompts_->setTabChangesFocus(true);
+  probePrompts_->setPlaceholderText(tr("Your own probe prompts, one per line (the gallery always has 4 validation captions)"));
+  probePrompts_->setToolTip(tr("Prompts sampled into the probe gallery besides the validation captions, with the "
+                               "same seeds and guidance scales, at step 0 and at every evaluation."));
+  probePrompts_->setFixedHeight(probePrompts_->fontMetrics().lineSpacing() * 3 + 12);
   auto* runForm = new QFormLayout(run);
   runForm->addRow(buddyLabel(tr("R&uns folder:"), runsFolder_), fieldWithButton(runsFolder_, browseRuns_));
   runForm->addRow(tr("&Max steps:"), maxSteps_);
   runForm->addRow(keepProbes_);
+  runForm->addRow(buddyLabel(tr("Probe &prompts:"), probePrompts_), probePrompts_);
   createRunButtons(run);
   runForm->addRow(buttonRow({start_, pause_, stop_}));
   runForm->addRow(buttonRow({openRun_, continueRun_}));
@@ -397,6 +406,7 @@ void TrainPage::connectSettings() {
   connect(editor_, &PresetEditor::edited, this, &TrainPage::scheduleEstimate);
   connect(editor_, &PresetEditor::edited, this, &TrainPage::updateMaxStepsText);
   connect(checkpointing_, &QCheckBox::toggled, this, &TrainPage::scheduleEstimate);
+  connect(keepProbes_, &QCheckBox::toggled, this, &TrainPage::updateEnabled);
   connect(learnedText_, &QRadioButton::toggled, this, [this] {
     updateEnabled();
     scheduleEstimate();
@@ -569,6 +579,7 @@ TrainForm TrainPage::form() const {
   form.maxSteps = maxSteps_->value();
   form.activationCheckpointing = checkpointing_->isChecked();
   form.probeGallery = keepProbes_->isChecked();
+  form.probePrompts = probePromptLines(probePrompts_->toPlainText());
   return form;
 }
 
@@ -1020,6 +1031,7 @@ void TrainPage::updateEnabled() {
                                                     runsFolder_, browseRuns_, maxSteps_, keepProbes_})
     w->setEnabled(!training && (w != editor_ || presetOk));
   t5Folder_->setEnabled(!training && t5Text_->isChecked());
+  probePrompts_->setEnabled(!training && keepProbes_->isChecked());
   browseT5_->setEnabled(!training);
 }
 

@@ -19,6 +19,7 @@
 #include <optional>
 
 class QCheckBox;
+class QPlainTextEdit;
 class QComboBox;
 class QFormLayout;
 class QLabel;
@@ -186,6 +187,7 @@ private:
   QPushButton* browseRuns_;
   QSpinBox* maxSteps_;
   QCheckBox* keepProbes_;  ///< whether a new run keeps a probe gallery
+  QPlainTextEdit* probePrompts_;  ///< the user's probe prompts, one per line
   QPushButton* start_;
   QPushButton* pause_;
   QPushButton* stop_;

@@ -17,7 +17,17 @@ train::TrainOptions trainOptions(const TrainForm& form, const std::optional<trai
   options.max_steps = form.maxSteps;
   options.activation_checkpointing = form.activationCheckpointing;
   options.probe_gallery = form.probeGallery;
+  for (const QString& prompt : form.probePrompts) options.probe_prompts.push_back(prompt.toStdString());
   return options;
+}
+
+QStringList probePromptLines(const QString& text) {
+  QStringList prompts;
+  for (const QString& line : text.split(QLatin1Char('\n'))) {
+    const QString prompt = line.trimmed();
+    if (!prompt.isEmpty()) prompts << prompt;
+  }
+  return prompts;
 }
 
 QString unlimitedStepsText(const std::optional<int>& earlyStop) {

@@ -7,6 +7,7 @@
 
 #include <QDateTime>
 #include <QString>
+#include <QStringList>
 
 #include <optional>
 
@@ -26,7 +27,11 @@ struct TrainForm {
   int maxSteps = kDefaultMaxSteps;  ///< 0: until early stopping (or, without it, until stopped)
   bool activationCheckpointing = false;
   bool probeGallery = true;       ///< the probe gallery (t2i train --no-probes turns it off)
+  QStringList probePrompts;       ///< the user's probe prompts, besides the validation captions
 };
+
+/// The probe prompts typed one per line: each line trimmed, empty lines dropped.
+QStringList probePromptLines(const QString& text);
 
 /// The trainer's options for the form; `data` is the Data page's dataset when there is one.
 train::TrainOptions trainOptions(const TrainForm& form, const std::optional<train::DataSpec>& data);
