@@ -10,6 +10,7 @@
 
 #include "distributed/gradient_buckets.h"
 #include "model/checkpoint_file.h"
+#include "t2i/probe_gallery.h"
 #include "t2i/runs.h"
 
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -113,20 +114,21 @@ public:
 
   QString folder(const QString& name) const { return dir_.filePath(name); }
 
-  /// No probe gallery: rank 0 alone samples it, which the other ranks wait for at every evaluation,
-  /// and test_probe_gallery tests it.
-  QStringList arguments(const QString& out, const QStringList& extra) const {
-    return QStringList{QStringLiteral("train"), QStringLiteral("--preset"), preset_, QStringLiteral("--demo"),
+  /// No probe gallery unless asked for: rank 0 alone samples it, which the other ranks wait for at
+  /// every evaluation (probeGalleryIsRankZerosAlone tests that rule, test_probe_gallery the rest).
+  QStringList arguments(const QString& out, const QStringList& extra, bool probes = false) const {
+    QStringList arguments{QStringLiteral("train"), QStringLiteral("--preset"), preset_, QStringLiteral("--demo"),
                        QStringLiteral("--demo-images"), QStringLiteral("24"), QStringLiteral("--cache"),
                        dir_.filePath(QStringLiteral("data")), QStringLiteral("--out"), out, QStringLiteral("--seed"),
                        QStringLiteral("5"), QStringLiteral("--bf16"), QStringLiteral("off"), QStringLiteral("--keep"),
-                       QStringLiteral("10"), QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--no-probes")} +
-           extra;
+                       QStringLiteral("10"), QStringLiteral("--threads"), QStringLiteral("1")};
+    if (!probes) arguments << QStringLiteral("--no-probes");
+    return arguments + extra;
   }
 
   /// `t2i train` to its end, which must succeed.
-  void train(const QString& out, const QStringList& extra) const {
-    const CliRun run = t2i::test::runCli(arguments(out, extra), kRunTimeoutMs);
+  void train(const QString& out, const QStringList& extra, bool probes = false) const {
+    const CliRun run = t2i::test::runCli(arguments(out, extra, probes), kRunTimeoutMs);
     QVERIFY2(run.exitCode == 0, qPrintable(run.out + run.err));
   }
 
@@ -281,6 +283,38 @@ private Q_SLOTS:
       for (const double rate : step.rank_images_per_second) QVERIFY(rate > 0 && std::isfinite(rate));
     }
     for (const auto& step : t2i::train::read_history(one.toStdString()).steps) QVERIFY(step.rank_images_per_second.empty());
+  }
+
+  // The probe gallery of a 2-process run: rank 0 samples it alone, once per evaluation (step 0
+  // included), and it shows what one process's gallery shows, up to the rounding of weights
+  // trained in another order.
+  void probeGalleryIsRankZerosAlone() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const Runs runs(dir);
+    const QString one = runs.folder(QStringLiteral("one"));
+    const QString two = runs.folder(QStringLiteral("two"));
+    const QStringList steps{QStringLiteral("--max-steps"), QStringLiteral("4")};
+    runs.train(one, steps, /*probes=*/true);
+    runs.train(two, steps + QStringList{QStringLiteral("--nproc"), QStringLiteral("2")}, /*probes=*/true);
+    const auto single = t2i::train::read_probe_gallery(one.toStdString());
+    const auto split = t2i::train::read_probe_gallery(two.toStdString());
+    QVERIFY(single && split);
+    std::vector<std::int64_t> evaluated;
+    for (const auto& evaluation : split->evaluations) evaluated.push_back(evaluation.step);
+    QVERIFY(evaluated == (std::vector<std::int64_t>{0, 2, 4}));
+    QCOMPARE(single->evaluations.size(), split->evaluations.size());
+    for (std::size_t e = 0; e < split->evaluations.size(); ++e) {
+      const t2i::Image a = t2i::train::read_probe_sheet(*single, e);
+      const t2i::Image b = t2i::train::read_probe_sheet(*split, e);
+      QCOMPARE(a.width, b.width);
+      QCOMPARE(a.height, b.height);
+      double total = 0;
+      for (std::size_t i = 0; i < a.rgb.size(); ++i) total += std::abs(int{a.rgb[i]} - int{b.rgb[i]});
+      const double mean = total / static_cast<double>(a.rgb.size());
+      qInfo("evaluation at step %lld: mean difference %.4f of 255", static_cast<long long>(evaluated[e]), mean);
+      QVERIFY2(mean < 1.0, "the 2-process gallery shows another model than the 1-process one");
+    }
   }
 
   void oneProcessCheckpointResumesOnTwo() {
