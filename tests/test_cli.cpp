@@ -3,6 +3,7 @@
 // against what the core's facade gives for the same request.
 #include "run_fixture.h"
 #include "test_support.h"
+#include "tiny_cascade.h"
 #include "tiny_preset.h"
 
 #include "io/tensor_file.h"
@@ -323,6 +324,68 @@ private Q_SLOTS:
     const Run alone = runCli({"sample", "--checkpoint", q(std::string(T2I_SOURCE_DIR) + "/resources/demo/demo.safetensors"),
                               "--prompt", "a red circle", "--out", dir.filePath(QStringLiteral("never")), "--attention-steps"});
     QVERIFY2(alone.exitCode > 0 && alone.err.contains(QStringLiteral("--attention-maps")), qPrintable(alone.err));
+  }
+
+  // Issue 27, deliverable 4: `sample --cascade` writes the last stage's images with every stage in
+  // their metadata; the command line's --cfg, --steps and --sampler set the base stage. The
+  // reference is the sampling facade's cascade in this process. A cascade whose stages do not
+  // chain is refused naming the file and the stage.
+  void sampleRunsACascade() {
+    QTemporaryDir dir;
+    const std::string folder = dir.path().toStdString();
+    t2i::sample::CascadeStage sr_settings;
+    sr_settings.steps = 3;
+    sr_settings.aug = 0.1;
+    const std::string file = t2i::test::write_tiny_cascade(folder, 64, sr_settings);
+    const QString out = dir.filePath(QStringLiteral("out"));
+    const Run run = runCli({"sample", "--cascade", q(file), "--prompt", "a red circle", "--seed", "3", "--steps", "2",
+                            "--cfg", "4", "--sampler", "ddim", "--out", out});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    const QString png = out + QStringLiteral("/image_0_seed3.png");
+    QVERIFY2(run.out.contains(png), qPrintable(run.out));
+    std::map<std::string, std::string> text;
+    const t2i::Image image = t2i::sample::read_png(png.toStdString(), &text);
+    QCOMPARE(image.width, 64);
+    QCOMPARE(text.at("cascade_stages"), std::string("2"));
+    QCOMPARE(text.at("cascade_file"), file);
+    QCOMPARE(text.at("stage0_cfg"), std::string("4"));
+    QCOMPARE(text.at("stage0_steps"), std::string("2"));
+    QCOMPARE(text.at("stage0_sampler"), std::string("ddim"));
+    QCOMPARE(text.at("stage1_steps"), std::string("3"));
+    QCOMPARE(text.at("stage1_aug"), std::string("0.1"));
+    QCOMPARE(text.at("stage1_size"), std::string("64"));
+
+    t2i::sample::Cascade cascade = t2i::sample::read_cascade(file);
+    cascade.stages[0].guidance = 4.0;
+    cascade.stages[0].steps = 2;
+    cascade.stages[0].sampler = t2i::diffusion::SamplerKind::Ddim;
+    t2i::sample::Generator base(cascade.stages[0].checkpoint);
+    t2i::sample::Generator sr(cascade.stages[1].checkpoint);
+    t2i::sample::Request request;  // as the command line made it: stages without their own take its steps and sampler
+    request.prompts = {"a red circle"};
+    request.seeds = {3};
+    request.steps = 2;
+    request.sampler = t2i::diffusion::SamplerKind::Ddim;
+    const auto expected = t2i::sample::generate_cascade({&base, &sr}, cascade, file, request);
+    QCOMPARE(expected.size(), std::size_t{2});
+    // Another process may split its arithmetic over other threads: equal to within one level.
+    int largest = 0;
+    for (std::size_t i = 0; i < image.rgb.size(); ++i)
+      largest = std::max(largest, std::abs(int{image.rgb[i]} - int{expected[1][0].rgb[i]}));
+    QVERIFY2(largest <= 1, qPrintable(QString::number(largest)));
+
+    const std::string wrong = t2i::test::write_untrained_checkpoint(t2i::test::tiny_sr_preset_json(16, 32), folder + "/sr16.safetensors", 3);
+    cascade = t2i::sample::read_cascade(file);
+    cascade.stages[1].checkpoint = wrong;
+    const std::string bad = folder + "/bad.json";
+    t2i::sample::write_cascade(cascade, bad);
+    const Run refused = runCli({"sample", "--cascade", q(bad), "--prompt", "a red circle", "--out", out});
+    QVERIFY(refused.exitCode > 0);
+    QVERIFY2(refused.err.contains(q(bad + ": stages[1] (sr16.safetensors")), qPrintable(refused.err));
+    const Run unreadable = runCli({"sample", "--cascade", q(folder + "/sr.safetensors"), "--prompt", "a red circle", "--out", out});
+    QVERIFY2(unreadable.exitCode == 2 && unreadable.err.contains(q(folder + "/sr.safetensors")), qPrintable(unreadable.err));
+    const Run neither = runCli({"sample", "--prompt", "a red circle", "--out", out});
+    QVERIFY2(neither.exitCode == 2 && neither.err.contains(QStringLiteral("--checkpoint or --cascade")), qPrintable(neither.err));
   }
 
   // `--trajectory`: one batch of the --cfg scales, written as scale × step grids whose tiles are

@@ -12,7 +12,10 @@
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 
+#include "diffusion/noise_augmentation.h"
+#include "sample/sampling.h"
 #include "test_support.h"
+#include "tiny_cascade.h"
 #include "tiny_unet.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -508,7 +511,7 @@ private Q_SLOTS:
         {"look_inside", "on"}, {"freeze_noise", "on"}, {"attention_words", "one"}, {"attention_word", "red"},
         {"attention_step", "7"}, {"attention_resolution", "8"}, {"attention_layer", "all"}, {"attention_head", "2"},
         {"attention_half", "unconditional"}, {"attention_normalisation", "per word"}, {"attention_opacity", "0.35"},
-        {"format_version", "1.2"}};
+        {"format_version", "1.3"}};
     for (const auto& [key, value] : expected) QCOMPARE(QString::fromStdString(text.at(key)), QString::fromStdString(value));
 
     const auto read = read_image_metadata(text, "inside.png");
@@ -663,6 +666,265 @@ private Q_SLOTS:
       QVERIFY2(what.rfind(path + ": ", 0) == 0, what.c_str());
       QVERIFY2(what.find(message.toStdString()) != std::string::npos, what.c_str());
     }
+  }
+
+  // Issue 27, deliverable 4: a cascade samples base → super-resolution. The references are each
+  // stage sampled alone through its own Generator, with the settings the cascade gives it.
+  void cascadeSamplingIsDeterministicStageByStage() {
+    QTemporaryDir dir;
+    CascadeStage sr_settings;
+    sr_settings.guidance = 2.0;
+    sr_settings.steps = 4;
+    sr_settings.sampler = t2i::diffusion::SamplerKind::Ddim;
+    sr_settings.aug = 0.3;
+    const std::string file = t2i::test::write_tiny_cascade(dir.path().toStdString(), 64, sr_settings);
+    const Cascade cascade = read_cascade(file);
+    Generator base(cascade.stages[0].checkpoint);
+    Generator sr(cascade.stages[1].checkpoint);
+    Request request;
+    request.prompts = {"a red circle", "a blue square"};
+    request.seeds = {5, 6};
+    request.steps = 3;
+    request.guidance = 3.0;
+    request.sampler = t2i::diffusion::SamplerKind::Ddim;
+    std::vector<StepView> seen;
+    const auto first = generate_cascade({&base, &sr}, cascade, file, request, {}, [&](const StepView& view) { seen.push_back(view); });
+    const auto again = generate_cascade({&base, &sr}, cascade, file, request);
+    QCOMPARE(first.size(), std::size_t{2});
+    QCOMPARE(again.size(), std::size_t{2});
+    for (std::size_t stage = 0; stage < 2; ++stage) {
+      QCOMPARE(first[stage].size(), std::size_t{2});
+      for (std::size_t i = 0; i < 2; ++i) {
+        QCOMPARE(first[stage][i].width, stage == 0 ? 32 : 64);
+        QCOMPARE(first[stage][i].height, stage == 0 ? 32 : 64);
+        QVERIFY(first[stage][i].rgb == again[stage][i].rgb);  // the same seeds, bit for bit
+      }
+    }
+    // Each stage is its Generator on its own: the base at the request's settings, the
+    // super-resolution stage at the cascade's, enlarging the base's images.
+    const auto base_alone = base.generate(request);
+    Request sr_request = request;
+    sr_request.guidance = 2.0;
+    sr_request.steps = 4;
+    sr_request.aug = 0.3;
+    sr_request.low_res = base_alone;
+    const auto sr_alone = sr.generate(sr_request);
+    for (std::size_t i = 0; i < 2; ++i) {
+      QVERIFY(first[0][i].rgb == base_alone[i].rgb);
+      QVERIFY(first[1][i].rgb == sr_alone[i].rgb);
+    }
+    // The noise augmentation level is an input the stage sees.
+    sr_request.aug = 0.9;
+    QVERIFY(sr.generate(sr_request)[0].rgb != sr_alone[0].rgb);
+    // Every stage's steps were seen, in order, each stage's images at its size.
+    QCOMPARE(seen.size(), std::size_t{3 + 4});
+    for (std::size_t k = 0; k < seen.size(); ++k) {
+      const bool base_step = k < 3;
+      QCOMPARE(seen[k].stage, base_step ? 0 : 1);
+      QCOMPARE(seen[k].stages, 2);
+      QCOMPARE(seen[k].step, static_cast<int>(base_step ? k + 1 : k - 2));
+      QCOMPARE(seen[k].total, base_step ? 3 : 4);
+      QCOMPARE(seen[k].x0_pred.at(1).width, base_step ? 32 : 64);
+    }
+    QVERIFY(seen.back().x0_pred.at(1).rgb == first[1][1].rgb);
+    // Another seed, another pair of images.
+    Request other = request;
+    other.seeds = {7, 8};
+    QVERIFY(generate_cascade({&base, &sr}, cascade, file, other)[1][0].rgb != first[1][0].rgb);
+  }
+
+  void cascadeCancelsWithinAStage() {
+    QTemporaryDir dir;
+    const std::string file = t2i::test::write_tiny_cascade(dir.path().toStdString(), 64);
+    const Cascade cascade = read_cascade(file);
+    Generator base(cascade.stages[0].checkpoint);
+    Generator sr(cascade.stages[1].checkpoint);
+    Request request;
+    request.prompts = {"a red circle"};
+    request.seeds = {1};
+    request.steps = 4;
+    for (const int stop_stage : {0, 1}) {
+      t2i::job::CancelToken cancel;
+      t2i::job::Context job;
+      job.cancel = &cancel;
+      std::vector<StepView> seen;
+      const auto images = generate_cascade({&base, &sr}, cascade, file, request, job, [&](const StepView& view) {
+        seen.push_back(view);
+        if (view.stage == stop_stage && view.step == 2) cancel.cancel();
+      });
+      QVERIFY(images.empty());
+      QCOMPARE(seen.back().stage, stop_stage);
+      QCOMPARE(seen.back().step, 2);
+    }
+  }
+
+  void mismatchedCascadeStagesNameTheFileAndTheStage() {
+    ModelInfo base;
+    base.checkpoint = "/runs/base.safetensors";
+    base.preset = "demo";
+    base.image_size = 32;
+    ModelInfo sr = base;
+    sr.checkpoint = "/runs/sr.safetensors";
+    sr.preset = "sr-demo";
+    sr.low_res_size = 32;
+    sr.image_size = 64;
+    ModelInfo from16 = sr;
+    from16.checkpoint = "/runs/sr16.safetensors";
+    from16.low_res_size = 16;
+    check_cascade({base, sr}, "c.json");
+    t2i::test::expect_error([&] { check_cascade({base, from16}, "c.json"); },
+                            {"c.json: stages[1] (sr16.safetensors, preset sr-demo) enlarges 16×16 images",
+                             "stages[0] (base.safetensors, preset demo) makes 32×32 ones"});
+    t2i::test::expect_error([&] { check_cascade({sr, sr}, "c.json"); },
+                            {"c.json: stages[0] (sr.safetensors, preset sr-demo) is a super-resolution stage (32×32→64×64)",
+                             "the first stage must be a base model"});
+    t2i::test::expect_error([&] { check_cascade({base, base}, "c.json"); },
+                            {"c.json: stages[1] (base.safetensors, preset demo) is a base model"});
+    t2i::test::expect_error([&] { check_cascade({base}, "c.json"); }, {"c.json", "at least one super-resolution stage"});
+
+    // Through the facade: real checkpoints, a 16→32 stage after a 32×32 base, nothing sampled.
+    QTemporaryDir dir;
+    const std::string folder = dir.path().toStdString();
+    const std::string file = t2i::test::write_tiny_cascade(folder, 64);
+    const std::string wrong = t2i::test::write_untrained_checkpoint(t2i::test::tiny_sr_preset_json(16, 32), folder + "/sr16.safetensors", 3);
+    Cascade cascade = read_cascade(file);
+    cascade.stages[1].checkpoint = wrong;
+    Generator first(cascade.stages[0].checkpoint);
+    Generator second(wrong);
+    Request request;
+    request.prompts = {"a red circle"};
+    request.seeds = {1};
+    int steps = 0;
+    t2i::test::expect_error([&] { generate_cascade({&first, &second}, cascade, file, request, {}, [&](const StepView&) { ++steps; }); },
+                            {file + ": stages[1] (sr16.safetensors, preset tiny-sr-test) enlarges 16×16 images"});
+    QCOMPARE(steps, 0);
+  }
+
+  // A super-resolution stage whose denoiser knows the clean target (ε = (z_t − α_t x₀)/σ_t, the
+  // ε-prediction of the target x₀) samples exactly that target with deterministic DDIM. The target
+  // is the low-resolution condition itself at aug = 0: the clean bicubic enlargement.
+  void superResolutionWithAnOracleDenoiserGivesItsTarget() {
+    const t2i::model::Preset preset =
+        t2i::model::parse_preset(t2i::test::tiny_sr_preset_json(16, 32).dump(), "tiny-sr-test");
+    torch::manual_seed(4);
+    auto model = TextToImageModel::create(preset, t2i::model::preset_to_json(preset), {}, {"a red circle", "a blue square"}, torch::kCPU);
+    const std::vector<std::uint64_t> seeds{11, 12};
+    torch::Generator draw = at::make_generator<at::CPUGeneratorImpl>(9);
+    SamplingSettings settings;
+    settings.low_res = torch::rand({2, 3, 16, 16}, draw) * 2 - 1;
+    settings.aug = 0.0;
+    const t2i::model::LowResCondition condition = low_res_condition(*model, settings, seeds);
+    const torch::Tensor target = t2i::diffusion::upsample_low_res(settings.low_res, 32);
+    QVERIFY(torch::equal(condition.image, target));
+    QVERIFY(torch::equal(condition.aug, torch::zeros({2})));
+
+    const t2i::diffusion::NoiseSchedule schedule = noise_schedule(preset);
+    const t2i::Denoiser oracle = [&](const torch::Tensor& z_t, const torch::Tensor& t, const t2i::TextCondition&) {
+      const torch::Tensor alpha = schedule.alpha(t).view({-1, 1, 1, 1});
+      const torch::Tensor sigma = schedule.sigma(t).view({-1, 1, 1, 1});
+      return (z_t - alpha * condition.image) / sigma;
+    };
+    t2i::diffusion::SamplerOptions options;
+    options.kind = t2i::diffusion::SamplerKind::Ddim;
+    options.steps = 25;
+    options.eta = 0.0;
+    options.prediction = prediction(preset);
+    options.thresholding.kind = t2i::diffusion::ThresholdKind::None;
+    t2i::diffusion::SampleRequest request;
+    request.seeds = seeds;
+    request.image_shape = {3, 32, 32};
+    request.text = t2i::TextCondition::none(2);
+    request.device = torch::kCPU;
+    const torch::Tensor sampled = t2i::diffusion::make_sampler(schedule, options)->sample(oracle, request);
+    const double error = (sampled - target).abs().max().item<double>();
+    qInfo("oracle super-resolution: largest |x - target| = %.3g", error);
+    QVERIFY2(error < 1e-4, qPrintable(QString::number(error)));
+  }
+
+  // PNG metadata 1.3: a cascade's image records every stage. The keys and their spellings are
+  // written out by hand, as a reader of the file sees them.
+  void cascadeMetadataRoundTripsAndOlderTextsRead() {
+    ModelInfo base;
+    base.checkpoint = "/runs/base.safetensors";
+    base.hash = "h0";
+    base.step = 10;
+    base.preset = "demo";
+    base.image_size = 32;
+    base.default_guidance = 5.0;
+    ModelInfo sr;
+    sr.checkpoint = "/runs/sr.safetensors";
+    sr.hash = "h1";
+    sr.step = 20;
+    sr.preset = "sr-demo";
+    sr.image_size = 64;
+    sr.low_res_size = 32;
+    sr.default_guidance = 3.0;
+    sr.default_aug = 0.2;
+    Cascade cascade;
+    cascade.stages = {{base.checkpoint, {}, {}, {}, {}}, {sr.checkpoint, {}, 7, t2i::diffusion::SamplerKind::Ddim, {}}};
+    Request request;
+    request.prompts = {"a red circle"};
+    request.seeds = {4};
+    request.guidance = 6.0;
+    request.steps = 12;
+    request.sampler = t2i::diffusion::SamplerKind::DpmSolverPP;
+    const ImageMetadata m = cascade_metadata(request, 0, cascade, "/runs/c.json", {base, sr});
+    std::map<std::string, std::string> text = to_png_text(m);
+    const std::map<std::string, std::string> expected{
+        {"format_version", "1.3"}, {"prompt", "a red circle"}, {"seed", "4"}, {"cfg", "6"}, {"steps", "12"},
+        {"sampler", "dpmpp"}, {"checkpoint", "/runs/base.safetensors"}, {"preset", "demo"},
+        {"cascade_file", "/runs/c.json"}, {"cascade_stages", "2"},
+        {"stage0_checkpoint", "/runs/base.safetensors"}, {"stage0_checkpoint_hash", "h0"}, {"stage0_checkpoint_step", "10"},
+        {"stage0_preset", "demo"}, {"stage0_cfg", "6"}, {"stage0_steps", "12"}, {"stage0_sampler", "dpmpp"},
+        {"stage0_size", "32"}, {"stage0_low_res_size", "0"},
+        {"stage1_checkpoint", "/runs/sr.safetensors"}, {"stage1_checkpoint_hash", "h1"}, {"stage1_checkpoint_step", "20"},
+        {"stage1_preset", "sr-demo"}, {"stage1_cfg", "3"}, {"stage1_steps", "7"}, {"stage1_sampler", "ddim"},
+        {"stage1_aug", "0.2"}, {"stage1_size", "64"}, {"stage1_low_res_size", "32"}};
+    for (const auto& [key, value] : expected) QCOMPARE(QString::fromStdString(text.at(key)), QString::fromStdString(value));
+    QCOMPARE(text.count("stage0_aug"), std::size_t{0});
+
+    const auto read = read_image_metadata(text, "cascade.png");
+    QVERIFY(read);
+    QCOMPARE(read->cascade_file, std::string("/runs/c.json"));
+    QCOMPARE(read->cascade.size(), std::size_t{2});
+    for (std::size_t i = 0; i < 2; ++i) {
+      const StageMetadata& a = m.cascade[i];
+      const StageMetadata& b = read->cascade[i];
+      QCOMPARE(b.checkpoint, a.checkpoint);
+      QCOMPARE(b.checkpoint_hash, a.checkpoint_hash);
+      QCOMPARE(b.checkpoint_step, a.checkpoint_step);
+      QCOMPARE(b.preset, a.preset);
+      QCOMPARE(b.guidance, a.guidance);
+      QCOMPARE(b.steps, a.steps);
+      QVERIFY(b.sampler == a.sampler);
+      QCOMPARE(b.aug, a.aug);
+      QCOMPARE(b.image_size, a.image_size);
+      QCOMPARE(b.low_res_size, a.low_res_size);
+    }
+    QCOMPARE(read->guidance, 6.0);
+    QCOMPARE(read->checkpoint, base.checkpoint);
+
+    // A stage without its checkpoint leaves the cascade out whole; the base image still reads.
+    text.erase("stage1_checkpoint");
+    const auto partial = read_image_metadata(text, "partial.png");
+    QVERIFY(partial && partial->cascade.empty() && partial->cascade_file.empty());
+    QCOMPARE(partial->prompt, request.prompts[0]);
+
+    // As the previous version (1.2) wrote an image, byte for byte: it reads, with no cascade.
+    const std::map<std::string, std::string> previous{
+        {"prompt", "a red circle"}, {"seed", "4"}, {"cfg", "6"}, {"steps", "12"}, {"sampler", "ddim"},
+        {"eta", "0.000000"}, {"thresholding", "dynamic"}, {"threshold_percentile", "0.995000"},
+        {"checkpoint", "/runs/base.safetensors"}, {"checkpoint_hash", "h0"}, {"checkpoint_step", "10"},
+        {"preset", "demo"}, {"software", "t2i-studio"}, {"format_version", "1.2"}, {"written_by", "t2i-studio 0.12.0"},
+        {"look_inside", "on"}, {"freeze_noise", "off"}, {"attention_words", "none"}, {"attention_step", "all"},
+        {"attention_resolution", "all"}, {"attention_layer", "all"}, {"attention_head", "all"},
+        {"attention_half", "conditional"}, {"attention_normalisation", "global"}, {"attention_opacity", "0.6"}};
+    const auto old = read_image_metadata(previous, "previous.png");
+    QVERIFY(old && old->inspection && old->inspection->look_inside);
+    QVERIFY(old->cascade.empty());
+    QCOMPARE(old->guidance, 6.0);
+    QCOMPARE(old->steps, 12);
+    QCOMPARE(old->checkpoint, base.checkpoint);
   }
 
   void newerMinorCascadeSkipsUnknownKeys() {

@@ -6,6 +6,7 @@
 #include "layout_check.h"
 #include "stall_meter.h"
 #include "test_support.h"
+#include "tiny_cascade.h"
 
 #include "main_window.h"
 #include "pages/compare_page.h"
@@ -17,6 +18,7 @@
 #include "sampling/image_conversion.h"
 #include "sampling/inside_renderer.h"
 #include "settings.h"
+#include "widgets/cascade_controls.h"
 #include "widgets/checkpoint_picker.h"
 #include "widgets/curve_plot.h"
 #include "widgets/filmstrip.h"
@@ -36,6 +38,7 @@
 #include <QClipboard>
 #include <QAbstractButton>
 #include <QComboBox>
+#include <QDoubleSpinBox>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QLabel>
@@ -817,6 +820,89 @@ private Q_SLOTS:
     QTest::qWait(800);
     QVERIFY(!page.isGenerating());
     QCOMPARE(finished.size(), 1);
+  }
+
+  // Issue 27, deliverable 4: a cascade chosen on the Generate page samples base → super-resolution,
+  // the scrubber covering both stages; the saved PNG brings the cascade back. The reference is the
+  // sampling facade's cascade for the same settings.
+  void cascadeSamplesOnTheGeneratePage() {
+    requireCheckpoint();
+    QTemporaryDir dir;
+    const int base_size = reference_->info().image_size;
+    const std::string sr = t2i::test::write_untrained_checkpoint(
+        t2i::test::tiny_sr_preset_json(base_size, 2 * base_size), dir.filePath(QStringLiteral("sr.safetensors")).toStdString(), 2);
+    t2i::sample::Cascade cascade;
+    cascade.stages.push_back({checkpoint_.toStdString(), {}, {}, {}, {}});
+    cascade.stages.push_back({sr, 2.0, 4, {}, 0.25});
+    const QString file = dir.filePath(QStringLiteral("cascade.json"));
+    t2i::sample::write_cascade(cascade, file.toStdString());
+
+    GeneratePage page;
+    openGeneratePage(page);
+    QVERIFY(page.cascadeControls()->open(file));
+    QCOMPARE(QFileInfo(page.checkpointPicker()->path()).canonicalFilePath(), QFileInfo(checkpoint_).canonicalFilePath());
+    // The stage's row shows the file's settings; one is changed as a user would.
+    QCOMPARE(child<QDoubleSpinBox>(&page, "stageGuidance1")->value(), 2.0);
+    QCOMPARE(child<QSpinBox>(&page, "stageSteps1")->value(), 4);
+    QCOMPARE(child<QDoubleSpinBox>(&page, "stageAug1")->value(), 0.25);
+    child<QSpinBox>(&page, "stageSteps1")->setValue(5);
+    fill(page, kPrompt, QStringLiteral("77"), 4.0, 6, QStringLiteral("ddim"));
+    QVERIFY(generateAndWait(page));
+
+    QCOMPARE(page.resultCount(), 1);
+    QCOMPARE(page.result(0).width(), 2 * base_size);
+    t2i::sample::Generator stage(sr);
+    t2i::sample::Cascade used = cascade;
+    used.stages[1].steps = 5;
+    const auto expected = t2i::sample::generate_cascade({reference_.get(), &stage}, used, file.toStdString(),
+                                                        request(kPrompt, 77, 4.0, 6, QStringLiteral("ddim")));
+    QCOMPARE(expected.size(), std::size_t{2});
+    QVERIFY(samePixels(page.result(0), t2i::ui::toQImage(expected[1][0])));
+
+    // The scrubber and the progress cover both stages: 6 base steps, then 5.
+    QSlider* scrubber = page.scrubber();
+    QVERIFY(scrubber->isEnabled());
+    QCOMPARE(scrubber->maximum(), 11);
+    QCOMPARE(scrubber->value(), 11);
+    QCOMPARE(child<QProgressBar>(&page, "progress")->value(), 11);
+    QCOMPARE(page.filmstrip()->steps().last(), 11);
+    QCOMPARE(page.filmstrip()->filledCount(), page.filmstrip()->frameCount());
+    QVERIFY(samePixels(page.predictedView()->image(), page.result(0)));
+    const QString shot = t2i::test::artifactsDir() + QStringLiteral("/cascade");
+    QDir().mkpath(shot);
+    QVERIFY(page.grab().save(shot + QStringLiteral("/generate-cascade-final.png")));
+    scrubber->setValue(6);
+    QVERIFY2(page.noisyView()->caption().startsWith(QStringLiteral("stage 1 of 2 · x_t · step 6 of 6")),
+             qPrintable(page.noisyView()->caption()));
+    QVERIFY(samePixels(page.predictedView()->image(), t2i::ui::toQImage(expected[0][0])));
+    scrubber->setValue(7);
+    QVERIFY2(page.noisyView()->caption().startsWith(QStringLiteral("stage 2 of 2 · x_t · step 1 of 5")),
+             qPrintable(page.noisyView()->caption()));
+    QCOMPARE(page.noisyView()->image().width(), 2 * base_size);
+    QVERIFY(page.grab().save(shot + QStringLiteral("/generate-cascade-stage2-step1.png")));
+
+    // The saved PNG records both stages; opening it on another page brings the cascade back.
+    const QString saved = dir.filePath(QStringLiteral("cascade.png"));
+    QVERIFY2(page.savePng(saved), qPrintable(page.statusText()));
+    const QImage independent(saved, "PNG");
+    QCOMPARE(independent.width(), 2 * base_size);
+    QCOMPARE(independent.text(QStringLiteral("cascade_stages")), QStringLiteral("2"));
+    QCOMPARE(independent.text(QStringLiteral("stage1_steps")), QStringLiteral("5"));
+    QCOMPARE(independent.text(QStringLiteral("stage1_aug")), QStringLiteral("0.25"));
+    GeneratePage other;
+    openGeneratePage(other);
+    QVERIFY(!other.cascadeControls()->active());
+    QVERIFY(other.openPng(saved));
+    QCOMPARE(QFileInfo(other.cascadeControls()->file()).canonicalFilePath(), QFileInfo(file).canonicalFilePath());
+    QCOMPARE(child<QSpinBox>(&other, "stageSteps1")->value(), 5);
+    QCOMPARE(child<QDoubleSpinBox>(&other, "stageGuidance1")->value(), 2.0);
+    QCOMPARE(other.settings().steps, 6);
+    // Choosing another checkpoint leaves the cascade.
+    QTemporaryDir elsewhere;
+    const QString copy = elsewhere.filePath(QStringLiteral("other.safetensors"));
+    QVERIFY(QFile::copy(checkpoint_, copy));
+    other.checkpointPicker()->setPath(copy);
+    QVERIFY(!other.cascadeControls()->active());
   }
 
   void savedPngRestoresTheControls() {

@@ -6,9 +6,12 @@
 #include <filesystem>
 #include <iostream>
 #include <locale>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <random>
+#include <vector>
 
 namespace t2i::cli {
 
@@ -82,12 +85,49 @@ void write_word_swap(sample::Generator& generator, const sample::Request& reques
             << result.injected_steps << " of " << request.steps << " steps\n";
 }
 
+// --cascade: the base stage and every super-resolution stage; writes the last stage's images.
+// The command line's --cfg, --steps and --sampler, when given, set the base stage over the file;
+// the request's steps and sampler are also the later stages' where the file sets none.
+void sample_cascade(const std::string& file, sample::Cascade cascade, const std::optional<double>& cfg,
+                   std::optional<int> steps, std::optional<diffusion::SamplerKind> sampler, sample::Request request,
+                   const std::string& device, const std::string& out) {
+  std::vector<std::unique_ptr<sample::Generator>> loaded;
+  std::vector<sample::Generator*> stages;
+  std::vector<sample::ModelInfo> models;
+  for (const sample::CascadeStage& stage : cascade.stages) {
+    loaded.push_back(std::make_unique<sample::Generator>(stage.checkpoint, device));
+    stages.push_back(loaded.back().get());
+    models.push_back(loaded.back()->info());
+  }
+  sample::CascadeStage& base = cascade.stages.front();
+  if (cfg) base.guidance = cfg;
+  if (steps) base.steps = steps;
+  if (sampler) base.sampler = sampler;
+  request.guidance = models.front().default_guidance;
+  const auto images = sample::generate_cascade(stages, cascade, file, request, TerminalJob().context());
+  if (images.empty()) throw CliExit(130, "cancelled");
+  for (std::size_t stage = 0; stage < images.size(); ++stage) {
+    const sample::Request used = sample::stage_request(request, cascade, stage, models[stage]);
+    std::cout << "stage " << stage << ": " << std::filesystem::path(models[stage].checkpoint).filename().string() << ", "
+              << models[stage].image_size << "×" << models[stage].image_size << ", w = " << scale_label(used.guidance)
+              << ", " << used.steps << " " << diffusion::to_string(used.sampler) << " steps";
+    if (stage > 0) std::cout << ", aug " << scale_label(used.aug.value_or(models[stage].default_aug));
+    std::cout << "\n";
+  }
+  for (std::size_t i = 0; i < images.back().size(); ++i) {
+    const std::string path = in(out, "image_" + std::to_string(i) + "_seed" + std::to_string(request.seeds[i]) + ".png");
+    sample::write_png(path, images.back()[i], sample::to_png_text(sample::cascade_metadata(request, i, cascade, file, models)));
+    std::cout << path << "\n";
+  }
+}
+
 } // namespace
 
 void add_sample_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("sample", "Generate images from prompts with a trained checkpoint");
   struct Args {
     std::string checkpoint;
+    std::string cascade;
     std::string device = "cpu";
     std::vector<std::string> prompts;
     std::vector<double> cfg;
@@ -104,16 +144,21 @@ void add_sample_command(CLI::App& app) {
     sample::Request request;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("--checkpoint", args->checkpoint, "Checkpoint (.safetensors) of a training run")
-      ->required()
-      ->check(CLI::ExistingFile);
+  auto* checkpoint = cmd->add_option("--checkpoint", args->checkpoint, "Checkpoint (.safetensors) of a training run")
+                         ->check(CLI::ExistingFile);
+  cmd->add_option("--cascade", args->cascade,
+                  "Instead of --checkpoint, a cascade file (JSON): a base checkpoint, then super-resolution stages each "
+                  "enlarging the images of the one before, with per-stage guidance, steps, sampler and aug; writes the "
+                  "last stage's images (--cfg, --steps and --sampler set the base stage; --steps and --sampler are also "
+                  "the later stages' where they set none)")
+      ->excludes(checkpoint);
   cmd->add_option("--prompt", args->prompts, "Prompt (repeat for several)")->required();
   cmd->add_option("--cfg", args->cfg,
                   "Guidance scale w (default: the preset's cond scale; 1 = off); with --trajectory the scales, "
                   "comma-separated (default 1,3,5,8)")
       ->delimiter(',')
       ->check(CLI::Range(0.0, 100.0));
-  cmd->add_option("--steps", args->request.steps, "Denoising steps")->check(CLI::Range(1, 10000))->capture_default_str();
+  auto* steps = cmd->add_option("--steps", args->request.steps, "Denoising steps")->check(CLI::Range(1, 10000))->capture_default_str();
   add_sampler_options(cmd, args->request.sampler, args->request.thresholding);
   cmd->add_option("--eta", args->request.eta, "DDIM stochasticity (0 = deterministic)")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--percentile", args->request.threshold_percentile, "Dynamic thresholding percentile")
@@ -149,13 +194,15 @@ void add_sample_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0))
       ->needs(swap);
 
-  cmd->callback([args] {
+  cmd->callback([args, cmd, steps] {
+    if (args->checkpoint.empty() && args->cascade.empty()) throw CliExit(2, "give --checkpoint or --cascade");
     if (args->cfg.size() > 1 && !args->trajectory) throw CliExit(2, "--cfg: several scales need --trajectory");
+    if (!args->cascade.empty() &&
+        (args->trajectory || !args->swap.empty() || !args->attention_maps.empty() || !args->anatomy.empty()))
+      throw CliExit(2, "--cascade samples images only (no --trajectory, --swap, --attention-maps or --anatomy)");
     if ((args->trajectory || !args->swap.empty()) && (args->prompts.size() != 1 || args->n != 1))
       throw CliExit(2, std::string(args->trajectory ? "--trajectory" : "--swap") + " samples one prompt (no --n)");
-    sample::Generator generator(args->checkpoint, args->device);
     sample::Request request = args->request;
-    request.guidance = args->cfg.empty() ? generator.info().default_guidance : args->cfg.front();
     const std::uint64_t first_seed = args->seed.value_or(std::random_device{}());
     for (const auto& prompt : args->prompts) {
       for (int i = 0; i < args->n; ++i) {
@@ -166,6 +213,23 @@ void add_sample_command(CLI::App& app) {
     std::error_code error;
     std::filesystem::create_directories(args->out, error);
     if (error) throw CliExit(1, "cannot create " + args->out + ": " + error.message());
+    if (!args->cascade.empty()) {
+      sample::Cascade read;
+      try {
+        read = sample::read_cascade(args->cascade);
+      } catch (const std::runtime_error& e) {
+        throw CliExit(2, e.what());
+      }
+      const std::optional<double> cfg = args->cfg.empty() ? std::nullopt : std::optional<double>(args->cfg.front());
+      const std::optional<int> base_steps = steps->count() > 0 ? std::optional<int>(request.steps) : std::nullopt;
+      const std::optional<diffusion::SamplerKind> sampler =
+          cmd->count("--sampler") > 0 ? std::optional<diffusion::SamplerKind>(request.sampler) : std::nullopt;
+      return sample_cascade(std::filesystem::absolute(args->cascade).string(), read, cfg, base_steps, sampler, request,
+                            args->device, args->out);
+    }
+
+    sample::Generator generator(args->checkpoint, args->device);
+    request.guidance = args->cfg.empty() ? generator.info().default_guidance : args->cfg.front();
 
     if (args->trajectory) return write_trajectory(generator, request, !args->cfg.empty() ? args->cfg : sample::kTrajectoryScales,
                                                   args->grid_steps, args->out);

@@ -5,6 +5,7 @@
 #include "settings.h"
 #include "sampling/image_conversion.h"
 #include "sampling/image_files.h"
+#include "widgets/cascade_controls.h"
 #include "widgets/checkpoint_picker.h"
 #include "widgets/filmstrip.h"
 #include "widgets/generation_history.h"
@@ -92,6 +93,7 @@ GeneratePage::GeneratePage(QWidget* parent) : JobPage(parent), job_(new Sampling
   connect(job_, &SamplingJob::stepReached, this, &GeneratePage::onStep);
   connect(job_, &SamplingJob::promptsRead, this,
           [this](int, const std::vector<t2i::text::Tokenized>& prompts) { onPromptsRead(prompts); });
+  connect(job_, &SamplingJob::stepsPlanned, this, [this](int, int steps) { onStepsPlanned(steps); });
   connect(job_, &SamplingJob::taskFinished, this, &GeneratePage::onTaskFinished);
   connect(job_, &SamplingJob::finished, this, &GeneratePage::onJobFinished);
   connect(job_, &SamplingJob::failed, this, &GeneratePage::onJobFailed);
@@ -141,11 +143,19 @@ void GeneratePage::addModelRows(QFormLayout* form, QWidget* panel) {
   modelInfo_->setObjectName(QStringLiteral("modelInfo"));
   modelInfo_->setWordWrap(true);
   modelInfo_->setEnabled(false);
+  cascade_ = new CascadeControls(panel);
   form->addRow(tr("Checkpoint"), checkpoint_);
   form->addRow(QString(), modelInfo_);
+  form->addRow(tr("Cascade"), cascade_);
   connect(checkpoint_, &CheckpointPicker::pathChanged, this, [this](const QString& path) {
     modelInfo_->clear();
+    // Another base model is another generation than the cascade's.
+    if (cascade_->active() && QFileInfo(path) != QFileInfo(cascade_->baseCheckpoint())) cascade_->clear();
     if (!path.isEmpty() && !isGenerating()) job_->load(path);
+  });
+  connect(cascade_, &CascadeControls::chosen, this, &GeneratePage::onCascadeChosen);
+  connect(cascade_, &CascadeControls::failed, this, [this](const QString& message) {
+    setStatus(tr("Cannot use the cascade: %1").arg(message), true);
   });
 }
 
@@ -432,6 +442,8 @@ GenerationSettings GeneratePage::settings() const {
   s.percentile = percentile_->value();
   s.images = images_->value();
   s.inspection = inspection();
+  s.cascadeFile = cascade_->file();
+  s.cascade = cascade_->cascade();
   return s;
 }
 
@@ -445,6 +457,7 @@ t2i::sample::ImageInspection GeneratePage::inspection() const {
 void GeneratePage::applySettings(const GenerationSettings& s) {
   const QSignalBlocker guidanceBlocker(guidance_);
   if (!s.checkpoint.isEmpty() && QFileInfo(s.checkpoint).isFile()) checkpoint_->setPath(s.checkpoint);
+  cascade_->restore(s.cascadeFile, s.cascade);
   prompt_->setCurrentText(s.prompt);
   seed_->setText(QString::number(s.seed));
   randomSeed_->setChecked(false);
@@ -479,7 +492,7 @@ bool GeneratePage::hasRunningJob() const { return job_->isRunning(); }
 
 QString GeneratePage::runningJobDescription() const {
   if (job_->isLoading()) return tr("Loading a model");
-  return tr("Generating (step %1 of %2)").arg(lastStep_).arg(running_.steps);
+  return tr("Generating (step %1 of %2)").arg(lastStep_).arg(plannedSteps_);
 }
 
 void GeneratePage::stopJobs() {
@@ -523,6 +536,7 @@ bool GeneratePage::startGeneration(bool keepSeed) {
   metadata_.clear();
   selected_ = 0;
   showResults();
+  plannedSteps_ = running_.steps;
   filmstrip_->reset(running_.steps);
   filmstripFilled_ = 0;
   haveRecording_ = false;
@@ -541,7 +555,9 @@ bool GeneratePage::startGeneration(bool keepSeed) {
   SamplingTask task;
   task.checkpoint = running_.checkpoint;
   task.request = running_.request();
-  task.probes = inside_->isChecked();
+  task.probes = inside_->isChecked() && !cascade_->active();
+  task.cascade = running_.cascade;
+  task.cascadeFile = running_.cascadeFile;
   if (!job_->run({task}, true)) {
     setStatus(tr("The sampler is busy; try again in a moment."), true);
     return false;
@@ -594,19 +610,39 @@ void GeneratePage::onModelLoaded(const QString& checkpoint, const t2i::sample::M
     loadedCheckpoint_ = checkpoint;
     if (!isGenerating()) {
       const QSignalBlocker blocker(guidance_);
-      guidance_->setValue(info.default_guidance);
+      // A cascade's base stage starts at the cascade file's scale where it sets one.
+      guidance_->setValue(cascade_->active() ? cascade_->fileBase().guidance.value_or(info.default_guidance)
+                                             : info.default_guidance);
     }
   }
   if (!isGenerating()) setStatus(tr("Model loaded. Type a prompt and press Generate."));
 }
 
 void GeneratePage::onStep(const StepFrame& frame) {
-  lastStep_ = frame.step;
-  progress_->setValue(frame.step);
+  lastStep_ = frame.position;
+  progress_->setValue(frame.position);
   showStepFrame(frame);
-  fillFilmstrip(frame.step);
+  fillFilmstrip(frame.position);
   const QSignalBlocker blocker(scrubber_);
-  scrubber_->setValue(frame.step);
+  scrubber_->setValue(frame.position);
+}
+
+void GeneratePage::onStepsPlanned(int steps) {
+  if (steps == plannedSteps_) return;
+  plannedSteps_ = steps;
+  filmstrip_->reset(steps);
+  filmstripFilled_ = 0;
+  scrubber_->setRange(1, steps);
+  progress_->setRange(0, steps);
+}
+
+void GeneratePage::onCascadeChosen() {
+  checkpoint_->setPath(cascade_->baseCheckpoint());
+  const t2i::sample::CascadeStage base = cascade_->fileBase();
+  const QSignalBlocker quiet(guidance_);  // a choice of model, not a slider move to regenerate at
+  if (base.guidance) guidance_->setValue(*base.guidance);
+  if (base.steps) steps_->setValue(*base.steps);
+  if (base.sampler) selectComboData(sampler_, QString::fromStdString(t2i::diffusion::to_string(*base.sampler)));
 }
 
 void GeneratePage::onPromptsRead(const std::vector<t2i::text::Tokenized>& prompts) {
@@ -631,10 +667,12 @@ void GeneratePage::showStepFrame(const StepFrame& frame) {
   if (index < 0) return;
   noisyView_->setImage(frame.xt.value(index));
   predictedView_->setImage(frame.x0.value(index));
-  noisyView_->setCaption(tr("x_t · step %1 of %2 · t = %3").arg(frame.step).arg(frame.total).arg(frame.t, 0, 'f', 3));
-  predictedView_->setCaption(frame.step == frame.total ? tr("x̂₀ · final image") : tr("predicted x̂₀ at step %1").arg(frame.step));
-  scrubberLabel_->setText(tr("step %1 of %2").arg(frame.step).arg(frame.total));
-  filmstrip_->setCurrentStep(frame.step);
+  const QString stage = frame.stages > 1 ? tr("stage %1 of %2 · ").arg(frame.stage + 1).arg(frame.stages) : QString();
+  const bool last = frame.step == frame.total && frame.stage + 1 == frame.stages;
+  noisyView_->setCaption(stage + tr("x_t · step %1 of %2 · t = %3").arg(frame.step).arg(frame.total).arg(frame.t, 0, 'f', 3));
+  predictedView_->setCaption(last ? tr("x̂₀ · final image") : stage + tr("predicted x̂₀ at step %1").arg(frame.step));
+  scrubberLabel_->setText(stage + tr("step %1 of %2").arg(frame.step).arg(frame.total));
+  filmstrip_->setCurrentStep(frame.position);
 }
 
 void GeneratePage::fillFilmstrip(int upToStep) {
@@ -660,19 +698,19 @@ void GeneratePage::onTaskFinished(const TaskResult& result) {
   lastSeconds_ = static_cast<double>(clock_.nsecsElapsed()) / 1e9;
   results_ = result.images;
   metadata_ = result.metadata;
-  progress_->setValue(running_.steps);
-  fillFilmstrip(running_.steps);
+  progress_->setValue(plannedSteps_);
+  fillFilmstrip(plannedSteps_);
   showResults();
   insidePanels_->setGeneration(result.attention, result.anatomy, results_, running_.steps);
   if (!results_.isEmpty()) history_->add(results_.first(), running_);
   log::core()->info("generated {} in {:.1f} s", GenerationHistory::describe(running_).toStdString(), lastSeconds_);
-  const int steps = std::max(1, running_.steps);
+  const int steps = std::max(1, plannedSteps_);
   setStatus(tr("Done in %1 s (%2 s per step).").arg(lastSeconds_, 0, 'f', 1).arg(result.seconds / steps, 0, 'f', 3));
 }
 
 void GeneratePage::onJobFinished(bool cancelled) {
   const bool completed = !cancelled && !results_.isEmpty();
-  if (cancelled) setStatus(lastStep_ > 0 ? tr("Cancelled at step %1 of %2.").arg(lastStep_).arg(running_.steps) : tr("Cancelled."));
+  if (cancelled) setStatus(lastStep_ > 0 ? tr("Cancelled at step %1 of %2.").arg(lastStep_).arg(plannedSteps_) : tr("Cancelled."));
   haveRecording_ = job_->recordedCount() > 0;
   setBusy(false);
   if (haveRecording_) {
@@ -750,7 +788,7 @@ void GeneratePage::selectResult(int index) {
   for (int i = 0; i < resultViews_.size(); ++i) resultViews_[i]->setSelected(i == selected_ && results_.size() > 1);
   if (haveRecording_ && !isGenerating()) {
     filmstripFilled_ = 0;
-    fillFilmstrip(running_.steps);
+    fillFilmstrip(plannedSteps_);
     insidePanels_->selectImage(index);
     showStep(scrubber_->value());
   }

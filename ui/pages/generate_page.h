@@ -30,6 +30,7 @@ class QVBoxLayout;
 
 namespace t2i::ui {
 
+class CascadeControls;
 class CheckpointPicker;
 class Filmstrip;
 class GenerationHistory;
@@ -85,6 +86,7 @@ public:
   PixelImageView* noisyView() const { return noisyView_; }
   PixelImageView* predictedView() const { return predictedView_; }
   CheckpointPicker* checkpointPicker() const { return checkpoint_; }
+  CascadeControls* cascadeControls() const { return cascade_; }
   InsidePanels* insidePanels() const { return insidePanels_; }
 
 Q_SIGNALS:
@@ -116,6 +118,10 @@ private:
   void onStep(const StepFrame& frame);
   void onPromptsRead(const std::vector<t2i::text::Tokenized>& prompts);
   void onTaskFinished(const TaskResult& result);
+  /// The steps the generation takes over all its stages: the step views' range.
+  void onStepsPlanned(int steps);
+  /// A cascade file was chosen: its base checkpoint and base settings go into the controls.
+  void onCascadeChosen();
   void onJobFinished(bool cancelled);
   void onJobFailed(const QString& message);
   void onLoadFailed(const QString& message);
@@ -137,6 +143,7 @@ private:
 
   SamplingJob* job_;
   CheckpointPicker* checkpoint_;
+  CascadeControls* cascade_;
   QLabel* modelInfo_;
   QComboBox* prompt_;
   GuidanceSlider* guidance_;
@@ -178,7 +185,8 @@ private:
   bool generatePending_ = false;     ///< Generate was pressed while the model was loading
   bool haveRecording_ = false;       ///< the sampler's recording belongs to the images shown
   int filmstripFilled_ = 0;          ///< filmstrip columns already filled during this run
-  int lastStep_ = 0;
+  int lastStep_ = 0;                 ///< StepFrame::position of the newest step
+  int plannedSteps_ = 0;             ///< the current or last generation's steps over all its stages
   QElapsedTimer clock_;
   double lastSeconds_ = 0;
   QVector<QImage> results_;

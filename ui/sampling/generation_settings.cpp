@@ -45,6 +45,9 @@ GenerationSettings fromImageMetadata(const t2i::sample::ImageMetadata& m) {
   s.percentile = m.threshold_percentile;
   s.images = 1;
   s.inspection = m.inspection;
+  s.cascadeFile = QString::fromStdString(m.cascade_file);
+  for (const t2i::sample::StageMetadata& stage : m.cascade)
+    s.cascade.stages.push_back({stage.checkpoint, stage.guidance, stage.steps, stage.sampler, stage.aug});
   return s;
 }
 

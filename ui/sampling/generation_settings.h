@@ -27,6 +27,10 @@ struct GenerationSettings {
   int images = 1;
   /// How Look inside showed the images; none for images saved before it was recorded.
   std::optional<t2i::sample::ImageInspection> inspection;
+  /// A cascade's generation: its file and stages (every stage's settings as recorded; the fields
+  /// above are the base stage's). Empty for one model.
+  QString cascadeFile;
+  t2i::sample::Cascade cascade;
 
   /// `images` copies of the prompt with consecutive seeds from `seed`.
   t2i::sample::Request request() const;

@@ -14,11 +14,14 @@ namespace {
 /// Models kept loaded at once: the Compare page's two checkpoints.
 constexpr std::size_t kCachedModels = 2;
 
-StepFrame toFrame(int task, const t2i::sample::StepView& view) {
+StepFrame toFrame(int task, const t2i::sample::StepView& view, int position) {
   StepFrame frame;
   frame.task = task;
   frame.step = view.step;
   frame.total = view.total;
+  frame.stage = view.stage;
+  frame.stages = view.stages;
+  frame.position = position;
   frame.t = view.t;
   for (const auto& image : view.x_t) frame.xt << toQImage(image);
   for (const auto& image : view.x0_pred) frame.x0 << toQImage(image);
@@ -88,6 +91,47 @@ bool SamplingJob::load(const QString& checkpoint) {
   });
 }
 
+void SamplingJob::post(StepFrame frame, bool recordSteps) {
+  if (recordSteps) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    recording_.push_back(frame);
+  }
+  latest_.post(std::move(frame));
+}
+
+void SamplingJob::runCascade(int index, const SamplingTask& task, bool recordSteps, const job::Context& job,
+                             TaskResult& result) {
+  std::vector<std::shared_ptr<t2i::sample::Generator>> loaded;
+  std::vector<t2i::sample::Generator*> stages;
+  std::vector<t2i::sample::ModelInfo> models;
+  for (const t2i::sample::CascadeStage& stage : task.cascade.stages) {
+    if (job.cancelled()) return;
+    loaded.push_back(generator(QString::fromStdString(stage.checkpoint)));
+    stages.push_back(loaded.back().get());
+    models.push_back(loaded.back()->info());
+  }
+  const std::string origin = task.cascadeFile.toStdString();
+  // Where each stage's steps start among all of them.
+  std::vector<int> offsets;
+  int positions = 0;
+  for (std::size_t stage = 0; stage < models.size(); ++stage) {
+    offsets.push_back(positions);
+    positions += t2i::sample::stage_request(task.request, task.cascade, stage, models[stage]).steps;
+  }
+  postToGui([this, index, positions] { Q_EMIT stepsPlanned(index, positions); });
+  const auto images = t2i::sample::generate_cascade(
+      stages, task.cascade, origin, task.request, job, [&](const t2i::sample::StepView& view) {
+        post(toFrame(index, view, offsets[static_cast<std::size_t>(view.stage)] + view.step), recordSteps);
+      });
+  if (job.cancelled() || images.empty()) return;
+  for (std::size_t i = 0; i < images.back().size(); ++i) {
+    result.images << toQImage(images.back()[i]);
+    result.metadata.push_back(
+        t2i::sample::to_png_text(t2i::sample::cascade_metadata(task.request, i, task.cascade, origin, models)));
+  }
+  result.model = models.back();
+}
+
 bool SamplingJob::run(const QVector<SamplingTask>& tasks, bool recordSteps) {
   if (runner_.isRunning()) return false;
   {
@@ -98,6 +142,22 @@ bool SamplingJob::run(const QVector<SamplingTask>& tasks, bool recordSteps) {
   return runner_.start(threadName_, [this, tasks, recordSteps](const job::Context& job) {
     for (int index = 0; index < tasks.size() && !job.cancelled(); ++index) {
       const SamplingTask& task = tasks.at(index);
+      if (!task.cascade.stages.empty()) {
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          recording_.clear();
+        }
+        TaskResult result;
+        result.task = index;
+        result.checkpoint = task.cascadeFile;
+        result.request = task.request;
+        const auto start = std::chrono::steady_clock::now();
+        runCascade(index, task, recordSteps, job, result);
+        if (result.images.isEmpty()) return;
+        result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        postToGui([this, result] { Q_EMIT taskFinished(result); });
+        continue;
+      }
       const auto model = generator(task.checkpoint);
       const t2i::sample::ModelInfo info = model->info();
       postToGui([this, checkpoint = task.checkpoint, info] { Q_EMIT modelLoaded(checkpoint, info); });
@@ -105,6 +165,7 @@ bool SamplingJob::run(const QVector<SamplingTask>& tasks, bool recordSteps) {
       std::vector<t2i::text::Tokenized> read;
       for (const std::string& prompt : task.request.prompts) read.push_back(model->tokenize(prompt));
       postToGui([this, index, read] { Q_EMIT promptsRead(index, read); });
+      postToGui([this, index, steps = task.request.steps] { Q_EMIT stepsPlanned(index, steps); });
       {
         std::lock_guard<std::mutex> lock(mutex_);
         recording_.clear();
@@ -127,14 +188,7 @@ bool SamplingJob::run(const QVector<SamplingTask>& tasks, bool recordSteps) {
       } else {
         const auto images = model->generate(
             task.request, job,
-            [&](const t2i::sample::StepView& view) {
-              StepFrame frame = toFrame(index, view);
-              if (recordSteps) {
-                std::lock_guard<std::mutex> lock(mutex_);
-                recording_.push_back(frame);
-              }
-              latest_.post(std::move(frame));
-            },
+            [&](const t2i::sample::StepView& view) { post(toFrame(index, view, view.step), recordSteps); },
             probes);
         if (job.cancelled() || images.empty()) return;
         for (std::size_t i = 0; i < images.size(); ++i) {
@@ -153,13 +207,13 @@ int SamplingJob::recordedCount() const {
   return static_cast<int>(recording_.size());
 }
 
-std::optional<StepFrame> SamplingJob::recordedStep(int step) const {
+std::optional<StepFrame> SamplingJob::recordedStep(int position) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  // Steps arrive in order from 1, so step k is usually at index k − 1.
-  const auto guess = static_cast<std::size_t>(step - 1);
-  if (step >= 1 && guess < recording_.size() && recording_[guess].step == step) return recording_[guess];
+  // Steps arrive in order from 1, so position k is usually at index k − 1.
+  const auto guess = static_cast<std::size_t>(position - 1);
+  if (position >= 1 && guess < recording_.size() && recording_[guess].position == position) return recording_[guess];
   for (const StepFrame& frame : recording_)
-    if (frame.step == step) return frame;
+    if (frame.position == position) return frame;
   return std::nullopt;
 }
 

@@ -32,13 +32,20 @@ struct SamplingTask {
   /// (Generator::swap_word): the result's images are wordSwapRow's (comparison.h), its metadata
   /// A's and B's.
   t2i::sample::WordSwap swap;
+  /// With stages, a cascade instead of `checkpoint` (generate_cascade): `request` is the base
+  /// stage's; the result holds the last stage's images and every stage's metadata.
+  t2i::sample::Cascade cascade;
+  QString cascadeFile;
 };
 
 /// One denoising step of every image of a task, as Qt images.
 struct StepFrame {
   int task = -1;
-  int step = 0;  ///< 1-based
-  int total = 0;
+  int step = 0;  ///< 1-based, within its stage
+  int total = 0;  ///< the stage's steps
+  int stage = 0;  ///< a cascade's stage, 0 = the base model
+  int stages = 1;
+  int position = 0;  ///< 1-based over every stage's steps (= step for one model)
   double t = 0;
   QVector<QImage> xt;
   QVector<QImage> x0;
@@ -77,7 +84,8 @@ public:
 
   /// The recorded steps of the task being run or last run, in order.
   int recordedCount() const;
-  std::optional<StepFrame> recordedStep(int step) const;
+  /// The recorded step at `position` (StepFrame::position).
+  std::optional<StepFrame> recordedStep(int position) const;
 
 Q_SIGNALS:
   void status(const QString& message);
@@ -85,6 +93,8 @@ Q_SIGNALS:
   void loadFailed(const QString& message);
   /// How the model reads each prompt of task `task`, before its first step.
   void promptsRead(int task, const std::vector<t2i::text::Tokenized>& prompts);
+  /// The steps task `task` takes over all its stages, before its first step.
+  void stepsPlanned(int task, int positions);
   void stepReached(const t2i::ui::StepFrame& frame);
   void taskFinished(const t2i::ui::TaskResult& result);
   /// A run ended (not a load): `cancelled` tells whether cancel() was called meanwhile.
@@ -102,6 +112,10 @@ private:
   };
   /// Worker side: the cached generator of `checkpoint`, loading it when absent or changed on disk.
   std::shared_ptr<t2i::sample::Generator> generator(const QString& checkpoint);
+  /// Worker side: runs a cascade task into `result` (empty images when cancelled).
+  void runCascade(int index, const SamplingTask& task, bool recordSteps, const job::Context& job, TaskResult& result);
+  /// Worker side: records `frame` when asked and hands it to the GUI.
+  void post(StepFrame frame, bool recordSteps);
   void postToGui(std::function<void()> call);
 
   QString threadName_;

@@ -32,12 +32,20 @@ struct Request {
   double eta = 0.0;                      ///< DDIM stochasticity
   diffusion::ThresholdKind thresholding = diffusion::ThresholdKind::Dynamic;
   double threshold_percentile = 0.995;
+  /// Super-resolution stages only: the images they enlarge, one per prompt, each the stage's
+  /// low-resolution size (in a cascade, the images of the stage before).
+  std::vector<Image> low_res;
+  /// Super-resolution stages only: the noise conditioning augmentation level, a diffusion time in
+  /// [0, 1] (Imagen §2.3); unset: the preset's sample_aug.
+  std::optional<double> aug;
 };
 
 /// One denoising step as the studio shows it.
 struct StepView {
-  int step = 0;                   ///< 1-based
-  int total = 0;
+  int step = 0;                   ///< 1-based, within its stage
+  int total = 0;                  ///< the stage's steps
+  int stage = 0;                  ///< a cascade's stage, 0 = the base model
+  int stages = 1;
   double t = 0;                   ///< diffusion time in [0, 1]
   std::vector<Image> x_t;         ///< the current noisy images
   std::vector<Image> x0_pred;     ///< the model's current estimate of the clean images
@@ -49,7 +57,9 @@ struct ModelInfo {
   std::int64_t step = 0;
   std::int64_t parameters = 0;
   int image_size = 0;
+  int low_res_size = 0;           ///< a super-resolution stage's input side; 0 = a base model
   double default_guidance = 5.0;  ///< the preset's cond scale
+  double default_aug = 0;         ///< super-resolution stages: the preset's sample_aug
   /// The most sampling steps its schedule gives (sampling starts where the log-SNR is bounded,
   /// a few steps below T); 0 = any number.
   int max_steps = 0;
@@ -145,6 +155,20 @@ struct ImageInspection {
   double opacity = 0.6;         ///< of the map over the image, in [0, 1]
 };
 
+/// One stage of a cascade as it made an image (PNG metadata 1.3).
+struct StageMetadata {
+  std::string checkpoint;
+  std::string checkpoint_hash;
+  std::int64_t checkpoint_step = 0;
+  std::string preset;
+  double guidance = 5.0;
+  int steps = 50;
+  diffusion::SamplerKind sampler = diffusion::kDefaultSampler;
+  std::optional<double> aug;  ///< super-resolution stages only
+  int image_size = 0;
+  int low_res_size = 0;       ///< 0 = the base model
+};
+
 /// How an image was made, as the text metadata of the PNGs t2i-studio writes records it. This
 /// struct and its two conversions below own the metadata's keys: `t2i sample`, the Generate page
 /// and the Compare page write and read PNGs only through them.
@@ -168,6 +192,11 @@ struct ImageMetadata {
   std::vector<double> grid_guidance;
   std::vector<std::string> grid_checkpoints;
   std::optional<ImageInspection> inspection;
+  /// A cascade's image (1.3): the fields above describe its base stage (so older readers remake
+  /// the base image), these every stage in order, the base first, and the cascade file it was
+  /// sampled from. Empty for an image of one model.
+  std::vector<StageMetadata> cascade;
+  std::string cascade_file;
 };
 
 /// `request`'s one prompt and seed at each of `scales` as ONE batch (every row shares x_T and every
@@ -229,6 +258,32 @@ Cascade read_cascade(const std::string& path);
 /// Writes `cascade` to `path` atomically; checkpoints inside the file's folder are written
 /// relative to it (the folder can move), others absolute. read_cascade gives `cascade` back.
 void write_cascade(const Cascade& cascade, const std::string& path);
+
+/// Stage `stage`'s request in a cascade: `request` (the base stage's settings, prompts and seeds)
+/// with the stage's own guidance, steps, sampler and aug where the cascade sets them. An unset
+/// guidance of a super-resolution stage is its model's default; unset steps are the request's,
+/// at most what the model's schedule gives.
+Request stage_request(const Request& request, const Cascade& cascade, std::size_t stage, const ModelInfo& model);
+
+/// Throws std::runtime_error naming `origin` and the stage unless `models` (one per stage of a
+/// cascade) chain: a base model first, then super-resolution stages each enlarging the size the
+/// stage before makes.
+void check_cascade(const std::vector<ModelInfo>& models, const std::string& origin);
+
+/// Samples a cascade (`origin` names its file in errors): `request`'s prompts and seeds through
+/// the base stage, then each super-resolution stage enlarging the images of the stage before,
+/// with the same seeds. `stages` are the cascade's loaded models in order (check_cascade).
+/// Returns each stage's images, the base first ([stage][image]); empty when cancelled, which
+/// stops within one step. `on_step` sees every stage's steps, StepView::stage telling which.
+std::vector<std::vector<Image>> generate_cascade(const std::vector<Generator*>& stages, const Cascade& cascade,
+                                                 const std::string& origin, const Request& request,
+                                                 const job::Context& job = {},
+                                                 const std::function<void(const StepView&)>& on_step = {});
+
+/// The metadata of image `index` of a cascade's generation (generate_cascade's arguments; `models`
+/// the stages' ModelInfo).
+ImageMetadata cascade_metadata(const Request& request, std::size_t index, const Cascade& cascade,
+                               const std::string& origin, const std::vector<ModelInfo>& models);
 
 /// Writes an RGB8 PNG with tEXt metadata, atomically. Throws naming the file on failure.
 void write_png(const std::string& path, const Image& image, const std::map<std::string, std::string>& text = {});

@@ -56,7 +56,9 @@ Generator::Generator(const std::string& checkpoint, const std::string& device) :
   info.step = stored.meta.value("step", std::int64_t{0});
   info.parameters = impl_->model->parameter_count();
   info.image_size = preset.unet.image_size;
+  info.low_res_size = preset.unet.low_res_size;
   info.default_guidance = preset.cond_scale;
+  info.default_aug = preset.super_resolution() ? preset.sample_aug : 0.0;
   info.max_steps = static_cast<int>(noise_schedule(preset).max_sampling_steps());
   info.text_encoder = impl_->model->text_encoder_name();
   info.hash = io::file_hash(checkpoint);
@@ -88,6 +90,9 @@ std::vector<Image> Generator::Impl::run(const Request& request, const job::Conte
                                 " prompts, " + std::to_string(request.scales.size()) + " scales)");
   if (!std::all_of(request.scales.begin(), request.scales.end(), valid_scale))
     throw std::invalid_argument("guidance scales must be in [0, 100]");
+  if (!request.low_res.empty() && request.low_res.size() != request.prompts.size())
+    throw std::invalid_argument("give one low-resolution image per prompt (" + std::to_string(request.prompts.size()) +
+                                " prompts, " + std::to_string(request.low_res.size()) + " images)");
   SamplingSettings settings;
   settings.guidance = request.guidance;
   settings.scales = request.scales;
@@ -96,6 +101,16 @@ std::vector<Image> Generator::Impl::run(const Request& request, const job::Conte
   settings.eta = request.eta;
   settings.thresholding.kind = request.thresholding;
   settings.thresholding.percentile = request.threshold_percentile;
+  if (!request.low_res.empty()) {
+    std::vector<torch::Tensor> low;
+    for (const Image& image : request.low_res) {
+      if (image.width != request.low_res.front().width || image.height != request.low_res.front().height)
+        throw std::invalid_argument("the low-resolution images differ in size");
+      low.push_back(from_image(image));
+    }
+    settings.low_res = torch::stack(low);
+  }
+  settings.aug = request.aug;
 
   std::optional<AttentionRecorder> attention;
   if (probes.attention != nullptr) attention.emplace(prompt_pieces(*model, request.prompts), info.image_size);

@@ -14,11 +14,12 @@ namespace t2i::sample {
 namespace {
 
 // The text metadata's format. 1.0 is t2i-studio 0.1.0's keys, without version keys; 1.1 added
-// only "format_version" and "written_by"; 1.2 the optional inspection keys. The grid keys are
+// only "format_version" and "written_by"; 1.2 the optional inspection keys; 1.3 the optional
+// cascade keys (every stage of a cascade's image, the base keys unchanged). The grid keys are
 // optional and were already in 0.1.0's Compare exports. A later major version that renames or
 // redefines a key adds the step that upgrades the one before it.
 const io::JsonFormat& metadata_format() {
-  static const io::JsonFormat format{"image metadata", {1, 2}, {}};
+  static const io::JsonFormat format{"image metadata", {1, 3}, {}};
   return format;
 }
 
@@ -54,6 +55,15 @@ constexpr const char* kAttentionHead = "attention_head";
 constexpr const char* kAttentionHalf = "attention_half";
 constexpr const char* kAttentionNormalisation = "attention_normalisation";
 constexpr const char* kAttentionOpacity = "attention_opacity";
+// The cascade keys (StageMetadata): how many stages, then each stage's fields under a prefix
+// "stage<i>_", the base stage 0.
+constexpr const char* kCascadeFile = "cascade_file";
+constexpr const char* kCascadeStages = "cascade_stages";
+constexpr const char* kStageSize = "size";
+constexpr const char* kStageLowResSize = "low_res_size";
+constexpr const char* kStageAug = "aug";
+// The most stages a reader takes from a PNG's text (Imagen's cascade has three).
+constexpr int kMaxStages = 16;
 // The value of an attention filter that selects everything (an absent std::optional).
 constexpr const char* kEvery = "all";
 // How ImageInspection's choices are spelled, in enum order.
@@ -234,6 +244,55 @@ std::optional<ImageInspection> read_inspection(const std::map<std::string, std::
   return i;
 }
 
+std::string stage_key(std::size_t stage, const char* field) { return "stage" + std::to_string(stage) + "_" + field; }
+
+void write_cascade_keys(const ImageMetadata& m, std::map<std::string, std::string>& text) {
+  text[kCascadeFile] = m.cascade_file;
+  text[kCascadeStages] = std::to_string(m.cascade.size());
+  for (std::size_t i = 0; i < m.cascade.size(); ++i) {
+    const StageMetadata& s = m.cascade[i];
+    text[stage_key(i, kCheckpoint)] = s.checkpoint;
+    text[stage_key(i, kCheckpointHash)] = s.checkpoint_hash;
+    text[stage_key(i, kCheckpointStep)] = std::to_string(s.checkpoint_step);
+    text[stage_key(i, kPreset)] = s.preset;
+    text[stage_key(i, kGuidance)] = general(s.guidance);
+    text[stage_key(i, kSteps)] = std::to_string(s.steps);
+    text[stage_key(i, kSampler)] = diffusion::to_string(s.sampler);
+    if (s.aug) text[stage_key(i, kStageAug)] = general(*s.aug);
+    text[stage_key(i, kStageSize)] = std::to_string(s.image_size);
+    text[stage_key(i, kStageLowResSize)] = std::to_string(s.low_res_size);
+  }
+}
+
+// The cascade keys, when the image has them; a stage without its checkpoint or sizes leaves the
+// whole cascade out rather than misread it. Other fields out of range keep their defaults.
+void read_cascade_keys(const std::map<std::string, std::string>& text, ImageMetadata& m) {
+  const std::string* count_text = find(text, kCascadeStages);
+  const auto count = count_text != nullptr ? parse<int>(*count_text) : std::nullopt;
+  if (!count || *count < 1 || *count > kMaxStages) return;
+  std::vector<StageMetadata> stages(static_cast<std::size_t>(*count));
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    StageMetadata& s = stages[i];
+    const auto key = [i](const char* field) { return stage_key(i, field); };
+    if (find(text, key(kCheckpoint).c_str()) == nullptr) return;
+    read_text(text, key(kCheckpoint).c_str(), s.checkpoint);
+    read_text(text, key(kCheckpointHash).c_str(), s.checkpoint_hash);
+    read_text(text, key(kPreset).c_str(), s.preset);
+    read_number(text, key(kCheckpointStep).c_str(), s.checkpoint_step, [](std::int64_t step) { return step >= 0; });
+    read_number(text, key(kGuidance).c_str(), s.guidance, [](double w) { return w >= 0; });
+    read_number(text, key(kSteps).c_str(), s.steps, [](int steps) { return steps > 0; });
+    read_kind(text, key(kSampler).c_str(), s.sampler, diffusion::parse_sampler_kind);
+    double aug = -1;
+    read_number(text, key(kStageAug).c_str(), aug, [](double a) { return a >= 0 && a <= 1; });
+    if (aug >= 0) s.aug = aug;
+    read_number(text, key(kStageSize).c_str(), s.image_size, [](int side) { return side > 0; });
+    read_number(text, key(kStageLowResSize).c_str(), s.low_res_size, [](int side) { return side >= 0; });
+    if (s.image_size == 0) return;
+  }
+  m.cascade = std::move(stages);
+  read_text(text, kCascadeFile, m.cascade_file);
+}
+
 } // namespace
 
 ImageMetadata image_metadata(const Request& request, std::size_t index, const ModelInfo& model) {
@@ -269,6 +328,7 @@ std::map<std::string, std::string> to_png_text(const ImageMetadata& m) {
                                           {kSoftwareKey, kSoftware}};
   write_grid(m, text);
   if (m.inspection) write_inspection(*m.inspection, text);
+  if (!m.cascade.empty()) write_cascade_keys(m, text);
   nlohmann::json version;
   io::stamp_document(metadata_format(), version);
   for (const auto& field : version.items()) text[field.key()] = field.value().get<std::string>();
@@ -301,6 +361,9 @@ std::optional<ImageMetadata> read_image_metadata(const std::map<std::string, std
   m.grid_checkpoints.clear();
   read_grid(text, m);
   m.inspection = read_inspection(text);
+  m.cascade.clear();
+  m.cascade_file.clear();
+  read_cascade_keys(text, m);
   return m;
 }
 

@@ -82,6 +82,14 @@ Image to_image(const torch::Tensor& chw) {
   return image;
 }
 
+torch::Tensor from_image(const Image& image) {
+  if (image.width < 1 || image.height < 1 ||
+      image.rgb.size() != static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height) * 3)
+    throw std::invalid_argument("image buffer does not match its size");
+  const torch::Tensor hwc = torch::from_blob(const_cast<std::uint8_t*>(image.rgb.data()), {image.height, image.width, 3}, torch::kUInt8);
+  return hwc.permute({2, 0, 1}).to(torch::kFloat32) / 127.5 - 1;
+}
+
 Image image_grid(const torch::Tensor& images, int columns) {
   std::vector<Image> tiles;
   for (std::int64_t i = 0; i < images.size(0); ++i) tiles.push_back(to_image(images[i]));

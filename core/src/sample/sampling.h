@@ -60,6 +60,9 @@ torch::Tensor sample_images(TextToImageModel& model, const std::vector<std::stri
 
 /// One image [3, H, W] in [−1, 1] as RGB8.
 Image to_image(const torch::Tensor& chw);
+/// An RGB8 image as [3, H, W] float32 in [−1, 1], the inverse of to_image on its 256 levels.
+/// Throws std::invalid_argument when the buffer does not match the size.
+torch::Tensor from_image(const Image& image);
 /// Images [B, 3, H, W] in [−1, 1] laid out as image_grid (t2i/sample.h) lays them out.
 Image image_grid(const torch::Tensor& images, int columns);
 
