@@ -604,6 +604,12 @@ private Q_SLOTS:
     torch::manual_seed(1);
     auto model = sample::TextToImageModel::create(preset, "{}", {}, captions, torch::kCPU);
     model->set_execution(model::ExecutionOptions{});
+    {
+      // The output convolution starts at zero (no gradient behind it at step 0): as after training.
+      torch::NoGradGuard no_grad;
+      for (const auto& [name, p] : model->trained_parameters())
+        if (name.rfind("unet.out_conv.", 0) == 0) p.normal_(0.0, 0.1);
+    }
     diffusion::DiffusionLoss loss(sample::noise_schedule(preset), diffusion::LossOptions{});
     torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(5);
     const torch::Tensor x_0 = torch::rand({4, 3, 32, 32}, generator) * 2 - 1;
