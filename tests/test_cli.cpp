@@ -422,14 +422,6 @@ private Q_SLOTS:
                               dir.filePath(QStringLiteral("refused")), "--max-steps", "1"});
       QVERIFY2(run.exitCode > 0 && run.err.contains(field) && run.err.contains(QStringLiteral("out of range")), qPrintable(run.err));
     }
-
-    // A super-resolution stage needs a low-resolution input, which training does not give yet.
-    nlohmann::json stage = t2i::test::tiny_preset_json();
-    stage["unet"]["low_res_size"] = 16;
-    const Run run = runCli({"--threads", "1", "train", "--preset", q(t2i::test::write_preset(dir, stage)), "--demo",
-                            "--demo-images", "12", "--out", dir.filePath(QStringLiteral("stage")), "--max-steps", "1"});
-    QVERIFY2(run.exitCode > 0 && run.err.contains(QStringLiteral("preset tiny-test is a super-resolution stage (16→32)")),
-             qPrintable(run.err));
   }
 
   // A super-resolution stage end to end: trained from the command line, listed with its stage,
