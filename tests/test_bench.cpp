@@ -146,6 +146,18 @@ private Q_SLOTS:
     QVERIFY2(ratio > 0.5 && ratio < 2.0, qPrintable(QString::number(ratio)));
   }
 
+  void trainBenchmarkTrainsASuperResolutionStage() {
+    QTemporaryDir dir;
+    bench::PresetOptions options;
+    options.preset = test::write_preset(dir, test::tiny_sr_preset_json());
+    options.micro_batches = 1;
+    options.precision = runtime::Precision::Float32;
+    const auto json = nlohmann::json::parse(bench::train_json(options));
+    QCOMPARE(json.at("preset").get<std::string>(), std::string("tiny-sr-test"));
+    QCOMPARE(json.at("image_size").get<int>(), 32);
+    QVERIFY(json.at("images_per_second").get<double>() > 0.0);
+  }
+
   void modelBenchmarkFeedsASuperResolutionStage() {
     // A stage adds to the base network only its input convolution's low-resolution channels and
     // the aug embedding's two linear layers: parameters and counted FLOPs grow by exactly those.

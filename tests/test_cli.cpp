@@ -502,14 +502,39 @@ private Q_SLOTS:
                               dir.filePath(QStringLiteral("refused")), "--max-steps", "1"});
       QVERIFY2(run.exitCode > 0 && run.err.contains(field) && run.err.contains(QStringLiteral("out of range")), qPrintable(run.err));
     }
+  }
 
-    // A super-resolution stage needs a low-resolution input, which training does not give yet.
-    nlohmann::json stage = t2i::test::tiny_preset_json();
-    stage["unet"]["low_res_size"] = 16;
-    const Run run = runCli({"--threads", "1", "train", "--preset", q(t2i::test::write_preset(dir, stage)), "--demo",
-                            "--demo-images", "12", "--out", dir.filePath(QStringLiteral("stage")), "--max-steps", "1"});
-    QVERIFY2(run.exitCode > 0 && run.err.contains(QStringLiteral("preset tiny-test is a super-resolution stage (16→32)")),
-             qPrintable(run.err));
+  // A super-resolution stage end to end: trained from the command line, listed with its stage,
+  // and `t2i eval` of its checkpoint reports the facade's PSNR of the stage and of bicubic.
+  void srStageTrainsIsListedAndIsMeasuredAgainstBicubic() {
+    QTemporaryDir dir;
+    const auto at = [&](const char* name) { return dir.filePath(QString::fromLatin1(name)); };
+    const std::string preset = t2i::test::write_preset(dir, t2i::test::tiny_sr_preset_json());
+    Run run = runCli({"train", "--preset", q(preset), "--demo", "--demo-images", "48", "--out", at("runs/sr"), "--max-steps", "1",
+                      "--no-probes", "--bf16", "off"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    run = runCli({"runs", "show", at("runs/sr")});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    QVERIFY2(run.out.contains(QStringLiteral("stage        super-resolution 16->32")), qPrintable(run.out));
+    run = runCli({"runs", "list", at("runs"), "--json"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    QCOMPARE(nlohmann::json::parse(run.out.toStdString()).at("runs").at(0).at("stage").get<std::string>(),
+             std::string("super-resolution 16->32"));
+
+    const std::string checkpoint = at("runs/sr").toStdString() + "/checkpoints/step_000000001.safetensors";
+    run = runCli({"eval", "--checkpoint", q(checkpoint), "--n", "2", "--steps", "2", "--cfg", "2", "--json"});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    const nlohmann::json cli = nlohmann::json::parse(run.out.toStdString());
+    t2i::evaluate::SuperResolutionEvalOptions options;
+    options.checkpoint = checkpoint;
+    options.split = t2i::data::Split::Val;  // t2i eval's default split
+    options.images = 2;
+    options.steps = 2;
+    options.scales = {2.0};
+    const t2i::evaluate::SuperResolutionEvalReport facade = t2i::evaluate::evaluate_super_resolution(options);
+    QCOMPARE(cli.at("bicubic_psnr").get<double>(), facade.bicubic_psnr);
+    QCOMPARE(cli.at("scales").at(0).at("psnr").get<double>(), facade.scales.at(0).psnr);
+    QCOMPARE(cli.at("images").get<int>(), 2);
   }
 
   void runsListAndCompareTabulateRunsAndNameProblems() {

@@ -149,6 +149,8 @@ private Q_SLOTS:
     QVERIFY(options.data.demo);
     options.max_steps = step + 3;
     options.probe_gallery = false;  // 0.1.0 had none; test_probe_gallery tests it
+    // Its config has no stage (run config 2.2 added it): its preset's sizes tell.
+    QCOMPARE(train::summarize_run(run).stage, std::string("base 32"));
     Recorder events;
     const train::Summary summary = train::run(options, events);
     QCOMPARE(summary.steps, step + 3);
@@ -169,8 +171,10 @@ private Q_SLOTS:
     for (const auto& [preview_step, path] : history.previews)
       QVERIFY2(fs::exists(path) && path.rfind(run, 0) == 0, path.c_str());
     const auto config = nlohmann::json::parse(history.config_json);
-    QCOMPARE(config.at("format_version").get<std::string>(), std::string("2.1"));
+    QCOMPARE(config.at("format_version").get<std::string>(), std::string("2.2"));
     QVERIFY(!config.at("options").contains("run_dir"));
+    QCOMPARE(config.at("stage"), nlohmann::json({{"kind", "base"}, {"image_size", 32}}));
+    QCOMPARE(train::summarize_run(run).stage, std::string("base 32"));
   }
 
   void movedRunResumesFromTheCommandLineAlone() {

@@ -2,17 +2,24 @@
 // (scipy's sqrtm and an eigendecomposition), the FID Inception network against the reference
 // implementation's features with random weights, KID against a brute-force MMD², invariants
 // (symmetry, mean shift, the small-sample flag), weights errors, and the statistics cache.
+#include "data/image_pairs.h"
 #include "data/png_write.h"
+#include "data/prepared_dataset.h"
+#include "diffusion/noise_augmentation.h"
 #include "eval/fid.h"
 #include "eval/fid_evaluator.h"
 #include "eval/inception.h"
+#include "eval/psnr.h"
 #include "eval/reference_stats.h"
 #include "io/tensor_file.h"
 #include "t2i/evaluate.h"
 #include "t2i/runtime.h"
+#include "t2i/train.h"
 #include "test_support.h"
+#include "tiny_preset.h"
 
 #include <QTemporaryDir>
+#include <QtTest/QtTest>
 
 #include <nlohmann/json.hpp>
 
@@ -117,6 +124,67 @@ class TestEval : public QObject {
 
 private Q_SLOTS:
   void initTestCase() { t2i::runtime::initialize(); }
+
+  // PSNR = 10·log10(MAX²/MSE) with MAX = 2 on [−1, 1]: an offset δ everywhere gives MSE = δ².
+  void psnrOfAConstantOffsetIsItsClosedForm() {
+    const torch::Tensor reference = torch::rand({2, 3, 8, 8}, torch::TensorOptions().dtype(torch::kFloat64)) * 1.6 - 0.8;
+    const torch::Tensor offsets = torch::tensor({0.1, 0.02}, torch::kFloat64).view({2, 1, 1, 1});
+    const torch::Tensor value = psnr(reference + offsets, reference);
+    QVERIFY(std::abs(value[0].item<double>() - 10 * std::log10(4 / 0.01)) < 1e-9);
+    QVERIFY(std::abs(value[1].item<double>() - 10 * std::log10(4 / 0.0004)) < 1e-9);
+    QVERIFY(std::isinf(psnr(reference, reference)[0].item<double>()));
+    t2i::test::expect_error([&] { psnr(reference, reference.slice(3, 0, 4)); }, {"PSNR", "one shape"});
+  }
+
+  // The baseline's path: box average to the input size, bicubic back. A one-pixel checkerboard
+  // of ±1 averages to 0 in every 2×2 block, enlarges to 0, and misses by 1 everywhere: MSE = 1.
+  void bicubicBaselineOfACheckerboardIsItsClosedForm() {
+    const torch::Tensor i = torch::arange(16).view({16, 1}), j = torch::arange(16).view({1, 16});
+    const torch::Tensor board = (((i + j) % 2) * 2 - 1).to(torch::kFloat32).expand({1, 3, 16, 16}).contiguous();
+    const torch::Tensor enlarged = t2i::diffusion::upsample_low_res(t2i::data::box_downsample(board, 8), 16);
+    QVERIFY(torch::equal(enlarged, torch::zeros_like(board)));
+    QVERIFY(std::abs(psnr(enlarged, board)[0].item<double>() - 10 * std::log10(4.0)) < 1e-9);
+  }
+
+  // A trained stage's report: the bicubic number is the held-out images' own (recomputed here from
+  // the cache), and the stage's is a PSNR of its 32×32 outputs.
+  void superResolutionStageIsMeasuredAgainstBicubic() {
+    QTemporaryDir dir;
+    const std::string preset = t2i::test::write_preset(dir, t2i::test::tiny_sr_preset_json());
+    auto options = t2i::test::tiny_demo_run(preset, path(dir.filePath(QStringLiteral("run"))), path(dir.filePath(QStringLiteral("cache"))));
+    options.max_steps = 2;
+    t2i::train::Observer quiet;
+    const t2i::train::Summary run = t2i::train::run(options, quiet);
+    QVERIFY(is_super_resolution_checkpoint(run.last_checkpoint));
+
+    SuperResolutionEvalOptions sr;
+    sr.checkpoint = run.last_checkpoint;
+    sr.images = 3;
+    sr.steps = 3;
+    sr.scales = {1.0, 3.0};
+    const SuperResolutionEvalReport report = evaluate_super_resolution(sr);
+    QCOMPARE(report.images, 3);
+    QCOMPARE(report.low_res_size, 16);
+    QCOMPARE(report.image_size, 32);
+    QCOMPARE(report.aug, 0.2);
+    QCOMPARE(report.scales.size(), std::size_t{2});
+
+    const auto dataset = t2i::data::PreparedDataset::open(path(dir.filePath(QStringLiteral("cache/prepared"))));
+    const auto pairs = t2i::data::image_pairs(*dataset, t2i::data::Split::Test, {0, 1, 2}, 32, 16);
+    namespace F = torch::nn::functional;
+    const torch::Tensor bicubic =
+        F::interpolate(pairs.low, F::InterpolateFuncOptions().size(std::vector<std::int64_t>{32, 32}).mode(torch::kBicubic).align_corners(false))
+            .clamp(-1, 1);
+    const torch::Tensor mse = (bicubic.to(torch::kFloat64) - pairs.high.to(torch::kFloat64)).square().flatten(1).mean(1);
+    QVERIFY(std::abs(report.bicubic_psnr - (10 * torch::log10(4 / mse)).mean().item<double>()) < 1e-9);
+    for (const SuperResolutionScale& row : report.scales) QVERIFY(std::isfinite(row.psnr) && row.psnr > 0);
+    QVERIFY(contains(to_table(report), "bicubic"));
+    QCOMPARE(nlohmann::json::parse(to_json(report)).at("bicubic_psnr").get<double>(), report.bicubic_psnr);
+
+    GuidanceEvalOptions guidance;
+    guidance.checkpoint = run.last_checkpoint;
+    t2i::test::expect_error([&] { evaluate_guidance(guidance); }, {"holds a super-resolution stage"});
+  }
 
   void vectorCases_data() {
     QTest::addColumn<QString>("name");

@@ -176,7 +176,8 @@ private Q_SLOTS:
     const torch::Tensor noise = torch::randn({6, 1, 2, 2}, generator);
     const auto none = [](std::int64_t first, std::int64_t last) { return TextCondition::none(last - first); };
     const train::LevelLosses losses =
-        train::losses_at_levels(stub(loss.schedule()), loss, torch::zeros({6, 1, 2, 2}), noise, none, levels, 4);
+        train::losses_at_levels([&](std::int64_t, std::int64_t) { return stub(loss.schedule()); }, loss, torch::zeros({6, 1, 2, 2}),
+                                noise, none, levels, 4);
     for (std::size_t k = 0; k < levels.size(); ++k) {
       const int step = static_cast<int>(std::lround(levels[k].t * kSteps)) - 1;
       const double error = g(levels[k].t) * g(levels[k].t);

@@ -24,6 +24,7 @@
 #include "train/ema.h"
 #include "train/evaluation_schedule.h"
 #include "train/run_folder.h"
+#include "train/stage_condition.h"
 #include "train/train_step.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -47,6 +48,7 @@ using namespace t2i;
 namespace {
 
 using t2i::test::tiny_preset_json;
+using t2i::test::tiny_sr_preset_json;
 using t2i::test::tiny_demo_run;
 using t2i::test::write_preset;
 
@@ -196,7 +198,7 @@ private Q_SLOTS:
 
     auto gradients = [&](std::int64_t micro) {
       for (const auto& [name, p] : model->trained_parameters()) p.mutable_grad() = torch::Tensor();
-      const double value = *train::accumulate_gradients(*model, loss, x_0, captions, draw, drop, micro);
+      const double value = *train::accumulate_gradients(*model, loss, x_0, captions, draw, drop, {}, micro);
       std::vector<torch::Tensor> grads;
       for (const auto& [name, p] : model->trained_parameters())
         grads.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
@@ -227,7 +229,7 @@ private Q_SLOTS:
     torch::Tensor x_0 = torch::zeros({2, 3, 32, 32});
     x_0[0][0][3][3] = std::nan("");
     const auto draw = loss.draw(x_0, generator);
-    const auto value = train::accumulate_gradients(*model, loss, x_0, captions, draw, torch::zeros({2}, torch::kBool), 2);
+    const auto value = train::accumulate_gradients(*model, loss, x_0, captions, draw, torch::zeros({2}, torch::kBool), {}, 2);
     train::NonFiniteGuard guard(1);
     QVERIFY(!guard.accept(*value, 0.0));
     QVERIFY(guard.exhausted());
@@ -591,6 +593,108 @@ private Q_SLOTS:
     QCOMPARE(history.steps.size(), size_t{12});  // the resumed run replaced nothing and lost nothing
     QVERIFY(!history.evals.empty());
     QVERIFY(!history.latest_checkpoint.empty());
+  }
+
+  // A super-resolution stage's step: x₀'s box average enlarged bicubically and noised to a drawn
+  // aug is what the network sees, and the loss reaches every parameter through it.
+  void srTrainingStepReachesEveryParameter() {
+    QTemporaryDir dir;
+    const model::Preset preset = model::load_preset(write_preset(dir, tiny_sr_preset_json()));
+    std::vector<std::string> captions{"a red circle", "a blue square", "a small green triangle", "a large red square"};
+    torch::manual_seed(1);
+    auto model = sample::TextToImageModel::create(preset, "{}", {}, captions, torch::kCPU);
+    model->set_execution(model::ExecutionOptions{});
+    {
+      // The output convolution starts at zero (no gradient behind it at step 0): as after training.
+      torch::NoGradGuard no_grad;
+      for (const auto& [name, p] : model->trained_parameters())
+        if (name.rfind("unet.out_conv.", 0) == 0) p.normal_(0.0, 0.1);
+    }
+    diffusion::DiffusionLoss loss(sample::noise_schedule(preset), diffusion::LossOptions{});
+    torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(5);
+    const torch::Tensor x_0 = torch::rand({4, 3, 32, 32}, generator) * 2 - 1;
+
+    // At aug = 0 the condition is the clean enlargement: the 2×2 block means, resized bicubically.
+    const torch::Tensor blocks = x_0.reshape({4, 3, 16, 2, 16, 2}).mean({3, 5});
+    namespace F = torch::nn::functional;
+    const torch::Tensor bicubic =
+        F::interpolate(blocks, F::InterpolateFuncOptions().size(std::vector<std::int64_t>{32, 32}).mode(torch::kBicubic).align_corners(false))
+            .clamp(-1, 1);
+    const model::LowResCondition clean = train::stage_condition(preset, loss.schedule(), x_0, generator, 0.0);
+    QVERIFY(torch::allclose(clean.image, bicubic, 1e-5, 1e-6));
+    QVERIFY(torch::equal(clean.aug, torch::zeros({4})));
+
+    torch::Generator again = at::make_generator<at::CPUGeneratorImpl>(9);
+    generator = at::make_generator<at::CPUGeneratorImpl>(9);
+    const model::LowResCondition drawn = train::stage_condition(preset, loss.schedule(), x_0, generator);
+    QVERIFY(torch::equal(drawn.image, train::stage_condition(preset, loss.schedule(), x_0, again).image));  // the generator's alone
+    QVERIFY(drawn.aug.min().item<double>() >= 0 && drawn.aug.max().item<double>() <= preset.training.aug_max);
+    QVERIFY(!train::stage_condition(model::find_preset("demo"), loss.schedule(), x_0, generator).defined());
+
+    const diffusion::LossDraw draw = loss.draw(x_0, generator);
+    const torch::Tensor drop = torch::tensor({false, true, false, false});  // the null text too
+    QVERIFY(std::isfinite(*train::accumulate_gradients(*model, loss, x_0, captions, draw, drop, drawn, 2)));
+    for (const auto& [name, p] : model->trained_parameters())
+      QVERIFY2(p.grad().defined() && p.grad().abs().sum().item<double>() > 0, name.c_str());
+  }
+
+  // An interrupted super-resolution run resumed trains what an uninterrupted one does: the aug
+  // levels and their noise come from the checkpointed generator. Its folder records the stage.
+  void srResumeIsExactAndTheRunRecordsItsStage() {
+    QTemporaryDir dir;
+    const std::string preset = write_preset(dir, tiny_sr_preset_json());
+    const std::string cache = dir.filePath(QStringLiteral("cache")).toStdString();
+    Recorder straight_events;
+    auto straight = tiny_demo_run(preset, dir.filePath(QStringLiteral("straight")).toStdString(), cache);
+    straight.max_steps = 6;
+    const train::Summary a = train::run(straight, straight_events);
+    QCOMPARE(a.steps, std::int64_t{6});
+    QVERIFY(!straight_events.evals.empty());
+    QVERIFY(std::isfinite(straight_events.evals.back().val_p2));
+
+    auto split = tiny_demo_run(preset, dir.filePath(QStringLiteral("split")).toStdString(), cache);
+    split.max_steps = 3;
+    Recorder first_half;
+    QCOMPARE(train::run(split, first_half).steps, std::int64_t{3});
+    split.max_steps = 6;
+    split.resume = true;
+    Recorder second_half;
+    const train::Summary b = train::run(split, second_half);
+    QCOMPARE(b.steps, std::int64_t{6});
+    QCOMPARE(second_half.steps.front().step, std::int64_t{4});
+    const auto ta = io::load_tensors(a.last_checkpoint);
+    const auto tb = io::load_tensors(b.last_checkpoint);
+    for (const char* prefix : {"unet/", "ema_unet/", "optim/", "text_encoder.", "ema_text_encoder.", "rng/"})
+      expect_same_tensors(ta, tb, prefix);
+    QCOMPARE(second_half.steps.back().train_loss, straight_events.steps.back().train_loss);
+    QCOMPARE(second_half.evals.back().val_p2, straight_events.evals.back().val_p2);  // fixed aug and noise
+
+    const train::History history = train::read_history(split.run_dir);
+    const auto config = nlohmann::json::parse(history.config_json);
+    QCOMPARE(config.at("format_version").get<std::string>(), std::string("2.2"));
+    QCOMPARE(config.at("stage"), nlohmann::json({{"kind", "super-resolution"}, {"image_size", 32}, {"low_res_size", 16}}));
+    QCOMPARE(train::summarize_run(split.run_dir).stage, std::string("super-resolution 16->32"));
+    QVERIFY(!history.previews.empty());  // sampled from the validation images' low-resolution versions
+  }
+
+  // The gallery of a stage enlarges the validation images of its captions; a prompt without an
+  // image has nothing to enlarge and is left out.
+  void srProbeGalleryKeepsTheCaptionsWithImages() {
+    QTemporaryDir dir;
+    const std::string preset = write_preset(dir, tiny_sr_preset_json());
+    auto options = tiny_demo_run(preset, dir.filePath(QStringLiteral("run")).toStdString(), dir.filePath(QStringLiteral("cache")).toStdString());
+    options.max_steps = 1;
+    options.probe_gallery = true;
+    options.probe_prompts = {"a purple star"};
+    Recorder events;
+    train::run(options, events);
+    const auto gallery = train::read_probe_gallery(options.run_dir);
+    QVERIFY(gallery.has_value());
+    QCOMPARE(gallery->prompts.size(), std::size_t{train::kProbeCaptions});
+    QVERIFY(std::find(gallery->prompts.begin(), gallery->prompts.end(), "a purple star") == gallery->prompts.end());
+    QCOMPARE(gallery->image_size, 32);
+    QCOMPARE(gallery->evaluations.size(), std::size_t{2});  // step 0 and the final evaluation
+    QCOMPARE(train::read_probe_sheet(*gallery, 1).height, gallery->probe_count() * 32);
   }
 
   // The probe gallery samples with its own seeds, before the first step and at each evaluation

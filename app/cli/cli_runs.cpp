@@ -42,6 +42,7 @@ void print_summary(const std::string& run_dir) {
   const train::RunSummary summary = train::summarize_run(run_dir, history);
   std::cout << "run          " << run_dir << "\n"
             << "preset       " << summary.preset << "\n"
+            << "stage        " << (summary.stage.empty() ? "unknown" : summary.stage) << "\n"
             << "steps        " << summary.steps << " (" << train::to_string(summary.status) << ")\n";
   if (!history.steps.empty()) {
     const train::StepMetrics& last = history.steps.back();
@@ -178,6 +179,7 @@ nlohmann::json summary_json(const train::RunSummary& run) {
   return {{"name", run.name},
           {"path", run.path},
           {"preset", run.preset},
+          {"stage", run.stage},
           {"selection", run.selection},
           {"steps", run.steps},
           {"status", train::to_string(run.status)},
@@ -202,10 +204,10 @@ void list_runs(const std::string& folder, bool json) {
   std::cout << listing.runs.size() << " runs in " << folder << "\n";
   if (!listing.runs.empty()) {
     std::vector<std::vector<std::string>> rows{
-        {"run", "preset", "steps", "status", "best (rule)", "best val P2", "best FID", "last val P2", "lowest FID",
+        {"run", "preset", "stage", "steps", "status", "best (rule)", "best val P2", "best FID", "last val P2", "lowest FID",
          "last KID", "wall time"}};
     for (const train::RunSummary& run : listing.runs)
-      rows.push_back({run.name, run.preset, std::to_string(run.steps), train::to_string(run.status), best_text(run),
+      rows.push_back({run.name, run.preset, run.stage, std::to_string(run.steps), train::to_string(run.status), best_text(run),
                       optional_number(run.best_val_p2), optional_number(run.best_fid), optional_number(run.last_val_p2),
                       optional_number(run.lowest_fid), optional_number(run.last_kid), duration(run.wall_seconds)});
     print_table(rows);

@@ -40,6 +40,19 @@ inline nlohmann::json tiny_preset_json() {
   return preset;
 }
 
+/// tiny_preset_json() as a 16→32 super-resolution stage (its U-Net also reads the enlarged,
+/// noise-augmented 16×16 image), for the tests of training a cascade's stage.
+inline nlohmann::json tiny_sr_preset_json() {
+  nlohmann::json preset = tiny_preset_json();
+  preset["name"] = "tiny-sr-test";
+  preset["sample_aug"] = 0.2;
+  preset["unet"]["image_size"] = 32;
+  preset["unet"]["low_res_size"] = 16;
+  preset["unet"]["skip_scale"] = true;
+  preset["training"]["aug_max"] = 0.5;
+  return preset;
+}
+
 /// A few-step run of `preset_path` on the demo dataset (48 images), seeded, on the fp32 reference
 /// path so that runs compare bit for bit, without the probe gallery: sampling its probes at every
 /// evaluation is most of a tiny run's time, and only the gallery's own tests

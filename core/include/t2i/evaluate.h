@@ -6,6 +6,7 @@
 //   a split's captions with fixed seeds at each guidance scale, scored by FID and KID against the
 //   split's images, by the validation P2 loss, and — on the built-in demo dataset — by the demo
 //   checker's colour, shape and full-caption agreement.
+// - A super-resolution stage's PSNR against bicubic enlargement on held-out images.
 #pragma once
 
 #include "t2i/data.h"
@@ -148,5 +149,54 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options, const j
 
 std::string to_table(const GuidanceEvalReport& report);
 std::string to_json(const GuidanceEvalReport& report);
+
+/// Whether a checkpoint holds a super-resolution stage (its preset's low_res_size > 0). Throws
+/// naming the file when it is not a readable checkpoint.
+bool is_super_resolution_checkpoint(const std::string& checkpoint);
+
+/// A super-resolution stage against bicubic enlargement (issue 27): on held-out images of a
+/// split, each box-downsampled to the stage's input size (as in training), the PSNR of the
+/// stage's output and of the bicubic enlargement that is its conditioning (before augmentation)
+/// against the image itself.
+struct SuperResolutionEvalOptions {
+  std::string checkpoint;
+  std::string cache_dir;            ///< the prepared dataset; empty = the one the checkpoint's run used
+  data::Split split = data::Split::Test;  ///< Val or Test
+  int images = 64;                  ///< the split's first images (seeds 0, 1, …), at most all of them
+  std::vector<double> scales;       ///< guidance scales; empty = the preset's cond_scale
+  std::optional<double> aug;        ///< noise augmentation level in [0, 1]; unset = the preset's sample_aug
+  std::string device = "cpu";
+  int steps = 50;
+  diffusion::SamplerKind sampler = diffusion::kDefaultSampler;
+  diffusion::ThresholdKind thresholding = diffusion::ThresholdKind::Dynamic;
+  std::string samples_dir;          ///< where to write the stage's outputs as PNGs; empty = not written
+};
+
+struct SuperResolutionScale {
+  double guidance = 0;
+  double psnr = 0;                  ///< mean over the images of each one's PSNR (dB)
+  double seconds = 0;
+};
+
+struct SuperResolutionEvalReport {
+  std::string checkpoint;
+  std::int64_t step = 0;
+  std::string split;
+  int images = 0;
+  int low_res_size = 0;
+  int image_size = 0;
+  double aug = 0;
+  int steps = 0;
+  double bicubic_psnr = 0;          ///< mean PSNR (dB) of the bicubic enlargement
+  std::vector<SuperResolutionScale> scales;
+  bool cancelled = false;
+};
+
+/// Runs the comparison, a job (t2i/job.h) counting "guidance <w>" per scale. Throws naming the
+/// file and the problem (not a super-resolution stage, no cache at its size, an empty split).
+SuperResolutionEvalReport evaluate_super_resolution(const SuperResolutionEvalOptions& options, const job::Context& job = {});
+
+std::string to_table(const SuperResolutionEvalReport& report);
+std::string to_json(const SuperResolutionEvalReport& report);
 
 } // namespace t2i::evaluate

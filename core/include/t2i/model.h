@@ -89,11 +89,6 @@ struct Preset {
   bool super_resolution() const { return unet.low_res_size > 0; }
 };
 
-/// Throws, naming the preset, when `preset` is a super-resolution stage: for the code that trains
-/// or samples base models, until cascades do ("preset sr-demo is a super-resolution stage
-/// (32→64); it needs a low-resolution input …").
-void require_base_preset(const Preset& preset, const std::string& what);
-
 /// Loads and validates a preset file. Throws std::runtime_error naming the file and the field
 /// (missing, wrong type, out of range, unknown).
 Preset load_preset(const std::string& path);

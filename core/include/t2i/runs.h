@@ -91,6 +91,9 @@ struct RunSummary {
   std::string path;
   std::string name;           ///< the folder's name
   std::string preset;         ///< the preset's name in config.json; "unknown" without one
+  /// The cascade stage it trains: "base 64" or "super-resolution 32->64"; a run config older than
+  /// 2.2 has no "stage" and is read from its preset; empty without either.
+  std::string stage;
   std::string selection;      ///< its best-checkpoint rule as stored ("p2" or "p2+fid"); empty when unknown
   std::int64_t steps = 0;     ///< the last training step recorded
   RunStatus status = RunStatus::Unknown;

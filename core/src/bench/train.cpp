@@ -41,7 +41,6 @@ struct BenchModel {
 
 BenchModel build(const PresetOptions& options) {
   BenchModel b{model::find_preset(options.preset), io::parse_device(options.device), model::UNet{nullptr}, {}};
-  model::require_base_preset(b.preset, "bench train");
   b.unet = model::UNet(model::unet_config(b.preset, kBenchTextWidth));
   b.unet->to(b.device);
   b.execution = model::default_execution(b.device.is_cuda() ? "cuda" : "cpu");
@@ -89,7 +88,12 @@ std::string train_json(const PresetOptions& options) {
   const std::int64_t s = b.preset.unet.image_size;
   const torch::Tensor x_0 = torch::rand({micro, 3, s, s}, torch::TensorOptions().device(b.device)) * 2 - 1;
   const TextCondition text = random_text(micro, b.device);
-  const Denoiser denoiser = model::as_denoiser(b.unet);
+  // A super-resolution stage also reads its enlarged, noise-augmented input (any image of the right shape times the same).
+  const Denoiser denoiser =
+      b.preset.super_resolution()
+          ? model::as_denoiser(b.unet, model::LowResCondition{torch::rand_like(x_0) * 2 - 1,
+                                                              torch::rand({micro}, torch::TensorOptions().device(b.device))})
+          : model::as_denoiser(b.unet);
   auto micro_step = [&] {
     optimizer.zero_grad();
     loss(denoiser, x_0, text, generator).loss.backward();

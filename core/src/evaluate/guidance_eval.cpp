@@ -2,11 +2,11 @@
 
 #include "data/demo_scene.h"
 #include "data/prepared_dataset.h"
+#include "evaluate/checkpoint_data.h"
 #include "io/device.h"
 #include "model/checkpoint_file.h"
 #include "sample/sampling.h"
 #include "t2i/sample.h"
-#include "train/dataset_setup.h"
 #include "train/fid_hook.h"
 #include "train/validation.h"
 
@@ -25,23 +25,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::int64_t kBatch = 16;  // images sampled together
-
-// The prepared dataset: --data (the prepared folder or the run data folder above it), else the
-// data folder of the checkpoint's run, as the trainer chose it.
-std::string dataset_folder(const GuidanceEvalOptions& options, const nlohmann::json& meta) {
-  fs::path folder = options.cache_dir;
-  if (folder.empty()) {
-    const nlohmann::json stored = meta.value("options", nlohmann::json::object());
-    train::TrainOptions run;
-    run.run_dir = fs::path(options.checkpoint).parent_path().parent_path().string();
-    // Stored relative to the run folder since checkpoint format 2.0 (absolute in 1.0).
-    const std::string cache = stored.value("data", nlohmann::json::object()).value("cache_dir", "");
-    if (!cache.empty()) run.data.cache_dir = (fs::path(run.run_dir) / cache).string();
-    folder = train::data_folder(run);
-  }
-  if (!fs::exists(folder / data::kManifestFileName)) folder = data::prepared_folder(folder.string());
-  return folder.string();
-}
 
 std::optional<double> rate(std::int64_t hits, std::int64_t total) {
   if (total == 0) return std::nullopt;
@@ -86,7 +69,10 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options, const j
 
   const model::Checkpoint checkpoint = model::read_checkpoint(options.checkpoint);
   auto model = sample::TextToImageModel::for_sampling(checkpoint, options.checkpoint, device);
-  const std::string folder = dataset_folder(options, checkpoint.meta);
+  if (model->preset().super_resolution())
+    throw std::runtime_error(options.checkpoint + " holds a super-resolution stage: it enlarges images rather than drawing them "
+                             "from captions, and is measured against bicubic enlargement (evaluate_super_resolution)");
+  const std::string folder = checkpoint_dataset_folder(options.checkpoint, options.cache_dir, checkpoint.meta);
   const auto dataset = data::PreparedDataset::open(folder);
   const auto& images = dataset->images(split);
   if (images.empty()) throw std::runtime_error(folder + ": the " + data::to_string(split) + " split has no images");
@@ -108,7 +94,7 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options, const j
       eval::open_fid_evaluator(options.inception_weights, options.device, report.fid_status);
   eval::ReferenceStats reference;
   if (fid) {
-    reference = train::split_reference(*fid, *dataset, split, folder, job);
+    reference = train::split_reference(*fid, *dataset, split, folder, model->image_size(), job);
   }
 
   report.data_background = mean_background(*dataset, images, options.samples);

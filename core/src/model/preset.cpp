@@ -532,13 +532,6 @@ PresetReading read_preset(const std::string& json_text, const std::string& origi
   return reading;
 }
 
-void require_base_preset(const Preset& preset, const std::string& what) {
-  if (!preset.super_resolution()) return;
-  throw std::runtime_error("preset " + preset.name + " is a super-resolution stage (" + std::to_string(preset.unet.low_res_size) +
-                           "→" + std::to_string(preset.unet.image_size) + "); it needs a low-resolution input, and " + what +
-                           " takes base models only (text → image)");
-}
-
 Preset load_preset(const std::string& path) {
   Preset preset = parse_preset(io::read_text_file(path, "the preset file"), path);
   preset.path = path;

@@ -10,9 +10,9 @@ namespace {
 class InceptionFidHook final : public FidHook {
 public:
   InceptionFidHook(std::unique_ptr<eval::FidEvaluator> evaluator, std::int64_t samples,
-                   const data::PreparedDataset& dataset, const std::string& cache_dir, const job::Context& job)
+                   const data::PreparedDataset& dataset, int image_size, const std::string& cache_dir, const job::Context& job)
       : evaluator_(std::move(evaluator)), samples_(samples),
-        reference_(split_reference(*evaluator_, dataset, data::Split::Val, cache_dir, job)) {}
+        reference_(split_reference(*evaluator_, dataset, data::Split::Val, cache_dir, image_size, job)) {}
 
   std::int64_t samples() const override { return samples_; }
 
@@ -50,9 +50,9 @@ private:
 } // namespace
 
 eval::ReferenceStats split_reference(const eval::FidEvaluator& evaluator, const data::PreparedDataset& dataset,
-                                     data::Split split, const std::string& folder, const job::Context& job) {
+                                     data::Split split, const std::string& folder, int image_size, const job::Context& job) {
   const auto& images = dataset.images(split);
-  const auto& cache = dataset.cache();
+  const auto& cache = image_size == 0 ? dataset.cache() : dataset.cache(image_size);
   const std::int64_t size = cache.image_size();
   eval::ImageSource source;
   source.count = static_cast<std::int64_t>(images.size());
@@ -62,14 +62,15 @@ eval::ReferenceStats split_reference(const eval::FidEvaluator& evaluator, const 
       std::memcpy(batch[i - begin].data_ptr(), cache.pixels(images[static_cast<size_t>(i)].slot), cache.bytes_per_image());
     return batch.permute({0, 3, 1, 2}).contiguous();
   };
-  const std::string name = data::to_string(split);
+  // A further size is a set of images of its own; S keeps the names it always had.
+  const std::string name = data::to_string(split) + (size == dataset.image_size() ? "" : "_s" + std::to_string(size));
   // The identity changes whenever the split's images do: the manifest's hash names them.
   return evaluator.reference((std::filesystem::path(folder) / ("fid_" + name + "_stats.safetensors")).string(),
                              name + ":" + dataset.manifest_hash(), source, job);
 }
 
 std::unique_ptr<FidHook> make_fid_hook(const std::string& inception_weights, const std::string& device,
-                                       std::int64_t samples, const data::PreparedDataset& dataset,
+                                       std::int64_t samples, const data::PreparedDataset& dataset, int image_size,
                                        const std::string& cache_dir, std::string& status,
                                        const job::Context& job) {
   auto evaluator = eval::open_fid_evaluator(inception_weights, device, status);
@@ -82,7 +83,7 @@ std::unique_ptr<FidHook> make_fid_hook(const std::string& inception_weights, con
     status = "FID unavailable: the validation split has fewer than 2 images";
     return nullptr;
   }
-  auto hook = std::make_unique<InceptionFidHook>(std::move(evaluator), samples, dataset, cache_dir, job);
+  auto hook = std::make_unique<InceptionFidHook>(std::move(evaluator), samples, dataset, image_size, cache_dir, job);
   status = "FID on " + std::to_string(samples) + " validation samples per evaluation";
   return hook;
 }

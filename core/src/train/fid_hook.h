@@ -39,16 +39,17 @@ public:
 
 /// The Inception statistics of a prepared split's images, read from `folder` when they were made
 /// from the same images with the same weights, else computed and cached there. Shared by the
-/// trainer's hook and the guidance-scale analysis so both compare against the same file.
+/// trainer's hook and the guidance-scale analysis so both compare against the same file. The
+/// images are the cache's at `image_size` (a super-resolution stage's output size; 0 = S).
 eval::ReferenceStats split_reference(const eval::FidEvaluator& evaluator, const data::PreparedDataset& dataset,
-                                     data::Split split, const std::string& folder,
+                                     data::Split split, const std::string& folder, int image_size = 0,
                                      const job::Context& job = {});
 
 /// The hook for a run, or nullptr with `status` saying why FID is unavailable.
-/// The validation images' reference statistics are computed once and cached in `cache_dir`,
+/// The validation images' reference statistics (at `image_size`, 0 = S) are computed once and cached in `cache_dir`,
 /// a job (t2i/job.h) whose cancel token stops that pass within one batch (eval::FidCancelled).
 std::unique_ptr<FidHook> make_fid_hook(const std::string& inception_weights, const std::string& device,
-                                       std::int64_t samples, const data::PreparedDataset& dataset,
+                                       std::int64_t samples, const data::PreparedDataset& dataset, int image_size,
                                        const std::string& cache_dir, std::string& status,
                                        const job::Context& job = {});
 

@@ -2,6 +2,7 @@
 
 #include "t2i/runs.h"
 #include "train/run_folder.h"
+#include "train/stage_condition.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -156,7 +157,8 @@ std::vector<NoiseLevelPoint> validation_levels(const diffusion::NoiseSchedule& s
   return levels;
 }
 
-LevelLosses losses_at_levels(const Denoiser& denoiser, const diffusion::DiffusionLoss& loss, const torch::Tensor& x_0,
+LevelLosses losses_at_levels(const std::function<Denoiser(std::int64_t, std::int64_t)>& denoiser,
+                             const diffusion::DiffusionLoss& loss, const torch::Tensor& x_0,
                              const torch::Tensor& noise, const std::function<TextCondition(std::int64_t, std::int64_t)>& text,
                              const std::vector<NoiseLevelPoint>& levels, std::int64_t micro, const job::CancelToken* cancel) {
   torch::NoGradGuard no_grad;
@@ -167,10 +169,11 @@ LevelLosses losses_at_levels(const Denoiser& denoiser, const diffusion::Diffusio
   for (std::int64_t first = 0; first < n && !job::cancelled(cancel); first += micro) {
     const std::int64_t last = std::min(n, first + micro);
     const TextCondition condition = text(first, last);  // encoded once for every level
+    const Denoiser network = denoiser(first, last);
     const torch::Tensor x = x_0.slice(0, first, last);
     for (std::size_t l = 0; l < levels.size(); ++l) {
       const torch::Tensor t = torch::full({last - first}, levels[l].t, x.options().dtype(torch::kFloat32));
-      const diffusion::LossTerms terms = loss.evaluate(denoiser, x, condition, {t, noise.slice(0, first, last)});
+      const diffusion::LossTerms terms = loss.evaluate(network, x, condition, {t, noise.slice(0, first, last)});
       p2_sum[l] += terms.weighted.sum().item<double>();
       mse_sum[l] += terms.mse.sum().item<double>();
     }
@@ -193,6 +196,7 @@ void validation_by_noise(sample::TextToImageModel& model, const diffusion::Diffu
   if (!batch) {
     data::BatchOptions options;
     options.batch_size = static_cast<int>(std::max<std::int64_t>(1, images));
+    options.image_size = model.image_size();
     options.seed = kLossByNoiseSeed;
     options.prefetch = 0;
     batch = data::BatchLoader(dataset, split, options).batch_at(0);
@@ -200,6 +204,8 @@ void validation_by_noise(sample::TextToImageModel& model, const diffusion::Diffu
   const torch::Tensor x_0 = batch->images.to(model.device());
   torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(kLossByNoiseSeed);
   const torch::Tensor noise = torch::randn(x_0.sizes(), generator, torch::TensorOptions().dtype(torch::kFloat32)).to(x_0.device());
+  const model::LowResCondition low_res =
+      stage_condition(model.preset(), loss.schedule(), x_0, generator, model.preset().sample_aug);
   std::vector<std::string> captions;
   const auto indices = batch->caption_index.accessor<std::int64_t, 1>();
   for (std::int64_t i = 0; i < indices.size(0); ++i) captions.push_back(dataset->captions()[static_cast<std::size_t>(indices[i])]);
@@ -207,7 +213,9 @@ void validation_by_noise(sample::TextToImageModel& model, const diffusion::Diffu
     return model.encode({captions.begin() + first, captions.begin() + last}, /*ema=*/true);
   };
   const std::vector<NoiseLevelPoint> levels = validation_levels(loss.schedule());
-  const LevelLosses losses = losses_at_levels(model.denoiser(/*ema=*/true), loss, x_0, noise, text, levels, micro, cancel);
+  const LevelLosses losses = losses_at_levels(
+      [&](std::int64_t first, std::int64_t last) { return model.denoiser(/*ema=*/true, slice(low_res, first, last)); }, loss, x_0,
+      noise, text, levels, micro, cancel);
   event.p2_k = loss.options().p2_k;
   event.p2_gamma = loss.options().p2_gamma;
   event.level_t.clear();

@@ -74,19 +74,22 @@ struct NoiseLevelPoint {
 /// time NoiseSchedule::continuous_time_of_log_snr finds).
 std::vector<NoiseLevelPoint> validation_levels(const diffusion::NoiseSchedule& schedule, int count = kValidationNoiseLevels);
 
-/// Mean P2-weighted and unweighted loss per level of `denoiser` on x₀ [N, …] with `noise` (shaped
-/// like x₀, the same at every level), `micro` images per forward pass; `text(first, last)` gives
-/// images [first, last)'s condition. Stops (returning what it has) when `cancel` is set.
+/// Mean P2-weighted and unweighted loss per level of the network on x₀ [N, …] with `noise` (shaped
+/// like x₀, the same at every level), `micro` images per forward pass; `denoiser(first, last)`
+/// and `text(first, last)` give images [first, last)'s network (a super-resolution stage's sees
+/// their low-resolution inputs) and condition. Stops (returning what it has) when `cancel` is set.
 struct LevelLosses {
   std::vector<double> p2, mse;
 };
-LevelLosses losses_at_levels(const Denoiser& denoiser, const diffusion::DiffusionLoss& loss, const torch::Tensor& x_0,
+LevelLosses losses_at_levels(const std::function<Denoiser(std::int64_t, std::int64_t)>& denoiser,
+                             const diffusion::DiffusionLoss& loss, const torch::Tensor& x_0,
                              const torch::Tensor& noise, const std::function<TextCondition(std::int64_t, std::int64_t)>& text,
                              const std::vector<NoiseLevelPoint>& levels, std::int64_t micro,
                              const job::CancelToken* cancel = nullptr);
 
 /// The trainer's deterministic validation by level: the EMA model on a fixed subset of `split`
-/// (`images` of them, or `fixed`, the overfit batch), noise from a fixed seed. Fills `event`'s
+/// (`images` of them, or `fixed`, the overfit batch), noise from a fixed seed (and a super-resolution
+/// stage's augmentation at the preset's sample_aug, its noise drawn next). Fills `event`'s
 /// validation fields and P2 parameters.
 void validation_by_noise(sample::TextToImageModel& model, const diffusion::DiffusionLoss& loss,
                          const std::shared_ptr<const data::PreparedDataset>& dataset, data::Split split,

@@ -108,7 +108,8 @@ ProbeRecorder::ProbeRecorder(const RunFolder& folder, ProbeGallery plan, std::op
   for (const std::string& sheet : dropped) fs::remove(sheet, error);
 }
 
-bool ProbeRecorder::record(sample::TextToImageModel& model, std::int64_t step, const job::CancelToken* cancel) {
+bool ProbeRecorder::record(sample::TextToImageModel& model, std::int64_t step, const job::CancelToken* cancel,
+                           const torch::Tensor& low_res) {
   const int size = gallery_.image_size;
   const auto recorded = gallery_.recorded_steps;
   const int k_count = static_cast<int>(recorded.size());
@@ -126,6 +127,7 @@ bool ProbeRecorder::record(sample::TextToImageModel& model, std::int64_t step, c
       prompts.push_back(prompt);
       seeds.push_back(seed);
     }
+  if (low_res.defined()) settings.low_res = low_res.repeat_interleave(static_cast<std::int64_t>(gallery_.seeds.size()), 0);
   // One batch per guidance scale; image i of a batch is prompt × seed i, so its probe is i × scales + scale.
   const auto scales = static_cast<int>(gallery_.guidance.size());
   for (int s = 0; s < scales; ++s) {

@@ -35,8 +35,10 @@ public:
   const ProbeGallery& gallery() const { return gallery_; }
 
   /// Samples every probe with `model`'s EMA weights and adds step `step`'s sheet. Returns false,
-  /// writing nothing, when `cancel` stopped it.
-  bool record(sample::TextToImageModel& model, std::int64_t step, const job::CancelToken* cancel);
+  /// writing nothing, when `cancel` stopped it. A super-resolution stage enlarges `low_res`
+  /// [prompts, 3, s, s], one image per gallery prompt.
+  bool record(sample::TextToImageModel& model, std::int64_t step, const job::CancelToken* cancel,
+              const torch::Tensor& low_res = {});
 
 private:
   void write_index() const;

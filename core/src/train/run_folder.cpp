@@ -18,9 +18,10 @@ namespace {
 
 // config.json is the run's record for people and tools; the program itself resumes from the
 // checkpoints, so it only writes this format (2.0: versioned, no absolute path into the run;
-// 2.1: the options' optional probe_gallery and probe_prompts).
+// 2.1: the options' optional probe_gallery and probe_prompts; 2.2: the optional "stage", base or
+// super-resolution with its sizes).
 const io::JsonFormat& config_format() {
-  static const io::JsonFormat format{"run config", {2, 1}, {}};
+  static const io::JsonFormat format{"run config", {2, 2}, {}};
   return format;
 }
 

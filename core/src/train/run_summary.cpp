@@ -91,6 +91,21 @@ std::optional<double> as_number(const std::optional<T>& value) {
   return static_cast<double>(*value);
 }
 
+// "base S" or "super-resolution L->S" (ASCII: tables align by bytes): the config's stage, else (before run config 2.2) the stored preset's sizes.
+std::string stage_text(const nlohmann::json& config) {
+  nlohmann::json stage = section(config, "stage");
+  if (stage.empty()) {
+    const nlohmann::json unet = section(section(config, "preset"), "unet");
+    if (!unet.contains("image_size")) return "";
+    const std::int64_t low = unet.value("low_res_size", std::int64_t{0});
+    stage = {{"kind", low > 0 ? "super-resolution" : "base"}, {"image_size", unet.at("image_size")}, {"low_res_size", low}};
+  }
+  const std::string kind = stage.value("kind", "");
+  const std::string size = std::to_string(stage.value("image_size", std::int64_t{0}));
+  if (kind == "super-resolution") return kind + " " + std::to_string(stage.value("low_res_size", std::int64_t{0})) + "->" + size;
+  return kind.empty() ? "" : kind + " " + size;
+}
+
 RunSummary summary_of(const History& history, const nlohmann::json& config, const std::string& run_dir) try {
   const nlohmann::json options = section(config, "options");
   RunSummary run;
@@ -98,6 +113,7 @@ RunSummary summary_of(const History& history, const nlohmann::json& config, cons
   run.name = fs::path(run_dir).lexically_normal().filename().string();
   if (run.name.empty()) run.name = fs::path(run_dir).lexically_normal().parent_path().filename().string();
   run.preset = section(config, "preset").value("name", "unknown");
+  run.stage = stage_text(config);
   run.selection = options.value("selection", "");
   run.steps = history.steps.empty() ? 0 : history.steps.back().step;
   run.status = status_of(history, options, run_dir);

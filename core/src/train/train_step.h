@@ -26,10 +26,12 @@ torch::Tensor draw_text_drop(std::int64_t b, double p, torch::Generator& generat
 /// loss, or nothing when `cancel` was set before a micro-batch (the gradients are then partial).
 /// `before_last_backward` runs just before the backward that completes the gradients (data
 /// parallelism starts sharing them as that backward produces them). `on_terms` sees each
-/// micro-batch's per-sample losses (the loss-by-noise bins sum them).
+/// micro-batch's per-sample losses (the loss-by-noise bins sum them). `low_res`: a super-resolution
+/// stage's condition of x₀ (stage_condition.h), sliced like it; undefined for a base model.
 std::optional<double> accumulate_gradients(sample::TextToImageModel& model, const diffusion::DiffusionLoss& loss,
                                            const torch::Tensor& x_0, const std::vector<std::string>& captions,
                                            const diffusion::LossDraw& draw, const torch::Tensor& drop,
+                                           const model::LowResCondition& low_res,
                                            std::int64_t micro_batch, const job::CancelToken* cancel = nullptr,
                                            const std::function<void()>& before_last_backward = {},
                                            const std::function<void(const diffusion::LossTerms&)>& on_terms = {});

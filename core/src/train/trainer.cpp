@@ -3,6 +3,7 @@
 #include "t2i/train.h"
 
 #include "data/batch_loader.h"
+#include "data/image_pairs.h"
 #include "diffusion/loss.h"
 #include "io/device.h"
 #include "model/checkpoint_file.h"
@@ -23,11 +24,13 @@
 #include "train/loss_by_noise.h"
 #include "train/probe_gallery.h"
 #include "train/run_folder.h"
+#include "train/stage_condition.h"
 #include "train/train_step.h"
 #include "train/validation.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -117,6 +120,13 @@ TrainOptions options_from_json(const nlohmann::json& j, const std::string& run_d
   return o;
 }
 
+// Which stage of a cascade the run trains (run config 2.2).
+nlohmann::json stage_json(const model::Preset& preset) {
+  nlohmann::json stage{{"kind", preset.super_resolution() ? "super-resolution" : "base"}, {"image_size", preset.unet.image_size}};
+  if (preset.super_resolution()) stage["low_res_size"] = preset.unet.low_res_size;
+  return stage;
+}
+
 torch::Generator make_generator(std::uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
 
 class Run {
@@ -141,9 +151,15 @@ private:
     return dataset_->images(data::Split::Val).empty() ? data::Split::Train : data::Split::Val;
   }
   void record_loss_by_noise();
-  /// The first `count` captions of the evaluation split (of the overfit batch when there is one):
-  /// the prompts of previews and probes.
-  std::vector<std::string> fixed_prompts(std::size_t count) const;
+  /// The first `count` captioned images of the evaluation split (of the overfit batch when there
+  /// is one): the prompts of previews and probes, and a super-resolution stage's inputs.
+  struct Examples {
+    std::vector<std::string> prompts;
+    torch::Tensor low_res;  ///< [n, 3, s, s] their low-resolution versions; undefined for a base model
+  };
+  Examples fixed_examples(std::size_t count) const;
+  /// The low-resolution versions of images `positions` of `split`; undefined for a base model.
+  torch::Tensor low_res_images(data::Split split, const std::vector<std::size_t>& positions) const;
   void start_probe_gallery();
   void record_probes();
   void preview();
@@ -185,6 +201,7 @@ private:
   std::optional<data::Batch> overfit_batch_;
   std::unique_ptr<FidHook> fid_;
   std::unique_ptr<ProbeRecorder> probes_;  ///< the lead's, when the run keeps a probe gallery
+  torch::Tensor probe_low_res_;            ///< a super-resolution stage's inputs of its probe prompts
   std::unique_ptr<DataParallel> parallel_;
   std::string fid_status_;
 
@@ -201,20 +218,41 @@ private:
 
 bool Run::prepare_data() {
   cache_dir_ = data_folder(options_);
-  if (parallel_) parallel_->before_data();
-  const DatasetSetup setup = prepare_dataset(options_, preset_.unet.image_size, job_);
-  if (parallel_) parallel_->after_data();
-  const data::PrepareResult& result = setup.result;
-  if (result.cancelled) return false;
-  dataset_ = data::PreparedDataset::open(result.cache_dir);
+  const int size = preset_.unet.image_size;
+  std::string prepared = data::prepared_folder(cache_dir_);
+  std::string report_file = (std::filesystem::path(prepared) / data::kReportFileName).string();
+  // A stage trains on the data its base model trained on: a folder prepared at the base's size
+  // serves it when it holds the stage's size too (t2i data prepare --sizes); preparing it at the
+  // stage's size instead would replace the base's cache.
+  std::shared_ptr<const data::PreparedDataset> existing;
+  if (preset_.super_resolution() && caches_built(cache_dir_)) existing = data::PreparedDataset::open(prepared);
+  if (existing && existing->image_size() != size) {
+    const std::vector<int> sizes = existing->image_sizes();
+    if (std::find(sizes.begin(), sizes.end(), size) == sizes.end()) {
+      std::string listed;
+      for (const int s : sizes) listed += (listed.empty() ? "" : ",") + std::to_string(s);
+      throw std::runtime_error(prepared + " holds the dataset at " + listed + " px but not at " + std::to_string(size) +
+                               ", the size super-resolution stage " + preset_.name + " trains at: prepare it with `t2i data prepare "
+                               "--annotations … --images … --sizes " + listed + "," + std::to_string(size) + " --out " + prepared + "`");
+    }
+    dataset_ = existing;
+  } else {
+    if (parallel_) parallel_->before_data();
+    const DatasetSetup setup = prepare_dataset(options_, size, job_);
+    if (parallel_) parallel_->after_data();
+    if (setup.result.cancelled) return false;
+    prepared = setup.result.cache_dir;
+    report_file = setup.result.report_file;
+    dataset_ = data::PreparedDataset::open(prepared);
+  }
   const std::size_t train_images = dataset_->images(data::Split::Train).size();
   if (train_images == 0)
-    throw std::runtime_error("the dataset has no usable training image (see " + result.report_file + ")");
+    throw std::runtime_error("the dataset has no usable training image (see " + report_file + ")");
   // A batch larger than the split repeats images, and a repeated image can never be "nearest its
   // own caption" in the overfit check: 8 images split 6/1/1 recalled at most 6 of 8.
   if (options_.overfit_one_batch && train_images < static_cast<std::size_t>(options_.overfit_images))
     throw std::runtime_error("the overfit check needs " + std::to_string(options_.overfit_images) +
-                             " different images in its batch, but the training split of " + result.cache_dir + " has " +
+                             " different images in its batch, but the training split of " + prepared + " has " +
                              std::to_string(train_images) + " (the others are held out for validation and test): add images or ask for " +
                              std::to_string(train_images) + " in the batch");
   status("Dataset: " + std::to_string(train_images) + " training / " +
@@ -301,6 +339,7 @@ Run::StepOutcome Run::train_step() {
   // parallelism then train exactly one batch of B, with the same draws for any world size.
   const diffusion::LossDraw global_draw = loss_->draw(global_x_0, generator_);
   const torch::Tensor global_drop = draw_text_drop(b, preset_.training.cond_drop_prob, generator_);
+  const model::LowResCondition global_low_res = stage_condition(preset_, loss_->schedule(), global_x_0, generator_);
   const auto [first, last] = parallel_ ? parallel_->shard(b) : std::pair<std::int64_t, std::int64_t>{0, b};
   const torch::Tensor x_0 = global_x_0.slice(0, first, last);
   const diffusion::LossDraw draw{global_draw.t.slice(0, first, last), global_draw.noise.slice(0, first, last)};
@@ -316,7 +355,7 @@ Run::StepOutcome Run::train_step() {
   // Binned only once the step is applied: a cancelled or non-finite step never happened.
   std::vector<diffusion::LossTerms> step_terms;
   const std::optional<double> batch_loss =
-      accumulate_gradients(*model_, *loss_, x_0, captions, draw, drop, preset_.max_batch_size,
+      accumulate_gradients(*model_, *loss_, x_0, captions, draw, drop, slice(global_low_res, first, last), preset_.max_batch_size,
                            parallel_ ? nullptr : job_.cancel, [this] { if (parallel_) parallel_->arm(); },
                            [&step_terms](const diffusion::LossTerms& terms) {
                              step_terms.push_back({terms.t.detach(), terms.mse.detach(), terms.weight.detach(),
@@ -406,26 +445,44 @@ void Run::record_loss_by_noise() {
   folder_.append_metrics(to_json(event));
 }
 
-std::vector<std::string> Run::fixed_prompts(std::size_t count) const {
-  std::vector<std::string> prompts;
+Run::Examples Run::fixed_examples(std::size_t count) const {
+  Examples examples;
   if (overfit_batch_) {
     const auto indices = overfit_batch_->caption_index.accessor<std::int64_t, 1>();
-    for (std::int64_t i = 0; i < indices.size(0) && prompts.size() < count; ++i)
-      prompts.push_back(dataset_->captions()[static_cast<size_t>(indices[i])]);
+    for (std::int64_t i = 0; i < indices.size(0) && examples.prompts.size() < count; ++i)
+      examples.prompts.push_back(dataset_->captions()[static_cast<size_t>(indices[i])]);
+    if (preset_.super_resolution())
+      examples.low_res = low_res_of(preset_, overfit_batch_->images.slice(0, 0, static_cast<std::int64_t>(examples.prompts.size())));
   } else {
-    for (const auto& image : dataset_->images(validation_split())) {
-      if (prompts.size() >= count) break;
-      if (!image.captions.empty()) prompts.push_back(dataset_->captions()[image.captions.front()]);
+    const auto& images = dataset_->images(validation_split());
+    std::vector<std::size_t> positions;
+    for (std::size_t i = 0; i < images.size() && examples.prompts.size() < count; ++i) {
+      if (images[i].captions.empty()) continue;
+      examples.prompts.push_back(dataset_->captions()[images[i].captions.front()]);
+      positions.push_back(i);
     }
+    examples.low_res = low_res_images(validation_split(), positions);
   }
-  return prompts;
+  return examples;
+}
+
+torch::Tensor Run::low_res_images(data::Split split, const std::vector<std::size_t>& positions) const {
+  if (!preset_.super_resolution()) return {};
+  return data::image_pairs(*dataset_, split, positions, preset_.unet.image_size, preset_.unet.low_res_size).low;
 }
 
 // Probes are sampled like previews (same sampler steps), by the process that writes the folder.
 void Run::start_probe_gallery() {
   if (!lead() || !options_.probe_gallery) return;
-  std::vector<std::string> prompts = fixed_prompts(kProbeCaptions);
-  prompts.insert(prompts.end(), options_.probe_prompts.begin(), options_.probe_prompts.end());
+  Examples examples = fixed_examples(kProbeCaptions);
+  std::vector<std::string> prompts = std::move(examples.prompts);
+  probe_low_res_ = examples.low_res;
+  if (!preset_.super_resolution())
+    prompts.insert(prompts.end(), options_.probe_prompts.begin(), options_.probe_prompts.end());
+  else if (!options_.probe_prompts.empty())
+    status("The probe gallery skips the " + std::to_string(options_.probe_prompts.size()) +
+           " probe prompt(s) given: super-resolution stage " + preset_.name + " enlarges images, and only the validation "
+           "captions come with one");
   std::string note;
   probes_ = std::make_unique<ProbeRecorder>(
       folder_, plan_probe_gallery(std::move(prompts), sample::sampling_steps_for(preset_, kPreviewSteps), preset_.unet.image_size),
@@ -437,16 +494,18 @@ void Run::record_probes() {
   if (!probes_ || cancelled()) return;
   status("Sampling the probe gallery at step " + std::to_string(step_) + " (" +
          std::to_string(probes_->gallery().probe_count()) + " probes)");
-  probes_->record(*model_, step_, job_.cancel);
+  probes_->record(*model_, step_, job_.cancel, probe_low_res_);
 }
 
 void Run::preview() {
-  const std::vector<std::string> prompts = fixed_prompts(kPreviewImages);
+  const Examples examples = fixed_examples(kPreviewImages);
+  const std::vector<std::string>& prompts = examples.prompts;
   std::vector<std::uint64_t> seeds;
   for (size_t i = 0; i < prompts.size(); ++i) seeds.push_back(i);
   sample::SamplingSettings settings;
   settings.guidance = preset_.cond_scale;
   settings.steps = sample::sampling_steps_for(preset_, kPreviewSteps);
+  settings.low_res = examples.low_res;
   try {
     const torch::Tensor images = sample::sample_images(*model_, prompts, seeds, settings, {}, job_.cancel);
     auto snapshot = std::make_shared<job::Snapshot>(job::Snapshot{sample::image_grid(images, 4), prompts});
@@ -471,11 +530,20 @@ void Run::evaluate() {
   record_probes();
   if (fid_) {
     status("Computing FID on " + std::to_string(fid_->samples()) + " validation samples");
-    // FID samples come from the validation captions with fixed seeds, so evaluations compare.
+    // FID samples come from the validation captions with fixed seeds, so evaluations compare; a
+    // super-resolution stage enlarges the low-resolution versions of those captions' images.
     std::vector<std::string> prompts;
-    for (const auto& image : dataset_->images(data::Split::Val))
-      if (!image.captions.empty()) prompts.push_back(dataset_->captions()[image.captions.front()]);
-    if (prompts.empty()) prompts.push_back("");
+    std::vector<std::size_t> positions;
+    const auto& validation = dataset_->images(data::Split::Val);
+    for (std::size_t i = 0; i < validation.size(); ++i) {
+      if (validation[i].captions.empty()) continue;
+      prompts.push_back(dataset_->captions()[validation[i].captions.front()]);
+      positions.push_back(i);
+    }
+    if (prompts.empty()) {
+      prompts.push_back("");
+      positions.push_back(0);
+    }
     sample::SamplingSettings settings;
     settings.guidance = preset_.cond_scale;
     settings.steps = sample::sampling_steps_for(preset_, settings.steps);
@@ -484,12 +552,16 @@ void Run::evaluate() {
     try {
       scores = fid_->score([&, own_first = own_first, own_last = own_last](std::int64_t first, std::int64_t count) {
         std::vector<std::string> batch_prompts;
+        std::vector<std::size_t> batch_positions;
         std::vector<std::uint64_t> seeds;
         for (std::int64_t i = first; i < first + count; ++i) {
           batch_prompts.push_back(prompts[static_cast<size_t>(i) % prompts.size()]);
+          batch_positions.push_back(positions[static_cast<size_t>(i) % positions.size()]);
           seeds.push_back(static_cast<std::uint64_t>(i));
         }
-        torch::Tensor images = sample::sample_images(*model_, batch_prompts, seeds, settings, {}, evaluation_cancel());
+        sample::SamplingSettings batch_settings = settings;
+        batch_settings.low_res = low_res_images(data::Split::Val, batch_positions);
+        torch::Tensor images = sample::sample_images(*model_, batch_prompts, seeds, batch_settings, {}, evaluation_cancel());
         job_.count("FID samples", first + count - own_first, own_last - own_first);
         return images;
       }, evaluation_share());
@@ -562,7 +634,6 @@ Summary Run::execute() {
   } else {
     preset_ = model::find_preset(options_.preset);
   }
-  model::require_base_preset(preset_, "training");
   preset_json_ = model::preset_to_json(preset_);
 
   Summary summary;
@@ -622,6 +693,7 @@ Summary Run::execute() {
   data::BatchOptions batch_options;
   batch_options.batch_size = options_.overfit_one_batch ? options_.overfit_images : preset_.batch_size;
   batch_options.seed = options_.seed;
+  batch_options.image_size = preset_.unet.image_size;
   batch_options.first_batch = batches_consumed_;
   batch_options.cancel = job_.cancel;
   loader_ = std::make_unique<data::BatchLoader>(dataset_, data::Split::Train, batch_options);
@@ -635,7 +707,7 @@ Summary Run::execute() {
     job::Context fid_job = job_;
     fid_job.cancel = evaluation_cancel();
     if (parallel_) parallel_->before_data();
-    fid_ = make_fid_hook(options_.inception_weights, options_.device, options_.fid_samples, *dataset_, cache_dir_,
+    fid_ = make_fid_hook(options_.inception_weights, options_.device, options_.fid_samples, *dataset_, preset_.unet.image_size, cache_dir_,
                          fid_status_, fid_job);
     if (parallel_) parallel_->after_data();
   } catch (const eval::FidCancelled&) {
@@ -651,7 +723,8 @@ Summary Run::execute() {
                                        {"checkpointing", execution.checkpoint}}},
                         {"parameters", model_->parameter_count()},
                         {"text_encoder", model_->text_encoder_name()},
-                        {"manifest_hash", dataset_->manifest_hash()}};
+                        {"manifest_hash", dataset_->manifest_hash()},
+                        {"stage", stage_json(preset_)}};
   if (parallel_) config["world_size"] = parallel_->world_size();
   if (lead()) folder_.write_config(config);
   start_probe_gallery();

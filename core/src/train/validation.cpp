@@ -1,6 +1,7 @@
 #include "train/validation.h"
 
 #include "sample/sampling.h"
+#include "train/stage_condition.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -32,6 +33,7 @@ double validation_p2(sample::TextToImageModel& model, const diffusion::Diffusion
   torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(kValidationSeed);
   data::BatchOptions batch_options;
   batch_options.batch_size = static_cast<int>(batch_size);
+  batch_options.image_size = model.image_size();
   batch_options.seed = kValidationSeed;
   batch_options.prefetch = 0;
   std::optional<data::BatchLoader> validation;
@@ -49,6 +51,8 @@ double validation_p2(sample::TextToImageModel& model, const diffusion::Diffusion
     // Every batch's draw, evaluated or not: the generator then gives each item the noise and time
     // a single process gives it.
     const diffusion::LossDraw draw = loss.draw(x_0, generator);
+    const model::LowResCondition low_res =
+        stage_condition(model.preset(), loss.schedule(), x_0, generator, model.preset().sample_aug);
     const std::int64_t begin = std::clamp(own_first - k * per_batch, std::int64_t{0}, x_0.size(0));
     const std::int64_t end = std::clamp(own_last - k * per_batch, std::int64_t{0}, x_0.size(0));
     const auto indices = batch.caption_index.accessor<std::int64_t, 1>();
@@ -58,7 +62,7 @@ double validation_p2(sample::TextToImageModel& model, const diffusion::Diffusion
       for (std::int64_t i = first; i < last; ++i) captions.push_back(dataset->captions()[static_cast<size_t>(indices[i])]);
       const TextCondition text = model.encode(captions, /*ema=*/true);
       const diffusion::LossDraw part{draw.t.slice(0, first, last), draw.noise.slice(0, first, last)};
-      const diffusion::LossTerms terms = loss.evaluate(model.denoiser(true), x_0.slice(0, first, last), text, part);
+      const diffusion::LossTerms terms = loss.evaluate(model.denoiser(true, slice(low_res, first, last)), x_0.slice(0, first, last), text, part);
       sums[0] += terms.weighted.sum().item<double>();
       sums[1] += static_cast<double>(last - first);
     }

@@ -20,7 +20,9 @@ namespace t2i::train {
 /// Mean weighted loss over `batches` batches of `batch_size` from `split` (or over `fixed` alone,
 /// the overfit-one-batch mode), `micro` images per forward pass. NaN when cancelled before any.
 /// Data-parallel ranks each evaluate their `share` of the items and all return the same mean (a
-/// cancel token would let one rank stop alone: pass none there).
+/// cancel token would let one rank stop alone: pass none there). Images come from the dataset's
+/// cache at the model's size; a super-resolution stage sees each image's own low-resolution
+/// version at the preset's sample_aug, its augmentation noise fixed like the loss's.
 double validation_p2(sample::TextToImageModel& model, const diffusion::DiffusionLoss& loss,
                      const std::shared_ptr<const data::PreparedDataset>& dataset, data::Split split,
                      std::int64_t batches, std::int64_t batch_size, std::int64_t micro,
