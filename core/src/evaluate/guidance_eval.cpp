@@ -26,23 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::int64_t kBatch = 16;  // images sampled together
 
-// The prepared dataset: --data (the prepared folder or the run data folder above it), else the
-// data folder of the checkpoint's run, as the trainer chose it.
-std::string dataset_folder(const GuidanceEvalOptions& options, const nlohmann::json& meta) {
-  fs::path folder = options.cache_dir;
-  if (folder.empty()) {
-    const nlohmann::json stored = meta.value("options", nlohmann::json::object());
-    train::TrainOptions run;
-    run.run_dir = fs::path(options.checkpoint).parent_path().parent_path().string();
-    // Stored relative to the run folder since checkpoint format 2.0 (absolute in 1.0).
-    const std::string cache = stored.value("data", nlohmann::json::object()).value("cache_dir", "");
-    if (!cache.empty()) run.data.cache_dir = (fs::path(run.run_dir) / cache).string();
-    folder = train::data_folder(run);
-  }
-  if (!fs::exists(folder / data::kManifestFileName)) folder = data::prepared_folder(folder.string());
-  return folder.string();
-}
-
 std::optional<double> rate(std::int64_t hits, std::int64_t total) {
   if (total == 0) return std::nullopt;
   return static_cast<double>(hits) / static_cast<double>(total);
@@ -75,6 +58,21 @@ nlohmann::json maybe(const std::optional<double>& value) { return value ? nlohma
 
 } // namespace
 
+std::string training_data_folder(const std::string& checkpoint, const std::string& data_dir) {
+  fs::path folder = data_dir;
+  if (folder.empty()) {
+    const nlohmann::json stored = model::read_checkpoint_meta(checkpoint).value("options", nlohmann::json::object());
+    train::TrainOptions run;
+    run.run_dir = fs::path(checkpoint).parent_path().parent_path().string();
+    // Stored relative to the run folder since checkpoint format 2.0 (absolute in 1.0).
+    const std::string cache = stored.value("data", nlohmann::json::object()).value("cache_dir", "");
+    if (!cache.empty()) run.data.cache_dir = (fs::path(run.run_dir) / cache).string();
+    folder = train::data_folder(run);
+  }
+  if (!fs::exists(folder / data::kManifestFileName)) folder = data::prepared_folder(folder.string());
+  return folder.string();
+}
+
 GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options, const job::Context& job) {
   if (options.scales.empty()) throw std::invalid_argument("no guidance scale given");
   for (double w : options.scales)
@@ -86,7 +84,7 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options, const j
 
   const model::Checkpoint checkpoint = model::read_checkpoint(options.checkpoint);
   auto model = sample::TextToImageModel::for_sampling(checkpoint, options.checkpoint, device);
-  const std::string folder = dataset_folder(options, checkpoint.meta);
+  const std::string folder = training_data_folder(options.checkpoint, options.cache_dir);
   const auto dataset = data::PreparedDataset::open(folder);
   const auto& images = dataset->images(split);
   if (images.empty()) throw std::runtime_error(folder + ": the " + data::to_string(split) + " split has no images");
