@@ -21,6 +21,7 @@
 #include "train/ema.h"
 #include "train/fid_hook.h"
 #include "train/loss_by_noise.h"
+#include "train/memorisation.h"
 #include "train/probe_gallery.h"
 #include "train/run_folder.h"
 #include "train/train_step.h"
@@ -185,6 +186,7 @@ private:
   std::optional<data::Batch> overfit_batch_;
   std::unique_ptr<FidHook> fid_;
   std::unique_ptr<ProbeRecorder> probes_;  ///< the lead's, when the run keeps a probe gallery
+  std::unique_ptr<MemorisationMeter> memorisation_;  ///< measures the gallery's final images
   std::unique_ptr<DataParallel> parallel_;
   std::string fid_status_;
 
@@ -431,13 +433,18 @@ void Run::start_probe_gallery() {
       folder_, plan_probe_gallery(std::move(prompts), sample::sampling_steps_for(preset_, kPreviewSteps), preset_.unet.image_size),
       options_.resume ? std::optional<std::int64_t>(step_) : std::nullopt, note);
   if (!note.empty()) status(note);
+  evaluate::NeighbourOptions neighbours;
+  neighbours.inception_weights = options_.inception_weights;
+  neighbours.device = options_.device;
+  memorisation_ = MemorisationMeter::start(folder_, data::prepared_folder(cache_dir_), neighbours, job_);
 }
 
 void Run::record_probes() {
   if (!probes_ || cancelled()) return;
   status("Sampling the probe gallery at step " + std::to_string(step_) + " (" +
          std::to_string(probes_->gallery().probe_count()) + " probes)");
-  probes_->record(*model_, step_, job_.cancel);
+  if (probes_->record(*model_, step_, job_.cancel) && memorisation_)
+    memorisation_->record(folder_, step_, probes_->final_images());
 }
 
 void Run::preview() {
