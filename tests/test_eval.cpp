@@ -2,6 +2,8 @@
 // (scipy's sqrtm and an eigendecomposition), the FID Inception network against the reference
 // implementation's features with random weights, KID against a brute-force MMD², invariants
 // (symmetry, mean shift, the small-sample flag), weights errors, and the statistics cache.
+// Nearest training images: the index against brute force written out here, exact copies,
+// incremental and cancelled builds, and the memorisation threshold against hand-computed values.
 #include "data/image_pairs.h"
 #include "data/png_write.h"
 #include "data/prepared_dataset.h"
@@ -13,6 +15,7 @@
 #include "eval/reference_stats.h"
 #include "io/tensor_file.h"
 #include "t2i/evaluate.h"
+#include "t2i/neighbours.h"
 #include "t2i/runtime.h"
 #include "t2i/train.h"
 #include "test_support.h"
@@ -23,9 +26,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 using namespace t2i::eval;
@@ -112,6 +118,34 @@ torch::Tensor relu_features(std::int64_t n, std::int64_t d, double shift, std::u
   return torch::relu(torch::randn({n, d}, gen, torch::kFloat64) + base) + shift;
 }
 
+/// A training image of a prepared dataset as an Image.
+t2i::Image train_image(const t2i::data::PreparedDataset& dataset, std::size_t i) {
+  const int size = dataset.image_size();
+  t2i::Image image(size, size);
+  std::memcpy(image.rgb.data(), dataset.cache().pixels(dataset.images(t2i::data::Split::Train)[i].slot), image.rgb.size());
+  return image;
+}
+
+/// RMS pixel difference in [0, 1], written out: the pixel ℓ2 measure's definition.
+double rms_difference(const std::uint8_t* a, const std::uint8_t* b, std::size_t n) {
+  double sum = 0;
+  for (std::size_t i = 0; i < n; ++i) sum += (double(a[i]) - double(b[i])) * (double(a[i]) - double(b[i]));
+  return std::sqrt(sum / double(n)) / 255.0;
+}
+
+/// Every training image's (index, distance) to `query`, closest first, ties by index.
+std::vector<std::pair<double, std::int64_t>> brute_force(const t2i::data::PreparedDataset& dataset, const std::uint8_t* query,
+                                                         std::int64_t skip = -1) {
+  std::vector<std::pair<double, std::int64_t>> all;
+  const auto& train = dataset.images(t2i::data::Split::Train);
+  for (std::size_t j = 0; j < train.size(); ++j)
+    if (static_cast<std::int64_t>(j) != skip)
+      all.emplace_back(rms_difference(query, dataset.cache().pixels(train[j].slot), dataset.cache().bytes_per_image()),
+                       static_cast<std::int64_t>(j));
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
 /// The golden images as NCHW uint8.
 torch::Tensor golden_images(const t2i::io::TensorMap& golden) {
   return golden.at("images_uint8_nhwc").permute({0, 3, 1, 2}).contiguous();
@@ -123,7 +157,163 @@ class TestEval : public QObject {
   Q_OBJECT
 
 private Q_SLOTS:
-  void initTestCase() { t2i::runtime::initialize(); }
+  void initTestCase() {
+    t2i::runtime::initialize();
+    QVERIFY(dir_.isValid());
+  }
+
+  void nearestImagesEqualBruteForce() {
+    const std::string folder = preparedDemo(QStringLiteral("nn-brute"), 60);
+    const auto report = build_neighbour_index(folder);
+    QCOMPARE(report.measure, NeighbourMeasure::PixelL2);
+    QVERIFY(contains(report.measure_note, "no Inception weights"));
+    const auto dataset = t2i::data::PreparedDataset::open(folder);
+    const auto index = open_neighbour_index(folder);
+    const auto n = static_cast<std::int64_t>(dataset->images(t2i::data::Split::Train).size());
+    QCOMPARE(index->size(), n);
+    // 200 queries: half a training image with noise, half noise alone.
+    std::mt19937 random(5);
+    std::vector<t2i::Image> queries;
+    for (int q = 0; q < 200; ++q) {
+      t2i::Image image = train_image(*dataset, static_cast<std::size_t>(random() % n));
+      for (auto& v : image.rgb)
+        v = static_cast<std::uint8_t>(q % 2 ? random() % 256 : std::clamp<int>(v + int(random() % 41) - 20, 0, 255));
+      queries.push_back(image);
+    }
+    const auto found = index->nearest(queries, 5);
+    QCOMPARE(found.size(), queries.size());
+    for (std::size_t q = 0; q < queries.size(); ++q) {
+      const auto want = brute_force(*dataset, queries[q].rgb.data());
+      QCOMPARE(found[q].size(), std::size_t{5});
+      for (std::size_t r = 0; r < 5; ++r) {
+        QCOMPARE(found[q][r].index, want[r].second);
+        QVERIFY(std::abs(found[q][r].value - want[r].first) < 1e-12);
+      }
+    }
+    // An exact copy of training image j finds j first (or an identical twin of it before j).
+    int itself = 0;
+    for (std::int64_t j = 0; j < n; ++j) {
+      const auto first = index->nearest({train_image(*dataset, static_cast<std::size_t>(j))}, 1).front().front();
+      QCOMPARE(first.value, 0.0);
+      QVERIFY(first.index <= j);
+      if (first.index == j) ++itself;
+      const auto& image = dataset->images(t2i::data::Split::Train)[static_cast<std::size_t>(j)];
+      QCOMPARE(first.caption, dataset->captions()[image.captions.front()]);
+    }
+    QVERIFY(itself > n / 2);
+    // The train-to-train baseline: each image's nearest other image.
+    QCOMPARE(static_cast<std::int64_t>(index->train_nearest().size()), n);
+    for (std::int64_t j = 0; j < n; ++j) {
+      const auto want = brute_force(*dataset, train_image(*dataset, static_cast<std::size_t>(j)).rgb.data(), j).front();
+      QCOMPARE(index->train_nearest_index()[static_cast<std::size_t>(j)], want.second);
+      QVERIFY(std::abs(index->train_nearest()[static_cast<std::size_t>(j)] - want.first) < 1e-12);
+    }
+  }
+
+  void incrementalBuildEqualsAFullBuild() {
+    const std::string folder = preparedDemo(QStringLiteral("nn-grow"), 40);
+    QCOMPARE(build_neighbour_index(folder).reused, std::int64_t{0});
+    for (const std::size_t images : {std::size_t{70}, std::size_t{30}}) {  // images added, then removed
+      const std::string same = preparedDemo(QStringLiteral("nn-grow"), images);
+      QCOMPARE(same, folder);
+      const auto grown = build_neighbour_index(folder);
+      QVERIFY(grown.reused > 0);
+      QVERIFY(!grown.baseline_reused);
+      const auto incremental = open_neighbour_index(folder);
+      const std::vector<double> values = incremental->train_nearest();
+      const std::vector<std::int64_t> nearest = incremental->train_nearest_index();
+      std::filesystem::remove(neighbour_index_path(folder, NeighbourMeasure::PixelL2));
+      const auto full_report = build_neighbour_index(folder);
+      QCOMPARE(full_report.reused, std::int64_t{0});
+      const auto full = open_neighbour_index(folder);
+      QCOMPARE(nearest, full->train_nearest_index());
+      QCOMPARE(values.size(), full->train_nearest().size());
+      for (std::size_t i = 0; i < values.size(); ++i) QVERIFY(std::abs(values[i] - full->train_nearest()[i]) < 1e-12);
+      // Unchanged images: everything kept.
+      const auto again = build_neighbour_index(folder);
+      QVERIFY(again.baseline_reused);
+      QCOMPARE(again.computed, std::int64_t{0});
+    }
+  }
+
+  void aCancelledBuildIsNoValidIndex() {
+    const std::string folder = preparedDemo(QStringLiteral("nn-cancel"), 40);
+    t2i::job::CancelToken cancel;
+    cancel.cancel();
+    t2i::job::Context job;
+    job.cancel = &cancel;
+    QVERIFY(build_neighbour_index(folder, {}, job).cancelled);
+    QVERIFY(contains(error_of([&] { open_neighbour_index(folder); }), "incomplete"));
+    QVERIFY(!build_neighbour_index(folder).cancelled);
+    QCOMPARE(open_neighbour_index(folder)->size(), static_cast<std::int64_t>(t2i::data::PreparedDataset::open(folder)->images(t2i::data::Split::Train).size()));
+    QVERIFY(contains(error_of([&] { open_neighbour_index(path(dir_.filePath(QStringLiteral("nowhere")))); }), "nowhere"));
+  }
+
+  void inceptionIndexResumesAndFindsCopies() {
+    T2I_REQUIRE_SHARED_DATA("fid/inception-random/fid_inception_random_legacy.pth");
+    const std::string folder = preparedDemo(QStringLiteral("nn-inception"), 24);
+    NeighbourOptions options;
+    options.inception_weights = legacyPath();
+    // Cancelled once the features are computed: they are kept, the index is not valid.
+    t2i::job::CancelToken cancel;
+    t2i::job::Context job;
+    job.cancel = &cancel;
+    job.on_progress = [&](const t2i::job::Progress& p) { if (p.stage == "neighbour features") cancel.cancel(); };
+    const auto first = build_neighbour_index(folder, options, job);
+    QVERIFY(first.cancelled);
+    QCOMPARE(first.measure, NeighbourMeasure::InceptionCosine);
+    QVERIFY(contains(error_of([&] { open_neighbour_index(folder, options); }), "incomplete"));
+    const auto resumed = build_neighbour_index(folder, options);
+    QCOMPARE(resumed.computed, std::int64_t{0});
+    QCOMPARE(resumed.reused, first.images);
+    const auto index = open_neighbour_index(folder, options);
+    QCOMPARE(index->measure(), NeighbourMeasure::InceptionCosine);
+    // Against cosines of features computed here, image by image, with the same network.
+    const auto dataset = t2i::data::PreparedDataset::open(folder);
+    const FidEvaluator evaluator(legacyPath());
+    std::vector<torch::Tensor> features;
+    for (std::int64_t j = 0; j < index->size(); ++j) {
+      const t2i::Image image = train_image(*dataset, static_cast<std::size_t>(j));
+      features.push_back(evaluator.features(torch::from_blob(const_cast<std::uint8_t*>(image.rgb.data()),
+                                                             {1, image.height, image.width, 3}, torch::kUInt8)
+                                                .permute({0, 3, 1, 2})
+                                                .contiguous())[0]
+                             .to(torch::kFloat64));
+    }
+    for (const std::int64_t j : {std::int64_t{0}, index->size() / 2, index->size() - 1}) {
+      const auto found = index->nearest({train_image(*dataset, static_cast<std::size_t>(j))}, 3).front();
+      std::vector<std::pair<double, std::int64_t>> want;
+      for (std::int64_t i = 0; i < index->size(); ++i) {
+        const torch::Tensor& a = features[static_cast<std::size_t>(j)];
+        const torch::Tensor& b = features[static_cast<std::size_t>(i)];
+        want.emplace_back(-(a * b).sum().item<double>() / (a.norm() * b.norm()).item<double>(), i);
+      }
+      std::sort(want.begin(), want.end());
+      QVERIFY(std::abs(found.front().value - 1.0) < 1e-5);  // the copy itself, similarity 1
+      for (std::size_t r = 0; r < found.size(); ++r) {
+        QVERIFY(std::abs(found[r].value + want[r].first) < 1e-5);
+        if (r == 0) QVERIFY(std::abs(want[0].first + 1.0) < 1e-5);
+      }
+    }
+  }
+
+  void memorisationThresholdIsTheHandComputedPercentile() {
+    // Sorted 0.125 0.25 0.5 0.75 1: h = 0.95 · 4 = 3.8 → 0.75 + 0.8 · 0.25 = 0.95;
+    // h = 0.05 · 4 = 0.2 → 0.125 + 0.2 · 0.125 = 0.15.
+    const std::vector<double> values{0.5, 0.125, 1.0, 0.25, 0.75};
+    QVERIFY(std::abs(memorisation_threshold(NeighbourMeasure::InceptionCosine, values) - 0.95) < 1e-12);
+    QVERIFY(std::abs(memorisation_threshold(NeighbourMeasure::PixelL2, values) - 0.15) < 1e-12);
+    QCOMPARE(quantile({3.0}, 0.95), 3.0);
+    QCOMPARE(quantile(values, 1.0), 1.0);
+    QCOMPARE(quantile(values, 0.0), 0.125);
+    QVERIFY(closer(NeighbourMeasure::InceptionCosine, 0.96, 0.95) && !closer(NeighbourMeasure::InceptionCosine, 0.9, 0.95));
+    QVERIFY(closer(NeighbourMeasure::PixelL2, 0.1, 0.15) && !closer(NeighbourMeasure::PixelL2, 0.2, 0.15));
+    const Histogram h = histogram(values, 4);  // bins of 0.21875 over [0.125, 1], the last closed
+    QCOMPARE(h.counts, (std::vector<std::int64_t>{2, 1, 1, 1}));
+    QCOMPARE(h.low, 0.125);
+    QCOMPARE(h.high, 1.0);
+    QVERIFY(!error_of([] { quantile({}, 0.5); }).empty());
+  }
 
   // PSNR = 10·log10(MAX²/MSE) with MAX = 2 on [−1, 1]: an offset δ everywhere gives MSE = δ².
   void psnrOfAConstantOffsetIsItsClosedForm() {
@@ -512,6 +702,22 @@ private:
         path(t2i::test::sharedData(QStringLiteral("fid/inception-random/fid_inception_random_golden.safetensors"))));
   }
 
+  /// The demo dataset's first `images` images prepared at 16×16 in the folder `name` (preparing
+  /// it again with another count changes its images in place).
+  std::string preparedDemo(const QString& name, std::size_t images) {
+    const std::string demo = path(dir_.filePath(QStringLiteral("demo")));
+    t2i::data::DemoOptions demo_options;
+    demo_options.images = 80;
+    demo_options.image_size = 16;
+    const t2i::data::DemoDataset dataset = t2i::data::make_demo_dataset(demo, demo_options);
+    t2i::data::PrepareOptions options;
+    options.image_size = 16;
+    options.split.max_images = images;
+    const std::string folder = path(dir_.filePath(name));
+    return t2i::data::prepare({dataset.source}, folder, options).cache_dir;
+  }
+
+  QTemporaryDir dir_;
   t2i::io::TensorMap legacy_weights_;
   std::unique_ptr<FidInception> legacy_network_;
   t2i::io::TensorMap random_weights_;

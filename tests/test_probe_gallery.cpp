@@ -1,6 +1,8 @@
 // The probe gallery (issue 26, deliverable 2): the recorded steps' closed form, two tiny runs
 // alike to the pixel, every cell against the core's sampler run on its own from the checkpoint,
-// a resume that drops what came after its checkpoint, and `t2i runs gallery`.
+// a resume that drops what came after its checkpoint, and `t2i runs gallery`. The memorisation
+// curve measured on it (deliverable 3) against nearest neighbours and percentiles computed here,
+// `t2i runs show` printing it and `t2i sample --neighbours`.
 #include "test_support.h"
 #include "tiny_preset.h"
 
@@ -8,6 +10,8 @@
 #include "model/unet_config.h"
 #include "sample/sampling.h"
 #include "sample/text_to_image_model.h"
+#include "data/prepared_dataset.h"
+#include "t2i/data.h"
 #include "t2i/probe_gallery.h"
 #include "t2i/runs.h"
 #include "t2i/runtime.h"
@@ -19,7 +23,10 @@
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -44,6 +51,22 @@ int max_difference(const Image& a, const Image& b) {
   int worst = 0;
   for (std::size_t i = 0; i < a.rgb.size(); ++i) worst = std::max(worst, std::abs(int{a.rgb[i]} - int{b.rgb[i]}));
   return worst;
+}
+
+/// The smallest RMS pixel difference (in [0, 1]) of `rgb` to the training images but `skip`,
+/// written out: the pixel ℓ2 measure's definition, by brute force.
+double nearest_distance(const data::PreparedDataset& dataset, const std::uint8_t* rgb, std::int64_t skip = -1) {
+  double best = INFINITY;
+  const auto& train = dataset.images(data::Split::Train);
+  const std::size_t n = dataset.cache().bytes_per_image();
+  for (std::size_t j = 0; j < train.size(); ++j) {
+    if (static_cast<std::int64_t>(j) == skip) continue;
+    const std::uint8_t* other = dataset.cache().pixels(train[j].slot);
+    double sum = 0;
+    for (std::size_t i = 0; i < n; ++i) sum += (double(rgb[i]) - double(other[i])) * (double(rgb[i]) - double(other[i]));
+    best = std::min(best, std::sqrt(sum / double(n)) / 255.0);
+  }
+  return best;
 }
 
 } // namespace
@@ -188,6 +211,89 @@ private Q_SLOTS:
     QVERIFY(!fs::exists(folder.probe_sheet_path(7)));
     QCOMPARE(max_difference(train::read_probe_sheet(*after, 1), sheet_5), 0);
     QCOMPARE(after->prompts, before->prompts);
+    // The memorisation curve follows the gallery, its baseline stored once.
+    const auto curve = train::read_memorisation(run);
+    QVERIFY(curve);
+    std::vector<std::int64_t> steps;
+    for (const auto& point : curve->points) steps.push_back(point.step);
+    QCOMPARE(steps, steps_of(*after));
+    int baselines = 0;
+    for (const auto& event : train::read_metrics(folder.metrics_path()))
+      baselines += event.value("event", "") == "memorisation_baseline";
+    QCOMPARE(baselines, 1);
+  }
+
+  void memorisationCurveOfTheGallery() {
+    const std::string run = runPath("a");
+    const auto curve = train::read_memorisation(run);
+    QVERIFY(curve);
+    QCOMPARE(curve->measure, evaluate::NeighbourMeasure::PixelL2);  // no Inception weights in this run
+    const auto gallery = train::read_probe_gallery(run);
+    std::vector<std::int64_t> steps;
+    for (const auto& point : curve->points) steps.push_back(point.step);
+    QCOMPARE(steps, steps_of(*gallery));
+    // The threshold: the 5th percentile of the train-to-train nearest distances, by hand.
+    const auto dataset = data::PreparedDataset::open(data::prepared_folder(cache_));
+    const auto& train_images = dataset->images(data::Split::Train);
+    std::vector<double> baseline;
+    for (std::size_t j = 0; j < train_images.size(); ++j)
+      baseline.push_back(nearest_distance(*dataset, dataset->cache().pixels(train_images[j].slot), static_cast<std::int64_t>(j)));
+    std::sort(baseline.begin(), baseline.end());
+    const double h = 0.05 * double(baseline.size() - 1);
+    const auto lo = static_cast<std::size_t>(h);
+    const double threshold = baseline[lo] + (h - double(lo)) * (baseline[lo + 1] - baseline[lo]);
+    QVERIFY(std::abs(curve->threshold - threshold) < 1e-12);
+    QCOMPARE(curve->images, static_cast<std::int64_t>(train_images.size()));
+    std::int64_t counted = 0;
+    for (const std::int64_t c : curve->baseline.counts) counted += c;
+    QCOMPARE(counted, curve->images);
+    QVERIFY(std::abs(curve->baseline.low - baseline.front()) < 1e-12);
+    // Each evaluation: the final images' nearest training images, flagged below the threshold.
+    const std::size_t last = gallery->recorded_steps.size() - 1;
+    for (std::size_t e = 0; e < gallery->evaluations.size(); ++e) {
+      const Image sheet = train::read_probe_sheet(*gallery, e);
+      std::int64_t flagged = 0;
+      double closest = INFINITY;
+      for (int p = 0; p < gallery->probe_count(); ++p) {
+        const Image tile = train::probe_tile(*gallery, sheet, p, last, train::ProbeImage::Estimate);
+        const double d = nearest_distance(*dataset, tile.rgb.data());
+        flagged += d < threshold;
+        closest = std::min(closest, d);
+      }
+      const auto& point = curve->points[e];
+      QCOMPARE(point.probes, static_cast<std::int64_t>(gallery->probe_count()));
+      QCOMPARE(point.flagged, flagged);
+      QVERIFY(std::abs(point.closest - closest) < 1e-12);
+      QVERIFY(std::abs(point.share - double(flagged) / gallery->probe_count()) < 1e-12);
+    }
+    // A run from before the curve has none.
+    QVERIFY(!train::read_memorisation(T2I_SOURCE_DIR "/tests/fixtures/0.1.0/run"));
+
+    // `t2i runs show` prints it; `t2i sample --neighbours` finds the run's training images.
+    const test::CliRun shown = test::runCli({QStringLiteral("runs"), QStringLiteral("show"), QString::fromStdString(run)});
+    QVERIFY2(shown.exitCode == 0, qPrintable(shown.err));
+    QVERIFY2(shown.out.contains(QStringLiteral("memorisation by pixel")), qPrintable(shown.out));
+    QVERIFY2(shown.out.contains(QStringLiteral("/%1").arg(gallery->probe_count())), qPrintable(shown.out));
+    QFile::remove(test::artifactsDir() + QStringLiteral("/cli-runs-show-memorisation.txt"));
+    QFile text(test::artifactsDir() + QStringLiteral("/cli-runs-show-memorisation.txt"));
+    QVERIFY(text.open(QIODevice::WriteOnly));
+    text.write(shown.out.toUtf8());
+    text.close();
+    const QString out = dir_.filePath(QStringLiteral("sampled"));
+    const QString checkpoint = QString::fromStdString(train::RunFolder(run, false).checkpoint_path(7));
+    const test::CliRun sampled =
+        test::runCli({QStringLiteral("sample"), QStringLiteral("--checkpoint"), checkpoint, QStringLiteral("--prompt"),
+                      QString::fromLatin1(kUserPrompt), QStringLiteral("--steps"), QStringLiteral("5"), QStringLiteral("--seed"),
+                      QStringLiteral("3"), QStringLiteral("--out"), out, QStringLiteral("--neighbours"), QStringLiteral("3")});
+    QVERIFY2(sampled.exitCode == 0, qPrintable(sampled.err));
+    const auto document = nlohmann::json::parse(std::ifstream(QString(out + QStringLiteral("/neighbours.json")).toStdString()));
+    QCOMPARE(document.at("measure").get<std::string>(), std::string("pixel-l2"));
+    const auto& neighbours = document.at("images").at(0).at("neighbours");
+    QCOMPARE(neighbours.size(), std::size_t{3});
+    const Image image = sample::read_png(QString(out + QStringLiteral("/image_0_seed3.png")).toStdString());
+    QVERIFY(std::abs(neighbours.at(0).at("value").get<double>() - nearest_distance(*dataset, image.rgb.data())) < 1e-12);
+    QVERIFY(neighbours.at(0).at("value").get<double>() <= neighbours.at(2).at("value").get<double>());
+    QVERIFY2(sampled.out.contains(QString::fromStdString(neighbours.at(0).at("caption").get<std::string>())), qPrintable(sampled.out));
   }
 
   void theCliDrawsTheGridAndNamesProblems() {

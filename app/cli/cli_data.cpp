@@ -1,14 +1,18 @@
 // `t2i data …`: inspect a captioned image collection, prepare it for training (image cache +
-// split), make the demo dataset; and `t2i bench data`, the image cache's build rate.
+// split), make the demo dataset, build the nearest-training-image index; and `t2i bench data`,
+// the image cache's build rate.
 #include "commands.h"
 #include "terminal_job.h"
 
 #include "t2i/bench.h"
 #include "t2i/data.h"
+#include "t2i/neighbours.h"
 
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -40,6 +44,40 @@ std::vector<data::Source> sources_of(const SourceOptions& options) {
   std::vector<data::Source> sources;
   for (std::size_t i = 0; i < options.annotations.size(); ++i) sources.push_back({options.annotations[i], options.images[i]});
   return sources;
+}
+
+void add_neighbours_command(CLI::App* data) {
+  auto* command = data->add_subcommand(
+      "neighbours", "Build (or bring up to date) the nearest-training-image index of a prepared dataset's training "
+                    "split: FID Inception features with --inception, else the cached pixels");
+  auto folder = std::make_shared<std::string>();
+  auto options = std::make_shared<evaluate::NeighbourOptions>();
+  auto json = std::make_shared<bool>(false);
+  command->add_option("--data", *folder, "The prepared dataset folder (holding manifest.json), or the data folder above it")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  command->add_option("--inception", options->inception_weights, "FID Inception weights (pt_inception-2015-12-05-6726825d.pth)");
+  command->add_option("--device", options->device, "cpu or cuda[:N], for the Inception features")->capture_default_str();
+  command->add_flag("--json", *json, "Print one JSON object");
+  command->callback([folder, options, json] {
+    const std::string prepared = std::filesystem::exists(std::filesystem::path(*folder) / "manifest.json")
+                                     ? *folder
+                                     : data::prepared_folder(*folder);
+    const evaluate::NeighbourBuildReport r = evaluate::build_neighbour_index(prepared, *options, TerminalJob().context());
+    if (r.cancelled) throw CliExit(130, "interrupted; run the same command again to resume");
+    if (*json) {
+      std::cout << nlohmann::json{{"path", r.path}, {"measure", evaluate::to_string(r.measure)}, {"measure_note", r.measure_note},
+                                  {"images", r.images}, {"computed", r.computed}, {"reused", r.reused},
+                                  {"baseline_reused", r.baseline_reused}, {"seconds", r.seconds}}
+                       .dump()
+                << "\n";
+      return;
+    }
+    std::cout << "index     " << r.path << "\n"
+              << "measure   " << evaluate::describe(r.measure) << (r.measure_note.empty() ? "" : "; " + r.measure_note) << "\n"
+              << "images    " << r.images << " (" << r.computed << " computed, " << r.reused << " reused"
+              << (r.baseline_reused ? ", train-to-train neighbours kept" : "") << ") in " << r.seconds << " s\n";
+  });
 }
 
 } // namespace
@@ -124,6 +162,7 @@ void add_data_command(CLI::App& app) {
               << " captions" << (dataset.reused ? "" : " in " + std::to_string(seconds) + " s") << "\n"
               << "--annotations " << dataset.source.annotations << " --images " << dataset.source.images_dir << "\n";
   });
+  add_neighbours_command(data);
 }
 
 void add_bench_data(CLI::App& bench) {

@@ -1,5 +1,6 @@
 // `t2i runs show RUN [--loss-by-noise]`: what a run folder holds, read through the run-folder
-// API (t2i/runs.h): its preset, steps, last measurements and best checkpoint; and its loss by
+// API (t2i/runs.h): its preset, steps, last measurements, best checkpoint and memorisation curve
+// (t2i/probe_gallery.h); and its loss by
 // noise level (t2i/loss_by_noise.h) as tables over evaluations.
 // `t2i runs gallery RUN --out grid.png`: its probe gallery (t2i/probe_gallery.h) as a labelled grid.
 // `t2i runs list [FOLDER]` and `t2i runs compare RUN RUN…`: runs side by side (t2i/runs.h).
@@ -18,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <iostream>
 #include <vector>
@@ -58,6 +60,28 @@ void print_summary(const std::string& run_dir) {
   const auto& best = summary.best;
   std::cout << "best         " << (best ? "step " + std::to_string(best->step) + ": " + best->path : std::string("none")) << "\n"
             << "latest       " << (history.latest_checkpoint.empty() ? "none" : history.latest_checkpoint) << "\n";
+}
+
+// The memorisation curve (t2i/probe_gallery.h): the baseline, then one row per evaluation.
+void print_memorisation(const std::string& run_dir) {
+  const std::optional<train::MemorisationCurve> curve = train::read_memorisation(run_dir);
+  if (!curve) return;
+  std::cout << "\nmemorisation by " << evaluate::describe(curve->measure)
+            << (curve->measure_note.empty() ? "" : "; " + curve->measure_note) << "\n"
+            << "baseline     " << curve->images << " training images' nearest other training image: "
+            << number(curve->baseline.low) << " .. " << number(curve->baseline.high) << ", threshold "
+            << number(curve->threshold) << " ("
+            << (curve->measure == evaluate::NeighbourMeasure::InceptionCosine
+                    ? "the " + number(curve->percentile * 100, "%.0f") + "th percentile of the similarities"
+                    : "the " + number((1 - curve->percentile) * 100, "%.0f") + "th percentile of the distances")
+            << ")\n"
+            << "histogram   ";
+  for (const std::int64_t count : curve->baseline.counts) std::cout << " " << count;
+  std::cout << "\n" << right("step", 8) << right("flagged", 9) << right("share", 8) << right("closest", 10) << "\n";
+  for (const auto& point : curve->points)
+    std::cout << right(std::to_string(point.step), 8)
+              << right(std::to_string(point.flagged) + "/" + std::to_string(point.probes), 9)
+              << right(number(point.share, "%.3f"), 8) << right(number(point.closest), 10) << "\n";
 }
 
 void print_grid(const std::string& title, const train::LossGrid& grid) {
@@ -265,13 +289,15 @@ void compare_runs(const std::vector<std::string>& run_dirs, bool json) {
 void add_runs_command(CLI::App& app) {
   auto* runs = app.add_subcommand("runs", "Inspect training run folders");
   runs->require_subcommand(1);
-  auto* show = runs->add_subcommand("show", "A run's preset, steps, last metrics and best checkpoint");
+  auto* show = runs->add_subcommand(
+      "show", "A run's preset, steps, last metrics, best checkpoint and memorisation curve");
   auto run_dir = std::make_shared<std::string>();
   auto by_noise = std::make_shared<bool>(false);
   show->add_option("run", *run_dir, "The run folder")->required()->check(CLI::ExistingDirectory);
   show->add_flag("--loss-by-noise", *by_noise, "Also print the loss by noise level at every evaluation");
   show->callback([run_dir, by_noise] {
     print_summary(*run_dir);
+    print_memorisation(*run_dir);
     if (*by_noise) print_loss_by_noise(*run_dir);
   });
 

@@ -1,7 +1,11 @@
 #include "commands.h"
 #include "terminal_job.h"
 
+#include "t2i/evaluate.h"
+#include "t2i/neighbours.h"
 #include "t2i/sample.h"
+
+#include <cstdio>
 
 #include <filesystem>
 #include <iostream>
@@ -121,6 +125,41 @@ void sample_cascade(const std::string& file, sample::Cascade cascade, const std:
   }
 }
 
+// --neighbours K: each image's K nearest training images, printed and written to neighbours.json.
+void write_neighbours(const std::vector<Image>& images, const std::vector<std::string>& files, int k,
+                      const std::string& checkpoint, const std::string& data_dir, const evaluate::NeighbourOptions& options,
+                      const std::string& out) {
+  std::string prepared;
+  try {
+    prepared = evaluate::training_data_folder(checkpoint, data_dir);
+  } catch (const std::exception& error) {
+    throw CliExit(1, std::string("--neighbours: ") + error.what() + "; name the training data with --data");
+  }
+  std::shared_ptr<const evaluate::NeighbourIndex> index;
+  try {
+    index = evaluate::open_or_build_neighbour_index(prepared, options, TerminalJob().context());
+  } catch (const job::Error& error) {
+    throw CliExit(1, std::string("--neighbours: ") + error.what() + (data_dir.empty() ? "; name the training data with --data" : ""));
+  }
+  if (!index) throw CliExit(130, "cancelled");
+  const auto found = index->nearest(images, k);
+  std::cout << "nearest training images by " << evaluate::describe(index->measure())
+            << (index->measure_note().empty() ? "" : "; " + index->measure_note()) << "\n";
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    names.push_back(std::filesystem::path(files[i]).filename().string());
+    std::cout << files[i] << "\n";
+    for (const evaluate::Neighbour& n : found[i]) {
+      char value[32];
+      std::snprintf(value, sizeof(value), "%.4f", n.value);
+      std::cout << "  " << value << "  #" << n.index << " " << n.file_name << ": " << n.caption << "\n";
+    }
+  }
+  const std::string path = in(out, "neighbours.json");
+  evaluate::write_neighbours_json(path, *index, prepared, names, found);
+  std::cout << path << "\n";
+}
+
 } // namespace
 
 void add_sample_command(CLI::App& app) {
@@ -141,6 +180,9 @@ void add_sample_command(CLI::App& app) {
     std::vector<int> grid_steps;
     std::string swap;
     double inject = 0;
+    int neighbours = 0;
+    std::string data;
+    evaluate::NeighbourOptions neighbour_options;
     sample::Request request;
   };
   auto args = std::make_shared<Args>();
@@ -194,12 +236,28 @@ void add_sample_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0))
       ->needs(swap);
 
+  auto* neighbours = cmd->add_option("--neighbours", args->neighbours,
+                                     "Also find each image's K nearest training images (FID Inception cosine with "
+                                     "--inception, else pixel l2 on the image cache), printed and written to "
+                                     "neighbours.json; the index is built once per dataset")
+                          ->check(CLI::Range(1, 1000));
+  cmd->add_option("--data", args->data,
+                  "With --neighbours, the training data (prepared folder); default: the data of the checkpoint's run")
+      ->needs(neighbours);
+  cmd->add_option("--inception", args->neighbour_options.inception_weights,
+                  "With --neighbours, FID Inception weights (pt_inception-2015-12-05-6726825d.pth)")
+      ->needs(neighbours);
+
   cmd->callback([args, cmd, steps] {
     if (args->checkpoint.empty() && args->cascade.empty()) throw CliExit(2, "give --checkpoint or --cascade");
     if (args->cfg.size() > 1 && !args->trajectory) throw CliExit(2, "--cfg: several scales need --trajectory");
     if (!args->cascade.empty() &&
         (args->trajectory || !args->swap.empty() || !args->attention_maps.empty() || !args->anatomy.empty()))
       throw CliExit(2, "--cascade samples images only (no --trajectory, --swap, --attention-maps or --anatomy)");
+    if (args->neighbours > 0 && !args->cascade.empty())
+      throw CliExit(2, "--neighbours: not with --cascade (the index is of one stage's training images)");
+    if (args->neighbours > 0 && (args->trajectory || !args->swap.empty()))
+      throw CliExit(2, "--neighbours: not with --trajectory or --swap");
     if ((args->trajectory || !args->swap.empty()) && (args->prompts.size() != 1 || args->n != 1))
       throw CliExit(2, std::string(args->trajectory ? "--trajectory" : "--swap") + " samples one prompt (no --n)");
     sample::Request request = args->request;
@@ -247,10 +305,12 @@ void add_sample_command(CLI::App& app) {
       sample::write_guidance_anatomy(args->anatomy, anatomy, request.prompts);
       std::cout << args->anatomy << "\n";
     }
+    std::vector<std::string> files;
     for (size_t i = 0; i < images.size(); ++i) {
       const std::string stem = "image_" + std::to_string(i) + "_seed" + std::to_string(request.seeds[i]);
       const std::string path = (std::filesystem::path(args->out) / (stem + ".png")).string();
       sample::write_png(path, images[i], generator.metadata(request, i));
+      files.push_back(path);
       std::cout << path << "\n";
       if (!record) continue;
       const std::filesystem::path maps_dir =
@@ -258,6 +318,9 @@ void add_sample_command(CLI::App& app) {
       sample::write_attention_maps(maps_dir.string(), attention, static_cast<int>(i), images[i], args->attention_steps);
       std::cout << (maps_dir / "index.json").string() << "\n";
     }
+    args->neighbour_options.device = args->device;
+    if (args->neighbours > 0)
+      write_neighbours(images, files, args->neighbours, args->checkpoint, args->data, args->neighbour_options, args->out);
   });
 
   auto* exporter = app.add_subcommand("export", "Write a sampling-only copy of a checkpoint (EMA weights, optionally float16)");

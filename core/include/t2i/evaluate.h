@@ -143,6 +143,11 @@ struct GuidanceEvalReport {
   bool cancelled = false;
 };
 
+/// The prepared dataset a checkpoint's model was trained on: `data_dir` when given (the prepared
+/// folder or the run data folder above it), else the data folder of the checkpoint's run, as the
+/// trainer chose it. Throws naming the checkpoint when its header cannot be read.
+std::string training_data_folder(const std::string& checkpoint, const std::string& data_dir = {});
+
 /// Runs the analysis, a job (t2i/job.h) counting "validation P2", "FID reference statistics" and
 /// "guidance <w>" in turn. Throws naming the file and the problem.
 GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options, const job::Context& job = {});

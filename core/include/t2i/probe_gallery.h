@@ -11,6 +11,7 @@
 #pragma once
 
 #include "t2i/image.h"
+#include "t2i/neighbours.h"
 
 #include <cstdint>
 #include <optional>
@@ -94,5 +95,31 @@ struct GalleryGrid {
 /// Reads the sheets it needs and draws the grid with its labels (training steps, denoising steps,
 /// probes). Throws naming the problem for a probe out of range or a gallery with no evaluation.
 GalleryGrid gallery_grid(const ProbeGallery& gallery, const GalleryGridOptions& options);
+
+/// The memorisation curve of a run (issue 26; Somepalli et al. 2023): at step 0 and every
+/// evaluation, the share of the probe gallery's final images whose nearest training image
+/// (t2i/neighbours.h) is closer than the 95th percentile of the train-to-train nearest values.
+/// In metrics.jsonl: one "memorisation_baseline" event when the run starts (the threshold and
+/// the baseline's histogram) and one "memorisation" event per gallery evaluation.
+struct MemorisationCurve {
+  evaluate::NeighbourMeasure measure = evaluate::NeighbourMeasure::PixelL2;
+  std::string measure_note;       ///< why pixels were used; empty for Inception features
+  double percentile = evaluate::kMemorisationPercentile;
+  double threshold = 0;           ///< memorisation_threshold of the baseline
+  std::int64_t images = 0;        ///< training images of the baseline
+  evaluate::Histogram baseline;   ///< of the train-to-train nearest values
+  struct Point {
+    std::int64_t step = 0;
+    double share = 0;             ///< flagged / probes
+    std::int64_t flagged = 0;
+    std::int64_t probes = 0;
+    double closest = 0;           ///< the closest value of any probe to its nearest training image
+  };
+  std::vector<Point> points;      ///< ascending by step, each step once
+};
+
+/// `run_dir`'s curve; nullopt when the run has none (no probe gallery, or trained by a version
+/// before it). Throws like read_history when `run_dir` is not a run or its metrics are damaged.
+std::optional<MemorisationCurve> read_memorisation(const std::string& run_dir);
 
 } // namespace t2i::train

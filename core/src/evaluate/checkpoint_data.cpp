@@ -1,7 +1,12 @@
-#include "evaluate/checkpoint_data.h"
+// Where a checkpoint's evaluations read their images (t2i/evaluate.h): the guidance analysis, the
+// super-resolution PSNR and the nearest-training-image search all ask this one rule.
+#include "t2i/evaluate.h"
 
 #include "data/prepared_dataset.h"
+#include "model/checkpoint_file.h"
 #include "train/dataset_setup.h"
+
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 
@@ -9,10 +14,10 @@ namespace t2i::evaluate {
 
 namespace fs = std::filesystem;
 
-std::string checkpoint_dataset_folder(const std::string& checkpoint, const std::string& cache_dir, const nlohmann::json& meta) {
-  fs::path folder = cache_dir;
+std::string training_data_folder(const std::string& checkpoint, const std::string& data_dir) {
+  fs::path folder = data_dir;
   if (folder.empty()) {
-    const nlohmann::json stored = meta.value("options", nlohmann::json::object());
+    const nlohmann::json stored = model::read_checkpoint_meta(checkpoint).value("options", nlohmann::json::object());
     train::TrainOptions run;
     run.run_dir = fs::path(checkpoint).parent_path().parent_path().string();
     // Stored relative to the run folder since checkpoint format 2.0 (absolute in 1.0).

@@ -2,7 +2,6 @@
 
 #include "data/demo_scene.h"
 #include "data/prepared_dataset.h"
-#include "evaluate/checkpoint_data.h"
 #include "io/device.h"
 #include "model/checkpoint_file.h"
 #include "sample/sampling.h"
@@ -72,7 +71,7 @@ GuidanceEvalReport evaluate_guidance(const GuidanceEvalOptions& options, const j
   if (model->preset().super_resolution())
     throw std::runtime_error(options.checkpoint + " holds a super-resolution stage: it enlarges images rather than drawing them "
                              "from captions, and is measured against bicubic enlargement (evaluate_super_resolution)");
-  const std::string folder = checkpoint_dataset_folder(options.checkpoint, options.cache_dir, checkpoint.meta);
+  const std::string folder = training_data_folder(options.checkpoint, options.cache_dir);
   const auto dataset = data::PreparedDataset::open(folder);
   const auto& images = dataset->images(split);
   if (images.empty()) throw std::runtime_error(folder + ": the " + data::to_string(split) + " split has no images");

@@ -6,7 +6,6 @@
 #include "data/prepared_dataset.h"
 #include "diffusion/noise_augmentation.h"
 #include "eval/psnr.h"
-#include "evaluate/checkpoint_data.h"
 #include "io/device.h"
 #include "model/checkpoint_file.h"
 #include "sample/sampling.h"
@@ -62,7 +61,7 @@ SuperResolutionEvalReport evaluate_super_resolution(const SuperResolutionEvalOpt
   const int size = preset.unet.image_size;
   const int low_size = preset.unet.low_res_size;
 
-  const std::string folder = checkpoint_dataset_folder(options.checkpoint, options.cache_dir, checkpoint.meta);
+  const std::string folder = training_data_folder(options.checkpoint, options.cache_dir);
   const auto dataset = data::PreparedDataset::open(folder);
   const auto& images = dataset->images(options.split);
   if (images.empty()) throw std::runtime_error(folder + ": the " + data::to_string(options.split) + " split has no images");

@@ -151,6 +151,7 @@ bool ProbeRecorder::record(sample::TextToImageModel& model, std::int64_t step, c
   }
   const std::string path = folder_.probe_sheet_path(step);
   data::write_png(path, sheet, {{"step", std::to_string(step)}});
+  sheet_ = std::move(sheet);
   gallery_.recorded_t = times;
   auto& evaluations = gallery_.evaluations;  // a step evaluated again replaces its entry
   evaluations.erase(std::remove_if(evaluations.begin(), evaluations.end(), [step](const auto& e) { return e.step == step; }),
@@ -158,6 +159,14 @@ bool ProbeRecorder::record(sample::TextToImageModel& model, std::int64_t step, c
   evaluations.push_back({step, path});
   write_index();
   return true;
+}
+
+std::vector<Image> ProbeRecorder::final_images() const {
+  std::vector<Image> finals;
+  if (sheet_.rgb.empty()) return finals;
+  for (int p = 0; p < gallery_.probe_count(); ++p)
+    finals.push_back(probe_tile(gallery_, sheet_, p, gallery_.recorded_steps.size() - 1, ProbeImage::Estimate));
+  return finals;
 }
 
 void ProbeRecorder::write_index() const {

@@ -40,11 +40,16 @@ public:
   bool record(sample::TextToImageModel& model, std::int64_t step, const job::CancelToken* cancel,
               const torch::Tensor& low_res = {});
 
+  /// The last record()'s final image of every probe (x̂₀ at the last recorded step), in probe
+  /// order; empty before the first.
+  std::vector<Image> final_images() const;
+
 private:
   void write_index() const;
 
   const RunFolder& folder_;
   ProbeGallery gallery_;
+  Image sheet_;  ///< the last sheet recorded
 };
 
 } // namespace t2i::train

@@ -22,6 +22,7 @@
 #include "train/ema.h"
 #include "train/fid_hook.h"
 #include "train/loss_by_noise.h"
+#include "train/memorisation.h"
 #include "train/probe_gallery.h"
 #include "train/run_folder.h"
 #include "train/stage_condition.h"
@@ -202,6 +203,7 @@ private:
   std::unique_ptr<FidHook> fid_;
   std::unique_ptr<ProbeRecorder> probes_;  ///< the lead's, when the run keeps a probe gallery
   torch::Tensor probe_low_res_;            ///< a super-resolution stage's inputs of its probe prompts
+  std::unique_ptr<MemorisationMeter> memorisation_;  ///< measures the gallery's final images
   std::unique_ptr<DataParallel> parallel_;
   std::string fid_status_;
 
@@ -488,13 +490,21 @@ void Run::start_probe_gallery() {
       folder_, plan_probe_gallery(std::move(prompts), sample::sampling_steps_for(preset_, kPreviewSteps), preset_.unet.image_size),
       options_.resume ? std::optional<std::int64_t>(step_) : std::nullopt, note);
   if (!note.empty()) status(note);
+  // A stage's probes enlarge validation images, so their nearness to training images says nothing
+  // of memorisation; the curve is a base model's.
+  if (preset_.super_resolution()) return;
+  evaluate::NeighbourOptions neighbours;
+  neighbours.inception_weights = options_.inception_weights;
+  neighbours.device = options_.device;
+  memorisation_ = MemorisationMeter::start(folder_, data::prepared_folder(cache_dir_), neighbours, job_);
 }
 
 void Run::record_probes() {
   if (!probes_ || cancelled()) return;
   status("Sampling the probe gallery at step " + std::to_string(step_) + " (" +
          std::to_string(probes_->gallery().probe_count()) + " probes)");
-  probes_->record(*model_, step_, job_.cancel, probe_low_res_);
+  if (probes_->record(*model_, step_, job_.cancel, probe_low_res_) && memorisation_)
+    memorisation_->record(folder_, step_, probes_->final_images());
 }
 
 void Run::preview() {
