@@ -12,7 +12,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -60,10 +59,7 @@ void add_neighbours_command(CLI::App* data) {
   command->add_option("--device", options->device, "cpu or cuda[:N], for the Inception features")->capture_default_str();
   command->add_flag("--json", *json, "Print one JSON object");
   command->callback([folder, options, json] {
-    const std::string prepared = std::filesystem::exists(std::filesystem::path(*folder) / "manifest.json")
-                                     ? *folder
-                                     : data::prepared_folder(*folder);
-    const evaluate::NeighbourBuildReport r = evaluate::build_neighbour_index(prepared, *options, TerminalJob().context());
+    const evaluate::NeighbourBuildReport r = evaluate::build_neighbour_index(data::find_prepared_folder(*folder), *options, TerminalJob().context());
     if (r.cancelled) throw CliExit(130, "interrupted; run the same command again to resume");
     if (*json) {
       std::cout << nlohmann::json{{"path", r.path}, {"measure", evaluate::to_string(r.measure)}, {"measure_note", r.measure_note},

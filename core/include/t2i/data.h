@@ -179,6 +179,10 @@ std::string cache_folder(const std::string& cache_root, const std::vector<Source
 /// generated demo dataset sit beside it.
 std::string prepared_folder(const std::string& cache_folder);
 
+/// A folder a user names as a prepared dataset: `folder` itself when it holds the manifest,
+/// else the prepared folder inside it (a dataset's cache folder, or a run's data folder).
+std::string find_prepared_folder(const std::string& folder);
+
 /// The built-in demo dataset: procedurally drawn scenes of one or two coloured shapes with
 /// several captions each, written in the COCO captions layout.
 struct DemoOptions {

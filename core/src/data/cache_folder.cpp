@@ -1,5 +1,6 @@
 #include "t2i/data.h"
 
+#include "data/prepared_dataset.h"
 #include "io/hash.h"
 
 #include <cstdio>
@@ -37,5 +38,9 @@ std::string cache_folder(const std::string& cache_root, const std::vector<Source
 }
 
 std::string prepared_folder(const std::string& cache_folder) { return (fs::path(cache_folder) / "prepared").string(); }
+
+std::string find_prepared_folder(const std::string& folder) {
+  return fs::exists(fs::path(folder) / kManifestFileName) ? folder : prepared_folder(folder);
+}
 
 } // namespace t2i::data

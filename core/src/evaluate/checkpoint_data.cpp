@@ -2,7 +2,7 @@
 // super-resolution PSNR and the nearest-training-image search all ask this one rule.
 #include "t2i/evaluate.h"
 
-#include "data/prepared_dataset.h"
+#include "t2i/data.h"
 #include "model/checkpoint_file.h"
 #include "train/dataset_setup.h"
 
@@ -15,7 +15,7 @@ namespace t2i::evaluate {
 namespace fs = std::filesystem;
 
 std::string training_data_folder(const std::string& checkpoint, const std::string& data_dir) {
-  fs::path folder = data_dir;
+  std::string folder = data_dir;
   if (folder.empty()) {
     const nlohmann::json stored = model::read_checkpoint_meta(checkpoint).value("options", nlohmann::json::object());
     train::TrainOptions run;
@@ -25,8 +25,7 @@ std::string training_data_folder(const std::string& checkpoint, const std::strin
     if (!cache.empty()) run.data.cache_dir = (fs::path(run.run_dir) / cache).string();
     folder = train::data_folder(run);
   }
-  if (!fs::exists(folder / data::kManifestFileName)) folder = data::prepared_folder(folder.string());
-  return folder.string();
+  return data::find_prepared_folder(folder);
 }
 
 } // namespace t2i::evaluate

@@ -28,12 +28,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::int64_t kBatch = 16;  // images enlarged together
 
-model::Preset checkpoint_preset(const nlohmann::json& meta, const std::string& checkpoint) {
-  if (!meta.contains("preset_json") || !meta.at("preset_json").is_string())
-    throw std::runtime_error(checkpoint + ": the checkpoint stores no preset");
-  return model::parse_preset(meta.at("preset_json").get<std::string>(), checkpoint + " (stored preset)");
-}
-
 std::string decibels(double value) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.2f dB", value);
@@ -43,7 +37,7 @@ std::string decibels(double value) {
 } // namespace
 
 bool is_super_resolution_checkpoint(const std::string& checkpoint) {
-  return checkpoint_preset(model::read_checkpoint_meta(checkpoint), checkpoint).super_resolution();
+  return model::stored_preset(model::read_checkpoint_meta(checkpoint), checkpoint).super_resolution();
 }
 
 SuperResolutionEvalReport evaluate_super_resolution(const SuperResolutionEvalOptions& options, const job::Context& job) {
@@ -53,7 +47,7 @@ SuperResolutionEvalReport evaluate_super_resolution(const SuperResolutionEvalOpt
     if (!(w >= 0 && w <= 100)) throw std::invalid_argument("guidance scale " + std::to_string(w) + " is outside [0, 100]");
   const torch::Device device = io::parse_device(options.device);
   const model::Checkpoint checkpoint = model::read_checkpoint(options.checkpoint);
-  const model::Preset stored = checkpoint_preset(checkpoint.meta, options.checkpoint);
+  const model::Preset stored = model::stored_preset(checkpoint.meta, options.checkpoint);
   if (!stored.super_resolution())
     throw std::runtime_error(options.checkpoint + " holds base model " + stored.name + ", not a super-resolution stage");
   auto model = sample::TextToImageModel::for_sampling(checkpoint, options.checkpoint, device);

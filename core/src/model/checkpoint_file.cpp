@@ -61,4 +61,10 @@ Checkpoint read_checkpoint(const std::string& path) {
   return checkpoint;
 }
 
+Preset stored_preset(const nlohmann::json& meta, const std::string& origin) {
+  const auto stored = meta.find("preset_json");
+  if (stored == meta.end() || !stored->is_string()) throw std::runtime_error(origin + ": the checkpoint stores no preset");
+  return parse_preset(stored->get<std::string>(), origin + " (stored preset)");
+}
+
 } // namespace t2i::model

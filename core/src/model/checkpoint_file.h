@@ -5,6 +5,7 @@
 #pragma once
 
 #include "io/tensor_file.h"
+#include "t2i/model.h"
 
 #include <nlohmann/json.hpp>
 
@@ -35,5 +36,9 @@ Checkpoint read_checkpoint(const std::string& path);
 
 /// Only the JSON document (cheap: reads the safetensors header, not the tensors).
 nlohmann::json read_checkpoint_meta(const std::string& path);
+
+/// The preset a checkpoint's document stores (`meta`: read_checkpoint's or read_checkpoint_meta's),
+/// parsed in the current preset format. Throws naming `origin` when there is none or it is invalid.
+Preset stored_preset(const nlohmann::json& meta, const std::string& origin);
 
 } // namespace t2i::model

@@ -86,8 +86,9 @@ torch::Tensor from_image(const Image& image) {
   if (image.width < 1 || image.height < 1 ||
       image.rgb.size() != static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height) * 3)
     throw std::invalid_argument("image buffer does not match its size");
-  const torch::Tensor hwc = torch::from_blob(const_cast<std::uint8_t*>(image.rgb.data()), {image.height, image.width, 3}, torch::kUInt8);
-  return hwc.permute({2, 0, 1}).to(torch::kFloat32) / 127.5 - 1;
+  torch::Tensor chw = torch::empty({3, image.height, image.width}, torch::kFloat32);
+  data::to_signed_unit_chw(image.rgb.data(), image.width, image.height, /*flip=*/false, chw.data_ptr<float>());
+  return chw;
 }
 
 Image image_grid(const torch::Tensor& images, int columns) {

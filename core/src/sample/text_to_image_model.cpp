@@ -105,7 +105,7 @@ std::unique_ptr<TextToImageModel> TextToImageModel::from_checkpoint(const model:
   if (!meta.contains("preset_json") || !meta.contains("text")) throw std::runtime_error(origin + ": checkpoint has no model description");
   // Stored again in the current preset format: a checkpoint resumed from an older one is saved
   // as a current one.
-  model::Preset preset = model::parse_preset(meta.at("preset_json").get<std::string>(), origin + " (stored preset)");
+  model::Preset preset = model::stored_preset(meta, origin);
   std::unique_ptr<TextToImageModel> m(new TextToImageModel(preset, model::preset_to_json(preset), device));
   const nlohmann::json& text = meta.at("text");
   if (text.at("kind") == "t5") {

@@ -640,7 +640,7 @@ Summary Run::execute() {
     if (portable_path(stored.t5_dir, options_.run_dir) != portable_path(options_.t5_dir, options_.run_dir))
       throw std::runtime_error(*existing + " was trained with text encoder \"" + stored.t5_dir +
                                "\" (empty = learned); resume with the same --t5");
-    preset_ = model::parse_preset(resumed->meta.at("preset_json").get<std::string>(), *existing + " (stored preset)");
+    preset_ = model::stored_preset(resumed->meta, *existing);
   } else {
     preset_ = model::find_preset(options_.preset);
   }
