@@ -376,6 +376,30 @@ private Q_SLOTS:
     t2i::test::expect_error([&] { evaluate_guidance(guidance); }, {"holds a super-resolution stage"});
   }
 
+  void demoTrainingDataIsWrittenAgainWhenItsRunNoLongerHoldsIt() {
+    QTemporaryDir dir;
+    const std::string preset = t2i::test::write_preset(dir, t2i::test::tiny_preset_json());
+    auto options = t2i::test::tiny_demo_run(preset, path(dir.filePath(QStringLiteral("run"))), path(dir.filePath(QStringLiteral("cache"))));
+    options.max_steps = 1;
+    t2i::train::Observer quiet;
+    const t2i::train::Summary run = t2i::train::run(options, quiet);
+    const std::string trained_on = training_data_folder(run.last_checkpoint);
+    const std::string manifest = t2i::data::PreparedDataset::open(trained_on)->manifest_hash();
+    const std::string elsewhere = path(dir.filePath(QStringLiteral("elsewhere")));
+    QCOMPARE(training_data_folder(run.last_checkpoint, {}, elsewhere, {}), trained_on);  // present: used as it is
+    QVERIFY(!std::filesystem::exists(elsewhere));
+
+    std::filesystem::remove_all(path(dir.filePath(QStringLiteral("cache"))));
+    const std::string rebuilt = training_data_folder(run.last_checkpoint, {}, elsewhere, {});
+    QVERIFY(rebuilt.rfind(elsewhere, 0) == 0);
+    QCOMPARE(t2i::data::PreparedDataset::open(rebuilt)->manifest_hash(), manifest);
+
+    // A folder the user named is searched as named, never replaced by the demo dataset.
+    const std::string named = path(dir.filePath(QStringLiteral("named")));
+    QVERIFY(training_data_folder(run.last_checkpoint, named, path(dir.filePath(QStringLiteral("other"))), {}).rfind(named, 0) == 0);
+    QVERIFY(!std::filesystem::exists(path(dir.filePath(QStringLiteral("other")))));
+  }
+
   void vectorCases_data() {
     QTest::addColumn<QString>("name");
     const QString file = t2i::test::sharedData(QStringLiteral("fid/vectors/cases.json"));

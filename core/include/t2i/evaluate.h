@@ -147,6 +147,14 @@ struct GuidanceEvalReport {
 /// folder or the run data folder above it), else the data folder of the checkpoint's run, as the
 /// trainer chose it. Throws naming the checkpoint when its header cannot be read.
 std::string training_data_folder(const std::string& checkpoint, const std::string& data_dir = {});
+/// As above, but when that folder holds no prepared data and the checkpoint was trained on the
+/// built-in demo dataset (its stored options say so, or it stores none: an exported model such as
+/// the shipped demo model), the demo dataset is written again, deterministic from those options,
+/// into train::cache_folder under `demo_cache_root` (a job as train::prepare_data), and used only
+/// when its manifest is the one the checkpoint trained on (else it throws saying so). A `data_dir`
+/// given is never replaced. Empty when the job was cancelled.
+std::string training_data_folder(const std::string& checkpoint, const std::string& data_dir,
+                                 const std::string& demo_cache_root, const job::Context& job);
 
 /// Runs the analysis, a job (t2i/job.h) counting "validation P2", "FID reference statistics" and
 /// "guidance <w>" in turn. Throws naming the file and the problem.

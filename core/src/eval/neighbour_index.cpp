@@ -578,7 +578,11 @@ std::shared_ptr<const NeighbourIndex> open_or_build_neighbour_index(const std::s
     if (why.file() != neighbour_index_path(prepared_dir, NeighbourMeasure::InceptionCosine) &&
         why.file() != neighbour_index_path(prepared_dir, NeighbourMeasure::PixelL2))
       throw;  // the dataset itself, not its index
-    log::core()->info("Building the nearest-training-image index: {}", why.what());
+    std::error_code error;
+    if (fs::exists(why.file(), error))
+      log::core()->info("Building the nearest-training-image index again: {}", why.what());
+    else
+      log::core()->info("Building the nearest-training-image index of {}, the first search of this dataset", prepared_dir);
   }
   if (build_neighbour_index(prepared_dir, options, job).cancelled) return nullptr;
   return open_neighbour_index(prepared_dir, options);

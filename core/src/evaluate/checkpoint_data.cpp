@@ -3,6 +3,7 @@
 #include "t2i/evaluate.h"
 
 #include "t2i/data.h"
+#include "data/prepared_dataset.h"
 #include "model/checkpoint_file.h"
 #include "train/dataset_setup.h"
 
@@ -26,6 +27,34 @@ std::string training_data_folder(const std::string& checkpoint, const std::strin
     folder = train::data_folder(run);
   }
   return data::find_prepared_folder(folder);
+}
+
+std::string training_data_folder(const std::string& checkpoint, const std::string& data_dir,
+                                 const std::string& demo_cache_root, const job::Context& job) {
+  const std::string folder = training_data_folder(checkpoint, data_dir);
+  std::error_code error;
+  if (!data_dir.empty() || fs::is_regular_file(fs::path(folder) / data::kManifestFileName, error)) return folder;
+  const nlohmann::json meta = model::read_checkpoint_meta(checkpoint);
+  // An exported model (the shipped demo model among them) keeps no training options: the demo
+  // dataset's defaults are tried, and the manifest below tells whether that was its data.
+  const auto options = meta.find("options");
+  const nlohmann::json stored =
+      options == meta.end() ? nlohmann::json::object() : options->value("data", nlohmann::json::object());
+  if (options != meta.end() && !stored.value("demo", false)) return folder;
+  train::TrainOptions demo;
+  demo.data.demo = true;
+  demo.data.demo_images = stored.value("demo_images", demo.data.demo_images);
+  demo.data.max_images = stored.value("max_images", demo.data.demo_images);
+  const int size = model::stored_preset(meta, checkpoint).unet.image_size;
+  demo.data.cache_dir = train::cache_folder(demo_cache_root, demo.data, size);
+  const train::DatasetSetup setup = train::prepare_dataset(demo, size, job);
+  if (setup.result.cancelled) return {};
+  const std::string trained_on = meta.value("manifest_hash", "");
+  if (!trained_on.empty() && trained_on != setup.result.manifest_hash)
+    throw std::runtime_error(checkpoint + " was trained on data with manifest " + trained_on + ", which is not in " + folder +
+                             " and is not the built-in demo dataset (manifest " + setup.result.manifest_hash +
+                             "): choose the prepared folder of its training data");
+  return setup.result.cache_dir;
 }
 
 } // namespace t2i::evaluate
