@@ -26,10 +26,12 @@
 #include "widgets/guidance_slider.h"
 #include "widgets/inside_panels.h"
 #include "widgets/labelled_image_grid.h"
+#include "widgets/neighbour_panel.h"
 #include "widgets/pixel_image_view.h"
 
 #include "t2i/data.h"
 #include "t2i/diffusion.h"
+#include "t2i/neighbours.h"
 #include "t2i/runtime.h"
 #include "t2i/sample.h"
 #include "t2i/train.h"
@@ -723,6 +725,68 @@ private Q_SLOTS:
     // Nothing is squeezed below what it needs at the default size.
     QVERIFY2(page->minimumSizeHint().height() <= page->height(),
              qPrintable(QStringLiteral("needs %1 px, has %2").arg(page->minimumSizeHint().height()).arg(page->height())));
+  }
+
+  // The Training neighbours tab follows the selected result; a sample that copies training
+  // image j finds j first, at distance 0, and is flagged.
+  void neighbourPanelFindsTheTrainingImageASampleCopies() {
+    requireCheckpoint();
+    // A small prepared demo dataset stands in for the training data (the shipped model's own, 4000
+    // scenes written again, would make this test slow).
+    QTemporaryDir dir;
+    t2i::train::TrainOptions data;
+    data.preset = "demo";
+    data.data.demo = true;
+    data.data.demo_images = 40;
+    data.data.cache_dir = dir.filePath(QStringLiteral("cache")).toStdString();
+    data.run_dir = dir.filePath(QStringLiteral("run")).toStdString();
+    const t2i::train::PreparedData prepared = t2i::train::prepare_data(data);
+
+    t2i::ui::MainWindow window;
+    GeneratePage* page = generatePageIn(window, QSize(1200, 660));
+    QVERIFY(page);
+    t2i::ui::NeighbourPanel* panel = page->neighbourPanel();
+    auto* find = child<QPushButton>(panel, "findNeighbours");
+    QVERIFY(!find->isEnabled());  // nothing generated yet
+    fill(*page, kPrompt, QStringLiteral("7"), 5.0, 10, QStringLiteral("ddim"));
+    QVERIFY(generateAndWait(*page));
+    QVERIFY(find->isEnabled());
+    child<QTabWidget>(page, "stepsAndHistory")->setCurrentWidget(panel);
+    panel->setDataFolder(QString::fromStdString(prepared.cache_dir));
+    QSignalSpy searched(panel, &t2i::ui::NeighbourPanel::searched);
+    QTest::mouseClick(find, Qt::LeftButton);
+    QVERIFY(searched.wait(120000));
+    QVERIFY2(searched.first().first().toBool(), qPrintable(panel->statusText()));
+    QCOMPARE(panel->grid()->columnCount(), t2i::ui::NeighbourPanel::kDefaultCount + 1);
+    QCOMPARE(panel->grid()->image(0, 0), page->result(0));
+    QVERIFY(panel->grid()->isComplete());
+    QVERIFY2(panel->statusText().contains(QStringLiteral("pixel")), qPrintable(panel->statusText()));
+    QVERIFY(!panel->verdictText().isEmpty());
+    QTest::qWait(100);  // the labels' new heights are laid out by posted events, as a user would see them
+    QVERIFY(window.grab().save(shotPath(QStringLiteral("training-neighbours.png"))));
+    QCOMPARE(t2i::test::layoutProblems(page).join(QLatin1Char('\n')), QString());
+
+    const auto index = t2i::evaluate::open_neighbour_index(prepared.cache_dir);
+    const std::int64_t j = index->size() / 2;
+    const QImage copy = t2i::ui::toQImage(index->training_image(j));
+    panel->setQuery(checkpoint_, copy);
+    QVERIFY(panel->grid()->columnCount() == 0 && panel->verdictText().isEmpty());  // the old result is gone
+    searched.clear();
+    QVERIFY(panel->find());
+    QVERIFY(searched.wait(60000));
+    QVERIFY2(searched.first().first().toBool(), qPrintable(panel->statusText()));
+    const QString nearest = panel->grid()->columnLabels().at(1);
+    QVERIFY2(nearest.startsWith(QStringLiteral("#%1 · %2").arg(j).arg(QLocale().toString(0.0, 'f', 3))), qPrintable(nearest));
+    QCOMPARE(panel->grid()->image(0, 1), copy);
+    QVERIFY2(panel->verdictText().contains(QStringLiteral("may copy")), qPrintable(panel->verdictText()));
+    QTest::qWait(100);
+    QVERIFY(window.grab().save(shotPath(QStringLiteral("training-neighbours-copy.png"))));
+    QCOMPARE(t2i::test::layoutProblems(page).join(QLatin1Char('\n')), QString());
+
+    // Selecting another result, or a new generation, hands the panel the new image.
+    QVERIFY(generateAndWait(*page));
+    QCOMPARE(panel->grid()->columnCount(), 0);
+    QVERIFY(find->isEnabled());
   }
 
   void freezeNoiseKeepsTheSeedAtAnotherScale() {

@@ -11,6 +11,7 @@
 #include "widgets/generation_history.h"
 #include "widgets/guidance_slider.h"
 #include "widgets/inside_panels.h"
+#include "widgets/neighbour_panel.h"
 #include "widgets/pixel_image_view.h"
 #include "widgets/sampler_choices.h"
 
@@ -386,6 +387,9 @@ QWidget* GeneratePage::createFilmstripBox(QWidget* area) {
   tabs->addTab(steps, tr("Denoising, from noise (left) to image (right)"));
   tabs->addTab(insidePanels_->attentionTab(), tr("Attention"));
   tabs->addTab(insidePanels_->anatomyTab(), tr("Guidance"));
+  neighbours_ = new NeighbourPanel(area);
+  neighbours_->setObjectName(QStringLiteral("neighbourPanel"));
+  tabs->addTab(neighbours_, tr("Training neighbours"));
   tabs->addTab(history_, tr("History"));
   return tabs;
 }
@@ -488,10 +492,11 @@ void GeneratePage::rememberPrompt(const QString& prompt) {
 
 bool GeneratePage::isGenerating() const { return job_->isRunning() && !job_->isLoading(); }
 
-bool GeneratePage::hasRunningJob() const { return job_->isRunning(); }
+bool GeneratePage::hasRunningJob() const { return job_->isRunning() || neighbours_->isSearching(); }
 
 QString GeneratePage::runningJobDescription() const {
   if (job_->isLoading()) return tr("Loading a model");
+  if (!job_->isRunning()) return tr("Finding the nearest training images");
   return tr("Generating (step %1 of %2)").arg(lastStep_).arg(plannedSteps_);
 }
 
@@ -499,6 +504,7 @@ void GeneratePage::stopJobs() {
   generatePending_ = false;
   cancel();
   job_->cancel();
+  neighbours_->cancel();
 }
 
 bool GeneratePage::generate() { return startGeneration(false); }
@@ -698,6 +704,7 @@ void GeneratePage::onTaskFinished(const TaskResult& result) {
   lastSeconds_ = static_cast<double>(clock_.nsecsElapsed()) / 1e9;
   results_ = result.images;
   metadata_ = result.metadata;
+  shown_ = running_;
   progress_->setValue(plannedSteps_);
   fillFilmstrip(plannedSteps_);
   showResults();
@@ -778,6 +785,7 @@ void GeneratePage::showResults() {
   // Shown and sized now rather than on the next pass of the event loop, so the column never
   // paints its thumbnails squeezed into the old height.
   resultsColumn_->parentWidget()->adjustSize();
+  updateNeighbourQuery();
 }
 
 QImage GeneratePage::result(int index) const { return results_.value(index); }
@@ -792,6 +800,19 @@ void GeneratePage::selectResult(int index) {
     insidePanels_->selectImage(index);
     showStep(scrubber_->value());
   }
+  updateNeighbourQuery();
+}
+
+void GeneratePage::updateNeighbourQuery() {
+  if (results_.isEmpty())
+    neighbours_->setUnavailable(tr("Generate an image, then find the training images nearest to it."));
+  else if (!shown_.cascadeFile.isEmpty())
+    neighbours_->setUnavailable(tr("A cascade's images are of its last stage, whose training images are not the base "
+                                   "model's: search an image of one model."));
+  else if (shown_.checkpoint.isEmpty())
+    neighbours_->setUnavailable(tr("This image does not say which checkpoint made it, so its training data is unknown."));
+  else
+    neighbours_->setQuery(shown_.checkpoint, results_.value(selected_));
 }
 
 bool GeneratePage::savePng(const QString& path, int scale) {
@@ -822,6 +843,7 @@ bool GeneratePage::savePng(const QString& path, int scale) {
 void GeneratePage::restoreFromHistory(const QImage& image, const GenerationSettings& settings) {
   if (isGenerating()) return;
   applySettings(settings);
+  shown_ = settings;
   results_ = {image};
   metadata_.clear();
   haveRecording_ = false;
@@ -870,6 +892,7 @@ bool GeneratePage::openPng(const QString& path) {
   insidePanels_->clear();
   seeds_.clear();
   selected_ = 0;
+  shown_ = restored ? *restored : GenerationSettings{};
   if (restored) {
     applySettings(*restored);
     seeds_ << restored->seed;

@@ -36,6 +36,7 @@ class Filmstrip;
 class GenerationHistory;
 class GuidanceSlider;
 class InsidePanels;
+class NeighbourPanel;
 class PixelImageView;
 
 class GeneratePage : public JobPage {
@@ -88,6 +89,7 @@ public:
   CheckpointPicker* checkpointPicker() const { return checkpoint_; }
   CascadeControls* cascadeControls() const { return cascade_; }
   InsidePanels* insidePanels() const { return insidePanels_; }
+  NeighbourPanel* neighbourPanel() const { return neighbours_; }
 
 Q_SIGNALS:
   /// A generation ended: `completed` is false when it was cancelled or failed.
@@ -140,6 +142,8 @@ private:
   /// Brings back a generation of the history: its settings in the controls, its image shown.
   void restoreFromHistory(const QImage& image, const GenerationSettings& settings);
   void updateThresholdControls();
+  /// The Training neighbours tab follows the selected result and the checkpoint that made it.
+  void updateNeighbourQuery();
 
   SamplingJob* job_;
   CheckpointPicker* checkpoint_;
@@ -175,11 +179,13 @@ private:
   Filmstrip* filmstrip_;
   GenerationHistory* history_;
   InsidePanels* insidePanels_;
+  NeighbourPanel* neighbours_;
   QTimer* regenerateTimer_;
 
   QString loadedCheckpoint_;         ///< the checkpoint whose preset set the guidance default
   QString loadedInfo_;               ///< modelInfo_'s line for loadedCheckpoint_
   GenerationSettings running_;       ///< what the current or last generation used
+  GenerationSettings shown_;         ///< what made the results shown (a generation, a PNG, the history)
   bool autoRun_ = false;             ///< the current generation was started by the slider
   bool regeneratePending_ = false;
   bool generatePending_ = false;     ///< Generate was pressed while the model was loading
