@@ -8,10 +8,12 @@
 #include "data/thumbnail_model.h"
 #include "getting_started.h"
 #include "sampling/image_files.h"
+#include "sampling/neighbour_search.h"
 #include "widgets/curve_plot.h"
 #include "plots/log_ticker.h"
 #include "plots/training_curves.h"
 #include "settings.h"
+#include "training/probe_gallery_view.h"
 #include "training/train_form.h"
 
 #include <QDir>
@@ -61,6 +63,62 @@ private Q_SLOTS:
              (QStringList{QStringLiteral("a red circle"), QStringLiteral("two green squares")}));
     QVERIFY(probePromptLines(QString()).isEmpty());
     QVERIFY(trainOptions(TrainForm{}, std::nullopt).probe_prompts.empty());
+  }
+
+  // The verdict compares the nearest value with the threshold in the measure's own direction:
+  // higher is closer for a similarity, lower for a distance.
+  void memorisationVerdictFollowsTheMeasuresDirection() {
+    NeighbourResult result;
+    result.haveThreshold = true;
+    result.threshold = 0.10;
+    result.measure = t2i::evaluate::NeighbourMeasure::PixelL2;
+    result.matches = {NeighbourMatch{QImage(), 7, QStringLiteral("7.png"), QStringLiteral("a red circle"), 0.0}};
+    QVERIFY(looksMemorised(result));
+    QVERIFY(memorisationVerdict(result).contains(QStringLiteral("#7")));
+    QVERIFY(memorisationVerdict(result).contains(QStringLiteral("may copy")));
+    result.matches.front().value = 0.25;
+    QVERIFY(!looksMemorised(result));
+    QVERIFY(memorisationVerdict(result).startsWith(QStringLiteral("Not unusually close")));
+
+    result.measure = t2i::evaluate::NeighbourMeasure::InceptionCosine;
+    result.threshold = 0.9;
+    result.matches.front().value = 0.95;
+    QVERIFY(looksMemorised(result));
+    result.matches.front().value = 0.5;
+    QVERIFY(!looksMemorised(result));
+
+    result.haveThreshold = false;
+    QVERIFY(!looksMemorised(result));
+    QVERIFY(memorisationVerdict(result).contains(QStringLiteral("one image")));
+    result.matches.clear();
+    QVERIFY(memorisationVerdict(result).isEmpty());
+  }
+
+  void memorisationTextMarksTheStepAndKeepsTheLatestShares() {
+    t2i::train::MemorisationCurve curve;
+    curve.threshold = 0.0312;
+    curve.images = 300;
+    for (int i = 0; i < 15; ++i) curve.points.push_back({i * 100, i / 14.0, i, 14, 0.0});
+    const QString line = memorisationText(curve, 1400);
+    QVERIFY2(line.contains(QStringLiteral("step 1400: 14 of 14")), qPrintable(line));
+    QVERIFY(line.contains(QStringLiteral("[100%]")));
+    QVERIFY2(line.contains(QStringLiteral("evaluation: … · 21% · ")), qPrintable(line));  // the oldest three left out
+    QVERIFY(line.contains(QStringLiteral("0.031")));
+    QVERIFY(line.contains(QStringLiteral("300 images")));
+    QVERIFY(memorisationText(curve, 150).isEmpty());           // no evaluation at that step
+  }
+
+  void neighbourLabelsGiveIndexValueAndCaption() {
+    const NeighbourMatch match{QImage(), 12, QStringLiteral("12.png"), QStringLiteral("two blue squares"), 0.9126};
+    const QStringList lines = neighbourLabel(match).split(QLatin1Char('\n'));
+    QCOMPARE(lines.size(), 2);
+    QVERIFY(lines.front().startsWith(QStringLiteral("#12")));
+    QVERIFY(lines.front().contains(QLocale().toString(0.913, 'f', 3)));
+    QCOMPARE(lines.back(), QStringLiteral("two blue squares"));
+    NeighbourResult pixels;
+    QVERIFY(describeMeasure(pixels).contains(QStringLiteral("pixel")));
+    pixels.measureNote = QStringLiteral("no Inception weights given");
+    QVERIFY(describeMeasure(pixels).endsWith(QStringLiteral("no Inception weights given")));
   }
 
   // A new run has an end by default; 0 says what ends it, which depends on the preset.

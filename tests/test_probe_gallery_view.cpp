@@ -97,6 +97,27 @@ private Q_SLOTS:
     QVERIFY(!(expected(2, 0, 4, train::ProbeImage::Noisy) == expected(2, gallery.probe_count() - 1, 4, train::ProbeImage::Noisy)));
   }
 
+  // The memorisation line follows the training step shown, with the core's numbers.
+  void memorisationLineFollowsTheTrainingStep() {
+    ProbeGalleryView view;
+    view.resize(900, 600);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.setRunFolder(run_);
+    QTRY_VERIFY(view.memorisation().has_value());
+    const auto curve = train::read_memorisation(run_.toStdString());
+    QVERIFY(curve.has_value());
+    QCOMPARE(curve->points.size(), std::size_t{4});
+    for (int evaluation = 0; evaluation < 4; ++evaluation) {
+      t2i::test::child<QSlider>(&view, "probeTrainingStep")->setValue(evaluation);
+      const auto& point = curve->points[static_cast<std::size_t>(evaluation)];
+      const QString line = view.memorisationLine();
+      QVERIFY2(line.contains(QStringLiteral("step %1: %2 of %3").arg(point.step).arg(point.flagged).arg(point.probes)), qPrintable(line));
+      QVERIFY2(line.contains(QStringLiteral("[%1%]").arg(std::lround(point.share * 100))), qPrintable(line));
+    }
+    t2i::test::saveShot(&view, QStringLiteral("probes-memorisation.png"));
+  }
+
   void playStepsThroughTrainingAtAFixedDenoisingStep() {
     ProbeGalleryView view;
     view.resize(900, 600);

@@ -7,6 +7,7 @@
 #include "t2i/runs.h"
 
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -17,6 +18,7 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 
 namespace t2i::ui {
@@ -28,14 +30,41 @@ constexpr int kImageEdge = 320;
 
 int last(int count) { return std::max(0, count - 1); }
 
+constexpr std::ptrdiff_t kSharesShown = 12;  ///< the memorisation line's latest evaluations
+
+QString percent(double share) { return QStringLiteral("%1%").arg(std::lround(share * 100)); }
+
 } // namespace
+
+QString memorisationText(const train::MemorisationCurve& curve, std::int64_t step) {
+  const auto at = std::find_if(curve.points.begin(), curve.points.end(),
+                               [step](const train::MemorisationCurve::Point& p) { return p.step == step; });
+  if (at == curve.points.end()) return {};
+  const auto first = static_cast<std::ptrdiff_t>(curve.points.size()) > kSharesShown ? curve.points.end() - kSharesShown : curve.points.begin();
+  QStringList shares;
+  if (first != curve.points.begin()) shares << QStringLiteral("…");
+  for (auto p = first; p != curve.points.end(); ++p) shares << (p == at ? QStringLiteral("[%1]") : QStringLiteral("%1")).arg(percent(p->share));
+  return QCoreApplication::translate("ProbeGalleryView",
+                                     "Memorisation at step %1: %2 of %3 final probe images are closer to a training image than "
+                                     "%4 of training images are to their own nearest (threshold %5, %6; baseline of %7 "
+                                     "images). Share at each evaluation: %8.")
+      .arg(step)
+      .arg(at->flagged)
+      .arg(at->probes)
+      .arg(percent(curve.percentile))
+      .arg(curve.threshold, 0, 'f', 3)
+      .arg(QString::fromStdString(evaluate::describe(curve.measure)))
+      .arg(curve.images)
+      .arg(shares.join(QStringLiteral(" · ")));
+}
 
 ProbeGalleryView::ProbeGalleryView(QWidget* parent)
     : QWidget(parent),
       indexReader_(
           QStringLiteral("probe gallery"),
-          [this](std::optional<train::ProbeGallery> gallery) {
-            gallery_ = std::move(gallery);
+          [this](ProbeRunData data) {
+            gallery_ = std::move(data.gallery);
+            memorisation_ = std::move(data.memorisation);
             rebuild();
             Q_EMIT galleryShown();
           },
@@ -45,7 +74,7 @@ ProbeGalleryView::ProbeGalleryView(QWidget* parent)
       trainingLabel_(new QLabel(this)), denoising_(new QSlider(Qt::Horizontal, this)), denoisingLabel_(new QLabel(this)),
       estimate_(new QRadioButton(tr("x̂₀ (the model's estimate)"), this)), noisy_(new QRadioButton(tr("x_t (noisy)"), this)),
       play_(new QPushButton(tr("Pla&y"), this)), playTimer_(new QTimer(this)), image_(new PixelImageView(this)),
-      note_(new QLabel(this)) {
+      note_(new QLabel(this)), memorisationLabel_(new QLabel(this)) {
   setObjectName(QStringLiteral("probeGallery"));
   probeBox_->setObjectName(QStringLiteral("probeChooser"));
   training_->setObjectName(QStringLiteral("probeTrainingStep"));
@@ -55,6 +84,11 @@ ProbeGalleryView::ProbeGalleryView(QWidget* parent)
   play_->setObjectName(QStringLiteral("probePlay"));
   image_->setObjectName(QStringLiteral("probeImage"));
   note_->setObjectName(QStringLiteral("probeNote"));
+  memorisationLabel_->setObjectName(QStringLiteral("probeMemorisation"));
+  memorisationLabel_->setWordWrap(true);
+  memorisationLabel_->setToolTip(tr("Each evaluation's final probe images against the nearest training image: an image "
+                                    "closer than 95% of training images are to their own nearest may copy it "
+                                    "(Somepalli et al. 2023)."));
 
   probeBox_->setToolTip(tr("The probes: fixed prompts (validation captions and your own) × seeds × guidance scales, "
                            "sampled with the EMA weights at step 0 and at every evaluation."));
@@ -107,6 +141,7 @@ ProbeGalleryView::ProbeGalleryView(QWidget* parent)
   layout->addLayout(axes);
   layout->addWidget(note_);
   layout->addWidget(image_, 1);
+  layout->addWidget(memorisationLabel_);
   rebuild();
 }
 
@@ -122,9 +157,9 @@ void ProbeGalleryView::setRunFolder(const QString& folder) {
 void ProbeGalleryView::reload() {
   if (folder_.isEmpty()) return;
   // A run just started may have no folder contents yet: nothing to show rather than an error.
-  indexReader_.request([path = folder_.toStdString()]() -> std::optional<train::ProbeGallery> {
-    if (!train::is_run_folder(path)) return std::nullopt;
-    return train::read_probe_gallery(path);
+  indexReader_.request([path = folder_.toStdString()]() -> ProbeRunData {
+    if (!train::is_run_folder(path)) return {};
+    return {train::read_probe_gallery(path), train::read_memorisation(path)};
   });
 }
 
@@ -203,12 +238,17 @@ QString ProbeGalleryView::caption() const {
       .arg(gallery_->sampling_steps);
 }
 
+QString ProbeGalleryView::memorisationLine() const { return memorisationLabel_->text(); }
+
 void ProbeGalleryView::updateLabels() {
   if (!gallery_ || gallery_->evaluations.empty()) {
     trainingLabel_->clear();
     denoisingLabel_->clear();
+    memorisationLabel_->clear();
     return;
   }
+  const std::int64_t step = gallery_->evaluations[static_cast<std::size_t>(evaluation())].step;
+  memorisationLabel_->setText(memorisation_ ? memorisationText(*memorisation_, step) : QString());
   trainingLabel_->setText(tr("step %1 (%2 of %3)")
                               .arg(gallery_->evaluations[static_cast<std::size_t>(evaluation())].step)
                               .arg(evaluation() + 1)

@@ -28,6 +28,18 @@ namespace t2i::ui {
 
 class PixelImageView;
 
+/// What the gallery's reader brings from a run folder: the gallery and the memorisation curve
+/// measured on its final images (either absent for a run without them).
+struct ProbeRunData {
+  std::optional<train::ProbeGallery> gallery;
+  std::optional<train::MemorisationCurve> memorisation;
+};
+
+/// The memorisation line under the gallery at training step `step`: how many probe images were
+/// closer to a training image than the baseline's threshold there, and the share at every
+/// evaluation, so the curve reads at a glance. Empty when the curve has no point at `step`.
+QString memorisationText(const train::MemorisationCurve& curve, std::int64_t step);
+
 class ProbeGalleryView : public QWidget {
   Q_OBJECT
 public:
@@ -38,6 +50,8 @@ public:
   /// Reads the index again (after an evaluation has added a sheet).
   void reload();
   const std::optional<train::ProbeGallery>& gallery() const { return gallery_; }
+  const std::optional<train::MemorisationCurve>& memorisation() const { return memorisation_; }
+  QString memorisationLine() const;
 
   int evaluation() const;  ///< index into gallery()->evaluations
   int recorded() const;    ///< index into gallery()->recorded_steps
@@ -71,10 +85,11 @@ private:
   void loadSheet(int evaluation);
   void updateLabels();
 
-  CoalescingReload<std::optional<train::ProbeGallery>> indexReader_;
+  CoalescingReload<ProbeRunData> indexReader_;
   JobRunner* sheetReader_;
   QString folder_;
   std::optional<train::ProbeGallery> gallery_;
+  std::optional<train::MemorisationCurve> memorisation_;
   QCache<qint64, Image> sheets_;  ///< by training step
   QImage shown_;
 
@@ -89,6 +104,7 @@ private:
   QTimer* playTimer_;
   PixelImageView* image_;
   QLabel* note_;
+  QLabel* memorisationLabel_;
 };
 
 } // namespace t2i::ui
