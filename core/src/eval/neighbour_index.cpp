@@ -65,6 +65,23 @@ struct Rows {
   torch::Tensor features;                     // Inception: [N, 2048] float32, raw
   const data::ImageCache* cache = nullptr;    // pixels: the training images' slots in it
   std::vector<std::size_t> slots;
+  torch::Tensor squared_norms;                // pixels: ‖x‖² of every row, exact in int64
+
+  // Pixels: measures squared_norms once, rather than for every block of queries (a 20k-image
+  // build spent half its time doing so).
+  void measure_norms() {
+    if (measure != NeighbourMeasure::PixelL2) return;
+    const std::int64_t n = count();
+    squared_norms = torch::empty({n}, torch::kInt64);
+    std::vector<std::int64_t> ids;
+    for (std::int64_t r0 = 0; r0 < n; r0 += kColumnBlock) {
+      const std::int64_t r1 = std::min(n, r0 + kColumnBlock);
+      ids.resize(static_cast<std::size_t>(r1 - r0));
+      std::iota(ids.begin(), ids.end(), r0);
+      const torch::Tensor block = raw(ids).to(torch::kInt32);
+      squared_norms.slice(0, r0, r1).copy_(block.mul(block).sum(1, false, torch::kInt64));
+    }
+  }
 
   std::int64_t count() const {
     return measure == NeighbourMeasure::InceptionCosine ? features.size(0) : static_cast<std::int64_t>(slots.size());
@@ -89,13 +106,22 @@ torch::Tensor scoring(NeighbourMeasure measure, const torch::Tensor& rows, torch
   return rows.to(dtype);
 }
 
-// The value of `measure` between rows x[i] (float64) and b[i] (as stored), in float64.
+// Query rows as exact_values takes them: float64 features, or int32 pixels.
+torch::Tensor exact_input(NeighbourMeasure measure, const torch::Tensor& rows) {
+  return rows.to(measure == NeighbourMeasure::InceptionCosine ? torch::kFloat64 : torch::kInt32);
+}
+
+// The value of `measure` between rows x[i] (as exact_input gives them) and b[i] (as stored), in
+// float64. Pixel differences are summed as integers: exact, and half the memory traffic of float64.
 torch::Tensor exact_values(NeighbourMeasure measure, const torch::Tensor& x, const torch::Tensor& b) {
-  const torch::Tensor y = b.to(torch::kFloat64);
-  if (measure == NeighbourMeasure::InceptionCosine)
+  if (measure == NeighbourMeasure::InceptionCosine) {
+    const torch::Tensor y = b.to(torch::kFloat64);
     return (x * y).sum(1) / (x.norm(2, 1) * y.norm(2, 1)).clamp_min(std::numeric_limits<double>::min());
+  }
   // RMS difference of the pixels in [0, 1]: ‖a − b‖₂ / (255 √D).
-  return ((x - y).pow(2).sum(1) / static_cast<double>(x.size(1))).sqrt() / 255.0;
+  const torch::Tensor d = x - b.to(torch::kInt32);
+  const torch::Tensor squared = d.mul(d).sum(1, false, torch::kInt64).to(torch::kFloat64);
+  return (squared / static_cast<double>(x.size(1))).sqrt() / 255.0;
 }
 
 struct Match {
@@ -119,15 +145,8 @@ std::vector<std::vector<Match>> search(const Rows& rows, const torch::Tensor& qu
   const auto column_count = static_cast<std::int64_t>(columns.size());
   const std::int64_t keep = std::min<std::int64_t>(k + kMargin, column_count);
   const torch::Tensor column_ids = torch::tensor(columns, torch::kInt64);
-  torch::Tensor squared_norms;  // ‖x‖² of every pixel column, exact in int64
-  if (!cosine) {
-    squared_norms = torch::empty({column_count}, torch::kFloat32);
-    for (std::int64_t c0 = 0; c0 < column_count; c0 += kColumnBlock) {
-      const std::int64_t c1 = std::min(column_count, c0 + kColumnBlock);
-      const torch::Tensor c_rows = rows.raw(std::vector<std::int64_t>(columns.begin() + c0, columns.begin() + c1));
-      squared_norms.slice(0, c0, c1).copy_(c_rows.to(torch::kInt64).pow(2).sum(1));
-    }
-  }
+  const torch::Tensor squared_norms =  // ‖x‖² of every pixel column
+      cosine ? torch::Tensor() : rows.squared_norms.index_select(0, column_ids).to(torch::kFloat32);
   for (std::int64_t q0 = 0; q0 < q_count; q0 += kQueryBlock) {
     if (job.cancelled()) return {};
     const std::int64_t q1 = std::min(q_count, q0 + kQueryBlock);
@@ -156,7 +175,7 @@ std::vector<std::vector<Match>> search(const Rows& rows, const torch::Tensor& qu
     const auto candidates = best_positions.accessor<std::int64_t, 2>();
     const auto scores = best_scores.accessor<float, 2>();
     torch::Tensor values = torch::empty({q1 - q0, candidates.size(1)}, torch::kFloat64);
-    const torch::Tensor q_exact = q_rows.to(torch::kFloat64);
+    const torch::Tensor q_exact = exact_input(measure, q_rows);
     for (std::int64_t j = 0; j < candidates.size(1); ++j) {
       std::vector<std::int64_t> ids;
       for (std::int64_t q = 0; q < q1 - q0; ++q) ids.push_back(columns[static_cast<std::size_t>(candidates[q][j])]);
@@ -351,6 +370,7 @@ NeighbourBuildReport build_neighbour_index(const std::string& prepared_dir, cons
   rows.measure = report.measure;
   rows.cache = &cache;
   rows.slots = dataset.slots;
+  rows.measure_norms();
   const auto save = [&](bool complete, const std::vector<std::int64_t>& have, const std::vector<Match>& nearest) {
     io::TensorMap tensors;
     std::vector<std::uint64_t> saved_keys;
@@ -559,6 +579,7 @@ std::shared_ptr<const NeighbourIndex> open_neighbour_index(const std::string& pr
   impl->rows.cache = &dataset.cache();
   impl->rows.slots = impl->dataset.slots;
   impl->rows.features = stored->features;
+  impl->rows.measure_norms();
   impl->train_nearest_index = stored->nearest;
   impl->train_nearest = stored->nearest_value;
   if (impl->train_nearest.size() < 2) {  // one image has no other
