@@ -303,6 +303,19 @@ private:
     return loaded ? page : nullptr;
   }
 
+  /// The test checkpoint then an untrained 2× super-resolution stage (guidance 2, 4 steps, aug
+  /// 0.25), written as `dir`/cascade.json.
+  t2i::sample::Cascade tinyCascade(const QTemporaryDir& dir) {
+    const int base_size = reference_->info().image_size;
+    const std::string sr = t2i::test::write_untrained_checkpoint(
+        t2i::test::tiny_sr_preset_json(base_size, 2 * base_size), dir.filePath(QStringLiteral("sr.safetensors")).toStdString(), 2);
+    t2i::sample::Cascade cascade;
+    cascade.stages.push_back({checkpoint_.toStdString(), {}, {}, {}, {}});
+    cascade.stages.push_back({sr, 2.0, 4, {}, 0.25});
+    t2i::sample::write_cascade(cascade, dir.filePath(QStringLiteral("cascade.json")).toStdString());
+    return cascade;
+  }
+
   /// Waits until the page's Inside panels show a view that satisfies `wanted`.
   bool waitForInside(GeneratePage& page, const std::function<bool(const InsideView&)>& wanted) {
     QElapsedTimer clock;
@@ -363,6 +376,7 @@ private Q_SLOTS:
   void init() {
     t2i::ui::settings::generateLookInside.reset();
     t2i::ui::settings::generateFreezeNoise.reset();
+    t2i::ui::settings::generateCascade.reset();
   }
 
   void filmstripSpacesStepsEvenly() {
@@ -893,17 +907,17 @@ private Q_SLOTS:
     requireCheckpoint();
     QTemporaryDir dir;
     const int base_size = reference_->info().image_size;
-    const std::string sr = t2i::test::write_untrained_checkpoint(
-        t2i::test::tiny_sr_preset_json(base_size, 2 * base_size), dir.filePath(QStringLiteral("sr.safetensors")).toStdString(), 2);
-    t2i::sample::Cascade cascade;
-    cascade.stages.push_back({checkpoint_.toStdString(), {}, {}, {}, {}});
-    cascade.stages.push_back({sr, 2.0, 4, {}, 0.25});
+    const t2i::sample::Cascade cascade = tinyCascade(dir);
+    const std::string sr = cascade.stages.back().checkpoint;
     const QString file = dir.filePath(QStringLiteral("cascade.json"));
-    t2i::sample::write_cascade(cascade, file.toStdString());
 
     GeneratePage page;
     openGeneratePage(page);
+    QVERIFY(child<QCheckBox>(&page, "insideToggle")->isEnabled());
     QVERIFY(page.cascadeControls()->open(file));
+    // Look inside records one model's generation: off for a cascade, and said so.
+    QVERIFY(!child<QCheckBox>(&page, "insideToggle")->isEnabled());
+    QVERIFY(child<QCheckBox>(&page, "insideToggle")->toolTip().contains(QStringLiteral("cascade")));
     QCOMPARE(QFileInfo(page.checkpointPicker()->path()).canonicalFilePath(), QFileInfo(checkpoint_).canonicalFilePath());
     // The stage's row shows the file's settings; one is changed as a user would.
     QCOMPARE(child<QDoubleSpinBox>(&page, "stageGuidance1")->value(), 2.0);
@@ -953,6 +967,7 @@ private Q_SLOTS:
     QCOMPARE(independent.text(QStringLiteral("cascade_stages")), QStringLiteral("2"));
     QCOMPARE(independent.text(QStringLiteral("stage1_steps")), QStringLiteral("5"));
     QCOMPARE(independent.text(QStringLiteral("stage1_aug")), QStringLiteral("0.25"));
+    t2i::ui::settings::generateCascade.reset();  // a page that remembers no cascade: the PNG brings it
     GeneratePage other;
     openGeneratePage(other);
     QVERIFY(!other.cascadeControls()->active());
@@ -967,6 +982,33 @@ private Q_SLOTS:
     QVERIFY(QFile::copy(checkpoint_, copy));
     other.checkpointPicker()->setPath(copy);
     QVERIFY(!other.cascadeControls()->active());
+    QVERIFY(child<QCheckBox>(&other, "insideToggle")->isEnabled());
+  }
+
+  // The cascade last sampled comes back at the next launch, with its base checkpoint; one whose
+  // file is gone does not.
+  void theCascadeIsRememberedBetweenLaunches() {
+    requireCheckpoint();
+    QTemporaryDir dir;
+    tinyCascade(dir);
+    const QString file = dir.filePath(QStringLiteral("cascade.json"));
+    {
+      GeneratePage first;
+      openGeneratePage(first);
+      QVERIFY(first.cascadeControls()->open(file));
+      child<QSpinBox>(&first, "stepsSpin")->setValue(7);
+    }
+    {
+      GeneratePage next;
+      QCOMPARE(QFileInfo(next.cascadeControls()->file()).canonicalFilePath(), QFileInfo(file).canonicalFilePath());
+      QCOMPARE(QFileInfo(next.checkpointPicker()->path()).canonicalFilePath(), QFileInfo(checkpoint_).canonicalFilePath());
+      QCOMPARE(next.settings().steps, 7);  // the settings last used, not the file's base stage
+      QVERIFY(!child<QCheckBox>(&next, "insideToggle")->isEnabled());
+    }
+    QVERIFY(QFile::remove(file));
+    GeneratePage afterwards;
+    QVERIFY(!afterwards.cascadeControls()->active());
+    QVERIFY(child<QCheckBox>(&afterwards, "insideToggle")->isEnabled());
   }
 
   void savedPngRestoresTheControls() {

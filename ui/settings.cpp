@@ -145,6 +145,7 @@ const SettingKey<int> generateImages{"generate/images", 1};
 const SettingKey<bool> generateAutoRegenerate{"generate/autoRegenerate", true};
 const SettingKey<bool> generateFreezeNoise{"generate/freezeNoise", false};
 const SettingKey<bool> generateLookInside{"generate/lookInside", false};
+const SettingKey<QString> generateCascade{"generate/cascade", {}};
 
 const SettingKey<QString> comparePrompt{"compare/prompt", QStringLiteral("a red circle above a blue square")};
 const SettingKey<QString> compareScales{"compare/scales", QStringLiteral("5, 8")};

@@ -86,6 +86,7 @@ extern const SettingKey<int> generateImages;
 extern const SettingKey<bool> generateAutoRegenerate;        ///< re-run when the guidance slider moves
 extern const SettingKey<bool> generateFreezeNoise;           ///< the slider re-renders the same trajectory
 extern const SettingKey<bool> generateLookInside;            ///< record attention maps and guidance anatomy
+extern const SettingKey<QString> generateCascade;            ///< the cascade file last sampled; empty = one model
 
 // Compare page.
 extern const SettingKey<QString> comparePrompt;

@@ -151,10 +151,14 @@ void GeneratePage::addModelRows(QFormLayout* form, QWidget* panel) {
   connect(checkpoint_, &CheckpointPicker::pathChanged, this, [this](const QString& path) {
     modelInfo_->clear();
     // Another base model is another generation than the cascade's.
-    if (cascade_->active() && QFileInfo(path) != QFileInfo(cascade_->baseCheckpoint())) cascade_->clear();
+    if (cascade_->active() && QFileInfo(path) != QFileInfo(cascade_->baseCheckpoint())) {
+      cascade_->clear();
+      updateInsideToggle();
+    }
     if (!path.isEmpty() && !isGenerating()) job_->load(path);
   });
   connect(cascade_, &CascadeControls::chosen, this, &GeneratePage::onCascadeChosen);
+  connect(cascade_, &CascadeControls::cleared, this, &GeneratePage::updateInsideToggle);
   connect(cascade_, &CascadeControls::failed, this, [this](const QString& message) {
     setStatus(tr("Cannot use the cascade: %1").arg(message), true);
   });
@@ -248,8 +252,7 @@ void GeneratePage::addSeedRows(QFormLayout* form, QWidget* panel) {
   form->addRow(QString(), freezeNoise_);
   inside_ = new QCheckBox(tr("Look inside: attention and guidance"), panel);
   inside_->setObjectName(QStringLiteral("insideToggle"));
-  inside_->setToolTip(tr("Record every step's cross-attention maps and both halves of guidance, shown in the "
-                         "Attention and Guidance tabs below (off: nothing is recorded)"));
+  updateInsideToggle();
   form->addRow(QString(), inside_);
 }
 
@@ -408,6 +411,26 @@ void GeneratePage::loadSettings() {
   freezeNoise_->setChecked(settings::generateFreezeNoise.value());
   inside_->setChecked(settings::generateLookInside.value());
   updateThresholdControls();
+  // The cascade last sampled comes back with its base checkpoint (loaded when the page is first
+  // shown); the controls keep the settings last used rather than the file's base stage.
+  const QString cascade = settings::generateCascade.value();
+  if (!cascade.isEmpty() && QFileInfo(cascade).isFile()) {
+    const QSignalBlocker quiet(cascade_);
+    if (cascade_->open(cascade)) {
+      const QSignalBlocker quietPicker(checkpoint_);
+      checkpoint_->setPath(cascade_->baseCheckpoint());
+    }
+  }
+  updateInsideToggle();
+}
+
+void GeneratePage::updateInsideToggle() {
+  const bool cascade = cascade_->active();
+  inside_->setEnabled(!cascade);
+  inside_->setToolTip(cascade ? tr("Look inside records one model's generation, not a cascade's: clear the cascade to "
+                                   "record the base model's")
+                              : tr("Record every step's cross-attention maps and both halves of guidance, shown in the "
+                                   "Attention and Guidance tabs below (off: nothing is recorded)"));
 }
 
 void GeneratePage::saveSettings() const {
@@ -425,6 +448,7 @@ void GeneratePage::saveSettings() const {
   settings::generateAutoRegenerate.setValue(autoRegenerate_->isChecked());
   settings::generateFreezeNoise.setValue(freezeNoise_->isChecked());
   settings::generateLookInside.setValue(inside_->isChecked());
+  settings::generateCascade.setValue(cascade_->file());
 }
 
 void GeneratePage::showEvent(QShowEvent* event) {
@@ -462,6 +486,7 @@ void GeneratePage::applySettings(const GenerationSettings& s) {
   const QSignalBlocker guidanceBlocker(guidance_);
   if (!s.checkpoint.isEmpty() && QFileInfo(s.checkpoint).isFile()) checkpoint_->setPath(s.checkpoint);
   cascade_->restore(s.cascadeFile, s.cascade);
+  updateInsideToggle();
   prompt_->setCurrentText(s.prompt);
   seed_->setText(QString::number(s.seed));
   randomSeed_->setChecked(false);
@@ -649,6 +674,7 @@ void GeneratePage::onCascadeChosen() {
   if (base.guidance) guidance_->setValue(*base.guidance);
   if (base.steps) steps_->setValue(*base.steps);
   if (base.sampler) selectComboData(sampler_, QString::fromStdString(t2i::diffusion::to_string(*base.sampler)));
+  updateInsideToggle();
 }
 
 void GeneratePage::onPromptsRead(const std::vector<t2i::text::Tokenized>& prompts) {

@@ -142,6 +142,8 @@ private:
   /// Brings back a generation of the history: its settings in the controls, its image shown.
   void restoreFromHistory(const QImage& image, const GenerationSettings& settings);
   void updateThresholdControls();
+  /// Look inside records one model's generation: off for a cascade, and said so.
+  void updateInsideToggle();
   /// The Training neighbours tab follows the selected result and the checkpoint that made it.
   void updateNeighbourQuery();
 
