@@ -326,6 +326,25 @@ private Q_SLOTS:
     QVERIFY2(alone.exitCode > 0 && alone.err.contains(QStringLiteral("--attention-maps")), qPrintable(alone.err));
   }
 
+  // `sample --neighbours` with the shipped demo model, whose training data is on no user's machine:
+  // without --cache-root it says to give it; with it, the built-in demo dataset is written there
+  // again (the core checks it has the manifest the model recorded) and searched.
+  void sampleFindsTheShippedDemoModelsNeighbours() {
+    QTemporaryDir dir;
+    const std::string demo = std::string(T2I_SOURCE_DIR) + "/resources/demo/demo.safetensors";
+    const Run without = runCli({"sample", "--checkpoint", q(demo), "--prompt", "a red circle", "--steps", "2",
+                                "--out", dir.filePath(QStringLiteral("a")), "--neighbours", "2"});
+    QVERIFY2(without.exitCode == 1 && without.err.contains(QStringLiteral("--cache-root")), qPrintable(without.err));
+    const QString cache = dir.filePath(QStringLiteral("cache"));
+    const Run run = runCli({"sample", "--checkpoint", q(demo), "--prompt", "a red circle", "--steps", "2", "--seed", "1",
+                            "--out", dir.filePath(QStringLiteral("b")), "--neighbours", "2", "--cache-root", cache});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+    const auto found = nlohmann::json::parse(fileBytes(dir.filePath(QStringLiteral("b/neighbours.json"))).toStdString());
+    QCOMPARE(found.at("measure").get<std::string>(), std::string("pixel-l2"));
+    QCOMPARE(found.at("images").at(0).at("neighbours").size(), std::size_t{2});
+    QVERIFY2(q(found.at("data").get<std::string>()).startsWith(cache), qPrintable(q(found.at("data").get<std::string>())));
+  }
+
   // Issue 27, deliverable 4: `sample --cascade` writes the last stage's images with every stage in
   // their metadata; the command line's --cfg, --steps and --sampler set the base stage. The
   // reference is the sampling facade's cascade in this process. A cascade whose stages do not

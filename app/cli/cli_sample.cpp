@@ -126,20 +126,28 @@ void sample_cascade(const std::string& file, sample::Cascade cascade, const std:
 }
 
 // --neighbours K: each image's K nearest training images, printed and written to neighbours.json.
+// `cache_root` (--cache-root): where the built-in demo dataset is written again for a checkpoint
+// trained on it whose run no longer holds it; empty = not at all.
 void write_neighbours(const std::vector<Image>& images, const std::vector<std::string>& files, int k,
-                      const std::string& checkpoint, const std::string& data_dir, const evaluate::NeighbourOptions& options,
-                      const std::string& out) {
+                      const std::string& checkpoint, const std::string& data_dir, const std::string& cache_root,
+                      const evaluate::NeighbourOptions& options, const std::string& out) {
+  const std::string name_the_data =
+      cache_root.empty() ? "; name the training data with --data (or, for a model trained on the built-in demo dataset, "
+                           "give --cache-root FOLDER to write that dataset again)"
+                         : "; name the training data with --data";
   std::string prepared;
   try {
-    prepared = evaluate::training_data_folder(checkpoint, data_dir);
+    prepared = cache_root.empty() ? evaluate::training_data_folder(checkpoint, data_dir)
+                                  : evaluate::training_data_folder(checkpoint, data_dir, cache_root, TerminalJob().context());
   } catch (const std::exception& error) {
-    throw CliExit(1, std::string("--neighbours: ") + error.what() + "; name the training data with --data");
+    throw CliExit(1, std::string("--neighbours: ") + error.what() + name_the_data);
   }
+  if (prepared.empty()) throw CliExit(130, "cancelled");
   std::shared_ptr<const evaluate::NeighbourIndex> index;
   try {
     index = evaluate::open_or_build_neighbour_index(prepared, options, TerminalJob().context());
   } catch (const job::Error& error) {
-    throw CliExit(1, std::string("--neighbours: ") + error.what() + (data_dir.empty() ? "; name the training data with --data" : ""));
+    throw CliExit(1, std::string("--neighbours: ") + error.what() + (data_dir.empty() ? name_the_data : ""));
   }
   if (!index) throw CliExit(130, "cancelled");
   const auto found = index->nearest(images, k);
@@ -182,6 +190,7 @@ void add_sample_command(CLI::App& app) {
     double inject = 0;
     int neighbours = 0;
     std::string data;
+    std::string cache_root;
     evaluate::NeighbourOptions neighbour_options;
     sample::Request request;
   };
@@ -243,6 +252,11 @@ void add_sample_command(CLI::App& app) {
                           ->check(CLI::Range(1, 1000));
   cmd->add_option("--data", args->data,
                   "With --neighbours, the training data (prepared folder); default: the data of the checkpoint's run")
+      ->needs(neighbours);
+  cmd->add_option("--cache-root", args->cache_root,
+                  "With --neighbours, for a checkpoint trained on the built-in demo dataset whose run no longer holds it "
+                  "(the shipped demo model): the folder of dataset caches to write that dataset into again (the "
+                  "studio's cache folder, to share it)")
       ->needs(neighbours);
   cmd->add_option("--inception", args->neighbour_options.inception_weights,
                   "With --neighbours, FID Inception weights (pt_inception-2015-12-05-6726825d.pth)")
@@ -320,7 +334,8 @@ void add_sample_command(CLI::App& app) {
     }
     args->neighbour_options.device = args->device;
     if (args->neighbours > 0)
-      write_neighbours(images, files, args->neighbours, args->checkpoint, args->data, args->neighbour_options, args->out);
+      write_neighbours(images, files, args->neighbours, args->checkpoint, args->data, args->cache_root, args->neighbour_options,
+                       args->out);
   });
 
   auto* exporter = app.add_subcommand("export", "Write a sampling-only copy of a checkpoint (EMA weights, optionally float16)");
