@@ -72,7 +72,7 @@ private Q_SLOTS:
     result.haveThreshold = true;
     result.threshold = 0.10;
     result.measure = t2i::evaluate::NeighbourMeasure::PixelL2;
-    result.matches = {NeighbourMatch{QImage(), 7, QStringLiteral("7.png"), QStringLiteral("a red circle"), 0.0}};
+    result.matches = {NeighbourMatch{QImage(), 7, QStringLiteral("a red circle"), 0.0}};
     QVERIFY(looksMemorised(result));
     QVERIFY(memorisationVerdict(result).contains(QStringLiteral("#7")));
     QVERIFY(memorisationVerdict(result).contains(QStringLiteral("may copy")));
@@ -109,7 +109,7 @@ private Q_SLOTS:
   }
 
   void neighbourLabelsGiveIndexValueAndCaption() {
-    const NeighbourMatch match{QImage(), 12, QStringLiteral("12.png"), QStringLiteral("two blue squares"), 0.9126};
+    const NeighbourMatch match{QImage(), 12, QStringLiteral("two blue squares"), 0.9126};
     const QStringList lines = neighbourLabel(match).split(QLatin1Char('\n'));
     QCOMPARE(lines.size(), 2);
     QVERIFY(lines.front().startsWith(QStringLiteral("#12")));

@@ -151,10 +151,7 @@ void GeneratePage::addModelRows(QFormLayout* form, QWidget* panel) {
   connect(checkpoint_, &CheckpointPicker::pathChanged, this, [this](const QString& path) {
     modelInfo_->clear();
     // Another base model is another generation than the cascade's.
-    if (cascade_->active() && QFileInfo(path) != QFileInfo(cascade_->baseCheckpoint())) {
-      cascade_->clear();
-      updateInsideToggle();
-    }
+    if (cascade_->active() && QFileInfo(path) != QFileInfo(cascade_->baseCheckpoint())) cascade_->clear();
     if (!path.isEmpty() && !isGenerating()) job_->load(path);
   });
   connect(cascade_, &CascadeControls::chosen, this, &GeneratePage::onCascadeChosen);
@@ -252,7 +249,6 @@ void GeneratePage::addSeedRows(QFormLayout* form, QWidget* panel) {
   form->addRow(QString(), freezeNoise_);
   inside_ = new QCheckBox(tr("Look inside: attention and guidance"), panel);
   inside_->setObjectName(QStringLiteral("insideToggle"));
-  updateInsideToggle();
   form->addRow(QString(), inside_);
 }
 
@@ -412,7 +408,8 @@ void GeneratePage::loadSettings() {
   inside_->setChecked(settings::generateLookInside.value());
   updateThresholdControls();
   // The cascade last sampled comes back with its base checkpoint (loaded when the page is first
-  // shown); the controls keep the settings last used rather than the file's base stage.
+  // shown); the controls keep the settings last used rather than the file's base stage. Quietly:
+  // so the toggle below is set here, as it is for a page without a cascade.
   const QString cascade = settings::generateCascade.value();
   if (!cascade.isEmpty() && QFileInfo(cascade).isFile()) {
     const QSignalBlocker quiet(cascade_);
@@ -486,7 +483,6 @@ void GeneratePage::applySettings(const GenerationSettings& s) {
   const QSignalBlocker guidanceBlocker(guidance_);
   if (!s.checkpoint.isEmpty() && QFileInfo(s.checkpoint).isFile()) checkpoint_->setPath(s.checkpoint);
   cascade_->restore(s.cascadeFile, s.cascade);
-  updateInsideToggle();
   prompt_->setCurrentText(s.prompt);
   seed_->setText(QString::number(s.seed));
   randomSeed_->setChecked(false);

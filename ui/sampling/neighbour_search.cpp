@@ -92,8 +92,7 @@ bool NeighbourSearch::find(const NeighbourQuery& query) {
     result.haveThreshold = !index->train_nearest().empty();
     if (result.haveThreshold) result.threshold = evaluate::memorisation_threshold(index->measure(), index->train_nearest());
     for (const evaluate::Neighbour& n : found)
-      result.matches.push_back({toQImage(index->training_image(n.index)), n.index, QString::fromStdString(n.file_name),
-                                QString::fromStdString(n.caption), n.value});
+      result.matches.push_back({toQImage(index->training_image(n.index)), n.index, QString::fromStdString(n.caption), n.value});
     std::lock_guard<std::mutex> lock(mutex_);
     result_ = std::move(result);
     haveResult_ = true;

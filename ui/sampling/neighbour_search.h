@@ -22,7 +22,6 @@ namespace t2i::ui {
 struct NeighbourMatch {
   QImage image;             ///< as the training cache holds it
   std::int64_t index = 0;   ///< its position in the training split
-  QString fileName;
   QString caption;
   double value = 0;         ///< similarity or distance, by the result's measure
 };

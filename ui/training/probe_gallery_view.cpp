@@ -250,7 +250,7 @@ void ProbeGalleryView::updateLabels() {
   const std::int64_t step = gallery_->evaluations[static_cast<std::size_t>(evaluation())].step;
   memorisationLabel_->setText(memorisation_ ? memorisationText(*memorisation_, step) : QString());
   trainingLabel_->setText(tr("step %1 (%2 of %3)")
-                              .arg(gallery_->evaluations[static_cast<std::size_t>(evaluation())].step)
+                              .arg(step)
                               .arg(evaluation() + 1)
                               .arg(gallery_->evaluations.size()));
   const auto k = static_cast<std::size_t>(recorded());

@@ -46,10 +46,7 @@ CascadeControls::CascadeControls(QWidget* parent)
   layout->addLayout(choice);
   layout->addWidget(stagesBox_);
   connect(browse_, &QToolButton::clicked, this, &CascadeControls::browse);
-  connect(clear_, &QToolButton::clicked, this, [this] {
-    clear();
-    Q_EMIT cleared();
-  });
+  connect(clear_, &QToolButton::clicked, this, &CascadeControls::clear);
 }
 
 bool CascadeControls::open(const QString& file) {
@@ -92,6 +89,7 @@ void CascadeControls::clear() {
   label_->setEnabled(false);
   clear_->setEnabled(false);
   showStages();
+  Q_EMIT cleared();
 }
 
 QString CascadeControls::baseCheckpoint() const {

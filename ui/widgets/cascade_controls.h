@@ -43,6 +43,7 @@ public:
 Q_SIGNALS:
   /// A cascade file was opened (by the user or by restore()).
   void chosen(const QString& file);
+  /// No cascade any more (the user's clear button, clear(), or a restore() that found none).
   void cleared();
   void failed(const QString& message);
 

@@ -370,7 +370,6 @@ NeighbourBuildReport build_neighbour_index(const std::string& prepared_dir, cons
   rows.measure = report.measure;
   rows.cache = &cache;
   rows.slots = dataset.slots;
-  rows.measure_norms();
   const auto save = [&](bool complete, const std::vector<std::int64_t>& have, const std::vector<Match>& nearest) {
     io::TensorMap tensors;
     std::vector<std::uint64_t> saved_keys;
@@ -448,6 +447,7 @@ NeighbourBuildReport build_neighbour_index(const std::string& prepared_dir, cons
   if (!had_baseline) added.clear();
   report.baseline_reused = full.empty() && added.empty();
   const std::int64_t total = static_cast<std::int64_t>(full.size() + (added.empty() ? 0 : partial.size()));
+  if (total > 0) rows.measure_norms();  // only a search needs them: nothing changed, nothing measured
   std::vector<std::int64_t> everyone(static_cast<std::size_t>(n));
   std::iota(everyone.begin(), everyone.end(), 0);
   const auto run = [&](const std::vector<std::int64_t>& queries, const std::vector<std::int64_t>& columns, std::int64_t done) {

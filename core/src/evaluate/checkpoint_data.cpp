@@ -15,26 +15,33 @@ namespace t2i::evaluate {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The prepared folder of the checkpoint's run, as the trainer chose it (`meta`: its document).
+std::string run_data_folder(const std::string& checkpoint, const nlohmann::json& meta) {
+  const nlohmann::json stored = meta.value("options", nlohmann::json::object());
+  train::TrainOptions run;
+  run.run_dir = fs::path(checkpoint).parent_path().parent_path().string();
+  // Stored relative to the run folder since checkpoint format 2.0 (absolute in 1.0).
+  const std::string cache = stored.value("data", nlohmann::json::object()).value("cache_dir", "");
+  if (!cache.empty()) run.data.cache_dir = (fs::path(run.run_dir) / cache).string();
+  return data::find_prepared_folder(train::data_folder(run));
+}
+
+} // namespace
+
 std::string training_data_folder(const std::string& checkpoint, const std::string& data_dir) {
-  std::string folder = data_dir;
-  if (folder.empty()) {
-    const nlohmann::json stored = model::read_checkpoint_meta(checkpoint).value("options", nlohmann::json::object());
-    train::TrainOptions run;
-    run.run_dir = fs::path(checkpoint).parent_path().parent_path().string();
-    // Stored relative to the run folder since checkpoint format 2.0 (absolute in 1.0).
-    const std::string cache = stored.value("data", nlohmann::json::object()).value("cache_dir", "");
-    if (!cache.empty()) run.data.cache_dir = (fs::path(run.run_dir) / cache).string();
-    folder = train::data_folder(run);
-  }
-  return data::find_prepared_folder(folder);
+  if (!data_dir.empty()) return data::find_prepared_folder(data_dir);
+  return run_data_folder(checkpoint, model::read_checkpoint_meta(checkpoint));
 }
 
 std::string training_data_folder(const std::string& checkpoint, const std::string& data_dir,
                                  const std::string& demo_cache_root, const job::Context& job) {
-  const std::string folder = training_data_folder(checkpoint, data_dir);
-  std::error_code error;
-  if (!data_dir.empty() || fs::is_regular_file(fs::path(folder) / data::kManifestFileName, error)) return folder;
+  if (!data_dir.empty()) return data::find_prepared_folder(data_dir);
   const nlohmann::json meta = model::read_checkpoint_meta(checkpoint);
+  const std::string folder = run_data_folder(checkpoint, meta);
+  std::error_code error;
+  if (fs::is_regular_file(fs::path(folder) / data::kManifestFileName, error)) return folder;
   // An exported model (the shipped demo model among them) keeps no training options: the demo
   // dataset's defaults are tried, and the manifest below tells whether that was its data.
   const auto options = meta.find("options");
