@@ -45,6 +45,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <numeric>
 
 namespace t2i::ui {
 namespace {
@@ -94,7 +95,9 @@ GeneratePage::GeneratePage(QWidget* parent) : JobPage(parent), job_(new Sampling
   connect(job_, &SamplingJob::stepReached, this, &GeneratePage::onStep);
   connect(job_, &SamplingJob::promptsRead, this,
           [this](int, const std::vector<t2i::text::Tokenized>& prompts) { onPromptsRead(prompts); });
-  connect(job_, &SamplingJob::stepsPlanned, this, [this](int, int steps) { onStepsPlanned(steps); });
+  connect(job_, &SamplingJob::stepsPlanned, this, [this](int, const QList<int>& stageSteps) {
+    onStepsPlanned(stageSteps);
+  });
   connect(job_, &SamplingJob::taskFinished, this, &GeneratePage::onTaskFinished);
   connect(job_, &SamplingJob::finished, this, &GeneratePage::onJobFinished);
   connect(job_, &SamplingJob::failed, this, &GeneratePage::onJobFailed);
@@ -654,10 +657,11 @@ void GeneratePage::onStep(const StepFrame& frame) {
   scrubber_->setValue(frame.position);
 }
 
-void GeneratePage::onStepsPlanned(int steps) {
-  if (steps == plannedSteps_) return;
+void GeneratePage::onStepsPlanned(const QList<int>& stageSteps) {
+  const int steps = std::accumulate(stageSteps.begin(), stageSteps.end(), 0);
+  if (stageSteps.size() == 1 && steps == plannedSteps_) return;
   plannedSteps_ = steps;
-  filmstrip_->reset(steps);
+  filmstrip_->reset(stageSteps);
   filmstripFilled_ = 0;
   scrubber_->setRange(1, steps);
   progress_->setRange(0, steps);

@@ -121,7 +121,7 @@ private:
   void onPromptsRead(const std::vector<t2i::text::Tokenized>& prompts);
   void onTaskFinished(const TaskResult& result);
   /// The steps the generation takes over all its stages: the step views' range.
-  void onStepsPlanned(int steps);
+  void onStepsPlanned(const QList<int>& stageSteps);
   /// A cascade file was chosen: its base checkpoint and base settings go into the controls.
   void onCascadeChosen();
   void onJobFinished(bool cancelled);

@@ -7,11 +7,12 @@
 
 #include <QFileInfo>
 
+#include <algorithm>
 #include <chrono>
 
 namespace t2i::ui {
 namespace {
-/// Models kept loaded at once: the Compare page's two checkpoints.
+/// Models kept loaded at once, at least: the Compare page's two checkpoints, a two-stage cascade.
 constexpr std::size_t kCachedModels = 2;
 
 StepFrame toFrame(int task, const t2i::sample::StepView& view, int position) {
@@ -31,7 +32,7 @@ StepFrame toFrame(int task, const t2i::sample::StepView& view, int position) {
 
 SamplingJob::SamplingJob(const QString& threadName, QObject* parent)
     : QObject(parent), threadName_(threadName), device_(settings::device.value().toStdString()),
-      latest_(this, [this](StepFrame frame) { Q_EMIT stepReached(frame); }) {
+      cacheCapacity_(kCachedModels), latest_(this, [this](StepFrame frame) { Q_EMIT stepReached(frame); }) {
   connect(&runner_, &JobRunner::finished, this, [this](bool cancelled) {
     if (running_) Q_EMIT finished(cancelled);
     Q_EMIT idle();
@@ -71,7 +72,7 @@ std::shared_ptr<t2i::sample::Generator> SamplingJob::generator(const QString& ch
   auto loaded = std::make_shared<t2i::sample::Generator>(key.toStdString(), device_);
   std::lock_guard<std::mutex> lock(mutex_);
   cache_.erase(key);
-  while (cache_.size() >= kCachedModels) {
+  while (cache_.size() >= cacheCapacity_) {
     auto oldest = cache_.begin();
     for (auto it = cache_.begin(); it != cache_.end(); ++it)
       if (it->second.lastUse < oldest->second.lastUse) oldest = it;
@@ -113,12 +114,14 @@ void SamplingJob::runCascade(int index, const SamplingTask& task, bool recordSte
   const std::string origin = task.cascadeFile.toStdString();
   // Where each stage's steps start among all of them.
   std::vector<int> offsets;
+  QList<int> stageSteps;
   int positions = 0;
   for (std::size_t stage = 0; stage < models.size(); ++stage) {
     offsets.push_back(positions);
-    positions += t2i::sample::stage_request(task.request, task.cascade, stage, models[stage]).steps;
+    stageSteps << t2i::sample::stage_request(task.request, task.cascade, stage, models[stage]).steps;
+    positions += stageSteps.last();
   }
-  postToGui([this, index, positions] { Q_EMIT stepsPlanned(index, positions); });
+  postToGui([this, index, stageSteps] { Q_EMIT stepsPlanned(index, stageSteps); });
   const auto images = t2i::sample::generate_cascade(
       stages, task.cascade, origin, task.request, job, [&](const t2i::sample::StepView& view) {
         post(toFrame(index, view, offsets[static_cast<std::size_t>(view.stage)] + view.step), recordSteps);
@@ -137,6 +140,9 @@ bool SamplingJob::run(const QVector<SamplingTask>& tasks, bool recordSteps) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     recording_.clear();
+    // A cascade of more stages keeps them all loaded, so sampling it again loads nothing.
+    cacheCapacity_ = kCachedModels;
+    for (const SamplingTask& task : tasks) cacheCapacity_ = std::max(cacheCapacity_, task.cascade.stages.size());
   }
   running_ = true;
   return runner_.start(threadName_, [this, tasks, recordSteps](const job::Context& job) {
@@ -165,7 +171,7 @@ bool SamplingJob::run(const QVector<SamplingTask>& tasks, bool recordSteps) {
       std::vector<t2i::text::Tokenized> read;
       for (const std::string& prompt : task.request.prompts) read.push_back(model->tokenize(prompt));
       postToGui([this, index, read] { Q_EMIT promptsRead(index, read); });
-      postToGui([this, index, steps = task.request.steps] { Q_EMIT stepsPlanned(index, steps); });
+      postToGui([this, index, steps = task.request.steps] { Q_EMIT stepsPlanned(index, {steps}); });
       {
         std::lock_guard<std::mutex> lock(mutex_);
         recording_.clear();

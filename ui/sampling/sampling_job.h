@@ -93,8 +93,8 @@ Q_SIGNALS:
   void loadFailed(const QString& message);
   /// How the model reads each prompt of task `task`, before its first step.
   void promptsRead(int task, const std::vector<t2i::text::Tokenized>& prompts);
-  /// The steps task `task` takes over all its stages, before its first step.
-  void stepsPlanned(int task, int positions);
+  /// The steps task `task` takes in each of its stages (one for a single model), before its first step.
+  void stepsPlanned(int task, const QList<int>& stageSteps);
   void stepReached(const t2i::ui::StepFrame& frame);
   void taskFinished(const t2i::ui::TaskResult& result);
   /// A run ended (not a load): `cancelled` tells whether cancel() was called meanwhile.
@@ -120,8 +120,9 @@ private:
 
   QString threadName_;
   std::string device_;  ///< the studio's compute device setting when the job was made
-  mutable std::mutex mutex_;  ///< guards cache_, useCounter_ and recording_
+  mutable std::mutex mutex_;  ///< guards cache_, cacheCapacity_, useCounter_ and recording_
   std::map<QString, CachedGenerator> cache_;
+  std::size_t cacheCapacity_;  ///< models kept loaded: two, or every stage of the last cascade run
   std::uint64_t useCounter_ = 0;
   std::vector<StepFrame> recording_;
   bool running_ = false;  ///< the current job is a run, not a load
