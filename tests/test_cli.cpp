@@ -393,6 +393,25 @@ private Q_SLOTS:
       largest = std::max(largest, std::abs(int{image.rgb[i]} - int{expected[1][0].rgb[i]}));
     QVERIFY2(largest <= 1, qPrintable(QString::number(largest)));
 
+    // --cfg, --steps and --aug set every stage, one value per stage, over the file.
+    const Run staged = runCli({"sample", "--cascade", q(file), "--prompt", "a red circle", "--seed", "3", "--steps",
+                               "2,1", "--cfg", "4,2.5", "--aug", "0.3", "--out", out});
+    QVERIFY2(staged.exitCode == 0, qPrintable(staged.err));
+    text.clear();
+    t2i::sample::read_png(png.toStdString(), &text);
+    QCOMPARE(text.at("stage0_cfg"), std::string("4"));
+    QCOMPARE(text.at("stage1_cfg"), std::string("2.5"));
+    QCOMPARE(text.at("stage1_steps"), std::string("1"));
+    QCOMPARE(text.at("stage1_aug"), std::string("0.3"));
+    QVERIFY2(staged.out.contains(QStringLiteral("w = 2.5, 1 ")), qPrintable(staged.out));
+    const Run tooMany = runCli({"sample", "--cascade", q(file), "--prompt", "a red circle", "--aug", "0.1,0.2", "--out", out});
+    QVERIFY2(tooMany.exitCode == 2 && tooMany.err.contains(QStringLiteral("--aug: 2 values for a cascade of 2 stages")),
+             qPrintable(tooMany.err));
+    const Run oneModel = runCli({"sample", "--checkpoint", q(base.info().checkpoint), "--prompt", "a red circle",
+                                 "--steps", "2,3", "--out", out});
+    QVERIFY2(oneModel.exitCode == 2 && oneModel.err.contains(QStringLiteral("--steps: several values need --cascade")),
+             qPrintable(oneModel.err));
+
     const std::string wrong = t2i::test::write_untrained_checkpoint(t2i::test::tiny_sr_preset_json(16, 32), folder + "/sr16.safetensors", 3);
     cascade = t2i::sample::read_cascade(file);
     cascade.stages[1].checkpoint = wrong;

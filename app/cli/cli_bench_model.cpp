@@ -13,7 +13,7 @@ namespace t2i::cli {
 void add_bench_model(CLI::App& bench) {
   auto* command = bench.add_subcommand("model", "A preset's U-Net: parameters, FLOPs, step times, images/s, memory");
   auto options = std::make_shared<bench::ModelOptions>();
-  command->add_option("--preset", options->preset, "Preset name (small, base, large, full, demo) or file")
+  command->add_option("--preset", options->preset, preset_option_help())
       ->capture_default_str();
   command->add_option("--batch", options->batch, "Images per micro-batch (default: the preset's max batch size)")
       ->check(CLI::Range(1, 4096));

@@ -9,6 +9,12 @@
 
 namespace t2i::cli {
 
+std::string preset_option_help() {
+  std::string names;
+  for (const std::string& name : model::list_presets()) names += (names.empty() ? "" : ", ") + name;
+  return "Preset name (" + names + ") or preset file";
+}
+
 void add_info_command(CLI::App& app) {
   auto* info = app.add_subcommand("info", "Show LibTorch, devices, threads and BLAS in use");
   auto* json = info->add_flag("--json", "Print one JSON object instead of text");
@@ -28,7 +34,7 @@ void add_info_command(CLI::App& app) {
   });
   auto* show = presets->add_subcommand("show", "Print a preset with every default filled in (the current format)");
   auto name = std::make_shared<std::string>();
-  show->add_option("name", *name, "Preset name (small, base, large, full, demo, sr-demo, sr256) or preset file")->required();
+  show->add_option("name", *name, preset_option_help())->required();
   show->callback([name] { std::cout << model::preset_to_json(model::find_preset(*name)); });
   presets->add_subcommand("schema", "Print the preset format's field table (Markdown)")->callback([] {
     std::cout << model::preset_schema_markdown();

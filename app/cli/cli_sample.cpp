@@ -40,6 +40,7 @@ void write_trajectory(sample::Generator& generator, const sample::Request& reque
   metadata.guidance = scales.front();
   metadata.grid_seeds = request.seeds;
   metadata.grid_guidance = scales;
+  metadata.grid_steps = steps;
   const auto write_grid = [&](const std::vector<std::vector<Image>>& cells, const std::string& name) {
     std::vector<Image> tiles;
     for (const auto& row : cells) tiles.insert(tiles.end(), row.begin(), row.end());
@@ -89,12 +90,37 @@ void write_word_swap(sample::Generator& generator, const sample::Request& reques
             << result.injected_steps << " of " << request.steps << " steps\n";
 }
 
+// The command line's settings for a cascade's stages, base first; a list shorter than the stages
+// leaves the rest to the file.
+struct StageOverrides {
+  std::vector<double> guidance;                   ///< --cfg
+  std::vector<int> steps;                         ///< --steps
+  std::vector<double> aug;                        ///< --aug, super-resolution stages only (stage 1 on)
+  std::optional<diffusion::SamplerKind> sampler;  ///< --sampler, the base stage
+};
+
+void override_stages(sample::Cascade& cascade, const StageOverrides& overrides) {
+  const std::size_t stages = cascade.stages.size();
+  const auto too_many = [stages](const char* option, std::size_t given, std::size_t allowed, const char* what) {
+    if (given > allowed)
+      throw CliExit(2, std::string(option) + ": " + std::to_string(given) + " values for a cascade of " +
+                           std::to_string(stages) + " stages (at most one per " + what + ")");
+  };
+  too_many("--cfg", overrides.guidance.size(), stages, "stage");
+  too_many("--steps", overrides.steps.size(), stages, "stage");
+  too_many("--aug", overrides.aug.size(), stages - 1, "super-resolution stage");
+  for (std::size_t i = 0; i < overrides.guidance.size(); ++i) cascade.stages[i].guidance = overrides.guidance[i];
+  for (std::size_t i = 0; i < overrides.steps.size(); ++i) cascade.stages[i].steps = overrides.steps[i];
+  for (std::size_t i = 0; i < overrides.aug.size(); ++i) cascade.stages[i + 1].aug = overrides.aug[i];
+  if (overrides.sampler) cascade.stages.front().sampler = overrides.sampler;
+}
+
 // --cascade: the base stage and every super-resolution stage; writes the last stage's images.
-// The command line's --cfg, --steps and --sampler, when given, set the base stage over the file;
-// the request's steps and sampler are also the later stages' where the file sets none.
-void sample_cascade(const std::string& file, sample::Cascade cascade, const std::optional<double>& cfg,
-                   std::optional<int> steps, std::optional<diffusion::SamplerKind> sampler, sample::Request request,
-                   const std::string& device, const std::string& out) {
+// The request's steps and sampler are the later stages' where neither the file nor the command
+// line sets theirs.
+void sample_cascade(const std::string& file, sample::Cascade cascade, const StageOverrides& overrides,
+                    sample::Request request, const std::string& device, const std::string& out) {
+  override_stages(cascade, overrides);
   std::vector<std::unique_ptr<sample::Generator>> loaded;
   std::vector<sample::Generator*> stages;
   std::vector<sample::ModelInfo> models;
@@ -103,10 +129,6 @@ void sample_cascade(const std::string& file, sample::Cascade cascade, const std:
     stages.push_back(loaded.back().get());
     models.push_back(loaded.back()->info());
   }
-  sample::CascadeStage& base = cascade.stages.front();
-  if (cfg) base.guidance = cfg;
-  if (steps) base.steps = steps;
-  if (sampler) base.sampler = sampler;
   request.guidance = models.front().default_guidance;
   const auto images = sample::generate_cascade(stages, cascade, file, request, TerminalJob().context());
   if (images.empty()) throw CliExit(130, "cancelled");
@@ -178,6 +200,8 @@ void add_sample_command(CLI::App& app) {
     std::string device = "cpu";
     std::vector<std::string> prompts;
     std::vector<double> cfg;
+    std::vector<int> steps;
+    std::vector<double> aug;
     std::optional<std::uint64_t> seed;
     int n = 1;
     std::string out;
@@ -197,19 +221,30 @@ void add_sample_command(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* checkpoint = cmd->add_option("--checkpoint", args->checkpoint, "Checkpoint (.safetensors) of a training run")
                          ->check(CLI::ExistingFile);
-  cmd->add_option("--cascade", args->cascade,
-                  "Instead of --checkpoint, a cascade file (JSON): a base checkpoint, then super-resolution stages each "
-                  "enlarging the images of the one before, with per-stage guidance, steps, sampler and aug; writes the "
-                  "last stage's images (--cfg, --steps and --sampler set the base stage; --steps and --sampler are also "
-                  "the later stages' where they set none)")
-      ->excludes(checkpoint);
+  auto* cascade = cmd->add_option("--cascade", args->cascade,
+                                  "Instead of --checkpoint, a cascade file (JSON): a base checkpoint, then "
+                                  "super-resolution stages each enlarging the images of the one before, with per-stage "
+                                  "guidance, steps, sampler and aug; writes the last stage's images (--cfg, --steps and "
+                                  "--aug set the stages over the file, one value per stage; --sampler sets the base "
+                                  "stage; the first --steps and --sampler are also the later stages' where nothing "
+                                  "sets theirs)")
+                      ->excludes(checkpoint);
   cmd->add_option("--prompt", args->prompts, "Prompt (repeat for several)")->required();
   cmd->add_option("--cfg", args->cfg,
                   "Guidance scale w (default: the preset's cond scale; 1 = off); with --trajectory the scales, "
-                  "comma-separated (default 1,3,5,8)")
+                  "comma-separated (default 1,3,5,8); with --cascade one per stage, comma-separated")
       ->delimiter(',')
       ->check(CLI::Range(0.0, 100.0));
-  auto* steps = cmd->add_option("--steps", args->request.steps, "Denoising steps")->check(CLI::Range(1, 10000))->capture_default_str();
+  cmd->add_option("--steps", args->steps, "Denoising steps; with --cascade one per stage, comma-separated")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 10000))
+      ->default_str(std::to_string(args->request.steps));
+  cmd->add_option("--aug", args->aug,
+                  "With --cascade, each super-resolution stage's noise conditioning augmentation in [0, 1] "
+                  "(comma-separated, the first super-resolution stage first)")
+      ->delimiter(',')
+      ->check(CLI::Range(0.0, 1.0))
+      ->needs(cascade);
   add_sampler_options(cmd, args->request.sampler, args->request.thresholding);
   cmd->add_option("--eta", args->request.eta, "DDIM stochasticity (0 = deterministic)")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--percentile", args->request.threshold_percentile, "Dynamic thresholding percentile")
@@ -262,9 +297,11 @@ void add_sample_command(CLI::App& app) {
                   "With --neighbours, FID Inception weights (pt_inception-2015-12-05-6726825d.pth)")
       ->needs(neighbours);
 
-  cmd->callback([args, cmd, steps] {
+  cmd->callback([args, cmd] {
     if (args->checkpoint.empty() && args->cascade.empty()) throw CliExit(2, "give --checkpoint or --cascade");
-    if (args->cfg.size() > 1 && !args->trajectory) throw CliExit(2, "--cfg: several scales need --trajectory");
+    if (args->cfg.size() > 1 && !args->trajectory && args->cascade.empty())
+      throw CliExit(2, "--cfg: several scales need --trajectory or --cascade");
+    if (args->steps.size() > 1 && args->cascade.empty()) throw CliExit(2, "--steps: several values need --cascade");
     if (!args->cascade.empty() &&
         (args->trajectory || !args->swap.empty() || !args->attention_maps.empty() || !args->anatomy.empty()))
       throw CliExit(2, "--cascade samples images only (no --trajectory, --swap, --attention-maps or --anatomy)");
@@ -275,6 +312,7 @@ void add_sample_command(CLI::App& app) {
     if ((args->trajectory || !args->swap.empty()) && (args->prompts.size() != 1 || args->n != 1))
       throw CliExit(2, std::string(args->trajectory ? "--trajectory" : "--swap") + " samples one prompt (no --n)");
     sample::Request request = args->request;
+    if (!args->steps.empty()) request.steps = args->steps.front();
     const std::uint64_t first_seed = args->seed.value_or(std::random_device{}());
     for (const auto& prompt : args->prompts) {
       for (int i = 0; i < args->n; ++i) {
@@ -292,12 +330,10 @@ void add_sample_command(CLI::App& app) {
       } catch (const std::runtime_error& e) {
         throw CliExit(2, e.what());
       }
-      const std::optional<double> cfg = args->cfg.empty() ? std::nullopt : std::optional<double>(args->cfg.front());
-      const std::optional<int> base_steps = steps->count() > 0 ? std::optional<int>(request.steps) : std::nullopt;
-      const std::optional<diffusion::SamplerKind> sampler =
-          cmd->count("--sampler") > 0 ? std::optional<diffusion::SamplerKind>(request.sampler) : std::nullopt;
-      return sample_cascade(std::filesystem::absolute(args->cascade).string(), read, cfg, base_steps, sampler, request,
-                            args->device, args->out);
+      StageOverrides overrides{args->cfg, args->steps, args->aug, std::nullopt};
+      if (cmd->count("--sampler") > 0) overrides.sampler = request.sampler;
+      return sample_cascade(std::filesystem::absolute(args->cascade).string(), read, overrides, request, args->device,
+                            args->out);
     }
 
     sample::Generator generator(args->checkpoint, args->device);

@@ -112,7 +112,7 @@ void add_train_command(CLI::App& app) {
   auto options = std::make_shared<train::TrainOptions>();
   auto select = std::make_shared<std::string>("p2");
   auto bf16 = std::make_shared<std::string>("auto");
-  cmd->add_option("--preset", options->preset, "Preset name (small, base, large, full, demo) or preset file")
+  cmd->add_option("--preset", options->preset, preset_option_help())
       ->capture_default_str();
   auto* demo = cmd->add_flag("--demo", options->data.demo, "Train on the built-in demo dataset");
   auto* annotations = cmd->add_option("--annotations", options->data.annotations, "Caption file, by its extension: " + caption_formats_help())

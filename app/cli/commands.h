@@ -39,5 +39,7 @@ void add_runs_command(CLI::App& app);
 
 /// The caption-file formats for help texts: "COCO captions JSON (…) (.json), …".
 std::string caption_formats_help();
+/// A --preset option's help: "Preset name (demo, full, …) or preset file", the names those found.
+std::string preset_option_help();
 
 } // namespace t2i::cli
