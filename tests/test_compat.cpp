@@ -343,7 +343,7 @@ private Q_SLOTS:
     request.prompts = {"a red circle above a blue square"};
     request.seeds = {3};
     std::map<std::string, std::string> text = generator.metadata(request, 0);
-    QCOMPARE(QString::fromStdString(text.at("format_version")), QStringLiteral("1.3"));
+    QCOMPARE(QString::fromStdString(text.at("format_version")), QStringLiteral("1.4"));
     QCOMPARE(text.at("written_by"), std::string("t2i-studio ") + kVersion);
     const auto read = sample::upgrade_metadata(text, "now.png");
     QVERIFY(read.count("format_version") == 0 && read.count("written_by") == 0);

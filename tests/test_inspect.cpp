@@ -511,7 +511,7 @@ private Q_SLOTS:
         {"look_inside", "on"}, {"freeze_noise", "on"}, {"attention_words", "one"}, {"attention_word", "red"},
         {"attention_step", "7"}, {"attention_resolution", "8"}, {"attention_layer", "all"}, {"attention_head", "2"},
         {"attention_half", "unconditional"}, {"attention_normalisation", "per word"}, {"attention_opacity", "0.35"},
-        {"format_version", "1.3"}};
+        {"format_version", "1.4"}};
     for (const auto& [key, value] : expected) QCOMPARE(QString::fromStdString(text.at(key)), QString::fromStdString(value));
 
     const auto read = read_image_metadata(text, "inside.png");
@@ -871,7 +871,7 @@ private Q_SLOTS:
     const ImageMetadata m = cascade_metadata(request, 0, cascade, "/runs/c.json", {base, sr});
     std::map<std::string, std::string> text = to_png_text(m);
     const std::map<std::string, std::string> expected{
-        {"format_version", "1.3"}, {"prompt", "a red circle"}, {"seed", "4"}, {"cfg", "6"}, {"steps", "12"},
+        {"format_version", "1.4"}, {"prompt", "a red circle"}, {"seed", "4"}, {"cfg", "6"}, {"steps", "12"},
         {"sampler", "dpmpp"}, {"checkpoint", "/runs/base.safetensors"}, {"preset", "demo"},
         {"cascade_file", "/runs/c.json"}, {"cascade_stages", "2"},
         {"stage0_checkpoint", "/runs/base.safetensors"}, {"stage0_checkpoint_hash", "h0"}, {"stage0_checkpoint_step", "10"},
@@ -925,6 +925,57 @@ private Q_SLOTS:
     QCOMPARE(old->guidance, 6.0);
     QCOMPARE(old->steps, 12);
     QCOMPARE(old->checkpoint, base.checkpoint);
+  }
+
+  // 1.4: a frozen trajectory's steps shown and a word swap travel in the PNG text; a 1.3 text, as
+  // that version wrote a Compare grid byte for byte, reads as before, with neither.
+  void trajectoryAndWordSwapKeysRoundTripAndOlderTextsRead() {
+    ImageMetadata m;
+    m.prompt = "a red circle above a blue square";
+    m.seed = 4;
+    m.grid_seeds = {4};
+    m.grid_guidance = {1, 3, 5, 8};
+    m.grid_steps = {2, 5, 10};
+    std::map<std::string, std::string> text = to_png_text(m);
+    QCOMPARE(text.at("steps shown"), std::string("2, 5, 10"));
+    QCOMPARE(text.count("swap_from"), std::size_t{0});
+    auto read = read_image_metadata(text, "trajectory.png");
+    QVERIFY(read);
+    QCOMPARE(read->grid_steps, m.grid_steps);
+    QVERIFY(!read->word_swap);
+
+    m.grid_steps.clear();
+    m.grid_guidance.clear();
+    m.word_swap = t2i::sample::WordSwap{"red", "green", 0.25};
+    text = to_png_text(m);
+    QCOMPARE(text.at("swap_from"), std::string("red"));
+    QCOMPARE(text.at("swap_to"), std::string("green"));
+    QCOMPARE(text.at("inject_attention"), std::string("0.25"));
+    read = read_image_metadata(text, "swap.png");
+    QVERIFY(read && read->word_swap && read->grid_steps.empty());
+    QCOMPARE(read->word_swap->from, std::string("red"));
+    QCOMPARE(read->word_swap->to, std::string("green"));
+    QCOMPARE(read->word_swap->inject, 0.25);
+
+    // Out of range or unreadable: an injection keeps 0, a list with a bad step is left out whole.
+    text["inject_attention"] = "1.5";
+    text["steps shown"] = "2, five";
+    read = read_image_metadata(text, "bad.png");
+    QVERIFY(read && read->word_swap && read->grid_steps.empty());
+    QCOMPARE(read->word_swap->inject, 0.0);
+    text.erase("swap_to");
+    QVERIFY(!read_image_metadata(text, "half.png")->word_swap);
+
+    const std::map<std::string, std::string> previous{
+        {"prompt", "a red circle"}, {"seed", "4"}, {"cfg", "1"}, {"steps", "10"}, {"sampler", "ddim"},
+        {"eta", "0.000000"}, {"thresholding", "dynamic"}, {"threshold_percentile", "0.995000"},
+        {"checkpoint", "/runs/base.safetensors"}, {"checkpoint_hash", "h0"}, {"checkpoint_step", "10"},
+        {"preset", "demo"}, {"software", "t2i-studio"}, {"format_version", "1.3"}, {"written_by", "t2i-studio 0.13.0"},
+        {"seeds", "4"}, {"guidance scales", "w = 1; w = 3; w = 5; w = 8"}};
+    const auto old = read_image_metadata(previous, "previous.png");
+    QVERIFY(old && old->grid_steps.empty() && !old->word_swap);
+    QCOMPARE(old->grid_guidance, (std::vector<double>{1, 3, 5, 8}));
+    QCOMPARE(old->grid_seeds, (std::vector<std::uint64_t>{4}));
   }
 
   void newerMinorCascadeSkipsUnknownKeys() {

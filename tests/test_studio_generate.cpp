@@ -391,6 +391,15 @@ private Q_SLOTS:
     }
     QCOMPARE(Filmstrip::evenlySpacedSteps(4), (QList<int>{1, 2, 3, 4}));
     QCOMPARE(Filmstrip::evenlySpacedSteps(1000, 3), (QList<int>{1, 501, 1000}));
+    // A cascade's stages share the columns by their steps; each stage's first and last step (its
+    // image) has one.
+    QCOMPARE(Filmstrip::stagedPositions({50}), fifty);
+    QCOMPARE(Filmstrip::stagedPositions({6, 5}), (QList<int>{1, 2, 4, 5, 6, 7, 8, 9, 10, 11}));
+    const QList<int> staged = Filmstrip::stagedPositions({50, 25});
+    QCOMPARE(staged, (QList<int>{1, 9, 17, 26, 34, 42, 50, 51, 63, 75}));
+    QCOMPARE(Filmstrip::stagedPositions({2, 3}), (QList<int>{1, 2, 3, 4, 5}));
+    QCOMPARE(Filmstrip::stagedPositions({1000, 1}).size(), Filmstrip::kMaxFrames);
+    QCOMPARE(Filmstrip::stagedPositions({1000, 1}).last(), 1001);
   }
 
   void pixelsScaleByWholeFactors() {
@@ -945,6 +954,13 @@ private Q_SLOTS:
     QCOMPARE(child<QProgressBar>(&page, "progress")->value(), 11);
     QCOMPARE(page.filmstrip()->steps().last(), 11);
     QCOMPARE(page.filmstrip()->filledCount(), page.filmstrip()->frameCount());
+    // Its columns count steps within their stage, under each stage's heading.
+    QCOMPARE(page.filmstrip()->headings(), (QStringList{QStringLiteral("stage 1 of 2"), QStringLiteral("stage 2 of 2")}));
+    const int srFirst = static_cast<int>(page.filmstrip()->steps().indexOf(7));
+    QVERIFY(srFirst > 0);
+    QCOMPARE(page.filmstrip()->caption(srFirst - 1), QStringLiteral("step 6"));
+    QCOMPARE(page.filmstrip()->caption(srFirst), QStringLiteral("step 1"));
+    QCOMPARE(page.filmstrip()->caption(page.filmstrip()->frameCount() - 1), QStringLiteral("step 5"));
     QVERIFY(samePixels(page.predictedView()->image(), page.result(0)));
     const QString shot = t2i::test::artifactsDir() + QStringLiteral("/cascade");
     QDir().mkpath(shot);
@@ -987,6 +1003,36 @@ private Q_SLOTS:
 
   // The cascade last sampled comes back at the next launch, with its base checkpoint; one whose
   // file is gone does not.
+  void aThreeStageCascadeStaysLoadedBetweenRuns() {
+    requireCheckpoint();
+    QTemporaryDir dir;
+    const int base_size = reference_->info().image_size;
+    t2i::sample::Cascade cascade = tinyCascade(dir);
+    cascade.stages[1].steps = 2;
+    cascade.stages.push_back({t2i::test::write_untrained_checkpoint(t2i::test::tiny_sr_preset_json(2 * base_size, 4 * base_size),
+                                                                    dir.filePath(QStringLiteral("sr2.safetensors")).toStdString(), 3),
+                              1.0, 2, {}, 0.0});
+    t2i::ui::SamplingTask task;
+    task.cascade = cascade;
+    task.cascadeFile = dir.filePath(QStringLiteral("cascade.json"));
+    task.request = request(kPrompt, 1, 3.0, 2, QStringLiteral("ddim"));
+    t2i::ui::SamplingJob job(QStringLiteral("test-cascade"));
+    QSignalSpy status(&job, &t2i::ui::SamplingJob::status);
+    QSignalSpy finished(&job, &t2i::ui::SamplingJob::finished);
+    const auto loads = [&status] {
+      int count = 0;
+      for (const QList<QVariant>& message : status) count += message.first().toString().startsWith(QStringLiteral("Loading")) ? 1 : 0;
+      return count;
+    };
+    QVERIFY(job.run({task}, false));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, kGenerateTimeoutMs);
+    QCOMPARE(loads(), 3);
+    status.clear();
+    QVERIFY(job.run({task}, false));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, kGenerateTimeoutMs);
+    QCOMPARE(loads(), 0);  // every stage was still loaded
+  }
+
   void theCascadeIsRememberedBetweenLaunches() {
     requireCheckpoint();
     QTemporaryDir dir;
@@ -1544,7 +1590,15 @@ private Q_SLOTS:
     const QImage read(exported, "PNG");
     QCOMPARE(read.text(QStringLiteral("guidance scales")), QStringLiteral("w = 1; w = 3; w = 5; w = 8"));
     QCOMPARE(read.text(QStringLiteral("seeds")), QStringLiteral("4"));
+    QCOMPARE(read.text(QStringLiteral("steps shown")), QStringLiteral("2, 5, 10"));
     QVERIFY(page.grab().save(t2i::test::artifactsDir() + QStringLiteral("/compare-trajectory.png")));
+    // Opening the export brings its mode and steps back, whatever the form shows.
+    restoreCompareDefaults(page);
+    setLineEdit(child<QLineEdit>(&page, "gridStepsEdit"), QString());
+    QVERIFY(page.openPng(exported));
+    QVERIFY(page.form().mode == t2i::ui::CompareMode::Trajectory);
+    QCOMPARE(child<QLineEdit>(&page, "gridStepsEdit")->text(), QStringLiteral("2, 5, 10"));
+    QCOMPARE(child<QLineEdit>(&page, "scalesEdit")->text(), QStringLiteral("1, 3, 5, 8"));
 
     setLineEdit(child<QLineEdit>(&page, "gridStepsEdit"), QStringLiteral("2, 11"));
     QVERIFY(!page.compare());
@@ -1595,6 +1649,22 @@ private Q_SLOTS:
     QTest::mouseClick(child<QPushButton>(&page, "compareButton"), Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 3, kGenerateTimeoutMs);
     QVERIFY(samePixels(grid->image(0, 1), grid->image(0, 0)));
+
+    // The export records the swap and its injection; opening it restores them.
+    QTemporaryDir dir;
+    const QString exported = dir.filePath(QStringLiteral("swap.png"));
+    QVERIFY(page.exportPng(exported));
+    const QImage read(exported, "PNG");
+    QCOMPARE(read.text(QStringLiteral("swap_from")), QStringLiteral("red"));
+    QCOMPARE(read.text(QStringLiteral("swap_to")), QStringLiteral("red"));
+    QCOMPARE(read.text(QStringLiteral("inject_attention")), QStringLiteral("1"));
+    restoreCompareDefaults(page);
+    setLineEdit(child<QLineEdit>(&page, "swapEdit"), QString());
+    QTest::keyClick(slider, Qt::Key_Home);
+    QVERIFY(page.openPng(exported));
+    QVERIFY(page.form().mode == t2i::ui::CompareMode::WordSwap);
+    QCOMPARE(child<QLineEdit>(&page, "swapEdit")->text(), QStringLiteral("red=red"));
+    QCOMPARE(slider->value(), slider->maximum());
 
     // A word the prompt lacks is named.
     setLineEdit(child<QLineEdit>(&page, "swapEdit"), QStringLiteral("purple=green"));

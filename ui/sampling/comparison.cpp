@@ -160,6 +160,8 @@ t2i::sample::ImageMetadata SingleTaskComparison::gridMetadata(const t2i::sample:
   t2i::sample::ImageMetadata m = t2i::sample::image_metadata(task_.request, 0, model);
   m.grid_seeds = {task_.request.seeds.front()};
   m.grid_guidance = task_.request.scales;
+  if (mode_ == CompareMode::Trajectory) m.grid_steps.assign(steps_.begin(), steps_.end());
+  if (mode_ == CompareMode::WordSwap) m.word_swap = task_.swap;
   return m;
 }
 
@@ -194,6 +196,17 @@ ComparisonForm formFromMetadata(const t2i::sample::ImageMetadata& m, const Compa
   const std::vector<std::uint64_t> seeds = m.grid_seeds.empty() ? std::vector<std::uint64_t>{m.seed} : m.grid_seeds;
   form.scales = joinList(scales, formatScale);
   form.seeds = joinList(seeds, [](std::uint64_t seed) { return QString::number(seed); });
+  // A Compare export comes back in its own mode; any other image keeps the mode chosen.
+  if (m.word_swap) {
+    form.mode = CompareMode::WordSwap;
+    form.swap = QString::fromStdString(m.word_swap->from + "=" + m.word_swap->to);
+    form.inject = m.word_swap->inject;
+  } else if (!m.grid_steps.empty()) {
+    form.mode = CompareMode::Trajectory;
+    form.gridSteps = joinList(m.grid_steps, [](int step) { return QString::number(step); });
+  } else if (!m.grid_seeds.empty() || !m.grid_guidance.empty()) {
+    form.mode = CompareMode::ScalesBySeeds;
+  }
   return form;
 }
 

@@ -97,7 +97,8 @@ public:
   QString title() const { return title_; }
   QStringList columnLabels() const { return columns_; }
   QStringList rowLabels() const { return rows_; }
-  /// The exported grid's metadata: the top-left image's settings, the seed and the scales.
+  /// The exported grid's metadata: the top-left image's settings, the seed and the scales, and the
+  /// trajectory's steps shown or the word swap.
   t2i::sample::ImageMetadata gridMetadata(const t2i::sample::ModelInfo& model) const;
 
 private:
@@ -113,8 +114,9 @@ private:
 /// sampling worker: computing maps takes long.
 QVector<QImage> wordSwapRow(const t2i::sample::WordSwapResult& swap);
 
-/// `current` with what `metadata` records: a Compare export restores its whole grid, any other
-/// image a one-cell grid of its seed and guidance scale. The checkpoints are the recorded ones.
+/// `current` with what `metadata` records: a Compare export restores its mode and its whole grid
+/// (a trajectory's steps shown, a word swap and its injection too), any other image a one-cell grid
+/// of its seed and guidance scale in the mode chosen. The checkpoints are the recorded ones.
 ComparisonForm formFromMetadata(const t2i::sample::ImageMetadata& metadata, const ComparisonForm& current);
 
 } // namespace t2i::ui

@@ -191,6 +191,11 @@ struct ImageMetadata {
   std::vector<std::uint64_t> grid_seeds;
   std::vector<double> grid_guidance;
   std::vector<std::string> grid_checkpoints;
+  /// One frozen trajectory's grid (1.4): its rows are grid_guidance sampled as one batch, its
+  /// columns x̂₀ at these steps (1-based). Empty for any other image.
+  std::vector<int> grid_steps;
+  /// A word swap on one frozen trajectory (1.4): A is the prompt above, B the prompt with the swap.
+  std::optional<WordSwap> word_swap;
   std::optional<ImageInspection> inspection;
   /// A cascade's image (1.3): the fields above describe its base stage (so older readers remake
   /// the base image), these every stage in order, the base first, and the cascade file it was

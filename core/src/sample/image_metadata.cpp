@@ -15,11 +15,12 @@ namespace {
 
 // The text metadata's format. 1.0 is t2i-studio 0.1.0's keys, without version keys; 1.1 added
 // only "format_version" and "written_by"; 1.2 the optional inspection keys; 1.3 the optional
-// cascade keys (every stage of a cascade's image, the base keys unchanged). The grid keys are
+// cascade keys (every stage of a cascade's image, the base keys unchanged); 1.4 the optional keys
+// of a frozen trajectory's grid and of a word swap. The grid keys are
 // optional and were already in 0.1.0's Compare exports. A later major version that renames or
 // redefines a key adds the step that upgrades the one before it.
 const io::JsonFormat& metadata_format() {
-  static const io::JsonFormat format{"image metadata", {1, 3}, {}};
+  static const io::JsonFormat format{"image metadata", {1, 4}, {}};
   return format;
 }
 
@@ -43,6 +44,10 @@ constexpr const char* kPreset = "preset";
 constexpr const char* kGridSeeds = "seeds";
 constexpr const char* kGridGuidance = "guidance scales";
 constexpr const char* kGridCheckpoints = "checkpoints";
+constexpr const char* kGridSteps = "steps shown";
+constexpr const char* kSwapFrom = "swap_from";
+constexpr const char* kSwapTo = "swap_to";
+constexpr const char* kInjectAttention = "inject_attention";
 // The inspection keys (ImageInspection): written only when the image was saved with them.
 constexpr const char* kLookInside = "look_inside";
 constexpr const char* kFreezeNoise = "freeze_noise";
@@ -161,6 +166,13 @@ void write_grid(const ImageMetadata& m, std::map<std::string, std::string>& text
     text[kGridGuidance] = join(m.grid_guidance, kGuidanceSeparator, [](double w) { return kGuidanceLabel + general(w); });
   if (!m.grid_checkpoints.empty())
     text[kGridCheckpoints] = join(m.grid_checkpoints, std::string(1, kCheckpointSeparator), [](const std::string& c) { return c; });
+  if (!m.grid_steps.empty())
+    text[kGridSteps] = join(m.grid_steps, kSeedSeparator, [](int step) { return std::to_string(step); });
+  if (m.word_swap) {
+    text[kSwapFrom] = m.word_swap->from;
+    text[kSwapTo] = m.word_swap->to;
+    text[kInjectAttention] = general(m.word_swap->inject);
+  }
 }
 
 // The grid keys; a list with an unreadable item is left out whole rather than misread.
@@ -183,6 +195,19 @@ void read_grid(const std::map<std::string, std::string>& text, ImageMetadata& m)
   }
   if (const std::string* checkpoints = find(text, kGridCheckpoints))
     m.grid_checkpoints = split(*checkpoints, std::string(1, kCheckpointSeparator));
+  if (const std::string* steps = find(text, kGridSteps)) {
+    const std::vector<std::string> items = split(*steps, kSeedSeparator);
+    std::vector<int> read;
+    for (const std::string& item : items)
+      if (const auto step = parse<int>(item); step && *step >= 1) read.push_back(*step);
+    if (read.size() == items.size()) m.grid_steps = read;
+  }
+  const std::string* from = find(text, kSwapFrom);
+  const std::string* to = find(text, kSwapTo);
+  if (from != nullptr && to != nullptr && !from->empty() && !to->empty()) {
+    m.word_swap = WordSwap{*from, *to, 0.0};
+    read_number(text, kInjectAttention, m.word_swap->inject, [](double f) { return f >= 0 && f <= 1; });
+  }
 }
 
 std::string optional_number(const std::optional<int>& value) {
@@ -359,6 +384,8 @@ std::optional<ImageMetadata> read_image_metadata(const std::map<std::string, std
   m.grid_seeds.clear();
   m.grid_guidance.clear();
   m.grid_checkpoints.clear();
+  m.grid_steps.clear();
+  m.word_swap.reset();
   read_grid(text, m);
   m.inspection = read_inspection(text);
   m.cascade.clear();
