@@ -1003,6 +1003,28 @@ private Q_SLOTS:
 
   // The cascade last sampled comes back at the next launch, with its base checkpoint; one whose
   // file is gone does not.
+  // The demo model's own cascade (resources/demo/demo-cascade.json) turns its 32×32 images into
+  // 64×64 ones on the Generate page; the result is the facade's cascade, pixel for pixel.
+  void theDemoCascadeMakesSixtyFourPixelImages() {
+    requireCheckpoint();
+    if (!shipped_) QSKIP("the demo cascade needs the shipped demo model");
+    const QString file = QStringLiteral(T2I_SOURCE_DIR "/resources/demo/demo-cascade.json");
+    GeneratePage page;
+    openGeneratePage(page);
+    QVERIFY(page.cascadeControls()->open(file));
+    fill(page, kPrompt, QStringLiteral("5"), 5.0, 20, QStringLiteral("ddpm"));
+    QVERIFY(generateAndWait(page));
+    QCOMPARE(page.result(0).width(), 64);
+    const t2i::sample::Cascade cascade = t2i::sample::read_cascade(file.toStdString());
+    t2i::sample::Generator sr(cascade.stages[1].checkpoint);
+    const auto expected = t2i::sample::generate_cascade({reference_.get(), &sr}, cascade, file.toStdString(),
+                                                        request(kPrompt, 5, 5.0, 20, QStringLiteral("ddpm")));
+    QVERIFY(samePixels(page.result(0), t2i::ui::toQImage(expected[1][0])));
+    const QString shot = t2i::test::artifactsDir() + QStringLiteral("/cascade");
+    QDir().mkpath(shot);
+    QVERIFY(page.grab().save(shot + QStringLiteral("/generate-demo-cascade.png")));
+  }
+
   void aThreeStageCascadeStaysLoadedBetweenRuns() {
     requireCheckpoint();
     QTemporaryDir dir;

@@ -1,5 +1,7 @@
 #include "cascade_controls.h"
 
+#include "sampling/checkpoints.h"
+
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -30,7 +32,7 @@ CascadeControls::CascadeControls(QWidget* parent)
   browse_->setObjectName(QStringLiteral("cascadeBrowse"));
   browse_->setText(tr("Cascade…"));
   browse_->setToolTip(tr("Sample a cascade: a base model, then super-resolution stages that enlarge its images "
-                         "(a cascade file, JSON)"));
+                         "(a cascade file, JSON). The demo model's own, demo-cascade.json, makes 64×64 images."));
   clear_->setObjectName(QStringLiteral("cascadeClear"));
   clear_->setText(QStringLiteral("×"));
   clear_->setToolTip(tr("Back to the checkpoint alone"));
@@ -116,7 +118,9 @@ t2i::sample::Cascade CascadeControls::cascade() const {
 }
 
 void CascadeControls::browse() {
-  const QString start = file_.isEmpty() ? QString() : QFileInfo(file_).absolutePath();
+  // The first time, the demo model's folder: its demo-cascade.json is the one cascade every user has.
+  const QString demo = demoCheckpointPath();
+  const QString start = !file_.isEmpty() ? QFileInfo(file_).absolutePath() : demo.isEmpty() ? QString() : QFileInfo(demo).absolutePath();
   const QString chosenFile =
       QFileDialog::getOpenFileName(this, tr("Open cascade"), start, tr("Cascade files (*.json);;All files (*)"));
   if (!chosenFile.isEmpty()) open(chosenFile);
