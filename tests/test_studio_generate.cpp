@@ -1656,6 +1656,8 @@ private Q_SLOTS:
                        referenceImage(request(QStringLiteral("a green circle above a blue square"), 2, 5.0, 10, defaultSampler))));
     QVERIFY(!samePixels(grid->image(0, 1), a));
     QVERIFY(!samePixels(grid->image(0, 3), a));  // the word's map laid over A
+    // The maps' one colour scale is named in the title, which the export draws too.
+    QVERIFY2(grid->title().contains(QStringLiteral("maps: share of the attention, 0 (dark) to 0.")), qPrintable(grid->title()));
     QVERIFY(page.grab().save(t2i::test::artifactsDir() + QStringLiteral("/compare-word-swap.png")));
 
     // Full injection: B's layers attend as A's did; with the word swapped for itself, B is A.

@@ -248,6 +248,8 @@ void ComparePage::onTaskFinished(const TaskResult& result) {
   if (result.task == 0) topLeftModel_ = result.model;
   if (single_) {
     if (single_->mode() == CompareMode::Trajectory) showTrajectory();
+    if (single_->mode() == CompareMode::WordSwap && result.mapTop > 0)
+      grid_->setLabels(single_->titleWithMapScale(result.mapTop), single_->columnLabels(), single_->rowLabels());
     for (int column = 0; single_->mode() == CompareMode::WordSwap && column < result.images.size(); ++column)
       grid_->setImage(0, column, result.images.at(column));
     progress_->setValue(progress_->maximum());

@@ -165,18 +165,25 @@ t2i::sample::ImageMetadata SingleTaskComparison::gridMetadata(const t2i::sample:
   return m;
 }
 
-QVector<QImage> wordSwapRow(const t2i::sample::WordSwapResult& swap) {
-  QVector<QImage> row{toQImage(swap.a), toQImage(swap.b), toQImage(swap.difference)};
+QString SingleTaskComparison::titleWithMapScale(float mapTop) const {
+  return tr("%1\nmaps: share of the attention, 0 (dark) to %2 (bright), one scale for both")
+      .arg(title_)
+      .arg(static_cast<double>(mapTop), 0, 'f', 3);
+}
+
+WordSwapRow wordSwapRow(const t2i::sample::WordSwapResult& swap) {
+  WordSwapRow row;
+  row.images = {toQImage(swap.a), toQImage(swap.b), toQImage(swap.difference)};
   const auto word_map = [](const t2i::sample::AttentionMaps& maps, int word) {
     return maps.map({}, maps.words(0).at(static_cast<std::size_t>(word)).pieces);
   };
   if (swap.word_a < 0 || swap.word_b < 0) return row;  // a word the tokenizer did not keep whole: no map
   const t2i::sample::Heatmap a = word_map(swap.maps_a, swap.word_a);
   const t2i::sample::Heatmap b = word_map(swap.maps_b, swap.word_b);
-  const float legend = std::max({a.max, b.max, 1e-6f});
+  row.mapTop = std::max({a.max, b.max, 1e-6f});
   constexpr double kOpacity = 0.6;
-  row << toQImage(t2i::sample::heat_overlay(swap.a, a, kOpacity, legend))
-      << toQImage(t2i::sample::heat_overlay(swap.b, b, kOpacity, legend));
+  row.images << toQImage(t2i::sample::heat_overlay(swap.a, a, kOpacity, row.mapTop))
+             << toQImage(t2i::sample::heat_overlay(swap.b, b, kOpacity, row.mapTop));
   return row;
 }
 

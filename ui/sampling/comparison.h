@@ -95,6 +95,8 @@ public:
   /// Trajectory: the sampling steps of the columns (the task records every step).
   const QList<int>& steps() const { return steps_; }
   QString title() const { return title_; }
+  /// The title with the word maps' colour scale, its top `mapTop` (WordSwapRow::mapTop).
+  QString titleWithMapScale(float mapTop) const;
   QStringList columnLabels() const { return columns_; }
   QStringList rowLabels() const { return rows_; }
   /// The exported grid's metadata: the top-left image's settings, the seed and the scales, and the
@@ -110,9 +112,14 @@ private:
 };
 
 /// The row a word swap shows: A, B, |A − B|, then the swapped word's map (over all steps, global
-/// normalisation) laid over A and the new word's over B, both in one colour scale. Made on the
-/// sampling worker: computing maps takes long.
-QVector<QImage> wordSwapRow(const t2i::sample::WordSwapResult& swap);
+/// normalisation) laid over A and the new word's over B, both in one colour scale whose brightest
+/// colour stands for `mapTop`, a share of the attention over the text (0 when there are no maps).
+struct WordSwapRow {
+  QVector<QImage> images;
+  float mapTop = 0;
+};
+/// Made on the sampling worker: computing maps takes long.
+WordSwapRow wordSwapRow(const t2i::sample::WordSwapResult& swap);
 
 /// `current` with what `metadata` records: a Compare export restores its mode and its whole grid
 /// (a trajectory's steps shown, a word swap and its injection too), any other image a one-cell grid

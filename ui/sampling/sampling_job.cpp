@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 namespace t2i::ui {
 namespace {
@@ -187,7 +188,9 @@ bool SamplingJob::run(const QVector<SamplingTask>& tasks, bool recordSteps) {
       if (!task.swap.from.empty()) {
         const t2i::sample::WordSwapResult swapped = model->swap_word(task.request, task.swap, job);
         if (job.cancelled() || swapped.b.rgb.empty()) return;
-        result.images = wordSwapRow(swapped);
+        WordSwapRow row = wordSwapRow(swapped);
+        result.images = std::move(row.images);
+        result.mapTop = row.mapTop;
         t2i::sample::Request b = task.request;
         b.prompts = {swapped.prompt_b};
         result.metadata = {model->metadata(task.request, 0), model->metadata(b, 0)};

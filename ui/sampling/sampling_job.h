@@ -59,6 +59,7 @@ struct TaskResult {
   QVector<QImage> images;
   std::vector<std::map<std::string, std::string>> metadata;  ///< PNG text of each image
   double seconds = 0;  ///< sampling only, after the model was loaded
+  float mapTop = 0;    ///< a word swap's maps: the share of attention their brightest colour stands for
   /// What the task's probes recorded (empty without SamplingTask::probes).
   t2i::sample::AttentionMaps attention;
   t2i::sample::GuidanceAnatomy anatomy;
