@@ -32,6 +32,11 @@ if [[ -f "$demo_model" ]]; then
   "$root/usr/bin/t2i" sample --checkpoint "$demo_model" --prompt "a red circle" --steps 4 --seed 1 --out "$work/samples" >/dev/null ||
     { echo "FAIL: the installed CLI cannot sample from the installed demo model"; exit 1; }
 fi
+demo_cascade="$root/usr/share/t2i-studio/demo/demo-cascade.json"
+if [[ -f "$source_dir/resources/demo/demo-cascade.json" ]]; then
+  "$root/usr/bin/t2i" sample --cascade "$demo_cascade" --prompt "a red circle" --steps 4,4 --seed 1 --out "$work/cascade" >/dev/null ||
+    { echo "FAIL: the installed CLI cannot sample the installed demo cascade"; exit 1; }
+fi
 QT_QPA_PLATFORM=offscreen "$root/usr/bin/t2i-studio" --quit-after 1000 >"$work/studio.log" 2>&1 ||
   { cat "$work/studio.log"; echo "FAIL: installed t2i-studio did not start and quit"; exit 1; }
 desktop-file-validate "$root/usr/share/applications/org.t2istudio.Studio.desktop"
