@@ -1,11 +1,15 @@
 // The benchmarks of t2i/bench.h (`t2i bench …`): each reports what it promises. They take
 // seconds, not minutes, at these sizes; test_overfit runs the overfit check.
 #include "t2i/bench.h"
+#include "t2i/loss_by_noise.h"
+#include "t2i/probe_gallery.h"
 
 #include "bench/profile.h"
 #include "tiny_preset.h"
 
 #include <ATen/record_function.h>
+#include <QDir>
+#include <QTemporaryDir>
 #include <QtTest/QtTest>
 #include <torch/torch.h>
 
@@ -13,6 +17,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -156,6 +161,40 @@ private Q_SLOTS:
     QCOMPARE(json.at("preset").get<std::string>(), std::string("tiny-sr-test"));
     QCOMPARE(json.at("image_size").get<int>(), 32);
     QVERIFY(json.at("images_per_second").get<double>() > 0.0);
+  }
+
+  // Issue 26: the cost of looking inside training, each part run once as the trainer runs it:
+  // every part is timed, the gallery has the run's probes, and each share is its seconds over the
+  // training between two evaluations. A stage is refused; nothing is left in the temporary folder.
+  void insideTrainingBenchmarkTimesEachPart() {
+    QTemporaryDir dir;
+    bench::InsideTrainingOptions options;
+    const nlohmann::json preset = test::tiny_preset_json();
+    options.preset = test::write_preset(dir, preset);
+    options.demo_images = 40;
+    options.steps = 1;
+    const auto json = nlohmann::json::parse(bench::inside_training_json(options));
+    const double step = json.at("seconds_per_step").get<double>();
+    QVERIFY(step > 0);
+    const double between = json.at("eval_every").get<double>() * step;
+    QCOMPARE(json.at("eval_every").get<int>(), preset.value("eval_every", 100));
+    QCOMPARE(json.at("training_seconds_between_evaluations").get<double>(), between);
+    double all = 0;
+    for (const char* part : {"loss_by_noise", "probe_gallery", "memorisation"}) {
+      const nlohmann::json& measured = json.at(part);
+      const double seconds = measured.at("seconds_per_evaluation").get<double>();
+      QVERIFY2(seconds > 0, part);
+      QCOMPARE(measured.at("share_of_training").get<double>(), seconds / between);
+      all += seconds;
+    }
+    QCOMPARE(json.at("share_of_training_all").get<double>(), all / between);
+    QCOMPARE(json.at("loss_by_noise").at("levels").get<int>(), train::kValidationNoiseLevels);
+    QCOMPARE(json.at("probe_gallery").at("probes").get<int>(),
+             train::kProbeCaptions * train::kProbeSeeds * static_cast<int>(std::size(train::kProbeGuidance)));
+    QVERIFY(!QDir(QDir::tempPath()).exists(QStringLiteral("t2i-bench-inside-%1").arg(QCoreApplication::applicationPid())));
+
+    options.preset = test::write_preset(dir, test::tiny_sr_preset_json());
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, bench::inside_training_json(options));
   }
 
   void modelBenchmarkFeedsASuperResolutionStage() {

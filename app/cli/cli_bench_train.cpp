@@ -82,7 +82,21 @@ void add_bench_train(CLI::App& bench) {
       ->needs(nproc);
   train->add_option("--cache", parallel->cache_dir, "With --nproc: data cache folder to reuse (default: a temporary one)")
       ->needs(nproc);
-  train->callback([options, parallel, nproc] {
+  auto* inside = train->add_flag("--inside",
+                                 "Instead: what looking inside training costs, per evaluation, against the training "
+                                 "between two evaluations: the loss by noise level, the probe gallery and its "
+                                 "memorisation point (the preset's own model on the demo dataset; --micro-batches "
+                                 "timed steps)")
+                     ->excludes(nproc);
+  train->callback([options, parallel, nproc, inside] {
+    if (inside->count() > 0) {
+      bench::InsideTrainingOptions measured;
+      measured.preset = options->preset;
+      measured.device = options->device;
+      measured.steps = options->micro_batches;
+      std::cout << bench::inside_training_json(measured) << "\n";
+      return;
+    }
     std::cout << (nproc->count() > 0 ? data_parallel_bench(*options, *parallel) : bench::train_json(*options)) << "\n";
   });
 

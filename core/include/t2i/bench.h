@@ -133,6 +133,22 @@ struct PresetOptions {
 /// 768-d random text embeddings, and the peak RSS.
 std::string train_json(const PresetOptions& options);
 
+/// `train --inside`: what looking inside training costs (the loss by noise level, the probe
+/// gallery and its memorisation point, each once per evaluation) against the training time between
+/// two evaluations, on the demo dataset with the preset's real model (its text encoder included).
+struct InsideTrainingOptions {
+  std::string preset = "demo";
+  std::string device = "cpu";
+  int demo_images = 400;  ///< images of the demo dataset written for it
+  int steps = 3;          ///< timed training steps after one warm-up
+};
+
+/// Seconds per training step (forward and backward of one batch; AdamW and EMA, a few per cent,
+/// left out, so the shares are upper bounds), per loss-by-noise validation, per probe-gallery
+/// sheet and per memorisation point, and each one's share of the training time between two
+/// evaluations at the preset's eval_every. A base preset only.
+std::string inside_training_json(const InsideTrainingOptions& options);
+
 /// One data-parallel training run that `t2i bench train --nproc` made (the CLI starts the
 /// processes): its process count and run folder.
 struct DataParallelRun {

@@ -17,6 +17,9 @@
 
 namespace t2i::train {
 
+/// Sampling steps of a run's previews and probe sheets (sample::sampling_steps_for caps them).
+inline constexpr std::int64_t kPreviewSteps = 25;
+
 /// The gallery a run of `preset` samples: `prompts` (the validation captions, then the user's)
 /// × kProbeSeeds seeds × kProbeGuidance scales, with the default sampler and thresholding over
 /// `sampling_steps`, keeping kProbeRecordedSteps of them spread evenly (the last included).

@@ -44,7 +44,6 @@ namespace {
 
 constexpr int kMaxNonFiniteInARow = 5;        // K consecutive non-finite losses stop the run
 constexpr std::size_t kPreviewImages = 8;
-constexpr std::int64_t kPreviewSteps = 25;
 constexpr double kGradClip = 1.0;
 
 using Clock = std::chrono::steady_clock;
