@@ -98,6 +98,7 @@ private Q_SLOTS:
     page.openRun(run_);
     QTRY_COMPARE(page.lossByNoise()->events().size(), std::size_t{4});
     const qint64 longest = stall.stop();
+    qInfo("opened a run's loss by noise; longest GUI stall %lld ms", static_cast<long long>(longest));
     QVERIFY2(longest <= t2i::test::kGuiStallBoundMs, qPrintable(QString::number(longest)));
   }
 

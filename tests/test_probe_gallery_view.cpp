@@ -3,6 +3,7 @@
 // that choice; play steps through the evaluations at a fixed denoising step and stops at the
 // last; a re-read index shows new evaluations (a running run) and follows the newest; the Train
 // page shows it for an opened run. Screenshots in test-artifacts/.
+#include "stall_meter.h"
 #include "test_support.h"
 #include "tiny_preset.h"
 
@@ -129,12 +130,17 @@ private Q_SLOTS:
     // Play from the newest starts at the first, then shows one evaluation after another.
     std::vector<std::pair<int, QImage>> frames;
     connect(&view, &ProbeGalleryView::tileShown, this, [&] { frames.emplace_back(view.evaluation(), view.shownTile()); });
+    t2i::test::StallMeter stall;  // sheets are read on a worker while playing
+    stall.start();
     QTest::mouseClick(t2i::test::child<QPushButton>(&view, "probePlay"), Qt::LeftButton);
     QVERIFY(view.isPlaying());
     QCOMPARE(view.evaluation(), 0);
     QTRY_VERIFY(!frames.empty() && frames.back().first == 2);
-    t2i::test::saveShot(&view, QStringLiteral("probes-playing.png"));
+    stall.exclude([&] { t2i::test::saveShot(&view, QStringLiteral("probes-playing.png")); });
     QTRY_VERIFY(!frames.empty() && frames.back().first == 3);
+    const qint64 stallMs = stall.stop();
+    qInfo("played four evaluations; longest GUI stall %lld ms", static_cast<long long>(stallMs));
+    QVERIFY2(stallMs <= t2i::test::kGuiStallBoundMs, qPrintable(QString::number(stallMs)));
     QVERIFY(!view.isPlaying());  // stopped at the last
     QVERIFY(!t2i::test::child<QPushButton>(&view, "probePlay")->isChecked());
     QCOMPARE(view.recorded(), 5);

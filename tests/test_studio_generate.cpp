@@ -777,8 +777,13 @@ private Q_SLOTS:
     child<QTabWidget>(page, "stepsAndHistory")->setCurrentWidget(panel);
     panel->setDataFolder(QString::fromStdString(prepared.cache_dir));
     QSignalSpy searched(panel, &t2i::ui::NeighbourPanel::searched);
+    t2i::test::StallMeter stall;  // the index is built and searched on the worker
+    stall.start();
     QTest::mouseClick(find, Qt::LeftButton);
     QVERIFY(searched.wait(120000));
+    const qint64 stallMs = stall.stop();
+    qInfo("neighbour index built and searched; longest GUI stall %lld ms", static_cast<long long>(stallMs));
+    QVERIFY2(stallMs <= t2i::test::kGuiStallBoundMs, qPrintable(QString::number(stallMs)));
     QVERIFY2(searched.first().first().toBool(), qPrintable(panel->statusText()));
     QCOMPARE(panel->grid()->columnCount(), t2i::ui::NeighbourPanel::kDefaultCount + 1);
     QCOMPARE(panel->grid()->image(0, 0), page->result(0));
