@@ -10,6 +10,8 @@
 #include "pages/train_page.h"
 #include "sampling/image_conversion.h"
 #include "training/probe_gallery_view.h"
+#include "widgets/labelled_image_grid.h"
+#include "widgets/neighbour_panel.h"
 
 #include "t2i/probe_gallery.h"
 #include "t2i/runtime.h"
@@ -17,9 +19,11 @@
 
 #include "studio_support.h"
 
+#include <QDialog>
 #include <QLabel>
 #include <QPushButton>
 #include <QRadioButton>
+#include <QSignalSpy>
 #include <QSlider>
 #include <QStandardPaths>
 #include <QTabWidget>
@@ -151,6 +155,40 @@ private Q_SLOTS:
     }
     QCOMPARE(order, (std::vector<int>{0, 1, 2, 3}));
     QCOMPARE(view.evaluation(), 3);
+  }
+
+  // Issue 26, deliverable 3 in the gallery: a probe's final image at a training step, searched
+  // among the run's training images in a window of its own.
+  void aProbesNearestTrainingImagesOpenFromTheGallery() {
+    ProbeGalleryView view;
+    view.resize(900, 600);
+    view.show();
+    auto* button = t2i::test::child<QPushButton>(&view, "probeNeighbours");
+    QVERIFY(!button->isEnabled());
+    view.setRunFolder(run_);
+    QTRY_VERIFY(view.gallery().has_value());
+    const int last = static_cast<int>(view.gallery()->evaluations.size()) - 1;
+    const int finalStep = static_cast<int>(view.gallery()->recorded_steps.size()) - 1;
+    view.setEvaluation(last);
+    view.setRecorded(0);  // the search is of the final image, whatever step is shown
+    view.setProbe(2);
+    QTRY_VERIFY(button->isEnabled() && !view.finalImage().isNull());
+    const QImage query = view.finalImage().convertToFormat(QImage::Format_RGB888);
+    QVERIFY(query == expected(last, 2, finalStep, train::ProbeImage::Estimate));
+
+    QTest::mouseClick(button, Qt::LeftButton);
+    auto* window = view.findChild<QDialog*>(QStringLiteral("probeNeighboursWindow"));
+    QVERIFY(window != nullptr && window->isVisible());
+    auto* panel = window->findChild<t2i::ui::NeighbourPanel*>();
+    QVERIFY(panel != nullptr);
+    QSignalSpy searched(panel, &t2i::ui::NeighbourPanel::searched);
+    QVERIFY2(panel->find(), qPrintable(panel->statusText()));
+    QVERIFY(searched.wait(120000));
+    QVERIFY2(searched.first().first().toBool(), qPrintable(panel->statusText()));
+    QVERIFY(panel->grid()->columnCount() >= 2);
+    QVERIFY(panel->grid()->image(0, 0).convertToFormat(QImage::Format_RGB888) == query);
+    QVERIFY(!panel->verdictText().isEmpty());
+    t2i::test::saveShot(window, QStringLiteral("probes-neighbours.png"));
   }
 
   void aRunningRunsNewEvaluationsAppear() {

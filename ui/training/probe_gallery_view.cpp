@@ -2,12 +2,14 @@
 
 #include "jobs/job_runner.h"
 #include "sampling/image_conversion.h"
+#include "widgets/neighbour_panel.h"
 #include "widgets/pixel_image_view.h"
 
 #include "t2i/runs.h"
 
 #include <QComboBox>
 #include <QCoreApplication>
+#include <QDialog>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -74,7 +76,8 @@ ProbeGalleryView::ProbeGalleryView(QWidget* parent)
       trainingLabel_(new QLabel(this)), denoising_(new QSlider(Qt::Horizontal, this)), denoisingLabel_(new QLabel(this)),
       estimate_(new QRadioButton(tr("x̂₀ (the model's estimate)"), this)), noisy_(new QRadioButton(tr("x_t (noisy)"), this)),
       play_(new QPushButton(tr("Pla&y"), this)), playTimer_(new QTimer(this)), image_(new PixelImageView(this)),
-      note_(new QLabel(this)), memorisationLabel_(new QLabel(this)) {
+      note_(new QLabel(this)), memorisationLabel_(new QLabel(this)),
+      neighbours_(new QPushButton(tr("Nearest training images…"), this)) {
   setObjectName(QStringLiteral("probeGallery"));
   probeBox_->setObjectName(QStringLiteral("probeChooser"));
   training_->setObjectName(QStringLiteral("probeTrainingStep"));
@@ -85,6 +88,10 @@ ProbeGalleryView::ProbeGalleryView(QWidget* parent)
   image_->setObjectName(QStringLiteral("probeImage"));
   note_->setObjectName(QStringLiteral("probeNote"));
   memorisationLabel_->setObjectName(QStringLiteral("probeMemorisation"));
+  neighbours_->setObjectName(QStringLiteral("probeNeighbours"));
+  neighbours_->setToolTip(tr("The training images nearest this probe's final image at this training step, with "
+                             "their captions: does the model copy one?"));
+  neighbours_->setEnabled(false);
   memorisationLabel_->setWordWrap(true);
   memorisationLabel_->setToolTip(tr("Each evaluation's final probe images against the nearest training image: an image "
                                     "closer than 95% of training images are to their own nearest may copy it "
@@ -114,6 +121,7 @@ ProbeGalleryView::ProbeGalleryView(QWidget* parent)
   connect(denoising_, &QSlider::valueChanged, this, &ProbeGalleryView::showCurrent);
   connect(noisy_, &QRadioButton::toggled, this, &ProbeGalleryView::showCurrent);
   connect(play_, &QPushButton::toggled, this, &ProbeGalleryView::setPlaying);
+  connect(neighbours_, &QPushButton::clicked, this, &ProbeGalleryView::openNeighbours);
   // A tick waits for the shown evaluation's sheet, so a slow disk slows play instead of skipping.
   connect(playTimer_, &QTimer::timeout, this, [this] {
     if (!sheetReader_->isRunning()) advancePlay();
@@ -141,7 +149,10 @@ ProbeGalleryView::ProbeGalleryView(QWidget* parent)
   layout->addLayout(axes);
   layout->addWidget(note_);
   layout->addWidget(image_, 1);
-  layout->addWidget(memorisationLabel_);
+  auto* memorisation = new QHBoxLayout;
+  memorisation->addWidget(memorisationLabel_, 1);
+  memorisation->addWidget(neighbours_, 0, Qt::AlignTop);
+  layout->addLayout(memorisation);
   rebuild();
 }
 
@@ -264,6 +275,7 @@ void ProbeGalleryView::showCurrent() {
     shown_ = QImage();
     image_->clear();
     image_->setCaption({});
+    neighbours_->setEnabled(false);
     return;
   }
   const std::int64_t step = gallery_->evaluations[static_cast<std::size_t>(evaluation())].step;
@@ -275,7 +287,38 @@ void ProbeGalleryView::showCurrent() {
   shown_ = toQImage(train::probe_tile(*gallery_, *sheet, probe(), static_cast<std::size_t>(recorded()), kind()));
   image_->setImage(shown_);
   image_->setCaption(caption());
+  neighbours_->setEnabled(true);
   Q_EMIT tileShown();
+}
+
+QImage ProbeGalleryView::finalImage() const {
+  if (!gallery_ || gallery_->evaluations.empty() || gallery_->recorded_steps.empty()) return {};
+  const Image* sheet = sheets_.object(gallery_->evaluations[static_cast<std::size_t>(evaluation())].step);
+  if (sheet == nullptr) return {};
+  return toQImage(train::probe_tile(*gallery_, *sheet, probe(), gallery_->recorded_steps.size() - 1, train::ProbeImage::Estimate));
+}
+
+NeighbourPanel* ProbeGalleryView::openNeighbours() {
+  const QImage query = finalImage();
+  if (query.isNull()) return nullptr;
+  if (neighboursWindow_ == nullptr) {
+    neighboursWindow_ = new QDialog(this);
+    neighboursWindow_->setObjectName(QStringLiteral("probeNeighboursWindow"));
+    neighbourPanel_ = new NeighbourPanel(neighboursWindow_);
+    auto* layout = new QVBoxLayout(neighboursWindow_);
+    layout->addWidget(neighbourPanel_);
+    neighboursWindow_->resize(960, 480);
+  }
+  neighboursWindow_->setWindowTitle(tr("Nearest training images: %1, step %2")
+                                        .arg(probeBox_->currentText())
+                                        .arg(gallery_->evaluations[static_cast<std::size_t>(evaluation())].step));
+  // The run's checkpoint names its training data; the search reads that.
+  const auto checkpoint = train::offered_checkpoint(folder_.toStdString());
+  neighbourPanel_->setQuery(checkpoint ? QString::fromStdString(checkpoint->path) : QString(), query);
+  if (!checkpoint) neighbourPanel_->setUnavailable(tr("This run has no checkpoint yet, and its training data is found through one."));
+  neighboursWindow_->show();
+  neighboursWindow_->raise();
+  return neighbourPanel_;
 }
 
 void ProbeGalleryView::loadSheet(int evaluation) {

@@ -18,6 +18,7 @@
 #include <optional>
 
 class QComboBox;
+class QDialog;
 class QLabel;
 class QPushButton;
 class QRadioButton;
@@ -26,6 +27,7 @@ class QTimer;
 
 namespace t2i::ui {
 
+class NeighbourPanel;
 class PixelImageView;
 
 /// What the gallery's reader brings from a run folder: the gallery and the memorisation curve
@@ -71,6 +73,12 @@ public:
 
   /// The tile shown now, as the gallery holds it (unscaled); null until its sheet has been read.
   QImage shownTile() const { return shown_; }
+  /// The shown probe's final image (x̂₀ at the last recorded step) at the shown training step;
+  /// null until its sheet has been read.
+  QImage finalImage() const;
+  /// Opens the window of the final image's nearest training images, searched in the run's data
+  /// ("Nearest training images…"); nullptr while there is no image.
+  NeighbourPanel* openNeighbours();
   QString caption() const;
 
 Q_SIGNALS:
@@ -105,6 +113,9 @@ private:
   PixelImageView* image_;
   QLabel* note_;
   QLabel* memorisationLabel_;
+  QPushButton* neighbours_;
+  QDialog* neighboursWindow_ = nullptr;
+  NeighbourPanel* neighbourPanel_ = nullptr;
 };
 
 } // namespace t2i::ui
