@@ -106,6 +106,13 @@ private Q_SLOTS:
     QVERIFY(line.contains(QStringLiteral("0.031")));
     QVERIFY(line.contains(QStringLiteral("300 images")));
     QVERIFY(memorisationText(curve, 150).isEmpty());           // no evaluation at that step
+    // The baseline's histogram rides in the line: bars by share of the largest bin, empty bins blank.
+    curve.baseline = {0.002, 0.132, {8, 4, 1, 0, 2}};
+    QVERIFY2(memorisationText(curve, 1400).contains(QStringLiteral("from 0.002 |█▅▂ ▃| to 0.132")),
+             qPrintable(memorisationText(curve, 1400)));
+    QCOMPARE(sparkline({}), QString());
+    QCOMPARE(sparkline({0, 0}), QStringLiteral("  "));
+    QCOMPARE(sparkline({1, 100}), QStringLiteral("▂█"));  // one image still shows
   }
 
   void neighbourLabelsGiveIndexValueAndCaption() {

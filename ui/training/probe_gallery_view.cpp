@@ -38,6 +38,18 @@ QString percent(double share) { return QStringLiteral("%1%").arg(std::lround(sha
 
 } // namespace
 
+QString sparkline(const std::vector<std::int64_t>& counts) {
+  static const QString kLevels = QStringLiteral("▁▂▃▄▅▆▇█");
+  const std::int64_t top = counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end());
+  QString line;
+  for (const std::int64_t count : counts) {
+    // An empty bin is a space, so a bin with one image still shows.
+    const auto level = top > 0 ? (count * (kLevels.size() - 1) + top - 1) / top : 0;
+    line += count == 0 ? QChar(u' ') : kLevels.at(static_cast<qsizetype>(level));
+  }
+  return line;
+}
+
 QString memorisationText(const train::MemorisationCurve& curve, std::int64_t step) {
   const auto at = std::find_if(curve.points.begin(), curve.points.end(),
                                [step](const train::MemorisationCurve::Point& p) { return p.step == step; });
@@ -49,7 +61,7 @@ QString memorisationText(const train::MemorisationCurve& curve, std::int64_t ste
   return QCoreApplication::translate("ProbeGalleryView",
                                      "Memorisation at step %1: %2 of %3 final probe images are closer to a training image than "
                                      "%4 of training images are to their own nearest (threshold %5, %6; baseline of %7 "
-                                     "images). Share at each evaluation: %8.")
+                                     "images, their nearest from %9 |%10| to %11). Share at each evaluation: %8.")
       .arg(step)
       .arg(at->flagged)
       .arg(at->probes)
@@ -57,7 +69,10 @@ QString memorisationText(const train::MemorisationCurve& curve, std::int64_t ste
       .arg(curve.threshold, 0, 'f', 3)
       .arg(QString::fromStdString(evaluate::describe(curve.measure)))
       .arg(curve.images)
-      .arg(shares.join(QStringLiteral(" · ")));
+      .arg(shares.join(QStringLiteral(" · ")))
+      .arg(curve.baseline.low, 0, 'f', 3)
+      .arg(sparkline(curve.baseline.counts))
+      .arg(curve.baseline.high, 0, 'f', 3);
 }
 
 ProbeGalleryView::ProbeGalleryView(QWidget* parent)

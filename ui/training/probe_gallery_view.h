@@ -37,9 +37,13 @@ struct ProbeRunData {
   std::optional<train::MemorisationCurve> memorisation;
 };
 
+/// `counts` as a row of bars, one character per bin from ▁ to █ by its share of the largest, a space
+/// for an empty bin: a histogram inside a line of text.
+QString sparkline(const std::vector<std::int64_t>& counts);
+
 /// The memorisation line under the gallery at training step `step`: how many probe images were
-/// closer to a training image than the baseline's threshold there, and the share at every
-/// evaluation, so the curve reads at a glance. Empty when the curve has no point at `step`.
+/// closer to a training image than the baseline's threshold there, the baseline's histogram, and
+/// the share at every evaluation, so the curve reads at a glance. Empty when the curve has no point at `step`.
 QString memorisationText(const train::MemorisationCurve& curve, std::int64_t step);
 
 class ProbeGalleryView : public QWidget {
