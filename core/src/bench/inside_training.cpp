@@ -68,13 +68,13 @@ double seconds_per_step(sample::TextToImageModel& model, const diffusion::Diffus
                         int repeats) {
   const int size = preset.unet.image_size;
   const auto& images = dataset.images(data::Split::Train);
+  if (images.empty()) throw std::runtime_error("the demo dataset's training split is empty: give it more images");
+  // Every demo image has captions; the batch repeats the split when it is smaller than a batch.
   std::vector<std::size_t> positions;
   std::vector<std::string> captions;
-  for (std::size_t i = 0; positions.size() < static_cast<std::size_t>(preset.batch_size); ++i) {
-    const std::size_t at = i % images.size();
-    if (images[at].captions.empty()) continue;
-    positions.push_back(at);
-    captions.push_back(dataset.captions()[images[at].captions.front()]);
+  for (std::size_t i = 0; i < static_cast<std::size_t>(preset.batch_size); ++i) {
+    positions.push_back(i % images.size());
+    captions.push_back(dataset.captions()[images[positions.back()].captions.at(0)]);
   }
   const torch::Tensor x_0 = data::image_pairs(dataset, data::Split::Train, positions, size, size / 2).high.to(device);
   torch::Generator generator = at::make_generator<at::CPUGeneratorImpl>(0);
