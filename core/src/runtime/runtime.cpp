@@ -10,6 +10,7 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <malloc.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -88,6 +89,23 @@ std::uint64_t status_kib(const std::string& key) {
   return 0;
 }
 
+// LibTorch's CPU allocator takes every tensor from malloc and hands it back as soon as it dies.
+// glibc serves blocks over its mmap threshold (128 KiB at start, raised only as far as the largest
+// block freed so far) with fresh pages and unmaps them on free, and returns free memory at the
+// heap's top once it exceeds twice that threshold: every U-Net step faulted in and zeroed its
+// activations anew. Keeping freed memory for the next step measured, on 2 cores (AVX-512 bf16):
+// small sampling, DPM-Solver++ 20 steps, 1.60 to 0.85 s per image; full training 2.9 to 4.7
+// images/s; peak RSS unchanged (t2i bench sample|model). What a finished job freed stays with the
+// process for its next one. The threshold is the largest mallopt accepts; AddressSanitizer's
+// allocator ignores both settings.
+constexpr int kMmapThresholdBytes = 32 << 20;
+constexpr int kTrimThresholdBytes = 1 << 30;
+
+void keep_freed_memory_for_reuse() {
+  mallopt(M_MMAP_THRESHOLD, kMmapThresholdBytes);
+  mallopt(M_TRIM_THRESHOLD, kTrimThresholdBytes);
+}
+
 } // namespace
 
 int available_cores() {
@@ -109,6 +127,7 @@ void restart_with_passive_openmp_waits(char** argv) {
 }
 
 Report initialize(int threads) {
+  keep_freed_memory_for_reuse();
   const int wanted = threads > 0 ? threads : available_cores();
   if (torch::get_num_threads() != wanted) torch::set_num_threads(wanted);
   Report now = report();

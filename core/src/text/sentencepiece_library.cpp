@@ -1,6 +1,8 @@
 // Finds and opens the t2i_sentencepiece module (see sentencepiece_api.h).
 #include "text/sentencepiece_api.h"
 
+#include "runtime/sanitizer.h"
+
 #include <dlfcn.h>
 
 #include <cstdlib>
@@ -11,14 +13,6 @@ namespace t2i::text {
 namespace {
 
 namespace fs = std::filesystem;
-
-#if defined(__SANITIZE_ADDRESS__)
-#define T2I_ADDRESS_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define T2I_ADDRESS_SANITIZER 1
-#endif
-#endif
 
 // RTLD_DEEPBIND: SentencePiece's references resolve to its own protobuf first.
 void* open_deep_bound(const std::string& path) {
