@@ -6,6 +6,7 @@
 #include "diffusion/sampler.h"
 #include "model/activation.h"
 #include "model/attention.h"
+#include "model/attention_observer.h"
 #include "model/autocast.h"
 #include "model/checkpoint.h"
 #include "model/flop_counter.h"
@@ -296,7 +297,16 @@ private Q_SLOTS:
     const LowResCondition stacked{torch::cat({in.condition.image, in.condition.image}), torch::cat({in.condition.aug, in.condition.aug})};
     const auto expected = unet->forward(x, t, both_text, stacked);
     QCOMPARE(max_difference(as_denoiser(unet, in.condition)(x, t, both_text), expected), 0.0);
-    QCOMPARE(max_difference(as_sampling_denoiser(unet, in.condition)(x, t, both_text), expected), 0.0);
+    // The sampling denoiser runs the two halves side by side on one thread each: each half as the
+    // network alone gives it on one thread.
+    t2i::runtime::initialize(2);
+    const auto sampled = as_sampling_denoiser(unet, in.condition)(x, t, both_text);
+    t2i::runtime::initialize(1);
+    const auto halves = torch::cat({unet->forward(in.x, in.t, in.text, in.condition),
+                                    unet->forward(in.x, in.t, in.text.dropped(), in.condition)});
+    t2i::runtime::initialize();
+    QCOMPARE(max_difference(sampled, halves), 0.0);
+    QVERIFY(max_difference(sampled, expected) <= 1e-5 * expected.abs().max().item<double>());
   }
 
   void skipScaleChangesThePassNotTheParameters() {
@@ -657,7 +667,10 @@ private Q_SLOTS:
     QCOMPARE(cache.kv_projections(), 3 * cross_attention_layers);
   }
 
-  // A whole guided sampling run with the run's text cache gives the images of the uncached network.
+  // A whole guided sampling run with the run's text caches, its batch split in two halves that run
+  // side by side on one thread each, gives the images of the uncached network run on each half
+  // alone on one thread, bit for bit; and those of the whole batch in one pass to rounding. (A
+  // network's float sums may group differently on another number of threads.)
   void samplingDenoiserSamplesLikeTheNetwork() {
     UNet unet = make_unet(tiny_unet_config());
     unet->eval();
@@ -670,9 +683,41 @@ private Q_SLOTS:
     request.text = random_text(2, 8, 20, 4);
     request.seeds = {5, 6};
     request.image_shape = {3, 16, 16};
-    const auto plain = sampler->sample(t2i::diffusion::classifier_free_guidance(as_denoiser(unet), 4.0), request);
+    const t2i::Denoiser network_per_half = [&](const torch::Tensor& x_t, const torch::Tensor& t, const t2i::TextCondition& text) {
+      const int64_t half = x_t.size(0) / 2;
+      return torch::cat({unet->forward(x_t.slice(0, 0, half), t.slice(0, 0, half), text.slice(0, half)),
+                         unet->forward(x_t.slice(0, half), t.slice(0, half), text.slice(half, x_t.size(0)))});
+    };
+    t2i::runtime::initialize(2);
     const auto cached = sampler->sample(t2i::diffusion::classifier_free_guidance(as_sampling_denoiser(unet), 4.0), request);
+    t2i::runtime::initialize(1);
+    const auto plain = sampler->sample(t2i::diffusion::classifier_free_guidance(network_per_half, 4.0), request);
+    t2i::runtime::initialize();
     QVERIFY(torch::equal(cached, plain));
+    const auto whole = sampler->sample(t2i::diffusion::classifier_free_guidance(as_denoiser(unet), 4.0), request);
+    QVERIFY(max_difference(cached, whole) < 1e-4);
+  }
+
+  // An attention observer that fails during a split sampling pass: the error reaches the caller,
+  // and the half that was waiting for the failed one at a layer goes on instead of hanging.
+  void aFailingObserverStopsTheSplitPass() {
+    struct Failing : t2i::model::AttentionObserver {
+      int calls = 0;
+      void cross_attention(const void*, std::int64_t, std::int64_t, const torch::Tensor&) override {
+        if (++calls == 3) throw std::runtime_error("observer failed");
+      }
+    };
+    UNet unet = make_unet(tiny_unet_config());
+    unet->eval();
+    torch::NoGradGuard no_grad;
+    t2i::runtime::initialize(2);
+    Failing observer;
+    const auto denoise = as_sampling_denoiser(unet, &observer);
+    const auto text = random_text(2, 8, 20, 4);
+    const auto both = t2i::TextCondition::cat(text, text.dropped());
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, denoise(torch::randn({4, 3, 16, 16}), torch::full({4}, 0.5), both));
+    QCOMPARE(observer.calls, 3);
+    t2i::runtime::initialize();
   }
 
   void channelsLastMatchesContiguous() {

@@ -3,8 +3,11 @@
 #include "t2i/runtime.h"
 
 #include "runtime/sanitizer.h"
+#include "runtime/side_by_side.h"
 
 #include <QtTest/QtTest>
+
+#include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +21,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 class TestRuntime : public QObject {
@@ -80,6 +84,55 @@ private Q_SLOTS:
     const long pages = static_cast<long>(total_bytes) / sysconf(_SC_PAGESIZE);
     const long faults = minor_faults() - before;
     QVERIFY2(faults < pages / 4, qPrintable(QStringLiteral("%1 page faults for %2 pages").arg(faults).arg(pages)));
+  }
+
+  // Two pieces of work side by side: each with its share of the threads and the caller's grad
+  // mode, the caller's thread count back afterwards, and errors passed on, the first's first.
+  void sideBySideSharesTheThreads() {
+    t2i::runtime::initialize(2);
+    int first = 0, second = 0;
+    bool second_grad = true;
+    std::thread::id second_thread;
+    {
+      torch::NoGradGuard no_grad;
+      t2i::runtime::run_side_by_side([&] { first = at::get_num_threads(); },
+                                     [&] {
+                                       second = at::get_num_threads();
+                                       second_grad = torch::GradMode::is_enabled();
+                                       second_thread = std::this_thread::get_id();
+                                     });
+    }
+    QCOMPARE(first, 1);
+    QCOMPARE(second, 1);
+    QVERIFY(!second_grad);
+    QVERIFY(second_thread != std::this_thread::get_id());
+    QCOMPARE(at::get_num_threads(), 2);
+
+    const auto message_of = [](const std::function<void()>& a, const std::function<void()>& b) {
+      try {
+        t2i::runtime::run_side_by_side(a, b);
+      } catch (const std::runtime_error& error) {
+        return std::string(error.what());
+      }
+      return std::string();
+    };
+    const auto fail = [](const char* what) { return [what] { throw std::runtime_error(what); }; };
+    QCOMPARE(message_of(fail("first"), [] {}), std::string("first"));
+    QCOMPARE(message_of([] {}, fail("second")), std::string("second"));
+    QCOMPARE(message_of(fail("first"), fail("second")), std::string("first"));
+    QCOMPARE(at::get_num_threads(), 2);
+
+    // One thread: one after the other, on the calling thread.
+    t2i::runtime::initialize(1);
+    std::vector<int> order;
+    t2i::runtime::run_side_by_side([&] { order.push_back(1); },
+                                   [&] {
+                                     order.push_back(2);
+                                     second_thread = std::this_thread::get_id();
+                                   });
+    QVERIFY(order == (std::vector<int>{1, 2}));
+    QVERIFY(second_thread == std::this_thread::get_id());
+    t2i::runtime::initialize();
   }
 
   void blasIsOptimized() {

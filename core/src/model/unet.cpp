@@ -2,9 +2,12 @@
 
 #include "model/autocast.h"
 #include "model/checkpoint.h"
+#include "model/halves_observer.h"
+#include "runtime/side_by_side.h"
 #include "t2i/runtime.h"
 
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -286,6 +289,48 @@ void require_base_model(const UNet& unet) {
                              "; it needs the low-resolution image to denoise");
 }
 
+// A sampling run's text caches: one for a whole batch, one for each half of a split one (each
+// half's texts stay the same from step to step, as the whole batch's do).
+struct SamplingCaches {
+  TextCache whole, first_half, second_half;
+};
+
+LowResCondition slice(const LowResCondition& low_res, int64_t start, int64_t end) {
+  if (!low_res.defined()) return low_res;
+  return {low_res.image.slice(0, start, end), low_res.aug.slice(0, start, end)};
+}
+
+// A sampling step's pass. A batch of two or more (classifier-free guidance's [images; images])
+// runs as two halves side by side, each on its share of the threads: two threads working through
+// one pass woke each other for every operator, and a 32×32 step is mostly small operators
+// (measured, 2 cores: demo DPM-Solver++ 20 steps 0.33 s per image in one pass, 0.17 s in halves).
+// An attention observer sees the halves as one batch (HalvesObserver), so an observed pass runs
+// the same arithmetic as an unobserved one: the same images.
+torch::Tensor sampling_forward(UNetImpl& unet, const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text,
+                               const LowResCondition& low_res, SamplingCaches& caches, AttentionObserver* attention_observer) {
+  const int64_t batch = x_t.size(0);
+  // One thread would run the halves one after the other, and an observed first half would wait
+  // for the second at its first layer: the batch stays whole.
+  if (batch < 2 || torch::GradMode::is_enabled() || !runtime::side_by_side_available())
+    return unet.forward(x_t, t, text, low_res, &caches.whole, attention_observer);
+  const int64_t half = batch / 2;
+  std::optional<HalvesObserver> observers;
+  if (attention_observer != nullptr) observers.emplace(*attention_observer);
+  torch::Tensor out[2];
+  const auto part = [&](int index, int64_t start, int64_t end, TextCache& cache) {
+    try {
+      out[index] = unet.forward(x_t.slice(0, start, end), t.slice(0, start, end), text.slice(start, end),
+                                slice(low_res, start, end), &cache, observers ? &observers->half(index) : nullptr);
+    } catch (...) {
+      if (observers) observers->abandon();  // the other half must not wait for this one
+      throw;
+    }
+  };
+  runtime::run_side_by_side([&] { part(0, 0, half, caches.first_half); },
+                            [&] { part(1, half, batch, caches.second_half); });
+  return torch::cat({out[0], out[1]});
+}
+
 } // namespace
 
 Denoiser as_denoiser(UNet unet) {
@@ -297,9 +342,9 @@ Denoiser as_denoiser(UNet unet) {
 
 Denoiser as_sampling_denoiser(UNet unet, AttentionObserver* attention_observer) {
   require_base_model(unet);
-  return [impl = unet.ptr(), cache = std::make_shared<TextCache>(), attention_observer](
+  return [impl = unet.ptr(), caches = std::make_shared<SamplingCaches>(), attention_observer](
              const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text) {
-    return impl->forward(x_t, t, text, cache.get(), attention_observer);
+    return sampling_forward(*impl, x_t, t, text, LowResCondition{}, *caches, attention_observer);
   };
 }
 
@@ -311,9 +356,9 @@ Denoiser as_denoiser(UNet unet, LowResCondition low_res) {
 }
 
 Denoiser as_sampling_denoiser(UNet unet, LowResCondition low_res, AttentionObserver* attention_observer) {
-  return [impl = unet.ptr(), low_res = std::move(low_res), cache = std::make_shared<TextCache>(), attention_observer](
+  return [impl = unet.ptr(), low_res = std::move(low_res), caches = std::make_shared<SamplingCaches>(), attention_observer](
              const torch::Tensor& x_t, const torch::Tensor& t, const TextCondition& text) {
-    return impl->forward(x_t, t, text, repeated_for(low_res, x_t.size(0)), cache.get(), attention_observer);
+    return sampling_forward(*impl, x_t, t, text, repeated_for(low_res, x_t.size(0)), *caches, attention_observer);
   };
 }
 

@@ -69,8 +69,11 @@ TORCH_MODULE(UNet);
 /// below; given one here, throws saying so.
 Denoiser as_denoiser(UNet unet);
 /// The network as a Denoiser for one sampling run: it computes the text's share of the pass once
-/// per text and reuses it at every step (its own TextCache), so the weights must not change while
-/// it is in use. An observer, when given, sees its cross-attention at every call.
+/// per text and reuses it at every step (its own TextCaches), so the weights must not change while
+/// it is in use. With two or more intra-op threads, a batch of two or more runs as two halves side
+/// by side, each on its share of the threads (each half's images are the network's for that half
+/// alone on those threads). An observer, when given, sees its cross-attention at every call, the
+/// whole batch at once.
 Denoiser as_sampling_denoiser(UNet unet, AttentionObserver* attention_observer = nullptr);
 
 /// A super-resolution stage as a Denoiser of the images `low_res` enlarges ([N, …]). Called with
