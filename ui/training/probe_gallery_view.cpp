@@ -43,7 +43,7 @@ QString sparkline(const std::vector<std::int64_t>& counts) {
   const std::int64_t top = counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end());
   QString line;
   for (const std::int64_t count : counts) {
-    // An empty bin is a space, so a bin with one image still shows.
+    // Levels round up, so a bin with one image still shows a bar; an empty bin is a space.
     const auto level = top > 0 ? (count * (kLevels.size() - 1) + top - 1) / top : 0;
     line += count == 0 ? QChar(u' ') : kLevels.at(static_cast<qsizetype>(level));
   }

@@ -96,8 +96,8 @@ std::uint64_t status_kib(const std::string& key) {
 // activations anew. Keeping freed memory for the next step measured, on 2 cores (AVX-512 bf16):
 // small sampling, DPM-Solver++ 20 steps, 1.60 to 0.85 s per image; full training 2.9 to 4.7
 // images/s; peak RSS unchanged (t2i bench sample|model). What a finished job freed stays with the
-// process for its next one. The threshold is the largest mallopt accepts; AddressSanitizer's
-// allocator ignores both settings.
+// process for its next one. 32 MiB is glibc's own ceiling for its moving threshold (64-bit); the
+// rarer larger blocks are still mapped and unmapped. AddressSanitizer's allocator ignores both.
 constexpr int kMmapThresholdBytes = 32 << 20;
 constexpr int kTrimThresholdBytes = 1 << 30;
 
