@@ -159,6 +159,16 @@ SrInputs sr_inputs(const UNetConfig& c, int64_t batch, uint64_t seed) {
 
 double max_difference(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
+// `work` on `threads` intra-op threads, then every core again (whatever `work` does).
+template <class Work>
+auto on_threads(int threads, Work work) {
+  struct Restore {
+    ~Restore() { t2i::runtime::initialize(); }
+  } restore;
+  t2i::runtime::initialize(threads);
+  return work();
+}
+
 // A preset file edited by `edit`, written into `dir`.
 QString edited_preset(const QTemporaryDir& dir, const std::function<void(nlohmann::json&)>& edit) {
   const auto source = find_preset("small").path;
@@ -299,12 +309,10 @@ private Q_SLOTS:
     QCOMPARE(max_difference(as_denoiser(unet, in.condition)(x, t, both_text), expected), 0.0);
     // The sampling denoiser runs the two halves side by side on one thread each: each half as the
     // network alone gives it on one thread.
-    t2i::runtime::initialize(2);
-    const auto sampled = as_sampling_denoiser(unet, in.condition)(x, t, both_text);
-    t2i::runtime::initialize(1);
-    const auto halves = torch::cat({unet->forward(in.x, in.t, in.text, in.condition),
-                                    unet->forward(in.x, in.t, in.text.dropped(), in.condition)});
-    t2i::runtime::initialize();
+    const auto sampled = on_threads(2, [&] { return as_sampling_denoiser(unet, in.condition)(x, t, both_text); });
+    const auto halves = on_threads(1, [&] {
+      return torch::cat({unet->forward(in.x, in.t, in.text, in.condition), unet->forward(in.x, in.t, in.text.dropped(), in.condition)});
+    });
     QCOMPARE(max_difference(sampled, halves), 0.0);
     QVERIFY(max_difference(sampled, expected) <= 1e-5 * expected.abs().max().item<double>());
   }
@@ -688,11 +696,10 @@ private Q_SLOTS:
       return torch::cat({unet->forward(x_t.slice(0, 0, half), t.slice(0, 0, half), text.slice(0, half)),
                          unet->forward(x_t.slice(0, half), t.slice(0, half), text.slice(half, x_t.size(0)))});
     };
-    t2i::runtime::initialize(2);
-    const auto cached = sampler->sample(t2i::diffusion::classifier_free_guidance(as_sampling_denoiser(unet), 4.0), request);
-    t2i::runtime::initialize(1);
-    const auto plain = sampler->sample(t2i::diffusion::classifier_free_guidance(network_per_half, 4.0), request);
-    t2i::runtime::initialize();
+    const auto cached = on_threads(2, [&] {
+      return sampler->sample(t2i::diffusion::classifier_free_guidance(as_sampling_denoiser(unet), 4.0), request);
+    });
+    const auto plain = on_threads(1, [&] { return sampler->sample(t2i::diffusion::classifier_free_guidance(network_per_half, 4.0), request); });
     QVERIFY(torch::equal(cached, plain));
     const auto whole = sampler->sample(t2i::diffusion::classifier_free_guidance(as_denoiser(unet), 4.0), request);
     QVERIFY(max_difference(cached, whole) < 1e-4);
@@ -710,14 +717,20 @@ private Q_SLOTS:
     UNet unet = make_unet(tiny_unet_config());
     unet->eval();
     torch::NoGradGuard no_grad;
-    t2i::runtime::initialize(2);
     Failing observer;
     const auto denoise = as_sampling_denoiser(unet, &observer);
     const auto text = random_text(2, 8, 20, 4);
     const auto both = t2i::TextCondition::cat(text, text.dropped());
-    QVERIFY_THROWS_EXCEPTION(std::runtime_error, denoise(torch::randn({4, 3, 16, 16}), torch::full({4}, 0.5), both));
+    const bool threw = on_threads(2, [&] {
+      try {
+        denoise(torch::randn({4, 3, 16, 16}), torch::full({4}, 0.5), both);
+      } catch (const std::runtime_error&) {
+        return true;
+      }
+      return false;
+    });
+    QVERIFY(threw);
     QCOMPARE(observer.calls, 3);
-    t2i::runtime::initialize();
   }
 
   void channelsLastMatchesContiguous() {
